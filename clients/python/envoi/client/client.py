@@ -1,0 +1,172 @@
+"""EnvoiClient: the envoi.v1 services behind plain Python methods.
+
+It adds what every caller of a payment API needs: a request_id on every
+mutating call (kept across retries, so a retry never pays twice), retries of
+UNAVAILABLE with backoff, a deadline on every call, and typed exceptions
+(envoi.client.errors) instead of raw grpc.RpcError.
+"""
+import time
+import uuid
+from collections.abc import Iterator
+
+import grpc
+
+from envoi.client import errors
+from envoi.v1 import (
+    account_pb2,
+    account_service_pb2,
+    account_service_pb2_grpc,
+    money_pb2,
+    transfer_pb2,
+    transfer_service_pb2,
+    transfer_service_pb2_grpc,
+)
+
+DEFAULT_TARGET = "localhost:50051"
+
+
+def account_kind(kind) -> int:
+    """AccountKind from an enum value or a name such as "PERSON"."""
+    if isinstance(kind, str):
+        return account_pb2.AccountKind.Value("ACCOUNT_KIND_" + kind.upper())
+    return kind
+
+
+def transfer_state(state) -> int:
+    if isinstance(state, str):
+        return transfer_pb2.TransferState.Value("TRANSFER_STATE_" + state.upper())
+    return state
+
+
+def transfer_direction(direction) -> int:
+    if isinstance(direction, str):
+        return transfer_service_pb2.TransferDirection.Value("TRANSFER_DIRECTION_" + direction.upper())
+    return direction
+
+
+class EnvoiClient:
+    """A client for one envoi server and one bearer token.
+
+    timeout_s bounds each attempt; max_attempts counts the first try and the
+    retries after UNAVAILABLE, spaced by retry_backoff_s doubling each time.
+    """
+
+    def __init__(self, target: str = DEFAULT_TARGET, token: str | None = None, *,
+                 timeout_s: float = 10.0, max_attempts: int = 4, retry_backoff_s: float = 0.1,
+                 channel: grpc.Channel | None = None,
+                 credentials: grpc.ChannelCredentials | None = None):
+        if channel is None:
+            channel = (grpc.secure_channel(target, credentials) if credentials
+                       else grpc.insecure_channel(target))
+        self._channel = channel
+        self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
+        self.timeout_s = timeout_s
+        self.max_attempts = max_attempts
+        self.retry_backoff_s = retry_backoff_s
+        self.accounts = account_service_pb2_grpc.AccountServiceStub(channel)
+        self.transfers = transfer_service_pb2_grpc.TransferServiceStub(channel)
+
+    def close(self):
+        self._channel.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def call(self, method, request):
+        """Call a stub method with deadline, retries and typed errors.
+
+        The request object is sent unchanged on every attempt, so a mutating
+        request keeps its request_id across retries.
+        """
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                return method(request, timeout=self.timeout_s, metadata=self._metadata)
+            except grpc.RpcError as rpc_error:
+                if rpc_error.code() != grpc.StatusCode.UNAVAILABLE or attempt == self.max_attempts:
+                    raise errors.from_rpc_error(rpc_error) from None
+                time.sleep(self.retry_backoff_s * 2 ** (attempt - 1))
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _request_id(request_id: str | None) -> str:
+        return request_id or str(uuid.uuid4())
+
+    # AccountService
+
+    def open_account(self, kind, display_name: str, code: str, *, currency_code: str = "",
+                     request_id: str | None = None) -> account_pb2.Account:
+        request = account_service_pb2.OpenAccountRequest(
+            request_id=self._request_id(request_id), kind=account_kind(kind),
+            display_name=display_name, code=code, currency_code=currency_code)
+        return self.call(self.accounts.OpenAccount, request).account
+
+    def get_account(self, account_id: str) -> account_pb2.Account:
+        request = account_service_pb2.GetAccountRequest(account_id=account_id)
+        return self.call(self.accounts.GetAccount, request).account
+
+    def get_balance(self, account_id: str) -> account_pb2.Balance:
+        request = account_service_pb2.GetBalanceRequest(account_id=account_id)
+        return self.call(self.accounts.GetBalance, request).balance
+
+    def change_code(self, account_id: str, new_code: str, *,
+                    request_id: str | None = None) -> account_pb2.Account:
+        request = account_service_pb2.ChangeCodeRequest(
+            request_id=self._request_id(request_id), account_id=account_id, new_code=new_code)
+        return self.call(self.accounts.ChangeCode, request).account
+
+    def credit_account(self, account_id: str, amount_cents: int, *, currency_code: str = "EUR",
+                       memo: str = "", request_id: str | None = None
+                       ) -> account_service_pb2.CreditAccountResponse:
+        request = account_service_pb2.CreditAccountRequest(
+            request_id=self._request_id(request_id), account_id=account_id,
+            amount=money_pb2.Money(currency_code=currency_code, amount_cents=amount_cents),
+            memo=memo)
+        return self.call(self.accounts.CreditAccount, request)
+
+    # TransferService
+
+    def initiate_transfer(self, from_account_id: str, to_account_id: str, amount_cents: int, *,
+                          currency_code: str = "EUR", memo: str = "",
+                          request_id: str | None = None) -> transfer_pb2.Transfer:
+        request = transfer_service_pb2.InitiateTransferRequest(
+            request_id=self._request_id(request_id), from_account_id=from_account_id,
+            to_account_id=to_account_id,
+            amount=money_pb2.Money(currency_code=currency_code, amount_cents=amount_cents),
+            memo=memo)
+        return self.call(self.transfers.InitiateTransfer, request).transfer
+
+    def confirm_transfer(self, transfer_id: str, code: str, *,
+                         request_id: str | None = None) -> transfer_pb2.Transfer:
+        request = transfer_service_pb2.ConfirmTransferRequest(
+            request_id=self._request_id(request_id), transfer_id=transfer_id, code=code)
+        return self.call(self.transfers.ConfirmTransfer, request).transfer
+
+    def cancel_transfer(self, transfer_id: str, *,
+                        request_id: str | None = None) -> transfer_pb2.Transfer:
+        request = transfer_service_pb2.CancelTransferRequest(
+            request_id=self._request_id(request_id), transfer_id=transfer_id)
+        return self.call(self.transfers.CancelTransfer, request).transfer
+
+    def get_transfer(self, transfer_id: str) -> transfer_pb2.Transfer:
+        request = transfer_service_pb2.GetTransferRequest(transfer_id=transfer_id)
+        return self.call(self.transfers.GetTransfer, request).transfer
+
+    def list_transfers(self, account_id: str, *, states=(), direction=0, page_size: int = 0,
+                       page_token: str = "") -> transfer_service_pb2.ListTransfersResponse:
+        request = transfer_service_pb2.ListTransfersRequest(
+            account_id=account_id, states=[transfer_state(s) for s in states],
+            direction=transfer_direction(direction), page_size=page_size, page_token=page_token)
+        return self.call(self.transfers.ListTransfers, request)
+
+    def iter_transfers(self, account_id: str, **filters) -> Iterator[transfer_pb2.Transfer]:
+        """Every transfer of the account, newest first, fetching page after page."""
+        page_token = ""
+        while True:
+            page = self.list_transfers(account_id, page_token=page_token, **filters)
+            yield from page.transfers
+            page_token = page.next_page_token
+            if not page_token:
+                return

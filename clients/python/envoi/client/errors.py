@@ -1,0 +1,152 @@
+"""envoi's error model: one exception class per stable ErrorInfo reason.
+
+The server raises these and sends them as google.rpc.Status with exactly one
+ErrorInfo (domain "envoi"), plus a BadRequest for invalid fields; the client
+turns a status back into the same class. docs/errors.md lists them all.
+"""
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+ERROR_DOMAIN = "envoi"
+
+
+class EnvoiError(Exception):
+    """Base class. `reason` is the ErrorInfo reason, `code` the gRPC status code."""
+
+    reason = "UNKNOWN"
+    code = grpc.StatusCode.UNKNOWN
+
+    def __init__(self, message: str, *, metadata: dict[str, str] | None = None,
+                 field_violations: dict[str, str] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.metadata = dict(metadata or {})
+        # field path -> what is wrong with it (google.rpc.BadRequest)
+        self.field_violations = dict(field_violations or {})
+
+    def to_status(self) -> grpc.Status:
+        return rpc_status.to_status(self.status_proto())
+
+    def status_proto(self) -> status_pb2.Status:
+        info = error_details_pb2.ErrorInfo(reason=self.reason, domain=ERROR_DOMAIN,
+                                           metadata=self.metadata)
+        details = [info]
+        if self.field_violations:
+            details.append(error_details_pb2.BadRequest(field_violations=[
+                error_details_pb2.BadRequest.FieldViolation(field=field, description=text)
+                for field, text in self.field_violations.items()
+            ]))
+        packed = []
+        for detail in details:
+            any_detail = any_pb2.Any()
+            any_detail.Pack(detail)
+            packed.append(any_detail)
+        return status_pb2.Status(code=self.code.value[0], message=self.message, details=packed)
+
+
+class InvalidArgument(EnvoiError):
+    """The request is malformed; field_violations says which fields and why."""
+    reason, code = "INVALID_ARGUMENT", grpc.StatusCode.INVALID_ARGUMENT
+
+
+class SelfTransfer(InvalidArgument):
+    reason = "SELF_TRANSFER"
+
+
+class CurrencyMismatch(InvalidArgument):
+    reason = "CURRENCY_MISMATCH"
+
+
+class InvalidPageToken(InvalidArgument):
+    reason = "INVALID_PAGE_TOKEN"
+
+
+class IdempotencyKeyReused(InvalidArgument):
+    """The request_id was used before for a different request."""
+    reason = "IDEMPOTENCY_KEY_REUSED"
+
+
+class Unauthenticated(EnvoiError):
+    reason, code = "UNAUTHENTICATED", grpc.StatusCode.UNAUTHENTICATED
+
+
+class PermissionDenied(EnvoiError):
+    reason, code = "PERMISSION_DENIED", grpc.StatusCode.PERMISSION_DENIED
+
+
+class AccountNotFound(EnvoiError):
+    reason, code = "ACCOUNT_NOT_FOUND", grpc.StatusCode.NOT_FOUND
+
+
+class TransferNotFound(EnvoiError):
+    reason, code = "TRANSFER_NOT_FOUND", grpc.StatusCode.NOT_FOUND
+
+
+class InsufficientFunds(EnvoiError):
+    reason, code = "INSUFFICIENT_FUNDS", grpc.StatusCode.FAILED_PRECONDITION
+
+
+class LimitExceeded(EnvoiError):
+    """metadata["limit"] names the limit; metadata["limit_cents"] gives it."""
+    reason, code = "LIMIT_EXCEEDED", grpc.StatusCode.FAILED_PRECONDITION
+
+
+class InvalidCode(EnvoiError):
+    """metadata["attempts_left"] says how many tries remain before the lock."""
+    reason, code = "INVALID_CODE", grpc.StatusCode.FAILED_PRECONDITION
+
+
+class CodeLocked(EnvoiError):
+    reason, code = "CODE_LOCKED", grpc.StatusCode.FAILED_PRECONDITION
+
+
+class TransferNotPending(EnvoiError):
+    """metadata["state"] is the state the transfer is in."""
+    reason, code = "TRANSFER_NOT_PENDING", grpc.StatusCode.FAILED_PRECONDITION
+
+
+class TransferExpired(EnvoiError):
+    reason, code = "TRANSFER_EXPIRED", grpc.StatusCode.FAILED_PRECONDITION
+
+
+class Unavailable(EnvoiError):
+    """Retry with the same request_id."""
+    reason, code = "UNAVAILABLE", grpc.StatusCode.UNAVAILABLE
+
+
+class Internal(EnvoiError):
+    reason, code = "INTERNAL", grpc.StatusCode.INTERNAL
+
+
+def _all_subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _all_subclasses(sub)
+
+
+ERRORS_BY_REASON = {cls.reason: cls for cls in _all_subclasses(EnvoiError)}
+
+
+def from_rpc_error(error: grpc.RpcError) -> EnvoiError:
+    """The typed exception for a failed call, from its ErrorInfo reason."""
+    status = rpc_status.from_call(error) if hasattr(error, "trailing_metadata") else None
+    reason, metadata, violations = None, {}, {}
+    for detail in status.details if status else ():
+        info = error_details_pb2.ErrorInfo()
+        bad_request = error_details_pb2.BadRequest()
+        if detail.Unpack(info):
+            reason, metadata = info.reason, dict(info.metadata)
+        elif detail.Unpack(bad_request):
+            violations = {v.field: v.description for v in bad_request.field_violations}
+    cls = ERRORS_BY_REASON.get(reason)
+    if cls is None:  # no ErrorInfo: a transport or unknown error
+        cls = {grpc.StatusCode.UNAVAILABLE: Unavailable,
+               grpc.StatusCode.UNAUTHENTICATED: Unauthenticated,
+               grpc.StatusCode.PERMISSION_DENIED: PermissionDenied}.get(error.code(), EnvoiError)
+    exc = cls(error.details() or "", metadata=metadata, field_violations=violations)
+    if cls is EnvoiError:
+        exc.code = error.code()
+    return exc
+

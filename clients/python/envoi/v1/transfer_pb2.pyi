@@ -1,0 +1,57 @@
+import datetime
+
+from envoi.v1 import money_pb2 as _money_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class TransferState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TRANSFER_STATE_UNSPECIFIED: _ClassVar[TransferState]
+    TRANSFER_STATE_PENDING_CONFIRMATION: _ClassVar[TransferState]
+    TRANSFER_STATE_COMPLETED: _ClassVar[TransferState]
+    TRANSFER_STATE_CANCELLED: _ClassVar[TransferState]
+    TRANSFER_STATE_EXPIRED: _ClassVar[TransferState]
+
+class TransferKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TRANSFER_KIND_UNSPECIFIED: _ClassVar[TransferKind]
+    TRANSFER_KIND_PAYMENT: _ClassVar[TransferKind]
+    TRANSFER_KIND_FUNDING: _ClassVar[TransferKind]
+TRANSFER_STATE_UNSPECIFIED: TransferState
+TRANSFER_STATE_PENDING_CONFIRMATION: TransferState
+TRANSFER_STATE_COMPLETED: TransferState
+TRANSFER_STATE_CANCELLED: TransferState
+TRANSFER_STATE_EXPIRED: TransferState
+TRANSFER_KIND_UNSPECIFIED: TransferKind
+TRANSFER_KIND_PAYMENT: TransferKind
+TRANSFER_KIND_FUNDING: TransferKind
+
+class Transfer(_message.Message):
+    __slots__ = ("transfer_id", "kind", "state", "from_account_id", "to_account_id", "amount", "memo", "create_time", "expire_time", "resolve_time")
+    TRANSFER_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    FROM_ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    TO_ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    MEMO_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    RESOLVE_TIME_FIELD_NUMBER: _ClassVar[int]
+    transfer_id: str
+    kind: TransferKind
+    state: TransferState
+    from_account_id: str
+    to_account_id: str
+    amount: _money_pb2.Money
+    memo: str
+    create_time: _timestamp_pb2.Timestamp
+    expire_time: _timestamp_pb2.Timestamp
+    resolve_time: _timestamp_pb2.Timestamp
+    def __init__(self, transfer_id: _Optional[str] = ..., kind: _Optional[_Union[TransferKind, str]] = ..., state: _Optional[_Union[TransferState, str]] = ..., from_account_id: _Optional[str] = ..., to_account_id: _Optional[str] = ..., amount: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., memo: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., resolve_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

@@ -1,0 +1,103 @@
+from envoi.v1 import money_pb2 as _money_pb2
+from envoi.v1 import transfer_pb2 as _transfer_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class TransferDirection(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TRANSFER_DIRECTION_UNSPECIFIED: _ClassVar[TransferDirection]
+    TRANSFER_DIRECTION_INCOMING: _ClassVar[TransferDirection]
+    TRANSFER_DIRECTION_OUTGOING: _ClassVar[TransferDirection]
+TRANSFER_DIRECTION_UNSPECIFIED: TransferDirection
+TRANSFER_DIRECTION_INCOMING: TransferDirection
+TRANSFER_DIRECTION_OUTGOING: TransferDirection
+
+class InitiateTransferRequest(_message.Message):
+    __slots__ = ("request_id", "from_account_id", "to_account_id", "amount", "memo")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    FROM_ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    TO_ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    MEMO_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    from_account_id: str
+    to_account_id: str
+    amount: _money_pb2.Money
+    memo: str
+    def __init__(self, request_id: _Optional[str] = ..., from_account_id: _Optional[str] = ..., to_account_id: _Optional[str] = ..., amount: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., memo: _Optional[str] = ...) -> None: ...
+
+class InitiateTransferResponse(_message.Message):
+    __slots__ = ("transfer",)
+    TRANSFER_FIELD_NUMBER: _ClassVar[int]
+    transfer: _transfer_pb2.Transfer
+    def __init__(self, transfer: _Optional[_Union[_transfer_pb2.Transfer, _Mapping]] = ...) -> None: ...
+
+class ConfirmTransferRequest(_message.Message):
+    __slots__ = ("request_id", "transfer_id", "code")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    TRANSFER_ID_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    transfer_id: str
+    code: str
+    def __init__(self, request_id: _Optional[str] = ..., transfer_id: _Optional[str] = ..., code: _Optional[str] = ...) -> None: ...
+
+class ConfirmTransferResponse(_message.Message):
+    __slots__ = ("transfer",)
+    TRANSFER_FIELD_NUMBER: _ClassVar[int]
+    transfer: _transfer_pb2.Transfer
+    def __init__(self, transfer: _Optional[_Union[_transfer_pb2.Transfer, _Mapping]] = ...) -> None: ...
+
+class CancelTransferRequest(_message.Message):
+    __slots__ = ("request_id", "transfer_id")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    TRANSFER_ID_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    transfer_id: str
+    def __init__(self, request_id: _Optional[str] = ..., transfer_id: _Optional[str] = ...) -> None: ...
+
+class CancelTransferResponse(_message.Message):
+    __slots__ = ("transfer",)
+    TRANSFER_FIELD_NUMBER: _ClassVar[int]
+    transfer: _transfer_pb2.Transfer
+    def __init__(self, transfer: _Optional[_Union[_transfer_pb2.Transfer, _Mapping]] = ...) -> None: ...
+
+class GetTransferRequest(_message.Message):
+    __slots__ = ("transfer_id",)
+    TRANSFER_ID_FIELD_NUMBER: _ClassVar[int]
+    transfer_id: str
+    def __init__(self, transfer_id: _Optional[str] = ...) -> None: ...
+
+class GetTransferResponse(_message.Message):
+    __slots__ = ("transfer",)
+    TRANSFER_FIELD_NUMBER: _ClassVar[int]
+    transfer: _transfer_pb2.Transfer
+    def __init__(self, transfer: _Optional[_Union[_transfer_pb2.Transfer, _Mapping]] = ...) -> None: ...
+
+class ListTransfersRequest(_message.Message):
+    __slots__ = ("account_id", "page_size", "page_token", "states", "direction")
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    STATES_FIELD_NUMBER: _ClassVar[int]
+    DIRECTION_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    page_size: int
+    page_token: str
+    states: _containers.RepeatedScalarFieldContainer[_transfer_pb2.TransferState]
+    direction: TransferDirection
+    def __init__(self, account_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., states: _Optional[_Iterable[_Union[_transfer_pb2.TransferState, str]]] = ..., direction: _Optional[_Union[TransferDirection, str]] = ...) -> None: ...
+
+class ListTransfersResponse(_message.Message):
+    __slots__ = ("transfers", "next_page_token")
+    TRANSFERS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    transfers: _containers.RepeatedCompositeFieldContainer[_transfer_pb2.Transfer]
+    next_page_token: str
+    def __init__(self, transfers: _Optional[_Iterable[_Union[_transfer_pb2.Transfer, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...

@@ -1,0 +1,108 @@
+"""envoi.v1.AccountService: open accounts, read them, change codes, credit money in."""
+from envoi.client import errors
+from envoi.core import ledger, proto_rows
+from envoi.core.caller import Caller, current_caller
+from envoi.core.request_validation import MAX_DISPLAY_NAME_LENGTH, MAX_MEMO_LENGTH, RequestCheck
+from envoi.core.runtime import Runtime
+from envoi.core.transactions import run_idempotent, run_in_transaction
+from envoi.v1 import account_pb2, account_service_pb2, account_service_pb2_grpc
+
+SERVICE = "/envoi.v1.AccountService/"
+OPENABLE_KINDS = {
+    account_pb2.ACCOUNT_KIND_PERSON: "ACCOUNT_KIND_PERSON",
+    account_pb2.ACCOUNT_KIND_ASSOCIATION: "ACCOUNT_KIND_ASSOCIATION",
+    account_pb2.ACCOUNT_KIND_MERCHANT: "ACCOUNT_KIND_MERCHANT",
+}
+
+
+def require_own_account(caller: Caller, account_id: str) -> None:
+    """A merchant token reaches its own account only."""
+    if caller.role == "merchant" and account_id != caller.merchant_account_id:
+        raise errors.PermissionDenied("a merchant token reaches only its own account")
+
+
+class AccountService(account_service_pb2_grpc.AccountServiceServicer):
+    def __init__(self, runtime: Runtime):
+        self.runtime = runtime
+        self.settings = runtime.settings
+
+    def OpenAccount(self, request, context):
+        caller = current_caller.get()
+        check = RequestCheck()
+        check.request_id(request.request_id)
+        check.enum("kind", request.kind, OPENABLE_KINDS)
+        check.text("display_name", request.display_name, max_length=MAX_DISPLAY_NAME_LENGTH,
+                   required=True)
+        check.code("code", request.code)
+        currency_code = request.currency_code or self.settings.default_currency
+        if currency_code not in self.settings.currencies:
+            check.fail("currency_code", f"must be one of: {', '.join(self.settings.currencies)}")
+        check.raise_if_any()
+        if caller.role == "wallet" and request.kind != account_pb2.ACCOUNT_KIND_PERSON:
+            raise errors.PermissionDenied("the wallet role opens PERSON accounts only")
+        kind = OPENABLE_KINDS[request.kind].removeprefix("ACCOUNT_KIND_")
+
+        def work(conn):
+            row = ledger.open_account(conn, self.settings, self.runtime.code_key, kind=kind,
+                                      display_name=request.display_name,
+                                      currency_code=currency_code, code=request.code)
+            return account_service_pb2.OpenAccountResponse(
+                account=proto_rows.account(row, self.settings.code_max_attempts))
+
+        return run_idempotent(self.runtime.pool, caller.principal, SERVICE + "OpenAccount",
+                              request, account_service_pb2.OpenAccountResponse, work)
+
+    def _readable_account(self, request) -> dict:
+        check = RequestCheck()
+        check.uuid("account_id", request.account_id)
+        check.raise_if_any()
+        require_own_account(current_caller.get(), request.account_id)
+        return run_in_transaction(self.runtime.pool,
+                                  lambda conn: ledger.get_account(conn, request.account_id))
+
+    def GetAccount(self, request, context):
+        row = self._readable_account(request)
+        return account_service_pb2.GetAccountResponse(
+            account=proto_rows.account(row, self.settings.code_max_attempts))
+
+    def GetBalance(self, request, context):
+        row = self._readable_account(request)
+        return account_service_pb2.GetBalanceResponse(balance=proto_rows.balance(row))
+
+    def ChangeCode(self, request, context):
+        caller = current_caller.get()
+        check = RequestCheck()
+        check.request_id(request.request_id)
+        check.uuid("account_id", request.account_id)
+        check.code("new_code", request.new_code)
+        check.raise_if_any()
+        require_own_account(caller, request.account_id)
+
+        def work(conn):
+            row = ledger.change_code(conn, self.runtime.code_key, request.account_id,
+                                     request.new_code)
+            return account_service_pb2.ChangeCodeResponse(
+                account=proto_rows.account(row, self.settings.code_max_attempts))
+
+        return run_idempotent(self.runtime.pool, caller.principal, SERVICE + "ChangeCode",
+                              request, account_service_pb2.ChangeCodeResponse, work)
+
+    def CreditAccount(self, request, context):
+        caller = current_caller.get()
+        check = RequestCheck()
+        check.request_id(request.request_id)
+        check.uuid("account_id", request.account_id)
+        check.money("amount", request.amount, self.settings.currencies)
+        check.text("memo", request.memo, max_length=MAX_MEMO_LENGTH)
+        check.raise_if_any()
+
+        def work(conn):
+            transfer = ledger.credit(conn, request.account_id, request.amount.amount_cents,
+                                     request.amount.currency_code, request.memo,
+                                     caller.principal)
+            account = ledger.get_account(conn, request.account_id)
+            return account_service_pb2.CreditAccountResponse(
+                transfer=proto_rows.transfer(transfer), balance=proto_rows.balance(account))
+
+        return run_idempotent(self.runtime.pool, caller.principal, SERVICE + "CreditAccount",
+                              request, account_service_pb2.CreditAccountResponse, work)

@@ -1,0 +1,25 @@
+"""Who is calling: the role and identity behind the bearer token of this RPC."""
+import contextvars
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class Caller:
+    token_id: str
+    role: str  # channel, wallet, merchant or admin
+    channel_name: str | None = None
+    merchant_account_id: str | None = None
+
+    @property
+    def principal(self) -> str:
+        """Whose request ids and transfers these are: shared by the tokens of one party,
+        so that a rotated token or a second gateway instance sees the same ones."""
+        if self.role == "channel":
+            return f"channel:{self.channel_name}"
+        if self.role == "merchant":
+            return f"merchant:{self.merchant_account_id}"
+        return self.role
+
+
+# Set by the auth interceptor for the duration of one RPC.
+current_caller: contextvars.ContextVar[Caller] = contextvars.ContextVar("current_caller")

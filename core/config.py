@@ -1,0 +1,117 @@
+"""envoi's settings: read once from ENVOI_* environment variables, overridable by flags.
+
+Every setting is listed in SETTINGS_HELP, which `envoi serve --help` prints, so
+the help and the code cannot drift apart.
+"""
+import dataclasses
+import os
+import pathlib
+
+SETTINGS_HELP = """\
+environment variables:
+  ENVOI_DATABASE_URL               PostgreSQL URL; unset: an embedded PostgreSQL 16
+                                   in ENVOI_DATA_DIR/pgdata, kept across restarts
+  ENVOI_DATA_DIR                   embedded database and generated key file
+                                   (default: ~/.local/share/envoi)
+  ENVOI_CODE_KEY                   secret key (>= 32 characters) for the HMAC of
+                                   confirmation codes; never stored in the database.
+                                   Unset with the embedded database: a key is
+                                   generated once into ENVOI_DATA_DIR/code.key.
+                                   Required with ENVOI_DATABASE_URL.
+  ENVOI_LISTEN                     gRPC address (default: localhost:50051)
+  ENVOI_WORKERS                    server processes sharing the port (default: 1)
+  ENVOI_CURRENCIES                 accepted ISO 4217 codes, the first is the
+                                   default (default: EUR)
+  ENVOI_CONFIRMATION_TIMEOUT_S     pending transfers expire after this (default: 900)
+  ENVOI_MAX_TO_PERSON_CENTS        per-transfer cap to a person (default: 25000)
+  ENVOI_MAX_TO_ORGANISATION_CENTS  per-transfer cap to an association or a
+                                   merchant (default: 50000)
+  ENVOI_DAILY_CAP_CENTS            what one account may send in any 24 hours
+                                   (default: 100000; 0 means no daily cap)
+  ENVOI_CODE_MAX_ATTEMPTS          wrong codes before confirmations lock (default: 3)
+  ENVOI_IDEMPOTENCY_RETENTION_S    how long request ids are kept (default: 86400,
+                                   the minimum)
+  ENVOI_SHUTDOWN_GRACE_S           on SIGTERM, time left to in-flight RPCs (default: 10)
+  ENVOI_DB_POOL_SIZE               database connections per process (default: 16)
+  ENVOI_GRPC_THREADS               RPC handler threads per process (default: 32)
+"""
+
+MIN_IDEMPOTENCY_RETENTION_S = 24 * 3600
+
+
+class ConfigError(ValueError):
+    """A setting is missing or invalid; the message names it."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    database_url: str | None = None
+    data_dir: pathlib.Path = pathlib.Path.home() / ".local/share/envoi"
+    code_key: bytes | None = None
+    listen: str = "localhost:50051"
+    workers: int = 1
+    currencies: tuple[str, ...] = ("EUR",)
+    confirmation_timeout_s: int = 900
+    max_to_person_cents: int = 25_000
+    max_to_organisation_cents: int = 50_000
+    daily_cap_cents: int = 100_000
+    code_max_attempts: int = 3
+    idempotency_retention_s: int = MIN_IDEMPOTENCY_RETENTION_S
+    shutdown_grace_s: float = 10.0
+    db_pool_size: int = 16
+    grpc_threads: int = 32
+
+    def __post_init__(self):
+        for name in ("workers", "confirmation_timeout_s", "max_to_person_cents",
+                     "max_to_organisation_cents", "code_max_attempts", "db_pool_size",
+                     "grpc_threads"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1")
+        if self.daily_cap_cents < 0:
+            raise ConfigError("daily_cap_cents must not be negative")
+        if self.idempotency_retention_s < MIN_IDEMPOTENCY_RETENTION_S:
+            raise ConfigError("idempotency_retention_s must be at least 86400 (24 hours)")
+        if not self.currencies or any(len(c) != 3 or not c.isascii() or not c.isupper()
+                                      for c in self.currencies):
+            raise ConfigError("currencies must be ISO 4217 codes such as EUR")
+        if self.code_key is not None and len(self.code_key) < 32:
+            raise ConfigError("the code key must be at least 32 bytes long")
+
+    @property
+    def default_currency(self) -> str:
+        return self.currencies[0]
+
+
+def _int(env, name, default):
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer") from None
+
+
+def from_environment(env=os.environ, **overrides) -> Settings:
+    """Settings from ENVOI_* variables; keyword overrides (from flags) win when not None."""
+    values = {
+        "database_url": env.get("ENVOI_DATABASE_URL") or None,
+        "data_dir": pathlib.Path(env["ENVOI_DATA_DIR"]) if env.get("ENVOI_DATA_DIR") else Settings.data_dir,
+        "code_key": env["ENVOI_CODE_KEY"].encode() if env.get("ENVOI_CODE_KEY") else None,
+        "listen": env.get("ENVOI_LISTEN") or Settings.listen,
+        "workers": _int(env, "ENVOI_WORKERS", Settings.workers),
+        "currencies": tuple(c.strip() for c in env.get("ENVOI_CURRENCIES", "EUR").split(",") if c.strip()),
+        "confirmation_timeout_s": _int(env, "ENVOI_CONFIRMATION_TIMEOUT_S", Settings.confirmation_timeout_s),
+        "max_to_person_cents": _int(env, "ENVOI_MAX_TO_PERSON_CENTS", Settings.max_to_person_cents),
+        "max_to_organisation_cents": _int(env, "ENVOI_MAX_TO_ORGANISATION_CENTS",
+                                          Settings.max_to_organisation_cents),
+        "daily_cap_cents": _int(env, "ENVOI_DAILY_CAP_CENTS", Settings.daily_cap_cents),
+        "code_max_attempts": _int(env, "ENVOI_CODE_MAX_ATTEMPTS", Settings.code_max_attempts),
+        "idempotency_retention_s": _int(env, "ENVOI_IDEMPOTENCY_RETENTION_S",
+                                        Settings.idempotency_retention_s),
+        "shutdown_grace_s": float(_int(env, "ENVOI_SHUTDOWN_GRACE_S", int(Settings.shutdown_grace_s))),
+        "db_pool_size": _int(env, "ENVOI_DB_POOL_SIZE", Settings.db_pool_size),
+        "grpc_threads": _int(env, "ENVOI_GRPC_THREADS", Settings.grpc_threads),
+    }
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings(**values)

@@ -1,0 +1,48 @@
+"""Background work of each server process: expire pending transfers whose
+time is up, and forget request ids past their retention."""
+import logging
+import threading
+import time
+
+from envoi.core import idempotency, ledger
+from envoi.core.runtime import Runtime
+from envoi.core.transactions import run_in_transaction
+
+log = logging.getLogger("envoi.maintenance")
+
+EXPIRY_INTERVAL_S = 1.0
+PURGE_INTERVAL_S = 300.0
+MAX_EXPIRIES_PER_TICK = 1000
+
+
+def expire_due_transfers(runtime: Runtime) -> int:
+    expired = 0
+    while expired < MAX_EXPIRIES_PER_TICK and run_in_transaction(runtime.pool,
+                                                                 ledger.expire_one_due):
+        expired += 1
+    return expired
+
+
+class MaintenanceThread(threading.Thread):
+    def __init__(self, runtime: Runtime):
+        super().__init__(name="envoi-maintenance", daemon=True)
+        self.runtime = runtime
+        self.stopping = threading.Event()
+
+    def run(self):
+        next_purge = 0.0
+        while not self.stopping.wait(EXPIRY_INTERVAL_S):
+            try:
+                expired = expire_due_transfers(self.runtime)
+                if expired:
+                    log.info("expired %d pending transfer(s)", expired)
+                if time.monotonic() >= next_purge:
+                    run_in_transaction(self.runtime.pool, lambda conn: idempotency.purge_expired(
+                        conn, self.runtime.settings.idempotency_retention_s))
+                    next_purge = time.monotonic() + PURGE_INTERVAL_S
+            except Exception as exc:  # the database may be restarting: try again next tick
+                log.warning("maintenance failed: %s", type(exc).__name__)
+
+    def stop(self):
+        self.stopping.set()
+        self.join()

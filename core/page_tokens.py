@@ -1,0 +1,33 @@
+"""Opaque AIP-158 page tokens for history lists.
+
+A token holds where the next page starts and a digest of the filters it was
+made for, so it cannot be replayed with other filters.
+"""
+import base64
+import hashlib
+
+from envoi.client import errors
+
+
+def filters_digest(*filters) -> str:
+    return hashlib.sha256(repr(filters).encode()).hexdigest()[:16]
+
+
+def encode(before_seq: int, digest: str) -> str:
+    return base64.urlsafe_b64encode(f"v1:{before_seq}:{digest}".encode()).decode()
+
+
+def decode(token: str, digest: str) -> int | None:
+    """The seq the page starts below; None for the first page."""
+    if not token:
+        return None
+    try:
+        version, before_seq, token_digest = base64.urlsafe_b64decode(
+            token.encode("ascii")).decode("ascii").split(":")
+        if version == "v1" and token_digest == digest and before_seq.isdigit():
+            return int(before_seq)
+    except (ValueError, UnicodeError):
+        pass
+    raise errors.InvalidPageToken(
+        "page_token is not one this list returned, or the filters changed",
+        field_violations={"page_token": "use next_page_token with the same filters"})

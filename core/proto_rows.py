@@ -1,0 +1,50 @@
+"""Database rows to envoi.v1 messages."""
+from google.protobuf import timestamp_pb2
+
+from envoi.v1 import account_pb2, money_pb2, transfer_pb2
+
+
+def _timestamp(value) -> timestamp_pb2.Timestamp | None:
+    if value is None:
+        return None
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(value)
+    return stamp
+
+
+def account(row: dict, code_max_attempts: int) -> account_pb2.Account:
+    return account_pb2.Account(
+        account_id=str(row["account_id"]),
+        kind=account_pb2.AccountKind.Value("ACCOUNT_KIND_" + row["kind"]),
+        display_name=row["display_name"],
+        currency_code=row["currency_code"],
+        create_time=_timestamp(row["create_time"]),
+        code_locked=row["failed_code_attempts"] >= code_max_attempts,
+    )
+
+
+def balance(row: dict) -> account_pb2.Balance:
+    currency = row["currency_code"]
+    return account_pb2.Balance(
+        account_id=str(row["account_id"]),
+        balance=money_pb2.Money(currency_code=currency, amount_cents=row["balance_cents"]),
+        held=money_pb2.Money(currency_code=currency, amount_cents=row["held_cents"]),
+        available=money_pb2.Money(currency_code=currency,
+                                  amount_cents=row["balance_cents"] - row["held_cents"]),
+    )
+
+
+def transfer(row: dict) -> transfer_pb2.Transfer:
+    return transfer_pb2.Transfer(
+        transfer_id=str(row["transfer_id"]),
+        kind=transfer_pb2.TransferKind.Value("TRANSFER_KIND_" + row["kind"]),
+        state=transfer_pb2.TransferState.Value("TRANSFER_STATE_" + row["state"]),
+        from_account_id=str(row["from_account_id"]),
+        to_account_id=str(row["to_account_id"]),
+        amount=money_pb2.Money(currency_code=row["currency_code"],
+                               amount_cents=row["amount_cents"]),
+        memo=row["memo"],
+        create_time=_timestamp(row["create_time"]),
+        expire_time=_timestamp(row["expire_time"]),
+        resolve_time=_timestamp(row["resolve_time"]),
+    )

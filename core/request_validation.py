@@ -1,0 +1,65 @@
+"""Checks on request fields. Every problem is collected, then one
+INVALID_ARGUMENT names each bad field (google.rpc.BadRequest)."""
+import uuid
+
+from envoi.client import errors
+from envoi.core import confirmation_codes
+
+MAX_REQUEST_ID_LENGTH = 128
+MAX_MEMO_LENGTH = 280
+MAX_DISPLAY_NAME_LENGTH = 100
+MAX_AMOUNT_CENTS = 10**15  # far above any cap; keeps sums far from int64 overflow
+
+
+class RequestCheck:
+    """Collects field violations; raise_if_any() raises them as one error."""
+
+    def __init__(self):
+        self.violations: dict[str, str] = {}
+
+    def fail(self, field: str, description: str) -> None:
+        self.violations.setdefault(field, description)
+
+    def request_id(self, value: str) -> None:
+        if not value:
+            self.fail("request_id", "required: a unique id for this request (AIP-155)")
+        elif len(value) > MAX_REQUEST_ID_LENGTH or not value.isprintable() or not value.isascii():
+            self.fail("request_id", f"at most {MAX_REQUEST_ID_LENGTH} printable ASCII characters")
+
+    def uuid(self, field: str, value: str) -> None:
+        try:
+            if str(uuid.UUID(value)) == value.lower():
+                return
+        except ValueError:
+            pass
+        self.fail(field, "must be an id such as 0b5f1e2c-8a8e-4a54-9d6e-3c1f6d1f2a10")
+
+    def code(self, field: str, value: str) -> None:
+        if not confirmation_codes.is_well_formed(value):
+            self.fail(field, "must be exactly 6 digits")
+
+    def text(self, field: str, value: str, *, max_length: int, required: bool = False) -> None:
+        if required and not value.strip():
+            self.fail(field, "required")
+        elif len(value) > max_length:
+            self.fail(field, f"at most {max_length} characters")
+        elif not value.isprintable():
+            self.fail(field, "must not contain control characters")
+
+    def money(self, field: str, money, currencies: tuple[str, ...]) -> None:
+        if money.amount_cents <= 0:
+            self.fail(f"{field}.amount_cents", "must be positive")
+        elif money.amount_cents > MAX_AMOUNT_CENTS:
+            self.fail(f"{field}.amount_cents", f"must be at most {MAX_AMOUNT_CENTS}")
+        if money.currency_code not in currencies:
+            self.fail(f"{field}.currency_code", f"must be one of: {', '.join(currencies)}")
+
+    def enum(self, field: str, value: int, allowed: dict[int, str]) -> None:
+        if value not in allowed:
+            self.fail(field, f"must be one of: {', '.join(allowed.values())}")
+
+    def raise_if_any(self) -> None:
+        if self.violations:
+            fields = ", ".join(self.violations)
+            raise errors.InvalidArgument(f"invalid request: {fields}",
+                                         field_violations=self.violations)

@@ -1,0 +1,25 @@
+"""Which roles may call which RPC: the one table the auth interceptor enforces.
+
+Finer rules (a merchant touches only its own account, a channel reads only
+the transfers it started, a wallet opens only PERSON accounts) are checked by
+the services. docs/roles.md is this table in prose.
+"""
+ALLOWED_ROLES_BY_METHOD = {
+    "/envoi.v1.AccountService/OpenAccount": {"wallet", "admin"},
+    "/envoi.v1.AccountService/GetAccount": {"wallet", "merchant", "admin"},
+    "/envoi.v1.AccountService/GetBalance": {"wallet", "merchant", "admin"},
+    "/envoi.v1.AccountService/ChangeCode": {"wallet", "merchant"},
+    "/envoi.v1.AccountService/CreditAccount": {"admin"},
+    "/envoi.v1.TransferService/InitiateTransfer": {"channel", "wallet", "merchant"},
+    "/envoi.v1.TransferService/ConfirmTransfer": {"wallet", "merchant"},
+    "/envoi.v1.TransferService/CancelTransfer": {"wallet", "merchant", "admin"},
+    "/envoi.v1.TransferService/GetTransfer": {"channel", "wallet", "merchant", "admin"},
+    "/envoi.v1.TransferService/ListTransfers": {"wallet", "merchant", "admin"},
+}
+
+# Open to anyone: health checks and server reflection (grpcurl list/describe).
+PUBLIC_SERVICE_PREFIXES = (
+    "/grpc.health.v1.Health/",
+    "/grpc.reflection.v1alpha.ServerReflection/",
+    "/grpc.reflection.v1.ServerReflection/",
+)

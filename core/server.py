@@ -1,0 +1,112 @@
+"""The gRPC server: envoi's services, health checking, reflection, auth,
+graceful shutdown, and several worker processes sharing one port."""
+import logging
+import multiprocessing
+import signal
+import threading
+from concurrent import futures
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from envoi.core import ledger, migrations, startup
+from envoi.core.account_service import AccountService
+from envoi.core.auth_interceptor import AuthInterceptor
+from envoi.core.config import Settings
+from envoi.core.maintenance import MaintenanceThread
+from envoi.core.runtime import Runtime, open_pool
+from envoi.core.transfer_service import TransferService
+from envoi.v1 import account_service_pb2, account_service_pb2_grpc, transfer_service_pb2, \
+    transfer_service_pb2_grpc
+
+log = logging.getLogger("envoi.server")
+
+SERVICE_NAMES = (
+    account_service_pb2.DESCRIPTOR.services_by_name["AccountService"].full_name,
+    transfer_service_pb2.DESCRIPTOR.services_by_name["TransferService"].full_name,
+)
+
+
+def add_services(server: grpc.Server, runtime: Runtime) -> health.HealthServicer:
+    """Register envoi's services, health and reflection on a server; return the health servicer."""
+    account_service_pb2_grpc.add_AccountServiceServicer_to_server(AccountService(runtime), server)
+    transfer_service_pb2_grpc.add_TransferServiceServicer_to_server(TransferService(runtime),
+                                                                    server)
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    for name in ("", *SERVICE_NAMES):
+        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    reflection.enable_server_reflection(
+        (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    return health_servicer
+
+
+def prepare_database(database_url: str, settings: Settings) -> None:
+    applied = migrations.migrate(database_url)
+    if applied:
+        log.info("applied migrations: %s", ", ".join(applied))
+    pool = open_pool(database_url, 1)
+    try:
+        with pool.connection() as conn, conn.transaction():
+            ledger.ensure_funding_accounts(conn, settings.currencies)
+    finally:
+        pool.close()
+
+
+def run_worker(settings: Settings, database_url: str, code_key: bytes,
+               ready: threading.Event | None = None) -> None:
+    """Serve until SIGTERM or SIGINT, then finish in-flight RPCs and exit."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(message)s")
+    runtime = Runtime(settings, open_pool(database_url, settings.db_pool_size), code_key)
+    server = grpc.server(futures.ThreadPoolExecutor(settings.grpc_threads),
+                         interceptors=[AuthInterceptor(runtime.pool)],
+                         options=[("grpc.so_reuseport", 1)])
+    health_servicer = add_services(server, runtime)
+    server.add_insecure_port(settings.listen)
+    maintenance = MaintenanceThread(runtime)
+    stop_requested = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop_requested.set())
+    signal.signal(signal.SIGINT, lambda *_: stop_requested.set())
+    server.start()
+    maintenance.start()
+    log.info("serving gRPC on %s", settings.listen)
+    if ready is not None:
+        ready.set()
+    stop_requested.wait()
+    log.info("shutting down: NOT_SERVING, %.0f s for in-flight RPCs", settings.shutdown_grace_s)
+    health_servicer.enter_graceful_shutdown()
+    server.stop(settings.shutdown_grace_s).wait()
+    maintenance.stop()
+    runtime.pool.close()
+    log.info("stopped")
+
+
+def serve(settings: Settings) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(message)s")
+    code_key = startup.code_key(settings)
+    database_url, embedded_handle = startup.database_url(settings)
+    prepare_database(database_url, settings)
+    if settings.workers == 1:
+        run_worker(settings, database_url, code_key)
+        return
+    # Each worker is a fresh process (spawn): gRPC must not be forked after
+    # it started, and each binds the same port with SO_REUSEPORT.
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=run_worker, args=(settings, database_url, code_key),
+                               name=f"envoi-worker-{n}") for n in range(settings.workers)]
+    for worker in workers:
+        worker.start()
+    stop_requested = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop_requested.set())
+    signal.signal(signal.SIGINT, lambda *_: stop_requested.set())
+    while not stop_requested.wait(0.5):
+        if not all(worker.is_alive() for worker in workers):
+            log.error("a worker exited; stopping the others")
+            break
+    for worker in workers:
+        if worker.is_alive():
+            worker.terminate()  # SIGTERM: the worker shuts down gracefully
+    for worker in workers:
+        worker.join()
+    del embedded_handle

@@ -1,0 +1,132 @@
+"""envoi.v1.TransferService: two-phase transfers and the history of an account."""
+from envoi.client import errors
+from envoi.core import ledger, page_tokens, proto_rows
+from envoi.core.account_service import require_own_account
+from envoi.core.caller import Caller, current_caller
+from envoi.core.request_validation import MAX_MEMO_LENGTH, RequestCheck
+from envoi.core.runtime import Runtime
+from envoi.core.transactions import run_idempotent, run_in_transaction
+from envoi.v1 import transfer_pb2, transfer_service_pb2, transfer_service_pb2_grpc
+
+SERVICE = "/envoi.v1.TransferService/"
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+LISTABLE_STATES = {value: name for name, value in transfer_pb2.TransferState.items() if value}
+DIRECTIONS = {value: name.removeprefix("TRANSFER_DIRECTION_")
+              for name, value in transfer_service_pb2.TransferDirection.items()}
+
+
+def require_party(caller: Caller, transfer: dict, *, may_be_recipient: bool = True) -> None:
+    """Merchants reach the transfers of their account; channels those they started."""
+    if caller.role == "merchant":
+        sides = {str(transfer["from_account_id"])}
+        if may_be_recipient:
+            sides.add(str(transfer["to_account_id"]))
+        if caller.merchant_account_id not in sides:
+            raise errors.PermissionDenied("this transfer is not this merchant's")
+    elif caller.role == "channel" and transfer["initiated_by"] != caller.principal:
+        raise errors.PermissionDenied("a channel reads only the transfers it started")
+
+
+class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
+    def __init__(self, runtime: Runtime):
+        self.runtime = runtime
+        self.settings = runtime.settings
+
+    def InitiateTransfer(self, request, context):
+        caller = current_caller.get()
+        check = RequestCheck()
+        check.request_id(request.request_id)
+        check.uuid("from_account_id", request.from_account_id)
+        check.uuid("to_account_id", request.to_account_id)
+        check.money("amount", request.amount, self.settings.currencies)
+        check.text("memo", request.memo, max_length=MAX_MEMO_LENGTH)
+        check.raise_if_any()
+        if request.from_account_id == request.to_account_id:
+            raise errors.SelfTransfer("an account cannot pay itself",
+                                      field_violations={"to_account_id": "same as from_account_id"})
+        require_own_account(caller, request.from_account_id)
+
+        def work(conn):
+            row = ledger.initiate(conn, self.settings, from_account_id=request.from_account_id,
+                                  to_account_id=request.to_account_id,
+                                  amount_cents=request.amount.amount_cents,
+                                  currency_code=request.amount.currency_code,
+                                  memo=request.memo, initiated_by=caller.principal)
+            return transfer_service_pb2.InitiateTransferResponse(transfer=proto_rows.transfer(row))
+
+        return run_idempotent(self.runtime.pool, caller.principal, SERVICE + "InitiateTransfer",
+                              request, transfer_service_pb2.InitiateTransferResponse, work)
+
+    def ConfirmTransfer(self, request, context):
+        caller = current_caller.get()
+        check = RequestCheck()
+        check.request_id(request.request_id)
+        check.uuid("transfer_id", request.transfer_id)
+        check.code("code", request.code)
+        check.raise_if_any()
+
+        def work(conn):
+            transfer = ledger.get_transfer(conn, request.transfer_id, lock=True)
+            require_party(caller, transfer, may_be_recipient=False)
+            row = ledger.confirm(conn, self.settings, self.runtime.code_key, transfer,
+                                 request.code)
+            return transfer_service_pb2.ConfirmTransferResponse(transfer=proto_rows.transfer(row))
+
+        return run_idempotent(self.runtime.pool, caller.principal, SERVICE + "ConfirmTransfer",
+                              request, transfer_service_pb2.ConfirmTransferResponse, work)
+
+    def CancelTransfer(self, request, context):
+        caller = current_caller.get()
+        check = RequestCheck()
+        check.request_id(request.request_id)
+        check.uuid("transfer_id", request.transfer_id)
+        check.raise_if_any()
+
+        def work(conn):
+            transfer = ledger.get_transfer(conn, request.transfer_id, lock=True)
+            require_party(caller, transfer)
+            row = ledger.cancel(conn, transfer)
+            return transfer_service_pb2.CancelTransferResponse(transfer=proto_rows.transfer(row))
+
+        return run_idempotent(self.runtime.pool, caller.principal, SERVICE + "CancelTransfer",
+                              request, transfer_service_pb2.CancelTransferResponse, work)
+
+    def GetTransfer(self, request, context):
+        caller = current_caller.get()
+        check = RequestCheck()
+        check.uuid("transfer_id", request.transfer_id)
+        check.raise_if_any()
+        row = run_in_transaction(self.runtime.pool,
+                                 lambda conn: ledger.get_transfer(conn, request.transfer_id))
+        require_party(caller, row)
+        return transfer_service_pb2.GetTransferResponse(transfer=proto_rows.transfer(row))
+
+    def ListTransfers(self, request, context):
+        check = RequestCheck()
+        check.uuid("account_id", request.account_id)
+        if not 0 <= request.page_size <= MAX_PAGE_SIZE:
+            check.fail("page_size", f"must be between 0 and {MAX_PAGE_SIZE}")
+        for state in request.states:
+            check.enum("states", state, LISTABLE_STATES)
+        check.enum("direction", request.direction, DIRECTIONS)
+        check.raise_if_any()
+        require_own_account(current_caller.get(), request.account_id)
+        states = sorted({LISTABLE_STATES[s].removeprefix("TRANSFER_STATE_") for s in request.states})
+        direction = DIRECTIONS[request.direction]
+        digest = page_tokens.filters_digest(request.account_id, states, direction)
+        before_seq = page_tokens.decode(request.page_token, digest)
+        page_size = request.page_size or DEFAULT_PAGE_SIZE
+
+        def work(conn):
+            ledger.get_account(conn, request.account_id)
+            return ledger.list_transfers(conn, request.account_id, states=states,
+                                         direction="BOTH" if direction == "UNSPECIFIED" else direction,
+                                         before_seq=before_seq, limit=page_size + 1)
+
+        rows = run_in_transaction(self.runtime.pool, work)
+        response = transfer_service_pb2.ListTransfersResponse(
+            transfers=[proto_rows.transfer(row) for row in rows[:page_size]])
+        if len(rows) > page_size:
+            response.next_page_token = page_tokens.encode(rows[page_size - 1]["seq"], digest)
+        return response

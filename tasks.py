@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""The developer's commands, each run in the project's own environment.
+
+    python3 tasks.py serve [ARGS]    start envoi (`envoi serve ARGS`)
+    python3 tasks.py test [ARGS]     run the whole test suite (pytest ARGS)
+    python3 tasks.py generate        regenerate clients/python/envoi/v1 from proto/
+    python3 tasks.py check-proto     buf format, lint, breaking; stubs up to date
+
+The first run creates .venv and installs envoi, its client and the test
+tools into it; later runs reinstall only when a pyproject.toml changed.
+buf comes from the @bufbuild/buf npm package, installed into node_modules/.
+Needs only Python 3.10+ (and Node.js for the two proto commands).
+"""
+import hashlib
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import tempfile
+import venv
+
+ROOT = pathlib.Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+VENV_BIN = VENV / "bin"
+INSTALL_STAMP = VENV / "envoi-install.sha256"
+GENERATED_DIR = ROOT / "clients/python/envoi/v1"
+
+
+def run(*args, **kwargs):
+    print("+", " ".join(map(str, args)), flush=True)
+    subprocess.run(args, check=True, **kwargs)
+
+
+def ensure_venv():
+    """Create .venv and install the project into it when its metadata changed."""
+    manifests = [ROOT / "pyproject.toml", ROOT / "clients/python/pyproject.toml"]
+    wanted = hashlib.sha256(b"".join(path.read_bytes() for path in manifests)).hexdigest()
+    if INSTALL_STAMP.exists() and INSTALL_STAMP.read_text() == wanted:
+        return
+    if not (VENV_BIN / "python").exists():
+        venv.create(VENV, with_pip=True)
+    pip = [VENV_BIN / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    run(*pip, "--upgrade", "pip")
+    run(*pip, "-e", ROOT / "clients/python", "-e", f"{ROOT}[test,dev]")
+    INSTALL_STAMP.write_text(wanted)
+
+
+def venv_env():
+    env = dict(os.environ)
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["VIRTUAL_ENV"] = str(VENV)
+    return env
+
+
+def buf(*args, **kwargs):
+    buf_bin = ROOT / "node_modules/.bin/buf"
+    if not buf_bin.exists():
+        run("npm", "ci", "--silent", "--no-audit", "--no-fund", cwd=ROOT)
+    run(buf_bin, *args, cwd=ROOT, env=venv_env(), **kwargs)
+
+
+def serve(args):
+    os.execve(VENV_BIN / "envoi", ["envoi", "serve", *args], venv_env())
+
+
+def test(args):
+    os.chdir(ROOT)
+    os.execve(VENV_BIN / "python", ["python", "-m", "pytest", *args], venv_env())
+
+
+def generate(_args):
+    shutil.rmtree(GENERATED_DIR, ignore_errors=True)
+    buf("generate")
+
+
+def check_proto(_args):
+    buf("format", "--diff", "--exit-code")
+    buf("lint")
+    previous = subprocess.run(
+        ["git", "cat-file", "-e", "HEAD~1:buf.yaml"], cwd=ROOT, capture_output=True
+    )
+    if previous.returncode == 0:
+        buf("breaking", "--against", ".git#ref=HEAD~1")
+    else:
+        print("buf breaking: the previous commit has no buf.yaml; nothing to compare")
+    with tempfile.TemporaryDirectory() as out:
+        buf("generate", "--output", out)
+        fresh = pathlib.Path(out) / GENERATED_DIR.relative_to(ROOT)
+        stale = subprocess.run(["diff", "-r", fresh, GENERATED_DIR])
+        if stale.returncode != 0:
+            sys.exit("clients/python/envoi/v1 is stale: run `python3 tasks.py generate` and commit")
+    print("protos: formatted, lint clean, no breaking change, generated code current")
+
+
+COMMANDS = {"serve": serve, "test": test, "generate": generate, "check-proto": check_proto}
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        sys.exit(__doc__)
+    ensure_venv()
+    COMMANDS[sys.argv[1]](sys.argv[2:])
