@@ -67,7 +67,7 @@ def _ledger_invariants_hold(request):
 
 @pytest.fixture(scope="module")
 def settings(database_url):
-    return Settings(database_url=database_url, code_key=TEST_CODE_KEY)
+    return Settings(database_url=database_url, code_key=TEST_CODE_KEY, currencies=("EUR", "USD"))
 
 
 @pytest.fixture(scope="module")

@@ -30,8 +30,11 @@ CHECKS = {
 }
 
 
-def assert_ledger_invariants(database_url: str) -> None:
-    with psycopg.connect(database_url) as conn:
-        broken = {name: rows for name, sql in CHECKS.items()
-                  if (rows := conn.execute(sql).fetchall())}
+def assert_ledger_invariants(database: str | psycopg.Connection) -> None:
+    """Check on a database URL, or inside an open connection's transaction."""
+    if isinstance(database, str):
+        with psycopg.connect(database) as conn:
+            return assert_ledger_invariants(conn)
+    broken = {name: rows for name, sql in CHECKS.items()
+              if (rows := database.execute(sql).fetchall())}
     assert not broken, f"ledger invariants broken: {broken}"

@@ -1,0 +1,81 @@
+"""AIP-155 request ids: the first answer again, reuse refused, nothing applied twice."""
+import pytest
+
+from envoi.client import errors
+
+from concurrently import run_together
+
+
+def count_transfers(db, account_id) -> int:
+    return db.execute("SELECT count(*) FROM transfers WHERE from_account_id = %s",
+                      (account_id,)).fetchone()[0]
+
+
+def test_a_retry_gets_the_first_answer_and_moves_nothing_more(wallet, open_account, db):
+    alice, bob = open_account(balance_cents=5_000), open_account()
+    first = wallet.initiate_transfer(alice, bob, 1_000, request_id="retry-1")
+    again = wallet.initiate_transfer(alice, bob, 1_000, request_id="retry-1")
+    assert again == first
+    assert count_transfers(db, alice) == 1
+    assert wallet.get_balance(alice).held.amount_cents == 1_000
+
+    confirmed = wallet.confirm_transfer(first.transfer_id, "123456", request_id="retry-2")
+    # The retry answers as the first call did, though the transfer is no longer pending.
+    assert wallet.confirm_transfer(first.transfer_id, "123456", request_id="retry-2") == confirmed
+    assert wallet.get_balance(bob).balance.amount_cents == 1_000
+
+
+def test_a_reused_id_with_another_request_is_refused(wallet, open_account, db):
+    alice, bob = open_account(balance_cents=5_000), open_account()
+    wallet.initiate_transfer(alice, bob, 1_000, request_id="reuse-1")
+    with pytest.raises(errors.IdempotencyKeyReused) as refused:
+        wallet.initiate_transfer(alice, bob, 1_001, request_id="reuse-1")
+    assert refused.value.field_violations == {"request_id": "already used for a different request"}
+    # Another method with the same id is another request too.
+    with pytest.raises(errors.IdempotencyKeyReused):
+        wallet.open_account("PERSON", "Dan", "123456", request_id="reuse-1")
+    assert count_transfers(db, alice) == 1
+
+
+def test_concurrent_copies_of_one_request_apply_once(wallet, open_account, db):
+    alice, bob = open_account(balance_cents=5_000), open_account()
+    results = run_together(
+        [lambda: wallet.initiate_transfer(alice, bob, 700, request_id="race-1")] * 20)
+    assert len({r.transfer_id for r in results}) == 1, results
+    assert count_transfers(db, alice) == 1
+    assert wallet.get_balance(alice).held.amount_cents == 700
+
+
+def test_a_retried_wrong_code_counts_once(wallet, open_account):
+    alice, bob = open_account(balance_cents=5_000), open_account()
+    transfer = wallet.initiate_transfer(alice, bob, 100)
+    for _ in range(3):  # one attempt, answered three times
+        with pytest.raises(errors.InvalidCode) as wrong:
+            wallet.confirm_transfer(transfer.transfer_id, "000000", request_id="wrong-1")
+        assert wrong.value.metadata["attempts_left"] == "2"
+    assert not wallet.get_account(alice).code_locked
+    assert wallet.confirm_transfer(transfer.transfer_id, "123456").state == 2
+
+
+def test_request_ids_belong_to_their_caller(wallet, channel, open_account, db):
+    # Two parties choosing the same id do not see each other's answers.
+    alice, bob = open_account(balance_cents=5_000), open_account()
+    from_wallet = wallet.initiate_transfer(alice, bob, 100, request_id="shared-id")
+    from_channel = channel.initiate_transfer(alice, bob, 100, request_id="shared-id")
+    assert from_wallet.transfer_id != from_channel.transfer_id
+    assert count_transfers(db, alice) == 2
+
+
+def test_request_ids_are_kept_at_least_a_day(wallet, open_account, db, runtime):
+    from envoi.core import idempotency
+    alice, bob = open_account(balance_cents=5_000), open_account()
+    wallet.initiate_transfer(alice, bob, 100, request_id="kept-1")
+    with runtime.pool.connection() as conn:
+        idempotency.purge_expired(conn, runtime.settings.idempotency_retention_s)
+    assert wallet.initiate_transfer(alice, bob, 100, request_id="kept-1").amount.amount_cents == 100
+    assert count_transfers(db, alice) == 1
+    # Past the retention they go: a record backdated by 25 hours is purged.
+    db.execute("UPDATE idempotency_keys SET create_time = now() - interval '25 hours'"
+               " WHERE request_id = 'kept-1'")
+    with runtime.pool.connection() as conn:
+        assert idempotency.purge_expired(conn, runtime.settings.idempotency_retention_s) >= 1
