@@ -1,7 +1,8 @@
 """envoi.v1.AccountService: open accounts, read them, change codes, credit money in."""
 from envoi.client import errors
 from envoi.core import ledger, proto_rows
-from envoi.core.caller import Caller, current_caller
+from envoi.core.access import require_money_access, require_own_account
+from envoi.core.caller import current_caller
 from envoi.core.request_validation import MAX_DISPLAY_NAME_LENGTH, MAX_MEMO_LENGTH, RequestCheck
 from envoi.core.runtime import Runtime
 from envoi.core.transactions import run_idempotent, run_in_transaction
@@ -13,12 +14,6 @@ OPENABLE_KINDS = {
     account_pb2.ACCOUNT_KIND_ASSOCIATION: "ACCOUNT_KIND_ASSOCIATION",
     account_pb2.ACCOUNT_KIND_MERCHANT: "ACCOUNT_KIND_MERCHANT",
 }
-
-
-def require_own_account(caller: Caller, account_id: str) -> None:
-    """A merchant token reaches its own account only."""
-    if caller.role == "merchant" and account_id != caller.merchant_account_id:
-        raise errors.PermissionDenied("a merchant token reaches only its own account")
 
 
 class AccountService(account_service_pb2_grpc.AccountServiceServicer):
@@ -67,6 +62,7 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
 
     def GetBalance(self, request, context):
         row = self._readable_account(request)
+        require_money_access(current_caller.get(), row["kind"])
         return account_service_pb2.GetBalanceResponse(balance=proto_rows.balance(row))
 
     def ChangeCode(self, request, context):
@@ -79,6 +75,7 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
         require_own_account(caller, request.account_id)
 
         def work(conn):
+            require_money_access(caller, ledger.get_account(conn, request.account_id)["kind"])
             row = ledger.change_code(conn, self.runtime.code_key, request.account_id,
                                      request.new_code)
             return account_service_pb2.ChangeCodeResponse(

@@ -45,9 +45,10 @@ class ConfigError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    database_url: str | None = None
+    # Secrets stay out of repr(), so logging the settings cannot leak them.
+    database_url: str | None = dataclasses.field(default=None, repr=False)
     data_dir: pathlib.Path = pathlib.Path.home() / ".local/share/envoi"
-    code_key: bytes | None = None
+    code_key: bytes | None = dataclasses.field(default=None, repr=False)
     listen: str = "localhost:50051"
     workers: int = 1
     currencies: tuple[str, ...] = ("EUR",)
@@ -67,6 +68,8 @@ class Settings:
                      "grpc_threads"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1")
+        if self.shutdown_grace_s < 0:
+            raise ConfigError("shutdown_grace_s must not be negative")
         if self.daily_cap_cents < 0:
             raise ConfigError("daily_cap_cents must not be negative")
         if self.idempotency_retention_s < MIN_IDEMPOTENCY_RETENTION_S:
@@ -92,6 +95,16 @@ def _int(env, name, default):
         raise ConfigError(f"{name} must be an integer") from None
 
 
+def _float(env, name, default):
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds") from None
+
+
 def from_environment(env=os.environ, **overrides) -> Settings:
     """Settings from ENVOI_* variables; keyword overrides (from flags) win when not None."""
     values = {
@@ -109,7 +122,7 @@ def from_environment(env=os.environ, **overrides) -> Settings:
         "code_max_attempts": _int(env, "ENVOI_CODE_MAX_ATTEMPTS", Settings.code_max_attempts),
         "idempotency_retention_s": _int(env, "ENVOI_IDEMPOTENCY_RETENTION_S",
                                         Settings.idempotency_retention_s),
-        "shutdown_grace_s": float(_int(env, "ENVOI_SHUTDOWN_GRACE_S", int(Settings.shutdown_grace_s))),
+        "shutdown_grace_s": _float(env, "ENVOI_SHUTDOWN_GRACE_S", Settings.shutdown_grace_s),
         "db_pool_size": _int(env, "ENVOI_DB_POOL_SIZE", Settings.db_pool_size),
         "grpc_threads": _int(env, "ENVOI_GRPC_THREADS", Settings.grpc_threads),
     }

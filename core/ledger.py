@@ -55,6 +55,12 @@ def get_account(conn, account_id: str, *, lock: bool = False) -> dict:
     return row
 
 
+def account_kind(conn, account_id: str) -> str | None:
+    """The kind of any account, system ones included; None if there is none."""
+    row = conn.execute("SELECT kind FROM accounts WHERE account_id = %s", (account_id,)).fetchone()
+    return row[0] if row else None
+
+
 def change_code(conn, code_key: bytes, account_id: str, new_code: str) -> dict:
     """Set a new code and clear wrong attempts, which lifts a lock."""
     row = conn.cursor(row_factory=dict_row).execute(

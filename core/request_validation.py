@@ -27,8 +27,10 @@ class RequestCheck:
             self.fail("request_id", f"at most {MAX_REQUEST_ID_LENGTH} printable ASCII characters")
 
     def uuid(self, field: str, value: str) -> None:
+        # Only the canonical lower-case form the server returns: services compare
+        # ids as strings (an account paying itself, a merchant's own account).
         try:
-            if str(uuid.UUID(value)) == value.lower():
+            if str(uuid.UUID(value)) == value:
                 return
         except ValueError:
             pass

@@ -95,14 +95,17 @@ def serve(settings: Settings) -> None:
     context = multiprocessing.get_context("spawn")
     workers = [context.Process(target=run_worker, args=(settings, database_url, code_key),
                                name=f"envoi-worker-{n}") for n in range(settings.workers)]
-    for worker in workers:
-        worker.start()
+    # Handlers first, so a SIGTERM during start-up still stops the workers.
     stop_requested = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop_requested.set())
     signal.signal(signal.SIGINT, lambda *_: stop_requested.set())
+    for worker in workers:
+        worker.start()
+    worker_exited = False
     while not stop_requested.wait(0.5):
         if not all(worker.is_alive() for worker in workers):
             log.error("a worker exited; stopping the others")
+            worker_exited = True
             break
     for worker in workers:
         if worker.is_alive():
@@ -110,3 +113,6 @@ def serve(settings: Settings) -> None:
     for worker in workers:
         worker.join()
     del embedded_handle
+    if worker_exited:  # a failure, not a requested stop: exit non-zero so a supervisor restarts
+        raise SystemExit("envoi: a worker exited unexpectedly (exit codes: "
+                         + ", ".join(str(worker.exitcode) for worker in workers) + ")")

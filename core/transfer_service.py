@@ -1,8 +1,8 @@
 """envoi.v1.TransferService: two-phase transfers and the history of an account."""
 from envoi.client import errors
 from envoi.core import ledger, page_tokens, proto_rows
-from envoi.core.account_service import require_own_account
-from envoi.core.caller import Caller, current_caller
+from envoi.core.access import require_money_access, require_own_account, require_party
+from envoi.core.caller import current_caller
 from envoi.core.request_validation import MAX_MEMO_LENGTH, RequestCheck
 from envoi.core.runtime import Runtime
 from envoi.core.transactions import run_idempotent, run_in_transaction
@@ -14,18 +14,6 @@ MAX_PAGE_SIZE = 500
 LISTABLE_STATES = {value: name for name, value in transfer_pb2.TransferState.items() if value}
 DIRECTIONS = {value: name.removeprefix("TRANSFER_DIRECTION_")
               for name, value in transfer_service_pb2.TransferDirection.items()}
-
-
-def require_party(caller: Caller, transfer: dict, *, may_be_recipient: bool = True) -> None:
-    """Merchants reach the transfers of their account; channels those they started."""
-    if caller.role == "merchant":
-        sides = {str(transfer["from_account_id"])}
-        if may_be_recipient:
-            sides.add(str(transfer["to_account_id"]))
-        if caller.merchant_account_id not in sides:
-            raise errors.PermissionDenied("this transfer is not this merchant's")
-    elif caller.role == "channel" and transfer["initiated_by"] != caller.principal:
-        raise errors.PermissionDenied("a channel reads only the transfers it started")
 
 
 class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
@@ -48,6 +36,7 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
         require_own_account(caller, request.from_account_id)
 
         def work(conn):
+            require_money_access(caller, ledger.account_kind(conn, request.from_account_id))
             row = ledger.initiate(conn, self.settings, from_account_id=request.from_account_id,
                                   to_account_id=request.to_account_id,
                                   amount_cents=request.amount.amount_cents,
@@ -69,6 +58,7 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
         def work(conn):
             transfer = ledger.get_transfer(conn, request.transfer_id, lock=True)
             require_party(caller, transfer, may_be_recipient=False)
+            require_money_access(caller, ledger.account_kind(conn, transfer["from_account_id"]))
             row = ledger.confirm(conn, self.settings, self.runtime.code_key, transfer,
                                  request.code)
             return transfer_service_pb2.ConfirmTransferResponse(transfer=proto_rows.transfer(row))
@@ -86,6 +76,7 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
         def work(conn):
             transfer = ledger.get_transfer(conn, request.transfer_id, lock=True)
             require_party(caller, transfer)
+            require_money_access(caller, ledger.account_kind(conn, transfer["from_account_id"]))
             row = ledger.cancel(conn, transfer)
             return transfer_service_pb2.CancelTransferResponse(transfer=proto_rows.transfer(row))
 
@@ -111,7 +102,8 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
             check.enum("states", state, LISTABLE_STATES)
         check.enum("direction", request.direction, DIRECTIONS)
         check.raise_if_any()
-        require_own_account(current_caller.get(), request.account_id)
+        caller = current_caller.get()
+        require_own_account(caller, request.account_id)
         states = sorted({LISTABLE_STATES[s].removeprefix("TRANSFER_STATE_") for s in request.states})
         direction = DIRECTIONS[request.direction]
         digest = page_tokens.filters_digest(request.account_id, states, direction)
@@ -119,7 +111,7 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
         page_size = request.page_size or DEFAULT_PAGE_SIZE
 
         def work(conn):
-            ledger.get_account(conn, request.account_id)
+            require_money_access(caller, ledger.get_account(conn, request.account_id)["kind"])
             return ledger.list_transfers(conn, request.account_id, states=states,
                                          direction="BOTH" if direction == "UNSPECIFIED" else direction,
                                          before_seq=before_seq, limit=page_size + 1)

@@ -1,0 +1,32 @@
+"""Which accounts and transfers a caller may reach, beyond its role (roles.py).
+
+- A merchant token reaches its own account, and the transfers it is party to.
+- A wallet token acts for people and associations, never for a merchant's
+  money: that takes the merchant's own token.
+- A channel token reads only the transfers its channel started.
+"""
+from envoi.client import errors
+from envoi.core.caller import Caller
+
+
+def require_own_account(caller: Caller, account_id: str) -> None:
+    if caller.role == "merchant" and account_id != caller.merchant_account_id:
+        raise errors.PermissionDenied("a merchant token reaches only its own account")
+
+
+def require_money_access(caller: Caller, account_kind: str) -> None:
+    """Before reading or moving the money of an account of this kind."""
+    if caller.role == "wallet" and account_kind == "MERCHANT":
+        raise errors.PermissionDenied("a merchant account's money is reached only with its "
+                                      "merchant token")
+
+
+def require_party(caller: Caller, transfer: dict, *, may_be_recipient: bool = True) -> None:
+    if caller.role == "merchant":
+        sides = {str(transfer["from_account_id"])}
+        if may_be_recipient:
+            sides.add(str(transfer["to_account_id"]))
+        if caller.merchant_account_id not in sides:
+            raise errors.PermissionDenied("this transfer is not this merchant's")
+    elif caller.role == "channel" and transfer["initiated_by"] != caller.principal:
+        raise errors.PermissionDenied("a channel reads only the transfers it started")

@@ -1,0 +1,239 @@
+"""EnvoiClient over a real gRPC server: retries keep their request_id, every
+mutating call gets one, errors come back as typed exceptions, timeout_s is a
+deadline."""
+import threading
+import uuid
+from concurrent import futures
+
+import grpc
+import psycopg
+import pytest
+
+from envoi.client import EnvoiClient, errors
+from envoi.core.auth_interceptor import AuthInterceptor
+from envoi.v1 import account_service_pb2, transfer_pb2, transfer_service_pb2
+
+INITIATE = "/envoi.v1.TransferService/InitiateTransfer"
+
+# Every RPC whose request carries a request_id, read from the contract itself,
+# so a new mutating RPC is covered by the request_id test or makes it fail.
+MUTATING_METHODS = {
+    f"/{service.full_name}/{method.name}"
+    for module, name in ((account_service_pb2, "AccountService"),
+                         (transfer_service_pb2, "TransferService"))
+    for service in [module.DESCRIPTOR.services_by_name[name]]
+    for method in service.methods
+    if "request_id" in method.input_type.fields_by_name
+}
+
+
+class CallRecorder(grpc.ServerInterceptor):
+    """In front of envoi's AuthInterceptor: records every unary call's request_id,
+    and answers UNAVAILABLE to the next `unavailable_left` InitiateTransfer calls."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.calls = []  # (method, request_id)
+        self.unavailable_left = 0
+
+    def request_ids(self, method):
+        return [request_id for called, request_id in self.calls if called == method]
+
+    def intercept_service(self, continuation, handler_call_details):
+        handler = continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        method = handler_call_details.method
+
+        def recorded(request, context):
+            with self.lock:
+                self.calls.append((method, getattr(request, "request_id", None)))
+                fail = method == INITIATE and self.unavailable_left > 0
+                if fail:
+                    self.unavailable_left -= 1
+            if fail:
+                context.abort(grpc.StatusCode.UNAVAILABLE, "injected: try again")
+            return handler.unary_unary(request, context)
+
+        return grpc.unary_unary_rpc_method_handler(
+            recorded, request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer)
+
+
+@pytest.fixture(scope="module")
+def call_recorder():
+    return CallRecorder()
+
+
+# Overrides conftest's: the recorder sees each attempt before authentication.
+@pytest.fixture(scope="module")
+def grpc_interceptors(runtime, call_recorder):
+    return [call_recorder, AuthInterceptor(runtime.pool)]
+
+
+@pytest.fixture
+def recorder(call_recorder):
+    call_recorder.calls.clear()
+    call_recorder.unavailable_left = 0
+    yield call_recorder
+    call_recorder.unavailable_left = 0
+
+
+@pytest.fixture(scope="module")
+def wallet_token(make_token):
+    return make_token("wallet")
+
+
+def payments_from(db, account_id) -> list[str]:
+    return [str(row[0]) for row in db.execute(
+        "SELECT transfer_id FROM transfers WHERE from_account_id = %s AND kind = 'PAYMENT'",
+        (account_id,))]
+
+
+def test_unavailable_is_retried_with_the_same_request_id(client_for, wallet_token,
+                                                         open_account, recorder, db):
+    alice, bob = open_account(balance_cents=1_000), open_account()
+    client = client_for(wallet_token, max_attempts=4, retry_backoff_s=0.01)
+    recorder.unavailable_left = 2
+
+    transfer = client.initiate_transfer(alice, bob, 250)
+
+    attempts = recorder.request_ids(INITIATE)
+    assert len(attempts) == 3 and len(set(attempts)) == 1 and attempts[0]
+    assert payments_from(db, alice) == [transfer.transfer_id]
+
+
+def test_unavailable_past_max_attempts_raises_unavailable(client_for, wallet_token,
+                                                         open_account, recorder, db):
+    alice, bob = open_account(balance_cents=1_000), open_account()
+    client = client_for(wallet_token, max_attempts=3, retry_backoff_s=0.01)
+    recorder.unavailable_left = 10
+
+    with pytest.raises(errors.Unavailable) as raised:
+        client.initiate_transfer(alice, bob, 250)
+
+    assert raised.value.code == grpc.StatusCode.UNAVAILABLE
+    attempts = recorder.request_ids(INITIATE)
+    assert len(attempts) == 3 and len(set(attempts)) == 1
+    assert payments_from(db, alice) == []
+
+
+def test_every_mutating_call_gets_a_request_id_of_its_own(client_for, make_token, wallet_token,
+                                                          recorder):
+    wallet = client_for(wallet_token)
+    admin = client_for(make_token("admin"))
+    alice = wallet.open_account("PERSON", "Alice", "123456").account_id
+    bob = wallet.open_account("PERSON", "Bob", "654321").account_id
+    wallet.change_code(alice, "111111")
+    admin.credit_account(alice, 1_000)
+    confirmed = wallet.initiate_transfer(alice, bob, 100)
+    wallet.confirm_transfer(confirmed.transfer_id, "111111")
+    cancelled = wallet.initiate_transfer(alice, bob, 100)
+    wallet.cancel_transfer(cancelled.transfer_id)
+
+    mutating_calls = [(m, rid) for m, rid in recorder.calls if m in MUTATING_METHODS]
+    assert {m for m, _ in mutating_calls} == MUTATING_METHODS
+    request_ids = [rid for _, rid in mutating_calls]
+    assert all(request_ids) and len(set(request_ids)) == len(request_ids)
+
+
+def test_two_calls_without_a_request_id_are_two_transfers(client_for, wallet_token,
+                                                          open_account, db):
+    alice, bob = open_account(balance_cents=1_000), open_account()
+    client = client_for(wallet_token)
+    first = client.initiate_transfer(alice, bob, 100, memo="same")
+    second = client.initiate_transfer(alice, bob, 100, memo="same")
+    assert first.transfer_id != second.transfer_id
+    assert sorted(payments_from(db, alice)) == sorted([first.transfer_id, second.transfer_id])
+
+
+def test_insufficient_funds_is_typed(client_for, wallet_token, open_account):
+    alice, bob = open_account(balance_cents=100), open_account()
+    with pytest.raises(errors.InsufficientFunds) as raised:
+        client_for(wallet_token).initiate_transfer(alice, bob, 101)
+    assert raised.value.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert raised.value.reason == "INSUFFICIENT_FUNDS"
+
+
+def test_limit_exceeded_keeps_its_metadata(client_for, wallet_token, open_account):
+    alice, bob = open_account(balance_cents=100_000), open_account()
+    with pytest.raises(errors.LimitExceeded) as raised:
+        client_for(wallet_token).initiate_transfer(alice, bob, 25_001)
+    assert raised.value.metadata == {"limit": "PER_TRANSFER", "limit_cents": "25000"}
+
+
+def test_invalid_code_keeps_the_attempts_left(client_for, wallet_token, open_account):
+    alice, bob = open_account(balance_cents=1_000, code="123456"), open_account()
+    client = client_for(wallet_token)
+    transfer = client.initiate_transfer(alice, bob, 100)
+    with pytest.raises(errors.InvalidCode) as raised:
+        client.confirm_transfer(transfer.transfer_id, "000000")
+    assert raised.value.metadata == {"attempts_left": "2"}
+    client.cancel_transfer(transfer.transfer_id)
+
+
+def test_invalid_argument_keeps_its_field_violations(client_for, wallet_token, open_account):
+    bob = open_account()
+    with pytest.raises(errors.InvalidArgument) as raised:
+        client_for(wallet_token).initiate_transfer("not-an-id", bob, 100)
+    assert type(raised.value) is errors.InvalidArgument
+    assert set(raised.value.field_violations) == {"from_account_id"}
+
+
+def test_an_unknown_token_is_unauthenticated(client_for, open_account):
+    with pytest.raises(errors.Unauthenticated):
+        client_for("envoi_not-a-token").get_balance(open_account())
+
+
+@pytest.fixture(scope="module")
+def error_channel():
+    """A bare gRPC server whose one method fails with the status of the reason it is sent."""
+    def fail(reason: bytes, context):
+        cls = errors.ERRORS_BY_REASON[reason.decode()]
+        context.abort_with_status(cls("it failed", metadata={"key": "value"},
+                                      field_violations={"field": "is wrong"}).to_status())
+
+    server = grpc.server(futures.ThreadPoolExecutor(2))
+    server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler(
+        "test.Errors", {"Fail": grpc.unary_unary_rpc_method_handler(fail)})])
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        yield channel
+    server.stop(None)
+
+
+@pytest.mark.parametrize("reason", sorted(errors.ERRORS_BY_REASON))
+def test_every_reason_comes_back_as_its_class(error_channel, reason):
+    client = EnvoiClient(channel=error_channel, max_attempts=1)
+    with pytest.raises(errors.EnvoiError) as raised:
+        client.call(error_channel.unary_unary("/test.Errors/Fail"), reason.encode())
+    error = raised.value
+    assert type(error) is errors.ERRORS_BY_REASON[reason]
+    assert (error.reason, error.code, error.message) \
+        == (reason, errors.ERRORS_BY_REASON[reason].code, "it failed")
+    assert error.metadata == {"key": "value"}
+    assert error.field_violations == {"field": "is wrong"}
+
+
+def test_timeout_s_is_a_deadline_and_the_retry_returns_the_first_answer(
+        client_for, wallet_token, open_account, database_url, db):
+    alice, bob = open_account(balance_cents=1_000), open_account()
+    request_id = str(uuid.uuid4())
+    with psycopg.connect(database_url, autocommit=True) as lock_conn:
+        # Should the call ignore its deadline, PostgreSQL ends this session after
+        # 10 s, so the test fails instead of hanging.
+        lock_conn.execute("SET idle_in_transaction_session_timeout = '10s'")
+        with lock_conn.transaction():
+            # InitiateTransfer locks the sender's row; while we hold it, the call waits.
+            lock_conn.execute("SELECT 1 FROM accounts WHERE account_id = %s FOR UPDATE",
+                              (alice,))
+            with pytest.raises(errors.EnvoiError) as raised:
+                client_for(wallet_token, timeout_s=0.5).initiate_transfer(
+                    alice, bob, 100, request_id=request_id)
+    assert raised.value.code == grpc.StatusCode.DEADLINE_EXCEEDED
+
+    # The server went on once the lock was free; the same request_id gets that one transfer.
+    transfer = client_for(wallet_token).initiate_transfer(alice, bob, 100, request_id=request_id)
+    assert transfer.state == transfer_pb2.TRANSFER_STATE_PENDING_CONFIRMATION
+    assert payments_from(db, alice) == [transfer.transfer_id]

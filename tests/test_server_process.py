@@ -1,0 +1,351 @@
+"""The real `envoi serve` process: start-up on the embedded or a given database,
+health and reflection, the CLI against it, SIGTERM with an RPC in flight,
+several workers on one port, and the refusal to start without a code key.
+
+Each test runs the installed `envoi` command as a subprocess on a free port with
+its own ENVOI_DATA_DIR, and waits for the gRPC health service to say SERVING.
+"""
+import json
+import os
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import grpc
+import psutil
+import psycopg
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+from envoi.client import EnvoiClient
+from envoi.v1 import transfer_pb2
+
+from conftest import TEST_CODE_KEY
+
+ENVOI = Path(sys.executable).with_name("envoi")
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+READY_TIMEOUT_S = 30.0
+# Long enough that the in-flight RPC of the graceful-shutdown test cannot run out of it.
+SHUTDOWN_GRACE_S = 15
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def envoi_env(**variables) -> dict:
+    """The test's environment without any ENVOI_* setting of the caller, plus `variables`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ENVOI_")}
+    env.update(variables)
+    return env
+
+
+def health_status(target: str):
+    """The server's overall health status, or None when it does not answer."""
+    # A fresh channel per check: a reused one would back off between reconnects.
+    with grpc.insecure_channel(target) as channel:
+        try:
+            return health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(), timeout=1.0).status
+        except grpc.RpcError:
+            return None
+
+
+def reflected_services(target: str) -> set[str]:
+    with grpc.insecure_channel(target) as channel:
+        stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+        request = reflection_pb2.ServerReflectionRequest(list_services="")
+        return {service.name for response in stub.ServerReflectionInfo(iter([request]), timeout=5)
+                for service in response.list_services_response.service}
+
+
+def wait_for(condition, what: str, timeout_s: float = READY_TIMEOUT_S):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    pytest.fail(f"timed out after {timeout_s} s waiting for {what}")
+
+
+def envoi_cli(env: dict, *args) -> dict:
+    """Run `envoi ARGS`; it must succeed; return the JSON it printed."""
+    done = subprocess.run([str(ENVOI), *args], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, f"envoi {args[:2]} failed ({done.returncode}): {done.stderr}"
+    return json.loads(done.stdout)
+
+
+class ServerProcess:
+    """One `envoi serve` subprocess listening on a free localhost port."""
+
+    def __init__(self, env: dict, args, log_path: Path):
+        self.target = f"127.0.0.1:{free_port()}"
+        self.port = int(self.target.rsplit(":", 1)[1])
+        self.log_path = log_path
+        with open(log_path, "wb") as log:
+            self.process = subprocess.Popen([str(ENVOI), "serve", "--listen", self.target, *args],
+                                            env=env, stdout=log, stderr=subprocess.STDOUT)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_until_serving(self):
+        def serving():
+            if self.process.poll() is not None:
+                pytest.fail(f"envoi serve exited with {self.process.returncode}:\n{self.log()}")
+            return health_status(self.target) == SERVING
+        wait_for(serving, f"envoi serve on {self.target} to be SERVING")
+
+    def terminate(self, timeout_s: float = 30.0) -> int:
+        """SIGTERM, then the exit code."""
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=timeout_s)
+
+    def kill(self):
+        """Teardown: stop the process and its workers whatever state they are in."""
+        if self.process.poll() is None:
+            try:
+                self.terminate(timeout_s=SHUTDOWN_GRACE_S + 5)
+                return
+            except subprocess.TimeoutExpired:
+                pass
+            try:
+                children = psutil.Process(self.process.pid).children(recursive=True)
+            except psutil.NoSuchProcess:
+                children = []
+            self.process.kill()
+            self.process.wait()
+            for child in children:
+                try:
+                    child.kill()
+                except psutil.NoSuchProcess:
+                    pass
+
+
+def stop_embedded_postgres(pgdata: Path):
+    """A killed server leaves its embedded PostgreSQL running: stop the one of pgdata."""
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        if proc.info["name"] == "postgres" and str(pgdata) in (proc.info["cmdline"] or []):
+            proc.send_signal(signal.SIGINT)  # PostgreSQL's fast shutdown
+            try:
+                proc.wait(10)
+            except psutil.TimeoutExpired:
+                proc.kill()
+
+
+@pytest.fixture
+def start_server(tmp_path):
+    """start_server(env, *args) -> a SERVING ServerProcess; all are stopped at teardown."""
+    started = []
+
+    def start(env, *args):
+        server = ServerProcess(env, args, tmp_path / f"serve-{len(started)}.log")
+        started.append((server, env))
+        server.wait_until_serving()
+        return server
+
+    yield start
+    for server, _ in started:
+        server.kill()
+    # Only once every server is down: a live one still uses its embedded database.
+    for pgdata in {Path(env["ENVOI_DATA_DIR"]) / "pgdata" for _, env in started
+                   if not env.get("ENVOI_DATABASE_URL")}:
+        stop_embedded_postgres(pgdata)
+
+
+@pytest.fixture
+def external_db_env(database_url, tmp_path):
+    """Settings for a server on the test database, as conftest's servers use it."""
+    return envoi_env(ENVOI_DATABASE_URL=database_url, ENVOI_CODE_KEY=TEST_CODE_KEY.decode(),
+                     ENVOI_CURRENCIES="EUR,USD", ENVOI_DATA_DIR=str(tmp_path / "data"),
+                     ENVOI_SHUTDOWN_GRACE_S=str(SHUTDOWN_GRACE_S), ENVOI_DB_POOL_SIZE="4")
+
+
+def cents(money: dict) -> int:
+    return int(money.get("amount_cents", 0))  # int64 is a string in proto JSON
+
+
+def test_embedded_database_serves_the_cli_and_keeps_data_and_code_key_across_restarts(
+        start_server, tmp_path):
+    data_dir = tmp_path / "data"
+    env = envoi_env(ENVOI_DATA_DIR=str(data_dir))
+    server = start_server(env)
+    assert {"envoi.v1.AccountService", "envoi.v1.TransferService"} \
+        <= reflected_services(server.target)
+
+    admin = envoi_cli(env, "token", "create", "--role", "admin")
+    wallet = envoi_cli(env, "token", "create", "--role", "wallet")
+    assert (admin["role"], wallet["role"]) == ("admin", "wallet")
+
+    def api(token, *args):
+        return envoi_cli(env, *args, "--target", server.target, "--token", token["token"])
+
+    def balance(account_id):
+        answer = api(wallet, "account", "balance", account_id)
+        return cents(answer["balance"]), cents(answer["held"])
+
+    alice = api(wallet, "account", "open", "--name", "Alice", "--code", "123456")["account_id"]
+    bob = api(wallet, "account", "open", "--name", "Bob", "--code", "654321")["account_id"]
+    credit = api(admin, "account", "credit", alice, "--amount-cents", "5000")
+    assert cents(credit["balance"]["balance"]) == 5000
+    sent = api(wallet, "transfer", "send", "--from", alice, "--to", bob,
+               "--amount-cents", "1200", "--memo", "pizza")
+    assert sent["state"] == "TRANSFER_STATE_PENDING_CONFIRMATION"
+    assert balance(alice) == (5000, 1200)
+    confirmed = api(wallet, "transfer", "confirm", sent["transfer_id"], "--code", "123456")
+    assert confirmed["state"] == "TRANSFER_STATE_COMPLETED"
+    assert (balance(alice), balance(bob)) == ((3800, 0), (1200, 0))
+    history = api(wallet, "transfer", "list", alice)["transfers"]
+    assert [t["transfer_id"] for t in history] \
+        == [sent["transfer_id"], credit["transfer"]["transfer_id"]]
+
+    key_file = data_dir / "code.key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    key = key_file.read_bytes()
+    assert server.terminate() == 0, server.log()
+
+    # Same data dir: the ledger, the tokens and the code key are all still there.
+    server = start_server(env)
+    assert (balance(alice), balance(bob)) == ((3800, 0), (1200, 0))
+    assert key_file.read_bytes() == key
+    # The code set before the restart still matches only if the same key is used.
+    again = api(wallet, "transfer", "send", "--from", alice, "--to", bob, "--amount-cents", "300")
+    confirmed = api(wallet, "transfer", "confirm", again["transfer_id"], "--code", "123456")
+    assert confirmed["state"] == "TRANSFER_STATE_COMPLETED"
+    assert (balance(alice), balance(bob)) == ((3500, 0), (1500, 0))
+    assert server.terminate() == 0, server.log()
+
+
+def test_sigterm_stops_taking_calls_but_finishes_the_one_in_flight(
+        start_server, external_db_env, database_url, make_token, db, request):
+    server = start_server(external_db_env)
+    admin = EnvoiClient(server.target, make_token("admin"))
+    # One attempt: a retry must not hide an in-flight call that the shutdown cut.
+    wallet = EnvoiClient(server.target, make_token("wallet"), max_attempts=1, timeout_s=30)
+    request.addfinalizer(admin.close)
+    request.addfinalizer(wallet.close)
+    alice = admin.open_account("PERSON", "Alice", "123456").account_id
+    bob = admin.open_account("PERSON", "Bob", "654321").account_id
+    admin.credit_account(alice, 1_000)
+
+    outcome = {}
+
+    def initiate():
+        try:
+            outcome["transfer"] = wallet.initiate_transfer(alice, bob, 400)
+        except Exception as error:  # reported by the assertions below
+            outcome["error"] = error
+
+    with psycopg.connect(database_url) as lock_conn:
+        # The server's InitiateTransfer locks the sender's row: hold it first.
+        lock_conn.execute("SELECT 1 FROM accounts WHERE account_id = %s FOR UPDATE", (alice,))
+        caller = threading.Thread(target=initiate)
+        try:
+            caller.start()
+            wait_for(lambda: db.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))",
+                (lock_conn.info.backend_pid,)).fetchone()[0], "InitiateTransfer to block")
+
+            server.process.send_signal(signal.SIGTERM)
+            wait_for(lambda: health_status(server.target) in (NOT_SERVING, None),
+                     "health to turn NOT_SERVING or refuse calls", timeout_s=10)
+            assert caller.is_alive() and not outcome, outcome
+        finally:
+            lock_conn.rollback()
+        caller.join(timeout=SHUTDOWN_GRACE_S)
+
+    assert "error" not in outcome, outcome["error"]
+    transfer = outcome["transfer"]
+    assert transfer.state == transfer_pb2.TRANSFER_STATE_PENDING_CONFIRMATION
+    assert transfer.amount.amount_cents == 400
+    assert server.process.wait(timeout=SHUTDOWN_GRACE_S) == 0, server.log()
+    assert db.execute("SELECT held_cents FROM accounts WHERE account_id = %s",
+                      (alice,)).fetchone()[0] == 400
+
+
+def worker_processes(server: ServerProcess) -> list[psutil.Process]:
+    return [child for child in psutil.Process(server.process.pid).children()
+            if "--multiprocessing-fork" in child.cmdline()]
+
+
+def wait_for_workers(server: ServerProcess, count: int = 2) -> list[psutil.Process]:
+    def found():
+        workers = worker_processes(server)
+        return workers if len(workers) == count else None
+    return wait_for(found, f"{count} worker processes")
+
+
+def connections_on(proc: psutil.Process, port: int, status: str) -> int:
+    return sum(1 for c in proc.net_connections(kind="tcp")
+               if c.laddr and c.laddr.port == port and c.status == status)
+
+
+def test_two_workers_share_the_port_and_stop_together(start_server, external_db_env,
+                                                      make_token):
+    server = start_server(external_db_env, "--workers", "2")
+    workers = wait_for_workers(server)
+    # Both bind the port (SO_REUSEPORT); wait until the second one listens too.
+    wait_for(lambda: all(connections_on(w, server.port, psutil.CONN_LISTEN) for w in workers),
+             "both workers to listen")
+
+    admin_token, wallet_token = make_token("admin"), make_token("wallet")
+    # Each client gets a connection of its own, so the kernel spreads them over the workers.
+    channels = [grpc.insecure_channel(server.target,
+                                      options=[("grpc.use_local_subchannel_pool", 1)])
+                for _ in range(24)]
+
+    def open_fund_and_read(channel):
+        admin = EnvoiClient(channel=channel, token=admin_token)
+        wallet = EnvoiClient(channel=channel, token=wallet_token)
+        account_id = wallet.open_account("PERSON", "Worker test", "123456").account_id
+        admin.credit_account(account_id, 700)
+        return wallet.get_balance(account_id).balance.amount_cents
+
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            assert list(pool.map(open_fund_and_read, channels)) == [700] * len(channels)
+        served = [connections_on(w, server.port, psutil.CONN_ESTABLISHED) for w in workers]
+        assert all(served), f"connections per worker: {served}"
+    finally:
+        for channel in channels:
+            channel.close()
+
+    assert server.terminate() == 0, server.log()
+    _, alive = psutil.wait_procs(workers, timeout=10)
+    assert not alive
+
+
+def test_a_database_url_without_a_code_key_refuses_to_start(tmp_path):
+    password = "db-password-that-must-not-be-printed"
+    env = envoi_env(ENVOI_DATABASE_URL=f"postgresql://envoi:{password}@127.0.0.1:9/envoi",
+                    ENVOI_DATA_DIR=str(tmp_path / "data"))
+    done = subprocess.run([str(ENVOI), "serve", "--listen", f"127.0.0.1:{free_port()}"],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "ENVOI_CODE_KEY" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert password not in done.stdout + done.stderr
+    assert not (tmp_path / "data" / "code.key").exists()
+
+
+def test_a_crashed_worker_stops_the_server_with_a_failure_code(start_server, external_db_env):
+    server = start_server(external_db_env, "--workers", "2")
+    crashed, survivor = wait_for_workers(server)
+    crashed.kill()
+    # The parent notices, stops the other worker and says it failed, so that a
+    # supervisor restarts it instead of taking the exit for a requested stop.
+    assert server.process.wait(timeout=SHUTDOWN_GRACE_S + 10) != 0, server.log()
+    _, alive = psutil.wait_procs([survivor], timeout=10)
+    assert not alive
