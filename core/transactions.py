@@ -8,6 +8,7 @@ import psycopg
 import psycopg.errors
 import psycopg_pool
 
+from envoi.client import errors
 from envoi.core import idempotency
 
 MAX_ATTEMPTS = 8
@@ -48,6 +49,16 @@ def run_idempotent(pool: psycopg_pool.ConnectionPool, principal: str, method: st
                                                   response=response)
                         return response
                 raise recorded_error  # after the commit of what it records
+        except errors.EnvoiError:
+            # A copy of this request may have committed while this one ran and
+            # failed because of it (e.g. the transfer is no longer pending):
+            # then the caller gets that first answer, not this error.
+            with pool.connection() as conn:
+                answer = idempotency.stored_answer(conn, principal, request, method,
+                                                   response_type)
+            if answer is not None:
+                return answer
+            raise
         except psycopg.errors.UniqueViolation as exc:
             # The same request_id committed first in a concurrent transaction:
             # this one rolled back; the next attempt returns that first answer.

@@ -2,6 +2,7 @@
 import pytest
 
 from envoi.client import errors
+from envoi.v1 import transfer_pb2
 
 from concurrently import run_together
 
@@ -46,6 +47,17 @@ def test_concurrent_copies_of_one_request_apply_once(wallet, open_account, db):
     assert wallet.get_balance(alice).held.amount_cents == 700
 
 
+def test_concurrent_copies_of_a_confirmation_all_get_the_first_answer(wallet, open_account):
+    # The copies that wait for the first one find the transfer completed; they
+    # must still answer as the first did, not TRANSFER_NOT_PENDING.
+    alice, bob = open_account(balance_cents=5_000), open_account()
+    transfer = wallet.initiate_transfer(alice, bob, 700)
+    results = run_together([lambda: wallet.confirm_transfer(
+        transfer.transfer_id, "123456", request_id="confirm-race-1")] * 20)
+    assert {r.state for r in results} == {transfer_pb2.TRANSFER_STATE_COMPLETED}, results
+    assert wallet.get_balance(bob).balance.amount_cents == 700
+
+
 def test_a_retried_wrong_code_counts_once(wallet, open_account):
     alice, bob = open_account(balance_cents=5_000), open_account()
     transfer = wallet.initiate_transfer(alice, bob, 100)
@@ -54,7 +66,8 @@ def test_a_retried_wrong_code_counts_once(wallet, open_account):
             wallet.confirm_transfer(transfer.transfer_id, "000000", request_id="wrong-1")
         assert wrong.value.metadata["attempts_left"] == "2"
     assert not wallet.get_account(alice).code_locked
-    assert wallet.confirm_transfer(transfer.transfer_id, "123456").state == 2
+    assert wallet.confirm_transfer(transfer.transfer_id, "123456").state \
+        == transfer_pb2.TRANSFER_STATE_COMPLETED
 
 
 def test_request_ids_belong_to_their_caller(wallet, channel, open_account, db):
