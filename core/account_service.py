@@ -6,7 +6,7 @@ from envoi.core.caller import current_caller
 from envoi.core.request_validation import MAX_DISPLAY_NAME_LENGTH, MAX_MEMO_LENGTH, RequestCheck
 from envoi.core.runtime import Runtime
 from envoi.core.transactions import run_idempotent, run_in_transaction
-from envoi.v1 import account_pb2, account_service_pb2, account_service_pb2_grpc
+from envoi.v1 import account_pb2, account_service_pb2, account_service_pb2_grpc, identity_pb2
 
 SERVICE = "/envoi.v1.AccountService/"
 OPENABLE_KINDS = {
@@ -14,6 +14,10 @@ OPENABLE_KINDS = {
     account_pb2.ACCOUNT_KIND_ASSOCIATION: "ACCOUNT_KIND_ASSOCIATION",
     account_pb2.ACCOUNT_KIND_MERCHANT: "ACCOUNT_KIND_MERCHANT",
 }
+
+
+def identity_ref(identity: identity_pb2.Identity) -> ledger.IdentityRef:
+    return ledger.IdentityRef(identity.namespace, identity.subject_id, identity.handle)
 
 
 class AccountService(account_service_pb2_grpc.AccountServiceServicer):
@@ -29,6 +33,8 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
         check.text("display_name", request.display_name, max_length=MAX_DISPLAY_NAME_LENGTH,
                    required=True)
         check.code("code", request.code)
+        if request.HasField("identity"):
+            check.identity("identity", request.identity)
         currency_code = request.currency_code or self.settings.default_currency
         if currency_code not in self.settings.currencies:
             check.fail("currency_code", f"must be one of: {', '.join(self.settings.currencies)}")
@@ -41,11 +47,21 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
             row = ledger.open_account(conn, self.settings, self.runtime.code_key, kind=kind,
                                       display_name=request.display_name,
                                       currency_code=currency_code, code=request.code)
+            claimed = []
+            if request.HasField("identity"):
+                claimed = ledger.link_identity(conn, str(row["account_id"]),
+                                               identity_ref(request.identity))
             return account_service_pb2.OpenAccountResponse(
-                account=proto_rows.account(row, self.settings.code_max_attempts))
+                account=self._account(conn, row),
+                claimed_transfers=[proto_rows.transfer(t) for t in claimed])
 
         return run_idempotent(self.runtime.pool, caller.principal, SERVICE + "OpenAccount",
                               request, account_service_pb2.OpenAccountResponse, work)
+
+    def _account(self, conn, row: dict):
+        """The Account message of a row, with its linked identities."""
+        return proto_rows.account(row, self.settings.code_max_attempts,
+                                  ledger.account_identities(conn, row["account_id"]))
 
     def _readable_account(self, request) -> dict:
         check = RequestCheck()
@@ -56,9 +72,12 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
                                   lambda conn: ledger.get_account(conn, request.account_id))
 
     def GetAccount(self, request, context):
-        row = self._readable_account(request)
-        return account_service_pb2.GetAccountResponse(
-            account=proto_rows.account(row, self.settings.code_max_attempts))
+        check = RequestCheck()
+        check.uuid("account_id", request.account_id)
+        check.raise_if_any()
+        require_own_account(current_caller.get(), request.account_id)
+        return run_in_transaction(self.runtime.pool, lambda conn: account_service_pb2.GetAccountResponse(
+            account=self._account(conn, ledger.get_account(conn, request.account_id))))
 
     def GetBalance(self, request, context):
         row = self._readable_account(request)
@@ -78,8 +97,7 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
             require_money_access(caller, ledger.get_account(conn, request.account_id)["kind"])
             row = ledger.change_code(conn, self.runtime.code_key, request.account_id,
                                      request.new_code)
-            return account_service_pb2.ChangeCodeResponse(
-                account=proto_rows.account(row, self.settings.code_max_attempts))
+            return account_service_pb2.ChangeCodeResponse(account=self._account(conn, row))
 
         return run_idempotent(self.runtime.pool, caller.principal, SERVICE + "ChangeCode",
                               request, account_service_pb2.ChangeCodeResponse, work)
@@ -103,3 +121,53 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
 
         return run_idempotent(self.runtime.pool, caller.principal, SERVICE + "CreditAccount",
                               request, account_service_pb2.CreditAccountResponse, work)
+
+    def LinkIdentity(self, request, context):
+        caller = current_caller.get()
+        check = RequestCheck()
+        check.request_id(request.request_id)
+        check.uuid("account_id", request.account_id)
+        check.identity("identity", request.identity)
+        check.raise_if_any()
+
+        def work(conn):
+            require_money_access(caller, ledger.get_account(conn, request.account_id)["kind"])
+            claimed = ledger.link_identity(conn, request.account_id,
+                                           identity_ref(request.identity))
+            return account_service_pb2.LinkIdentityResponse(
+                account=self._account(conn, ledger.get_account(conn, request.account_id)),
+                claimed_transfers=[proto_rows.transfer(t) for t in claimed])
+
+        return run_idempotent(self.runtime.pool, caller.principal, SERVICE + "LinkIdentity",
+                              request, account_service_pb2.LinkIdentityResponse, work)
+
+    def UnlinkIdentity(self, request, context):
+        caller = current_caller.get()
+        check = RequestCheck()
+        check.request_id(request.request_id)
+        check.uuid("account_id", request.account_id)
+        check.identity("identity", request.identity)
+        check.raise_if_any()
+
+        def work(conn):
+            require_money_access(caller, ledger.get_account(conn, request.account_id)["kind"])
+            ledger.unlink_identity(conn, request.account_id, identity_ref(request.identity))
+            return account_service_pb2.UnlinkIdentityResponse(
+                account=self._account(conn, ledger.get_account(conn, request.account_id)))
+
+        return run_idempotent(self.runtime.pool, caller.principal, SERVICE + "UnlinkIdentity",
+                              request, account_service_pb2.UnlinkIdentityResponse, work)
+
+    def ResolveIdentity(self, request, context):
+        check = RequestCheck()
+        check.identity("identity", request.identity, need_subject_id=False)
+        if not request.identity.subject_id and not request.identity.handle:
+            check.fail("identity.subject_id", "give subject_id, or else handle")
+        check.raise_if_any()
+        row = run_in_transaction(self.runtime.pool, lambda conn: ledger.resolve_identity(
+            conn, request.identity.namespace, subject_id=request.identity.subject_id,
+            handle=request.identity.handle))
+        return account_service_pb2.ResolveIdentityResponse(
+            account_id=str(row["account_id"]), display_name=row["display_name"],
+            kind=account_pb2.AccountKind.Value("ACCOUNT_KIND_" + row["kind"]),
+            identity=proto_rows.identity(row["namespace"], row["subject_id"], row["handle"]))

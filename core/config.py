@@ -28,6 +28,9 @@ environment variables:
                                    merchant (default: 50000)
   ENVOI_DAILY_CAP_CENTS            what one account may send in any 24 hours
                                    (default: 100000; 0 means no daily cap)
+  ENVOI_CLAIM_WINDOW_S             money paid to an identity without an account
+                                   waits this long in escrow, then goes back to
+                                   the sender (default: 1209600, 14 days)
   ENVOI_CODE_MAX_ATTEMPTS          wrong codes before confirmations lock (default: 3)
   ENVOI_IDEMPOTENCY_RETENTION_S    how long request ids are kept (default: 86400,
                                    the minimum)
@@ -53,6 +56,7 @@ class Settings:
     workers: int = 1
     currencies: tuple[str, ...] = ("EUR",)
     confirmation_timeout_s: int = 900
+    claim_window_s: int = 14 * 24 * 3600
     max_to_person_cents: int = 25_000
     max_to_organisation_cents: int = 50_000
     daily_cap_cents: int = 100_000
@@ -63,7 +67,7 @@ class Settings:
     grpc_threads: int = 32
 
     def __post_init__(self):
-        for name in ("workers", "confirmation_timeout_s", "max_to_person_cents",
+        for name in ("workers", "confirmation_timeout_s", "claim_window_s", "max_to_person_cents",
                      "max_to_organisation_cents", "code_max_attempts", "db_pool_size",
                      "grpc_threads"):
             if getattr(self, name) < 1:
@@ -115,6 +119,7 @@ def from_environment(env=os.environ, **overrides) -> Settings:
         "workers": _int(env, "ENVOI_WORKERS", Settings.workers),
         "currencies": tuple(c.strip() for c in env.get("ENVOI_CURRENCIES", "EUR").split(",") if c.strip()),
         "confirmation_timeout_s": _int(env, "ENVOI_CONFIRMATION_TIMEOUT_S", Settings.confirmation_timeout_s),
+        "claim_window_s": _int(env, "ENVOI_CLAIM_WINDOW_S", Settings.claim_window_s),
         "max_to_person_cents": _int(env, "ENVOI_MAX_TO_PERSON_CENTS", Settings.max_to_person_cents),
         "max_to_organisation_cents": _int(env, "ENVOI_MAX_TO_ORGANISATION_CENTS",
                                           Settings.max_to_organisation_cents),

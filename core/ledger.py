@@ -7,6 +7,7 @@ the accounts it touches in account_id order, so two transactions never wait
 on each other in a circle.
 """
 import uuid
+from typing import NamedTuple
 
 import psycopg
 import psycopg.errors
@@ -18,20 +19,32 @@ from envoi.core.config import Settings
 from envoi.core.idempotency import RecordedFailure
 
 FUNDING_PURPOSE = "FUNDING"
+ESCROW_PURPOSE = "ESCROW"
 ACCOUNT_COLUMNS = ("account_id, kind, display_name, currency_code, balance_cents, held_cents,"
                    " floor_cents, code_hmac, failed_code_attempts, create_time")
 TRANSFER_COLUMNS = ("transfer_id, seq, kind, state, from_account_id, to_account_id, currency_code,"
-                    " amount_cents, memo, initiated_by, create_time, expire_time, resolve_time")
+                    " amount_cents, memo, initiated_by, create_time, expire_time, resolve_time,"
+                    " from_namespace, from_subject_id, from_handle, to_namespace, to_subject_id,"
+                    " to_handle, channel_reference, claim_expire_time")
 
 
-def ensure_funding_accounts(conn: psycopg.Connection, currencies) -> None:
-    """One funding system account per currency: where credited money comes from."""
+def ensure_system_accounts(conn: psycopg.Connection, currencies) -> None:
+    """Per currency: the funding account credited money comes from (no floor),
+    and the escrow account money for unclaimed identities waits in (floor 0)."""
     for currency in currencies:
-        conn.execute(
-            "INSERT INTO accounts (account_id, kind, system_purpose, display_name, currency_code,"
-            " floor_cents) VALUES (%s, 'SYSTEM', %s, %s, %s, NULL)"
-            " ON CONFLICT (system_purpose, currency_code) DO NOTHING",
-            (uuid.uuid4(), FUNDING_PURPOSE, f"envoi funding {currency}", currency))
+        for purpose, floor_cents in ((FUNDING_PURPOSE, None), (ESCROW_PURPOSE, 0)):
+            conn.execute(
+                "INSERT INTO accounts (account_id, kind, system_purpose, display_name,"
+                " currency_code, floor_cents) VALUES (%s, 'SYSTEM', %s, %s, %s, %s)"
+                " ON CONFLICT (system_purpose, currency_code) DO NOTHING",
+                (uuid.uuid4(), purpose, f"envoi {purpose.lower()} {currency}", currency,
+                 floor_cents))
+
+
+def system_account_id(conn, purpose: str, currency_code: str):
+    return conn.execute(
+        "SELECT account_id FROM accounts WHERE system_purpose = %s AND currency_code = %s",
+        (purpose, currency_code)).fetchone()[0]
 
 
 def open_account(conn, settings: Settings, code_key: bytes, *, kind: str, display_name: str,
@@ -81,19 +94,46 @@ def credit(conn, account_id: str, amount_cents: int, currency_code: str, memo: s
         raise errors.CurrencyMismatch(
             f"the account holds {account['currency_code']}, not {currency_code}",
             field_violations={"amount.currency_code": f"must be {account['currency_code']}"})
-    funding = conn.execute(
-        "SELECT account_id FROM accounts WHERE system_purpose = %s AND currency_code = %s",
-        (FUNDING_PURPOSE, currency_code)).fetchone()
-    return _insert_transfer(conn, kind="FUNDING", state="COMPLETED", from_account_id=funding[0],
+    return _insert_transfer(conn, kind="FUNDING", state="COMPLETED",
+                            from_account_id=system_account_id(conn, FUNDING_PURPOSE, currency_code),
                             to_account_id=account_id, currency_code=currency_code,
                             amount_cents=amount_cents, memo=memo, initiated_by=initiated_by,
                             expire_after_s=None)
 
 
-def initiate(conn, settings: Settings, *, from_account_id: str, to_account_id: str,
-             amount_cents: int, currency_code: str, memo: str, initiated_by: str) -> dict:
-    """Check policy and hold the amount on the sender: PENDING_CONFIRMATION."""
-    recipient = get_account(conn, to_account_id)
+class IdentityRef(NamedTuple):
+    """A social identity as a channel names it."""
+    namespace: str
+    subject_id: str
+    handle: str = ""
+
+
+def initiate(conn, settings: Settings, *, from_account_id: str | None,
+             to_account_id: str | None, amount_cents: int, currency_code: str, memo: str,
+             initiated_by: str, from_identity: IdentityRef | None = None,
+             to_identity: IdentityRef | None = None, channel_reference: str = "") -> dict:
+    """Check policy and hold the amount on the sender: PENDING_CONFIRMATION.
+
+    A sender named by identity must have linked it. A recipient named by an
+    identity nobody has linked is paid into escrow, and capped as a person.
+    """
+    if from_identity is not None:
+        from_account_id = identity_account_id(conn, from_identity)
+        if from_account_id is None:
+            raise errors.IdentityNotLinked(
+                "the sender's identity is not linked to an envoi account",
+                metadata={"namespace": from_identity.namespace,
+                          "subject_id": from_identity.subject_id})
+    if to_identity is not None:
+        to_account_id = identity_account_id(conn, to_identity)
+    if from_account_id == to_account_id:
+        raise errors.SelfTransfer("an account cannot pay itself",
+                                  field_violations={"to_account_id": "same as the sender"})
+    if to_account_id is None:  # nobody has linked the recipient's identity yet
+        recipient = {"kind": "PERSON", "currency_code": currency_code}
+        to_account_id = system_account_id(conn, ESCROW_PURPOSE, currency_code)
+    else:
+        recipient = get_account(conn, to_account_id)
     # The sender's row lock serializes its transfers, so two concurrent
     # requests cannot both pass the daily cap or both spend the same money.
     sender = get_account(conn, from_account_id, lock=True)
@@ -111,21 +151,30 @@ def initiate(conn, settings: Settings, *, from_account_id: str, to_account_id: s
                             from_account_id=from_account_id, to_account_id=to_account_id,
                             currency_code=currency_code, amount_cents=amount_cents, memo=memo,
                             initiated_by=initiated_by,
-                            expire_after_s=settings.confirmation_timeout_s)
+                            expire_after_s=settings.confirmation_timeout_s,
+                            from_identity=from_identity, to_identity=to_identity,
+                            channel_reference=channel_reference)
 
 
 def _insert_transfer(conn, *, kind, state, from_account_id, to_account_id, currency_code,
-                     amount_cents, memo, initiated_by, expire_after_s) -> dict:
+                     amount_cents, memo, initiated_by, expire_after_s, from_identity=None,
+                     to_identity=None, channel_reference="") -> dict:
+    from_identity = from_identity or IdentityRef(None, None, None)
+    to_identity = to_identity or IdentityRef(None, None, None)
     try:
         return conn.cursor(row_factory=dict_row).execute(
             f"INSERT INTO transfers (transfer_id, kind, state, from_account_id, to_account_id,"
-            f" currency_code, amount_cents, memo, initiated_by, expire_time, resolve_time)"
+            f" currency_code, amount_cents, memo, initiated_by, expire_time, resolve_time,"
+            f" from_namespace, from_subject_id, from_handle, to_namespace, to_subject_id,"
+            f" to_handle, channel_reference)"
             f" VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s,"
             f"         now() + make_interval(secs => %s),"
-            f"         CASE WHEN %s = 'COMPLETED' THEN now() END)"
+            f"         CASE WHEN %s = 'COMPLETED' THEN now() END,"
+            f"         %s, %s, %s, %s, %s, %s, %s)"
             f" RETURNING {TRANSFER_COLUMNS}",
             (uuid.uuid4(), kind, state, from_account_id, to_account_id, currency_code,
-             amount_cents, memo, initiated_by, expire_after_s, state)).fetchone()
+             amount_cents, memo, initiated_by, expire_after_s, state, *from_identity,
+             *to_identity, channel_reference)).fetchone()
     except psycopg.errors.CheckViolation as exc:
         # The database's own floor check: the last word on overdrafts.
         if exc.diag.constraint_name == "balance_above_floor":
@@ -187,7 +236,20 @@ def confirm(conn, settings: Settings, code_key: bytes, transfer: dict, code: str
     if sender["failed_code_attempts"]:
         conn.execute("UPDATE accounts SET failed_code_attempts = 0 WHERE account_id = %s",
                      (sender["account_id"],))
-    return _resolve(conn, transfer["transfer_id"], "COMPLETED")
+    if transfer["to_subject_id"] is None or \
+            account_kind(conn, transfer["to_account_id"]) != "SYSTEM":
+        return _resolve(conn, transfer["transfer_id"], "COMPLETED")
+    # Paid to an identity nobody had linked: into escrow, then straight to its
+    # account if it was linked while the transfer waited for confirmation.
+    conn.execute(
+        "UPDATE transfers SET state = 'AWAITING_CLAIM', resolve_time = now(),"
+        " claim_expire_time = now() + make_interval(secs => %s) WHERE transfer_id = %s",
+        (settings.claim_window_s, transfer["transfer_id"]))
+    identity = IdentityRef(transfer["to_namespace"], transfer["to_subject_id"])
+    claimer = identity_account_id(conn, identity)
+    if claimer is not None:
+        claim_for_identity(conn, identity, claimer)
+    return get_transfer(conn, transfer["transfer_id"])
 
 
 def cancel(conn, transfer: dict) -> dict:
@@ -196,7 +258,7 @@ def cancel(conn, transfer: dict) -> dict:
     return _resolve(conn, transfer["transfer_id"], "CANCELLED")
 
 
-def expire_one_due(conn) -> bool:
+def expire_one_due(conn, now=None) -> bool:
     """Expire one pending transfer whose time is up; False when none is left.
 
     One per transaction, and SKIP LOCKED, so the sweepers of several server
@@ -205,9 +267,9 @@ def expire_one_due(conn) -> bool:
     row = conn.execute(
         "UPDATE transfers SET state = 'EXPIRED', resolve_time = now() WHERE transfer_id = ("
         " SELECT transfer_id FROM transfers"
-        " WHERE state = 'PENDING_CONFIRMATION' AND expire_time <= now()"
+        " WHERE state = 'PENDING_CONFIRMATION' AND expire_time <= coalesce(%s, now())"
         " ORDER BY expire_time LIMIT 1 FOR UPDATE SKIP LOCKED)"
-        " RETURNING transfer_id").fetchone()
+        " RETURNING transfer_id", (now,)).fetchone()
     return row is not None
 
 
@@ -226,3 +288,125 @@ def list_transfers(conn, account_id: str, *, states: list[str], direction: str,
     return conn.cursor(row_factory=dict_row).execute(
         sql, {"account": account_id, "states": states, "before_seq": before_seq,
               "limit": limit}).fetchall()
+
+
+def expire_or_refund_one_due(conn, now=None) -> bool:
+    """Resolve one transfer whose deadline passed (at `now`, default the database's
+    clock): a pending one expires, an unclaimed one goes back to its sender."""
+    return expire_one_due(conn, now) or refund_one_due(conn, now)
+
+
+def refund_one_due(conn, now=None) -> bool:
+    row = conn.execute(
+        "UPDATE transfers SET state = 'REFUNDED' WHERE transfer_id = ("
+        " SELECT transfer_id FROM transfers"
+        " WHERE state = 'AWAITING_CLAIM' AND claim_expire_time <= coalesce(%s, now())"
+        " ORDER BY claim_expire_time LIMIT 1 FOR UPDATE SKIP LOCKED)"
+        " RETURNING transfer_id", (now,)).fetchone()
+    return row is not None
+
+
+# Identities
+
+def identity_account_id(conn, identity: IdentityRef):
+    row = conn.execute("SELECT account_id FROM identities WHERE namespace = %s AND subject_id = %s",
+                       (identity.namespace, identity.subject_id)).fetchone()
+    return str(row[0]) if row else None
+
+
+def account_identities(conn, account_id) -> list[IdentityRef]:
+    return [IdentityRef(*row) for row in conn.execute(
+        "SELECT namespace, subject_id, handle FROM identities WHERE account_id = %s"
+        " ORDER BY namespace, subject_id", (account_id,))]
+
+
+def link_identity(conn, account_id: str, identity: IdentityRef) -> list[dict]:
+    """Link (or refresh the handle of) an identity; return the transfers it claimed."""
+    account = get_account(conn, account_id, lock=True)
+    owner = conn.execute(
+        "INSERT INTO identities (namespace, subject_id, handle, account_id)"
+        " VALUES (%s, %s, %s, %s) ON CONFLICT (namespace, subject_id)"
+        " DO UPDATE SET handle = EXCLUDED.handle WHERE identities.account_id = EXCLUDED.account_id"
+        " RETURNING account_id", (*identity, account_id)).fetchone()
+    if owner is None:
+        raise errors.IdentityAlreadyLinked(
+            "this identity already belongs to another account",
+            metadata={"namespace": identity.namespace, "subject_id": identity.subject_id})
+    return claim_for_identity(conn, identity, str(account["account_id"]))
+
+
+def claim_for_identity(conn, identity: IdentityRef, account_id: str) -> list[dict]:
+    """Credit every transfer waiting in escrow for the identity to the account, at once.
+
+    Money the account itself sent to the identity goes back to it instead (an
+    account cannot pay itself), as does money in another currency.
+    """
+    cursor = conn.cursor(row_factory=dict_row)
+    waiting = cursor.execute(
+        f"SELECT {TRANSFER_COLUMNS} FROM transfers WHERE state = 'AWAITING_CLAIM'"
+        f" AND to_namespace = %s AND to_subject_id = %s ORDER BY transfer_id FOR UPDATE",
+        (identity.namespace, identity.subject_id)).fetchall()
+    currency_code = get_account(conn, account_id)["currency_code"]
+    claimed = []
+    for transfer in waiting:
+        if str(transfer["from_account_id"]) == account_id or \
+                transfer["currency_code"] != currency_code:
+            conn.execute("UPDATE transfers SET state = 'REFUNDED' WHERE transfer_id = %s",
+                         (transfer["transfer_id"],))
+            continue
+        claimed.append(cursor.execute(
+            f"UPDATE transfers SET state = 'COMPLETED', to_account_id = %s"
+            f" WHERE transfer_id = %s RETURNING {TRANSFER_COLUMNS}",
+            (account_id, transfer["transfer_id"])).fetchone())
+    return claimed
+
+
+def unlink_identity(conn, account_id: str, identity: IdentityRef) -> None:
+    get_account(conn, account_id)
+    deleted = conn.execute(
+        "DELETE FROM identities WHERE namespace = %s AND subject_id = %s AND account_id = %s",
+        (identity.namespace, identity.subject_id, account_id)).rowcount
+    if not deleted:
+        raise errors.IdentityNotLinked("this identity is not linked to this account",
+                                       metadata={"namespace": identity.namespace,
+                                                 "subject_id": identity.subject_id})
+
+
+def resolve_identity(conn, namespace: str, *, subject_id: str = "", handle: str = "") -> dict:
+    """The identity row (with account) by subject_id, or else by handle."""
+    cursor = conn.cursor(row_factory=dict_row)
+    sql = ("SELECT i.namespace, i.subject_id, i.handle, a.account_id, a.display_name, a.kind"
+           " FROM identities i JOIN accounts a USING (account_id) WHERE i.namespace = %s")
+    if subject_id:
+        row = cursor.execute(sql + " AND i.subject_id = %s", (namespace, subject_id)).fetchone()
+    else:
+        row = cursor.execute(sql + " AND lower(i.handle) = lower(%s) ORDER BY i.link_time DESC"
+                             " LIMIT 1", (namespace, handle)).fetchone()
+    if row is None:
+        raise errors.IdentityNotLinked("no account has linked this identity",
+                                       metadata={"namespace": namespace})
+    return row
+
+
+# Events
+
+def list_events(conn, *, initiated_by: str | None, after: tuple[int, int] | None,
+                limit: int) -> list[dict]:
+    """Outbox events in visibility order, after a (tx_id, event_id) cursor.
+
+    Only events below the oldest running transaction are returned, so an
+    event that commits later can never land before a cursor already handed out.
+    """
+    sql = (f"SELECT e.event_id, e.tx_id::text::bigint AS tx_id, e.event_type,"
+           f" e.create_time AS event_time, t.{TRANSFER_COLUMNS.replace(', ', ', t.')}"
+           f" FROM outbox_events e JOIN transfers t USING (transfer_id)"
+           f" WHERE e.tx_id < pg_snapshot_xmin(pg_current_snapshot())")
+    params: dict = {"limit": limit}
+    if after is not None:
+        sql += " AND (e.tx_id, e.event_id) > (%(tx_id)s::text::xid8, %(event_id)s)"
+        params.update(tx_id=after[0], event_id=after[1])
+    if initiated_by is not None:
+        sql += " AND t.initiated_by = %(initiated_by)s"
+        params["initiated_by"] = initiated_by
+    sql += " ORDER BY e.tx_id, e.event_id LIMIT %(limit)s"
+    return conn.cursor(row_factory=dict_row).execute(sql, params).fetchall()

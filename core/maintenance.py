@@ -15,12 +15,14 @@ PURGE_INTERVAL_S = 300.0
 MAX_EXPIRIES_PER_TICK = 1000
 
 
-def expire_due_transfers(runtime: Runtime) -> int:
-    expired = 0
-    while expired < MAX_EXPIRIES_PER_TICK and run_in_transaction(runtime.pool,
-                                                                 ledger.expire_one_due):
-        expired += 1
-    return expired
+def expire_due_transfers(runtime: Runtime, now=None) -> int:
+    """Expire pending transfers and refund unclaimed ones whose deadline is
+    past at `now` (default: the database's clock); return how many."""
+    resolved = 0
+    while resolved < MAX_EXPIRIES_PER_TICK and run_in_transaction(
+            runtime.pool, lambda conn: ledger.expire_or_refund_one_due(conn, now)):
+        resolved += 1
+    return resolved
 
 
 class MaintenanceThread(threading.Thread):
@@ -35,7 +37,7 @@ class MaintenanceThread(threading.Thread):
             try:
                 expired = expire_due_transfers(self.runtime)
                 if expired:
-                    log.info("expired %d pending transfer(s)", expired)
+                    log.info("expired or refunded %d transfer(s)", expired)
                 if time.monotonic() >= next_purge:
                     run_in_transaction(self.runtime.pool, lambda conn: idempotency.purge_expired(
                         conn, self.runtime.settings.idempotency_retention_s))

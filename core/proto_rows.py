@@ -1,7 +1,7 @@
 """Database rows to envoi.v1 messages."""
 from google.protobuf import timestamp_pb2
 
-from envoi.v1 import account_pb2, money_pb2, transfer_pb2
+from envoi.v1 import account_pb2, event_pb2, identity_pb2, money_pb2, transfer_pb2
 
 
 def _timestamp(value) -> timestamp_pb2.Timestamp | None:
@@ -12,8 +12,15 @@ def _timestamp(value) -> timestamp_pb2.Timestamp | None:
     return stamp
 
 
-def account(row: dict, code_max_attempts: int) -> account_pb2.Account:
+def identity(namespace, subject_id, handle) -> identity_pb2.Identity | None:
+    if namespace is None:
+        return None
+    return identity_pb2.Identity(namespace=namespace, subject_id=subject_id, handle=handle or "")
+
+
+def account(row: dict, code_max_attempts: int, identities=()) -> account_pb2.Account:
     return account_pb2.Account(
+        identities=[identity(*linked) for linked in identities],
         account_id=str(row["account_id"]),
         kind=account_pb2.AccountKind.Value("ACCOUNT_KIND_" + row["kind"]),
         display_name=row["display_name"],
@@ -47,4 +54,19 @@ def transfer(row: dict) -> transfer_pb2.Transfer:
         create_time=_timestamp(row["create_time"]),
         expire_time=_timestamp(row["expire_time"]),
         resolve_time=_timestamp(row["resolve_time"]),
+        from_identity=identity(row["from_namespace"], row["from_subject_id"], row["from_handle"]),
+        to_identity=identity(row["to_namespace"], row["to_subject_id"], row["to_handle"]),
+        channel=row["initiated_by"].removeprefix("channel:")
+        if row["initiated_by"].startswith("channel:") else "",
+        channel_reference=row["channel_reference"],
+        claim_expire_time=_timestamp(row["claim_expire_time"]),
+    )
+
+
+def event(row: dict, cursor: str) -> event_pb2.Event:
+    return event_pb2.Event(
+        event_id=cursor,
+        type=event_pb2.EventType.Value("EVENT_TYPE_" + row["event_type"]),
+        transfer=transfer(row),
+        create_time=_timestamp(row["event_time"]),
     )

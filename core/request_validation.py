@@ -1,5 +1,6 @@
 """Checks on request fields. Every problem is collected, then one
 INVALID_ARGUMENT names each bad field (google.rpc.BadRequest)."""
+import re
 import uuid
 
 from envoi.client import errors
@@ -8,6 +9,8 @@ from envoi.core import confirmation_codes
 MAX_REQUEST_ID_LENGTH = 128
 MAX_MEMO_LENGTH = 280
 MAX_DISPLAY_NAME_LENGTH = 100
+MAX_CHANNEL_REFERENCE_LENGTH = 128
+IDENTITY_NAMESPACE = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 MAX_AMOUNT_CENTS = 10**15  # far above any cap; keeps sums far from int64 overflow
 
 
@@ -59,6 +62,16 @@ class RequestCheck:
     def enum(self, field: str, value: int, allowed: dict[int, str]) -> None:
         if value not in allowed:
             self.fail(field, f"must be one of: {', '.join(allowed.values())}")
+
+    def identity(self, field: str, identity, *, need_subject_id: bool = True) -> None:
+        if not IDENTITY_NAMESPACE.fullmatch(identity.namespace):
+            self.fail(f"{field}.namespace", "must be a channel namespace such as twitter")
+        if need_subject_id or identity.subject_id:
+            if not 1 <= len(identity.subject_id) <= 64 or not identity.subject_id.isascii() \
+                    or not identity.subject_id.isprintable():
+                self.fail(f"{field}.subject_id", "1 to 64 printable ASCII characters")
+        if len(identity.handle) > 64 or not identity.handle.isprintable():
+            self.fail(f"{field}.handle", "at most 64 printable characters")
 
     def raise_if_any(self) -> None:
         if self.violations:

@@ -10,11 +10,15 @@ ALLOWED_ROLES_BY_METHOD = {
     "/envoi.v1.AccountService/GetBalance": {"wallet", "merchant", "admin"},
     "/envoi.v1.AccountService/ChangeCode": {"wallet", "merchant"},
     "/envoi.v1.AccountService/CreditAccount": {"admin"},
+    "/envoi.v1.AccountService/LinkIdentity": {"wallet", "admin"},
+    "/envoi.v1.AccountService/UnlinkIdentity": {"wallet", "admin"},
+    "/envoi.v1.AccountService/ResolveIdentity": {"channel", "wallet", "admin"},
     "/envoi.v1.TransferService/InitiateTransfer": {"channel", "wallet", "merchant"},
     "/envoi.v1.TransferService/ConfirmTransfer": {"wallet", "merchant"},
     "/envoi.v1.TransferService/CancelTransfer": {"wallet", "merchant", "admin"},
     "/envoi.v1.TransferService/GetTransfer": {"channel", "wallet", "merchant", "admin"},
     "/envoi.v1.TransferService/ListTransfers": {"wallet", "merchant", "admin"},
+    "/envoi.v1.EventService/ListEvents": {"channel", "admin"},
 }
 
 # Open to anyone: health checks and server reflection (grpcurl list/describe).

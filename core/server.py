@@ -14,17 +14,19 @@ from envoi.core import ledger, migrations, startup
 from envoi.core.account_service import AccountService
 from envoi.core.auth_interceptor import AuthInterceptor
 from envoi.core.config import Settings
+from envoi.core.event_service import EventService
 from envoi.core.maintenance import MaintenanceThread
 from envoi.core.runtime import Runtime, open_pool
 from envoi.core.transfer_service import TransferService
-from envoi.v1 import account_service_pb2, account_service_pb2_grpc, transfer_service_pb2, \
-    transfer_service_pb2_grpc
+from envoi.v1 import account_service_pb2, account_service_pb2_grpc, event_service_pb2, \
+    event_service_pb2_grpc, transfer_service_pb2, transfer_service_pb2_grpc
 
 log = logging.getLogger("envoi.server")
 
 SERVICE_NAMES = (
     account_service_pb2.DESCRIPTOR.services_by_name["AccountService"].full_name,
     transfer_service_pb2.DESCRIPTOR.services_by_name["TransferService"].full_name,
+    event_service_pb2.DESCRIPTOR.services_by_name["EventService"].full_name,
 )
 
 
@@ -33,6 +35,7 @@ def add_services(server: grpc.Server, runtime: Runtime) -> health.HealthServicer
     account_service_pb2_grpc.add_AccountServiceServicer_to_server(AccountService(runtime), server)
     transfer_service_pb2_grpc.add_TransferServiceServicer_to_server(TransferService(runtime),
                                                                     server)
+    event_service_pb2_grpc.add_EventServiceServicer_to_server(EventService(runtime), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for name in ("", *SERVICE_NAMES):
@@ -49,7 +52,7 @@ def prepare_database(database_url: str, settings: Settings) -> None:
     pool = open_pool(database_url, 1)
     try:
         with pool.connection() as conn, conn.transaction():
-            ledger.ensure_funding_accounts(conn, settings.currencies)
+            ledger.ensure_system_accounts(conn, settings.currencies)
     finally:
         pool.close()
 

@@ -3,7 +3,9 @@ from envoi.client import errors
 from envoi.core import ledger, page_tokens, proto_rows
 from envoi.core.access import require_money_access, require_own_account, require_party
 from envoi.core.caller import current_caller
-from envoi.core.request_validation import MAX_MEMO_LENGTH, RequestCheck
+from envoi.core.account_service import identity_ref
+from envoi.core.request_validation import (MAX_CHANNEL_REFERENCE_LENGTH, MAX_MEMO_LENGTH,
+                                           RequestCheck)
 from envoi.core.runtime import Runtime
 from envoi.core.transactions import run_idempotent, run_in_transaction
 from envoi.v1 import transfer_pb2, transfer_service_pb2, transfer_service_pb2_grpc
@@ -25,23 +27,45 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
         caller = current_caller.get()
         check = RequestCheck()
         check.request_id(request.request_id)
-        check.uuid("from_account_id", request.from_account_id)
-        check.uuid("to_account_id", request.to_account_id)
+        for side in ("from", "to"):
+            account_field, identity_field = f"{side}_account_id", f"{side}_identity"
+            if request.HasField(identity_field) == bool(getattr(request, account_field)):
+                check.fail(account_field, f"give exactly one of {account_field} and "
+                                          f"{identity_field}")
+            elif request.HasField(identity_field):
+                check.identity(identity_field, getattr(request, identity_field))
+            else:
+                check.uuid(account_field, getattr(request, account_field))
         check.money("amount", request.amount, self.settings.currencies)
         check.text("memo", request.memo, max_length=MAX_MEMO_LENGTH)
+        check.text("channel_reference", request.channel_reference,
+                   max_length=MAX_CHANNEL_REFERENCE_LENGTH)
         check.raise_if_any()
-        if request.from_account_id == request.to_account_id:
+        from_identity = identity_ref(request.from_identity) \
+            if request.HasField("from_identity") else None
+        to_identity = identity_ref(request.to_identity) if request.HasField("to_identity") else None
+        if (request.from_account_id and request.from_account_id == request.to_account_id) or \
+                (from_identity and to_identity and from_identity[:2] == to_identity[:2]):
             raise errors.SelfTransfer("an account cannot pay itself",
-                                      field_violations={"to_account_id": "same as from_account_id"})
-        require_own_account(caller, request.from_account_id)
+                                      field_violations={"to_account_id": "same as the sender"})
+        if from_identity is None:
+            require_own_account(caller, request.from_account_id)
+        elif caller.role == "merchant":
+            raise errors.PermissionDenied("a merchant pays from its own account id")
 
         def work(conn):
-            require_money_access(caller, ledger.account_kind(conn, request.from_account_id))
-            row = ledger.initiate(conn, self.settings, from_account_id=request.from_account_id,
-                                  to_account_id=request.to_account_id,
+            if request.from_account_id:
+                require_money_access(caller, ledger.account_kind(conn, request.from_account_id))
+            row = ledger.initiate(conn, self.settings,
+                                  from_account_id=request.from_account_id or None,
+                                  to_account_id=request.to_account_id or None,
+                                  from_identity=from_identity, to_identity=to_identity,
                                   amount_cents=request.amount.amount_cents,
                                   currency_code=request.amount.currency_code,
-                                  memo=request.memo, initiated_by=caller.principal)
+                                  memo=request.memo, initiated_by=caller.principal,
+                                  channel_reference=request.channel_reference)
+            if from_identity is not None:  # the sender is known only now
+                require_money_access(caller, ledger.account_kind(conn, row["from_account_id"]))
             return transfer_service_pb2.InitiateTransferResponse(transfer=proto_rows.transfer(row))
 
         return run_idempotent(self.runtime.pool, caller.principal, SERVICE + "InitiateTransfer",

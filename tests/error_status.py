@@ -18,6 +18,8 @@ SPEC = {
     "PERMISSION_DENIED": (errors.PermissionDenied, grpc.StatusCode.PERMISSION_DENIED),
     "ACCOUNT_NOT_FOUND": (errors.AccountNotFound, grpc.StatusCode.NOT_FOUND),
     "TRANSFER_NOT_FOUND": (errors.TransferNotFound, grpc.StatusCode.NOT_FOUND),
+    "IDENTITY_NOT_LINKED": (errors.IdentityNotLinked, grpc.StatusCode.NOT_FOUND),
+    "IDENTITY_ALREADY_LINKED": (errors.IdentityAlreadyLinked, grpc.StatusCode.ALREADY_EXISTS),
     "INSUFFICIENT_FUNDS": (errors.InsufficientFunds, grpc.StatusCode.FAILED_PRECONDITION),
     "LIMIT_EXCEEDED": (errors.LimitExceeded, grpc.StatusCode.FAILED_PRECONDITION),
     "INVALID_CODE": (errors.InvalidCode, grpc.StatusCode.FAILED_PRECONDITION),

@@ -11,7 +11,7 @@ import pytest
 
 from envoi.client import EnvoiClient, errors
 from envoi.core.auth_interceptor import AuthInterceptor
-from envoi.v1 import account_service_pb2, transfer_pb2, transfer_service_pb2
+from envoi.v1 import identity_pb2, account_service_pb2, transfer_pb2, transfer_service_pb2
 
 INITIATE = "/envoi.v1.TransferService/InitiateTransfer"
 
@@ -130,6 +130,9 @@ def test_every_mutating_call_gets_a_request_id_of_its_own(client_for, make_token
     wallet.confirm_transfer(confirmed.transfer_id, "111111")
     cancelled = wallet.initiate_transfer(alice, bob, 100)
     wallet.cancel_transfer(cancelled.transfer_id)
+    handle = identity_pb2.Identity(namespace="twitter", subject_id="client-test-1", handle="al")
+    wallet.link_identity(alice, handle)
+    wallet.unlink_identity(alice, handle)
 
     mutating_calls = [(m, rid) for m, rid in recorder.calls if m in MUTATING_METHODS]
     assert {m for m, _ in mutating_calls} == MUTATING_METHODS

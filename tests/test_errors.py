@@ -25,6 +25,7 @@ from envoi.v1 import (
     account_pb2,
     account_service_pb2 as accounts_pb,
     account_service_pb2_grpc,
+    identity_pb2,
     money_pb2,
     transfer_pb2,
     transfer_service_pb2 as transfers_pb,
@@ -316,7 +317,7 @@ def test_the_client_raises_the_typed_exception(wallet, parties):
     with pytest.raises(errors.InvalidArgument) as raised:
         wallet.initiate_transfer(parties.alice, parties.alice, 100)
     assert type(raised.value) is errors.SelfTransfer
-    assert raised.value.field_violations == {"to_account_id": "same as from_account_id"}
+    assert raised.value.field_violations == {"to_account_id": "same as the sender"}
     with pytest.raises(errors.AccountNotFound):
         wallet.get_account(unknown_id())
 
@@ -365,6 +366,34 @@ def test_account_not_found(rpc, auth, parties, db):
                    auth.wallet, "ACCOUNT_NOT_FOUND", metadata={"account_id": funding_eur})
     expect_failure(db, rpc.InitiateTransfer, initiate(parties, to_account_id=funding_eur),
                    auth.wallet, "ACCOUNT_NOT_FOUND", metadata={"account_id": funding_eur})
+
+
+def test_identity_not_linked(rpc, auth, parties, db):
+    stranger = identity_pb2.Identity(namespace="twitter", subject_id=f"x{uuid.uuid4().hex[:12]}",
+                                     handle="stranger")
+    metadata = {"namespace": "twitter", "subject_id": stranger.subject_id}
+    # A sender must have linked the identity it pays from.
+    request = transfers_pb.InitiateTransferRequest(
+        request_id=new_request_id(), from_identity=stranger, to_account_id=parties.bob,
+        amount=money(100))
+    expect_failure(db, rpc.InitiateTransfer, request, auth.channel, "IDENTITY_NOT_LINKED",
+                   metadata=metadata)
+    expect_failure(db, rpc.ResolveIdentity,
+                   accounts_pb.ResolveIdentityRequest(identity=stranger), auth.channel,
+                   "IDENTITY_NOT_LINKED", metadata={"namespace": "twitter"})
+    expect_failure(db, rpc.UnlinkIdentity, accounts_pb.UnlinkIdentityRequest(
+        request_id=new_request_id(), account_id=parties.alice, identity=stranger), auth.wallet,
+        "IDENTITY_NOT_LINKED", metadata=metadata)
+
+
+def test_identity_already_linked(rpc, auth, parties, wallet, db):
+    taken = identity_pb2.Identity(namespace="twitter", subject_id=f"x{uuid.uuid4().hex[:12]}",
+                                  handle="taken")
+    wallet.link_identity(parties.bob, taken)
+    request = accounts_pb.LinkIdentityRequest(
+        request_id=new_request_id(), account_id=parties.alice, identity=taken)
+    expect_failure(db, rpc.LinkIdentity, request, auth.wallet, "IDENTITY_ALREADY_LINKED",
+                   metadata={"namespace": "twitter", "subject_id": taken.subject_id})
 
 
 def test_transfer_not_found(rpc, auth, parties, db):

@@ -13,8 +13,8 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from envoi.client import errors
 from envoi.core import api_tokens, roles
-from envoi.v1 import account_pb2, account_service_pb2, account_service_pb2_grpc, transfer_pb2, \
-    transfer_service_pb2
+from envoi.v1 import account_pb2, account_service_pb2, account_service_pb2_grpc, \
+    event_service_pb2, identity_pb2, transfer_pb2, transfer_service_pb2
 
 ROLES_DOC = pathlib.Path(__file__).parent.parent / "docs" / "roles.md"
 
@@ -25,11 +25,15 @@ EXPECTED_ALLOWED_ROLES = {
     "/envoi.v1.AccountService/GetBalance": {"wallet", "merchant", "admin"},
     "/envoi.v1.AccountService/ChangeCode": {"wallet", "merchant"},
     "/envoi.v1.AccountService/CreditAccount": {"admin"},
+    "/envoi.v1.AccountService/LinkIdentity": {"wallet", "admin"},
+    "/envoi.v1.AccountService/UnlinkIdentity": {"wallet", "admin"},
+    "/envoi.v1.AccountService/ResolveIdentity": {"channel", "wallet", "admin"},
     "/envoi.v1.TransferService/InitiateTransfer": {"channel", "wallet", "merchant"},
     "/envoi.v1.TransferService/ConfirmTransfer": {"wallet", "merchant"},
     "/envoi.v1.TransferService/CancelTransfer": {"wallet", "merchant", "admin"},
     "/envoi.v1.TransferService/GetTransfer": {"channel", "wallet", "merchant", "admin"},
     "/envoi.v1.TransferService/ListTransfers": {"wallet", "merchant", "admin"},
+    "/envoi.v1.EventService/ListEvents": {"channel", "admin"},
 }
 ROLE_CALLERS = ("channel", "wallet", "merchant", "admin")
 UNAUTHENTICATED_CALLERS = ("no_token", "unknown_token", "revoked_token")
@@ -41,7 +45,8 @@ MERCHANT_CODE = "424242"  # the code conftest's `merchant` fixture opens its acc
 def all_rpcs() -> set[str]:
     """The full method name of every RPC in the contract."""
     services = (account_service_pb2.DESCRIPTOR.services_by_name["AccountService"],
-                transfer_service_pb2.DESCRIPTOR.services_by_name["TransferService"])
+                transfer_service_pb2.DESCRIPTOR.services_by_name["TransferService"],
+                event_service_pb2.DESCRIPTOR.services_by_name["EventService"])
     return {f"/{service.full_name}/{method.name}"
             for service in services for method in service.methods}
 
@@ -109,6 +114,7 @@ class Subject:
     code: str
     payee_id: str
     pending_transfer_id: str
+    identity: identity_pb2.Identity  # linked to account_id
 
 
 # One valid request per RPC, which succeeds for every role allowed to call it.
@@ -132,7 +138,19 @@ CALLS = {
         lambda client, s: client.get_transfer(s.pending_transfer_id),
     "/envoi.v1.TransferService/ListTransfers":
         lambda client, s: client.list_transfers(s.account_id),
+    "/envoi.v1.AccountService/LinkIdentity":
+        lambda client, s: client.link_identity(s.account_id, new_identity()),
+    "/envoi.v1.AccountService/UnlinkIdentity":
+        lambda client, s: client.unlink_identity(s.account_id, s.identity),
+    "/envoi.v1.AccountService/ResolveIdentity":
+        lambda client, s: client.resolve_identity(s.identity),
+    "/envoi.v1.EventService/ListEvents": lambda client, s: client.list_events(),
 }
+
+
+def new_identity() -> identity_pb2.Identity:
+    return identity_pb2.Identity(namespace="twitter", subject_id=secrets.token_hex(8),
+                                 handle="roles_test")
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +173,7 @@ def callers(channel, wallet, merchant, admin, client_for, revoked_token):
 
 
 @pytest.fixture
-def subject_for(merchant, open_account, channel):
+def subject_for(merchant, open_account, channel, admin):
     def make(caller) -> Subject:
         if caller == "merchant":
             account_id, code = merchant[0], MERCHANT_CODE
@@ -164,7 +182,9 @@ def subject_for(merchant, open_account, channel):
         payee_id = open_account()
         # Started by the `channel` caller, so that the channel may read it.
         pending = channel.initiate_transfer(account_id, payee_id, 100)
-        return Subject(account_id, code, payee_id, pending.transfer_id)
+        identity = new_identity()
+        admin.link_identity(account_id, identity)
+        return Subject(account_id, code, payee_id, pending.transfer_id, identity)
     return make
 
 

@@ -16,6 +16,9 @@ from envoi.v1 import (
     account_pb2,
     account_service_pb2,
     account_service_pb2_grpc,
+    event_service_pb2,
+    event_service_pb2_grpc,
+    identity_pb2,
     money_pb2,
     transfer_pb2,
     transfer_service_pb2,
@@ -65,6 +68,7 @@ class EnvoiClient:
         self.retry_backoff_s = retry_backoff_s
         self.accounts = account_service_pb2_grpc.AccountServiceStub(channel)
         self.transfers = transfer_service_pb2_grpc.TransferServiceStub(channel)
+        self.events = event_service_pb2_grpc.EventServiceStub(channel)
 
     def close(self):
         self._channel.close()
@@ -97,11 +101,22 @@ class EnvoiClient:
     # AccountService
 
     def open_account(self, kind, display_name: str, code: str, *, currency_code: str = "",
+                     identity: identity_pb2.Identity | None = None,
                      request_id: str | None = None) -> account_pb2.Account:
+        """Open an account; with a verified identity, link it and claim what waits for it
+        (open_account_response() returns the claimed transfers too)."""
+        return self.open_account_response(kind, display_name, code, currency_code=currency_code,
+                                          identity=identity, request_id=request_id).account
+
+    def open_account_response(self, kind, display_name: str, code: str, *,
+                              currency_code: str = "",
+                              identity: identity_pb2.Identity | None = None,
+                              request_id: str | None = None
+                              ) -> account_service_pb2.OpenAccountResponse:
         request = account_service_pb2.OpenAccountRequest(
             request_id=self._request_id(request_id), kind=account_kind(kind),
-            display_name=display_name, code=code, currency_code=currency_code)
-        return self.call(self.accounts.OpenAccount, request).account
+            display_name=display_name, code=code, currency_code=currency_code, identity=identity)
+        return self.call(self.accounts.OpenAccount, request)
 
     def get_account(self, account_id: str) -> account_pb2.Account:
         request = account_service_pb2.GetAccountRequest(account_id=account_id)
@@ -126,16 +141,40 @@ class EnvoiClient:
             memo=memo)
         return self.call(self.accounts.CreditAccount, request)
 
+    def link_identity(self, account_id: str, identity: identity_pb2.Identity, *,
+                      request_id: str | None = None) -> account_service_pb2.LinkIdentityResponse:
+        request = account_service_pb2.LinkIdentityRequest(
+            request_id=self._request_id(request_id), account_id=account_id, identity=identity)
+        return self.call(self.accounts.LinkIdentity, request)
+
+    def unlink_identity(self, account_id: str, identity: identity_pb2.Identity, *,
+                        request_id: str | None = None) -> account_pb2.Account:
+        request = account_service_pb2.UnlinkIdentityRequest(
+            request_id=self._request_id(request_id), account_id=account_id, identity=identity)
+        return self.call(self.accounts.UnlinkIdentity, request).account
+
+    def resolve_identity(self, identity: identity_pb2.Identity
+                         ) -> account_service_pb2.ResolveIdentityResponse:
+        request = account_service_pb2.ResolveIdentityRequest(identity=identity)
+        return self.call(self.accounts.ResolveIdentity, request)
+
     # TransferService
 
-    def initiate_transfer(self, from_account_id: str, to_account_id: str, amount_cents: int, *,
-                          currency_code: str = "EUR", memo: str = "",
+    def initiate_transfer(self, sender: "str | identity_pb2.Identity",
+                          recipient: "str | identity_pb2.Identity", amount_cents: int, *,
+                          currency_code: str = "EUR", memo: str = "", channel_reference: str = "",
                           request_id: str | None = None) -> transfer_pb2.Transfer:
+        """Hold amount_cents on the sender. Sender and recipient are account ids,
+        or Identity messages (a recipient nobody has linked is paid into escrow)."""
         request = transfer_service_pb2.InitiateTransferRequest(
-            request_id=self._request_id(request_id), from_account_id=from_account_id,
-            to_account_id=to_account_id,
+            request_id=self._request_id(request_id),
             amount=money_pb2.Money(currency_code=currency_code, amount_cents=amount_cents),
-            memo=memo)
+            memo=memo, channel_reference=channel_reference)
+        for side, party in (("from", sender), ("to", recipient)):
+            if isinstance(party, identity_pb2.Identity):
+                getattr(request, f"{side}_identity").CopyFrom(party)
+            else:
+                setattr(request, f"{side}_account_id", party)
         return self.call(self.transfers.InitiateTransfer, request).transfer
 
     def confirm_transfer(self, transfer_id: str, code: str, *,
@@ -170,3 +209,11 @@ class EnvoiClient:
             page_token = page.next_page_token
             if not page_token:
                 return
+
+    # EventService
+
+    def list_events(self, after_cursor: str = "", *, page_size: int = 0
+                    ) -> event_service_pb2.ListEventsResponse:
+        request = event_service_pb2.ListEventsRequest(after_cursor=after_cursor,
+                                                      page_size=page_size)
+        return self.call(self.events.ListEvents, request)

@@ -84,6 +84,16 @@ class TransferNotFound(EnvoiError):
     reason, code = "TRANSFER_NOT_FOUND", grpc.StatusCode.NOT_FOUND
 
 
+class IdentityNotLinked(EnvoiError):
+    """No account has linked this social identity (metadata: namespace, subject_id)."""
+    reason, code = "IDENTITY_NOT_LINKED", grpc.StatusCode.NOT_FOUND
+
+
+class IdentityAlreadyLinked(EnvoiError):
+    """The identity belongs to another account: unlink it there first."""
+    reason, code = "IDENTITY_ALREADY_LINKED", grpc.StatusCode.ALREADY_EXISTS
+
+
 class InsufficientFunds(EnvoiError):
     reason, code = "INSUFFICIENT_FUNDS", grpc.StatusCode.FAILED_PRECONDITION
 

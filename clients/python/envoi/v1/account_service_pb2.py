@@ -23,11 +23,12 @@ _sym_db = _symbol_database.Default()
 
 
 from envoi.v1 import account_pb2 as envoi_dot_v1_dot_account__pb2
+from envoi.v1 import identity_pb2 as envoi_dot_v1_dot_identity__pb2
 from envoi.v1 import money_pb2 as envoi_dot_v1_dot_money__pb2
 from envoi.v1 import transfer_pb2 as envoi_dot_v1_dot_transfer__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x65nvoi/v1/account_service.proto\x12\x08\x65nvoi.v1\x1a\x16\x65nvoi/v1/account.proto\x1a\x14\x65nvoi/v1/money.proto\x1a\x17\x65nvoi/v1/transfer.proto\"\xbf\x01\n\x12OpenAccountRequest\x12\x1d\n\nrequest_id\x18\x01 \x01(\tR\trequestId\x12)\n\x04kind\x18\x02 \x01(\x0e\x32\x15.envoi.v1.AccountKindR\x04kind\x12!\n\x0c\x64isplay_name\x18\x03 \x01(\tR\x0b\x64isplayName\x12\x17\n\x04\x63ode\x18\x04 \x01(\tB\x03\x80\x01\x01R\x04\x63ode\x12#\n\rcurrency_code\x18\x05 \x01(\tR\x0c\x63urrencyCode\"B\n\x13OpenAccountResponse\x12+\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x11.envoi.v1.AccountR\x07\x61\x63\x63ount\"2\n\x11GetAccountRequest\x12\x1d\n\naccount_id\x18\x01 \x01(\tR\taccountId\"A\n\x12GetAccountResponse\x12+\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x11.envoi.v1.AccountR\x07\x61\x63\x63ount\"2\n\x11GetBalanceRequest\x12\x1d\n\naccount_id\x18\x01 \x01(\tR\taccountId\"A\n\x12GetBalanceResponse\x12+\n\x07\x62\x61lance\x18\x01 \x01(\x0b\x32\x11.envoi.v1.BalanceR\x07\x62\x61lance\"q\n\x11\x43hangeCodeRequest\x12\x1d\n\nrequest_id\x18\x01 \x01(\tR\trequestId\x12\x1d\n\naccount_id\x18\x02 \x01(\tR\taccountId\x12\x1e\n\x08new_code\x18\x03 \x01(\tB\x03\x80\x01\x01R\x07newCode\"A\n\x12\x43hangeCodeResponse\x12+\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x11.envoi.v1.AccountR\x07\x61\x63\x63ount\"\x91\x01\n\x14\x43reditAccountRequest\x12\x1d\n\nrequest_id\x18\x01 \x01(\tR\trequestId\x12\x1d\n\naccount_id\x18\x02 \x01(\tR\taccountId\x12\'\n\x06\x61mount\x18\x03 \x01(\x0b\x32\x0f.envoi.v1.MoneyR\x06\x61mount\x12\x12\n\x04memo\x18\x04 \x01(\tR\x04memo\"t\n\x15\x43reditAccountResponse\x12.\n\x08transfer\x18\x01 \x01(\x0b\x32\x12.envoi.v1.TransferR\x08transfer\x12+\n\x07\x62\x61lance\x18\x02 \x01(\x0b\x32\x11.envoi.v1.BalanceR\x07\x62\x61lance2\x89\x03\n\x0e\x41\x63\x63ountService\x12J\n\x0bOpenAccount\x12\x1c.envoi.v1.OpenAccountRequest\x1a\x1d.envoi.v1.OpenAccountResponse\x12G\n\nGetAccount\x12\x1b.envoi.v1.GetAccountRequest\x1a\x1c.envoi.v1.GetAccountResponse\x12G\n\nGetBalance\x12\x1b.envoi.v1.GetBalanceRequest\x1a\x1c.envoi.v1.GetBalanceResponse\x12G\n\nChangeCode\x12\x1b.envoi.v1.ChangeCodeRequest\x1a\x1c.envoi.v1.ChangeCodeResponse\x12P\n\rCreditAccount\x12\x1e.envoi.v1.CreditAccountRequest\x1a\x1f.envoi.v1.CreditAccountResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x65nvoi/v1/account_service.proto\x12\x08\x65nvoi.v1\x1a\x16\x65nvoi/v1/account.proto\x1a\x17\x65nvoi/v1/identity.proto\x1a\x14\x65nvoi/v1/money.proto\x1a\x17\x65nvoi/v1/transfer.proto\"\xef\x01\n\x12OpenAccountRequest\x12\x1d\n\nrequest_id\x18\x01 \x01(\tR\trequestId\x12)\n\x04kind\x18\x02 \x01(\x0e\x32\x15.envoi.v1.AccountKindR\x04kind\x12!\n\x0c\x64isplay_name\x18\x03 \x01(\tR\x0b\x64isplayName\x12\x17\n\x04\x63ode\x18\x04 \x01(\tB\x03\x80\x01\x01R\x04\x63ode\x12#\n\rcurrency_code\x18\x05 \x01(\tR\x0c\x63urrencyCode\x12.\n\x08identity\x18\x06 \x01(\x0b\x32\x12.envoi.v1.IdentityR\x08identity\"\x83\x01\n\x13OpenAccountResponse\x12+\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x11.envoi.v1.AccountR\x07\x61\x63\x63ount\x12?\n\x11\x63laimed_transfers\x18\x02 \x03(\x0b\x32\x12.envoi.v1.TransferR\x10\x63laimedTransfers\"2\n\x11GetAccountRequest\x12\x1d\n\naccount_id\x18\x01 \x01(\tR\taccountId\"A\n\x12GetAccountResponse\x12+\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x11.envoi.v1.AccountR\x07\x61\x63\x63ount\"2\n\x11GetBalanceRequest\x12\x1d\n\naccount_id\x18\x01 \x01(\tR\taccountId\"A\n\x12GetBalanceResponse\x12+\n\x07\x62\x61lance\x18\x01 \x01(\x0b\x32\x11.envoi.v1.BalanceR\x07\x62\x61lance\"q\n\x11\x43hangeCodeRequest\x12\x1d\n\nrequest_id\x18\x01 \x01(\tR\trequestId\x12\x1d\n\naccount_id\x18\x02 \x01(\tR\taccountId\x12\x1e\n\x08new_code\x18\x03 \x01(\tB\x03\x80\x01\x01R\x07newCode\"A\n\x12\x43hangeCodeResponse\x12+\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x11.envoi.v1.AccountR\x07\x61\x63\x63ount\"\x91\x01\n\x14\x43reditAccountRequest\x12\x1d\n\nrequest_id\x18\x01 \x01(\tR\trequestId\x12\x1d\n\naccount_id\x18\x02 \x01(\tR\taccountId\x12\'\n\x06\x61mount\x18\x03 \x01(\x0b\x32\x0f.envoi.v1.MoneyR\x06\x61mount\x12\x12\n\x04memo\x18\x04 \x01(\tR\x04memo\"t\n\x15\x43reditAccountResponse\x12.\n\x08transfer\x18\x01 \x01(\x0b\x32\x12.envoi.v1.TransferR\x08transfer\x12+\n\x07\x62\x61lance\x18\x02 \x01(\x0b\x32\x11.envoi.v1.BalanceR\x07\x62\x61lance\"\x83\x01\n\x13LinkIdentityRequest\x12\x1d\n\nrequest_id\x18\x01 \x01(\tR\trequestId\x12\x1d\n\naccount_id\x18\x02 \x01(\tR\taccountId\x12.\n\x08identity\x18\x03 \x01(\x0b\x32\x12.envoi.v1.IdentityR\x08identity\"\x84\x01\n\x14LinkIdentityResponse\x12+\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x11.envoi.v1.AccountR\x07\x61\x63\x63ount\x12?\n\x11\x63laimed_transfers\x18\x02 \x03(\x0b\x32\x12.envoi.v1.TransferR\x10\x63laimedTransfers\"\x85\x01\n\x15UnlinkIdentityRequest\x12\x1d\n\nrequest_id\x18\x01 \x01(\tR\trequestId\x12\x1d\n\naccount_id\x18\x02 \x01(\tR\taccountId\x12.\n\x08identity\x18\x03 \x01(\x0b\x32\x12.envoi.v1.IdentityR\x08identity\"E\n\x16UnlinkIdentityResponse\x12+\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x11.envoi.v1.AccountR\x07\x61\x63\x63ount\"H\n\x16ResolveIdentityRequest\x12.\n\x08identity\x18\x01 \x01(\x0b\x32\x12.envoi.v1.IdentityR\x08identity\"\xb6\x01\n\x17ResolveIdentityResponse\x12\x1d\n\naccount_id\x18\x01 \x01(\tR\taccountId\x12!\n\x0c\x64isplay_name\x18\x02 \x01(\tR\x0b\x64isplayName\x12)\n\x04kind\x18\x03 \x01(\x0e\x32\x15.envoi.v1.AccountKindR\x04kind\x12.\n\x08identity\x18\x04 \x01(\x0b\x32\x12.envoi.v1.IdentityR\x08identity2\x85\x05\n\x0e\x41\x63\x63ountService\x12J\n\x0bOpenAccount\x12\x1c.envoi.v1.OpenAccountRequest\x1a\x1d.envoi.v1.OpenAccountResponse\x12G\n\nGetAccount\x12\x1b.envoi.v1.GetAccountRequest\x1a\x1c.envoi.v1.GetAccountResponse\x12G\n\nGetBalance\x12\x1b.envoi.v1.GetBalanceRequest\x1a\x1c.envoi.v1.GetBalanceResponse\x12G\n\nChangeCode\x12\x1b.envoi.v1.ChangeCodeRequest\x1a\x1c.envoi.v1.ChangeCodeResponse\x12P\n\rCreditAccount\x12\x1e.envoi.v1.CreditAccountRequest\x1a\x1f.envoi.v1.CreditAccountResponse\x12M\n\x0cLinkIdentity\x12\x1d.envoi.v1.LinkIdentityRequest\x1a\x1e.envoi.v1.LinkIdentityResponse\x12S\n\x0eUnlinkIdentity\x12\x1f.envoi.v1.UnlinkIdentityRequest\x1a .envoi.v1.UnlinkIdentityResponse\x12V\n\x0fResolveIdentity\x12 .envoi.v1.ResolveIdentityRequest\x1a!.envoi.v1.ResolveIdentityResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,26 +39,38 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_OPENACCOUNTREQUEST'].fields_by_name['code']._serialized_options = b'\200\001\001'
   _globals['_CHANGECODEREQUEST'].fields_by_name['new_code']._loaded_options = None
   _globals['_CHANGECODEREQUEST'].fields_by_name['new_code']._serialized_options = b'\200\001\001'
-  _globals['_OPENACCOUNTREQUEST']._serialized_start=116
-  _globals['_OPENACCOUNTREQUEST']._serialized_end=307
-  _globals['_OPENACCOUNTRESPONSE']._serialized_start=309
-  _globals['_OPENACCOUNTRESPONSE']._serialized_end=375
-  _globals['_GETACCOUNTREQUEST']._serialized_start=377
-  _globals['_GETACCOUNTREQUEST']._serialized_end=427
-  _globals['_GETACCOUNTRESPONSE']._serialized_start=429
-  _globals['_GETACCOUNTRESPONSE']._serialized_end=494
-  _globals['_GETBALANCEREQUEST']._serialized_start=496
-  _globals['_GETBALANCEREQUEST']._serialized_end=546
-  _globals['_GETBALANCERESPONSE']._serialized_start=548
-  _globals['_GETBALANCERESPONSE']._serialized_end=613
-  _globals['_CHANGECODEREQUEST']._serialized_start=615
-  _globals['_CHANGECODEREQUEST']._serialized_end=728
-  _globals['_CHANGECODERESPONSE']._serialized_start=730
-  _globals['_CHANGECODERESPONSE']._serialized_end=795
-  _globals['_CREDITACCOUNTREQUEST']._serialized_start=798
-  _globals['_CREDITACCOUNTREQUEST']._serialized_end=943
-  _globals['_CREDITACCOUNTRESPONSE']._serialized_start=945
-  _globals['_CREDITACCOUNTRESPONSE']._serialized_end=1061
-  _globals['_ACCOUNTSERVICE']._serialized_start=1064
-  _globals['_ACCOUNTSERVICE']._serialized_end=1457
+  _globals['_OPENACCOUNTREQUEST']._serialized_start=141
+  _globals['_OPENACCOUNTREQUEST']._serialized_end=380
+  _globals['_OPENACCOUNTRESPONSE']._serialized_start=383
+  _globals['_OPENACCOUNTRESPONSE']._serialized_end=514
+  _globals['_GETACCOUNTREQUEST']._serialized_start=516
+  _globals['_GETACCOUNTREQUEST']._serialized_end=566
+  _globals['_GETACCOUNTRESPONSE']._serialized_start=568
+  _globals['_GETACCOUNTRESPONSE']._serialized_end=633
+  _globals['_GETBALANCEREQUEST']._serialized_start=635
+  _globals['_GETBALANCEREQUEST']._serialized_end=685
+  _globals['_GETBALANCERESPONSE']._serialized_start=687
+  _globals['_GETBALANCERESPONSE']._serialized_end=752
+  _globals['_CHANGECODEREQUEST']._serialized_start=754
+  _globals['_CHANGECODEREQUEST']._serialized_end=867
+  _globals['_CHANGECODERESPONSE']._serialized_start=869
+  _globals['_CHANGECODERESPONSE']._serialized_end=934
+  _globals['_CREDITACCOUNTREQUEST']._serialized_start=937
+  _globals['_CREDITACCOUNTREQUEST']._serialized_end=1082
+  _globals['_CREDITACCOUNTRESPONSE']._serialized_start=1084
+  _globals['_CREDITACCOUNTRESPONSE']._serialized_end=1200
+  _globals['_LINKIDENTITYREQUEST']._serialized_start=1203
+  _globals['_LINKIDENTITYREQUEST']._serialized_end=1334
+  _globals['_LINKIDENTITYRESPONSE']._serialized_start=1337
+  _globals['_LINKIDENTITYRESPONSE']._serialized_end=1469
+  _globals['_UNLINKIDENTITYREQUEST']._serialized_start=1472
+  _globals['_UNLINKIDENTITYREQUEST']._serialized_end=1605
+  _globals['_UNLINKIDENTITYRESPONSE']._serialized_start=1607
+  _globals['_UNLINKIDENTITYRESPONSE']._serialized_end=1676
+  _globals['_RESOLVEIDENTITYREQUEST']._serialized_start=1678
+  _globals['_RESOLVEIDENTITYREQUEST']._serialized_end=1750
+  _globals['_RESOLVEIDENTITYRESPONSE']._serialized_start=1753
+  _globals['_RESOLVEIDENTITYRESPONSE']._serialized_end=1935
+  _globals['_ACCOUNTSERVICE']._serialized_start=1938
+  _globals['_ACCOUNTSERVICE']._serialized_end=2583
 # @@protoc_insertion_point(module_scope)

@@ -1,32 +1,38 @@
 from envoi.v1 import account_pb2 as _account_pb2
+from envoi.v1 import identity_pb2 as _identity_pb2
 from envoi.v1 import money_pb2 as _money_pb2
 from envoi.v1 import transfer_pb2 as _transfer_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Mapping as _Mapping
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class OpenAccountRequest(_message.Message):
-    __slots__ = ("request_id", "kind", "display_name", "code", "currency_code")
+    __slots__ = ("request_id", "kind", "display_name", "code", "currency_code", "identity")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     CODE_FIELD_NUMBER: _ClassVar[int]
     CURRENCY_CODE_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     kind: _account_pb2.AccountKind
     display_name: str
     code: str
     currency_code: str
-    def __init__(self, request_id: _Optional[str] = ..., kind: _Optional[_Union[_account_pb2.AccountKind, str]] = ..., display_name: _Optional[str] = ..., code: _Optional[str] = ..., currency_code: _Optional[str] = ...) -> None: ...
+    identity: _identity_pb2.Identity
+    def __init__(self, request_id: _Optional[str] = ..., kind: _Optional[_Union[_account_pb2.AccountKind, str]] = ..., display_name: _Optional[str] = ..., code: _Optional[str] = ..., currency_code: _Optional[str] = ..., identity: _Optional[_Union[_identity_pb2.Identity, _Mapping]] = ...) -> None: ...
 
 class OpenAccountResponse(_message.Message):
-    __slots__ = ("account",)
+    __slots__ = ("account", "claimed_transfers")
     ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    CLAIMED_TRANSFERS_FIELD_NUMBER: _ClassVar[int]
     account: _account_pb2.Account
-    def __init__(self, account: _Optional[_Union[_account_pb2.Account, _Mapping]] = ...) -> None: ...
+    claimed_transfers: _containers.RepeatedCompositeFieldContainer[_transfer_pb2.Transfer]
+    def __init__(self, account: _Optional[_Union[_account_pb2.Account, _Mapping]] = ..., claimed_transfers: _Optional[_Iterable[_Union[_transfer_pb2.Transfer, _Mapping]]] = ...) -> None: ...
 
 class GetAccountRequest(_message.Message):
     __slots__ = ("account_id",)
@@ -87,3 +93,55 @@ class CreditAccountResponse(_message.Message):
     transfer: _transfer_pb2.Transfer
     balance: _account_pb2.Balance
     def __init__(self, transfer: _Optional[_Union[_transfer_pb2.Transfer, _Mapping]] = ..., balance: _Optional[_Union[_account_pb2.Balance, _Mapping]] = ...) -> None: ...
+
+class LinkIdentityRequest(_message.Message):
+    __slots__ = ("request_id", "account_id", "identity")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    account_id: str
+    identity: _identity_pb2.Identity
+    def __init__(self, request_id: _Optional[str] = ..., account_id: _Optional[str] = ..., identity: _Optional[_Union[_identity_pb2.Identity, _Mapping]] = ...) -> None: ...
+
+class LinkIdentityResponse(_message.Message):
+    __slots__ = ("account", "claimed_transfers")
+    ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    CLAIMED_TRANSFERS_FIELD_NUMBER: _ClassVar[int]
+    account: _account_pb2.Account
+    claimed_transfers: _containers.RepeatedCompositeFieldContainer[_transfer_pb2.Transfer]
+    def __init__(self, account: _Optional[_Union[_account_pb2.Account, _Mapping]] = ..., claimed_transfers: _Optional[_Iterable[_Union[_transfer_pb2.Transfer, _Mapping]]] = ...) -> None: ...
+
+class UnlinkIdentityRequest(_message.Message):
+    __slots__ = ("request_id", "account_id", "identity")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    account_id: str
+    identity: _identity_pb2.Identity
+    def __init__(self, request_id: _Optional[str] = ..., account_id: _Optional[str] = ..., identity: _Optional[_Union[_identity_pb2.Identity, _Mapping]] = ...) -> None: ...
+
+class UnlinkIdentityResponse(_message.Message):
+    __slots__ = ("account",)
+    ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    account: _account_pb2.Account
+    def __init__(self, account: _Optional[_Union[_account_pb2.Account, _Mapping]] = ...) -> None: ...
+
+class ResolveIdentityRequest(_message.Message):
+    __slots__ = ("identity",)
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    identity: _identity_pb2.Identity
+    def __init__(self, identity: _Optional[_Union[_identity_pb2.Identity, _Mapping]] = ...) -> None: ...
+
+class ResolveIdentityResponse(_message.Message):
+    __slots__ = ("account_id", "display_name", "kind", "identity")
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    display_name: str
+    kind: _account_pb2.AccountKind
+    identity: _identity_pb2.Identity
+    def __init__(self, account_id: _Optional[str] = ..., display_name: _Optional[str] = ..., kind: _Optional[_Union[_account_pb2.AccountKind, str]] = ..., identity: _Optional[_Union[_identity_pb2.Identity, _Mapping]] = ...) -> None: ...

@@ -61,6 +61,21 @@ class AccountServiceStub:
                 request_serializer=envoi_dot_v1_dot_account__service__pb2.CreditAccountRequest.SerializeToString,
                 response_deserializer=envoi_dot_v1_dot_account__service__pb2.CreditAccountResponse.FromString,
                 _registered_method=True)
+        self.LinkIdentity = channel.unary_unary(
+                '/envoi.v1.AccountService/LinkIdentity',
+                request_serializer=envoi_dot_v1_dot_account__service__pb2.LinkIdentityRequest.SerializeToString,
+                response_deserializer=envoi_dot_v1_dot_account__service__pb2.LinkIdentityResponse.FromString,
+                _registered_method=True)
+        self.UnlinkIdentity = channel.unary_unary(
+                '/envoi.v1.AccountService/UnlinkIdentity',
+                request_serializer=envoi_dot_v1_dot_account__service__pb2.UnlinkIdentityRequest.SerializeToString,
+                response_deserializer=envoi_dot_v1_dot_account__service__pb2.UnlinkIdentityResponse.FromString,
+                _registered_method=True)
+        self.ResolveIdentity = channel.unary_unary(
+                '/envoi.v1.AccountService/ResolveIdentity',
+                request_serializer=envoi_dot_v1_dot_account__service__pb2.ResolveIdentityRequest.SerializeToString,
+                response_deserializer=envoi_dot_v1_dot_account__service__pb2.ResolveIdentityResponse.FromString,
+                _registered_method=True)
 
 
 class AccountServiceServicer:
@@ -101,6 +116,27 @@ class AccountServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def LinkIdentity(self, request, context):
+        """Links a social identity the caller has verified (OAuth sign-in) to an
+        account, and credits every transfer waiting in escrow for it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UnlinkIdentity(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResolveIdentity(self, request, context):
+        """Which account a social identity belongs to, if any.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AccountServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -128,6 +164,21 @@ def add_AccountServiceServicer_to_server(servicer, server):
                     servicer.CreditAccount,
                     request_deserializer=envoi_dot_v1_dot_account__service__pb2.CreditAccountRequest.FromString,
                     response_serializer=envoi_dot_v1_dot_account__service__pb2.CreditAccountResponse.SerializeToString,
+            ),
+            'LinkIdentity': grpc.unary_unary_rpc_method_handler(
+                    servicer.LinkIdentity,
+                    request_deserializer=envoi_dot_v1_dot_account__service__pb2.LinkIdentityRequest.FromString,
+                    response_serializer=envoi_dot_v1_dot_account__service__pb2.LinkIdentityResponse.SerializeToString,
+            ),
+            'UnlinkIdentity': grpc.unary_unary_rpc_method_handler(
+                    servicer.UnlinkIdentity,
+                    request_deserializer=envoi_dot_v1_dot_account__service__pb2.UnlinkIdentityRequest.FromString,
+                    response_serializer=envoi_dot_v1_dot_account__service__pb2.UnlinkIdentityResponse.SerializeToString,
+            ),
+            'ResolveIdentity': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResolveIdentity,
+                    request_deserializer=envoi_dot_v1_dot_account__service__pb2.ResolveIdentityRequest.FromString,
+                    response_serializer=envoi_dot_v1_dot_account__service__pb2.ResolveIdentityResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -267,6 +318,87 @@ class AccountService:
             '/envoi.v1.AccountService/CreditAccount',
             envoi_dot_v1_dot_account__service__pb2.CreditAccountRequest.SerializeToString,
             envoi_dot_v1_dot_account__service__pb2.CreditAccountResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LinkIdentity(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/envoi.v1.AccountService/LinkIdentity',
+            envoi_dot_v1_dot_account__service__pb2.LinkIdentityRequest.SerializeToString,
+            envoi_dot_v1_dot_account__service__pb2.LinkIdentityResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UnlinkIdentity(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/envoi.v1.AccountService/UnlinkIdentity',
+            envoi_dot_v1_dot_account__service__pb2.UnlinkIdentityRequest.SerializeToString,
+            envoi_dot_v1_dot_account__service__pb2.UnlinkIdentityResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResolveIdentity(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/envoi.v1.AccountService/ResolveIdentity',
+            envoi_dot_v1_dot_account__service__pb2.ResolveIdentityRequest.SerializeToString,
+            envoi_dot_v1_dot_account__service__pb2.ResolveIdentityResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -22,21 +22,22 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from envoi.v1 import identity_pb2 as envoi_dot_v1_dot_identity__pb2
 from envoi.v1 import money_pb2 as envoi_dot_v1_dot_money__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x65nvoi/v1/transfer.proto\x12\x08\x65nvoi.v1\x1a\x14\x65nvoi/v1/money.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc8\x03\n\x08Transfer\x12\x1f\n\x0btransfer_id\x18\x01 \x01(\tR\ntransferId\x12*\n\x04kind\x18\x02 \x01(\x0e\x32\x16.envoi.v1.TransferKindR\x04kind\x12-\n\x05state\x18\x03 \x01(\x0e\x32\x17.envoi.v1.TransferStateR\x05state\x12&\n\x0f\x66rom_account_id\x18\x04 \x01(\tR\rfromAccountId\x12\"\n\rto_account_id\x18\x05 \x01(\tR\x0btoAccountId\x12\'\n\x06\x61mount\x18\x06 \x01(\x0b\x32\x0f.envoi.v1.MoneyR\x06\x61mount\x12\x12\n\x04memo\x18\x07 \x01(\tR\x04memo\x12;\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12;\n\x0b\x65xpire_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nexpireTime\x12=\n\x0cresolve_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0bresolveTime*\xb0\x01\n\rTransferState\x12\x1e\n\x1aTRANSFER_STATE_UNSPECIFIED\x10\x00\x12\'\n#TRANSFER_STATE_PENDING_CONFIRMATION\x10\x01\x12\x1c\n\x18TRANSFER_STATE_COMPLETED\x10\x02\x12\x1c\n\x18TRANSFER_STATE_CANCELLED\x10\x03\x12\x1a\n\x16TRANSFER_STATE_EXPIRED\x10\x04*c\n\x0cTransferKind\x12\x1d\n\x19TRANSFER_KIND_UNSPECIFIED\x10\x00\x12\x19\n\x15TRANSFER_KIND_PAYMENT\x10\x01\x12\x19\n\x15TRANSFER_KIND_FUNDING\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x65nvoi/v1/transfer.proto\x12\x08\x65nvoi.v1\x1a\x17\x65nvoi/v1/identity.proto\x1a\x14\x65nvoi/v1/money.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc5\x05\n\x08Transfer\x12\x1f\n\x0btransfer_id\x18\x01 \x01(\tR\ntransferId\x12*\n\x04kind\x18\x02 \x01(\x0e\x32\x16.envoi.v1.TransferKindR\x04kind\x12-\n\x05state\x18\x03 \x01(\x0e\x32\x17.envoi.v1.TransferStateR\x05state\x12&\n\x0f\x66rom_account_id\x18\x04 \x01(\tR\rfromAccountId\x12\"\n\rto_account_id\x18\x05 \x01(\tR\x0btoAccountId\x12\'\n\x06\x61mount\x18\x06 \x01(\x0b\x32\x0f.envoi.v1.MoneyR\x06\x61mount\x12\x12\n\x04memo\x18\x07 \x01(\tR\x04memo\x12;\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12;\n\x0b\x65xpire_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nexpireTime\x12=\n\x0cresolve_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0bresolveTime\x12\x37\n\rfrom_identity\x18\x0b \x01(\x0b\x32\x12.envoi.v1.IdentityR\x0c\x66romIdentity\x12\x33\n\x0bto_identity\x18\x0c \x01(\x0b\x32\x12.envoi.v1.IdentityR\ntoIdentity\x12\x18\n\x07\x63hannel\x18\r \x01(\tR\x07\x63hannel\x12+\n\x11\x63hannel_reference\x18\x0e \x01(\tR\x10\x63hannelReference\x12\x46\n\x11\x63laim_expire_time\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0f\x63laimExpireTime*\xf0\x01\n\rTransferState\x12\x1e\n\x1aTRANSFER_STATE_UNSPECIFIED\x10\x00\x12\'\n#TRANSFER_STATE_PENDING_CONFIRMATION\x10\x01\x12\x1c\n\x18TRANSFER_STATE_COMPLETED\x10\x02\x12\x1c\n\x18TRANSFER_STATE_CANCELLED\x10\x03\x12\x1a\n\x16TRANSFER_STATE_EXPIRED\x10\x04\x12!\n\x1dTRANSFER_STATE_AWAITING_CLAIM\x10\x05\x12\x1b\n\x17TRANSFER_STATE_REFUNDED\x10\x06*c\n\x0cTransferKind\x12\x1d\n\x19TRANSFER_KIND_UNSPECIFIED\x10\x00\x12\x19\n\x15TRANSFER_KIND_PAYMENT\x10\x01\x12\x19\n\x15TRANSFER_KIND_FUNDING\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'envoi.v1.transfer_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_TRANSFERSTATE']._serialized_start=552
-  _globals['_TRANSFERSTATE']._serialized_end=728
-  _globals['_TRANSFERKIND']._serialized_start=730
-  _globals['_TRANSFERKIND']._serialized_end=829
-  _globals['_TRANSFER']._serialized_start=93
-  _globals['_TRANSFER']._serialized_end=549
+  _globals['_TRANSFERSTATE']._serialized_start=830
+  _globals['_TRANSFERSTATE']._serialized_end=1070
+  _globals['_TRANSFERKIND']._serialized_start=1072
+  _globals['_TRANSFERKIND']._serialized_end=1171
+  _globals['_TRANSFER']._serialized_start=118
+  _globals['_TRANSFER']._serialized_end=827
 # @@protoc_insertion_point(module_scope)

@@ -1,5 +1,6 @@
 import datetime
 
+from envoi.v1 import identity_pb2 as _identity_pb2
 from envoi.v1 import money_pb2 as _money_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -17,6 +18,8 @@ class TransferState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TRANSFER_STATE_COMPLETED: _ClassVar[TransferState]
     TRANSFER_STATE_CANCELLED: _ClassVar[TransferState]
     TRANSFER_STATE_EXPIRED: _ClassVar[TransferState]
+    TRANSFER_STATE_AWAITING_CLAIM: _ClassVar[TransferState]
+    TRANSFER_STATE_REFUNDED: _ClassVar[TransferState]
 
 class TransferKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -28,12 +31,14 @@ TRANSFER_STATE_PENDING_CONFIRMATION: TransferState
 TRANSFER_STATE_COMPLETED: TransferState
 TRANSFER_STATE_CANCELLED: TransferState
 TRANSFER_STATE_EXPIRED: TransferState
+TRANSFER_STATE_AWAITING_CLAIM: TransferState
+TRANSFER_STATE_REFUNDED: TransferState
 TRANSFER_KIND_UNSPECIFIED: TransferKind
 TRANSFER_KIND_PAYMENT: TransferKind
 TRANSFER_KIND_FUNDING: TransferKind
 
 class Transfer(_message.Message):
-    __slots__ = ("transfer_id", "kind", "state", "from_account_id", "to_account_id", "amount", "memo", "create_time", "expire_time", "resolve_time")
+    __slots__ = ("transfer_id", "kind", "state", "from_account_id", "to_account_id", "amount", "memo", "create_time", "expire_time", "resolve_time", "from_identity", "to_identity", "channel", "channel_reference", "claim_expire_time")
     TRANSFER_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -44,6 +49,11 @@ class Transfer(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
     RESOLVE_TIME_FIELD_NUMBER: _ClassVar[int]
+    FROM_IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    TO_IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    CLAIM_EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
     transfer_id: str
     kind: TransferKind
     state: TransferState
@@ -54,4 +64,9 @@ class Transfer(_message.Message):
     create_time: _timestamp_pb2.Timestamp
     expire_time: _timestamp_pb2.Timestamp
     resolve_time: _timestamp_pb2.Timestamp
-    def __init__(self, transfer_id: _Optional[str] = ..., kind: _Optional[_Union[TransferKind, str]] = ..., state: _Optional[_Union[TransferState, str]] = ..., from_account_id: _Optional[str] = ..., to_account_id: _Optional[str] = ..., amount: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., memo: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., resolve_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    from_identity: _identity_pb2.Identity
+    to_identity: _identity_pb2.Identity
+    channel: str
+    channel_reference: str
+    claim_expire_time: _timestamp_pb2.Timestamp
+    def __init__(self, transfer_id: _Optional[str] = ..., kind: _Optional[_Union[TransferKind, str]] = ..., state: _Optional[_Union[TransferState, str]] = ..., from_account_id: _Optional[str] = ..., to_account_id: _Optional[str] = ..., amount: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., memo: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., resolve_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., from_identity: _Optional[_Union[_identity_pb2.Identity, _Mapping]] = ..., to_identity: _Optional[_Union[_identity_pb2.Identity, _Mapping]] = ..., channel: _Optional[str] = ..., channel_reference: _Optional[str] = ..., claim_expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

@@ -1,3 +1,4 @@
+from envoi.v1 import identity_pb2 as _identity_pb2
 from envoi.v1 import money_pb2 as _money_pb2
 from envoi.v1 import transfer_pb2 as _transfer_pb2
 from google.protobuf.internal import containers as _containers
@@ -19,18 +20,24 @@ TRANSFER_DIRECTION_INCOMING: TransferDirection
 TRANSFER_DIRECTION_OUTGOING: TransferDirection
 
 class InitiateTransferRequest(_message.Message):
-    __slots__ = ("request_id", "from_account_id", "to_account_id", "amount", "memo")
+    __slots__ = ("request_id", "from_account_id", "to_account_id", "amount", "memo", "from_identity", "to_identity", "channel_reference")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     FROM_ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     TO_ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     AMOUNT_FIELD_NUMBER: _ClassVar[int]
     MEMO_FIELD_NUMBER: _ClassVar[int]
+    FROM_IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    TO_IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_REFERENCE_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     from_account_id: str
     to_account_id: str
     amount: _money_pb2.Money
     memo: str
-    def __init__(self, request_id: _Optional[str] = ..., from_account_id: _Optional[str] = ..., to_account_id: _Optional[str] = ..., amount: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., memo: _Optional[str] = ...) -> None: ...
+    from_identity: _identity_pb2.Identity
+    to_identity: _identity_pb2.Identity
+    channel_reference: str
+    def __init__(self, request_id: _Optional[str] = ..., from_account_id: _Optional[str] = ..., to_account_id: _Optional[str] = ..., amount: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., memo: _Optional[str] = ..., from_identity: _Optional[_Union[_identity_pb2.Identity, _Mapping]] = ..., to_identity: _Optional[_Union[_identity_pb2.Identity, _Mapping]] = ..., channel_reference: _Optional[str] = ...) -> None: ...
 
 class InitiateTransferResponse(_message.Message):
     __slots__ = ("transfer",)

@@ -1,0 +1,1 @@
+"""The Twitter/X channel, registered through the `envoi.channels` entry point group."""

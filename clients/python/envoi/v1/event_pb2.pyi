@@ -1,0 +1,42 @@
+import datetime
+
+from envoi.v1 import transfer_pb2 as _transfer_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class EventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    EVENT_TYPE_UNSPECIFIED: _ClassVar[EventType]
+    EVENT_TYPE_CONFIRMATION_REQUIRED: _ClassVar[EventType]
+    EVENT_TYPE_TRANSFER_COMPLETED: _ClassVar[EventType]
+    EVENT_TYPE_TRANSFER_CANCELLED: _ClassVar[EventType]
+    EVENT_TYPE_TRANSFER_EXPIRED: _ClassVar[EventType]
+    EVENT_TYPE_TRANSFER_AWAITING_CLAIM: _ClassVar[EventType]
+    EVENT_TYPE_TRANSFER_CLAIMED: _ClassVar[EventType]
+    EVENT_TYPE_TRANSFER_REFUNDED: _ClassVar[EventType]
+EVENT_TYPE_UNSPECIFIED: EventType
+EVENT_TYPE_CONFIRMATION_REQUIRED: EventType
+EVENT_TYPE_TRANSFER_COMPLETED: EventType
+EVENT_TYPE_TRANSFER_CANCELLED: EventType
+EVENT_TYPE_TRANSFER_EXPIRED: EventType
+EVENT_TYPE_TRANSFER_AWAITING_CLAIM: EventType
+EVENT_TYPE_TRANSFER_CLAIMED: EventType
+EVENT_TYPE_TRANSFER_REFUNDED: EventType
+
+class Event(_message.Message):
+    __slots__ = ("event_id", "type", "transfer", "create_time")
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    TRANSFER_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    event_id: str
+    type: EventType
+    transfer: _transfer_pb2.Transfer
+    create_time: _timestamp_pb2.Timestamp
+    def __init__(self, event_id: _Optional[str] = ..., type: _Optional[_Union[EventType, str]] = ..., transfer: _Optional[_Union[_transfer_pb2.Transfer, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
