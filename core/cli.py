@@ -5,6 +5,7 @@ API commands print the response as JSON on stdout; a failed call prints
 {"error": {...}} on stderr and exits 1.
 """
 import argparse
+import dataclasses
 import json
 import os
 import pathlib
@@ -12,11 +13,22 @@ import sys
 
 from google.protobuf import json_format
 
+from envoi.channels.twitter.config import SETTINGS_HELP as TWITTER_SETTINGS_HELP
 from envoi.client import EnvoiClient, EnvoiError
 from envoi.client.client import DEFAULT_TARGET
 from envoi.core import api_tokens, config, migrations, startup
 
 DESCRIPTION = "envoi: a gRPC payment core with plug-in social channels"
+DEFAULT_GATEWAY_LISTEN = "localhost:8080"
+GATEWAY_HELP = """\
+environment variables:
+  ENVOI_CHANNELS                   comma-separated plugin names to load (default: all)
+  ENVOI_CHANNEL_TOKEN_<NAME>       the channel token of channel NAME (e.g.
+                                   ENVOI_CHANNEL_TOKEN_TWITTER); unset, the gateway
+                                   makes one in the database for this run
+  ENVOI_GATEWAY_LISTEN             webhook address (default: localhost:8080)
+
+""" + TWITTER_SETTINGS_HELP
 
 
 def _settings(args) -> config.Settings:
@@ -38,7 +50,57 @@ def _print_message(message) -> None:
 
 def cmd_serve(args):
     from envoi.core import server  # grpc server parts load only for this command
-    server.serve(_settings(args))
+    settings = _settings(args)
+    companion = None
+    if not args.no_gateway:
+        def companion(database_url):
+            return _start_gateway(settings.listen, database_url, args.gateway_listen)
+    server.serve(settings, companion)
+
+
+def _start_gateway(target: str, database_url: str, listen: str):
+    """Start the channel gateway in this process; return its stop function."""
+    from envoi.channels import gateway, plugins
+    from envoi.channels.gateway_store import GatewayStore
+    from envoi.core.runtime import open_pool
+
+    channels = plugins.load_channels()
+    if not channels:
+        return None
+    tokens = gateway.channel_tokens(channels, os.environ, database_url)
+    pool = open_pool(database_url, 4)
+    running = gateway.Gateway(
+        channels, {name: EnvoiClient(target, token) for name, token in tokens.items()},
+        GatewayStore(pool), listen=listen)
+    running.start()
+
+    def stop():
+        running.stop()
+        pool.close()
+    return stop
+
+
+def cmd_gateway(args):
+    import logging
+    import signal
+    import threading
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(message)s")
+    settings = _settings(args)
+    database_url, _embedded = startup.database_url(settings)
+    migrations.migrate(database_url)
+    stop = _start_gateway(args.target, database_url, args.listen)
+    if stop is None:
+        sys.exit("envoi gateway: no channel is configured (see envoi plugins)")
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    stopping.wait()
+    stop()
+
+
+def cmd_plugins(args):
+    from envoi.channels import plugins
+    _print_json([dataclasses.asdict(plugin) for plugin in plugins.installed_plugins()])
 
 
 def cmd_migrate(args):
@@ -67,6 +129,41 @@ def cmd_token_revoke(args):
     if not _with_database(args, lambda conn: api_tokens.revoke_token(conn, args.token_id)):
         sys.exit(f"no live token {args.token_id}")
     _print_json({"revoked": args.token_id})
+
+
+def cmd_parse(args):
+    from envoi.channels import grammar  # no database, no server: just the parser
+    keywords = os.environ.get("ENVOI_CHANNEL_KEYWORDS", "envoyer,send")
+    try:
+        parser = grammar.Grammar(args.bot.removeprefix("@"),
+                                 tuple(k.strip() for k in keywords.split(",") if k.strip()))
+    except ValueError as error:
+        print(f"envoi parse: {error}", file=sys.stderr)
+        sys.exit(2)  # not 1, which means "the post was rejected"
+    result = parser.parse(args.text, direct_message=args.dm)
+    if isinstance(result, grammar.Rejection):
+        _print_json({"error": {"reason": result.reason, "message": result.message}})
+        sys.exit(1)
+    _print_json({"amount_cents": result.amount_cents, "currency": result.currency,
+                 "recipient": result.recipient, "memo": result.memo})
+
+
+PARSE_HELP = """\
+Prints one JSON object on stdout. Accepted, exit 0:
+  {"amount_cents": 1050, "currency": "EUR", "recipient": "alice", "memo": "..."}
+Rejected, exit 1:
+  {"error": {"reason": "UPPER_SNAKE", "message": "..."}}
+A bad --bot or keyword list exits 2, with a message on stderr.
+
+environment:
+  ENVOI_TWITTER_BOT_HANDLE  the bot's X handle, without @ (default: SmoneyFR)
+  ENVOI_CHANNEL_KEYWORDS    payment hashtags, comma-separated, without #
+                            (default: envoyer,send)
+
+example:
+  envoi parse '@SmoneyFR #envoyer 10,50€ @alice merci'
+  envoi parse -- '-10€ ...'    (a text starting with - comes after --)
+"""
 
 
 def _client(args) -> EnvoiClient:
@@ -125,8 +222,36 @@ def build_parser() -> argparse.ArgumentParser:
                                         "localhost:50051)")
     serve.add_argument("--workers", type=int, help="server processes sharing the port "
                                                    "(default: ENVOI_WORKERS or 1)")
+    serve.add_argument("--no-gateway", action="store_true",
+                       help="do not run the channel gateway in this process")
+    serve.add_argument("--gateway-listen", default=os.environ.get("ENVOI_GATEWAY_LISTEN",
+                                                                  DEFAULT_GATEWAY_LISTEN),
+                       help="address of the channel webhooks (default: ENVOI_GATEWAY_LISTEN "
+                            f"or {DEFAULT_GATEWAY_LISTEN})")
     database_options(serve)
     serve.set_defaults(handler=cmd_serve)
+
+    gateway = commands.add_parser(
+        "gateway", help="run the channel gateway (webhooks, pollers, notifications)",
+        epilog=GATEWAY_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Run the channel gateway alone: each configured channel's webhooks, its "
+                    "poller and its notifications, talking to envoi over gRPC with a channel "
+                    "token. `envoi serve` runs it too, unless --no-gateway.")
+    gateway.add_argument("--listen", default=os.environ.get("ENVOI_GATEWAY_LISTEN",
+                                                            DEFAULT_GATEWAY_LISTEN),
+                         help=f"webhook address (default: ENVOI_GATEWAY_LISTEN or "
+                              f"{DEFAULT_GATEWAY_LISTEN})")
+    gateway.add_argument("--target", default=os.environ.get("ENVOI_TARGET", DEFAULT_TARGET),
+                         help="envoi's gRPC address (default: ENVOI_TARGET or localhost:50051)")
+    database_options(gateway)
+    gateway.set_defaults(handler=cmd_gateway)
+
+    plugins_command = commands.add_parser(
+        "plugins", help="list the installed channel plugins and their versions",
+        description="List the channel plugins of the envoi.channels entry point group, with "
+                    "their distribution and version; ENVOI_CHANNELS (comma-separated names) "
+                    "limits which load.")
+    plugins_command.set_defaults(handler=cmd_plugins)
 
     migrate = commands.add_parser("migrate", help="apply database migrations")
     database_options(migrate)
@@ -151,6 +276,19 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--token", default=os.environ.get("ENVOI_TOKEN"),
                        help="bearer token (default: ENVOI_TOKEN)")
         p.set_defaults(handler=cmd_api, api_command=name)
+
+    parse = commands.add_parser(
+        "parse", help="parse a post as a payment, offline (the channels' grammar)",
+        description="Parse TEXT with the post grammar (@bot #envoyer 10€ @alice) and print "
+                    "the transfer it asks for, or why it is rejected. No server, no database.",
+        epilog=PARSE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parse.add_argument("text", metavar="TEXT", help="the post's text, as X sends it")
+    parse.add_argument("--bot", metavar="HANDLE",
+                       default=os.environ.get("ENVOI_TWITTER_BOT_HANDLE", "SmoneyFR"),
+                       help="the bot's handle (default: ENVOI_TWITTER_BOT_HANDLE or SmoneyFR)")
+    parse.add_argument("--dm", action="store_true",
+                       help="TEXT is a private message to the bot: no mention of it needed")
+    parse.set_defaults(handler=cmd_parse)
 
     account = commands.add_parser("account", help="open, read and credit accounts") \
         .add_subparsers(dest="account_command", required=True, metavar="ACTION")

@@ -85,11 +85,23 @@ def run_worker(settings: Settings, database_url: str, code_key: bytes,
     log.info("stopped")
 
 
-def serve(settings: Settings) -> None:
+def serve(settings: Settings, companion=None) -> None:
+    """Serve until SIGTERM. `companion(database_url)`, if given, starts something
+    to run beside the server (the channel gateway) and returns its stop function."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(message)s")
     code_key = startup.code_key(settings)
     database_url, embedded_handle = startup.database_url(settings)
     prepare_database(database_url, settings)
+    stop_companion = companion(database_url) if companion else None
+    try:
+        _serve_workers(settings, database_url, code_key)
+    finally:
+        if stop_companion:
+            stop_companion()
+    del embedded_handle
+
+
+def _serve_workers(settings: Settings, database_url: str, code_key: bytes) -> None:
     if settings.workers == 1:
         run_worker(settings, database_url, code_key)
         return
@@ -115,7 +127,6 @@ def serve(settings: Settings) -> None:
             worker.terminate()  # SIGTERM: the worker shuts down gracefully
     for worker in workers:
         worker.join()
-    del embedded_handle
     if worker_exited:  # a failure, not a requested stop: exit non-zero so a supervisor restarts
         raise SystemExit("envoi: a worker exited unexpectedly (exit codes: "
                          + ", ".join(str(worker.exitcode) for worker in workers) + ")")

@@ -349,3 +349,40 @@ def test_a_crashed_worker_stops_the_server_with_a_failure_code(start_server, ext
     assert server.process.wait(timeout=SHUTDOWN_GRACE_S + 10) != 0, server.log()
     _, alive = psutil.wait_procs([survivor], timeout=10)
     assert not alive
+
+
+def test_serve_runs_the_channel_gateway_with_the_twitter_channel(start_server, external_db_env,
+                                                                 make_token):
+    # Full stack: `envoi serve` loads the twitter plugin from its entry point,
+    # mints its channel token, serves the webhook, and replies through tweepy.
+    from envoi.channels.twitter.x_api_emulator import XApiEmulator
+    from envoi.v1 import identity_pb2
+
+    with XApiEmulator() as x:
+        bot, alice, bob = x.add_user("SmoneyFR"), x.add_user("alice_fs"), x.add_user("bob_fs")
+        credentials = x.oauth1_credentials(bot)
+        gateway_port = free_port()
+        env = {**external_db_env,
+               "ENVOI_TWITTER_API_BASE_URL": x.base_url,
+               "ENVOI_TWITTER_BOT_USER_ID": bot["id"],
+               "ENVOI_TWITTER_POLL_INTERVAL_S": "0",
+               "ENVOI_GATEWAY_LISTEN": f"127.0.0.1:{gateway_port}",
+               **{f"ENVOI_TWITTER_{key.upper()}": value for key, value in credentials.items()}}
+        server = start_server(env)
+        wallet = EnvoiClient(server.target, make_token("wallet"))
+        admin = EnvoiClient(server.target, make_token("admin"))
+        for user in (alice, bob):
+            account = wallet.open_account("PERSON", user["username"], "123456")
+            wallet.link_identity(account.account_id, identity_pb2.Identity(
+                namespace="twitter", subject_id=user["id"], handle=user["username"]))
+            if user is alice:
+                admin.credit_account(account.account_id, 2_000)
+
+        post = x.post(alice, "@SmoneyFR #envoyer 5€ @bob_fs")
+        webhook = f"http://127.0.0.1:{gateway_port}/twitter/webhook"
+        status, _ = x.deliver_webhook(webhook, x.account_activity_payload(post, bot),
+                                      x.consumer_secret)
+        assert status == 200
+        wait_for(lambda: x.replies_to(post), "the gateway's reply to the post", 15)
+        assert "confirm" in x.replies_to(post)[0]["text"]
+        assert server.terminate() == 0

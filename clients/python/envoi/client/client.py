@@ -87,7 +87,10 @@ class EnvoiClient:
         """
         for attempt in range(1, self.max_attempts + 1):
             try:
-                return method(request, timeout=self.timeout_s, metadata=self._metadata)
+                # wait_for_ready: a call made while the connection is (re)establishing
+                # waits for it, within the deadline, instead of failing at once.
+                return method(request, timeout=self.timeout_s, metadata=self._metadata,
+                              wait_for_ready=True)
             except grpc.RpcError as rpc_error:
                 if rpc_error.code() != grpc.StatusCode.UNAVAILABLE or attempt == self.max_attempts:
                     raise errors.from_rpc_error(rpc_error) from None

@@ -1,0 +1,496 @@
+"""The post grammar: `@<bot> #<keyword> <amount> @<recipient>` becomes a
+TransferIntent, or a Rejection with a stable reason.
+
+    @SmoneyFR #envoyer 10€ @alice merci pour le resto
+    -> TransferIntent(amount_cents=1000, currency="EUR", recipient="alice",
+                      memo="merci pour le resto")
+
+Reading a post:
+- HTML entities are decoded once, with html.unescape, as X sends `&amp;`,
+  `&lt;`, `&gt;` and numeric ones. The text is then split on Unicode
+  whitespace into words; `( [ { " ' « “ ‘ ¿ ¡` before a word and
+  `. , ; : ! ? ) ] } " ' » ” ’ …` after it are punctuation around it.
+- A mention is a word that starts with `@` (or `＠`); its handle must follow
+  X's rules: 1 to 15 of A-Z a-z 0-9 _, else INVALID_HANDLE (`@a-b`,
+  `@alice's`). An `@` inside a word after a handle character is not a mention
+  (`a@b.com` is text); after anything else it is an unreadable mention
+  (`cc:@bob`, `10€@bob`: INVALID_HANDLE). A lone `@` is text.
+- The bot is addressed by a mention of `bot_handle`, anywhere; handles and the
+  keyword compare ASCII-case-insensitively. The keyword is a hashtag
+  (`#envoyer`) anywhere. In a private message (direct_message=True) the bot's
+  mention is not required, and when present it is ignored.
+- Every mention other than the bot's is a recipient; exactly one is needed
+  (the same handle twice, in any case, is one recipient).
+- The memo is what is left once every bot mention, keyword hashtag, the
+  amount and the recipient's mentions are removed (whole words, with their
+  punctuation), words joined by one space.
+
+Amounts (with the default currency EUR): `10€`, `10 €`, `€10`, `€ 10`,
+`10 EUR`, `EUR 10`, `10EUR`, `10 euro`, `10 euros` (currency words in any
+case; the space may be any Unicode space, U+00A0 and U+202F included), and a
+decimal comma or point with one or two decimals: `10,5€` is 1050 cents,
+`0,01€` is 1. Numbers are read with integer arithmetic only. Anything else
+that carries digits next to a currency is rejected, never guessed:
+
+    -10€           NEGATIVE_AMOUNT      0€, 0,00€      ZERO_AMOUNT
+    1e3€           EXPONENT_NOTATION    ١٠€, １０€       NON_ASCII_DIGITS
+    1,000€ 1.000€  AMBIGUOUS_THOUSANDS  (a separator then exactly three digits;
+    1 500 €        AMBIGUOUS_THOUSANDS   also ' as a separator, and space-grouped digits)
+    10,5555€       TOO_MANY_DECIMALS    010€ 10,€ ,5€ 10€50  INVALID_AMOUNT
+    10 € 50, 2 x 10€, - 10€             AMBIGUOUS_AMOUNT (a number, currency,
+                                        sign or operator right next to the amount)
+    $10, 10 USD, £5                     UNSUPPORTED_CURRENCY
+    10 (no currency)                    MISSING_CURRENCY
+    10€ 5€, 10€ 2 USD                   MULTIPLE_AMOUNTS
+    more than 12 integer digits         AMOUNT_TOO_LARGE
+
+A bare number away from the amount is memo text (`10€ @alice pour 2 pizzas`).
+
+Precedence, first match wins:
+ 1. RETWEET (is_retweet), QUOTE_TWEET (is_quote), TEXT_TOO_LONG (raw text over
+    MAX_TEXT_CHARS), RETWEET (decoded text starts with "RT @")
+ 2. NOT_ADDRESSED (public post without the bot's mention)
+ 3. MISSING_KEYWORD
+ 4. the amount: MULTIPLE_AMOUNTS; MISSING_CURRENCY (a bare number, no amount)
+    or MISSING_AMOUNT; then for the one amount: its own reason if it could not
+    be read at all (INVALID_AMOUNT, UNSUPPORTED_CURRENCY, AMBIGUOUS_AMOUNT);
+    UNSUPPORTED_CURRENCY; AMBIGUOUS_THOUSANDS or AMBIGUOUS_AMOUNT from its
+    neighbours; then its number: NON_ASCII_DIGITS, NEGATIVE_AMOUNT,
+    EXPONENT_NOTATION, AMBIGUOUS_THOUSANDS, INVALID_AMOUNT, TOO_MANY_DECIMALS,
+    INVALID_AMOUNT (leading zero), AMOUNT_TOO_LARGE, ZERO_AMOUNT
+ 5. the recipient: INVALID_HANDLE, MULTIPLE_RECIPIENTS, BOT_AS_RECIPIENT (the
+    bot mentioned twice and nobody else), MISSING_RECIPIENT
+
+Rejection messages are fixed sentences per reason (they name the bot and the
+keyword, never echo the post), so a channel may reply with them in public.
+"""
+import dataclasses
+import functools
+import html
+import re
+import string
+import typing
+import unicodedata
+
+MAX_TEXT_CHARS = 100_000         # X's longest post is 25,000 characters; entities lengthen it
+MAX_AMOUNT_INTEGER_DIGITS = 12   # 999 999 999 999,99 at most: never an overflow
+MAX_HANDLE_CHARS = 15
+
+REASONS: dict[str, str] = {
+    "RETWEET": "The post is a retweet (flagged as one, or its text starts with \"RT @\"); "
+               "only an original post can send money.",
+    "QUOTE_TWEET": "The post quotes another post; only an original post can send money.",
+    "TEXT_TOO_LONG": f"The text is longer than {MAX_TEXT_CHARS} characters.",
+    "NOT_ADDRESSED": "A public post does not mention the bot.",
+    "MISSING_KEYWORD": "The post has no payment hashtag (#envoyer or #send by default).",
+    "MISSING_AMOUNT": "The post has no amount.",
+    "MISSING_CURRENCY": "The post has a number but no currency next to it.",
+    "MULTIPLE_AMOUNTS": "The post has more than one amount.",
+    "UNSUPPORTED_CURRENCY": "The amount is in a currency other than the grammar's.",
+    "AMBIGUOUS_AMOUNT": "A number, currency, sign or operator right next to the amount makes "
+                        "it unclear (10 € 50, 2 x 10€, - 10€, € 10 €).",
+    "NON_ASCII_DIGITS": "The amount uses digits other than ASCII 0-9 (Arabic-Indic, "
+                        "full-width, superscript...).",
+    "NEGATIVE_AMOUNT": "The amount has a minus sign.",
+    "EXPONENT_NOTATION": "The amount is written with an exponent (1e3€).",
+    "INVALID_AMOUNT": "The amount is not a plain number with at most two decimals "
+                      "(10€50, 010€, 10,€, +10€, euros 10).",
+    "AMBIGUOUS_THOUSANDS": "A separator (comma, point, apostrophe or space) is followed by "
+                           "three digits, which may be thousands or decimals (1,000€, 1 500 €).",
+    "TOO_MANY_DECIMALS": "The amount has more than two decimals.",
+    "AMOUNT_TOO_LARGE": f"The amount has more than {MAX_AMOUNT_INTEGER_DIGITS} integer digits.",
+    "ZERO_AMOUNT": "The amount is zero.",
+    "INVALID_HANDLE": "A mention is not a valid X handle (1 to 15 of A-Z a-z 0-9 _).",
+    "MULTIPLE_RECIPIENTS": "The post mentions more than one person besides the bot.",
+    "BOT_AS_RECIPIENT": "The only person to pay is the bot itself.",
+    "MISSING_RECIPIENT": "The post mentions nobody to pay.",
+}
+
+_MESSAGES = {
+    "RETWEET": "A retweet cannot send money; write your own post.",
+    "QUOTE_TWEET": "A quote post cannot send money; write your own post.",
+    "TEXT_TOO_LONG": "This post is too long to be a payment.",
+    "NOT_ADDRESSED": "To send money, mention @{bot}, as in: {example}.",
+    "MISSING_KEYWORD": "To send money, add #{keyword}, as in: {example}.",
+    "MISSING_AMOUNT": "Add the amount to send, as in: {example}.",
+    "MISSING_CURRENCY": "Put the currency next to the amount, like {ten}.",
+    "MULTIPLE_AMOUNTS": "Write exactly one amount per post.",
+    "UNSUPPORTED_CURRENCY": "Only {currency} can be sent, like {ten}.",
+    "AMBIGUOUS_AMOUNT": "Write the amount on its own, like {ten} or {ten_fifty}, "
+                        "with no other number or sign next to it.",
+    "NON_ASCII_DIGITS": "Write the amount with the digits 0 to 9, like {ten}.",
+    "NEGATIVE_AMOUNT": "The amount must be positive.",
+    "EXPONENT_NOTATION": "Write the amount in full, like {thousand}.",
+    "INVALID_AMOUNT": "The amount is not understood; write it like {ten} or {ten_fifty}.",
+    "AMBIGUOUS_THOUSANDS": "Write thousands without separators, like {thousand}, "
+                           "and cents with one or two digits, like {ten_fifty}.",
+    "TOO_MANY_DECIMALS": "The amount can have at most two decimals, like {ten_fifty}.",
+    "AMOUNT_TOO_LARGE": "The amount is too large.",
+    "ZERO_AMOUNT": "The amount must be more than zero.",
+    "INVALID_HANDLE": "A mention is not a valid X handle (1 to 15 letters, digits or _).",
+    "MULTIPLE_RECIPIENTS": "Send to one person per post.",
+    "BOT_AS_RECIPIENT": "@{bot} cannot receive money; mention the person to pay.",
+    "MISSING_RECIPIENT": "Mention the person to pay, as in: {example}.",
+}
+assert _MESSAGES.keys() == REASONS.keys()
+
+
+@dataclasses.dataclass(frozen=True)
+class TransferIntent:
+    amount_cents: int
+    currency: str     # ISO 4217, the grammar's currency
+    recipient: str    # the handle without "@", as written in the post
+    memo: str         # the words left around the command, one space apart; "" if none
+
+
+@dataclasses.dataclass(frozen=True)
+class Rejection:
+    reason: str       # a key of REASONS
+    message: str      # one sentence for the person who posted
+
+
+# Currencies the grammar recognises: (symbol, words). The grammar's own
+# currency is accepted with its symbol, its code and its words, in any case;
+# the others are recognised only to reject them as UNSUPPORTED_CURRENCY, their
+# codes in capitals only (so "cad", French for "that is", stays a word).
+_CURRENCIES = {
+    "EUR": ("€", ("euro", "euros")),
+    "USD": ("$", ("dollar", "dollars")),
+    "GBP": ("£", ("pound", "pounds")),
+    "JPY": ("¥", ()),
+    "CHF": ("", ()), "CAD": ("", ()), "AUD": ("", ()), "CNY": ("", ()), "BTC": ("", ()),
+    "XOF": ("", ()), "MAD": ("", ()), "TND": ("", ()), "DZD": ("", ()),
+}
+_ASCII_FOLD = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+_HANDLE = re.compile(r"[A-Za-z0-9_]{1,%d}" % MAX_HANDLE_CHARS)
+_HANDLE_CHARS = frozenset(string.ascii_letters + string.digits + "_")
+_AT_SIGNS = "@\uff20"
+_HASH_SIGNS = "#\uff03"
+_LEADING = "([{\"'«“‘¿¡"
+_TRAILING = ".,;:!?)]}\"'»”’…"
+_WORD = re.compile(r"\S+")
+_RETWEET = re.compile(r"\s*RT\s+[@\uff20]")
+_URL = re.compile(r"(?:https?://|www\.)", re.ASCII | re.IGNORECASE)
+# What a bare number looks like, in any script, before it is read strictly.
+_NUMBERISH = re.compile(r"[+\-\u2212\u2010-\u2013]?[.,]?\d[\d.,'’]*(?:[eE][+\-\u2212]?\d+)?")
+_EXPONENT = re.compile(r"[0-9]+(?:[.,][0-9]+)?[eE][+\-\u2212]?[0-9]+")
+_GROUPED = re.compile(r"[0-9]+(?:[.,'’][0-9]+)+")
+_GROUP_SEPARATOR = re.compile(r"[.,'’]")
+_PLAIN = re.compile(r"([0-9]+)(?:[.,]([0-9]+))?")
+_MINUS_SIGNS = "-\u2212\u2010\u2011\u2012\u2013"
+# Words that, next to an amount, may change it: `2 x 10€`, `- 10€`, `10€ x2`.
+_OPERATORS = frozenset("x X × * / + - − ‐ ‑ – = ~ ≈ ± ÷".split())
+_MULTIPLIER = re.compile(r"[xX×*/][0-9]+|[0-9]+[xX×*/]")
+
+
+class _CurrencyNames(typing.NamedTuple):
+    symbol: str                 # the grammar's currency: "€", or "" for none
+    code: str                   # its code, ASCII-folded: eur
+    words: frozenset            # its words, ASCII-folded: euro euros
+    other_codes: frozenset      # the other currencies' codes, in capitals
+    other_words: frozenset      # the other currencies' words, folded
+    glued: re.Pattern           # any currency name glued to a digit
+    other_glued: re.Pattern     # another currency's name glued to a digit
+
+
+@functools.lru_cache(maxsize=None)
+def _currency_names(currency: str) -> _CurrencyNames:
+    symbol, words = _CURRENCIES.get(currency, ("", ()))
+    other_codes = {code for code in _CURRENCIES if code != currency}
+    other_words = {word for code, (_, ws) in _CURRENCIES.items() if code != currency
+                   for word in ws}
+
+    def glued(names, codes):
+        # (?i) on ASCII only: no Kelvin sign for k, no long s for s.
+        after = "|".join(sorted(names, key=len, reverse=True))
+        before = "|".join(sorted(codes))
+        return re.compile(rf"\d(?ai:{after})|(?:{before})\d")
+    folded_codes = {_fold(code) for code in other_codes}
+    return _CurrencyNames(
+        symbol, _fold(currency), frozenset(words),
+        frozenset(other_codes), frozenset(other_words),
+        glued({_fold(currency), *words, *folded_codes, *other_words}, {currency, *other_codes}),
+        glued({*folded_codes, *other_words}, other_codes))
+
+
+def _fold(text: str) -> str:
+    """ASCII-only case folding: `K` (Kelvin sign) and `ſ` stay themselves."""
+    return text.translate(_ASCII_FOLD)
+
+
+@dataclasses.dataclass
+class _Word:
+    raw: str                  # as written, with its punctuation
+    core: str                 # without the punctuation around it
+    kind: str                 # mention bad_mention hashtag currency number amount bad_amount text
+    own: bool = True          # currency, amount: the grammar's currency, not another
+    prefix: bool = False      # currency: may stand before the number (a symbol or a code);
+                              # amount: the currency stands before the number (€10)
+    keyword: bool = False     # hashtag: one of the grammar's keywords
+    number: str = ""          # amount, number: the digits as written
+    reason: str = ""          # bad_amount: why it cannot be read
+    open_left: bool = True    # nothing was stripped before the core
+    open_right: bool = True   # nothing was stripped after the core
+
+
+@dataclasses.dataclass
+class _Amount:
+    first: int                # index of its first word
+    last: int                 # index of its last word
+    number: str = ""
+    own: bool = True
+    prefix: bool = False      # the currency comes first (€ 10)
+    reason: str = ""          # set when the amount cannot be read at all
+
+
+def _read_number(number: str) -> int | str:
+    """Cents, or the reason the digits are refused. Integer arithmetic only."""
+    if any(ch.isnumeric() and ch not in string.digits for ch in number):
+        return "NON_ASCII_DIGITS"
+    if number[:1] in _MINUS_SIGNS:
+        return "NEGATIVE_AMOUNT"
+    if _EXPONENT.fullmatch(number):
+        return "EXPONENT_NOTATION"
+    if _GROUPED.fullmatch(number) and any(
+            len(group) == 3 for group in _GROUP_SEPARATOR.split(number)[1:]):
+        return "AMBIGUOUS_THOUSANDS"
+    plain = _PLAIN.fullmatch(number)
+    if not plain:
+        return "INVALID_AMOUNT"
+    units, decimals = plain.group(1), plain.group(2) or ""
+    if len(decimals) > 2:
+        return "TOO_MANY_DECIMALS"
+    if len(units) > 1 and units[0] == "0":
+        return "INVALID_AMOUNT"
+    if len(units) > MAX_AMOUNT_INTEGER_DIGITS:
+        return "AMOUNT_TOO_LARGE"
+    cents = int(units) * 100 + int(decimals.ljust(2, "0"))
+    return cents if cents > 0 else "ZERO_AMOUNT"
+
+
+@dataclasses.dataclass(frozen=True)
+class Grammar:
+    bot_handle: str                                  # e.g. "SmoneyFR", without "@"
+    keywords: tuple[str, ...] = ("envoyer", "send")  # without "#", any case
+    currency: str = "EUR"                            # ISO 4217
+
+    def __post_init__(self):
+        object.__setattr__(self, "keywords", tuple(self.keywords))
+        if not _HANDLE.fullmatch(self.bot_handle or ""):
+            raise ValueError(f"bot handle {self.bot_handle!r} is not an X handle "
+                             f"(1 to {MAX_HANDLE_CHARS} of A-Z a-z 0-9 _, without @)")
+        if not self.keywords:
+            raise ValueError("the grammar needs at least one keyword")
+        for keyword in self.keywords:
+            if not keyword or keyword[0] in _HASH_SIGNS or any(ch.isspace() for ch in keyword):
+                raise ValueError(f"keyword {keyword!r} must be one word, without #")
+        if not re.fullmatch(r"[A-Z]{3}", self.currency):
+            raise ValueError(f"currency {self.currency!r} is not an ISO 4217 code")
+
+    # -- the parse ---------------------------------------------------------
+
+    def parse(self, text: str, *, direct_message: bool = False, is_retweet: bool = False,
+              is_quote: bool = False) -> "TransferIntent | Rejection":
+        if is_retweet:
+            return self._reject("RETWEET")
+        if is_quote:
+            return self._reject("QUOTE_TWEET")
+        if len(text) > MAX_TEXT_CHARS:
+            return self._reject("TEXT_TOO_LONG")
+        text = html.unescape(text)
+        if _RETWEET.match(text):
+            return self._reject("RETWEET")
+        words = [self._word(match.group()) for match in _WORD.finditer(text)]
+
+        bot = _fold(self.bot_handle)
+        bot_mentions = {i for i, w in enumerate(words)
+                        if w.kind == "mention" and _fold(w.core[1:]) == bot}
+        if not direct_message and not bot_mentions:
+            return self._reject("NOT_ADDRESSED")
+        keyword_tags = {i for i, w in enumerate(words) if w.kind == "hashtag" and w.keyword}
+        if not keyword_tags:
+            return self._reject("MISSING_KEYWORD")
+
+        amount = self._amount(words)
+        if isinstance(amount, str):
+            return self._reject(amount)
+        cents = _read_number(amount.number)
+        if isinstance(cents, str):
+            return self._reject(cents)
+
+        if any(w.kind == "bad_mention" for w in words):
+            return self._reject("INVALID_HANDLE")
+        recipients = {}  # folded handle -> indexes of its mentions
+        for i, w in enumerate(words):
+            if w.kind == "mention" and i not in bot_mentions:
+                recipients.setdefault(_fold(w.core[1:]), []).append(i)
+        if len(recipients) > 1:
+            return self._reject("MULTIPLE_RECIPIENTS")
+        if not recipients:
+            return self._reject("BOT_AS_RECIPIENT" if len(bot_mentions) > 1
+                                else "MISSING_RECIPIENT")
+        (recipient_at,) = recipients.values()
+
+        used = {*bot_mentions, *keyword_tags, *range(amount.first, amount.last + 1),
+                *recipient_at}
+        return TransferIntent(
+            amount_cents=cents, currency=self.currency,
+            recipient=words[recipient_at[0]].core[1:],
+            memo=" ".join(w.raw for i, w in enumerate(words) if i not in used))
+
+    def _reject(self, reason: str) -> Rejection:
+        symbol = _CURRENCIES.get(self.currency, ("", ()))[0]
+
+        def money(number):
+            return f"{number}{symbol}" if symbol else f"{number} {self.currency}"
+        keyword = self.keywords[0]
+        return Rejection(reason, _MESSAGES[reason].format(
+            bot=self.bot_handle, keyword=keyword, currency=self.currency,
+            ten=money("10"), ten_fifty=money("10,50"), thousand=money("1000"),
+            example=f"@{self.bot_handle} #{keyword} {money('10')} @alice"))
+
+    # -- words ---------------------------------------------------------------
+
+    def _currency(self, text: str) -> tuple[bool, bool] | None:
+        """(own, may stand before the number) when text names a currency."""
+        names = _currency_names(self.currency)
+        folded = _fold(text)
+        if (names.symbol and text == names.symbol) or folded == names.code:
+            return True, True
+        if folded in names.words:
+            return True, False
+        if len(text) == 1 and unicodedata.category(text) == "Sc":
+            return False, True
+        if text in names.other_codes:
+            return False, True
+        if folded in names.other_words:
+            return False, False
+        return None
+
+    def _word(self, raw: str) -> _Word:
+        core = raw.lstrip(_LEADING)
+        open_left = len(core) == len(raw)
+        stripped = core.rstrip(_TRAILING)
+        open_right = len(stripped) == len(core)
+        word = _Word(raw, stripped, "text", open_left=open_left, open_right=open_right)
+        core = stripped
+        if not core or _URL.match(core):
+            return word
+        if core[0] in _AT_SIGNS:
+            if len(core) > 1:
+                word.kind = "mention" if _HANDLE.fullmatch(core[1:]) else "bad_mention"
+            return word
+        if any(ch in _AT_SIGNS and core[i - 1] not in _HANDLE_CHARS
+               for i, ch in enumerate(core) if i > 0):
+            word.kind = "bad_mention"
+            return word
+        if core[0] in _HASH_SIGNS and len(core) > 1:
+            word.kind = "hashtag"
+            word.keyword = _fold(core[1:]) in {_fold(k) for k in self.keywords}
+            return word
+        currency = self._currency(core)
+        if currency:
+            word.kind = "currency"
+            word.own, word.prefix = currency
+            return word
+        if any(ch.isnumeric() for ch in core):
+            self._numeric_word(word)
+        return word
+
+    def _numeric_word(self, word: _Word) -> None:
+        """A word with digits: an amount (10€, €10, 10euros), a malformed
+        amount, a bare number, or text (14h30, 2e)."""
+        core = word.core
+        prefix = core[0] if unicodedata.category(core[0]) == "Sc" else ""
+        rest = core[len(prefix):]
+        suffix = ""
+        if rest and unicodedata.category(rest[-1]) == "Sc":
+            suffix = rest[-1]
+        elif letters := re.search(r"[A-Za-z]+$", rest):
+            if self._currency(letters.group()):
+                suffix = letters.group()
+        number = rest[:len(rest) - len(suffix)]
+        markers = [self._currency(m) for m in (prefix, suffix) if m]
+        if markers:
+            own = all(m[0] for m in markers)
+            if len(markers) == 2:
+                word.kind, word.reason = "bad_amount", \
+                    "INVALID_AMOUNT" if own else "UNSUPPORTED_CURRENCY"
+            else:
+                word.kind, word.own, word.number = "amount", own, number
+                word.prefix = bool(prefix)
+            return
+        symbols = [ch for ch in core if unicodedata.category(ch) == "Sc"]
+        if symbols or self._glued_currency(core):
+            own = all(self._currency(ch) == (True, True) for ch in symbols) \
+                and not self._glued_currency(core, foreign_only=True)
+            word.kind, word.reason = "bad_amount", \
+                "INVALID_AMOUNT" if own else "UNSUPPORTED_CURRENCY"
+        elif _NUMBERISH.fullmatch(core):
+            word.kind, word.number = "number", core
+
+    def _glued_currency(self, core: str, foreign_only: bool = False) -> bool:
+        """A currency name glued to digits inside a word: 2euros50, 5usd, EUR10
+        (a name after a digit in any case; a code before one in capitals only,
+        so Euro2024 stays a word)."""
+        names = _currency_names(self.currency)
+        pattern = names.other_glued if foreign_only else names.glued
+        return pattern.search(core) is not None
+
+    # -- the amount ----------------------------------------------------------
+
+    def _amount(self, words: list[_Word]) -> "_Amount | str":
+        amounts: list[_Amount] = []
+
+        def add(amount: _Amount):
+            if amounts and amounts[-1].last >= amount.first:  # € 10 €
+                amount = _Amount(amounts.pop().first, amount.last, reason="AMBIGUOUS_AMOUNT")
+            amounts.append(amount)
+
+        for i, w in enumerate(words):
+            if w.kind == "amount":
+                add(_Amount(i, i, w.number, w.own, prefix=w.prefix))
+            elif w.kind == "bad_amount":
+                add(_Amount(i, i, reason=w.reason))
+            elif w.kind == "currency":
+                before = words[i - 1] if i > 0 else None
+                after = words[i + 1] if i + 1 < len(words) else None
+                left = before is not None and before.kind == "number" \
+                    and before.open_right and w.open_left
+                right = after is not None and after.kind == "number" \
+                    and w.open_right and after.open_left
+                if left and right:
+                    add(_Amount(i - 1, i + 1, reason="AMBIGUOUS_AMOUNT"))
+                elif left:
+                    add(_Amount(i - 1, i, before.number, w.own))
+                elif right:
+                    add(_Amount(i, i + 1, after.number, w.own, prefix=True,
+                                reason="" if w.prefix or not w.own else "INVALID_AMOUNT"))
+        if len(amounts) > 1:
+            return "MULTIPLE_AMOUNTS"
+        if not amounts:
+            return "MISSING_CURRENCY" if any(w.kind == "number" for w in words) \
+                else "MISSING_AMOUNT"
+        (amount,) = amounts
+        if amount.reason:
+            return amount.reason
+        if not amount.own:
+            return "UNSUPPORTED_CURRENCY"
+        before = words[amount.first - 1] if amount.first > 0 else None
+        after = words[amount.last + 1] if amount.last + 1 < len(words) else None
+        # 1 500 €, € 1 500: digits grouped by a space.
+        if before is not None and before.kind == "number" and not amount.prefix \
+                and re.fullmatch(r"[0-9]{1,3}", before.core) \
+                and re.fullmatch(r"[0-9]{3}(?:[.,][0-9]*)?", amount.number):
+            return "AMBIGUOUS_THOUSANDS"
+        if after is not None and after.kind == "number" and amount.prefix \
+                and re.fullmatch(r"[0-9]{1,3}", amount.number) \
+                and re.fullmatch(r"[0-9]{3}(?:[.,][0-9]*)?", after.core):
+            return "AMBIGUOUS_THOUSANDS"
+        for neighbour in (before, after):
+            if neighbour is not None and (
+                    neighbour.kind in ("number", "currency")
+                    or neighbour.core in _OPERATORS
+                    or (neighbour.kind == "text" and _MULTIPLIER.fullmatch(neighbour.core))):
+                return "AMBIGUOUS_AMOUNT"
+        return amount

@@ -1,0 +1,71 @@
+"""From a post to a payment: parse it with the channel's grammar, find the
+recipient among the mentions the network resolved, and initiate the transfer
+through gRPC with request_id "<channel>:<post id>", so a post delivered twice,
+or by webhook and by polling, starts one transfer."""
+import logging
+
+from envoi.channels.channel import Channel, InboundPost
+from envoi.channels.gateway_store import GatewayStore
+from envoi.channels.grammar import Rejection
+from envoi.client import EnvoiClient, errors
+from envoi.v1 import identity_pb2
+
+log = logging.getLogger("envoi.channels.intake")
+
+# Posts that merely mention the bot, or share someone's payment, get no answer.
+SILENT_REASONS = frozenset({"RETWEET", "QUOTE_TWEET", "NOT_ADDRESSED", "MISSING_KEYWORD"})
+
+# Refusals from the core worth explaining to the sender, in their words.
+REFUSALS = {
+    "IDENTITY_NOT_LINKED": "Open your envoi wallet and sign in with this account to send money.",
+    "INSUFFICIENT_FUNDS": "Your envoi balance is too low for this payment.",
+    "LIMIT_EXCEEDED": "This payment is over your limit.",
+    "SELF_TRANSFER": "You cannot pay yourself.",
+    "CURRENCY_MISMATCH": "This payment is not in your account's currency.",
+    "PERMISSION_DENIED": "This payment cannot be made from here.",
+}
+
+
+def take_in(channel: Channel, client: EnvoiClient, store: GatewayStore,
+            post: InboundPost) -> str:
+    """Handle one post; return what became of it: "initiated", "ignored" or "refused".
+
+    Raises envoi.client.errors.Unavailable when the core cannot be reached, so
+    that the webhook answers 503 (and the network delivers again) or the poller
+    keeps its cursor.
+    """
+    result = channel.grammar.parse(post.text, direct_message=post.direct_message,
+                                   is_retweet=post.is_retweet, is_quote=post.is_quote)
+    if isinstance(result, Rejection):
+        if result.reason in SILENT_REASONS:
+            return "ignored"
+        return _refuse(channel, store, post, result.reason, result.message, private=False)
+    recipient = next((person for person in post.mentions
+                      if person.handle.lower() == result.recipient.lower()), None)
+    if recipient is None:  # the network did not resolve the mention: no such user
+        return _refuse(channel, store, post, "UNKNOWN_RECIPIENT",
+                       f"@{result.recipient} is not a user we can pay.", private=False)
+    try:
+        client.initiate_transfer(
+            identity_pb2.Identity(namespace=channel.name, subject_id=post.author.subject_id,
+                                  handle=post.author.handle),
+            identity_pb2.Identity(namespace=channel.name, subject_id=recipient.subject_id,
+                                  handle=recipient.handle),
+            result.amount_cents, currency_code=result.currency, memo=result.memo[:280],
+            channel_reference=f"{'dm' if post.direct_message else 'post'}:{post.post_id}",
+            request_id=f"{channel.name}:{post.post_id}")
+    except errors.Unavailable:
+        raise
+    except errors.EnvoiError as error:
+        log.info("%s post %s refused: %s", channel.name, post.post_id, error.reason)
+        return _refuse(channel, store, post, error.reason,
+                       REFUSALS.get(error.reason, "This payment could not be started."),
+                       private=True)
+    return "initiated"
+
+
+def _refuse(channel, store, post, reason, explanation, *, private: bool) -> str:
+    with store.pool.connection() as conn, conn.transaction():
+        store.queue(conn, channel.name, channel.messages_for_rejection(
+            post, reason, explanation, private=private))
+    return "refused"
