@@ -5,12 +5,14 @@
     python3 tasks.py test [ARGS]     run the whole test suite (pytest ARGS)
     python3 tasks.py generate        regenerate clients/python/envoi/v1 from proto/
     python3 tasks.py check-proto     buf format, lint, breaking; stubs up to date
+    python3 tasks.py lint            ruff: lint and formatting of the Python code
 
 The first run creates .venv and installs envoi, its client and the test
 tools into it; later runs reinstall only when a pyproject.toml changed.
 buf comes from the @bufbuild/buf npm package, installed into node_modules/.
 Needs only Python 3.10+ (and Node.js for the two proto commands).
 """
+
 import hashlib
 import os
 import pathlib
@@ -93,7 +95,18 @@ def check_proto(_args):
     print("protos: formatted, lint clean, no breaking change, generated code current")
 
 
-COMMANDS = {"serve": serve, "test": test, "generate": generate, "check-proto": check_proto}
+def lint(_args):
+    run(VENV_BIN / "ruff", "check", ROOT, cwd=ROOT)
+    run(VENV_BIN / "ruff", "format", "--check", ROOT, cwd=ROOT)
+
+
+COMMANDS = {
+    "serve": serve,
+    "test": test,
+    "generate": generate,
+    "check-proto": check_proto,
+    "lint": lint,
+}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

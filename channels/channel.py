@@ -6,6 +6,7 @@ for every network: parse posts with the channel's grammar, start payments
 through envoi's gRPC API with the channel's token, turn envoi's events into
 the channel's messages, and send each message once, later if rate-limited.
 """
+
 import dataclasses
 from collections.abc import Callable
 
@@ -16,6 +17,7 @@ from envoi.v1 import event_pb2
 @dataclasses.dataclass(frozen=True)
 class Person:
     """Someone on the network: a stable user id, and the handle last seen."""
+
     subject_id: str
     handle: str
 
@@ -23,6 +25,7 @@ class Person:
 @dataclasses.dataclass(frozen=True)
 class InboundPost:
     """A post or private message addressed to the bot."""
+
     post_id: str  # unique on the network; the payment's request_id is "<channel>:<post_id>"
     author: Person
     text: str
@@ -37,6 +40,7 @@ class InboundPost:
 @dataclasses.dataclass(frozen=True)
 class OutboundMessage:
     """A reply under a post, or a private message: exactly one of the two targets."""
+
     key: str  # unique within the channel: the gateway sends each key once
     text: str
     in_reply_to: str | None = None  # a post id
@@ -99,8 +103,9 @@ class Channel:
         """What to tell whom when something happens to a payment this channel started."""
         return []
 
-    def messages_for_rejection(self, post: InboundPost, reason: str, explanation: str, *,
-                               private: bool) -> list[OutboundMessage]:
+    def messages_for_rejection(
+        self, post: InboundPost, reason: str, explanation: str, *, private: bool
+    ) -> list[OutboundMessage]:
         """What to answer a post that could not become a payment. `private` is set
         when the explanation is about the sender's money and must not be public."""
         return []

@@ -1,12 +1,12 @@
 """The channel gateway: webhooks, pollers, the event relay and the message
 sender of every loaded channel, talking to envoi's core through gRPC only,
 each channel with a `channel` token of its own name."""
+
 import logging
 import threading
 import time
 
 import psycopg
-
 from envoi.channels import notifier, poller
 from envoi.channels.gateway_store import GatewayStore
 from envoi.channels.webhook_server import WebhookServer
@@ -20,8 +20,15 @@ TICK_S = 0.5
 
 
 class Gateway:
-    def __init__(self, channels: list, clients: dict[str, EnvoiClient], store: GatewayStore, *,
-                 listen: str | None = DEFAULT_LISTEN, tick_s: float = TICK_S):
+    def __init__(
+        self,
+        channels: list,
+        clients: dict[str, EnvoiClient],
+        store: GatewayStore,
+        *,
+        listen: str | None = DEFAULT_LISTEN,
+        tick_s: float = TICK_S,
+    ):
         self.channels = channels
         self.clients = clients
         self.store = store
@@ -58,8 +65,10 @@ class Gateway:
             self.webhooks.start()
             log.info("channel webhooks on port %d", self.webhooks.port)
         self._thread.start()
-        log.info("channel gateway running: %s",
-                 ", ".join(channel.name for channel in self.channels) or "no channel")
+        log.info(
+            "channel gateway running: %s",
+            ", ".join(channel.name for channel in self.channels) or "no channel",
+        )
 
     def stop(self) -> None:
         self._stopping.set()

@@ -1,11 +1,11 @@
 """The gateway's own state in PostgreSQL (migration 0003): cursors, and the
 messages to send, each exactly once."""
+
 import datetime
 
 import psycopg_pool
-from psycopg.rows import dict_row
-
 from envoi.channels.channel import OutboundMessage
+from psycopg.rows import dict_row
 
 
 class GatewayStore:
@@ -14,15 +14,19 @@ class GatewayStore:
 
     def cursor(self, channel: str, name: str) -> str | None:
         with self.pool.connection() as conn:
-            row = conn.execute("SELECT value FROM channel_cursors WHERE channel = %s AND name = %s",
-                               (channel, name)).fetchone()
+            row = conn.execute(
+                "SELECT value FROM channel_cursors WHERE channel = %s AND name = %s",
+                (channel, name),
+            ).fetchone()
         return row[0] if row else None
 
     def save_cursor(self, conn, channel: str, name: str, value: str) -> None:
         conn.execute(
             "INSERT INTO channel_cursors (channel, name, value) VALUES (%s, %s, %s)"
-            " ON CONFLICT (channel, name) DO UPDATE SET value = EXCLUDED.value, update_time = now()",
-            (channel, name, value))
+            " ON CONFLICT (channel, name)"
+            " DO UPDATE SET value = EXCLUDED.value, update_time = now()",
+            (channel, name, value),
+        )
 
     def queue(self, conn, channel: str, messages: list[OutboundMessage]) -> None:
         """Store messages to send; a key already queued (or sent) is kept as it was."""
@@ -30,7 +34,8 @@ class GatewayStore:
             conn.execute(
                 "INSERT INTO channel_messages (channel, message_key, text, in_reply_to, direct_to)"
                 " VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                (channel, message.key, message.text, message.in_reply_to, message.direct_to))
+                (channel, message.key, message.text, message.in_reply_to, message.direct_to),
+            )
 
     def send_due(self, channel: str, send) -> bool:
         """Send the oldest due message with send(message, attempts_so_far), which returns
@@ -42,29 +47,50 @@ class GatewayStore:
         a message could go out twice (networks take no idempotency key).
         """
         with self.pool.connection() as conn, conn.transaction():
-            row = conn.cursor(row_factory=dict_row).execute(
-                "SELECT message_key, text, in_reply_to, direct_to, attempts FROM channel_messages"
-                " WHERE channel = %s AND sent_time IS NULL AND not_before <= now()"
-                " ORDER BY create_time, message_key LIMIT 1 FOR UPDATE SKIP LOCKED",
-                (channel,)).fetchone()
+            row = (
+                conn.cursor(row_factory=dict_row)
+                .execute(
+                    "SELECT message_key, text, in_reply_to, direct_to, attempts"
+                    " FROM channel_messages"
+                    " WHERE channel = %s AND sent_time IS NULL AND not_before <= now()"
+                    " ORDER BY create_time, message_key LIMIT 1 FOR UPDATE SKIP LOCKED",
+                    (channel,),
+                )
+                .fetchone()
+            )
             if row is None:
                 return False
-            message = OutboundMessage(row["message_key"], row["text"], row["in_reply_to"],
-                                      row["direct_to"])
+            message = OutboundMessage(
+                row["message_key"], row["text"], row["in_reply_to"], row["direct_to"]
+            )
             retry_at = send(message, row["attempts"])
             if retry_at is None:
-                conn.execute("UPDATE channel_messages SET sent_time = now(), attempts = attempts + 1"
-                             " WHERE channel = %s AND message_key = %s", (channel, message.key))
+                conn.execute(
+                    "UPDATE channel_messages SET sent_time = now(), attempts = attempts + 1"
+                    " WHERE channel = %s AND message_key = %s",
+                    (channel, message.key),
+                )
             else:
-                conn.execute("UPDATE channel_messages SET not_before = %s, attempts = attempts + 1"
-                             " WHERE channel = %s AND message_key = %s",
-                             (datetime.datetime.fromtimestamp(retry_at, datetime.timezone.utc),
-                              channel, message.key))
+                conn.execute(
+                    "UPDATE channel_messages SET not_before = %s, attempts = attempts + 1"
+                    " WHERE channel = %s AND message_key = %s",
+                    (
+                        datetime.datetime.fromtimestamp(retry_at, datetime.timezone.utc),
+                        channel,
+                        message.key,
+                    ),
+                )
             return True
 
     def messages(self, channel: str) -> list[dict]:
         """Every message of the channel, oldest first (for operators and tests)."""
         with self.pool.connection() as conn:
-            return conn.cursor(row_factory=dict_row).execute(
-                "SELECT * FROM channel_messages WHERE channel = %s ORDER BY create_time, message_key",
-                (channel,)).fetchall()
+            return (
+                conn.cursor(row_factory=dict_row)
+                .execute(
+                    "SELECT * FROM channel_messages WHERE channel = %s"
+                    " ORDER BY create_time, message_key",
+                    (channel,),
+                )
+                .fetchall()
+            )

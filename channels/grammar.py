@@ -10,11 +10,12 @@ Reading a post:
   `&lt;`, `&gt;` and numeric ones. The text is then split on Unicode
   whitespace into words; `( [ { " ' « “ ‘ ¿ ¡` before a word and
   `. , ; : ! ? ) ] } " ' » ” ’ …` after it are punctuation around it.
-- A mention is a word that starts with `@` (or `＠`); its handle must follow
-  X's rules: 1 to 15 of A-Z a-z 0-9 _, else INVALID_HANDLE (`@a-b`,
-  `@alice's`). An `@` inside a word after a handle character is not a mention
-  (`a@b.com` is text); after anything else it is an unreadable mention
-  (`cc:@bob`, `10€@bob`: INVALID_HANDLE). A lone `@` is text.
+- A mention is a word that starts with `@` (or `＠`, or `.@`); its handle
+  must follow X's rules: 1 to 15 of A-Z a-z 0-9 _, ended by the word's end or
+  an emoji (`@alice😘`), else INVALID_HANDLE (`@a-b`, `@alice's`, `@élodie`).
+  An `@` inside a word after a handle character is not a mention (`a@b.com`
+  is text); after anything else it is an unreadable mention (`cc:@bob`,
+  `10€@bob`: INVALID_HANDLE). A lone `@` is text.
 - The bot is addressed by a mention of `bot_handle`, anywhere; handles and the
   keyword compare ASCII-case-insensitively. The keyword is a hashtag
   (`#envoyer`) anywhere. In a private message (direct_message=True) the bot's
@@ -22,8 +23,8 @@ Reading a post:
 - Every mention other than the bot's is a recipient; exactly one is needed
   (the same handle twice, in any case, is one recipient).
 - The memo is what is left once every bot mention, keyword hashtag, the
-  amount and the recipient's mentions are removed (whole words, with their
-  punctuation), words joined by one space.
+  amount and the recipient's mentions are removed (whole words, with the
+  punctuation or emoji attached to them), words joined by one space.
 
 Amounts (with the default currency EUR): `10€`, `10 €`, `€10`, `€ 10`,
 `10 EUR`, `EUR 10`, `10EUR`, `10 euro`, `10 euros` (currency words in any
@@ -61,9 +62,15 @@ Precedence, first match wins:
  5. the recipient: INVALID_HANDLE, MULTIPLE_RECIPIENTS, BOT_AS_RECIPIENT (the
     bot mentioned twice and nobody else), MISSING_RECIPIENT
 
-Rejection messages are fixed sentences per reason (they name the bot and the
-keyword, never echo the post), so a channel may reply with them in public.
+Rejection messages are fixed sentences per reason: they name the bot and the
+keyword, never echo the post and mention nobody else (the example recipient
+is `@<friend>`), so a channel may reply with them in public.
+
+The text parsed is what the person wrote: the @mentions X puts in front of a
+reply (outside display_text_range) would count as recipients, so a channel
+removes them first.
 """
+
 import dataclasses
 import functools
 import html
@@ -72,13 +79,13 @@ import string
 import typing
 import unicodedata
 
-MAX_TEXT_CHARS = 100_000         # X's longest post is 25,000 characters; entities lengthen it
-MAX_AMOUNT_INTEGER_DIGITS = 12   # 999 999 999 999,99 at most: never an overflow
+MAX_TEXT_CHARS = 100_000  # X's longest post is 25,000 characters; entities lengthen it
+MAX_AMOUNT_INTEGER_DIGITS = 12  # 999 999 999 999,99 at most: never an overflow
 MAX_HANDLE_CHARS = 15
 
 REASONS: dict[str, str] = {
-    "RETWEET": "The post is a retweet (flagged as one, or its text starts with \"RT @\"); "
-               "only an original post can send money.",
+    "RETWEET": 'The post is a retweet (flagged as one, or its text starts with "RT @"); '
+    "only an original post can send money.",
     "QUOTE_TWEET": "The post quotes another post; only an original post can send money.",
     "TEXT_TOO_LONG": f"The text is longer than {MAX_TEXT_CHARS} characters.",
     "NOT_ADDRESSED": "A public post does not mention the bot.",
@@ -88,15 +95,15 @@ REASONS: dict[str, str] = {
     "MULTIPLE_AMOUNTS": "The post has more than one amount.",
     "UNSUPPORTED_CURRENCY": "The amount is in a currency other than the grammar's.",
     "AMBIGUOUS_AMOUNT": "A number, currency, sign or operator right next to the amount makes "
-                        "it unclear (10 € 50, 2 x 10€, - 10€, € 10 €).",
+    "it unclear (10 € 50, 2 x 10€, - 10€, € 10 €).",
     "NON_ASCII_DIGITS": "The amount uses digits other than ASCII 0-9 (Arabic-Indic, "
-                        "full-width, superscript...).",
+    "full-width, superscript...).",
     "NEGATIVE_AMOUNT": "The amount has a minus sign.",
     "EXPONENT_NOTATION": "The amount is written with an exponent (1e3€).",
     "INVALID_AMOUNT": "The amount is not a plain number with at most two decimals "
-                      "(10€50, 010€, 10,€, +10€, euros 10).",
+    "(10€50, 010€, 10,€, +10€, euros 10).",
     "AMBIGUOUS_THOUSANDS": "A separator (comma, point, apostrophe or space) is followed by "
-                           "three digits, which may be thousands or decimals (1,000€, 1 500 €).",
+    "three digits, which may be thousands or decimals (1,000€, 1 500 €).",
     "TOO_MANY_DECIMALS": "The amount has more than two decimals.",
     "AMOUNT_TOO_LARGE": f"The amount has more than {MAX_AMOUNT_INTEGER_DIGITS} integer digits.",
     "ZERO_AMOUNT": "The amount is zero.",
@@ -117,13 +124,13 @@ _MESSAGES = {
     "MULTIPLE_AMOUNTS": "Write exactly one amount per post.",
     "UNSUPPORTED_CURRENCY": "Only {currency} can be sent, like {ten}.",
     "AMBIGUOUS_AMOUNT": "Write the amount on its own, like {ten} or {ten_fifty}, "
-                        "with no other number or sign next to it.",
+    "with no other number or sign next to it.",
     "NON_ASCII_DIGITS": "Write the amount with the digits 0 to 9, like {ten}.",
     "NEGATIVE_AMOUNT": "The amount must be positive.",
     "EXPONENT_NOTATION": "Write the amount in full, like {thousand}.",
     "INVALID_AMOUNT": "The amount is not understood; write it like {ten} or {ten_fifty}.",
     "AMBIGUOUS_THOUSANDS": "Write thousands without separators, like {thousand}, "
-                           "and cents with one or two digits, like {ten_fifty}.",
+    "and cents with one or two digits, like {ten_fifty}.",
     "TOO_MANY_DECIMALS": "The amount can have at most two decimals, like {ten_fifty}.",
     "AMOUNT_TOO_LARGE": "The amount is too large.",
     "ZERO_AMOUNT": "The amount must be more than zero.",
@@ -138,15 +145,15 @@ assert _MESSAGES.keys() == REASONS.keys()
 @dataclasses.dataclass(frozen=True)
 class TransferIntent:
     amount_cents: int
-    currency: str     # ISO 4217, the grammar's currency
-    recipient: str    # the handle without "@", as written in the post
-    memo: str         # the words left around the command, one space apart; "" if none
+    currency: str  # ISO 4217, the grammar's currency
+    recipient: str  # the handle without "@", as written in the post
+    memo: str  # the words left around the command, one space apart; "" if none
 
 
 @dataclasses.dataclass(frozen=True)
 class Rejection:
-    reason: str       # a key of REASONS
-    message: str      # one sentence for the person who posted
+    reason: str  # a key of REASONS
+    message: str  # one sentence for the person who posted
 
 
 # Currencies the grammar recognises: (symbol, words). The grammar's own
@@ -158,11 +165,19 @@ _CURRENCIES = {
     "USD": ("$", ("dollar", "dollars")),
     "GBP": ("£", ("pound", "pounds")),
     "JPY": ("¥", ()),
-    "CHF": ("", ()), "CAD": ("", ()), "AUD": ("", ()), "CNY": ("", ()), "BTC": ("", ()),
-    "XOF": ("", ()), "MAD": ("", ()), "TND": ("", ()), "DZD": ("", ()),
+    "CHF": ("", ()),
+    "CAD": ("", ()),
+    "AUD": ("", ()),
+    "CNY": ("", ()),
+    "BTC": ("", ()),
+    "XOF": ("", ()),
+    "MAD": ("", ()),
+    "TND": ("", ()),
+    "DZD": ("", ()),
 }
 _ASCII_FOLD = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 _HANDLE = re.compile(r"[A-Za-z0-9_]{1,%d}" % MAX_HANDLE_CHARS)
+_HANDLE_RUN = re.compile(r"[A-Za-z0-9_]+")
 _HANDLE_CHARS = frozenset(string.ascii_letters + string.digits + "_")
 _AT_SIGNS = "@\uff20"
 _HASH_SIGNS = "#\uff03"
@@ -184,33 +199,37 @@ _MULTIPLIER = re.compile(r"[xX×*/][0-9]+|[0-9]+[xX×*/]")
 
 
 class _CurrencyNames(typing.NamedTuple):
-    symbol: str                 # the grammar's currency: "€", or "" for none
-    code: str                   # its code, ASCII-folded: eur
-    words: frozenset            # its words, ASCII-folded: euro euros
-    other_codes: frozenset      # the other currencies' codes, in capitals
-    other_words: frozenset      # the other currencies' words, folded
-    glued: re.Pattern           # any currency name glued to a digit
-    other_glued: re.Pattern     # another currency's name glued to a digit
+    symbol: str  # the grammar's currency: "€", or "" for none
+    code: str  # its code, ASCII-folded: eur
+    words: frozenset  # its words, ASCII-folded: euro euros
+    other_codes: frozenset  # the other currencies' codes, in capitals
+    other_words: frozenset  # the other currencies' words, folded
+    glued: re.Pattern  # any currency name glued to a digit
+    other_glued: re.Pattern  # another currency's name glued to a digit
 
 
 @functools.lru_cache(maxsize=None)
 def _currency_names(currency: str) -> _CurrencyNames:
     symbol, words = _CURRENCIES.get(currency, ("", ()))
     other_codes = {code for code in _CURRENCIES if code != currency}
-    other_words = {word for code, (_, ws) in _CURRENCIES.items() if code != currency
-                   for word in ws}
+    other_words = {word for code, (_, ws) in _CURRENCIES.items() if code != currency for word in ws}
 
     def glued(names, codes):
         # (?i) on ASCII only: no Kelvin sign for k, no long s for s.
         after = "|".join(sorted(names, key=len, reverse=True))
         before = "|".join(sorted(codes))
         return re.compile(rf"\d(?ai:{after})|(?:{before})\d")
+
     folded_codes = {_fold(code) for code in other_codes}
     return _CurrencyNames(
-        symbol, _fold(currency), frozenset(words),
-        frozenset(other_codes), frozenset(other_words),
+        symbol,
+        _fold(currency),
+        frozenset(words),
+        frozenset(other_codes),
+        frozenset(other_words),
         glued({_fold(currency), *words, *folded_codes, *other_words}, {currency, *other_codes}),
-        glued({*folded_codes, *other_words}, other_codes))
+        glued({*folded_codes, *other_words}, other_codes),
+    )
 
 
 def _fold(text: str) -> str:
@@ -220,27 +239,27 @@ def _fold(text: str) -> str:
 
 @dataclasses.dataclass
 class _Word:
-    raw: str                  # as written, with its punctuation
-    core: str                 # without the punctuation around it
-    kind: str                 # mention bad_mention hashtag currency number amount bad_amount text
-    own: bool = True          # currency, amount: the grammar's currency, not another
-    prefix: bool = False      # currency: may stand before the number (a symbol or a code);
-                              # amount: the currency stands before the number (€10)
-    keyword: bool = False     # hashtag: one of the grammar's keywords
-    number: str = ""          # amount, number: the digits as written
-    reason: str = ""          # bad_amount: why it cannot be read
-    open_left: bool = True    # nothing was stripped before the core
-    open_right: bool = True   # nothing was stripped after the core
+    raw: str  # as written, with its punctuation
+    core: str  # without the punctuation around it
+    kind: str  # mention bad_mention hashtag currency number amount bad_amount text
+    own: bool = True  # currency, amount: the grammar's currency, not another
+    prefix: bool = False  # currency: may stand before the number (a symbol or a code);
+    # amount: the currency stands before the number (€10)
+    keyword: bool = False  # hashtag: one of the grammar's keywords
+    number: str = ""  # amount, number: the digits as written
+    reason: str = ""  # bad_amount: why it cannot be read
+    open_left: bool = True  # nothing was stripped before the core
+    open_right: bool = True  # nothing was stripped after the core
 
 
 @dataclasses.dataclass
 class _Amount:
-    first: int                # index of its first word
-    last: int                 # index of its last word
+    first: int  # index of its first word
+    last: int  # index of its last word
     number: str = ""
     own: bool = True
-    prefix: bool = False      # the currency comes first (€ 10)
-    reason: str = ""          # set when the amount cannot be read at all
+    prefix: bool = False  # the currency comes first (€ 10)
+    reason: str = ""  # set when the amount cannot be read at all
 
 
 def _read_number(number: str) -> int | str:
@@ -252,7 +271,8 @@ def _read_number(number: str) -> int | str:
     if _EXPONENT.fullmatch(number):
         return "EXPONENT_NOTATION"
     if _GROUPED.fullmatch(number) and any(
-            len(group) == 3 for group in _GROUP_SEPARATOR.split(number)[1:]):
+        len(group) == 3 for group in _GROUP_SEPARATOR.split(number)[1:]
+    ):
         return "AMBIGUOUS_THOUSANDS"
     plain = _PLAIN.fullmatch(number)
     if not plain:
@@ -270,15 +290,17 @@ def _read_number(number: str) -> int | str:
 
 @dataclasses.dataclass(frozen=True)
 class Grammar:
-    bot_handle: str                                  # e.g. "SmoneyFR", without "@"
+    bot_handle: str  # e.g. "SmoneyFR", without "@"
     keywords: tuple[str, ...] = ("envoyer", "send")  # without "#", any case
-    currency: str = "EUR"                            # ISO 4217
+    currency: str = "EUR"  # ISO 4217
 
     def __post_init__(self):
         object.__setattr__(self, "keywords", tuple(self.keywords))
         if not _HANDLE.fullmatch(self.bot_handle or ""):
-            raise ValueError(f"bot handle {self.bot_handle!r} is not an X handle "
-                             f"(1 to {MAX_HANDLE_CHARS} of A-Z a-z 0-9 _, without @)")
+            raise ValueError(
+                f"bot handle {self.bot_handle!r} is not an X handle "
+                f"(1 to {MAX_HANDLE_CHARS} of A-Z a-z 0-9 _, without @)"
+            )
         if not self.keywords:
             raise ValueError("the grammar needs at least one keyword")
         for keyword in self.keywords:
@@ -289,8 +311,14 @@ class Grammar:
 
     # -- the parse ---------------------------------------------------------
 
-    def parse(self, text: str, *, direct_message: bool = False, is_retweet: bool = False,
-              is_quote: bool = False) -> "TransferIntent | Rejection":
+    def parse(
+        self,
+        text: str,
+        *,
+        direct_message: bool = False,
+        is_retweet: bool = False,
+        is_quote: bool = False,
+    ) -> "TransferIntent | Rejection":
         if is_retweet:
             return self._reject("RETWEET")
         if is_quote:
@@ -303,8 +331,9 @@ class Grammar:
         words = [self._word(match.group()) for match in _WORD.finditer(text)]
 
         bot = _fold(self.bot_handle)
-        bot_mentions = {i for i, w in enumerate(words)
-                        if w.kind == "mention" and _fold(w.core[1:]) == bot}
+        bot_mentions = {
+            i for i, w in enumerate(words) if w.kind == "mention" and _fold(w.core[1:]) == bot
+        }
         if not direct_message and not bot_mentions:
             return self._reject("NOT_ADDRESSED")
         keyword_tags = {i for i, w in enumerate(words) if w.kind == "hashtag" and w.keyword}
@@ -327,27 +356,38 @@ class Grammar:
         if len(recipients) > 1:
             return self._reject("MULTIPLE_RECIPIENTS")
         if not recipients:
-            return self._reject("BOT_AS_RECIPIENT" if len(bot_mentions) > 1
-                                else "MISSING_RECIPIENT")
+            return self._reject(
+                "BOT_AS_RECIPIENT" if len(bot_mentions) > 1 else "MISSING_RECIPIENT"
+            )
         (recipient_at,) = recipients.values()
 
-        used = {*bot_mentions, *keyword_tags, *range(amount.first, amount.last + 1),
-                *recipient_at}
+        used = {*bot_mentions, *keyword_tags, *range(amount.first, amount.last + 1), *recipient_at}
         return TransferIntent(
-            amount_cents=cents, currency=self.currency,
+            amount_cents=cents,
+            currency=self.currency,
             recipient=words[recipient_at[0]].core[1:],
-            memo=" ".join(w.raw for i, w in enumerate(words) if i not in used))
+            memo=" ".join(w.raw for i, w in enumerate(words) if i not in used),
+        )
 
     def _reject(self, reason: str) -> Rejection:
         symbol = _CURRENCIES.get(self.currency, ("", ()))[0]
 
         def money(number):
             return f"{number}{symbol}" if symbol else f"{number} {self.currency}"
+
         keyword = self.keywords[0]
-        return Rejection(reason, _MESSAGES[reason].format(
-            bot=self.bot_handle, keyword=keyword, currency=self.currency,
-            ten=money("10"), ten_fifty=money("10,50"), thousand=money("1000"),
-            example=f"@{self.bot_handle} #{keyword} {money('10')} @alice"))
+        return Rejection(
+            reason,
+            _MESSAGES[reason].format(
+                bot=self.bot_handle,
+                keyword=keyword,
+                currency=self.currency,
+                ten=money("10"),
+                ten_fifty=money("10,50"),
+                thousand=money("1000"),
+                example=f"@{self.bot_handle} #{keyword} {money('10')} @<friend>",
+            ),
+        )
 
     # -- words ---------------------------------------------------------------
 
@@ -376,12 +416,30 @@ class Grammar:
         core = stripped
         if not core or _URL.match(core):
             return word
+        if core[0] == "." and len(core) > 1 and core[1] in _AT_SIGNS:  # .@alice: a public reply
+            core = word.core = core[1:]
+            word.open_left = False
         if core[0] in _AT_SIGNS:
             if len(core) > 1:
-                word.kind = "mention" if _HANDLE.fullmatch(core[1:]) else "bad_mention"
+                handle = _HANDLE_RUN.match(core, 1)
+                tail = core[handle.end() :] if handle else ""
+                if (
+                    not handle
+                    or len(handle.group()) > MAX_HANDLE_CHARS
+                    or tail
+                    and (
+                        unicodedata.category(tail[0]) != "So" or any(ch in _AT_SIGNS for ch in tail)
+                    )
+                ):
+                    word.kind = "bad_mention"
+                else:  # @alice, or @alice😘: an emoji ends a handle
+                    word.kind, word.core = "mention", core[: handle.end()]
             return word
-        if any(ch in _AT_SIGNS and core[i - 1] not in _HANDLE_CHARS
-               for i, ch in enumerate(core) if i > 0):
+        if any(
+            ch in _AT_SIGNS and core[i - 1] not in _HANDLE_CHARS
+            for i, ch in enumerate(core)
+            if i > 0
+        ):
             word.kind = "bad_mention"
             return word
         if core[0] in _HASH_SIGNS and len(core) > 1:
@@ -402,30 +460,35 @@ class Grammar:
         amount, a bare number, or text (14h30, 2e)."""
         core = word.core
         prefix = core[0] if unicodedata.category(core[0]) == "Sc" else ""
-        rest = core[len(prefix):]
+        rest = core[len(prefix) :]
         suffix = ""
         if rest and unicodedata.category(rest[-1]) == "Sc":
             suffix = rest[-1]
         elif letters := re.search(r"[A-Za-z]+$", rest):
             if self._currency(letters.group()):
                 suffix = letters.group()
-        number = rest[:len(rest) - len(suffix)]
+        number = rest[: len(rest) - len(suffix)]
         markers = [self._currency(m) for m in (prefix, suffix) if m]
         if markers:
             own = all(m[0] for m in markers)
             if len(markers) == 2:
-                word.kind, word.reason = "bad_amount", \
-                    "INVALID_AMOUNT" if own else "UNSUPPORTED_CURRENCY"
+                word.kind, word.reason = (
+                    "bad_amount",
+                    "INVALID_AMOUNT" if own else "UNSUPPORTED_CURRENCY",
+                )
             else:
                 word.kind, word.own, word.number = "amount", own, number
                 word.prefix = bool(prefix)
             return
         symbols = [ch for ch in core if unicodedata.category(ch) == "Sc"]
         if symbols or self._glued_currency(core):
-            own = all(self._currency(ch) == (True, True) for ch in symbols) \
-                and not self._glued_currency(core, foreign_only=True)
-            word.kind, word.reason = "bad_amount", \
-                "INVALID_AMOUNT" if own else "UNSUPPORTED_CURRENCY"
+            own = all(
+                self._currency(ch) == (True, True) for ch in symbols
+            ) and not self._glued_currency(core, foreign_only=True)
+            word.kind, word.reason = (
+                "bad_amount",
+                "INVALID_AMOUNT" if own else "UNSUPPORTED_CURRENCY",
+            )
         elif _NUMBERISH.fullmatch(core):
             word.kind, word.number = "number", core
 
@@ -455,22 +518,39 @@ class Grammar:
             elif w.kind == "currency":
                 before = words[i - 1] if i > 0 else None
                 after = words[i + 1] if i + 1 < len(words) else None
-                left = before is not None and before.kind == "number" \
-                    and before.open_right and w.open_left
-                right = after is not None and after.kind == "number" \
-                    and w.open_right and after.open_left
+                left = (
+                    before is not None
+                    and before.kind == "number"
+                    and before.open_right
+                    and w.open_left
+                )
+                right = (
+                    after is not None
+                    and after.kind == "number"
+                    and w.open_right
+                    and after.open_left
+                )
                 if left and right:
                     add(_Amount(i - 1, i + 1, reason="AMBIGUOUS_AMOUNT"))
                 elif left:
                     add(_Amount(i - 1, i, before.number, w.own))
                 elif right:
-                    add(_Amount(i, i + 1, after.number, w.own, prefix=True,
-                                reason="" if w.prefix or not w.own else "INVALID_AMOUNT"))
+                    add(
+                        _Amount(
+                            i,
+                            i + 1,
+                            after.number,
+                            w.own,
+                            prefix=True,
+                            reason="" if w.prefix or not w.own else "INVALID_AMOUNT",
+                        )
+                    )
         if len(amounts) > 1:
             return "MULTIPLE_AMOUNTS"
         if not amounts:
-            return "MISSING_CURRENCY" if any(w.kind == "number" for w in words) \
-                else "MISSING_AMOUNT"
+            return (
+                "MISSING_CURRENCY" if any(w.kind == "number" for w in words) else "MISSING_AMOUNT"
+            )
         (amount,) = amounts
         if amount.reason:
             return amount.reason
@@ -479,18 +559,27 @@ class Grammar:
         before = words[amount.first - 1] if amount.first > 0 else None
         after = words[amount.last + 1] if amount.last + 1 < len(words) else None
         # 1 500 €, € 1 500: digits grouped by a space.
-        if before is not None and before.kind == "number" and not amount.prefix \
-                and re.fullmatch(r"[0-9]{1,3}", before.core) \
-                and re.fullmatch(r"[0-9]{3}(?:[.,][0-9]*)?", amount.number):
+        if (
+            before is not None
+            and before.kind == "number"
+            and not amount.prefix
+            and re.fullmatch(r"[0-9]{1,3}", before.core)
+            and re.fullmatch(r"[0-9]{3}(?:[.,][0-9]*)?", amount.number)
+        ):
             return "AMBIGUOUS_THOUSANDS"
-        if after is not None and after.kind == "number" and amount.prefix \
-                and re.fullmatch(r"[0-9]{1,3}", amount.number) \
-                and re.fullmatch(r"[0-9]{3}(?:[.,][0-9]*)?", after.core):
+        if (
+            after is not None
+            and after.kind == "number"
+            and amount.prefix
+            and re.fullmatch(r"[0-9]{1,3}", amount.number)
+            and re.fullmatch(r"[0-9]{3}(?:[.,][0-9]*)?", after.core)
+        ):
             return "AMBIGUOUS_THOUSANDS"
         for neighbour in (before, after):
             if neighbour is not None and (
-                    neighbour.kind in ("number", "currency")
-                    or neighbour.core in _OPERATORS
-                    or (neighbour.kind == "text" and _MULTIPLIER.fullmatch(neighbour.core))):
+                neighbour.kind in ("number", "currency")
+                or neighbour.core in _OPERATORS
+                or (neighbour.kind == "text" and _MULTIPLIER.fullmatch(neighbour.core))
+            ):
                 return "AMBIGUOUS_AMOUNT"
         return amount

@@ -9,6 +9,7 @@
 Register the module under the `envoi.channels` entry point group of your
 distribution; docs/plugins.md walks through a whole plugin.
 """
+
 import pluggy
 
 hookspec = pluggy.HookspecMarker("envoi")

@@ -2,6 +2,7 @@
 recipient among the mentions the network resolved, and initiate the transfer
 through gRPC with request_id "<channel>:<post id>", so a post delivered twice,
 or by webhook and by polling, starts one transfer."""
+
 import logging
 
 from envoi.channels.channel import Channel, InboundPost
@@ -26,46 +27,70 @@ REFUSALS = {
 }
 
 
-def take_in(channel: Channel, client: EnvoiClient, store: GatewayStore,
-            post: InboundPost) -> str:
+def take_in(channel: Channel, client: EnvoiClient, store: GatewayStore, post: InboundPost) -> str:
     """Handle one post; return what became of it: "initiated", "ignored" or "refused".
 
     Raises envoi.client.errors.Unavailable when the core cannot be reached, so
     that the webhook answers 503 (and the network delivers again) or the poller
     keeps its cursor.
     """
-    result = channel.grammar.parse(post.text, direct_message=post.direct_message,
-                                   is_retweet=post.is_retweet, is_quote=post.is_quote)
+    result = channel.grammar.parse(
+        post.text,
+        direct_message=post.direct_message,
+        is_retweet=post.is_retweet,
+        is_quote=post.is_quote,
+    )
     if isinstance(result, Rejection):
         if result.reason in SILENT_REASONS:
             return "ignored"
         return _refuse(channel, store, post, result.reason, result.message, private=False)
-    recipient = next((person for person in post.mentions
-                      if person.handle.lower() == result.recipient.lower()), None)
+    recipient = next(
+        (person for person in post.mentions if person.handle.lower() == result.recipient.lower()),
+        None,
+    )
     if recipient is None:  # the network did not resolve the mention: no such user
-        return _refuse(channel, store, post, "UNKNOWN_RECIPIENT",
-                       f"@{result.recipient} is not a user we can pay.", private=False)
+        return _refuse(
+            channel,
+            store,
+            post,
+            "UNKNOWN_RECIPIENT",
+            f"@{result.recipient} is not a user we can pay.",
+            private=False,
+        )
     try:
         client.initiate_transfer(
-            identity_pb2.Identity(namespace=channel.name, subject_id=post.author.subject_id,
-                                  handle=post.author.handle),
-            identity_pb2.Identity(namespace=channel.name, subject_id=recipient.subject_id,
-                                  handle=recipient.handle),
-            result.amount_cents, currency_code=result.currency, memo=result.memo[:280],
+            identity_pb2.Identity(
+                namespace=channel.name, subject_id=post.author.subject_id, handle=post.author.handle
+            ),
+            identity_pb2.Identity(
+                namespace=channel.name, subject_id=recipient.subject_id, handle=recipient.handle
+            ),
+            result.amount_cents,
+            currency_code=result.currency,
+            memo=result.memo[:280],
             channel_reference=f"{'dm' if post.direct_message else 'post'}:{post.post_id}",
-            request_id=f"{channel.name}:{post.post_id}")
+            request_id=f"{channel.name}:{post.post_id}",
+        )
     except errors.Unavailable:
         raise
     except errors.EnvoiError as error:
         log.info("%s post %s refused: %s", channel.name, post.post_id, error.reason)
-        return _refuse(channel, store, post, error.reason,
-                       REFUSALS.get(error.reason, "This payment could not be started."),
-                       private=True)
+        return _refuse(
+            channel,
+            store,
+            post,
+            error.reason,
+            REFUSALS.get(error.reason, "This payment could not be started."),
+            private=True,
+        )
     return "initiated"
 
 
 def _refuse(channel, store, post, reason, explanation, *, private: bool) -> str:
     with store.pool.connection() as conn, conn.transaction():
-        store.queue(conn, channel.name, channel.messages_for_rejection(
-            post, reason, explanation, private=private))
+        store.queue(
+            conn,
+            channel.name,
+            channel.messages_for_rejection(post, reason, explanation, private=private),
+        )
     return "refused"

@@ -5,6 +5,7 @@ queues the channel's messages for them, advancing the cursor in the same
 transaction: a restart neither skips an event nor queues a message twice.
 send_due sends the queued messages, each once, later when rate-limited.
 """
+
 import logging
 import time
 
@@ -18,8 +19,9 @@ EVENTS_CURSOR = "events"
 MAX_BACKOFF_S = 300
 
 
-def relay_events(channel: Channel, client: EnvoiClient, store: GatewayStore,
-                 page_size: int = 100) -> int:
+def relay_events(
+    channel: Channel, client: EnvoiClient, store: GatewayStore, page_size: int = 100
+) -> int:
     """Queue the messages for the next page of events; return how many events were read."""
     cursor = store.cursor(channel.name, EVENTS_CURSOR) or ""
     page = client.list_events(cursor, page_size=page_size)
@@ -44,9 +46,8 @@ def send_due(channel: Channel, store: GatewayStore, limit: int = 50) -> int:
             log.info("%s rate-limited until %s", channel.name, limited.retry_at_s)
             return limited.retry_at_s
         except Exception as exc:  # the network failed: try again later, never drop
-            log.warning("%s: sending %s failed (%s)", channel.name, message.key,
-                        type(exc).__name__)
-            return time.time() + min(MAX_BACKOFF_S, 2 ** attempts)
+            log.warning("%s: sending %s failed (%s)", channel.name, message.key, type(exc).__name__)
+            return time.time() + min(MAX_BACKOFF_S, 2**attempts)
 
     tried = 0
     while tried < limit and store.send_due(channel.name, send):

@@ -4,12 +4,12 @@ Built-in channels (twitter) are registered through the same group as outside
 ones. ENVOI_CHANNELS, a comma-separated list of entry point names, limits
 which load; unset, all installed ones do.
 """
+
 import dataclasses
 import importlib.metadata
 import os
 
 import pluggy
-
 from envoi.channels import hookspecs
 
 ENTRY_POINT_GROUP = "envoi.channels"
@@ -37,10 +37,15 @@ def installed_plugins(env=os.environ) -> list[InstalledPlugin]:
     found = []
     for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         dist = entry_point.dist
-        found.append(InstalledPlugin(
-            name=entry_point.name, module=entry_point.value,
-            distribution=dist.name if dist else "", version=dist.version if dist else "",
-            enabled=allowed is None or entry_point.name in allowed))
+        found.append(
+            InstalledPlugin(
+                name=entry_point.name,
+                module=entry_point.value,
+                distribution=dist.name if dist else "",
+                version=dist.version if dist else "",
+                enabled=allowed is None or entry_point.name in allowed,
+            )
+        )
     return sorted(found, key=lambda plugin: plugin.name)
 
 
@@ -58,8 +63,9 @@ def plugin_manager(env=os.environ) -> pluggy.PluginManager:
 def load_channels(env=os.environ, manager: pluggy.PluginManager | None = None) -> list:
     """Every channel of every enabled plugin; two channels may not share a name."""
     manager = manager or plugin_manager(env)
-    channels = [channel for provided in manager.hook.envoi_channels(env=env)
-                for channel in provided]
+    channels = [
+        channel for provided in manager.hook.envoi_channels(env=env) for channel in provided
+    ]
     names = [channel.name for channel in channels]
     duplicated = {name for name in names if names.count(name) > 1}
     if duplicated:

@@ -1,6 +1,7 @@
 """Polling intake: new posts since the saved cursor, each taken in, then the
 cursor saved. A crash in between takes the same posts in again, which starts
 nothing twice (request ids) and answers nothing twice (message keys)."""
+
 from envoi.channels.channel import Channel
 from envoi.channels.gateway_store import GatewayStore
 from envoi.channels.intake import take_in

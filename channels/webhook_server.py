@@ -4,6 +4,7 @@ A route returns the response and the posts the request delivered; the posts
 are taken in before the response is sent, so a 2xx means they are safely in
 (and a 503 asks the network to deliver them again).
 """
+
 import http.server
 import logging
 import threading
@@ -25,8 +26,9 @@ class WebhookServer:
         for channel, routes in routes_by_channel.items():
             for route in routes:
                 if not route.path.startswith(f"/{channel.name}/"):
-                    raise ValueError(f"{channel.name} route {route.path} must start with "
-                                     f"/{channel.name}/")
+                    raise ValueError(
+                        f"{channel.name} route {route.path} must start with /{channel.name}/"
+                    )
                 self.routes[(route.method, route.path)] = (channel, route)
         server = self
 
@@ -44,8 +46,9 @@ class WebhookServer:
         self.store = store
         self.httpd = http.server.ThreadingHTTPServer((host or "localhost", int(port)), Handler)
         self.httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self.httpd.serve_forever, name="envoi-webhooks",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever, name="envoi-webhooks", daemon=True
+        )
 
     @property
     def port(self) -> int:
@@ -68,10 +71,12 @@ class WebhookServer:
             return self._reply(handler, WebhookResponse(413, b'{"error": "body too large"}'))
         channel, route = found
         request = WebhookRequest(
-            method=handler.command, path=url.path,
+            method=handler.command,
+            path=url.path,
             query=dict(urllib.parse.parse_qsl(url.query)),
             headers={key.lower(): value for key, value in handler.headers.items()},
-            body=handler.rfile.read(length))
+            body=handler.rfile.read(length),
+        )
         try:
             response = route.handle(request)
             for post in response.posts:

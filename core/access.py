@@ -5,6 +5,7 @@
   money: that takes the merchant's own token.
 - A channel token reads only the transfers its channel started.
 """
+
 from envoi.client import errors
 from envoi.core.caller import Caller
 
@@ -17,8 +18,9 @@ def require_own_account(caller: Caller, account_id: str) -> None:
 def require_money_access(caller: Caller, account_kind: str) -> None:
     """Before reading or moving the money of an account of this kind."""
     if caller.role == "wallet" and account_kind == "MERCHANT":
-        raise errors.PermissionDenied("a merchant account's money is reached only with its "
-                                      "merchant token")
+        raise errors.PermissionDenied(
+            "a merchant account's money is reached only with its merchant token"
+        )
 
 
 def require_party(caller: Caller, transfer: dict, *, may_be_recipient: bool = True) -> None:

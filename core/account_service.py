@@ -1,4 +1,5 @@
 """envoi.v1.AccountService: open accounts, read them, change codes, credit money in."""
+
 from envoi.client import errors
 from envoi.core import ledger, proto_rows
 from envoi.core.access import require_money_access, require_own_account
@@ -30,8 +31,9 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
         check = RequestCheck()
         check.request_id(request.request_id)
         check.enum("kind", request.kind, OPENABLE_KINDS)
-        check.text("display_name", request.display_name, max_length=MAX_DISPLAY_NAME_LENGTH,
-                   required=True)
+        check.text(
+            "display_name", request.display_name, max_length=MAX_DISPLAY_NAME_LENGTH, required=True
+        )
         check.code("code", request.code)
         if request.HasField("identity"):
             check.identity("identity", request.identity)
@@ -44,40 +46,60 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
         kind = OPENABLE_KINDS[request.kind].removeprefix("ACCOUNT_KIND_")
 
         def work(conn):
-            row = ledger.open_account(conn, self.settings, self.runtime.code_key, kind=kind,
-                                      display_name=request.display_name,
-                                      currency_code=currency_code, code=request.code)
+            row = ledger.open_account(
+                conn,
+                self.settings,
+                self.runtime.code_key,
+                kind=kind,
+                display_name=request.display_name,
+                currency_code=currency_code,
+                code=request.code,
+            )
             claimed = []
             if request.HasField("identity"):
-                claimed = ledger.link_identity(conn, str(row["account_id"]),
-                                               identity_ref(request.identity))
+                claimed = ledger.link_identity(
+                    conn, str(row["account_id"]), identity_ref(request.identity)
+                )
             return account_service_pb2.OpenAccountResponse(
                 account=self._account(conn, row),
-                claimed_transfers=[proto_rows.transfer(t) for t in claimed])
+                claimed_transfers=[proto_rows.transfer(t) for t in claimed],
+            )
 
-        return run_idempotent(self.runtime.pool, caller.principal, SERVICE + "OpenAccount",
-                              request, account_service_pb2.OpenAccountResponse, work)
+        return run_idempotent(
+            self.runtime.pool,
+            caller.principal,
+            SERVICE + "OpenAccount",
+            request,
+            account_service_pb2.OpenAccountResponse,
+            work,
+        )
 
     def _account(self, conn, row: dict):
         """The Account message of a row, with its linked identities."""
-        return proto_rows.account(row, self.settings.code_max_attempts,
-                                  ledger.account_identities(conn, row["account_id"]))
+        return proto_rows.account(
+            row, self.settings.code_max_attempts, ledger.account_identities(conn, row["account_id"])
+        )
 
     def _readable_account(self, request) -> dict:
         check = RequestCheck()
         check.uuid("account_id", request.account_id)
         check.raise_if_any()
         require_own_account(current_caller.get(), request.account_id)
-        return run_in_transaction(self.runtime.pool,
-                                  lambda conn: ledger.get_account(conn, request.account_id))
+        return run_in_transaction(
+            self.runtime.pool, lambda conn: ledger.get_account(conn, request.account_id)
+        )
 
     def GetAccount(self, request, context):
         check = RequestCheck()
         check.uuid("account_id", request.account_id)
         check.raise_if_any()
         require_own_account(current_caller.get(), request.account_id)
-        return run_in_transaction(self.runtime.pool, lambda conn: account_service_pb2.GetAccountResponse(
-            account=self._account(conn, ledger.get_account(conn, request.account_id))))
+        return run_in_transaction(
+            self.runtime.pool,
+            lambda conn: account_service_pb2.GetAccountResponse(
+                account=self._account(conn, ledger.get_account(conn, request.account_id))
+            ),
+        )
 
     def GetBalance(self, request, context):
         row = self._readable_account(request)
@@ -95,12 +117,19 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
 
         def work(conn):
             require_money_access(caller, ledger.get_account(conn, request.account_id)["kind"])
-            row = ledger.change_code(conn, self.runtime.code_key, request.account_id,
-                                     request.new_code)
+            row = ledger.change_code(
+                conn, self.runtime.code_key, request.account_id, request.new_code
+            )
             return account_service_pb2.ChangeCodeResponse(account=self._account(conn, row))
 
-        return run_idempotent(self.runtime.pool, caller.principal, SERVICE + "ChangeCode",
-                              request, account_service_pb2.ChangeCodeResponse, work)
+        return run_idempotent(
+            self.runtime.pool,
+            caller.principal,
+            SERVICE + "ChangeCode",
+            request,
+            account_service_pb2.ChangeCodeResponse,
+            work,
+        )
 
     def CreditAccount(self, request, context):
         caller = current_caller.get()
@@ -112,15 +141,27 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
         check.raise_if_any()
 
         def work(conn):
-            transfer = ledger.credit(conn, request.account_id, request.amount.amount_cents,
-                                     request.amount.currency_code, request.memo,
-                                     caller.principal)
+            transfer = ledger.credit(
+                conn,
+                request.account_id,
+                request.amount.amount_cents,
+                request.amount.currency_code,
+                request.memo,
+                caller.principal,
+            )
             account = ledger.get_account(conn, request.account_id)
             return account_service_pb2.CreditAccountResponse(
-                transfer=proto_rows.transfer(transfer), balance=proto_rows.balance(account))
+                transfer=proto_rows.transfer(transfer), balance=proto_rows.balance(account)
+            )
 
-        return run_idempotent(self.runtime.pool, caller.principal, SERVICE + "CreditAccount",
-                              request, account_service_pb2.CreditAccountResponse, work)
+        return run_idempotent(
+            self.runtime.pool,
+            caller.principal,
+            SERVICE + "CreditAccount",
+            request,
+            account_service_pb2.CreditAccountResponse,
+            work,
+        )
 
     def LinkIdentity(self, request, context):
         caller = current_caller.get()
@@ -132,14 +173,20 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
 
         def work(conn):
             require_money_access(caller, ledger.get_account(conn, request.account_id)["kind"])
-            claimed = ledger.link_identity(conn, request.account_id,
-                                           identity_ref(request.identity))
+            claimed = ledger.link_identity(conn, request.account_id, identity_ref(request.identity))
             return account_service_pb2.LinkIdentityResponse(
                 account=self._account(conn, ledger.get_account(conn, request.account_id)),
-                claimed_transfers=[proto_rows.transfer(t) for t in claimed])
+                claimed_transfers=[proto_rows.transfer(t) for t in claimed],
+            )
 
-        return run_idempotent(self.runtime.pool, caller.principal, SERVICE + "LinkIdentity",
-                              request, account_service_pb2.LinkIdentityResponse, work)
+        return run_idempotent(
+            self.runtime.pool,
+            caller.principal,
+            SERVICE + "LinkIdentity",
+            request,
+            account_service_pb2.LinkIdentityResponse,
+            work,
+        )
 
     def UnlinkIdentity(self, request, context):
         caller = current_caller.get()
@@ -153,10 +200,17 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
             require_money_access(caller, ledger.get_account(conn, request.account_id)["kind"])
             ledger.unlink_identity(conn, request.account_id, identity_ref(request.identity))
             return account_service_pb2.UnlinkIdentityResponse(
-                account=self._account(conn, ledger.get_account(conn, request.account_id)))
+                account=self._account(conn, ledger.get_account(conn, request.account_id))
+            )
 
-        return run_idempotent(self.runtime.pool, caller.principal, SERVICE + "UnlinkIdentity",
-                              request, account_service_pb2.UnlinkIdentityResponse, work)
+        return run_idempotent(
+            self.runtime.pool,
+            caller.principal,
+            SERVICE + "UnlinkIdentity",
+            request,
+            account_service_pb2.UnlinkIdentityResponse,
+            work,
+        )
 
     def ResolveIdentity(self, request, context):
         check = RequestCheck()
@@ -164,10 +218,18 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
         if not request.identity.subject_id and not request.identity.handle:
             check.fail("identity.subject_id", "give subject_id, or else handle")
         check.raise_if_any()
-        row = run_in_transaction(self.runtime.pool, lambda conn: ledger.resolve_identity(
-            conn, request.identity.namespace, subject_id=request.identity.subject_id,
-            handle=request.identity.handle))
+        row = run_in_transaction(
+            self.runtime.pool,
+            lambda conn: ledger.resolve_identity(
+                conn,
+                request.identity.namespace,
+                subject_id=request.identity.subject_id,
+                handle=request.identity.handle,
+            ),
+        )
         return account_service_pb2.ResolveIdentityResponse(
-            account_id=str(row["account_id"]), display_name=row["display_name"],
+            account_id=str(row["account_id"]),
+            display_name=row["display_name"],
             kind=account_pb2.AccountKind.Value("ACCOUNT_KIND_" + row["kind"]),
-            identity=proto_rows.identity(row["namespace"], row["subject_id"], row["handle"]))
+            identity=proto_rows.identity(row["namespace"], row["subject_id"], row["handle"]),
+        )

@@ -3,12 +3,12 @@
 A token is 32 random bytes, so a plain SHA-256 is enough to make the stored
 value useless to whoever reads the database, and it can be looked up by index.
 """
+
 import hashlib
 import secrets
 import uuid
 
 import psycopg
-
 from envoi.core.caller import Caller
 
 ROLES = ("channel", "wallet", "merchant", "admin")
@@ -19,8 +19,13 @@ def token_sha256(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
-def create_token(conn: psycopg.Connection, role: str, *, channel_name: str | None = None,
-                 merchant_account_id: str | None = None) -> tuple[str, str]:
+def create_token(
+    conn: psycopg.Connection,
+    role: str,
+    *,
+    channel_name: str | None = None,
+    merchant_account_id: str | None = None,
+) -> tuple[str, str]:
     """Store a new token; return (token_id, token). The token is shown only here."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
@@ -29,8 +34,9 @@ def create_token(conn: psycopg.Connection, role: str, *, channel_name: str | Non
     if (role == "merchant") != (merchant_account_id is not None):
         raise ValueError("a merchant token, and only one, names its account (--account)")
     if merchant_account_id is not None:
-        kind = conn.execute("SELECT kind FROM accounts WHERE account_id = %s",
-                            (uuid.UUID(merchant_account_id),)).fetchone()
+        kind = conn.execute(
+            "SELECT kind FROM accounts WHERE account_id = %s", (uuid.UUID(merchant_account_id),)
+        ).fetchone()
         if kind is None or kind[0] != "MERCHANT":
             raise ValueError("--account must be a merchant account")
     token_id = str(uuid.uuid4())
@@ -38,7 +44,8 @@ def create_token(conn: psycopg.Connection, role: str, *, channel_name: str | Non
     conn.execute(
         "INSERT INTO api_tokens (token_id, token_sha256, role, channel_name, merchant_account_id)"
         " VALUES (%s, %s, %s, %s, %s)",
-        (token_id, token_sha256(token), role, channel_name, merchant_account_id))
+        (token_id, token_sha256(token), role, channel_name, merchant_account_id),
+    )
     return token_id, token
 
 
@@ -46,7 +53,8 @@ def revoke_token(conn: psycopg.Connection, token_id: str) -> bool:
     """Revoke a token; False if there is no such live token."""
     cur = conn.execute(
         "UPDATE api_tokens SET revoke_time = now() WHERE token_id = %s AND revoke_time IS NULL",
-        (uuid.UUID(token_id),))
+        (uuid.UUID(token_id),),
+    )
     return cur.rowcount == 1
 
 
@@ -55,9 +63,11 @@ def caller_for_token(conn: psycopg.Connection, token: str) -> Caller | None:
     row = conn.execute(
         "SELECT token_id, role, channel_name, merchant_account_id FROM api_tokens"
         " WHERE token_sha256 = %s AND revoke_time IS NULL",
-        (token_sha256(token),)).fetchone()
+        (token_sha256(token),),
+    ).fetchone()
     if row is None:
         return None
     token_id, role, channel_name, merchant_account_id = row
-    return Caller(str(token_id), role, channel_name,
-                  str(merchant_account_id) if merchant_account_id else None)
+    return Caller(
+        str(token_id), role, channel_name, str(merchant_account_id) if merchant_account_id else None
+    )

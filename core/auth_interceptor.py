@@ -3,9 +3,9 @@
 Methods not in roles.ALLOWED_ROLES_BY_METHOD are refused, so a new RPC is
 closed until someone decides who may call it.
 """
+
 import grpc
 import psycopg_pool
-
 from envoi.client import errors
 from envoi.core import api_tokens, roles
 from envoi.core.caller import Caller, current_caller
@@ -15,7 +15,7 @@ from envoi.core.rpc_errors import run_rpc
 def _bearer_token(context: grpc.ServicerContext) -> str | None:
     for key, value in context.invocation_metadata():
         if key == "authorization" and value.startswith("Bearer "):
-            return value[len("Bearer "):].strip() or None
+            return value[len("Bearer ") :].strip() or None
     return None
 
 
@@ -41,7 +41,8 @@ class AuthInterceptor(grpc.ServerInterceptor):
                     caller = api_tokens.caller_for_token(conn, token)
             if caller is None:
                 raise errors.Unauthenticated(
-                    "a valid bearer token is required (metadata: authorization: Bearer <token>)")
+                    "a valid bearer token is required (metadata: authorization: Bearer <token>)"
+                )
             if caller.role not in allowed_roles:
                 raise errors.PermissionDenied(f"the {caller.role} role may not call {method}")
             return caller

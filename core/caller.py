@@ -1,4 +1,5 @@
 """Who is calling: the role and identity behind the bearer token of this RPC."""
+
 import contextvars
 import dataclasses
 

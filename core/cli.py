@@ -4,6 +4,7 @@ call the API (accounts, transfers) through EnvoiClient.
 API commands print the response as JSON on stdout; a failed call prints
 {"error": {...}} on stderr and exits 1.
 """
+
 import argparse
 import dataclasses
 import json
@@ -11,16 +12,16 @@ import os
 import pathlib
 import sys
 
-from google.protobuf import json_format
-
 from envoi.channels.twitter.config import SETTINGS_HELP as TWITTER_SETTINGS_HELP
 from envoi.client import EnvoiClient, EnvoiError
 from envoi.client.client import DEFAULT_TARGET
 from envoi.core import api_tokens, config, migrations, startup
+from google.protobuf import json_format
 
 DESCRIPTION = "envoi: a gRPC payment core with plug-in social channels"
 DEFAULT_GATEWAY_LISTEN = "localhost:8080"
-GATEWAY_HELP = """\
+GATEWAY_HELP = (
+    """\
 environment variables:
   ENVOI_CHANNELS                   comma-separated plugin names to load (default: all)
   ENVOI_CHANNEL_TOKEN_<NAME>       the channel token of channel NAME (e.g.
@@ -28,7 +29,9 @@ environment variables:
                                    makes one in the database for this run
   ENVOI_GATEWAY_LISTEN             webhook address (default: localhost:8080)
 
-""" + TWITTER_SETTINGS_HELP
+"""
+    + TWITTER_SETTINGS_HELP
+)
 
 
 def _settings(args) -> config.Settings:
@@ -36,7 +39,8 @@ def _settings(args) -> config.Settings:
         database_url=getattr(args, "database_url", None),
         data_dir=pathlib.Path(args.data_dir) if getattr(args, "data_dir", None) else None,
         listen=getattr(args, "listen", None),
-        workers=getattr(args, "workers", None))
+        workers=getattr(args, "workers", None),
+    )
 
 
 def _print_json(value) -> None:
@@ -44,17 +48,23 @@ def _print_json(value) -> None:
 
 
 def _print_message(message) -> None:
-    _print_json(json_format.MessageToDict(message, preserving_proto_field_name=True,
-                                            always_print_fields_with_no_presence=True))
+    _print_json(
+        json_format.MessageToDict(
+            message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+        )
+    )
 
 
 def cmd_serve(args):
     from envoi.core import server  # grpc server parts load only for this command
+
     settings = _settings(args)
     companion = None
     if not args.no_gateway:
+
         def companion(database_url):
             return _start_gateway(settings.listen, database_url, args.gateway_listen)
+
     server.serve(settings, companion)
 
 
@@ -70,13 +80,17 @@ def _start_gateway(target: str, database_url: str, listen: str):
     tokens = gateway.channel_tokens(channels, os.environ, database_url)
     pool = open_pool(database_url, 4)
     running = gateway.Gateway(
-        channels, {name: EnvoiClient(target, token) for name, token in tokens.items()},
-        GatewayStore(pool), listen=listen)
+        channels,
+        {name: EnvoiClient(target, token) for name, token in tokens.items()},
+        GatewayStore(pool),
+        listen=listen,
+    )
     running.start()
 
     def stop():
         running.stop()
         pool.close()
+
     return stop
 
 
@@ -84,6 +98,7 @@ def cmd_gateway(args):
     import logging
     import signal
     import threading
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(message)s")
     settings = _settings(args)
     database_url, _embedded = startup.database_url(settings)
@@ -100,6 +115,7 @@ def cmd_gateway(args):
 
 def cmd_plugins(args):
     from envoi.channels import plugins
+
     _print_json([dataclasses.asdict(plugin) for plugin in plugins.installed_plugins()])
 
 
@@ -112,6 +128,7 @@ def cmd_migrate(args):
 
 def _with_database(args, work):
     import psycopg
+
     settings = _settings(args)
     database_url, _embedded = startup.database_url(settings)
     migrations.migrate(database_url)
@@ -120,8 +137,12 @@ def _with_database(args, work):
 
 
 def cmd_token_create(args):
-    token_id, token = _with_database(args, lambda conn: api_tokens.create_token(
-        conn, args.role, channel_name=args.channel, merchant_account_id=args.account))
+    token_id, token = _with_database(
+        args,
+        lambda conn: api_tokens.create_token(
+            conn, args.role, channel_name=args.channel, merchant_account_id=args.account
+        ),
+    )
     _print_json({"token_id": token_id, "role": args.role, "token": token})
 
 
@@ -133,10 +154,12 @@ def cmd_token_revoke(args):
 
 def cmd_parse(args):
     from envoi.channels import grammar  # no database, no server: just the parser
+
     keywords = os.environ.get("ENVOI_CHANNEL_KEYWORDS", "envoyer,send")
     try:
-        parser = grammar.Grammar(args.bot.removeprefix("@"),
-                                 tuple(k.strip() for k in keywords.split(",") if k.strip()))
+        parser = grammar.Grammar(
+            args.bot.removeprefix("@"), tuple(k.strip() for k in keywords.split(",") if k.strip())
+        )
     except ValueError as error:
         print(f"envoi parse: {error}", file=sys.stderr)
         sys.exit(2)  # not 1, which means "the post was rejected"
@@ -144,8 +167,14 @@ def cmd_parse(args):
     if isinstance(result, grammar.Rejection):
         _print_json({"error": {"reason": result.reason, "message": result.message}})
         sys.exit(1)
-    _print_json({"amount_cents": result.amount_cents, "currency": result.currency,
-                 "recipient": result.recipient, "memo": result.memo})
+    _print_json(
+        {
+            "amount_cents": result.amount_cents,
+            "currency": result.currency,
+            "recipient": result.recipient,
+            "memo": result.memo,
+        }
+    )
 
 
 PARSE_HELP = """\
@@ -178,15 +207,21 @@ API_COMMANDS = {
     "account balance": lambda c, a: c.get_balance(a.account_id),
     "account change-code": lambda c, a: c.change_code(a.account_id, a.code),
     "account credit": lambda c, a: c.credit_account(
-        a.account_id, a.amount_cents, currency_code=a.currency, memo=a.memo),
+        a.account_id, a.amount_cents, currency_code=a.currency, memo=a.memo
+    ),
     "transfer send": lambda c, a: c.initiate_transfer(
-        a.from_account, a.to_account, a.amount_cents, currency_code=a.currency, memo=a.memo),
+        a.from_account, a.to_account, a.amount_cents, currency_code=a.currency, memo=a.memo
+    ),
     "transfer confirm": lambda c, a: c.confirm_transfer(a.transfer_id, a.code),
     "transfer cancel": lambda c, a: c.cancel_transfer(a.transfer_id),
     "transfer get": lambda c, a: c.get_transfer(a.transfer_id),
     "transfer list": lambda c, a: c.list_transfers(
-        a.account_id, states=a.state, direction=a.direction, page_size=a.page_size,
-        page_token=a.page_token),
+        a.account_id,
+        states=a.state,
+        direction=a.direction,
+        page_size=a.page_size,
+        page_token=a.page_token,
+    ),
 }
 
 
@@ -195,10 +230,19 @@ def cmd_api(args):
         try:
             result = API_COMMANDS[args.api_command](client, args)
         except EnvoiError as error:
-            print(json.dumps({"error": {"reason": error.reason, "message": error.message,
-                                        "metadata": error.metadata,
-                                        "field_violations": error.field_violations}}),
-                  file=sys.stderr)
+            print(
+                json.dumps(
+                    {
+                        "error": {
+                            "reason": error.reason,
+                            "message": error.message,
+                            "metadata": error.metadata,
+                            "field_violations": error.field_violations,
+                        }
+                    }
+                ),
+                file=sys.stderr,
+            )
             sys.exit(1)
     _print_message(result)
 
@@ -208,49 +252,72 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def database_options(p):
-        p.add_argument("--database-url", help="PostgreSQL URL (default: ENVOI_DATABASE_URL, "
-                                              "else the embedded PostgreSQL)")
-        p.add_argument("--data-dir", help="embedded database directory (default: ENVOI_DATA_DIR "
-                                          "or ~/.local/share/envoi)")
+        p.add_argument(
+            "--database-url",
+            help="PostgreSQL URL (default: ENVOI_DATABASE_URL, else the embedded PostgreSQL)",
+        )
+        p.add_argument(
+            "--data-dir",
+            help="embedded database directory (default: ENVOI_DATA_DIR or ~/.local/share/envoi)",
+        )
 
     serve = commands.add_parser(
-        "serve", help="run the gRPC server", epilog=config.SETTINGS_HELP,
+        "serve",
+        help="run the gRPC server",
+        epilog=config.SETTINGS_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Serve envoi over gRPC, with health checking and reflection. Applies "
-                    "migrations first. SIGTERM: health turns NOT_SERVING, in-flight RPCs finish.")
-    serve.add_argument("--listen", help="address to serve on (default: ENVOI_LISTEN or "
-                                        "localhost:50051)")
-    serve.add_argument("--workers", type=int, help="server processes sharing the port "
-                                                   "(default: ENVOI_WORKERS or 1)")
-    serve.add_argument("--no-gateway", action="store_true",
-                       help="do not run the channel gateway in this process")
-    serve.add_argument("--gateway-listen", default=os.environ.get("ENVOI_GATEWAY_LISTEN",
-                                                                  DEFAULT_GATEWAY_LISTEN),
-                       help="address of the channel webhooks (default: ENVOI_GATEWAY_LISTEN "
-                            f"or {DEFAULT_GATEWAY_LISTEN})")
+        "migrations first. SIGTERM: health turns NOT_SERVING, in-flight RPCs finish.",
+    )
+    serve.add_argument(
+        "--listen", help="address to serve on (default: ENVOI_LISTEN or localhost:50051)"
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        help="server processes sharing the port (default: ENVOI_WORKERS or 1)",
+    )
+    serve.add_argument(
+        "--no-gateway", action="store_true", help="do not run the channel gateway in this process"
+    )
+    serve.add_argument(
+        "--gateway-listen",
+        default=os.environ.get("ENVOI_GATEWAY_LISTEN", DEFAULT_GATEWAY_LISTEN),
+        help="address of the channel webhooks (default: ENVOI_GATEWAY_LISTEN "
+        f"or {DEFAULT_GATEWAY_LISTEN})",
+    )
     database_options(serve)
     serve.set_defaults(handler=cmd_serve)
 
     gateway = commands.add_parser(
-        "gateway", help="run the channel gateway (webhooks, pollers, notifications)",
-        epilog=GATEWAY_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "gateway",
+        help="run the channel gateway (webhooks, pollers, notifications)",
+        epilog=GATEWAY_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Run the channel gateway alone: each configured channel's webhooks, its "
-                    "poller and its notifications, talking to envoi over gRPC with a channel "
-                    "token. `envoi serve` runs it too, unless --no-gateway.")
-    gateway.add_argument("--listen", default=os.environ.get("ENVOI_GATEWAY_LISTEN",
-                                                            DEFAULT_GATEWAY_LISTEN),
-                         help=f"webhook address (default: ENVOI_GATEWAY_LISTEN or "
-                              f"{DEFAULT_GATEWAY_LISTEN})")
-    gateway.add_argument("--target", default=os.environ.get("ENVOI_TARGET", DEFAULT_TARGET),
-                         help="envoi's gRPC address (default: ENVOI_TARGET or localhost:50051)")
+        "poller and its notifications, talking to envoi over gRPC with a channel "
+        "token. `envoi serve` runs it too, unless --no-gateway.",
+    )
+    gateway.add_argument(
+        "--listen",
+        default=os.environ.get("ENVOI_GATEWAY_LISTEN", DEFAULT_GATEWAY_LISTEN),
+        help=f"webhook address (default: ENVOI_GATEWAY_LISTEN or {DEFAULT_GATEWAY_LISTEN})",
+    )
+    gateway.add_argument(
+        "--target",
+        default=os.environ.get("ENVOI_TARGET", DEFAULT_TARGET),
+        help="envoi's gRPC address (default: ENVOI_TARGET or localhost:50051)",
+    )
     database_options(gateway)
     gateway.set_defaults(handler=cmd_gateway)
 
     plugins_command = commands.add_parser(
-        "plugins", help="list the installed channel plugins and their versions",
+        "plugins",
+        help="list the installed channel plugins and their versions",
         description="List the channel plugins of the envoi.channels entry point group, with "
-                    "their distribution and version; ENVOI_CHANNELS (comma-separated names) "
-                    "limits which load.")
+        "their distribution and version; ENVOI_CHANNELS (comma-separated names) "
+        "limits which load.",
+    )
     plugins_command.set_defaults(handler=cmd_plugins)
 
     migrate = commands.add_parser("migrate", help="apply database migrations")
@@ -258,7 +325,8 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.set_defaults(handler=cmd_migrate)
 
     token = commands.add_parser("token", help="create and revoke API tokens").add_subparsers(
-        dest="token_command", required=True, metavar="ACTION")
+        dest="token_command", required=True, metavar="ACTION"
+    )
     create = token.add_parser("create", help="create a bearer token; it is printed once")
     create.add_argument("--role", required=True, choices=api_tokens.ROLES)
     create.add_argument("--channel", help="channel name, for --role channel (e.g. twitter)")
@@ -271,27 +339,43 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.set_defaults(handler=cmd_token_revoke)
 
     def api_options(p, name):
-        p.add_argument("--target", default=os.environ.get("ENVOI_TARGET", DEFAULT_TARGET),
-                       help="server address (default: ENVOI_TARGET or localhost:50051)")
-        p.add_argument("--token", default=os.environ.get("ENVOI_TOKEN"),
-                       help="bearer token (default: ENVOI_TOKEN)")
+        p.add_argument(
+            "--target",
+            default=os.environ.get("ENVOI_TARGET", DEFAULT_TARGET),
+            help="server address (default: ENVOI_TARGET or localhost:50051)",
+        )
+        p.add_argument(
+            "--token",
+            default=os.environ.get("ENVOI_TOKEN"),
+            help="bearer token (default: ENVOI_TOKEN)",
+        )
         p.set_defaults(handler=cmd_api, api_command=name)
 
     parse = commands.add_parser(
-        "parse", help="parse a post as a payment, offline (the channels' grammar)",
+        "parse",
+        help="parse a post as a payment, offline (the channels' grammar)",
         description="Parse TEXT with the post grammar (@bot #envoyer 10€ @alice) and print "
-                    "the transfer it asks for, or why it is rejected. No server, no database.",
-        epilog=PARSE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+        "the transfer it asks for, or why it is rejected. No server, no database.",
+        epilog=PARSE_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parse.add_argument("text", metavar="TEXT", help="the post's text, as X sends it")
-    parse.add_argument("--bot", metavar="HANDLE",
-                       default=os.environ.get("ENVOI_TWITTER_BOT_HANDLE", "SmoneyFR"),
-                       help="the bot's handle (default: ENVOI_TWITTER_BOT_HANDLE or SmoneyFR)")
-    parse.add_argument("--dm", action="store_true",
-                       help="TEXT is a private message to the bot: no mention of it needed")
+    parse.add_argument(
+        "--bot",
+        metavar="HANDLE",
+        default=os.environ.get("ENVOI_TWITTER_BOT_HANDLE", "SmoneyFR"),
+        help="the bot's handle (default: ENVOI_TWITTER_BOT_HANDLE or SmoneyFR)",
+    )
+    parse.add_argument(
+        "--dm",
+        action="store_true",
+        help="TEXT is a private message to the bot: no mention of it needed",
+    )
     parse.set_defaults(handler=cmd_parse)
 
-    account = commands.add_parser("account", help="open, read and credit accounts") \
-        .add_subparsers(dest="account_command", required=True, metavar="ACTION")
+    account = commands.add_parser("account", help="open, read and credit accounts").add_subparsers(
+        dest="account_command", required=True, metavar="ACTION"
+    )
     p = account.add_parser("open", help="open an account")
     p.add_argument("--kind", default="PERSON", choices=["PERSON", "ASSOCIATION", "MERCHANT"])
     p.add_argument("--name", required=True, help="display name")
@@ -313,8 +397,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--memo", default="")
     api_options(p, "account credit")
 
-    transfer = commands.add_parser("transfer", help="send, confirm, cancel and list transfers") \
-        .add_subparsers(dest="transfer_command", required=True, metavar="ACTION")
+    transfer = commands.add_parser(
+        "transfer", help="send, confirm, cancel and list transfers"
+    ).add_subparsers(dest="transfer_command", required=True, metavar="ACTION")
     p = transfer.add_parser("send", help="initiate a transfer (held until confirmed)")
     p.add_argument("--from", dest="from_account", required=True, help="sender account id")
     p.add_argument("--to", dest="to_account", required=True, help="recipient account id")
@@ -332,10 +417,15 @@ def build_parser() -> argparse.ArgumentParser:
         api_options(p, f"transfer {action}")
     p = transfer.add_parser("list", help="history of an account, newest first")
     p.add_argument("account_id")
-    p.add_argument("--state", action="append", default=[],
-                   choices=["PENDING_CONFIRMATION", "COMPLETED", "CANCELLED", "EXPIRED"])
-    p.add_argument("--direction", default="UNSPECIFIED",
-                   choices=["UNSPECIFIED", "INCOMING", "OUTGOING"])
+    p.add_argument(
+        "--state",
+        action="append",
+        default=[],
+        choices=["PENDING_CONFIRMATION", "COMPLETED", "CANCELLED", "EXPIRED"],
+    )
+    p.add_argument(
+        "--direction", default="UNSPECIFIED", choices=["UNSPECIFIED", "INCOMING", "OUTGOING"]
+    )
     p.add_argument("--page-size", type=int, default=0)
     p.add_argument("--page-token", default="")
     api_options(p, "transfer list")

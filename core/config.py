@@ -3,6 +3,7 @@
 Every setting is listed in SETTINGS_HELP, which `envoi serve --help` prints, so
 the help and the code cannot drift apart.
 """
+
 import dataclasses
 import os
 import pathlib
@@ -67,9 +68,16 @@ class Settings:
     grpc_threads: int = 32
 
     def __post_init__(self):
-        for name in ("workers", "confirmation_timeout_s", "claim_window_s", "max_to_person_cents",
-                     "max_to_organisation_cents", "code_max_attempts", "db_pool_size",
-                     "grpc_threads"):
+        for name in (
+            "workers",
+            "confirmation_timeout_s",
+            "claim_window_s",
+            "max_to_person_cents",
+            "max_to_organisation_cents",
+            "code_max_attempts",
+            "db_pool_size",
+            "grpc_threads",
+        ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1")
         if self.shutdown_grace_s < 0:
@@ -78,8 +86,9 @@ class Settings:
             raise ConfigError("daily_cap_cents must not be negative")
         if self.idempotency_retention_s < MIN_IDEMPOTENCY_RETENTION_S:
             raise ConfigError("idempotency_retention_s must be at least 86400 (24 hours)")
-        if not self.currencies or any(len(c) != 3 or not c.isascii() or not c.isupper()
-                                      for c in self.currencies):
+        if not self.currencies or any(
+            len(c) != 3 or not c.isascii() or not c.isupper() for c in self.currencies
+        ):
             raise ConfigError("currencies must be ISO 4217 codes such as EUR")
         if self.code_key is not None and len(self.code_key) < 32:
             raise ConfigError("the code key must be at least 32 bytes long")
@@ -113,20 +122,28 @@ def from_environment(env=os.environ, **overrides) -> Settings:
     """Settings from ENVOI_* variables; keyword overrides (from flags) win when not None."""
     values = {
         "database_url": env.get("ENVOI_DATABASE_URL") or None,
-        "data_dir": pathlib.Path(env["ENVOI_DATA_DIR"]) if env.get("ENVOI_DATA_DIR") else Settings.data_dir,
+        "data_dir": pathlib.Path(env["ENVOI_DATA_DIR"])
+        if env.get("ENVOI_DATA_DIR")
+        else Settings.data_dir,
         "code_key": env["ENVOI_CODE_KEY"].encode() if env.get("ENVOI_CODE_KEY") else None,
         "listen": env.get("ENVOI_LISTEN") or Settings.listen,
         "workers": _int(env, "ENVOI_WORKERS", Settings.workers),
-        "currencies": tuple(c.strip() for c in env.get("ENVOI_CURRENCIES", "EUR").split(",") if c.strip()),
-        "confirmation_timeout_s": _int(env, "ENVOI_CONFIRMATION_TIMEOUT_S", Settings.confirmation_timeout_s),
+        "currencies": tuple(
+            c.strip() for c in env.get("ENVOI_CURRENCIES", "EUR").split(",") if c.strip()
+        ),
+        "confirmation_timeout_s": _int(
+            env, "ENVOI_CONFIRMATION_TIMEOUT_S", Settings.confirmation_timeout_s
+        ),
         "claim_window_s": _int(env, "ENVOI_CLAIM_WINDOW_S", Settings.claim_window_s),
         "max_to_person_cents": _int(env, "ENVOI_MAX_TO_PERSON_CENTS", Settings.max_to_person_cents),
-        "max_to_organisation_cents": _int(env, "ENVOI_MAX_TO_ORGANISATION_CENTS",
-                                          Settings.max_to_organisation_cents),
+        "max_to_organisation_cents": _int(
+            env, "ENVOI_MAX_TO_ORGANISATION_CENTS", Settings.max_to_organisation_cents
+        ),
         "daily_cap_cents": _int(env, "ENVOI_DAILY_CAP_CENTS", Settings.daily_cap_cents),
         "code_max_attempts": _int(env, "ENVOI_CODE_MAX_ATTEMPTS", Settings.code_max_attempts),
-        "idempotency_retention_s": _int(env, "ENVOI_IDEMPOTENCY_RETENTION_S",
-                                        Settings.idempotency_retention_s),
+        "idempotency_retention_s": _int(
+            env, "ENVOI_IDEMPOTENCY_RETENTION_S", Settings.idempotency_retention_s
+        ),
         "shutdown_grace_s": _float(env, "ENVOI_SHUTDOWN_GRACE_S", Settings.shutdown_grace_s),
         "db_pool_size": _int(env, "ENVOI_DB_POOL_SIZE", Settings.db_pool_size),
         "grpc_threads": _int(env, "ENVOI_GRPC_THREADS", Settings.grpc_threads),

@@ -3,6 +3,7 @@
 The key comes from configuration and never reaches the database, so a copy of
 the database alone cannot be brute-forced over the 10^6 possible codes.
 """
+
 import hashlib
 import hmac
 import os

@@ -4,6 +4,7 @@ pgserver ships PostgreSQL 16 in a wheel. The data directory persists across
 restarts, and processes that open the same directory share one server, which
 stops when the last of them exits.
 """
+
 import logging
 import pathlib
 import warnings

@@ -1,4 +1,5 @@
 """envoi.v1.EventService: the outbox, read in order from a cursor."""
+
 import base64
 
 from envoi.client import errors
@@ -20,15 +21,17 @@ def decode_cursor(cursor: str) -> tuple[int, int] | None:
     if not cursor:
         return None
     try:
-        version, tx_id, event_id = base64.urlsafe_b64decode(
-            cursor.encode("ascii")).decode("ascii").split(":")
+        version, tx_id, event_id = (
+            base64.urlsafe_b64decode(cursor.encode("ascii")).decode("ascii").split(":")
+        )
         if version == "e1" and tx_id.isdigit() and event_id.isdigit():
             return int(tx_id), int(event_id)
     except (ValueError, UnicodeError):
         pass
     raise errors.InvalidPageToken(
         "after_cursor is not a cursor this service returned",
-        field_violations={"after_cursor": "use next_cursor from ListEvents"})
+        field_violations={"after_cursor": "use next_cursor from ListEvents"},
+    )
 
 
 class EventService(event_service_pb2_grpc.EventServiceServicer):
@@ -39,14 +42,21 @@ class EventService(event_service_pb2_grpc.EventServiceServicer):
         if not 0 <= request.page_size <= MAX_PAGE_SIZE:
             raise errors.InvalidArgument(
                 "invalid request: page_size",
-                field_violations={"page_size": f"must be between 0 and {MAX_PAGE_SIZE}"})
+                field_violations={"page_size": f"must be between 0 and {MAX_PAGE_SIZE}"},
+            )
         after = decode_cursor(request.after_cursor)
         caller = current_caller.get()
         # A channel sees the events of the transfers it started; an admin all.
         initiated_by = caller.principal if caller.role == "channel" else None
-        rows = run_in_transaction(self.runtime.pool, lambda conn: ledger.list_events(
-            conn, initiated_by=initiated_by, after=after,
-            limit=request.page_size or DEFAULT_PAGE_SIZE))
+        rows = run_in_transaction(
+            self.runtime.pool,
+            lambda conn: ledger.list_events(
+                conn,
+                initiated_by=initiated_by,
+                after=after,
+                limit=request.page_size or DEFAULT_PAGE_SIZE,
+            ),
+        )
         response = event_service_pb2.ListEventsResponse(next_cursor=request.after_cursor)
         for row in rows:
             cursor = encode_cursor(row["tx_id"], row["event_id"])

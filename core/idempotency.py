@@ -5,12 +5,12 @@ transaction as the effect, so either both exist or neither does. Two copies
 of one request racing both run; the second one's insert of the key fails,
 its transaction (effect included) rolls back, and it returns the first answer.
 """
+
 import hashlib
 
 import psycopg
-from google.rpc import status_pb2
-
 from envoi.client import errors
+from google.rpc import status_pb2
 
 
 class RecordedFailure(Exception):
@@ -49,33 +49,50 @@ def stored_answer(conn: psycopg.Connection, principal: str, request, method: str
     row = conn.execute(
         "SELECT method, request_sha256, response_bytes, status_bytes FROM idempotency_keys"
         " WHERE principal = %s AND request_id = %s",
-        (principal, request.request_id)).fetchone()
+        (principal, request.request_id),
+    ).fetchone()
     if row is None:
         return None
     stored_method, stored_sha256, response_bytes, status_bytes = row
     if stored_method != method or bytes(stored_sha256) != request_sha256(method, request):
         raise errors.IdempotencyKeyReused(
             "this request_id was already used for a different request",
-            field_violations={"request_id": "already used for a different request"})
+            field_violations={"request_id": "already used for a different request"},
+        )
     if status_bytes is not None:
         raise StoredError(bytes(status_bytes))
     return response_type.FromString(bytes(response_bytes))
 
 
-def record_answer(conn: psycopg.Connection, principal: str, request, method: str, *,
-                  response=None, error: errors.EnvoiError | None = None) -> None:
+def record_answer(
+    conn: psycopg.Connection,
+    principal: str,
+    request,
+    method: str,
+    *,
+    response=None,
+    error: errors.EnvoiError | None = None,
+) -> None:
     response_bytes = response.SerializeToString() if response is not None else None
     status_bytes = error.status_proto().SerializeToString() if error is not None else None
     conn.execute(
         "INSERT INTO idempotency_keys"
         " (principal, request_id, method, request_sha256, response_bytes, status_bytes)"
         " VALUES (%s, %s, %s, %s, %s, %s)",
-        (principal, request.request_id, method, request_sha256(method, request),
-         response_bytes, status_bytes))
+        (
+            principal,
+            request.request_id,
+            method,
+            request_sha256(method, request),
+            response_bytes,
+            status_bytes,
+        ),
+    )
 
 
 def purge_expired(conn: psycopg.Connection, retention_s: int) -> int:
     cur = conn.execute(
         "DELETE FROM idempotency_keys WHERE create_time < now() - make_interval(secs => %s)",
-        (retention_s,))
+        (retention_s,),
+    )
     return cur.rowcount

@@ -6,26 +6,30 @@ decides what to do and in which order to lock: a transfer row first, then
 the accounts it touches in account_id order, so two transactions never wait
 on each other in a circle.
 """
+
 import uuid
 from typing import NamedTuple
 
 import psycopg
 import psycopg.errors
-from psycopg.rows import dict_row
-
 from envoi.client import errors
 from envoi.core import confirmation_codes, transfer_policy
 from envoi.core.config import Settings
 from envoi.core.idempotency import RecordedFailure
+from psycopg.rows import dict_row
 
 FUNDING_PURPOSE = "FUNDING"
 ESCROW_PURPOSE = "ESCROW"
-ACCOUNT_COLUMNS = ("account_id, kind, display_name, currency_code, balance_cents, held_cents,"
-                   " floor_cents, code_hmac, failed_code_attempts, create_time")
-TRANSFER_COLUMNS = ("transfer_id, seq, kind, state, from_account_id, to_account_id, currency_code,"
-                    " amount_cents, memo, initiated_by, create_time, expire_time, resolve_time,"
-                    " from_namespace, from_subject_id, from_handle, to_namespace, to_subject_id,"
-                    " to_handle, channel_reference, claim_expire_time")
+ACCOUNT_COLUMNS = (
+    "account_id, kind, display_name, currency_code, balance_cents, held_cents,"
+    " floor_cents, code_hmac, failed_code_attempts, create_time"
+)
+TRANSFER_COLUMNS = (
+    "transfer_id, seq, kind, state, from_account_id, to_account_id, currency_code,"
+    " amount_cents, memo, initiated_by, create_time, expire_time, resolve_time,"
+    " from_namespace, from_subject_id, from_handle, to_namespace, to_subject_id,"
+    " to_handle, channel_reference, claim_expire_time"
+)
 
 
 def ensure_system_accounts(conn: psycopg.Connection, currencies) -> None:
@@ -37,34 +41,63 @@ def ensure_system_accounts(conn: psycopg.Connection, currencies) -> None:
                 "INSERT INTO accounts (account_id, kind, system_purpose, display_name,"
                 " currency_code, floor_cents) VALUES (%s, 'SYSTEM', %s, %s, %s, %s)"
                 " ON CONFLICT (system_purpose, currency_code) DO NOTHING",
-                (uuid.uuid4(), purpose, f"envoi {purpose.lower()} {currency}", currency,
-                 floor_cents))
+                (
+                    uuid.uuid4(),
+                    purpose,
+                    f"envoi {purpose.lower()} {currency}",
+                    currency,
+                    floor_cents,
+                ),
+            )
 
 
 def system_account_id(conn, purpose: str, currency_code: str):
     return conn.execute(
         "SELECT account_id FROM accounts WHERE system_purpose = %s AND currency_code = %s",
-        (purpose, currency_code)).fetchone()[0]
+        (purpose, currency_code),
+    ).fetchone()[0]
 
 
-def open_account(conn, settings: Settings, code_key: bytes, *, kind: str, display_name: str,
-                 currency_code: str, code: str) -> dict:
+def open_account(
+    conn,
+    settings: Settings,
+    code_key: bytes,
+    *,
+    kind: str,
+    display_name: str,
+    currency_code: str,
+    code: str,
+) -> dict:
     account_id = str(uuid.uuid4())
-    return conn.cursor(row_factory=dict_row).execute(
-        f"INSERT INTO accounts (account_id, kind, display_name, currency_code, code_hmac)"
-        f" VALUES (%s, %s, %s, %s, %s) RETURNING {ACCOUNT_COLUMNS}",
-        (account_id, kind, display_name, currency_code,
-         confirmation_codes.code_hmac(code_key, account_id, code))).fetchone()
+    return (
+        conn.cursor(row_factory=dict_row)
+        .execute(
+            f"INSERT INTO accounts (account_id, kind, display_name, currency_code, code_hmac)"
+            f" VALUES (%s, %s, %s, %s, %s) RETURNING {ACCOUNT_COLUMNS}",
+            (
+                account_id,
+                kind,
+                display_name,
+                currency_code,
+                confirmation_codes.code_hmac(code_key, account_id, code),
+            ),
+        )
+        .fetchone()
+    )
 
 
 def get_account(conn, account_id: str, *, lock: bool = False) -> dict:
     """The account row; raises AccountNotFound (system accounts are not shown)."""
     sql = f"SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE account_id = %s AND kind <> 'SYSTEM'"
-    row = conn.cursor(row_factory=dict_row).execute(
-        sql + (" FOR NO KEY UPDATE" if lock else ""), (account_id,)).fetchone()
+    row = (
+        conn.cursor(row_factory=dict_row)
+        .execute(sql + (" FOR NO KEY UPDATE" if lock else ""), (account_id,))
+        .fetchone()
+    )
     if row is None:
-        raise errors.AccountNotFound(f"no account {account_id}",
-                                     metadata={"account_id": account_id})
+        raise errors.AccountNotFound(
+            f"no account {account_id}", metadata={"account_id": account_id}
+        )
     return row
 
 
@@ -76,42 +109,68 @@ def account_kind(conn, account_id: str) -> str | None:
 
 def change_code(conn, code_key: bytes, account_id: str, new_code: str) -> dict:
     """Set a new code and clear wrong attempts, which lifts a lock."""
-    row = conn.cursor(row_factory=dict_row).execute(
-        f"UPDATE accounts SET code_hmac = %s, failed_code_attempts = 0"
-        f" WHERE account_id = %s AND kind <> 'SYSTEM' RETURNING {ACCOUNT_COLUMNS}",
-        (confirmation_codes.code_hmac(code_key, account_id, new_code), account_id)).fetchone()
+    row = (
+        conn.cursor(row_factory=dict_row)
+        .execute(
+            f"UPDATE accounts SET code_hmac = %s, failed_code_attempts = 0"
+            f" WHERE account_id = %s AND kind <> 'SYSTEM' RETURNING {ACCOUNT_COLUMNS}",
+            (confirmation_codes.code_hmac(code_key, account_id, new_code), account_id),
+        )
+        .fetchone()
+    )
     if row is None:
-        raise errors.AccountNotFound(f"no account {account_id}",
-                                     metadata={"account_id": account_id})
+        raise errors.AccountNotFound(
+            f"no account {account_id}", metadata={"account_id": account_id}
+        )
     return row
 
 
-def credit(conn, account_id: str, amount_cents: int, currency_code: str, memo: str,
-           initiated_by: str) -> dict:
+def credit(
+    conn, account_id: str, amount_cents: int, currency_code: str, memo: str, initiated_by: str
+) -> dict:
     """Post money from the funding account of the currency, in one step."""
     account = get_account(conn, account_id)
     if account["currency_code"] != currency_code:
         raise errors.CurrencyMismatch(
             f"the account holds {account['currency_code']}, not {currency_code}",
-            field_violations={"amount.currency_code": f"must be {account['currency_code']}"})
-    return _insert_transfer(conn, kind="FUNDING", state="COMPLETED",
-                            from_account_id=system_account_id(conn, FUNDING_PURPOSE, currency_code),
-                            to_account_id=account_id, currency_code=currency_code,
-                            amount_cents=amount_cents, memo=memo, initiated_by=initiated_by,
-                            expire_after_s=None)
+            field_violations={"amount.currency_code": f"must be {account['currency_code']}"},
+        )
+    return _insert_transfer(
+        conn,
+        kind="FUNDING",
+        state="COMPLETED",
+        from_account_id=system_account_id(conn, FUNDING_PURPOSE, currency_code),
+        to_account_id=account_id,
+        currency_code=currency_code,
+        amount_cents=amount_cents,
+        memo=memo,
+        initiated_by=initiated_by,
+        expire_after_s=None,
+    )
 
 
 class IdentityRef(NamedTuple):
     """A social identity as a channel names it."""
+
     namespace: str
     subject_id: str
     handle: str = ""
 
 
-def initiate(conn, settings: Settings, *, from_account_id: str | None,
-             to_account_id: str | None, amount_cents: int, currency_code: str, memo: str,
-             initiated_by: str, from_identity: IdentityRef | None = None,
-             to_identity: IdentityRef | None = None, channel_reference: str = "") -> dict:
+def initiate(
+    conn,
+    settings: Settings,
+    *,
+    from_account_id: str | None,
+    to_account_id: str | None,
+    amount_cents: int,
+    currency_code: str,
+    memo: str,
+    initiated_by: str,
+    from_identity: IdentityRef | None = None,
+    to_identity: IdentityRef | None = None,
+    channel_reference: str = "",
+) -> dict:
     """Check policy and hold the amount on the sender: PENDING_CONFIRMATION.
 
     A sender named by identity must have linked it. A recipient named by an
@@ -122,13 +181,17 @@ def initiate(conn, settings: Settings, *, from_account_id: str | None,
         if from_account_id is None:
             raise errors.IdentityNotLinked(
                 "the sender's identity is not linked to an envoi account",
-                metadata={"namespace": from_identity.namespace,
-                          "subject_id": from_identity.subject_id})
+                metadata={
+                    "namespace": from_identity.namespace,
+                    "subject_id": from_identity.subject_id,
+                },
+            )
     if to_identity is not None:
         to_account_id = identity_account_id(conn, to_identity)
     if from_account_id == to_account_id:
-        raise errors.SelfTransfer("an account cannot pay itself",
-                                  field_violations={"to_account_id": "same as the sender"})
+        raise errors.SelfTransfer(
+            "an account cannot pay itself", field_violations={"to_account_id": "same as the sender"}
+        )
     if to_account_id is None:  # nobody has linked the recipient's identity yet
         recipient = {"kind": "PERSON", "currency_code": currency_code}
         to_account_id = system_account_id(conn, ESCROW_PURPOSE, currency_code)
@@ -141,40 +204,81 @@ def initiate(conn, settings: Settings, *, from_account_id: str | None,
         if account["currency_code"] != currency_code:
             raise errors.CurrencyMismatch(
                 f"{field} holds {account['currency_code']}, not {currency_code}",
-                field_violations={"amount.currency_code": f"must be {account['currency_code']}"})
-    transfer_policy.check_caps(conn, settings, sender=sender, recipient=recipient,
-                               amount_cents=amount_cents)
+                field_violations={"amount.currency_code": f"must be {account['currency_code']}"},
+            )
+    transfer_policy.check_caps(
+        conn, settings, sender=sender, recipient=recipient, amount_cents=amount_cents
+    )
     available_cents = sender["balance_cents"] - sender["held_cents"] - sender["floor_cents"]
     if amount_cents > available_cents:
         raise errors.InsufficientFunds("the sender's available balance is too low")
-    return _insert_transfer(conn, kind="PAYMENT", state="PENDING_CONFIRMATION",
-                            from_account_id=from_account_id, to_account_id=to_account_id,
-                            currency_code=currency_code, amount_cents=amount_cents, memo=memo,
-                            initiated_by=initiated_by,
-                            expire_after_s=settings.confirmation_timeout_s,
-                            from_identity=from_identity, to_identity=to_identity,
-                            channel_reference=channel_reference)
+    return _insert_transfer(
+        conn,
+        kind="PAYMENT",
+        state="PENDING_CONFIRMATION",
+        from_account_id=from_account_id,
+        to_account_id=to_account_id,
+        currency_code=currency_code,
+        amount_cents=amount_cents,
+        memo=memo,
+        initiated_by=initiated_by,
+        expire_after_s=settings.confirmation_timeout_s,
+        from_identity=from_identity,
+        to_identity=to_identity,
+        channel_reference=channel_reference,
+    )
 
 
-def _insert_transfer(conn, *, kind, state, from_account_id, to_account_id, currency_code,
-                     amount_cents, memo, initiated_by, expire_after_s, from_identity=None,
-                     to_identity=None, channel_reference="") -> dict:
+def _insert_transfer(
+    conn,
+    *,
+    kind,
+    state,
+    from_account_id,
+    to_account_id,
+    currency_code,
+    amount_cents,
+    memo,
+    initiated_by,
+    expire_after_s,
+    from_identity=None,
+    to_identity=None,
+    channel_reference="",
+) -> dict:
     from_identity = from_identity or IdentityRef(None, None, None)
     to_identity = to_identity or IdentityRef(None, None, None)
     try:
-        return conn.cursor(row_factory=dict_row).execute(
-            f"INSERT INTO transfers (transfer_id, kind, state, from_account_id, to_account_id,"
-            f" currency_code, amount_cents, memo, initiated_by, expire_time, resolve_time,"
-            f" from_namespace, from_subject_id, from_handle, to_namespace, to_subject_id,"
-            f" to_handle, channel_reference)"
-            f" VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s,"
-            f"         now() + make_interval(secs => %s),"
-            f"         CASE WHEN %s = 'COMPLETED' THEN now() END,"
-            f"         %s, %s, %s, %s, %s, %s, %s)"
-            f" RETURNING {TRANSFER_COLUMNS}",
-            (uuid.uuid4(), kind, state, from_account_id, to_account_id, currency_code,
-             amount_cents, memo, initiated_by, expire_after_s, state, *from_identity,
-             *to_identity, channel_reference)).fetchone()
+        return (
+            conn.cursor(row_factory=dict_row)
+            .execute(
+                f"INSERT INTO transfers (transfer_id, kind, state, from_account_id, to_account_id,"
+                f" currency_code, amount_cents, memo, initiated_by, expire_time, resolve_time,"
+                f" from_namespace, from_subject_id, from_handle, to_namespace, to_subject_id,"
+                f" to_handle, channel_reference)"
+                f" VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s,"
+                f"         now() + make_interval(secs => %s),"
+                f"         CASE WHEN %s = 'COMPLETED' THEN now() END,"
+                f"         %s, %s, %s, %s, %s, %s, %s)"
+                f" RETURNING {TRANSFER_COLUMNS}",
+                (
+                    uuid.uuid4(),
+                    kind,
+                    state,
+                    from_account_id,
+                    to_account_id,
+                    currency_code,
+                    amount_cents,
+                    memo,
+                    initiated_by,
+                    expire_after_s,
+                    state,
+                    *from_identity,
+                    *to_identity,
+                    channel_reference,
+                ),
+            )
+            .fetchone()
+        )
     except psycopg.errors.CheckViolation as exc:
         # The database's own floor check: the last word on overdrafts.
         if exc.diag.constraint_name == "balance_above_floor":
@@ -184,19 +288,29 @@ def _insert_transfer(conn, *, kind, state, from_account_id, to_account_id, curre
 
 def get_transfer(conn, transfer_id: str, *, lock: bool = False) -> dict:
     sql = f"SELECT {TRANSFER_COLUMNS} FROM transfers WHERE transfer_id = %s"
-    row = conn.cursor(row_factory=dict_row).execute(
-        sql + (" FOR UPDATE" if lock else ""), (transfer_id,)).fetchone()
+    row = (
+        conn.cursor(row_factory=dict_row)
+        .execute(sql + (" FOR UPDATE" if lock else ""), (transfer_id,))
+        .fetchone()
+    )
     if row is None:
-        raise errors.TransferNotFound(f"no transfer {transfer_id}",
-                                      metadata={"transfer_id": transfer_id})
+        raise errors.TransferNotFound(
+            f"no transfer {transfer_id}", metadata={"transfer_id": transfer_id}
+        )
     return row
 
 
 def _resolve(conn, transfer_id, state: str) -> dict:
     """Move a locked pending transfer to its final state; triggers do the rest."""
-    return conn.cursor(row_factory=dict_row).execute(
-        f"UPDATE transfers SET state = %s, resolve_time = now() WHERE transfer_id = %s"
-        f" RETURNING {TRANSFER_COLUMNS}", (state, transfer_id)).fetchone()
+    return (
+        conn.cursor(row_factory=dict_row)
+        .execute(
+            f"UPDATE transfers SET state = %s, resolve_time = now() WHERE transfer_id = %s"
+            f" RETURNING {TRANSFER_COLUMNS}",
+            (state, transfer_id),
+        )
+        .fetchone()
+    )
 
 
 def _require_pending(conn, transfer: dict) -> None:
@@ -204,47 +318,65 @@ def _require_pending(conn, transfer: dict) -> None:
     if transfer["state"] != "PENDING_CONFIRMATION":
         raise errors.TransferNotPending(
             f"the transfer is already {transfer['state']}",
-            metadata={"transfer_id": str(transfer["transfer_id"]), "state": transfer["state"]})
+            metadata={"transfer_id": str(transfer["transfer_id"]), "state": transfer["state"]},
+        )
     expired = conn.execute("SELECT %s <= now()", (transfer["expire_time"],)).fetchone()[0]
     if expired:
         _resolve(conn, transfer["transfer_id"], "EXPIRED")
-        raise RecordedFailure(errors.TransferExpired(
-            "the transfer was not confirmed in time; its hold is released",
-            metadata={"transfer_id": str(transfer["transfer_id"])}))
+        raise RecordedFailure(
+            errors.TransferExpired(
+                "the transfer was not confirmed in time; its hold is released",
+                metadata={"transfer_id": str(transfer["transfer_id"])},
+            )
+        )
 
 
 def confirm(conn, settings: Settings, code_key: bytes, transfer: dict, code: str) -> dict:
     """Post a pending transfer if `code` is the sender's. `transfer` is locked."""
     _require_pending(conn, transfer)
-    accounts = {row["account_id"]: row for row in conn.cursor(row_factory=dict_row).execute(
-        "SELECT account_id, code_hmac, failed_code_attempts FROM accounts"
-        " WHERE account_id IN (%s, %s) ORDER BY account_id FOR NO KEY UPDATE",
-        (transfer["from_account_id"], transfer["to_account_id"]))}
+    accounts = {
+        row["account_id"]: row
+        for row in conn.cursor(row_factory=dict_row).execute(
+            "SELECT account_id, code_hmac, failed_code_attempts FROM accounts"
+            " WHERE account_id IN (%s, %s) ORDER BY account_id FOR NO KEY UPDATE",
+            (transfer["from_account_id"], transfer["to_account_id"]),
+        )
+    }
     sender = accounts[transfer["from_account_id"]]
     if sender["failed_code_attempts"] >= settings.code_max_attempts:
         raise errors.CodeLocked("too many wrong codes: change the code to confirm again")
-    if not confirmation_codes.code_matches(code_key, str(sender["account_id"]), code,
-                                           bytes(sender["code_hmac"])):
+    if not confirmation_codes.code_matches(
+        code_key, str(sender["account_id"]), code, bytes(sender["code_hmac"])
+    ):
         attempts = conn.execute(
             "UPDATE accounts SET failed_code_attempts = failed_code_attempts + 1"
             " WHERE account_id = %s RETURNING failed_code_attempts",
-            (sender["account_id"],)).fetchone()[0]
+            (sender["account_id"],),
+        ).fetchone()[0]
         attempts_left = max(settings.code_max_attempts - attempts, 0)
-        raise RecordedFailure(errors.InvalidCode(
-            f"wrong code; {attempts_left} attempt(s) left before confirmations lock",
-            metadata={"attempts_left": str(attempts_left)}))
+        raise RecordedFailure(
+            errors.InvalidCode(
+                f"wrong code; {attempts_left} attempt(s) left before confirmations lock",
+                metadata={"attempts_left": str(attempts_left)},
+            )
+        )
     if sender["failed_code_attempts"]:
-        conn.execute("UPDATE accounts SET failed_code_attempts = 0 WHERE account_id = %s",
-                     (sender["account_id"],))
-    if transfer["to_subject_id"] is None or \
-            account_kind(conn, transfer["to_account_id"]) != "SYSTEM":
+        conn.execute(
+            "UPDATE accounts SET failed_code_attempts = 0 WHERE account_id = %s",
+            (sender["account_id"],),
+        )
+    if (
+        transfer["to_subject_id"] is None
+        or account_kind(conn, transfer["to_account_id"]) != "SYSTEM"
+    ):
         return _resolve(conn, transfer["transfer_id"], "COMPLETED")
     # Paid to an identity nobody had linked: into escrow, then straight to its
     # account if it was linked while the transfer waited for confirmation.
     conn.execute(
         "UPDATE transfers SET state = 'AWAITING_CLAIM', resolve_time = now(),"
         " claim_expire_time = now() + make_interval(secs => %s) WHERE transfer_id = %s",
-        (settings.claim_window_s, transfer["transfer_id"]))
+        (settings.claim_window_s, transfer["transfer_id"]),
+    )
     identity = IdentityRef(transfer["to_namespace"], transfer["to_subject_id"])
     claimer = identity_account_id(conn, identity)
     if claimer is not None:
@@ -269,25 +401,34 @@ def expire_one_due(conn, now=None) -> bool:
         " SELECT transfer_id FROM transfers"
         " WHERE state = 'PENDING_CONFIRMATION' AND expire_time <= coalesce(%s, now())"
         " ORDER BY expire_time LIMIT 1 FOR UPDATE SKIP LOCKED)"
-        " RETURNING transfer_id", (now,)).fetchone()
+        " RETURNING transfer_id",
+        (now,),
+    ).fetchone()
     return row is not None
 
 
-def list_transfers(conn, account_id: str, *, states: list[str], direction: str,
-                   before_seq: int | None, limit: int) -> list[dict]:
+def list_transfers(
+    conn, account_id: str, *, states: list[str], direction: str, before_seq: int | None, limit: int
+) -> list[dict]:
     """Transfers of an account, newest first, with seq below before_seq."""
-    sides = {"INCOMING": "to_account_id = %(account)s",
-             "OUTGOING": "from_account_id = %(account)s",
-             "BOTH": "(from_account_id = %(account)s OR to_account_id = %(account)s)"}[direction]
+    sides = {
+        "INCOMING": "to_account_id = %(account)s",
+        "OUTGOING": "from_account_id = %(account)s",
+        "BOTH": "(from_account_id = %(account)s OR to_account_id = %(account)s)",
+    }[direction]
     sql = f"SELECT {TRANSFER_COLUMNS} FROM transfers WHERE {sides}"
     if states:
         sql += " AND state = ANY(%(states)s)"
     if before_seq is not None:
         sql += " AND seq < %(before_seq)s"
     sql += " ORDER BY seq DESC LIMIT %(limit)s"
-    return conn.cursor(row_factory=dict_row).execute(
-        sql, {"account": account_id, "states": states, "before_seq": before_seq,
-              "limit": limit}).fetchall()
+    return (
+        conn.cursor(row_factory=dict_row)
+        .execute(
+            sql, {"account": account_id, "states": states, "before_seq": before_seq, "limit": limit}
+        )
+        .fetchall()
+    )
 
 
 def expire_or_refund_one_due(conn, now=None) -> bool:
@@ -302,22 +443,32 @@ def refund_one_due(conn, now=None) -> bool:
         " SELECT transfer_id FROM transfers"
         " WHERE state = 'AWAITING_CLAIM' AND claim_expire_time <= coalesce(%s, now())"
         " ORDER BY claim_expire_time LIMIT 1 FOR UPDATE SKIP LOCKED)"
-        " RETURNING transfer_id", (now,)).fetchone()
+        " RETURNING transfer_id",
+        (now,),
+    ).fetchone()
     return row is not None
 
 
 # Identities
 
+
 def identity_account_id(conn, identity: IdentityRef):
-    row = conn.execute("SELECT account_id FROM identities WHERE namespace = %s AND subject_id = %s",
-                       (identity.namespace, identity.subject_id)).fetchone()
+    row = conn.execute(
+        "SELECT account_id FROM identities WHERE namespace = %s AND subject_id = %s",
+        (identity.namespace, identity.subject_id),
+    ).fetchone()
     return str(row[0]) if row else None
 
 
 def account_identities(conn, account_id) -> list[IdentityRef]:
-    return [IdentityRef(*row) for row in conn.execute(
-        "SELECT namespace, subject_id, handle FROM identities WHERE account_id = %s"
-        " ORDER BY namespace, subject_id", (account_id,))]
+    return [
+        IdentityRef(*row)
+        for row in conn.execute(
+            "SELECT namespace, subject_id, handle FROM identities WHERE account_id = %s"
+            " ORDER BY namespace, subject_id",
+            (account_id,),
+        )
+    ]
 
 
 def link_identity(conn, account_id: str, identity: IdentityRef) -> list[dict]:
@@ -327,11 +478,14 @@ def link_identity(conn, account_id: str, identity: IdentityRef) -> list[dict]:
         "INSERT INTO identities (namespace, subject_id, handle, account_id)"
         " VALUES (%s, %s, %s, %s) ON CONFLICT (namespace, subject_id)"
         " DO UPDATE SET handle = EXCLUDED.handle WHERE identities.account_id = EXCLUDED.account_id"
-        " RETURNING account_id", (*identity, account_id)).fetchone()
+        " RETURNING account_id",
+        (*identity, account_id),
+    ).fetchone()
     if owner is None:
         raise errors.IdentityAlreadyLinked(
             "this identity already belongs to another account",
-            metadata={"namespace": identity.namespace, "subject_id": identity.subject_id})
+            metadata={"namespace": identity.namespace, "subject_id": identity.subject_id},
+        )
     return claim_for_identity(conn, identity, str(account["account_id"]))
 
 
@@ -345,19 +499,27 @@ def claim_for_identity(conn, identity: IdentityRef, account_id: str) -> list[dic
     waiting = cursor.execute(
         f"SELECT {TRANSFER_COLUMNS} FROM transfers WHERE state = 'AWAITING_CLAIM'"
         f" AND to_namespace = %s AND to_subject_id = %s ORDER BY transfer_id FOR UPDATE",
-        (identity.namespace, identity.subject_id)).fetchall()
+        (identity.namespace, identity.subject_id),
+    ).fetchall()
     currency_code = get_account(conn, account_id)["currency_code"]
     claimed = []
     for transfer in waiting:
-        if str(transfer["from_account_id"]) == account_id or \
-                transfer["currency_code"] != currency_code:
-            conn.execute("UPDATE transfers SET state = 'REFUNDED' WHERE transfer_id = %s",
-                         (transfer["transfer_id"],))
+        if (
+            str(transfer["from_account_id"]) == account_id
+            or transfer["currency_code"] != currency_code
+        ):
+            conn.execute(
+                "UPDATE transfers SET state = 'REFUNDED' WHERE transfer_id = %s",
+                (transfer["transfer_id"],),
+            )
             continue
-        claimed.append(cursor.execute(
-            f"UPDATE transfers SET state = 'COMPLETED', to_account_id = %s"
-            f" WHERE transfer_id = %s RETURNING {TRANSFER_COLUMNS}",
-            (account_id, transfer["transfer_id"])).fetchone())
+        claimed.append(
+            cursor.execute(
+                f"UPDATE transfers SET state = 'COMPLETED', to_account_id = %s"
+                f" WHERE transfer_id = %s RETURNING {TRANSFER_COLUMNS}",
+                (account_id, transfer["transfer_id"]),
+            ).fetchone()
+        )
     return claimed
 
 
@@ -365,42 +527,53 @@ def unlink_identity(conn, account_id: str, identity: IdentityRef) -> None:
     get_account(conn, account_id)
     deleted = conn.execute(
         "DELETE FROM identities WHERE namespace = %s AND subject_id = %s AND account_id = %s",
-        (identity.namespace, identity.subject_id, account_id)).rowcount
+        (identity.namespace, identity.subject_id, account_id),
+    ).rowcount
     if not deleted:
-        raise errors.IdentityNotLinked("this identity is not linked to this account",
-                                       metadata={"namespace": identity.namespace,
-                                                 "subject_id": identity.subject_id})
+        raise errors.IdentityNotLinked(
+            "this identity is not linked to this account",
+            metadata={"namespace": identity.namespace, "subject_id": identity.subject_id},
+        )
 
 
 def resolve_identity(conn, namespace: str, *, subject_id: str = "", handle: str = "") -> dict:
     """The identity row (with account) by subject_id, or else by handle."""
     cursor = conn.cursor(row_factory=dict_row)
-    sql = ("SELECT i.namespace, i.subject_id, i.handle, a.account_id, a.display_name, a.kind"
-           " FROM identities i JOIN accounts a USING (account_id) WHERE i.namespace = %s")
+    sql = (
+        "SELECT i.namespace, i.subject_id, i.handle, a.account_id, a.display_name, a.kind"
+        " FROM identities i JOIN accounts a USING (account_id) WHERE i.namespace = %s"
+    )
     if subject_id:
         row = cursor.execute(sql + " AND i.subject_id = %s", (namespace, subject_id)).fetchone()
     else:
-        row = cursor.execute(sql + " AND lower(i.handle) = lower(%s) ORDER BY i.link_time DESC"
-                             " LIMIT 1", (namespace, handle)).fetchone()
+        row = cursor.execute(
+            sql + " AND lower(i.handle) = lower(%s) ORDER BY i.link_time DESC LIMIT 1",
+            (namespace, handle),
+        ).fetchone()
     if row is None:
-        raise errors.IdentityNotLinked("no account has linked this identity",
-                                       metadata={"namespace": namespace})
+        raise errors.IdentityNotLinked(
+            "no account has linked this identity", metadata={"namespace": namespace}
+        )
     return row
 
 
 # Events
 
-def list_events(conn, *, initiated_by: str | None, after: tuple[int, int] | None,
-                limit: int) -> list[dict]:
+
+def list_events(
+    conn, *, initiated_by: str | None, after: tuple[int, int] | None, limit: int
+) -> list[dict]:
     """Outbox events in visibility order, after a (tx_id, event_id) cursor.
 
     Only events below the oldest running transaction are returned, so an
     event that commits later can never land before a cursor already handed out.
     """
-    sql = (f"SELECT e.event_id, e.tx_id::text::bigint AS tx_id, e.event_type,"
-           f" e.create_time AS event_time, t.{TRANSFER_COLUMNS.replace(', ', ', t.')}"
-           f" FROM outbox_events e JOIN transfers t USING (transfer_id)"
-           f" WHERE e.tx_id < pg_snapshot_xmin(pg_current_snapshot())")
+    sql = (
+        f"SELECT e.event_id, e.tx_id::text::bigint AS tx_id, e.event_type,"
+        f" e.create_time AS event_time, t.{TRANSFER_COLUMNS.replace(', ', ', t.')}"
+        f" FROM outbox_events e JOIN transfers t USING (transfer_id)"
+        f" WHERE e.tx_id < pg_snapshot_xmin(pg_current_snapshot())"
+    )
     params: dict = {"limit": limit}
     if after is not None:
         sql += " AND (e.tx_id, e.event_id) > (%(tx_id)s::text::xid8, %(event_id)s)"

@@ -1,5 +1,6 @@
 """Background work of each server process: expire pending transfers whose
 time is up, and forget request ids past their retention."""
+
 import logging
 import threading
 import time
@@ -20,7 +21,8 @@ def expire_due_transfers(runtime: Runtime, now=None) -> int:
     past at `now` (default: the database's clock); return how many."""
     resolved = 0
     while resolved < MAX_EXPIRIES_PER_TICK and run_in_transaction(
-            runtime.pool, lambda conn: ledger.expire_or_refund_one_due(conn, now)):
+        runtime.pool, lambda conn: ledger.expire_or_refund_one_due(conn, now)
+    ):
         resolved += 1
     return resolved
 
@@ -39,8 +41,12 @@ class MaintenanceThread(threading.Thread):
                 if expired:
                     log.info("expired or refunded %d transfer(s)", expired)
                 if time.monotonic() >= next_purge:
-                    run_in_transaction(self.runtime.pool, lambda conn: idempotency.purge_expired(
-                        conn, self.runtime.settings.idempotency_retention_s))
+                    run_in_transaction(
+                        self.runtime.pool,
+                        lambda conn: idempotency.purge_expired(
+                            conn, self.runtime.settings.idempotency_retention_s
+                        ),
+                    )
                     next_purge = time.monotonic() + PURGE_INTERVAL_S
             except Exception as exc:  # the database may be restarting: try again next tick
                 log.warning("maintenance failed: %s", type(exc).__name__)

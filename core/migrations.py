@@ -3,6 +3,7 @@
 All pending files are applied in one transaction under an advisory lock, so
 several servers starting together apply each exactly once.
 """
+
 import pathlib
 
 import psycopg
@@ -34,8 +35,9 @@ def migrate(database_url: str) -> list[str]:
             if version in done:
                 continue
             conn.execute(sql)
-            conn.execute("INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
-                         (version, name))
+            conn.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", (version, name)
+            )
             applied_now.append(name)
         conn.commit()
     return applied_now

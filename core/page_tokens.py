@@ -3,6 +3,7 @@
 A token holds where the next page starts and a digest of the filters it was
 made for, so it cannot be replayed with other filters.
 """
+
 import base64
 import hashlib
 
@@ -22,12 +23,14 @@ def decode(token: str, digest: str) -> int | None:
     if not token:
         return None
     try:
-        version, before_seq, token_digest = base64.urlsafe_b64decode(
-            token.encode("ascii")).decode("ascii").split(":")
+        version, before_seq, token_digest = (
+            base64.urlsafe_b64decode(token.encode("ascii")).decode("ascii").split(":")
+        )
         if version == "v1" and token_digest == digest and before_seq.isdigit():
             return int(before_seq)
     except (ValueError, UnicodeError):
         pass
     raise errors.InvalidPageToken(
         "page_token is not one this list returned, or the filters changed",
-        field_violations={"page_token": "use next_page_token with the same filters"})
+        field_violations={"page_token": "use next_page_token with the same filters"},
+    )

@@ -1,7 +1,7 @@
 """Database rows to envoi.v1 messages."""
-from google.protobuf import timestamp_pb2
 
 from envoi.v1 import account_pb2, event_pb2, identity_pb2, money_pb2, transfer_pb2
+from google.protobuf import timestamp_pb2
 
 
 def _timestamp(value) -> timestamp_pb2.Timestamp | None:
@@ -36,8 +36,9 @@ def balance(row: dict) -> account_pb2.Balance:
         account_id=str(row["account_id"]),
         balance=money_pb2.Money(currency_code=currency, amount_cents=row["balance_cents"]),
         held=money_pb2.Money(currency_code=currency, amount_cents=row["held_cents"]),
-        available=money_pb2.Money(currency_code=currency,
-                                  amount_cents=row["balance_cents"] - row["held_cents"]),
+        available=money_pb2.Money(
+            currency_code=currency, amount_cents=row["balance_cents"] - row["held_cents"]
+        ),
     )
 
 
@@ -48,8 +49,9 @@ def transfer(row: dict) -> transfer_pb2.Transfer:
         state=transfer_pb2.TransferState.Value("TRANSFER_STATE_" + row["state"]),
         from_account_id=str(row["from_account_id"]),
         to_account_id=str(row["to_account_id"]),
-        amount=money_pb2.Money(currency_code=row["currency_code"],
-                               amount_cents=row["amount_cents"]),
+        amount=money_pb2.Money(
+            currency_code=row["currency_code"], amount_cents=row["amount_cents"]
+        ),
         memo=row["memo"],
         create_time=_timestamp(row["create_time"]),
         expire_time=_timestamp(row["expire_time"]),
@@ -57,7 +59,8 @@ def transfer(row: dict) -> transfer_pb2.Transfer:
         from_identity=identity(row["from_namespace"], row["from_subject_id"], row["from_handle"]),
         to_identity=identity(row["to_namespace"], row["to_subject_id"], row["to_handle"]),
         channel=row["initiated_by"].removeprefix("channel:")
-        if row["initiated_by"].startswith("channel:") else "",
+        if row["initiated_by"].startswith("channel:")
+        else "",
         channel_reference=row["channel_reference"],
         claim_expire_time=_timestamp(row["claim_expire_time"]),
     )

@@ -1,5 +1,6 @@
 """Checks on request fields. Every problem is collected, then one
 INVALID_ARGUMENT names each bad field (google.rpc.BadRequest)."""
+
 import re
 import uuid
 
@@ -67,8 +68,11 @@ class RequestCheck:
         if not IDENTITY_NAMESPACE.fullmatch(identity.namespace):
             self.fail(f"{field}.namespace", "must be a channel namespace such as twitter")
         if need_subject_id or identity.subject_id:
-            if not 1 <= len(identity.subject_id) <= 64 or not identity.subject_id.isascii() \
-                    or not identity.subject_id.isprintable():
+            if (
+                not 1 <= len(identity.subject_id) <= 64
+                or not identity.subject_id.isascii()
+                or not identity.subject_id.isprintable()
+            ):
                 self.fail(f"{field}.subject_id", "1 to 64 printable ASCII characters")
         if len(identity.handle) > 64 or not identity.handle.isprintable():
             self.fail(f"{field}.handle", "at most 64 printable characters")
@@ -76,5 +80,6 @@ class RequestCheck:
     def raise_if_any(self) -> None:
         if self.violations:
             fields = ", ".join(self.violations)
-            raise errors.InvalidArgument(f"invalid request: {fields}",
-                                         field_violations=self.violations)
+            raise errors.InvalidArgument(
+                f"invalid request: {fields}", field_violations=self.violations
+            )

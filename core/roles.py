@@ -4,6 +4,7 @@ Finer rules (a merchant touches only its own account, a channel reads only
 the transfers it started, a wallet opens only PERSON accounts) are checked by
 the services. docs/roles.md is this table in prose.
 """
+
 ALLOWED_ROLES_BY_METHOD = {
     "/envoi.v1.AccountService/OpenAccount": {"wallet", "admin"},
     "/envoi.v1.AccountService/GetAccount": {"wallet", "merchant", "admin"},

@@ -5,16 +5,16 @@ UNAVAILABLE (retry with the same request_id); anything else becomes INTERNAL.
 Logs name the exception's type and SQLSTATE only: messages from the database
 can quote row values, and those must not reach logs.
 """
+
 import logging
 import traceback
 
 import grpc
 import psycopg
 import psycopg_pool
-from grpc_status import rpc_status
-
 from envoi.client import errors
 from envoi.core.idempotency import StoredError
+from grpc_status import rpc_status
 
 log = logging.getLogger("envoi.rpc")
 
@@ -27,11 +27,18 @@ def _status_for(method: str, exc: Exception) -> grpc.Status:
     if isinstance(exc, (psycopg.OperationalError, psycopg_pool.PoolTimeout)):
         log.warning("%s: database unavailable (%s)", method, type(exc).__name__)
         return errors.Unavailable(
-            "the database is unavailable; retry with the same request_id").to_status()
+            "the database is unavailable; retry with the same request_id"
+        ).to_status()
     diag = getattr(exc, "diag", None)
     frames = "".join(traceback.format_tb(exc.__traceback__))
-    log.error("%s: unexpected %s (sqlstate %s, constraint %s)\n%s", method, type(exc).__name__,
-              getattr(exc, "sqlstate", None), getattr(diag, "constraint_name", None), frames)
+    log.error(
+        "%s: unexpected %s (sqlstate %s, constraint %s)\n%s",
+        method,
+        type(exc).__name__,
+        getattr(exc, "sqlstate", None),
+        getattr(diag, "constraint_name", None),
+        frames,
+    )
     return errors.Internal("internal error").to_status()
 
 

@@ -1,8 +1,8 @@
 """What the services share in one server process: settings, the database pool, the code key."""
+
 import dataclasses
 
 import psycopg_pool
-
 from envoi.core.config import Settings
 
 
@@ -15,7 +15,13 @@ class Runtime:
 
 def open_pool(database_url: str, size: int) -> psycopg_pool.ConnectionPool:
     # autocommit: reads need no transaction; writes open one explicitly.
-    pool = psycopg_pool.ConnectionPool(database_url, min_size=1, max_size=size, open=False,
-                                       kwargs={"autocommit": True}, timeout=10.0)
+    pool = psycopg_pool.ConnectionPool(
+        database_url,
+        min_size=1,
+        max_size=size,
+        open=False,
+        kwargs={"autocommit": True},
+        timeout=10.0,
+    )
     pool.open(wait=True, timeout=30.0)
     return pool

@@ -1,5 +1,6 @@
 """The gRPC server: envoi's services, health checking, reflection, auth,
 graceful shutdown, and several worker processes sharing one port."""
+
 import logging
 import multiprocessing
 import signal
@@ -7,9 +8,6 @@ import threading
 from concurrent import futures
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
-
 from envoi.core import ledger, migrations, startup
 from envoi.core.account_service import AccountService
 from envoi.core.auth_interceptor import AuthInterceptor
@@ -18,8 +16,16 @@ from envoi.core.event_service import EventService
 from envoi.core.maintenance import MaintenanceThread
 from envoi.core.runtime import Runtime, open_pool
 from envoi.core.transfer_service import TransferService
-from envoi.v1 import account_service_pb2, account_service_pb2_grpc, event_service_pb2, \
-    event_service_pb2_grpc, transfer_service_pb2, transfer_service_pb2_grpc
+from envoi.v1 import (
+    account_service_pb2,
+    account_service_pb2_grpc,
+    event_service_pb2,
+    event_service_pb2_grpc,
+    transfer_service_pb2,
+    transfer_service_pb2_grpc,
+)
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
 
 log = logging.getLogger("envoi.server")
 
@@ -33,15 +39,17 @@ SERVICE_NAMES = (
 def add_services(server: grpc.Server, runtime: Runtime) -> health.HealthServicer:
     """Register envoi's services, health and reflection on a server; return the health servicer."""
     account_service_pb2_grpc.add_AccountServiceServicer_to_server(AccountService(runtime), server)
-    transfer_service_pb2_grpc.add_TransferServiceServicer_to_server(TransferService(runtime),
-                                                                    server)
+    transfer_service_pb2_grpc.add_TransferServiceServicer_to_server(
+        TransferService(runtime), server
+    )
     event_service_pb2_grpc.add_EventServiceServicer_to_server(EventService(runtime), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for name in ("", *SERVICE_NAMES):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     reflection.enable_server_reflection(
-        (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+        (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+    )
     return health_servicer
 
 
@@ -57,14 +65,17 @@ def prepare_database(database_url: str, settings: Settings) -> None:
         pool.close()
 
 
-def run_worker(settings: Settings, database_url: str, code_key: bytes,
-               ready: threading.Event | None = None) -> None:
+def run_worker(
+    settings: Settings, database_url: str, code_key: bytes, ready: threading.Event | None = None
+) -> None:
     """Serve until SIGTERM or SIGINT, then finish in-flight RPCs and exit."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(message)s")
     runtime = Runtime(settings, open_pool(database_url, settings.db_pool_size), code_key)
-    server = grpc.server(futures.ThreadPoolExecutor(settings.grpc_threads),
-                         interceptors=[AuthInterceptor(runtime.pool)],
-                         options=[("grpc.so_reuseport", 1)])
+    server = grpc.server(
+        futures.ThreadPoolExecutor(settings.grpc_threads),
+        interceptors=[AuthInterceptor(runtime.pool)],
+        options=[("grpc.so_reuseport", 1)],
+    )
     health_servicer = add_services(server, runtime)
     server.add_insecure_port(settings.listen)
     maintenance = MaintenanceThread(runtime)
@@ -108,8 +119,12 @@ def _serve_workers(settings: Settings, database_url: str, code_key: bytes) -> No
     # Each worker is a fresh process (spawn): gRPC must not be forked after
     # it started, and each binds the same port with SO_REUSEPORT.
     context = multiprocessing.get_context("spawn")
-    workers = [context.Process(target=run_worker, args=(settings, database_url, code_key),
-                               name=f"envoi-worker-{n}") for n in range(settings.workers)]
+    workers = [
+        context.Process(
+            target=run_worker, args=(settings, database_url, code_key), name=f"envoi-worker-{n}"
+        )
+        for n in range(settings.workers)
+    ]
     # Handlers first, so a SIGTERM during start-up still stops the workers.
     stop_requested = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop_requested.set())
@@ -128,5 +143,8 @@ def _serve_workers(settings: Settings, database_url: str, code_key: bytes) -> No
     for worker in workers:
         worker.join()
     if worker_exited:  # a failure, not a requested stop: exit non-zero so a supervisor restarts
-        raise SystemExit("envoi: a worker exited unexpectedly (exit codes: "
-                         + ", ".join(str(worker.exitcode) for worker in workers) + ")")
+        raise SystemExit(
+            "envoi: a worker exited unexpectedly (exit codes: "
+            + ", ".join(str(worker.exitcode) for worker in workers)
+            + ")"
+        )

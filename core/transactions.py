@@ -4,10 +4,10 @@ Deadlocks and serialization failures roll the whole transaction back, so
 running it again is safe. Mutating RPCs go through run_idempotent, which
 stores the request_id and the answer in the same transaction as the effect.
 """
+
 import psycopg
 import psycopg.errors
 import psycopg_pool
-
 from envoi.client import errors
 from envoi.core import idempotency
 
@@ -27,26 +27,30 @@ def run_in_transaction(pool: psycopg_pool.ConnectionPool, work):
                 raise
 
 
-def run_idempotent(pool: psycopg_pool.ConnectionPool, principal: str, method: str, request,
-                   response_type, work):
+def run_idempotent(
+    pool: psycopg_pool.ConnectionPool, principal: str, method: str, request, response_type, work
+):
     """work(conn) -> response, applied at most once per (principal, request_id)."""
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
             with pool.connection() as conn:
                 with conn.transaction():
-                    answer = idempotency.stored_answer(conn, principal, request, method,
-                                                       response_type)
+                    answer = idempotency.stored_answer(
+                        conn, principal, request, method, response_type
+                    )
                     if answer is not None:
                         return answer
                     try:
                         response = work(conn)
                     except idempotency.RecordedFailure as failure:
-                        idempotency.record_answer(conn, principal, request, method,
-                                                  error=failure.error)
+                        idempotency.record_answer(
+                            conn, principal, request, method, error=failure.error
+                        )
                         recorded_error = failure.error
                     else:
-                        idempotency.record_answer(conn, principal, request, method,
-                                                  response=response)
+                        idempotency.record_answer(
+                            conn, principal, request, method, response=response
+                        )
                         return response
                 raise recorded_error  # after the commit of what it records
         except errors.EnvoiError:
@@ -54,8 +58,7 @@ def run_idempotent(pool: psycopg_pool.ConnectionPool, principal: str, method: st
             # failed because of it (e.g. the transfer is no longer pending):
             # then the caller gets that first answer, not this error.
             with pool.connection() as conn:
-                answer = idempotency.stored_answer(conn, principal, request, method,
-                                                   response_type)
+                answer = idempotency.stored_answer(conn, principal, request, method, response_type)
             if answer is not None:
                 return answer
             raise

@@ -1,11 +1,15 @@
 """envoi.v1.TransferService: two-phase transfers and the history of an account."""
+
 from envoi.client import errors
 from envoi.core import ledger, page_tokens, proto_rows
 from envoi.core.access import require_money_access, require_own_account, require_party
-from envoi.core.caller import current_caller
 from envoi.core.account_service import identity_ref
-from envoi.core.request_validation import (MAX_CHANNEL_REFERENCE_LENGTH, MAX_MEMO_LENGTH,
-                                           RequestCheck)
+from envoi.core.caller import current_caller
+from envoi.core.request_validation import (
+    MAX_CHANNEL_REFERENCE_LENGTH,
+    MAX_MEMO_LENGTH,
+    RequestCheck,
+)
 from envoi.core.runtime import Runtime
 from envoi.core.transactions import run_idempotent, run_in_transaction
 from envoi.v1 import transfer_pb2, transfer_service_pb2, transfer_service_pb2_grpc
@@ -14,8 +18,10 @@ SERVICE = "/envoi.v1.TransferService/"
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 LISTABLE_STATES = {value: name for name, value in transfer_pb2.TransferState.items() if value}
-DIRECTIONS = {value: name.removeprefix("TRANSFER_DIRECTION_")
-              for name, value in transfer_service_pb2.TransferDirection.items()}
+DIRECTIONS = {
+    value: name.removeprefix("TRANSFER_DIRECTION_")
+    for name, value in transfer_service_pb2.TransferDirection.items()
+}
 
 
 class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
@@ -30,24 +36,30 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
         for side in ("from", "to"):
             account_field, identity_field = f"{side}_account_id", f"{side}_identity"
             if request.HasField(identity_field) == bool(getattr(request, account_field)):
-                check.fail(account_field, f"give exactly one of {account_field} and "
-                                          f"{identity_field}")
+                check.fail(
+                    account_field, f"give exactly one of {account_field} and {identity_field}"
+                )
             elif request.HasField(identity_field):
                 check.identity(identity_field, getattr(request, identity_field))
             else:
                 check.uuid(account_field, getattr(request, account_field))
         check.money("amount", request.amount, self.settings.currencies)
         check.text("memo", request.memo, max_length=MAX_MEMO_LENGTH)
-        check.text("channel_reference", request.channel_reference,
-                   max_length=MAX_CHANNEL_REFERENCE_LENGTH)
+        check.text(
+            "channel_reference", request.channel_reference, max_length=MAX_CHANNEL_REFERENCE_LENGTH
+        )
         check.raise_if_any()
-        from_identity = identity_ref(request.from_identity) \
-            if request.HasField("from_identity") else None
+        from_identity = (
+            identity_ref(request.from_identity) if request.HasField("from_identity") else None
+        )
         to_identity = identity_ref(request.to_identity) if request.HasField("to_identity") else None
-        if (request.from_account_id and request.from_account_id == request.to_account_id) or \
-                (from_identity and to_identity and from_identity[:2] == to_identity[:2]):
-            raise errors.SelfTransfer("an account cannot pay itself",
-                                      field_violations={"to_account_id": "same as the sender"})
+        if (request.from_account_id and request.from_account_id == request.to_account_id) or (
+            from_identity and to_identity and from_identity[:2] == to_identity[:2]
+        ):
+            raise errors.SelfTransfer(
+                "an account cannot pay itself",
+                field_violations={"to_account_id": "same as the sender"},
+            )
         if from_identity is None:
             require_own_account(caller, request.from_account_id)
         elif caller.role == "merchant":
@@ -56,20 +68,31 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
         def work(conn):
             if request.from_account_id:
                 require_money_access(caller, ledger.account_kind(conn, request.from_account_id))
-            row = ledger.initiate(conn, self.settings,
-                                  from_account_id=request.from_account_id or None,
-                                  to_account_id=request.to_account_id or None,
-                                  from_identity=from_identity, to_identity=to_identity,
-                                  amount_cents=request.amount.amount_cents,
-                                  currency_code=request.amount.currency_code,
-                                  memo=request.memo, initiated_by=caller.principal,
-                                  channel_reference=request.channel_reference)
+            row = ledger.initiate(
+                conn,
+                self.settings,
+                from_account_id=request.from_account_id or None,
+                to_account_id=request.to_account_id or None,
+                from_identity=from_identity,
+                to_identity=to_identity,
+                amount_cents=request.amount.amount_cents,
+                currency_code=request.amount.currency_code,
+                memo=request.memo,
+                initiated_by=caller.principal,
+                channel_reference=request.channel_reference,
+            )
             if from_identity is not None:  # the sender is known only now
                 require_money_access(caller, ledger.account_kind(conn, row["from_account_id"]))
             return transfer_service_pb2.InitiateTransferResponse(transfer=proto_rows.transfer(row))
 
-        return run_idempotent(self.runtime.pool, caller.principal, SERVICE + "InitiateTransfer",
-                              request, transfer_service_pb2.InitiateTransferResponse, work)
+        return run_idempotent(
+            self.runtime.pool,
+            caller.principal,
+            SERVICE + "InitiateTransfer",
+            request,
+            transfer_service_pb2.InitiateTransferResponse,
+            work,
+        )
 
     def ConfirmTransfer(self, request, context):
         caller = current_caller.get()
@@ -83,12 +106,17 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
             transfer = ledger.get_transfer(conn, request.transfer_id, lock=True)
             require_party(caller, transfer, may_be_recipient=False)
             require_money_access(caller, ledger.account_kind(conn, transfer["from_account_id"]))
-            row = ledger.confirm(conn, self.settings, self.runtime.code_key, transfer,
-                                 request.code)
+            row = ledger.confirm(conn, self.settings, self.runtime.code_key, transfer, request.code)
             return transfer_service_pb2.ConfirmTransferResponse(transfer=proto_rows.transfer(row))
 
-        return run_idempotent(self.runtime.pool, caller.principal, SERVICE + "ConfirmTransfer",
-                              request, transfer_service_pb2.ConfirmTransferResponse, work)
+        return run_idempotent(
+            self.runtime.pool,
+            caller.principal,
+            SERVICE + "ConfirmTransfer",
+            request,
+            transfer_service_pb2.ConfirmTransferResponse,
+            work,
+        )
 
     def CancelTransfer(self, request, context):
         caller = current_caller.get()
@@ -104,16 +132,23 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
             row = ledger.cancel(conn, transfer)
             return transfer_service_pb2.CancelTransferResponse(transfer=proto_rows.transfer(row))
 
-        return run_idempotent(self.runtime.pool, caller.principal, SERVICE + "CancelTransfer",
-                              request, transfer_service_pb2.CancelTransferResponse, work)
+        return run_idempotent(
+            self.runtime.pool,
+            caller.principal,
+            SERVICE + "CancelTransfer",
+            request,
+            transfer_service_pb2.CancelTransferResponse,
+            work,
+        )
 
     def GetTransfer(self, request, context):
         caller = current_caller.get()
         check = RequestCheck()
         check.uuid("transfer_id", request.transfer_id)
         check.raise_if_any()
-        row = run_in_transaction(self.runtime.pool,
-                                 lambda conn: ledger.get_transfer(conn, request.transfer_id))
+        row = run_in_transaction(
+            self.runtime.pool, lambda conn: ledger.get_transfer(conn, request.transfer_id)
+        )
         require_party(caller, row)
         return transfer_service_pb2.GetTransferResponse(transfer=proto_rows.transfer(row))
 
@@ -128,7 +163,9 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
         check.raise_if_any()
         caller = current_caller.get()
         require_own_account(caller, request.account_id)
-        states = sorted({LISTABLE_STATES[s].removeprefix("TRANSFER_STATE_") for s in request.states})
+        states = sorted(
+            {LISTABLE_STATES[s].removeprefix("TRANSFER_STATE_") for s in request.states}
+        )
         direction = DIRECTIONS[request.direction]
         digest = page_tokens.filters_digest(request.account_id, states, direction)
         before_seq = page_tokens.decode(request.page_token, digest)
@@ -136,13 +173,19 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
 
         def work(conn):
             require_money_access(caller, ledger.get_account(conn, request.account_id)["kind"])
-            return ledger.list_transfers(conn, request.account_id, states=states,
-                                         direction="BOTH" if direction == "UNSPECIFIED" else direction,
-                                         before_seq=before_seq, limit=page_size + 1)
+            return ledger.list_transfers(
+                conn,
+                request.account_id,
+                states=states,
+                direction="BOTH" if direction == "UNSPECIFIED" else direction,
+                before_seq=before_seq,
+                limit=page_size + 1,
+            )
 
         rows = run_in_transaction(self.runtime.pool, work)
         response = transfer_service_pb2.ListTransfersResponse(
-            transfers=[proto_rows.transfer(row) for row in rows[:page_size]])
+            transfers=[proto_rows.transfer(row) for row in rows[:page_size]]
+        )
         if len(rows) > page_size:
             response.next_page_token = page_tokens.encode(rows[page_size - 1]["seq"], digest)
         return response

@@ -1,4 +1,5 @@
 """Run calls at the same moment from real threads, and collect what each got."""
+
 import threading
 from concurrent.futures import ThreadPoolExecutor
 

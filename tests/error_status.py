@@ -1,11 +1,11 @@
 """Checks on a failed envoi RPC as the wire carries it: the google.rpc.Status
 of a raw grpc.RpcError, and the typed exception the client makes of it."""
+
 import grpc
 import pytest
+from envoi.client import errors
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
-
-from envoi.client import errors
 
 # The contract, written out independently of errors.py: reason -> (class, gRPC code).
 SPEC = {
@@ -42,8 +42,9 @@ def failed_call(stub_method, request, auth: tuple) -> grpc.RpcError:
     return raised.value
 
 
-def assert_envoi_error(rpc_error: grpc.RpcError, reason: str, *, fields=None,
-                       metadata=None) -> errors.EnvoiError:
+def assert_envoi_error(
+    rpc_error: grpc.RpcError, reason: str, *, fields=None, metadata=None
+) -> errors.EnvoiError:
     """Assert the raw status and the typed exception of a failed call; return the latter.
 
     fields: the exact BadRequest field paths (required for the INVALID_ARGUMENT
@@ -92,7 +93,8 @@ def ledger_state(db) -> dict:
     return {
         "accounts": db.execute(
             "SELECT account_id, balance_cents, held_cents, failed_code_attempts, code_hmac"
-            " FROM accounts ORDER BY account_id").fetchall(),
+            " FROM accounts ORDER BY account_id"
+        ).fetchall(),
         "transfers": db.execute("SELECT transfer_id, state FROM transfers ORDER BY seq").fetchall(),
         "postings": db.execute("SELECT count(*) FROM postings").fetchone()[0],
         "outbox_events": db.execute("SELECT count(*) FROM outbox_events").fetchone()[0],
@@ -100,11 +102,13 @@ def ledger_state(db) -> dict:
     }
 
 
-def expect_failure(db, stub_method, request, auth, reason, *, fields=None,
-                   metadata=None) -> errors.EnvoiError:
+def expect_failure(
+    db, stub_method, request, auth, reason, *, fields=None, metadata=None
+) -> errors.EnvoiError:
     """One raw call that fails with `reason` and changes nothing in the ledger."""
     before = ledger_state(db)
-    typed = assert_envoi_error(failed_call(stub_method, request, auth), reason,
-                               fields=fields, metadata=metadata)
+    typed = assert_envoi_error(
+        failed_call(stub_method, request, auth), reason, fields=fields, metadata=metadata
+    )
     assert ledger_state(db) == before, "a failed call changed the ledger"
     return typed

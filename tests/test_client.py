@@ -1,6 +1,7 @@
 """EnvoiClient over a real gRPC server: retries keep their request_id, every
 mutating call gets one, errors come back as typed exceptions, timeout_s is a
 deadline."""
+
 import threading
 import uuid
 from concurrent import futures
@@ -8,10 +9,9 @@ from concurrent import futures
 import grpc
 import psycopg
 import pytest
-
 from envoi.client import EnvoiClient, errors
 from envoi.core.auth_interceptor import AuthInterceptor
-from envoi.v1 import identity_pb2, account_service_pb2, transfer_pb2, transfer_service_pb2
+from envoi.v1 import account_service_pb2, identity_pb2, transfer_pb2, transfer_service_pb2
 
 INITIATE = "/envoi.v1.TransferService/InitiateTransfer"
 
@@ -19,8 +19,10 @@ INITIATE = "/envoi.v1.TransferService/InitiateTransfer"
 # so a new mutating RPC is covered by the request_id test or makes it fail.
 MUTATING_METHODS = {
     f"/{service.full_name}/{method.name}"
-    for module, name in ((account_service_pb2, "AccountService"),
-                         (transfer_service_pb2, "TransferService"))
+    for module, name in (
+        (account_service_pb2, "AccountService"),
+        (transfer_service_pb2, "TransferService"),
+    )
     for service in [module.DESCRIPTOR.services_by_name[name]]
     for method in service.methods
     if "request_id" in method.input_type.fields_by_name
@@ -56,8 +58,10 @@ class CallRecorder(grpc.ServerInterceptor):
             return handler.unary_unary(request, context)
 
         return grpc.unary_unary_rpc_method_handler(
-            recorded, request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer)
+            recorded,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -85,13 +89,18 @@ def wallet_token(make_token):
 
 
 def payments_from(db, account_id) -> list[str]:
-    return [str(row[0]) for row in db.execute(
-        "SELECT transfer_id FROM transfers WHERE from_account_id = %s AND kind = 'PAYMENT'",
-        (account_id,))]
+    return [
+        str(row[0])
+        for row in db.execute(
+            "SELECT transfer_id FROM transfers WHERE from_account_id = %s AND kind = 'PAYMENT'",
+            (account_id,),
+        )
+    ]
 
 
-def test_unavailable_is_retried_with_the_same_request_id(client_for, wallet_token,
-                                                         open_account, recorder, db):
+def test_unavailable_is_retried_with_the_same_request_id(
+    client_for, wallet_token, open_account, recorder, db
+):
     alice, bob = open_account(balance_cents=1_000), open_account()
     client = client_for(wallet_token, max_attempts=4, retry_backoff_s=0.01)
     recorder.unavailable_left = 2
@@ -103,8 +112,9 @@ def test_unavailable_is_retried_with_the_same_request_id(client_for, wallet_toke
     assert payments_from(db, alice) == [transfer.transfer_id]
 
 
-def test_unavailable_past_max_attempts_raises_unavailable(client_for, wallet_token,
-                                                         open_account, recorder, db):
+def test_unavailable_past_max_attempts_raises_unavailable(
+    client_for, wallet_token, open_account, recorder, db
+):
     alice, bob = open_account(balance_cents=1_000), open_account()
     client = client_for(wallet_token, max_attempts=3, retry_backoff_s=0.01)
     recorder.unavailable_left = 10
@@ -118,8 +128,9 @@ def test_unavailable_past_max_attempts_raises_unavailable(client_for, wallet_tok
     assert payments_from(db, alice) == []
 
 
-def test_every_mutating_call_gets_a_request_id_of_its_own(client_for, make_token, wallet_token,
-                                                          recorder):
+def test_every_mutating_call_gets_a_request_id_of_its_own(
+    client_for, make_token, wallet_token, recorder
+):
     wallet = client_for(wallet_token)
     admin = client_for(make_token("admin"))
     alice = wallet.open_account("PERSON", "Alice", "123456").account_id
@@ -140,8 +151,9 @@ def test_every_mutating_call_gets_a_request_id_of_its_own(client_for, make_token
     assert all(request_ids) and len(set(request_ids)) == len(request_ids)
 
 
-def test_two_calls_without_a_request_id_are_two_transfers(client_for, wallet_token,
-                                                          open_account, db):
+def test_two_calls_without_a_request_id_are_two_transfers(
+    client_for, wallet_token, open_account, db
+):
     alice, bob = open_account(balance_cents=1_000), open_account()
     client = client_for(wallet_token)
     first = client.initiate_transfer(alice, bob, 100, memo="same")
@@ -191,14 +203,23 @@ def test_an_unknown_token_is_unauthenticated(client_for, open_account):
 @pytest.fixture(scope="module")
 def error_channel():
     """A bare gRPC server whose one method fails with the status of the reason it is sent."""
+
     def fail(reason: bytes, context):
         cls = errors.ERRORS_BY_REASON[reason.decode()]
-        context.abort_with_status(cls("it failed", metadata={"key": "value"},
-                                      field_violations={"field": "is wrong"}).to_status())
+        context.abort_with_status(
+            cls(
+                "it failed", metadata={"key": "value"}, field_violations={"field": "is wrong"}
+            ).to_status()
+        )
 
     server = grpc.server(futures.ThreadPoolExecutor(2))
-    server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler(
-        "test.Errors", {"Fail": grpc.unary_unary_rpc_method_handler(fail)})])
+    server.add_generic_rpc_handlers(
+        [
+            grpc.method_handlers_generic_handler(
+                "test.Errors", {"Fail": grpc.unary_unary_rpc_method_handler(fail)}
+            )
+        ]
+    )
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
@@ -213,14 +234,18 @@ def test_every_reason_comes_back_as_its_class(error_channel, reason):
         client.call(error_channel.unary_unary("/test.Errors/Fail"), reason.encode())
     error = raised.value
     assert type(error) is errors.ERRORS_BY_REASON[reason]
-    assert (error.reason, error.code, error.message) \
-        == (reason, errors.ERRORS_BY_REASON[reason].code, "it failed")
+    assert (error.reason, error.code, error.message) == (
+        reason,
+        errors.ERRORS_BY_REASON[reason].code,
+        "it failed",
+    )
     assert error.metadata == {"key": "value"}
     assert error.field_violations == {"field": "is wrong"}
 
 
 def test_timeout_s_is_a_deadline_and_the_retry_returns_the_first_answer(
-        client_for, wallet_token, open_account, database_url, db):
+    client_for, wallet_token, open_account, database_url, db
+):
     alice, bob = open_account(balance_cents=1_000), open_account()
     request_id = str(uuid.uuid4())
     with psycopg.connect(database_url, autocommit=True) as lock_conn:
@@ -229,11 +254,11 @@ def test_timeout_s_is_a_deadline_and_the_retry_returns_the_first_answer(
         lock_conn.execute("SET idle_in_transaction_session_timeout = '10s'")
         with lock_conn.transaction():
             # InitiateTransfer locks the sender's row; while we hold it, the call waits.
-            lock_conn.execute("SELECT 1 FROM accounts WHERE account_id = %s FOR UPDATE",
-                              (alice,))
+            lock_conn.execute("SELECT 1 FROM accounts WHERE account_id = %s FOR UPDATE", (alice,))
             with pytest.raises(errors.EnvoiError) as raised:
                 client_for(wallet_token, timeout_s=0.5).initiate_transfer(
-                    alice, bob, 100, request_id=request_id)
+                    alice, bob, 100, request_id=request_id
+                )
     assert raised.value.code == grpc.StatusCode.DEADLINE_EXCEEDED
 
     # The server went on once the lock was free; the same request_id gets that one transfer.

@@ -1,9 +1,9 @@
 """Wrong codes lock confirmations; changing the code unlocks; the lock survives restarts."""
+
 from concurrent import futures
 
 import grpc
 import pytest
-
 from envoi.client import EnvoiClient, errors
 from envoi.core.auth_interceptor import AuthInterceptor
 from envoi.core.runtime import Runtime, open_pool
@@ -22,16 +22,20 @@ def test_three_wrong_codes_lock_until_the_code_changes(wallet, open_account, db)
     # Locked: even the right code is refused, and nothing moves.
     with pytest.raises(errors.CodeLocked):
         wallet.confirm_transfer(transfer.transfer_id, "123456")
-    assert wallet.get_transfer(transfer.transfer_id).state \
+    assert (
+        wallet.get_transfer(transfer.transfer_id).state
         == transfer_pb2.TRANSFER_STATE_PENDING_CONFIRMATION
+    )
     assert wallet.get_balance(bob).balance.amount_cents == 0
 
     wallet.change_code(alice, "222222")
     assert not wallet.get_account(alice).code_locked
     with pytest.raises(errors.InvalidCode):
         wallet.confirm_transfer(transfer.transfer_id, "123456")  # the old code is gone
-    assert wallet.confirm_transfer(transfer.transfer_id, "222222").state \
+    assert (
+        wallet.confirm_transfer(transfer.transfer_id, "222222").state
         == transfer_pb2.TRANSFER_STATE_COMPLETED
+    )
 
 
 def test_a_right_code_resets_the_count(wallet, open_account):
@@ -45,8 +49,9 @@ def test_a_right_code_resets_the_count(wallet, open_account):
     assert not wallet.get_account(alice).code_locked
 
 
-def test_the_lock_survives_a_server_restart(wallet, open_account, settings, database_url,
-                                           make_token):
+def test_the_lock_survives_a_server_restart(
+    wallet, open_account, settings, database_url, make_token
+):
     alice, bob = open_account(balance_cents=5_000), open_account()
     transfer = wallet.initiate_transfer(alice, bob, 100)
     for _ in range(3):
@@ -55,8 +60,7 @@ def test_the_lock_survives_a_server_restart(wallet, open_account, settings, data
 
     # A new server process would start with nothing in memory: so does this one.
     pool = open_pool(database_url, 4)
-    server = grpc.server(futures.ThreadPoolExecutor(4),
-                         interceptors=[AuthInterceptor(pool)])
+    server = grpc.server(futures.ThreadPoolExecutor(4), interceptors=[AuthInterceptor(pool)])
     add_services(server, Runtime(settings, pool, settings.code_key))
     port = server.add_insecure_port("localhost:0")
     server.start()

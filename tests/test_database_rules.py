@@ -1,11 +1,11 @@
 """The money rules hold in PostgreSQL itself, whatever code writes to it."""
+
 import uuid
 
 import psycopg
 import psycopg.errors
 import pytest
-
-from ledger_invariants import assert_ledger_invariants
+from envoi.core.ledger_invariants import assert_ledger_invariants
 
 
 @pytest.fixture
@@ -18,8 +18,11 @@ def test_postings_that_do_not_sum_to_zero_are_refused(db, accounts, wallet):
     transfer = wallet.initiate_transfer(alice, bob, 100)
     with pytest.raises(psycopg.errors.CheckViolation, match="sum to zero"):
         with db.transaction():
-            db.execute("INSERT INTO postings (transfer_id, account_id, currency_code, amount_cents)"
-                       " VALUES (%s, %s, 'EUR', 100)", (transfer.transfer_id, bob))
+            db.execute(
+                "INSERT INTO postings (transfer_id, account_id, currency_code, amount_cents)"
+                " VALUES (%s, %s, 'EUR', 100)",
+                (transfer.transfer_id, bob),
+            )
 
 
 def test_no_balance_below_its_floor(db, accounts):
@@ -34,19 +37,24 @@ def test_a_resolved_transfer_never_changes_again(db, accounts, wallet):
     wallet.confirm_transfer(transfer.transfer_id, "123456")
     for state in ("CANCELLED", "EXPIRED", "COMPLETED", "PENDING_CONFIRMATION"):
         with pytest.raises(psycopg.errors.IntegrityError):
-            db.execute("UPDATE transfers SET state = %s WHERE transfer_id = %s",
-                       (state, transfer.transfer_id))
+            db.execute(
+                "UPDATE transfers SET state = %s WHERE transfer_id = %s",
+                (state, transfer.transfer_id),
+            )
 
 
 def test_a_pending_transfer_changes_only_its_state(db, accounts, wallet):
     alice, bob = accounts
     transfer = wallet.initiate_transfer(alice, bob, 100)
     with pytest.raises(psycopg.errors.RestrictViolation):
-        db.execute("UPDATE transfers SET amount_cents = 1 WHERE transfer_id = %s",
-                   (transfer.transfer_id,))
+        db.execute(
+            "UPDATE transfers SET amount_cents = 1 WHERE transfer_id = %s", (transfer.transfer_id,)
+        )
     with pytest.raises(psycopg.errors.RestrictViolation):
-        db.execute("UPDATE transfers SET expire_time = now() + interval '1 day'"
-                   " WHERE transfer_id = %s", (transfer.transfer_id,))
+        db.execute(
+            "UPDATE transfers SET expire_time = now() + interval '1 day' WHERE transfer_id = %s",
+            (transfer.transfer_id,),
+        )
 
 
 def test_postings_and_transfers_are_never_deleted(db, accounts, wallet):
@@ -56,8 +64,9 @@ def test_postings_and_transfers_are_never_deleted(db, accounts, wallet):
     with pytest.raises(psycopg.errors.RestrictViolation):
         db.execute("DELETE FROM postings WHERE transfer_id = %s", (transfer.transfer_id,))
     with pytest.raises(psycopg.errors.RestrictViolation):
-        db.execute("UPDATE postings SET amount_cents = 1 WHERE transfer_id = %s",
-                   (transfer.transfer_id,))
+        db.execute(
+            "UPDATE postings SET amount_cents = 1 WHERE transfer_id = %s", (transfer.transfer_id,)
+        )
     with pytest.raises(psycopg.errors.RestrictViolation):
         db.execute("DELETE FROM transfers WHERE transfer_id = %s", (transfer.transfer_id,))
 
@@ -66,20 +75,26 @@ def test_a_transfer_cannot_mix_currencies(db, open_account):
     eur = open_account(balance_cents=1_000)
     usd = open_account(currency_code="USD")
     with pytest.raises(psycopg.errors.ForeignKeyViolation):
-        db.execute("INSERT INTO transfers (transfer_id, kind, state, from_account_id,"
-                   " to_account_id, currency_code, amount_cents, initiated_by, expire_time)"
-                   " VALUES (%s, 'PAYMENT', 'PENDING_CONFIRMATION', %s, %s, 'EUR', 100, 'test',"
-                   " now() + interval '1 hour')", (uuid.uuid4(), eur, usd))
+        db.execute(
+            "INSERT INTO transfers (transfer_id, kind, state, from_account_id,"
+            " to_account_id, currency_code, amount_cents, initiated_by, expire_time)"
+            " VALUES (%s, 'PAYMENT', 'PENDING_CONFIRMATION', %s, %s, 'EUR', 100, 'test',"
+            " now() + interval '1 hour')",
+            (uuid.uuid4(), eur, usd),
+        )
 
 
 def test_the_invariant_checker_catches_a_corrupted_ledger(database_url, postgres_server_url):
     # Bypass the triggers (as only a superuser can) to prove the checker is not blind.
     with psycopg.connect(database_url) as conn:
         conn.execute("SET session_replication_role = replica")
-        account_id = conn.execute("SELECT account_id FROM accounts WHERE kind = 'PERSON'"
-                                  " LIMIT 1").fetchone()[0]
-        conn.execute("UPDATE accounts SET balance_cents = balance_cents + 1"
-                     " WHERE account_id = %s", (account_id,))
+        account_id = conn.execute(
+            "SELECT account_id FROM accounts WHERE kind = 'PERSON' LIMIT 1"
+        ).fetchone()[0]
+        conn.execute(
+            "UPDATE accounts SET balance_cents = balance_cents + 1 WHERE account_id = %s",
+            (account_id,),
+        )
         # Checked inside the same uncommitted transaction, then rolled back.
         with pytest.raises(AssertionError, match="each balance is the sum of its postings"):
             assert_ledger_invariants(conn)

@@ -11,6 +11,7 @@ a transport matter). UNAUTHENTICATED and PERMISSION_DENIED get one simple
 case each; the roles tests cover who may call what. TRANSFER_EXPIRED needs a
 short confirmation timeout: tests/test_expiry_errors.py.
 """
+
 import re
 import types
 import uuid
@@ -18,23 +19,24 @@ from pathlib import Path
 
 import grpc
 import pytest
-
 from envoi.client import errors
 from envoi.core.config import Settings
+from envoi.core.testing import TEST_CODE_KEY
 from envoi.v1 import (
     account_pb2,
-    account_service_pb2 as accounts_pb,
     account_service_pb2_grpc,
     identity_pb2,
     money_pb2,
     transfer_pb2,
-    transfer_service_pb2 as transfers_pb,
     transfer_service_pb2_grpc,
 )
-
-from conftest import TEST_CODE_KEY
-from error_status import SPEC, assert_envoi_error, bearer, expect_failure, failed_call, \
-    ledger_state
+from envoi.v1 import (
+    account_service_pb2 as accounts_pb,
+)
+from envoi.v1 import (
+    transfer_service_pb2 as transfers_pb,
+)
+from error_status import SPEC, assert_envoi_error, bearer, expect_failure, failed_call, ledger_state
 
 ERRORS_DOC = Path(__file__).resolve().parent.parent / "docs" / "errors.md"
 
@@ -50,17 +52,24 @@ def rpc(grpc_channel):
     """The generated stubs' methods, called directly to see the raw status."""
     accounts = account_service_pb2_grpc.AccountServiceStub(grpc_channel)
     transfers = transfer_service_pb2_grpc.TransferServiceStub(grpc_channel)
-    return types.SimpleNamespace(**{
-        name: getattr(stub, name)
-        for stub in (accounts, transfers) for name in dir(stub) if name[0].isupper()})
+    return types.SimpleNamespace(
+        **{
+            name: getattr(stub, name)
+            for stub in (accounts, transfers)
+            for name in dir(stub)
+            if name[0].isupper()
+        }
+    )
 
 
 @pytest.fixture(scope="module")
 def auth(make_token):
     """Bearer metadata per role."""
-    return types.SimpleNamespace(wallet=bearer(make_token("wallet")),
-                                 admin=bearer(make_token("admin")),
-                                 channel=bearer(make_token("channel", channel_name="twitter")))
+    return types.SimpleNamespace(
+        wallet=bearer(make_token("wallet")),
+        admin=bearer(make_token("admin")),
+        channel=bearer(make_token("channel", channel_name="twitter")),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -86,9 +95,15 @@ def unknown_id() -> str:
 
 # Valid requests, one field changed per case (**changes).
 
+
 def initiate(p, **changes):
-    fields = dict(request_id=new_request_id(), from_account_id=p.alice, to_account_id=p.bob,
-                  amount=money(100), memo="lunch")
+    fields = dict(
+        request_id=new_request_id(),
+        from_account_id=p.alice,
+        to_account_id=p.bob,
+        amount=money(100),
+        memo="lunch",
+    )
     return transfers_pb.InitiateTransferRequest(**{**fields, **changes})
 
 
@@ -111,8 +126,13 @@ def list_transfers(p, **changes):
 
 
 def open_account_request(p, **changes):
-    fields = dict(request_id=new_request_id(), kind=account_pb2.ACCOUNT_KIND_PERSON,
-                  display_name="Zoé", code="123456", currency_code="EUR")
+    fields = dict(
+        request_id=new_request_id(),
+        kind=account_pb2.ACCOUNT_KIND_PERSON,
+        display_name="Zoé",
+        code="123456",
+        currency_code="EUR",
+    )
     return accounts_pb.OpenAccountRequest(**{**fields, **changes})
 
 
@@ -135,160 +155,365 @@ def credit(p, **changes):
 
 
 MAX_AMOUNT_CENTS = 10**15
-ALL_INITIATE_FIELDS = ["request_id", "from_account_id", "to_account_id", "amount.amount_cents",
-                       "amount.currency_code", "memo"]
+ALL_INITIATE_FIELDS = [
+    "request_id",
+    "from_account_id",
+    "to_account_id",
+    "amount.amount_cents",
+    "amount.currency_code",
+    "memo",
+]
 
 # (method, role, request(parties), the fields its BadRequest must name)
 INVALID_REQUESTS = {
-    "initiate: no request_id": ("InitiateTransfer", "wallet",
-                                lambda p: initiate(p, request_id=""), ["request_id"]),
+    "initiate: no request_id": (
+        "InitiateTransfer",
+        "wallet",
+        lambda p: initiate(p, request_id=""),
+        ["request_id"],
+    ),
     "initiate: request_id of 129 characters": (
-        "InitiateTransfer", "wallet", lambda p: initiate(p, request_id="r" * 129), ["request_id"]),
-    "initiate: request_id not ASCII": ("InitiateTransfer", "wallet",
-                                       lambda p: initiate(p, request_id="café"), ["request_id"]),
+        "InitiateTransfer",
+        "wallet",
+        lambda p: initiate(p, request_id="r" * 129),
+        ["request_id"],
+    ),
+    "initiate: request_id not ASCII": (
+        "InitiateTransfer",
+        "wallet",
+        lambda p: initiate(p, request_id="café"),
+        ["request_id"],
+    ),
     "initiate: from_account_id not an id": (
-        "InitiateTransfer", "wallet", lambda p: initiate(p, from_account_id="alice"),
-        ["from_account_id"]),
+        "InitiateTransfer",
+        "wallet",
+        lambda p: initiate(p, from_account_id="alice"),
+        ["from_account_id"],
+    ),
     "initiate: from_account_id in braces": (
-        "InitiateTransfer", "wallet", lambda p: initiate(p, from_account_id="{%s}" % p.alice),
-        ["from_account_id"]),
+        "InitiateTransfer",
+        "wallet",
+        lambda p: initiate(p, from_account_id="{%s}" % p.alice),
+        ["from_account_id"],
+    ),
     # Ids are the lower-case form the server returns. Upper case used to pass,
     # and then an account paying itself (ids compared as strings) got INTERNAL.
     "initiate: to_account_id in upper case": (
-        "InitiateTransfer", "wallet", lambda p: initiate(p, to_account_id=p.bob.upper()),
-        ["to_account_id"]),
+        "InitiateTransfer",
+        "wallet",
+        lambda p: initiate(p, to_account_id=p.bob.upper()),
+        ["to_account_id"],
+    ),
     "initiate: to itself, in upper case": (
-        "InitiateTransfer", "wallet", lambda p: initiate(p, to_account_id=p.alice.upper()),
-        ["to_account_id"]),
-    "initiate: no to_account_id": ("InitiateTransfer", "wallet",
-                                   lambda p: initiate(p, to_account_id=""), ["to_account_id"]),
-    "initiate: zero amount": ("InitiateTransfer", "wallet",
-                              lambda p: initiate(p, amount=money(0)), ["amount.amount_cents"]),
-    "initiate: negative amount": ("InitiateTransfer", "wallet",
-                                  lambda p: initiate(p, amount=money(-100)),
-                                  ["amount.amount_cents"]),
+        "InitiateTransfer",
+        "wallet",
+        lambda p: initiate(p, to_account_id=p.alice.upper()),
+        ["to_account_id"],
+    ),
+    "initiate: no to_account_id": (
+        "InitiateTransfer",
+        "wallet",
+        lambda p: initiate(p, to_account_id=""),
+        ["to_account_id"],
+    ),
+    "initiate: zero amount": (
+        "InitiateTransfer",
+        "wallet",
+        lambda p: initiate(p, amount=money(0)),
+        ["amount.amount_cents"],
+    ),
+    "initiate: negative amount": (
+        "InitiateTransfer",
+        "wallet",
+        lambda p: initiate(p, amount=money(-100)),
+        ["amount.amount_cents"],
+    ),
     "initiate: amount above 10^15": (
-        "InitiateTransfer", "wallet", lambda p: initiate(p, amount=money(MAX_AMOUNT_CENTS + 1)),
-        ["amount.amount_cents"]),
-    "initiate: unknown currency": ("InitiateTransfer", "wallet",
-                                   lambda p: initiate(p, amount=money(100, "GBP")),
-                                   ["amount.currency_code"]),
-    "initiate: lower-case currency": ("InitiateTransfer", "wallet",
-                                      lambda p: initiate(p, amount=money(100, "eur")),
-                                      ["amount.currency_code"]),
-    "initiate: no amount": ("InitiateTransfer", "wallet",
-                            lambda p: initiate(p, amount=None),
-                            ["amount.amount_cents", "amount.currency_code"]),
-    "initiate: memo of 281 characters": ("InitiateTransfer", "wallet",
-                                         lambda p: initiate(p, memo="m" * 281), ["memo"]),
+        "InitiateTransfer",
+        "wallet",
+        lambda p: initiate(p, amount=money(MAX_AMOUNT_CENTS + 1)),
+        ["amount.amount_cents"],
+    ),
+    "initiate: unknown currency": (
+        "InitiateTransfer",
+        "wallet",
+        lambda p: initiate(p, amount=money(100, "GBP")),
+        ["amount.currency_code"],
+    ),
+    "initiate: lower-case currency": (
+        "InitiateTransfer",
+        "wallet",
+        lambda p: initiate(p, amount=money(100, "eur")),
+        ["amount.currency_code"],
+    ),
+    "initiate: no amount": (
+        "InitiateTransfer",
+        "wallet",
+        lambda p: initiate(p, amount=None),
+        ["amount.amount_cents", "amount.currency_code"],
+    ),
+    "initiate: memo of 281 characters": (
+        "InitiateTransfer",
+        "wallet",
+        lambda p: initiate(p, memo="m" * 281),
+        ["memo"],
+    ),
     "initiate: memo with a control character": (
-        "InitiateTransfer", "wallet", lambda p: initiate(p, memo="a\nb"), ["memo"]),
+        "InitiateTransfer",
+        "wallet",
+        lambda p: initiate(p, memo="a\nb"),
+        ["memo"],
+    ),
     # Every problem is reported at once, not the first one only.
     "initiate: every field wrong": (
-        "InitiateTransfer", "wallet",
+        "InitiateTransfer",
+        "wallet",
         lambda p: transfers_pb.InitiateTransferRequest(
-            from_account_id="x", to_account_id="y", amount=money(-1, "XXX"), memo="m" * 281),
-        ALL_INITIATE_FIELDS),
-
-    "confirm: no request_id": ("ConfirmTransfer", "wallet",
-                               lambda p: confirm(p, request_id=""), ["request_id"]),
-    "confirm: transfer_id not an id": ("ConfirmTransfer", "wallet",
-                                       lambda p: confirm(p, transfer_id="42"), ["transfer_id"]),
-    "confirm: code of 5 digits": ("ConfirmTransfer", "wallet",
-                                  lambda p: confirm(p, code="12345"), ["code"]),
-    "confirm: code of 7 digits": ("ConfirmTransfer", "wallet",
-                                  lambda p: confirm(p, code="1234567"), ["code"]),
-    "confirm: code with a letter": ("ConfirmTransfer", "wallet",
-                                    lambda p: confirm(p, code="12345a"), ["code"]),
-    "confirm: code in Arabic-Indic digits": ("ConfirmTransfer", "wallet",
-                                             lambda p: confirm(p, code="١٢٣٤٥٦"), ["code"]),
-    "confirm: code in full-width digits": ("ConfirmTransfer", "wallet",
-                                           lambda p: confirm(p, code="１２３４５６"), ["code"]),
-    "confirm: code with a space": ("ConfirmTransfer", "wallet",
-                                   lambda p: confirm(p, code=" 12345"), ["code"]),
+            from_account_id="x", to_account_id="y", amount=money(-1, "XXX"), memo="m" * 281
+        ),
+        ALL_INITIATE_FIELDS,
+    ),
+    "confirm: no request_id": (
+        "ConfirmTransfer",
+        "wallet",
+        lambda p: confirm(p, request_id=""),
+        ["request_id"],
+    ),
+    "confirm: transfer_id not an id": (
+        "ConfirmTransfer",
+        "wallet",
+        lambda p: confirm(p, transfer_id="42"),
+        ["transfer_id"],
+    ),
+    "confirm: code of 5 digits": (
+        "ConfirmTransfer",
+        "wallet",
+        lambda p: confirm(p, code="12345"),
+        ["code"],
+    ),
+    "confirm: code of 7 digits": (
+        "ConfirmTransfer",
+        "wallet",
+        lambda p: confirm(p, code="1234567"),
+        ["code"],
+    ),
+    "confirm: code with a letter": (
+        "ConfirmTransfer",
+        "wallet",
+        lambda p: confirm(p, code="12345a"),
+        ["code"],
+    ),
+    "confirm: code in Arabic-Indic digits": (
+        "ConfirmTransfer",
+        "wallet",
+        lambda p: confirm(p, code="١٢٣٤٥٦"),
+        ["code"],
+    ),
+    "confirm: code in full-width digits": (
+        "ConfirmTransfer",
+        "wallet",
+        lambda p: confirm(p, code="１２３４５６"),
+        ["code"],
+    ),
+    "confirm: code with a space": (
+        "ConfirmTransfer",
+        "wallet",
+        lambda p: confirm(p, code=" 12345"),
+        ["code"],
+    ),
     "confirm: no code": ("ConfirmTransfer", "wallet", lambda p: confirm(p, code=""), ["code"]),
-
-    "cancel: no request_id": ("CancelTransfer", "wallet",
-                              lambda p: cancel(p, request_id=""), ["request_id"]),
-    "cancel: transfer_id not an id": ("CancelTransfer", "wallet",
-                                      lambda p: cancel(p, transfer_id="nope"), ["transfer_id"]),
-
-    "get transfer: no transfer_id": ("GetTransfer", "wallet",
-                                     lambda p: get_transfer(p, transfer_id=""), ["transfer_id"]),
+    "cancel: no request_id": (
+        "CancelTransfer",
+        "wallet",
+        lambda p: cancel(p, request_id=""),
+        ["request_id"],
+    ),
+    "cancel: transfer_id not an id": (
+        "CancelTransfer",
+        "wallet",
+        lambda p: cancel(p, transfer_id="nope"),
+        ["transfer_id"],
+    ),
+    "get transfer: no transfer_id": (
+        "GetTransfer",
+        "wallet",
+        lambda p: get_transfer(p, transfer_id=""),
+        ["transfer_id"],
+    ),
     "get transfer: transfer_id as 32 hex digits": (
-        "GetTransfer", "wallet", lambda p: get_transfer(p, transfer_id=p.pending.replace("-", "")),
-        ["transfer_id"]),
-
-    "list: account_id not an id": ("ListTransfers", "wallet",
-                                   lambda p: list_transfers(p, account_id="me"), ["account_id"]),
-    "list: negative page_size": ("ListTransfers", "wallet",
-                                 lambda p: list_transfers(p, page_size=-1), ["page_size"]),
-    "list: page_size 501": ("ListTransfers", "wallet",
-                            lambda p: list_transfers(p, page_size=501), ["page_size"]),
-    "list: unknown state number": ("ListTransfers", "wallet",
-                                   lambda p: list_transfers(p, states=[2, 99]), ["states"]),
-    "list: state UNSPECIFIED": ("ListTransfers", "wallet",
-                                lambda p: list_transfers(p, states=[0]), ["states"]),
-    "list: unknown direction number": ("ListTransfers", "wallet",
-                                       lambda p: list_transfers(p, direction=7), ["direction"]),
-
-    "open: no request_id": ("OpenAccount", "wallet",
-                            lambda p: open_account_request(p, request_id=""), ["request_id"]),
-    "open: kind UNSPECIFIED": ("OpenAccount", "wallet",
-                               lambda p: open_account_request(p, kind=0), ["kind"]),
-    "open: kind SYSTEM": ("OpenAccount", "wallet",
-                          lambda p: open_account_request(p, kind=account_pb2.ACCOUNT_KIND_SYSTEM),
-                          ["kind"]),
-    "open: unknown kind number": ("OpenAccount", "wallet",
-                                  lambda p: open_account_request(p, kind=99), ["kind"]),
-    "open: empty display_name": ("OpenAccount", "wallet",
-                                 lambda p: open_account_request(p, display_name=""),
-                                 ["display_name"]),
-    "open: blank display_name": ("OpenAccount", "wallet",
-                                 lambda p: open_account_request(p, display_name="   "),
-                                 ["display_name"]),
+        "GetTransfer",
+        "wallet",
+        lambda p: get_transfer(p, transfer_id=p.pending.replace("-", "")),
+        ["transfer_id"],
+    ),
+    "list: account_id not an id": (
+        "ListTransfers",
+        "wallet",
+        lambda p: list_transfers(p, account_id="me"),
+        ["account_id"],
+    ),
+    "list: negative page_size": (
+        "ListTransfers",
+        "wallet",
+        lambda p: list_transfers(p, page_size=-1),
+        ["page_size"],
+    ),
+    "list: page_size 501": (
+        "ListTransfers",
+        "wallet",
+        lambda p: list_transfers(p, page_size=501),
+        ["page_size"],
+    ),
+    "list: unknown state number": (
+        "ListTransfers",
+        "wallet",
+        lambda p: list_transfers(p, states=[2, 99]),
+        ["states"],
+    ),
+    "list: state UNSPECIFIED": (
+        "ListTransfers",
+        "wallet",
+        lambda p: list_transfers(p, states=[0]),
+        ["states"],
+    ),
+    "list: unknown direction number": (
+        "ListTransfers",
+        "wallet",
+        lambda p: list_transfers(p, direction=7),
+        ["direction"],
+    ),
+    "open: no request_id": (
+        "OpenAccount",
+        "wallet",
+        lambda p: open_account_request(p, request_id=""),
+        ["request_id"],
+    ),
+    "open: kind UNSPECIFIED": (
+        "OpenAccount",
+        "wallet",
+        lambda p: open_account_request(p, kind=0),
+        ["kind"],
+    ),
+    "open: kind SYSTEM": (
+        "OpenAccount",
+        "wallet",
+        lambda p: open_account_request(p, kind=account_pb2.ACCOUNT_KIND_SYSTEM),
+        ["kind"],
+    ),
+    "open: unknown kind number": (
+        "OpenAccount",
+        "wallet",
+        lambda p: open_account_request(p, kind=99),
+        ["kind"],
+    ),
+    "open: empty display_name": (
+        "OpenAccount",
+        "wallet",
+        lambda p: open_account_request(p, display_name=""),
+        ["display_name"],
+    ),
+    "open: blank display_name": (
+        "OpenAccount",
+        "wallet",
+        lambda p: open_account_request(p, display_name="   "),
+        ["display_name"],
+    ),
     "open: display_name of 101 characters": (
-        "OpenAccount", "wallet", lambda p: open_account_request(p, display_name="d" * 101),
-        ["display_name"]),
-    "open: code with a letter": ("OpenAccount", "wallet",
-                                 lambda p: open_account_request(p, code="12345a"), ["code"]),
-    "open: code in Arabic-Indic digits": ("OpenAccount", "wallet",
-                                          lambda p: open_account_request(p, code="١٢٣٤٥٦"),
-                                          ["code"]),
-    "open: unknown currency": ("OpenAccount", "wallet",
-                               lambda p: open_account_request(p, currency_code="GBP"),
-                               ["currency_code"]),
-
-    "get account: account_id not an id": ("GetAccount", "wallet",
-                                          lambda p: get_account(p, account_id="1"),
-                                          ["account_id"]),
-    "get balance: no account_id": ("GetBalance", "wallet",
-                                   lambda p: get_balance(p, account_id=""), ["account_id"]),
-    "get balance: account_id in upper case": ("GetBalance", "wallet",
-                                              lambda p: get_balance(p, account_id=p.alice.upper()),
-                                              ["account_id"]),
-
-    "change code: no request_id": ("ChangeCode", "wallet",
-                                   lambda p: change_code(p, request_id=""), ["request_id"]),
-    "change code: account_id not an id": ("ChangeCode", "wallet",
-                                          lambda p: change_code(p, account_id="alice"),
-                                          ["account_id"]),
+        "OpenAccount",
+        "wallet",
+        lambda p: open_account_request(p, display_name="d" * 101),
+        ["display_name"],
+    ),
+    "open: code with a letter": (
+        "OpenAccount",
+        "wallet",
+        lambda p: open_account_request(p, code="12345a"),
+        ["code"],
+    ),
+    "open: code in Arabic-Indic digits": (
+        "OpenAccount",
+        "wallet",
+        lambda p: open_account_request(p, code="١٢٣٤٥٦"),
+        ["code"],
+    ),
+    "open: unknown currency": (
+        "OpenAccount",
+        "wallet",
+        lambda p: open_account_request(p, currency_code="GBP"),
+        ["currency_code"],
+    ),
+    "get account: account_id not an id": (
+        "GetAccount",
+        "wallet",
+        lambda p: get_account(p, account_id="1"),
+        ["account_id"],
+    ),
+    "get balance: no account_id": (
+        "GetBalance",
+        "wallet",
+        lambda p: get_balance(p, account_id=""),
+        ["account_id"],
+    ),
+    "get balance: account_id in upper case": (
+        "GetBalance",
+        "wallet",
+        lambda p: get_balance(p, account_id=p.alice.upper()),
+        ["account_id"],
+    ),
+    "change code: no request_id": (
+        "ChangeCode",
+        "wallet",
+        lambda p: change_code(p, request_id=""),
+        ["request_id"],
+    ),
+    "change code: account_id not an id": (
+        "ChangeCode",
+        "wallet",
+        lambda p: change_code(p, account_id="alice"),
+        ["account_id"],
+    ),
     "change code: new_code in Arabic-Indic digits": (
-        "ChangeCode", "wallet", lambda p: change_code(p, new_code="١٢٣٤٥٦"), ["new_code"]),
-
-    "credit: no request_id": ("CreditAccount", "admin",
-                              lambda p: credit(p, request_id=""), ["request_id"]),
-    "credit: account_id not an id": ("CreditAccount", "admin",
-                                     lambda p: credit(p, account_id="alice"), ["account_id"]),
-    "credit: zero amount": ("CreditAccount", "admin",
-                            lambda p: credit(p, amount=money(0)), ["amount.amount_cents"]),
-    "credit: negative amount": ("CreditAccount", "admin",
-                                lambda p: credit(p, amount=money(-5)), ["amount.amount_cents"]),
-    "credit: unknown currency": ("CreditAccount", "admin",
-                                 lambda p: credit(p, amount=money(100, "JPY")),
-                                 ["amount.currency_code"]),
-    "credit: memo of 281 characters": ("CreditAccount", "admin",
-                                       lambda p: credit(p, memo="m" * 281), ["memo"]),
+        "ChangeCode",
+        "wallet",
+        lambda p: change_code(p, new_code="١٢٣٤٥٦"),
+        ["new_code"],
+    ),
+    "credit: no request_id": (
+        "CreditAccount",
+        "admin",
+        lambda p: credit(p, request_id=""),
+        ["request_id"],
+    ),
+    "credit: account_id not an id": (
+        "CreditAccount",
+        "admin",
+        lambda p: credit(p, account_id="alice"),
+        ["account_id"],
+    ),
+    "credit: zero amount": (
+        "CreditAccount",
+        "admin",
+        lambda p: credit(p, amount=money(0)),
+        ["amount.amount_cents"],
+    ),
+    "credit: negative amount": (
+        "CreditAccount",
+        "admin",
+        lambda p: credit(p, amount=money(-5)),
+        ["amount.amount_cents"],
+    ),
+    "credit: unknown currency": (
+        "CreditAccount",
+        "admin",
+        lambda p: credit(p, amount=money(100, "JPY")),
+        ["amount.currency_code"],
+    ),
+    "credit: memo of 281 characters": (
+        "CreditAccount",
+        "admin",
+        lambda p: credit(p, memo="m" * 281),
+        ["memo"],
+    ),
 }
 
 
@@ -300,14 +525,19 @@ def test_the_error_classes_match_the_contract():
 @pytest.mark.parametrize("case", INVALID_REQUESTS, ids=str)
 def test_invalid_requests_name_each_bad_field(case, rpc, auth, parties, db):
     method, role, make_request, fields = INVALID_REQUESTS[case]
-    expect_failure(db, getattr(rpc, method), make_request(parties), getattr(auth, role),
-                   "INVALID_ARGUMENT", fields=fields)
+    expect_failure(
+        db,
+        getattr(rpc, method),
+        make_request(parties),
+        getattr(auth, role),
+        "INVALID_ARGUMENT",
+        fields=fields,
+    )
 
 
 def test_values_at_the_limits_are_accepted(wallet, parties, db):
     """The boundaries above are exclusive: one step back is valid."""
-    wallet.initiate_transfer(parties.alice, parties.bob, 1, memo="m" * 280,
-                             request_id="r" * 128)
+    wallet.initiate_transfer(parties.alice, parties.bob, 1, memo="m" * 280, request_id="r" * 128)
     wallet.open_account("PERSON", "d" * 100, "000000")
     assert wallet.list_transfers(parties.alice, page_size=500).transfers
 
@@ -323,32 +553,62 @@ def test_the_client_raises_the_typed_exception(wallet, parties):
 
 
 def test_self_transfer(rpc, auth, parties, db):
-    expect_failure(db, rpc.InitiateTransfer,
-                   initiate(parties, to_account_id=parties.alice), auth.wallet,
-                   "SELF_TRANSFER", fields=["to_account_id"])
+    expect_failure(
+        db,
+        rpc.InitiateTransfer,
+        initiate(parties, to_account_id=parties.alice),
+        auth.wallet,
+        "SELF_TRANSFER",
+        fields=["to_account_id"],
+    )
 
 
 def test_currency_mismatch(rpc, auth, parties, open_account, db):
     usd = open_account(currency_code="USD", balance_cents=50_000)
     # EUR to a USD account: the recipient does not hold the amount's currency.
-    expect_failure(db, rpc.InitiateTransfer, initiate(parties, to_account_id=usd), auth.wallet,
-                   "CURRENCY_MISMATCH", fields=["amount.currency_code"])
+    expect_failure(
+        db,
+        rpc.InitiateTransfer,
+        initiate(parties, to_account_id=usd),
+        auth.wallet,
+        "CURRENCY_MISMATCH",
+        fields=["amount.currency_code"],
+    )
     # USD from a EUR account: the sender does not.
-    expect_failure(db, rpc.InitiateTransfer,
-                   initiate(parties, to_account_id=usd, amount=money(100, "USD")), auth.wallet,
-                   "CURRENCY_MISMATCH", fields=["amount.currency_code"])
+    expect_failure(
+        db,
+        rpc.InitiateTransfer,
+        initiate(parties, to_account_id=usd, amount=money(100, "USD")),
+        auth.wallet,
+        "CURRENCY_MISMATCH",
+        fields=["amount.currency_code"],
+    )
     # USD from the USD account to a EUR one.
-    expect_failure(db, rpc.InitiateTransfer,
-                   initiate(parties, from_account_id=usd, amount=money(100, "USD")),
-                   auth.wallet, "CURRENCY_MISMATCH", fields=["amount.currency_code"])
-    expect_failure(db, rpc.CreditAccount, credit(parties, account_id=usd), auth.admin,
-                   "CURRENCY_MISMATCH", fields=["amount.currency_code"])
+    expect_failure(
+        db,
+        rpc.InitiateTransfer,
+        initiate(parties, from_account_id=usd, amount=money(100, "USD")),
+        auth.wallet,
+        "CURRENCY_MISMATCH",
+        fields=["amount.currency_code"],
+    )
+    expect_failure(
+        db,
+        rpc.CreditAccount,
+        credit(parties, account_id=usd),
+        auth.admin,
+        "CURRENCY_MISMATCH",
+        fields=["amount.currency_code"],
+    )
 
 
 def test_account_not_found(rpc, auth, parties, db):
     nobody = unknown_id()
-    funding_eur = str(db.execute("SELECT account_id FROM accounts WHERE kind = 'SYSTEM'"
-                                 " AND currency_code = 'EUR'").fetchone()[0])
+    funding_eur = str(
+        db.execute(
+            "SELECT account_id FROM accounts WHERE kind = 'SYSTEM' AND currency_code = 'EUR'"
+        ).fetchone()[0]
+    )
     cases = [
         (rpc.GetAccount, get_account(parties, account_id=nobody), auth.wallet),
         (rpc.GetBalance, get_balance(parties, account_id=nobody), auth.wallet),
@@ -359,72 +619,134 @@ def test_account_not_found(rpc, auth, parties, db):
         (rpc.InitiateTransfer, initiate(parties, from_account_id=nobody), auth.wallet),
     ]
     for stub_method, request, role_auth in cases:
-        expect_failure(db, stub_method, request, role_auth, "ACCOUNT_NOT_FOUND",
-                       metadata={"account_id": nobody})
+        expect_failure(
+            db,
+            stub_method,
+            request,
+            role_auth,
+            "ACCOUNT_NOT_FOUND",
+            metadata={"account_id": nobody},
+        )
     # System accounts exist but are never shown, nor paid directly.
-    expect_failure(db, rpc.GetAccount, get_account(parties, account_id=funding_eur),
-                   auth.wallet, "ACCOUNT_NOT_FOUND", metadata={"account_id": funding_eur})
-    expect_failure(db, rpc.InitiateTransfer, initiate(parties, to_account_id=funding_eur),
-                   auth.wallet, "ACCOUNT_NOT_FOUND", metadata={"account_id": funding_eur})
+    expect_failure(
+        db,
+        rpc.GetAccount,
+        get_account(parties, account_id=funding_eur),
+        auth.wallet,
+        "ACCOUNT_NOT_FOUND",
+        metadata={"account_id": funding_eur},
+    )
+    expect_failure(
+        db,
+        rpc.InitiateTransfer,
+        initiate(parties, to_account_id=funding_eur),
+        auth.wallet,
+        "ACCOUNT_NOT_FOUND",
+        metadata={"account_id": funding_eur},
+    )
 
 
 def test_identity_not_linked(rpc, auth, parties, db):
-    stranger = identity_pb2.Identity(namespace="twitter", subject_id=f"x{uuid.uuid4().hex[:12]}",
-                                     handle="stranger")
+    stranger = identity_pb2.Identity(
+        namespace="twitter", subject_id=f"x{uuid.uuid4().hex[:12]}", handle="stranger"
+    )
     metadata = {"namespace": "twitter", "subject_id": stranger.subject_id}
     # A sender must have linked the identity it pays from.
     request = transfers_pb.InitiateTransferRequest(
-        request_id=new_request_id(), from_identity=stranger, to_account_id=parties.bob,
-        amount=money(100))
-    expect_failure(db, rpc.InitiateTransfer, request, auth.channel, "IDENTITY_NOT_LINKED",
-                   metadata=metadata)
-    expect_failure(db, rpc.ResolveIdentity,
-                   accounts_pb.ResolveIdentityRequest(identity=stranger), auth.channel,
-                   "IDENTITY_NOT_LINKED", metadata={"namespace": "twitter"})
-    expect_failure(db, rpc.UnlinkIdentity, accounts_pb.UnlinkIdentityRequest(
-        request_id=new_request_id(), account_id=parties.alice, identity=stranger), auth.wallet,
-        "IDENTITY_NOT_LINKED", metadata=metadata)
+        request_id=new_request_id(),
+        from_identity=stranger,
+        to_account_id=parties.bob,
+        amount=money(100),
+    )
+    expect_failure(
+        db, rpc.InitiateTransfer, request, auth.channel, "IDENTITY_NOT_LINKED", metadata=metadata
+    )
+    expect_failure(
+        db,
+        rpc.ResolveIdentity,
+        accounts_pb.ResolveIdentityRequest(identity=stranger),
+        auth.channel,
+        "IDENTITY_NOT_LINKED",
+        metadata={"namespace": "twitter"},
+    )
+    expect_failure(
+        db,
+        rpc.UnlinkIdentity,
+        accounts_pb.UnlinkIdentityRequest(
+            request_id=new_request_id(), account_id=parties.alice, identity=stranger
+        ),
+        auth.wallet,
+        "IDENTITY_NOT_LINKED",
+        metadata=metadata,
+    )
 
 
 def test_identity_already_linked(rpc, auth, parties, wallet, db):
-    taken = identity_pb2.Identity(namespace="twitter", subject_id=f"x{uuid.uuid4().hex[:12]}",
-                                  handle="taken")
+    taken = identity_pb2.Identity(
+        namespace="twitter", subject_id=f"x{uuid.uuid4().hex[:12]}", handle="taken"
+    )
     wallet.link_identity(parties.bob, taken)
     request = accounts_pb.LinkIdentityRequest(
-        request_id=new_request_id(), account_id=parties.alice, identity=taken)
-    expect_failure(db, rpc.LinkIdentity, request, auth.wallet, "IDENTITY_ALREADY_LINKED",
-                   metadata={"namespace": "twitter", "subject_id": taken.subject_id})
+        request_id=new_request_id(), account_id=parties.alice, identity=taken
+    )
+    expect_failure(
+        db,
+        rpc.LinkIdentity,
+        request,
+        auth.wallet,
+        "IDENTITY_ALREADY_LINKED",
+        metadata={"namespace": "twitter", "subject_id": taken.subject_id},
+    )
 
 
 def test_transfer_not_found(rpc, auth, parties, db):
     nothing = unknown_id()
-    for stub_method, request in ((rpc.GetTransfer, get_transfer(parties, transfer_id=nothing)),
-                                 (rpc.ConfirmTransfer, confirm(parties, transfer_id=nothing)),
-                                 (rpc.CancelTransfer, cancel(parties, transfer_id=nothing))):
-        expect_failure(db, stub_method, request, auth.wallet, "TRANSFER_NOT_FOUND",
-                       metadata={"transfer_id": nothing})
+    for stub_method, request in (
+        (rpc.GetTransfer, get_transfer(parties, transfer_id=nothing)),
+        (rpc.ConfirmTransfer, confirm(parties, transfer_id=nothing)),
+        (rpc.CancelTransfer, cancel(parties, transfer_id=nothing)),
+    ):
+        expect_failure(
+            db,
+            stub_method,
+            request,
+            auth.wallet,
+            "TRANSFER_NOT_FOUND",
+            metadata={"transfer_id": nothing},
+        )
 
 
 def test_insufficient_funds_counts_held_money(rpc, auth, wallet, open_account, db):
     alice, bob = open_account(balance_cents=1_000), open_account()
     p = types.SimpleNamespace(alice=alice, bob=bob)
-    expect_failure(db, rpc.InitiateTransfer, initiate(p, amount=money(1_001)), auth.wallet,
-                   "INSUFFICIENT_FUNDS")
+    expect_failure(
+        db,
+        rpc.InitiateTransfer,
+        initiate(p, amount=money(1_001)),
+        auth.wallet,
+        "INSUFFICIENT_FUNDS",
+    )
     # 600 held by a pending transfer leaves 400 to spend, though the balance is 1000.
     wallet.initiate_transfer(alice, bob, 600)
-    expect_failure(db, rpc.InitiateTransfer, initiate(p, amount=money(401)), auth.wallet,
-                   "INSUFFICIENT_FUNDS")
+    expect_failure(
+        db, rpc.InitiateTransfer, initiate(p, amount=money(401)), auth.wallet, "INSUFFICIENT_FUNDS"
+    )
     assert wallet.initiate_transfer(alice, bob, 400).amount.amount_cents == 400
 
 
-@pytest.mark.parametrize("kind, cap_cents", [("PERSON", 25_000), ("ASSOCIATION", 50_000),
-                                             ("MERCHANT", 50_000)])
-def test_per_transfer_cap_by_recipient_kind(kind, cap_cents, rpc, auth, wallet, open_account,
-                                            db):
+@pytest.mark.parametrize(
+    "kind, cap_cents", [("PERSON", 25_000), ("ASSOCIATION", 50_000), ("MERCHANT", 50_000)]
+)
+def test_per_transfer_cap_by_recipient_kind(kind, cap_cents, rpc, auth, wallet, open_account, db):
     p = types.SimpleNamespace(alice=open_account(balance_cents=60_000), bob=open_account(kind))
-    expect_failure(db, rpc.InitiateTransfer, initiate(p, amount=money(cap_cents + 1)),
-                   auth.wallet, "LIMIT_EXCEEDED",
-                   metadata={"limit": "PER_TRANSFER", "limit_cents": str(cap_cents)})
+    expect_failure(
+        db,
+        rpc.InitiateTransfer,
+        initiate(p, amount=money(cap_cents + 1)),
+        auth.wallet,
+        "LIMIT_EXCEEDED",
+        metadata={"limit": "PER_TRANSFER", "limit_cents": str(cap_cents)},
+    )
     # The cap itself is allowed.
     assert wallet.initiate_transfer(p.alice, p.bob, cap_cents).amount.amount_cents == cap_cents
 
@@ -436,13 +758,23 @@ def test_daily_cap_counts_pending_and_completed_payments(rpc, auth, wallet, open
     wallet.confirm_transfer(first.transfer_id, "123456")
     for amount_cents in (25_000, 25_000, 24_000):  # pending: 99000 spent in all
         wallet.initiate_transfer(p.alice, p.bob, amount_cents)
-    expect_failure(db, rpc.InitiateTransfer, initiate(p, amount=money(1_001)), auth.wallet,
-                   "LIMIT_EXCEEDED", metadata={"limit": "DAILY", "limit_cents": "100000",
-                                               "remaining_cents": "1000"})
+    expect_failure(
+        db,
+        rpc.InitiateTransfer,
+        initiate(p, amount=money(1_001)),
+        auth.wallet,
+        "LIMIT_EXCEEDED",
+        metadata={"limit": "DAILY", "limit_cents": "100000", "remaining_cents": "1000"},
+    )
     wallet.initiate_transfer(p.alice, p.bob, 1_000)
-    expect_failure(db, rpc.InitiateTransfer, initiate(p, amount=money(1)), auth.wallet,
-                   "LIMIT_EXCEEDED", metadata={"limit": "DAILY", "limit_cents": "100000",
-                                               "remaining_cents": "0"})
+    expect_failure(
+        db,
+        rpc.InitiateTransfer,
+        initiate(p, amount=money(1)),
+        auth.wallet,
+        "LIMIT_EXCEEDED",
+        metadata={"limit": "DAILY", "limit_cents": "100000", "remaining_cents": "0"},
+    )
 
 
 def test_wrong_codes_count_attempts_then_lock(rpc, auth, wallet, open_account, db):
@@ -454,24 +786,39 @@ def test_wrong_codes_count_attempts_then_lock(rpc, auth, wallet, open_account, d
     for attempts_left in (2, 1, 0):
         request = first_try if attempts_left == 2 else confirm(p, code="999999")
         before = ledger_state(db)
-        assert_envoi_error(failed_call(rpc.ConfirmTransfer, request, auth.wallet),
-                           "INVALID_CODE", metadata={"attempts_left": str(attempts_left)})
+        assert_envoi_error(
+            failed_call(rpc.ConfirmTransfer, request, auth.wallet),
+            "INVALID_CODE",
+            metadata={"attempts_left": str(attempts_left)},
+        )
         # By design the one change: a counted attempt on the sender, and the
         # answer kept for the request_id. No money moves; the transfer stays pending.
         after = ledger_state(db)
-        counted = [row[:3] + (row[3] + 1,) + row[4:] if str(row[0]) == alice else row
-                   for row in before["accounts"]]
-        assert after == {**before, "accounts": counted,
-                         "idempotency_keys": before["idempotency_keys"] + 1}
+        counted = [
+            row[:3] + (row[3] + 1,) + row[4:] if str(row[0]) == alice else row
+            for row in before["accounts"]
+        ]
+        assert after == {
+            **before,
+            "accounts": counted,
+            "idempotency_keys": before["idempotency_keys"] + 1,
+        }
 
     # A retry of the first request_id gets the first answer again and counts nothing.
-    expect_failure(db, rpc.ConfirmTransfer, first_try, auth.wallet, "INVALID_CODE",
-                   metadata={"attempts_left": "2"})
+    expect_failure(
+        db,
+        rpc.ConfirmTransfer,
+        first_try,
+        auth.wallet,
+        "INVALID_CODE",
+        metadata={"attempts_left": "2"},
+    )
     # Locked: even the right code is refused, and nothing moves.
-    expect_failure(db, rpc.ConfirmTransfer, confirm(p, code="111111"), auth.wallet,
-                   "CODE_LOCKED")
-    assert wallet.get_transfer(transfer.transfer_id).state \
+    expect_failure(db, rpc.ConfirmTransfer, confirm(p, code="111111"), auth.wallet, "CODE_LOCKED")
+    assert (
+        wallet.get_transfer(transfer.transfer_id).state
         == transfer_pb2.TRANSFER_STATE_PENDING_CONFIRMATION
+    )
     # What the caller is told to do: change the code, confirm with a new request_id.
     wallet.change_code(alice, "222222")
     confirmed = wallet.confirm_transfer(transfer.transfer_id, "222222")
@@ -484,16 +831,27 @@ def test_transfer_not_pending_names_the_state(rpc, auth, wallet, open_account, d
     wallet.confirm_transfer(completed.transfer_id, "123456")
     cancelled = wallet.initiate_transfer(alice, bob, 100)
     wallet.cancel_transfer(cancelled.transfer_id)
-    funding = next(t for t in wallet.iter_transfers(alice)
-                   if t.kind == transfer_pb2.TRANSFER_KIND_FUNDING)
-    for transfer_id, state in ((completed.transfer_id, "COMPLETED"),
-                               (cancelled.transfer_id, "CANCELLED"),
-                               (funding.transfer_id, "COMPLETED")):
+    funding = next(
+        t for t in wallet.iter_transfers(alice) if t.kind == transfer_pb2.TRANSFER_KIND_FUNDING
+    )
+    for transfer_id, state in (
+        (completed.transfer_id, "COMPLETED"),
+        (cancelled.transfer_id, "CANCELLED"),
+        (funding.transfer_id, "COMPLETED"),
+    ):
         p = types.SimpleNamespace(pending=transfer_id)
-        for stub_method, request in ((rpc.ConfirmTransfer, confirm(p)),
-                                     (rpc.CancelTransfer, cancel(p))):
-            expect_failure(db, stub_method, request, auth.wallet, "TRANSFER_NOT_PENDING",
-                           metadata={"transfer_id": transfer_id, "state": state})
+        for stub_method, request in (
+            (rpc.ConfirmTransfer, confirm(p)),
+            (rpc.CancelTransfer, cancel(p)),
+        ):
+            expect_failure(
+                db,
+                stub_method,
+                request,
+                auth.wallet,
+                "TRANSFER_NOT_PENDING",
+                metadata={"transfer_id": transfer_id, "state": state},
+            )
 
 
 def test_invalid_page_token(rpc, auth, wallet, open_account, db):
@@ -504,16 +862,29 @@ def test_invalid_page_token(rpc, auth, wallet, open_account, db):
     assert token
     p = types.SimpleNamespace(alice=alice)
     for garbage in ("garbage", "!!!", "djE6MTox", "é", token[:-4]):
-        expect_failure(db, rpc.ListTransfers,
-                       list_transfers(p, page_token=garbage, direction=2), auth.wallet,
-                       "INVALID_PAGE_TOKEN", fields=["page_token"])
+        expect_failure(
+            db,
+            rpc.ListTransfers,
+            list_transfers(p, page_token=garbage, direction=2),
+            auth.wallet,
+            "INVALID_PAGE_TOKEN",
+            fields=["page_token"],
+        )
     # A real token with other filters than the page it came from.
-    for other_filters in (dict(direction=1), dict(direction=0),
-                          dict(direction=2, states=[transfer_pb2.TRANSFER_STATE_COMPLETED]),
-                          dict(direction=2, account_id=bob)):
-        expect_failure(db, rpc.ListTransfers,
-                       list_transfers(p, page_token=token, **other_filters), auth.wallet,
-                       "INVALID_PAGE_TOKEN", fields=["page_token"])
+    for other_filters in (
+        dict(direction=1),
+        dict(direction=0),
+        dict(direction=2, states=[transfer_pb2.TRANSFER_STATE_COMPLETED]),
+        dict(direction=2, account_id=bob),
+    ):
+        expect_failure(
+            db,
+            rpc.ListTransfers,
+            list_transfers(p, page_token=token, **other_filters),
+            auth.wallet,
+            "INVALID_PAGE_TOKEN",
+            fields=["page_token"],
+        )
     # The same filters go on; page_size may change between pages.
     next_page = wallet.list_transfers(alice, page_size=5, direction="OUTGOING", page_token=token)
     assert len(next_page.transfers) == 2
@@ -523,12 +894,22 @@ def test_idempotency_key_reused(rpc, auth, wallet, parties, db):
     request_id = new_request_id()
     first = wallet.initiate_transfer(parties.alice, parties.bob, 100, request_id=request_id)
     # Same request_id, other amount; then on another method.
-    expect_failure(db, rpc.InitiateTransfer,
-                   initiate(parties, request_id=request_id, amount=money(200)), auth.wallet,
-                   "IDEMPOTENCY_KEY_REUSED", fields=["request_id"])
-    expect_failure(db, rpc.CancelTransfer,
-                   cancel(parties, request_id=request_id, transfer_id=first.transfer_id),
-                   auth.wallet, "IDEMPOTENCY_KEY_REUSED", fields=["request_id"])
+    expect_failure(
+        db,
+        rpc.InitiateTransfer,
+        initiate(parties, request_id=request_id, amount=money(200)),
+        auth.wallet,
+        "IDEMPOTENCY_KEY_REUSED",
+        fields=["request_id"],
+    )
+    expect_failure(
+        db,
+        rpc.CancelTransfer,
+        cancel(parties, request_id=request_id, transfer_id=first.transfer_id),
+        auth.wallet,
+        "IDEMPOTENCY_KEY_REUSED",
+        fields=["request_id"],
+    )
     # The same request again is a retry: the first answer, nothing new.
     before = ledger_state(db)
     again = wallet.initiate_transfer(parties.alice, parties.bob, 100, request_id=request_id)
@@ -548,25 +929,35 @@ def test_permission_denied(rpc, auth, parties, db):
 
 def documented_reasons() -> dict[str, str]:
     """reason -> gRPC code, from the rows of the table in docs/errors.md."""
-    rows = re.findall(r"^\|\s*`([A-Z_]+)`\s*\|\s*`([A-Z_]+)`\s*\|",
-                      ERRORS_DOC.read_text(encoding="utf-8"), re.MULTILINE)
+    rows = re.findall(
+        r"^\|\s*`([A-Z_]+)`\s*\|\s*`([A-Z_]+)`\s*\|",
+        ERRORS_DOC.read_text(encoding="utf-8"),
+        re.MULTILINE,
+    )
     assert len(rows) == len(dict(rows)), "a reason has two rows"
     return dict(rows)
 
 
 def test_the_error_doc_lists_every_reason_with_its_code():
-    assert documented_reasons() == {reason: cls.code.name
-                                    for reason, cls in errors.ERRORS_BY_REASON.items()}
+    assert documented_reasons() == {
+        reason: cls.code.name for reason, cls in errors.ERRORS_BY_REASON.items()
+    }
 
 
 def test_the_error_doc_names_no_reason_that_does_not_exist():
     # Upper-snake words the doc may name besides reasons: gRPC codes, transfer
     # states, account kinds and the names of limits.
-    known = (set(errors.ERRORS_BY_REASON) | {code.name for code in grpc.StatusCode}
-             | {name.removeprefix("TRANSFER_STATE_") for name in transfer_pb2.TransferState.keys()}
-             | {name.removeprefix("ACCOUNT_KIND_") for name in account_pb2.AccountKind.keys()}
-             | {"PER_TRANSFER", "DAILY"})
-    words = set(re.findall(r"`([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[A-Z]{4,})`",
-                           ERRORS_DOC.read_text(encoding="utf-8")))
+    known = (
+        set(errors.ERRORS_BY_REASON)
+        | {code.name for code in grpc.StatusCode}
+        | {name.removeprefix("TRANSFER_STATE_") for name in transfer_pb2.TransferState.keys()}
+        | {name.removeprefix("ACCOUNT_KIND_") for name in account_pb2.AccountKind.keys()}
+        | {"PER_TRANSFER", "DAILY"}
+    )
+    words = set(
+        re.findall(
+            r"`([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[A-Z]{4,})`", ERRORS_DOC.read_text(encoding="utf-8")
+        )
+    )
     assert words, "the pattern found nothing: the doc changed form"
     assert words - known == set()

@@ -1,9 +1,9 @@
 """EventService.ListEvents: the outbox in order, resumable, with no gap."""
+
 import uuid
 
 import psycopg
 import pytest
-
 from envoi.client import errors
 from envoi.v1 import event_pb2
 
@@ -18,8 +18,7 @@ def read_all(client, cursor="") -> tuple[list, str]:
         cursor = page.next_cursor
 
 
-def test_a_channel_reads_its_own_events_in_order_and_resumes(channel, wallet, admin,
-                                                            open_account):
+def test_a_channel_reads_its_own_events_in_order_and_resumes(channel, wallet, admin, open_account):
     _, start = read_all(channel)
     alice, bob = open_account(balance_cents=5_000), open_account()
     mine = channel.initiate_transfer(alice, bob, 100)
@@ -28,7 +27,8 @@ def test_a_channel_reads_its_own_events_in_order_and_resumes(channel, wallet, ad
     events, cursor = read_all(channel, start)
     assert [(e.type, e.transfer.transfer_id) for e in events] == [
         (event_pb2.EVENT_TYPE_CONFIRMATION_REQUIRED, mine.transfer_id),
-        (event_pb2.EVENT_TYPE_TRANSFER_COMPLETED, mine.transfer_id)]
+        (event_pb2.EVENT_TYPE_TRANSFER_COMPLETED, mine.transfer_id),
+    ]
     # Resuming from the cursor repeats nothing; the next event follows.
     assert read_all(channel, cursor)[0] == []
     other = channel.initiate_transfer(alice, bob, 300)
@@ -43,10 +43,13 @@ def test_an_event_committed_late_is_not_skipped(admin, open_account, database_ur
     # An older transaction writes an event (a payment on hold) and stays open...
     slow = psycopg.connect(database_url)
     held = uuid.uuid4()
-    slow.execute("INSERT INTO transfers (transfer_id, kind, state, from_account_id,"
-                 " to_account_id, currency_code, amount_cents, initiated_by, expire_time)"
-                 " VALUES (%s, 'PAYMENT', 'PENDING_CONFIRMATION', %s, %s, 'EUR', 100, 'test',"
-                 " now() + interval '1 hour')", (held, payer, payee))
+    slow.execute(
+        "INSERT INTO transfers (transfer_id, kind, state, from_account_id,"
+        " to_account_id, currency_code, amount_cents, initiated_by, expire_time)"
+        " VALUES (%s, 'PAYMENT', 'PENDING_CONFIRMATION', %s, %s, 'EUR', 100, 'test',"
+        " now() + interval '1 hour')",
+        (held, payer, payee),
+    )
     try:
         # ...while a younger one commits. Its event must wait, or a reader
         # would move past the older event before it is visible.
@@ -55,8 +58,10 @@ def test_an_event_committed_late_is_not_skipped(admin, open_account, database_ur
         assert credit.transfer.transfer_id not in [e.transfer.transfer_id for e in seen]
         slow.commit()
         after, _ = read_all(admin, cursor)
-        assert [e.transfer.transfer_id for e in after][-2:] == [str(held),
-                                                                credit.transfer.transfer_id]
+        assert [e.transfer.transfer_id for e in after][-2:] == [
+            str(held),
+            credit.transfer.transfer_id,
+        ]
     finally:
         slow.close()
 

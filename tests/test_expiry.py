@@ -1,22 +1,22 @@
 """Pending transfers that nobody confirms expire and release their hold."""
+
 import time
 
 import pytest
-
 from envoi.client import errors
 from envoi.core import maintenance
 from envoi.core.config import Settings
+from envoi.core.testing import TEST_CODE_KEY
 from envoi.v1 import transfer_pb2
-
-from conftest import TEST_CODE_KEY
 
 TIMEOUT_S = 1
 
 
 @pytest.fixture(scope="module")
 def settings(database_url):
-    return Settings(database_url=database_url, code_key=TEST_CODE_KEY,
-                    confirmation_timeout_s=TIMEOUT_S)
+    return Settings(
+        database_url=database_url, code_key=TEST_CODE_KEY, confirmation_timeout_s=TIMEOUT_S
+    )
 
 
 def test_the_sweeper_expires_due_transfers_once(wallet, open_account, runtime, db):
@@ -26,12 +26,16 @@ def test_the_sweeper_expires_due_transfers_once(wallet, open_account, runtime, d
     time.sleep(TIMEOUT_S + 0.2)
     assert maintenance.expire_due_transfers(runtime) >= 3
     for transfer in transfers:
-        assert wallet.get_transfer(transfer.transfer_id).state == transfer_pb2.TRANSFER_STATE_EXPIRED
+        assert (
+            wallet.get_transfer(transfer.transfer_id).state == transfer_pb2.TRANSFER_STATE_EXPIRED
+        )
     balance = wallet.get_balance(alice)
     assert (balance.balance.amount_cents, balance.held.amount_cents) == (3_000, 0)
-    events = db.execute("SELECT count(*) FROM outbox_events WHERE event_type = 'TRANSFER_EXPIRED'"
-                        " AND transfer_id = ANY(%s)",
-                        ([t.transfer_id for t in transfers],)).fetchone()[0]
+    events = db.execute(
+        "SELECT count(*) FROM outbox_events WHERE event_type = 'TRANSFER_EXPIRED'"
+        " AND transfer_id = ANY(%s)",
+        ([t.transfer_id for t in transfers],),
+    ).fetchone()[0]
     assert events == 3
 
 

@@ -2,16 +2,16 @@
 rejects and why, and properties: it never raises, it reads exactly the amount
 of a well-formed post, it never accepts an amount it did not fully understand,
 and the memo never holds the amount or the recipient."""
+
 import collections
 import html
 import re
 import string
 
 import pytest
-from hypothesis import assume, example, given, strategies as st
-
-from envoi.channels.grammar import (MAX_TEXT_CHARS, REASONS, Grammar, Rejection,
-                                    TransferIntent)
+from envoi.channels.grammar import MAX_TEXT_CHARS, REASONS, Grammar, Rejection, TransferIntent
+from hypothesis import assume, example, given
+from hypothesis import strategies as st
 
 BOT = "SmoneyFR"
 GRAMMAR = Grammar(BOT)
@@ -27,10 +27,10 @@ ACCEPTED = [
     # (text, parse options, amount_cents, recipient, memo)
     (post("10€ @alice"), {}, 1000, "alice", ""),
     (post("10 € @alice"), {}, 1000, "alice", ""),
-    (post("10\u00a0€ @alice"), {}, 1000, "alice", ""),       # no-break space
-    (post("10\u202f€ @alice"), {}, 1000, "alice", ""),       # narrow no-break space
-    (post("10\u2009€ @alice"), {}, 1000, "alice", ""),       # thin space
-    (post("10\u3000€ @alice"), {}, 1000, "alice", ""),       # ideographic space
+    (post("10\u00a0€ @alice"), {}, 1000, "alice", ""),  # no-break space
+    (post("10\u202f€ @alice"), {}, 1000, "alice", ""),  # narrow no-break space
+    (post("10\u2009€ @alice"), {}, 1000, "alice", ""),  # thin space
+    (post("10\u3000€ @alice"), {}, 1000, "alice", ""),  # ideographic space
     (post("€10 @alice"), {}, 1000, "alice", ""),
     (post("€ 10 @alice"), {}, 1000, "alice", ""),
     (post("€\u00a010 @alice"), {}, 1000, "alice", ""),
@@ -54,30 +54,53 @@ ACCEPTED = [
     # either order; command words anywhere
     (post("@alice 10€"), {}, 1000, "alice", ""),
     (f"@alice 10€ #envoyer @{BOT}", {}, 1000, "alice", ""),
-    (f"merci @{BOT} pour tout #envoyer @bob 12,50 € le resto 🍕", {}, 1250, "bob",
-     "merci pour tout le resto 🍕"),
+    (
+        f"merci @{BOT} pour tout #envoyer @bob 12,50 € le resto 🍕",
+        {},
+        1250,
+        "bob",
+        "merci pour tout le resto 🍕",
+    ),
     # the memo: punctuation around removed words goes with them; whitespace collapses
     (post("10€ @alice, merci !"), {}, 1000, "alice", "merci !"),
     (post("(10€) @alice."), {}, 1000, "alice", ""),
     (f"@{BOT}\n#envoyer\t10€\n\n@alice  merci\n beaucoup", {}, 1000, "alice", "merci beaucoup"),
     (post("10€ @alice pour 2 pizzas"), {}, 1000, "alice", "pour 2 pizzas"),
-    (post("10€ @alice #merci https://t.co/Ab12cD34"), {}, 1000, "alice",
-     "#merci https://t.co/Ab12cD34"),
+    (
+        post("10€ @alice #merci https://t.co/Ab12cD34"),
+        {},
+        1000,
+        "alice",
+        "#merci https://t.co/Ab12cD34",
+    ),
     (post("10€ @alice pour l'Euro2024 à 14h30"), {}, 1000, "alice", "pour l'Euro2024 à 14h30"),
     (post("10€ @alice en euros"), {}, 1000, "alice", "en euros"),
     # an address is not a mention: a@b.com is memo text
-    (post("10€ @alice facture à jean@example.com"), {}, 1000, "alice",
-     "facture à jean@example.com"),
+    (
+        post("10€ @alice facture à jean@example.com"),
+        {},
+        1000,
+        "alice",
+        "facture à jean@example.com",
+    ),
     # HTML entities as X sends them, decoded once
-    (post("10€ @alice Tom &amp; Jerry &lt;3 &gt;_&lt; caf&#233; caf&#xE9;"), {}, 1000, "alice",
-     "Tom & Jerry <3 >_< café café"),
+    (
+        post("10€ @alice Tom &amp; Jerry &lt;3 &gt;_&lt; caf&#233; caf&#xE9;"),
+        {},
+        1000,
+        "alice",
+        "Tom & Jerry <3 >_< café café",
+    ),
     (post("10&#8364; @alice"), {}, 1000, "alice", ""),
     (post("10&nbsp;&euro; @alice"), {}, 1000, "alice", ""),
     # case-insensitive keyword and handles; the recipient as written
-    (f"@SMONEYFR #ENVOYER 10 € @Alice", {}, 1000, "Alice", ""),
-    (f"@smoneyfr #Send 10 € @alice_2", {}, 1000, "alice_2", ""),
-    (post("10€ @abcdefghijklmno"), {}, 1000, "abcdefghijklmno", ""),   # 15 characters
-    (post("10€ ＠alice"), {}, 1000, "alice", ""),                        # full-width @
+    ("@SMONEYFR #ENVOYER 10 € @Alice", {}, 1000, "Alice", ""),
+    ("@smoneyfr #Send 10 € @alice_2", {}, 1000, "alice_2", ""),
+    (post("10€ @abcdefghijklmno"), {}, 1000, "abcdefghijklmno", ""),  # 15 characters
+    (post("10€ ＠alice"), {}, 1000, "alice", ""),  # full-width @
+    (post("10€ @alice😘 merci"), {}, 1000, "alice", "merci"),  # an emoji ends a handle
+    (post("10€ .@alice"), {}, 1000, "alice", ""),
+    (f".@{BOT} #envoyer 10€ @alice", {}, 1000, "alice", ""),
     # the same recipient twice is one recipient; the bot twice is the bot
     (post("10€ @alice merci @Alice"), {}, 1000, "alice", "merci"),
     (post(f"10€ @alice @{BOT}"), {}, 1000, "alice", ""),
@@ -105,12 +128,20 @@ def test_bot_keywords_and_currency_are_configuration():
     assert "3 dollars" not in dollars.parse("@PayBot #pay 3 euros @alice").message
 
 
-@pytest.mark.parametrize("options", [
-    {"bot_handle": "@SmoneyFR"}, {"bot_handle": "a-b"}, {"bot_handle": "x" * 16},
-    {"bot_handle": ""}, {"bot_handle": BOT, "keywords": ()},
-    {"bot_handle": BOT, "keywords": ("#envoyer",)}, {"bot_handle": BOT, "keywords": ("a b",)},
-    {"bot_handle": BOT, "keywords": ("",)}, {"bot_handle": BOT, "currency": "eur"},
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"bot_handle": "@SmoneyFR"},
+        {"bot_handle": "a-b"},
+        {"bot_handle": "x" * 16},
+        {"bot_handle": ""},
+        {"bot_handle": BOT, "keywords": ()},
+        {"bot_handle": BOT, "keywords": ("#envoyer",)},
+        {"bot_handle": BOT, "keywords": ("a b",)},
+        {"bot_handle": BOT, "keywords": ("",)},
+        {"bot_handle": BOT, "currency": "eur"},
+    ],
+)
 def test_a_bad_configuration_is_refused(options):
     with pytest.raises(ValueError):
         Grammar(**options)
@@ -127,7 +158,7 @@ REJECTED = [
     (post("10€ @alice ") + "a" * MAX_TEXT_CHARS, {}, "TEXT_TOO_LONG"),
     ("#envoyer 10€ @alice", {}, "NOT_ADDRESSED"),
     ("", {}, "NOT_ADDRESSED"),
-    ("@SmoneyFR_ #envoyer 10€ @alice", {}, "NOT_ADDRESSED"),        # another handle
+    ("@SmoneyFR_ #envoyer 10€ @alice", {}, "NOT_ADDRESSED"),  # another handle
     ("contact@SmoneyFR #envoyer 10€ @alice", {}, "NOT_ADDRESSED"),  # not a mention
     ("SmoneyFR #envoyer 10€ @alice", {}, "NOT_ADDRESSED"),
     (f"@{BOT} 10€ @alice", {}, "MISSING_KEYWORD"),
@@ -139,7 +170,7 @@ REJECTED = [
     (post("@alice"), {}, "MISSING_AMOUNT"),
     (post("dix euros @alice"), {}, "MISSING_AMOUNT"),
     (post("10e @alice"), {}, "MISSING_AMOUNT"),
-    (post("10&amp;euro; @alice"), {}, "INVALID_AMOUNT"),      # decoded once: "10&euro;"
+    (post("10&amp;euro; @alice"), {}, "INVALID_AMOUNT"),  # decoded once: "10&euro;"
     (post("#10€ @alice"), {}, "MISSING_AMOUNT"),
     (post("10 @alice"), {}, "MISSING_CURRENCY"),
     (post("10,50 @alice"), {}, "MISSING_CURRENCY"),
@@ -169,16 +200,16 @@ REJECTED = [
     (post("€ 10 € @alice"), {}, "AMBIGUOUS_AMOUNT"),
     (post("10€ € @alice"), {}, "AMBIGUOUS_AMOUNT"),
     (post("10€ EUR @alice"), {}, "AMBIGUOUS_AMOUNT"),
-    (post("١٠€ @alice"), {}, "NON_ASCII_DIGITS"),         # Arabic-Indic
+    (post("١٠€ @alice"), {}, "NON_ASCII_DIGITS"),  # Arabic-Indic
     (post("١٠ € @alice"), {}, "NON_ASCII_DIGITS"),
-    (post("۱۰€ @alice"), {}, "NON_ASCII_DIGITS"),         # Extended Arabic-Indic
-    (post("１０€ @alice"), {}, "NON_ASCII_DIGITS"),        # full-width
-    (post("१०€ @alice"), {}, "NON_ASCII_DIGITS"),         # Devanagari
-    (post("1٠€ @alice"), {}, "NON_ASCII_DIGITS"),         # mixed
+    (post("۱۰€ @alice"), {}, "NON_ASCII_DIGITS"),  # Extended Arabic-Indic
+    (post("１０€ @alice"), {}, "NON_ASCII_DIGITS"),  # full-width
+    (post("१०€ @alice"), {}, "NON_ASCII_DIGITS"),  # Devanagari
+    (post("1٠€ @alice"), {}, "NON_ASCII_DIGITS"),  # mixed
     (post("10²€ @alice"), {}, "NON_ASCII_DIGITS"),
     (post("1½€ @alice"), {}, "NON_ASCII_DIGITS"),
     (post("-10€ @alice"), {}, "NEGATIVE_AMOUNT"),
-    (post("−10€ @alice"), {}, "NEGATIVE_AMOUNT"),         # U+2212 minus sign
+    (post("−10€ @alice"), {}, "NEGATIVE_AMOUNT"),  # U+2212 minus sign
     (post("-10 € @alice"), {}, "NEGATIVE_AMOUNT"),
     (post("€-10 @alice"), {}, "NEGATIVE_AMOUNT"),
     (post("-0€ @alice"), {}, "NEGATIVE_AMOUNT"),
@@ -202,7 +233,7 @@ REJECTED = [
     (post("euros 10 @alice"), {}, "INVALID_AMOUNT"),
     (post("EUR10 @alice"), {}, "INVALID_AMOUNT"),
     (post("2euros50 @alice"), {}, "INVALID_AMOUNT"),
-    (post("10\u200b€ @alice"), {}, "INVALID_AMOUNT"),     # zero-width space is not a space
+    (post("10\u200b€ @alice"), {}, "INVALID_AMOUNT"),  # zero-width space is not a space
     (post("1,000€ @alice"), {}, "AMBIGUOUS_THOUSANDS"),
     (post("1.000€ @alice"), {}, "AMBIGUOUS_THOUSANDS"),
     (post("1.000,50€ @alice"), {}, "AMBIGUOUS_THOUSANDS"),
@@ -216,18 +247,20 @@ REJECTED = [
     (post("€ 1 500 @alice"), {}, "AMBIGUOUS_THOUSANDS"),
     (post("10,5555€ @alice"), {}, "TOO_MANY_DECIMALS"),
     (post("0.0001 € @alice"), {}, "TOO_MANY_DECIMALS"),
-    (post("1234567890123€ @alice"), {}, "AMOUNT_TOO_LARGE"),     # 13 integer digits
+    (post("1234567890123€ @alice"), {}, "AMOUNT_TOO_LARGE"),  # 13 integer digits
     (post("9" * 5000 + "€ @alice"), {}, "AMOUNT_TOO_LARGE"),
     (post("0€ @alice"), {}, "ZERO_AMOUNT"),
     (post("0,00€ @alice"), {}, "ZERO_AMOUNT"),
     (post("0.0 € @alice"), {}, "ZERO_AMOUNT"),
     (post("€0 @alice"), {}, "ZERO_AMOUNT"),
     (post("10€ @a-b"), {}, "INVALID_HANDLE"),
-    (post("10€ @abcdefghijklmnop"), {}, "INVALID_HANDLE"),     # 16 characters
+    (post("10€ @abcdefghijklmnop"), {}, "INVALID_HANDLE"),  # 16 characters
     (post("10€ @élodie"), {}, "INVALID_HANDLE"),
     (post("10€ @alice's"), {}, "INVALID_HANDLE"),
     (post("10€ @alice.bob"), {}, "INVALID_HANDLE"),
     (post("10€ @alice@bob"), {}, "INVALID_HANDLE"),
+    (post("10€ @alice😘@bob"), {}, "INVALID_HANDLE"),
+    (post("10€ @alice\u200b"), {}, "INVALID_HANDLE"),  # zero-width space: not an emoji
     (post("10€ @alice cc:@bob"), {}, "INVALID_HANDLE"),
     (post("10€ @alice &amp;@bob"), {}, "INVALID_HANDLE"),
     (post("10€ @alice @bob"), {}, "MULTIPLE_RECIPIENTS"),
@@ -236,7 +269,7 @@ REJECTED = [
     (post(f"10€ @{BOT.lower()}"), {}, "BOT_AS_RECIPIENT"),
     (f"#envoyer 10€ @{BOT} @{BOT}", {"direct_message": True}, "BOT_AS_RECIPIENT"),
     (post("10€"), {}, "MISSING_RECIPIENT"),
-    (post("10€ @ alice"), {}, "MISSING_RECIPIENT"),    # a lone @ is text
+    (post("10€ @ alice"), {}, "MISSING_RECIPIENT"),  # a lone @ is text
     (post("10€ à alice@example.com"), {}, "MISSING_RECIPIENT"),
     (post("10€"), {"direct_message": True}, "MISSING_RECIPIENT"),
 ]
@@ -262,6 +295,8 @@ def test_messages_are_one_short_sentence_that_echoes_nothing(reason):
     message = GRAMMAR.parse(text, **options).message
     assert message.endswith(".") and "\n" not in message and len(message) <= 120
     assert "{" not in message and "alice's" not in message and "élodie" not in message
+    # replies may quote these messages: they must not notify anyone but the bot
+    assert set(re.findall(r"@(\w+)", message)) <= {BOT}
 
 
 PRECEDENCE = [
@@ -270,7 +305,7 @@ PRECEDENCE = [
     ("RT @bob: hello", {}, "RETWEET"),
     ("hello", {"is_quote": True}, "QUOTE_TWEET"),
     ("x" * (MAX_TEXT_CHARS + 1), {}, "TEXT_TOO_LONG"),
-    ("10 @a-b", {}, "NOT_ADDRESSED"),                          # also no keyword, no currency
+    ("10 @a-b", {}, "NOT_ADDRESSED"),  # also no keyword, no currency
     (f"@{BOT} 1e3€ @a-b @c @d", {}, "MISSING_KEYWORD"),
     (post("10€ 5€ @a-b @c @d"), {}, "MULTIPLE_AMOUNTS"),
     (post("1e3€ @a-b"), {}, "EXPONENT_NOTATION"),
@@ -293,15 +328,27 @@ def test_precedence(text, options, reason):
 SPACES = [" ", "\u00a0", "\u202f", "\u2009", "\u3000"]
 SEPARATORS = st.sampled_from([" ", "  ", "\n", "\t", " \u00a0"])
 HANDLES = st.from_regex(r"[A-Za-z0-9_]{1,15}", fullmatch=True).filter(
-    lambda handle: handle.lower() != BOT.lower())
+    lambda handle: handle.lower() != BOT.lower()
+)
 # Memo words: (as written, as the memo holds it). Letters only, or fixed ones.
-PLAIN_WORDS = st.text(alphabet="abcdefghijklmnopqrstuvwxyzéèàçù", min_size=2, max_size=8) \
-    .filter(lambda w: w not in {"eur", "euro", "euros", "dollar", "dollars", "pound", "pounds"})
+PLAIN_WORDS = st.text(alphabet="abcdefghijklmnopqrstuvwxyzéèàçù", min_size=2, max_size=8).filter(
+    lambda w: w not in {"eur", "euro", "euros", "dollar", "dollars", "pound", "pounds"}
+)
 MEMO_WORDS = st.one_of(
     PLAIN_WORDS.map(lambda w: (w, w)),
-    st.sampled_from([("#merci", "#merci"), ("🍕", "🍕"), ("&amp;", "&"), ("caf&#233;", "café"),
-                     ("https://t.co/Ab12", "https://t.co/Ab12"), ("14h30", "14h30"),
-                     ("jean@example.com", "jean@example.com"), ("!", "!")]))
+    st.sampled_from(
+        [
+            ("#merci", "#merci"),
+            ("🍕", "🍕"),
+            ("&amp;", "&"),
+            ("caf&#233;", "café"),
+            ("https://t.co/Ab12", "https://t.co/Ab12"),
+            ("14h30", "14h30"),
+            ("jean@example.com", "jean@example.com"),
+            ("!", "!"),
+        ]
+    ),
+)
 # Numbers may stand in the memo, but not right next to the amount.
 MEMO_WORDS_WITH_NUMBERS = st.one_of(MEMO_WORDS, st.sampled_from([("2", "2"), ("2024", "2024")]))
 
@@ -349,8 +396,10 @@ def well_formed_posts(draw):
     parts = draw(st.permutations(parts))
     at = parts.index(amount)
     # memo words in the gaps: gap i comes before parts[i], the last gap after them all
-    gaps = [draw(st.lists(MEMO_WORDS if i in (at, at + 1) else MEMO_WORDS_WITH_NUMBERS,
-                          max_size=3)) for i in range(len(parts) + 1)]
+    gaps = [
+        draw(st.lists(MEMO_WORDS if i in (at, at + 1) else MEMO_WORDS_WITH_NUMBERS, max_size=3))
+        for i in range(len(parts) + 1)
+    ]
     words, memo = [], []
     for i, gap in enumerate(gaps):
         words += [raw for raw, _ in gap]
@@ -358,19 +407,31 @@ def well_formed_posts(draw):
         if i < len(parts):
             words.append(parts[i])
     text = "".join(word + draw(SEPARATORS) for word in words)
-    return text, {"direct_message": direct_message}, \
-        TransferIntent(cents, "EUR", handle, " ".join(memo)), amount
+    return (
+        text,
+        {"direct_message": direct_message},
+        TransferIntent(cents, "EUR", handle, " ".join(memo)),
+        amount,
+    )
 
 
-OPTIONS = st.fixed_dictionaries({"direct_message": st.booleans(), "is_retweet": st.booleans(),
-                                 "is_quote": st.booleans()})
-GRAMMAR_CHARACTERS = st.sampled_from(list(
-    "0123456789 ,.'’-−+eE€$£@#＠_xX&;\u00a0\u202f\n١３²" + string.ascii_letters[:6]) +
-    ["@SmoneyFR", "#envoyer", "@alice", "euros", "EUR", "&amp;", "&#8364;", "RT @"])
+OPTIONS = st.fixed_dictionaries(
+    {"direct_message": st.booleans(), "is_retweet": st.booleans(), "is_quote": st.booleans()}
+)
+GRAMMAR_CHARACTERS = st.sampled_from(
+    list("0123456789 ,.'’-−+eE€$£@#＠_xX&;\u00a0\u202f\n١３²" + string.ascii_letters[:6])
+    + ["@SmoneyFR", "#envoyer", "@alice", "euros", "EUR", "&amp;", "&#8364;", "RT @"]
+)
 
 
-@given(st.one_of(st.text(), st.lists(GRAMMAR_CHARACTERS).map("".join),
-                 st.lists(GRAMMAR_CHARACTERS).map(lambda s: post("".join(s)))), OPTIONS)
+@given(
+    st.one_of(
+        st.text(),
+        st.lists(GRAMMAR_CHARACTERS).map("".join),
+        st.lists(GRAMMAR_CHARACTERS).map(lambda s: post("".join(s))),
+    ),
+    OPTIONS,
+)
 @example("RT @", {})
 @example("@SmoneyFR #envoyer " + "9" * 10_000 + "€ @alice", {})
 def test_parse_never_raises(text, options):
@@ -384,8 +445,14 @@ def test_parse_never_raises(text, options):
 
 
 @given(well_formed_posts())
-@example(("@SmoneyFR #envoyer 10,5\u202f€ @alice ", {}, TransferIntent(1050, "EUR", "alice", ""),
-          "10,5\u202f€"))
+@example(
+    (
+        "@SmoneyFR #envoyer 10,5\u202f€ @alice ",
+        {},
+        TransferIntent(1050, "EUR", "alice", ""),
+        "10,5\u202f€",
+    )
+)
 def test_a_well_formed_post_gives_exactly_its_amount(case):
     text, options, intent, _ = case
     assert GRAMMAR.parse(text, **options) == intent
@@ -404,18 +471,20 @@ def understood_amounts(text: str) -> set[int]:
 
     def value(match):
         return int(match.group(1)) * 100 + int((match.group(2) or "").ljust(2, "0"))
+
     for i, word in enumerate(words):
-        for pattern in (rf"{STRICT_NUMBER}€", rf"€{STRICT_NUMBER}",
-                        rf"{STRICT_NUMBER}{EURO_WORD}"):
+        for pattern in (rf"{STRICT_NUMBER}€", rf"€{STRICT_NUMBER}", rf"{STRICT_NUMBER}{EURO_WORD}"):
             if match := re.fullmatch(pattern, word):
                 found.add(value(match))
         if i + 1 < len(words):
             pair = (word, words[i + 1])
-            if (match := re.fullmatch(STRICT_NUMBER, pair[0])) \
-                    and re.fullmatch(rf"€|{EURO_WORD}", pair[1]):
+            if (match := re.fullmatch(STRICT_NUMBER, pair[0])) and re.fullmatch(
+                rf"€|{EURO_WORD}", pair[1]
+            ):
                 found.add(value(match))
-            if (match := re.fullmatch(STRICT_NUMBER, pair[1])) \
-                    and re.fullmatch(r"€|(?ai:eur)", pair[0]):
+            if (match := re.fullmatch(STRICT_NUMBER, pair[1])) and re.fullmatch(
+                r"€|(?ai:eur)", pair[0]
+            ):
                 found.add(value(match))
     return found - {0}
 
@@ -423,12 +492,26 @@ def understood_amounts(text: str) -> set[int]:
 SPLICE_CHARACTERS = st.sampled_from(list("0123456789012345678900,.'’ \u00a0\u202f-−+eE€$x١٣３²½"))
 
 
-@given(st.lists(SPLICE_CHARACTERS, max_size=14).map("".join),
-       st.sampled_from(["", "€", "€ "]), st.sampled_from(["", "€", " €", " euros", " EUR"]))
-@example("1,000", "", "€")
-@example("1 500", "", " €")
-@example("10", "", "€50")
-def test_an_accepted_amount_is_always_fully_understood(spliced, before, after):
+@st.composite
+def nearly_numbers(draw):
+    """A plain number with up to two characters slipped in."""
+    characters = list(draw(st.from_regex(r"[0-9]{1,4}(?:[.,][0-9]{1,3})?", fullmatch=True)))
+    for _ in range(draw(st.integers(0, 2))):
+        characters.insert(draw(st.integers(0, len(characters))), draw(SPLICE_CHARACTERS))
+    return "".join(characters)
+
+
+@given(
+    st.one_of(st.lists(SPLICE_CHARACTERS, max_size=14).map("".join), nearly_numbers()),
+    st.sampled_from(
+        [("", "€"), ("", " €"), ("", " euros"), ("", " EUR"), ("€", ""), ("€ ", ""), ("", "")]
+    ),
+)
+@example("1,000", ("", "€"))
+@example("1 500", ("", " €"))
+@example("10", ("", "€50"))
+def test_an_accepted_amount_is_always_fully_understood(spliced, currency):
+    before, after = currency
     text = post(f"{before}{spliced}{after} @alice")
     result = GRAMMAR.parse(text)
     if isinstance(result, TransferIntent):
@@ -437,8 +520,12 @@ def test_an_accepted_amount_is_always_fully_understood(spliced, before, after):
 
 
 def mentions(handle: str, text: str) -> bool:
-    return re.search(rf"(?<![A-Za-z0-9_])[@＠]{handle}(?![A-Za-z0-9_])", text,
-                     re.ASCII | re.IGNORECASE) is not None
+    return (
+        re.search(
+            rf"(?<![A-Za-z0-9_])[@＠]{handle}(?![A-Za-z0-9_])", text, re.ASCII | re.IGNORECASE
+        )
+        is not None
+    )
 
 
 @given(well_formed_posts(), st.text(), st.text())

@@ -1,15 +1,15 @@
 """AIP-155 request ids: the first answer again, reuse refused, nothing applied twice."""
-import pytest
 
+import pytest
+from concurrently import run_together
 from envoi.client import errors
 from envoi.v1 import transfer_pb2
 
-from concurrently import run_together
-
 
 def count_transfers(db, account_id) -> int:
-    return db.execute("SELECT count(*) FROM transfers WHERE from_account_id = %s",
-                      (account_id,)).fetchone()[0]
+    return db.execute(
+        "SELECT count(*) FROM transfers WHERE from_account_id = %s", (account_id,)
+    ).fetchone()[0]
 
 
 def test_a_retry_gets_the_first_answer_and_moves_nothing_more(wallet, open_account, db):
@@ -41,7 +41,8 @@ def test_a_reused_id_with_another_request_is_refused(wallet, open_account, db):
 def test_concurrent_copies_of_one_request_apply_once(wallet, open_account, db):
     alice, bob = open_account(balance_cents=5_000), open_account()
     results = run_together(
-        [lambda: wallet.initiate_transfer(alice, bob, 700, request_id="race-1")] * 20)
+        [lambda: wallet.initiate_transfer(alice, bob, 700, request_id="race-1")] * 20
+    )
     assert len({r.transfer_id for r in results}) == 1, results
     assert count_transfers(db, alice) == 1
     assert wallet.get_balance(alice).held.amount_cents == 700
@@ -52,8 +53,14 @@ def test_concurrent_copies_of_a_confirmation_all_get_the_first_answer(wallet, op
     # must still answer as the first did, not TRANSFER_NOT_PENDING.
     alice, bob = open_account(balance_cents=5_000), open_account()
     transfer = wallet.initiate_transfer(alice, bob, 700)
-    results = run_together([lambda: wallet.confirm_transfer(
-        transfer.transfer_id, "123456", request_id="confirm-race-1")] * 20)
+    results = run_together(
+        [
+            lambda: wallet.confirm_transfer(
+                transfer.transfer_id, "123456", request_id="confirm-race-1"
+            )
+        ]
+        * 20
+    )
     assert {r.state for r in results} == {transfer_pb2.TRANSFER_STATE_COMPLETED}, results
     assert wallet.get_balance(bob).balance.amount_cents == 700
 
@@ -66,8 +73,10 @@ def test_a_retried_wrong_code_counts_once(wallet, open_account):
             wallet.confirm_transfer(transfer.transfer_id, "000000", request_id="wrong-1")
         assert wrong.value.metadata["attempts_left"] == "2"
     assert not wallet.get_account(alice).code_locked
-    assert wallet.confirm_transfer(transfer.transfer_id, "123456").state \
+    assert (
+        wallet.confirm_transfer(transfer.transfer_id, "123456").state
         == transfer_pb2.TRANSFER_STATE_COMPLETED
+    )
 
 
 def test_request_ids_belong_to_their_caller(wallet, channel, open_account, db):
@@ -81,6 +90,7 @@ def test_request_ids_belong_to_their_caller(wallet, channel, open_account, db):
 
 def test_request_ids_are_kept_at_least_a_day(wallet, open_account, db, runtime):
     from envoi.core import idempotency
+
     alice, bob = open_account(balance_cents=5_000), open_account()
     wallet.initiate_transfer(alice, bob, 100, request_id="kept-1")
     with runtime.pool.connection() as conn:
@@ -88,7 +98,9 @@ def test_request_ids_are_kept_at_least_a_day(wallet, open_account, db, runtime):
     assert wallet.initiate_transfer(alice, bob, 100, request_id="kept-1").amount.amount_cents == 100
     assert count_transfers(db, alice) == 1
     # Past the retention they go: a record backdated by 25 hours is purged.
-    db.execute("UPDATE idempotency_keys SET create_time = now() - interval '25 hours'"
-               " WHERE request_id = 'kept-1'")
+    db.execute(
+        "UPDATE idempotency_keys SET create_time = now() - interval '25 hours'"
+        " WHERE request_id = 'kept-1'"
+    )
     with runtime.pool.connection() as conn:
         assert idempotency.purge_expired(conn, runtime.settings.idempotency_retention_s) >= 1

@@ -1,10 +1,10 @@
 """Paying a social identity: straight to its account when linked, else into
 escrow until the identity is linked (claimed) or the window ends (refunded)."""
+
 import datetime
 import uuid
 
 import pytest
-
 from envoi.client import errors
 from envoi.core import maintenance
 from envoi.v1 import identity_pb2, transfer_pb2
@@ -13,8 +13,9 @@ S = transfer_pb2
 
 
 def twitter_user(handle="someone") -> identity_pb2.Identity:
-    return identity_pb2.Identity(namespace="twitter", subject_id=str(uuid.uuid4().int)[:18],
-                                 handle=handle)
+    return identity_pb2.Identity(
+        namespace="twitter", subject_id=str(uuid.uuid4().int)[:18], handle=handle
+    )
 
 
 @pytest.fixture
@@ -27,14 +28,20 @@ def sender(open_account, wallet):
 
 
 def escrow_balance(db) -> int:
-    return db.execute("SELECT balance_cents FROM accounts WHERE system_purpose = 'ESCROW'"
-                      " AND currency_code = 'EUR'").fetchone()[0]
+    return db.execute(
+        "SELECT balance_cents FROM accounts WHERE system_purpose = 'ESCROW'"
+        " AND currency_code = 'EUR'"
+    ).fetchone()[0]
 
 
 def events_of(db, transfer_id) -> list[str]:
-    return [row[0] for row in db.execute(
-        "SELECT event_type FROM outbox_events WHERE transfer_id = %s ORDER BY event_id",
-        (transfer_id,))]
+    return [
+        row[0]
+        for row in db.execute(
+            "SELECT event_type FROM outbox_events WHERE transfer_id = %s ORDER BY event_id",
+            (transfer_id,),
+        )
+    ]
 
 
 def test_paying_a_linked_identity_pays_its_account(channel, wallet, open_account, sender):
@@ -46,12 +53,13 @@ def test_paying_a_linked_identity_pays_its_account(channel, wallet, open_account
     assert transfer.to_account_id == bob_account
     assert (transfer.channel, transfer.channel_reference) == ("twitter", "tweet:1")
     assert transfer.from_identity.subject_id == alice.subject_id
-    assert wallet.confirm_transfer(transfer.transfer_id, "123456").state == S.TRANSFER_STATE_COMPLETED
+    assert (
+        wallet.confirm_transfer(transfer.transfer_id, "123456").state == S.TRANSFER_STATE_COMPLETED
+    )
     assert wallet.get_balance(bob_account).balance.amount_cents == 500
 
 
-def test_unclaimed_money_waits_in_escrow_and_the_new_account_claims_it(
-        channel, wallet, sender, db):
+def test_unclaimed_money_waits_in_escrow_and_the_new_account_claims_it(channel, wallet, sender, db):
     alice_account, alice = sender
     carol = twitter_user("carol")
     escrow_before = escrow_balance(db)
@@ -68,14 +76,20 @@ def test_unclaimed_money_waits_in_escrow_and_the_new_account_claims_it(
     response = wallet.open_account_response("PERSON", "Carol", "222222", identity=carol)
     carol_account = response.account.account_id
     assert [i.subject_id for i in response.account.identities] == [carol.subject_id]
-    assert sorted(t.transfer_id for t in response.claimed_transfers) \
-        == sorted([first.transfer_id, second.transfer_id])
-    assert all(t.state == S.TRANSFER_STATE_COMPLETED and t.to_account_id == carol_account
-               for t in response.claimed_transfers)
+    assert sorted(t.transfer_id for t in response.claimed_transfers) == sorted(
+        [first.transfer_id, second.transfer_id]
+    )
+    assert all(
+        t.state == S.TRANSFER_STATE_COMPLETED and t.to_account_id == carol_account
+        for t in response.claimed_transfers
+    )
     assert wallet.get_balance(carol_account).balance.amount_cents == 1_000
     assert escrow_balance(db) == escrow_before
     assert events_of(db, first.transfer_id) == [
-        "CONFIRMATION_REQUIRED", "TRANSFER_AWAITING_CLAIM", "TRANSFER_CLAIMED"]
+        "CONFIRMATION_REQUIRED",
+        "TRANSFER_AWAITING_CLAIM",
+        "TRANSFER_CLAIMED",
+    ]
 
 
 def test_linking_later_claims_every_waiting_transfer(channel, wallet, open_account, sender):
@@ -93,7 +107,8 @@ def test_linking_later_claims_every_waiting_transfer(channel, wallet, open_accou
 
 
 def test_unclaimed_money_goes_back_to_the_sender_after_the_window(
-        channel, wallet, sender, runtime, db):
+    channel, wallet, sender, runtime, db
+):
     alice_account, alice = sender
     erin = twitter_user("erin")
     transfer = channel.initiate_transfer(alice, erin, 400)
@@ -107,12 +122,14 @@ def test_unclaimed_money_goes_back_to_the_sender_after_the_window(
     assert wallet.get_balance(alice_account).balance.amount_cents == 10_000
     assert events_of(db, transfer.transfer_id)[-1] == "TRANSFER_REFUNDED"
     # Linked too late: nothing is left to claim.
-    assert not wallet.link_identity(wallet.open_account("PERSON", "Erin", "333333").account_id,
-                                    erin).claimed_transfers
+    assert not wallet.link_identity(
+        wallet.open_account("PERSON", "Erin", "333333").account_id, erin
+    ).claimed_transfers
 
 
 def test_an_identity_linked_before_confirmation_is_paid_at_once(
-        channel, wallet, open_account, sender, db):
+    channel, wallet, open_account, sender, db
+):
     _, alice = sender
     frank = twitter_user("frank")
     transfer = channel.initiate_transfer(alice, frank, 250)
@@ -123,8 +140,7 @@ def test_an_identity_linked_before_confirmation_is_paid_at_once(
     assert wallet.get_balance(frank_account).balance.amount_cents == 250
 
 
-def test_money_a_sender_sent_to_their_own_identity_goes_back(channel, wallet, open_account,
-                                                            sender):
+def test_money_a_sender_sent_to_their_own_identity_goes_back(channel, wallet, open_account, sender):
     alice_account, alice = sender
     alt = twitter_user("alice_alt")
     transfer = channel.initiate_transfer(alice, alt, 600)
@@ -140,8 +156,7 @@ def test_one_identity_belongs_to_one_account(wallet, open_account):
     wallet.link_identity(first, grace)
     with pytest.raises(errors.IdentityAlreadyLinked):
         wallet.link_identity(second, grace)
-    resolved = wallet.resolve_identity(identity_pb2.Identity(namespace="twitter",
-                                                             handle="grace_h"))
+    resolved = wallet.resolve_identity(identity_pb2.Identity(namespace="twitter", handle="grace_h"))
     assert (resolved.account_id, resolved.identity.subject_id) == (first, grace.subject_id)
     wallet.unlink_identity(first, grace)
     assert not wallet.get_account(first).identities

@@ -1,6 +1,6 @@
 """History of one account: newest first, opaque page tokens, filters."""
-import pytest
 
+import pytest
 from envoi.client import errors
 from envoi.v1 import transfer_pb2
 
@@ -47,12 +47,16 @@ def test_filters_by_direction_and_state(wallet, history):
     incoming = list(wallet.iter_transfers(alice, direction="INCOMING"))
     assert [t.amount.amount_cents for t in incoming][:2] == [201, 200]
     assert all(t.to_account_id == alice for t in incoming)
-    pending_or_cancelled = list(wallet.iter_transfers(
-        alice, states=["PENDING_CONFIRMATION", "CANCELLED"]))
+    pending_or_cancelled = list(
+        wallet.iter_transfers(alice, states=["PENDING_CONFIRMATION", "CANCELLED"])
+    )
     assert [t.state for t in pending_or_cancelled] == [
-        transfer_pb2.TRANSFER_STATE_PENDING_CONFIRMATION, transfer_pb2.TRANSFER_STATE_CANCELLED]
-    completed_out = list(wallet.iter_transfers(alice, states=["COMPLETED"], direction="OUTGOING",
-                                               page_size=1))
+        transfer_pb2.TRANSFER_STATE_PENDING_CONFIRMATION,
+        transfer_pb2.TRANSFER_STATE_CANCELLED,
+    ]
+    completed_out = list(
+        wallet.iter_transfers(alice, states=["COMPLETED"], direction="OUTGOING", page_size=1)
+    )
     assert [t.amount.amount_cents for t in completed_out] == [102, 101, 100]
 
 

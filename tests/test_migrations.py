@@ -1,13 +1,12 @@
 """Migrations apply once, in order, even when several servers start together."""
+
 import uuid
 
 import psycopg
 import pytest
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
-from envoi.core import migrations
-
 from concurrently import run_together
+from envoi.core import migrations
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 
 @pytest.fixture

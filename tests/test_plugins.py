@@ -1,15 +1,15 @@
 """Channel plugins are found through the `envoi.channels` entry point group,
 the built-in twitter channel exactly like an outside one."""
+
 import json
 import subprocess
 import sys
 
 import pytest
-
 from envoi.channels import plugins
 from envoi.channels.twitter.channel import TwitterChannel
 
-OUTSIDE_PLUGIN = '''
+OUTSIDE_PLUGIN = """
 from envoi.channels import hookimpl
 from envoi.channels.channel import Channel
 from envoi.channels.grammar import Grammar
@@ -23,7 +23,7 @@ class EchoChannel(Channel):
 @hookimpl
 def envoi_channels(env):
     return [EchoChannel()] if env.get("ECHO_ENABLED") else []
-'''
+"""
 
 
 @pytest.fixture
@@ -33,7 +33,8 @@ def outside_plugin(tmp_path, monkeypatch):
     dist_info = tmp_path / "envoi_channel_echo-1.2.3.dist-info"
     dist_info.mkdir()
     (dist_info / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: envoi-channel-echo\nVersion: 1.2.3\n")
+        "Metadata-Version: 2.1\nName: envoi-channel-echo\nVersion: 1.2.3\n"
+    )
     (dist_info / "entry_points.txt").write_text("[envoi.channels]\necho = envoi_channel_echo\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delitem(sys.modules, "envoi_channel_echo", raising=False)  # fresh each test
@@ -65,14 +66,19 @@ def test_a_plugin_without_its_settings_provides_no_channel():
 
 def test_two_plugins_may_not_provide_one_channel(outside_plugin):
     (outside_plugin / "envoi_channel_echo.py").write_text(
-        OUTSIDE_PLUGIN.replace('name = "echo"', 'name = "twitter"'))
+        OUTSIDE_PLUGIN.replace('name = "echo"', 'name = "twitter"')
+    )
     with pytest.raises(ValueError, match="twitter"):
         plugins.load_channels({"ECHO_ENABLED": "1", "ENVOI_TWITTER_CONSUMER_SECRET": "s"})
 
 
 def test_envoi_plugins_prints_them(outside_plugin):
     done = subprocess.run(
-        [sys.executable, "-m", "envoi.core.cli", "plugins"], capture_output=True, text=True,
-        env={"PYTHONPATH": str(outside_plugin), "PATH": "/usr/bin:/bin"}, check=True)
+        [sys.executable, "-m", "envoi.core.cli", "plugins"],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(outside_plugin), "PATH": "/usr/bin:/bin"},
+        check=True,
+    )
     listed = {p["name"]: p["version"] for p in json.loads(done.stdout)}
     assert listed["echo"] == "1.2.3" and "twitter" in listed

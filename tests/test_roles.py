@@ -1,5 +1,6 @@
 """Who may call what: every RPC by every kind of caller, the ownership rules,
 the public health and reflection services, and docs/roles.md against the code."""
+
 import dataclasses
 import pathlib
 import re
@@ -8,13 +9,19 @@ import secrets
 import grpc
 import psycopg
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-
 from envoi.client import errors
 from envoi.core import api_tokens, roles
-from envoi.v1 import account_pb2, account_service_pb2, account_service_pb2_grpc, \
-    event_service_pb2, identity_pb2, transfer_pb2, transfer_service_pb2
+from envoi.v1 import (
+    account_pb2,
+    account_service_pb2,
+    account_service_pb2_grpc,
+    event_service_pb2,
+    identity_pb2,
+    transfer_pb2,
+    transfer_service_pb2,
+)
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 ROLES_DOC = pathlib.Path(__file__).parent.parent / "docs" / "roles.md"
 
@@ -44,11 +51,14 @@ MERCHANT_CODE = "424242"  # the code conftest's `merchant` fixture opens its acc
 
 def all_rpcs() -> set[str]:
     """The full method name of every RPC in the contract."""
-    services = (account_service_pb2.DESCRIPTOR.services_by_name["AccountService"],
-                transfer_service_pb2.DESCRIPTOR.services_by_name["TransferService"],
-                event_service_pb2.DESCRIPTOR.services_by_name["EventService"])
-    return {f"/{service.full_name}/{method.name}"
-            for service in services for method in service.methods}
+    services = (
+        account_service_pb2.DESCRIPTOR.services_by_name["AccountService"],
+        transfer_service_pb2.DESCRIPTOR.services_by_name["TransferService"],
+        event_service_pb2.DESCRIPTOR.services_by_name["EventService"],
+    )
+    return {
+        f"/{service.full_name}/{method.name}" for service in services for method in service.methods
+    }
 
 
 def state_of_everything(db) -> tuple:
@@ -60,7 +70,8 @@ def state_of_everything(db) -> tuple:
         "        FROM transfers t),"
         "       (SELECT count(*) FROM postings),"
         "       (SELECT count(*) FROM outbox_events),"
-        "       (SELECT count(*) FROM idempotency_keys)").fetchone()
+        "       (SELECT count(*) FROM idempotency_keys)"
+    ).fetchone()
 
 
 def assert_refused(call, error_class, reason, db):
@@ -73,8 +84,7 @@ def assert_refused(call, error_class, reason, db):
 
 def money_of(client, account_id) -> tuple[int, int, int]:
     balance = client.get_balance(account_id)
-    return (balance.balance.amount_cents, balance.held.amount_cents,
-            balance.available.amount_cents)
+    return (balance.balance.amount_cents, balance.held.amount_cents, balance.available.amount_cents)
 
 
 # The role table
@@ -101,7 +111,10 @@ def test_docs_roles_md_table_is_the_enforced_table():
             assert len(cells) == 5 and set(cells[1:]) <= {"allowed", "denied"}, line
             assert "/envoi.v1." + cells[0] not in documented, line
             documented["/envoi.v1." + cells[0]] = {
-                role for role, verdict in zip(header, cells[1:]) if verdict == "allowed"}
+                role
+                for role, verdict in zip(header, cells[1:], strict=True)
+                if verdict == "allowed"
+            }
     assert header == list(ROLE_CALLERS)
     assert documented == roles.ALLOWED_ROLES_BY_METHOD
 
@@ -110,6 +123,7 @@ def test_docs_roles_md_table_is_the_enforced_table():
 class Subject:
     """What one call works on: an account the caller may reach, and a pending
     transfer from it to `payee_id` that the caller may see."""
+
     account_id: str
     code: str
     payee_id: str
@@ -119,38 +133,50 @@ class Subject:
 
 # One valid request per RPC, which succeeds for every role allowed to call it.
 CALLS = {
-    "/envoi.v1.AccountService/OpenAccount":
-        lambda client, s: client.open_account("PERSON", "Roles test", PERSON_CODE),
+    "/envoi.v1.AccountService/OpenAccount": lambda client, s: client.open_account(
+        "PERSON", "Roles test", PERSON_CODE
+    ),
     "/envoi.v1.AccountService/GetAccount": lambda client, s: client.get_account(s.account_id),
     "/envoi.v1.AccountService/GetBalance": lambda client, s: client.get_balance(s.account_id),
     # The same code again: the merchant's account is shared by the whole module.
-    "/envoi.v1.AccountService/ChangeCode":
-        lambda client, s: client.change_code(s.account_id, s.code),
-    "/envoi.v1.AccountService/CreditAccount":
-        lambda client, s: client.credit_account(s.account_id, 100),
-    "/envoi.v1.TransferService/InitiateTransfer":
-        lambda client, s: client.initiate_transfer(s.account_id, s.payee_id, 100),
-    "/envoi.v1.TransferService/ConfirmTransfer":
-        lambda client, s: client.confirm_transfer(s.pending_transfer_id, s.code),
-    "/envoi.v1.TransferService/CancelTransfer":
-        lambda client, s: client.cancel_transfer(s.pending_transfer_id),
-    "/envoi.v1.TransferService/GetTransfer":
-        lambda client, s: client.get_transfer(s.pending_transfer_id),
-    "/envoi.v1.TransferService/ListTransfers":
-        lambda client, s: client.list_transfers(s.account_id),
-    "/envoi.v1.AccountService/LinkIdentity":
-        lambda client, s: client.link_identity(s.account_id, new_identity()),
-    "/envoi.v1.AccountService/UnlinkIdentity":
-        lambda client, s: client.unlink_identity(s.account_id, s.identity),
-    "/envoi.v1.AccountService/ResolveIdentity":
-        lambda client, s: client.resolve_identity(s.identity),
+    "/envoi.v1.AccountService/ChangeCode": lambda client, s: client.change_code(
+        s.account_id, s.code
+    ),
+    "/envoi.v1.AccountService/CreditAccount": lambda client, s: client.credit_account(
+        s.account_id, 100
+    ),
+    "/envoi.v1.TransferService/InitiateTransfer": lambda client, s: client.initiate_transfer(
+        s.account_id, s.payee_id, 100
+    ),
+    "/envoi.v1.TransferService/ConfirmTransfer": lambda client, s: client.confirm_transfer(
+        s.pending_transfer_id, s.code
+    ),
+    "/envoi.v1.TransferService/CancelTransfer": lambda client, s: client.cancel_transfer(
+        s.pending_transfer_id
+    ),
+    "/envoi.v1.TransferService/GetTransfer": lambda client, s: client.get_transfer(
+        s.pending_transfer_id
+    ),
+    "/envoi.v1.TransferService/ListTransfers": lambda client, s: client.list_transfers(
+        s.account_id
+    ),
+    "/envoi.v1.AccountService/LinkIdentity": lambda client, s: client.link_identity(
+        s.account_id, new_identity()
+    ),
+    "/envoi.v1.AccountService/UnlinkIdentity": lambda client, s: client.unlink_identity(
+        s.account_id, s.identity
+    ),
+    "/envoi.v1.AccountService/ResolveIdentity": lambda client, s: client.resolve_identity(
+        s.identity
+    ),
     "/envoi.v1.EventService/ListEvents": lambda client, s: client.list_events(),
 }
 
 
 def new_identity() -> identity_pb2.Identity:
-    return identity_pb2.Identity(namespace="twitter", subject_id=secrets.token_hex(8),
-                                 handle="roles_test")
+    return identity_pb2.Identity(
+        namespace="twitter", subject_id=secrets.token_hex(8), handle="roles_test"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -165,7 +191,10 @@ def revoked_token(database_url):
 @pytest.fixture(scope="module")
 def callers(channel, wallet, merchant, admin, client_for, revoked_token):
     return {
-        "channel": channel, "wallet": wallet, "merchant": merchant[1], "admin": admin,
+        "channel": channel,
+        "wallet": wallet,
+        "merchant": merchant[1],
+        "admin": admin,
         "no_token": client_for(None),
         "unknown_token": client_for(api_tokens.TOKEN_PREFIX + secrets.token_urlsafe(32)),
         "revoked_token": client_for(revoked_token),
@@ -185,24 +214,27 @@ def subject_for(merchant, open_account, channel, admin):
         identity = new_identity()
         admin.link_identity(account_id, identity)
         return Subject(account_id, code, payee_id, pending.transfer_id, identity)
+
     return make
 
 
 @pytest.mark.parametrize("caller", ROLE_CALLERS + UNAUTHENTICATED_CALLERS)
-@pytest.mark.parametrize("method", sorted(EXPECTED_ALLOWED_ROLES),
-                         ids=lambda method: method.rsplit("/", 1)[1])
-def test_each_rpc_lets_through_exactly_the_roles_of_the_table(method, caller, callers,
-                                                              subject_for, db):
+@pytest.mark.parametrize(
+    "method", sorted(EXPECTED_ALLOWED_ROLES), ids=lambda method: method.rsplit("/", 1)[1]
+)
+def test_each_rpc_lets_through_exactly_the_roles_of_the_table(
+    method, caller, callers, subject_for, db
+):
     call = CALLS[method]
     client, subject = callers[caller], subject_for(caller)
     if caller in UNAUTHENTICATED_CALLERS:
-        assert_refused(lambda: call(client, subject), errors.Unauthenticated,
-                       "UNAUTHENTICATED", db)
+        assert_refused(lambda: call(client, subject), errors.Unauthenticated, "UNAUTHENTICATED", db)
     elif caller in EXPECTED_ALLOWED_ROLES[method]:
         call(client, subject)  # a valid request: any error at all fails the test
     else:
-        assert_refused(lambda: call(client, subject), errors.PermissionDenied,
-                       "PERMISSION_DENIED", db)
+        assert_refused(
+            lambda: call(client, subject), errors.PermissionDenied, "PERMISSION_DENIED", db
+        )
 
 
 def test_a_token_works_until_it_is_revoked(database_url, client_for, open_account):
@@ -221,8 +253,12 @@ def test_the_token_must_be_sent_as_a_bearer_token(grpc_channel, make_token, open
     account_id, token = open_account(), make_token("admin")
     stub = account_service_pb2_grpc.AccountServiceStub(grpc_channel)
     request = account_service_pb2.GetAccountRequest(account_id=account_id)
-    assert stub.GetAccount(request, metadata=(("authorization", f"Bearer {token}"),)) \
-        .account.account_id == account_id
+    assert (
+        stub.GetAccount(
+            request, metadata=(("authorization", f"Bearer {token}"),)
+        ).account.account_id
+        == account_id
+    )
     with pytest.raises(grpc.RpcError) as refused:
         stub.GetAccount(request, metadata=(("authorization", token),))
     assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
@@ -244,8 +280,9 @@ MERCHANT_ACCOUNT_CALLS = {
     "GetBalance": lambda client, account, counterparty: client.get_balance(account),
     "ChangeCode": lambda client, account, counterparty: client.change_code(account, "999999"),
     "ListTransfers": lambda client, account, counterparty: client.list_transfers(account),
-    "InitiateTransfer":
-        lambda client, account, counterparty: client.initiate_transfer(account, counterparty, 100),
+    "InitiateTransfer": lambda client, account, counterparty: client.initiate_transfer(
+        account, counterparty, 100
+    ),
 }
 
 
@@ -254,8 +291,12 @@ def test_a_merchant_reaches_another_account_never(call, own_merchant, open_accou
     merchant_id, merchant = own_merchant
     other_merchant_id = open_account("MERCHANT", balance_cents=5_000)
     # InitiateTransfer: pulling money from the other account into its own.
-    assert_refused(lambda: call(merchant, other_merchant_id, merchant_id),
-                   errors.PermissionDenied, "PERMISSION_DENIED", db)
+    assert_refused(
+        lambda: call(merchant, other_merchant_id, merchant_id),
+        errors.PermissionDenied,
+        "PERMISSION_DENIED",
+        db,
+    )
 
 
 @pytest.mark.parametrize("call", MERCHANT_ACCOUNT_CALLS.values(), ids=MERCHANT_ACCOUNT_CALLS)
@@ -265,67 +306,90 @@ def test_a_merchant_works_on_its_own_account(call, own_merchant, open_account):
 
 
 @pytest.mark.parametrize("merchant_side", ["recipient", "none"])
-def test_a_merchant_confirms_only_what_its_account_pays(merchant_side, own_merchant, wallet,
-                                                        open_account, db):
+def test_a_merchant_confirms_only_what_its_account_pays(
+    merchant_side, own_merchant, wallet, open_account, db
+):
     merchant_id, merchant = own_merchant
     alice = open_account(balance_cents=5_000, code=PERSON_CODE)
     payee = merchant_id if merchant_side == "recipient" else open_account()
     transfer = wallet.initiate_transfer(alice, payee, 300)
     # Refused even with the payer's right code, and no code attempt is counted.
-    assert_refused(lambda: merchant.confirm_transfer(transfer.transfer_id, PERSON_CODE),
-                   errors.PermissionDenied, "PERMISSION_DENIED", db)
-    assert wallet.get_transfer(transfer.transfer_id).state \
+    assert_refused(
+        lambda: merchant.confirm_transfer(transfer.transfer_id, PERSON_CODE),
+        errors.PermissionDenied,
+        "PERMISSION_DENIED",
+        db,
+    )
+    assert (
+        wallet.get_transfer(transfer.transfer_id).state
         == transfer_pb2.TRANSFER_STATE_PENDING_CONFIRMATION
+    )
     assert money_of(wallet, alice) == (5_000, 300, 4_700)
 
     own = merchant.initiate_transfer(merchant_id, open_account(), 300)
-    assert merchant.confirm_transfer(own.transfer_id, MERCHANT_CODE).state \
+    assert (
+        merchant.confirm_transfer(own.transfer_id, MERCHANT_CODE).state
         == transfer_pb2.TRANSFER_STATE_COMPLETED
+    )
 
 
-@pytest.mark.parametrize("merchant_side, allowed", [("sender", True), ("recipient", True),
-                                                    ("none", False)])
+@pytest.mark.parametrize(
+    "merchant_side, allowed", [("sender", True), ("recipient", True), ("none", False)]
+)
 @pytest.mark.parametrize("operation", ["cancel", "get"])
-def test_a_merchant_cancels_and_reads_only_its_transfers(operation, merchant_side, allowed,
-                                                         own_merchant, wallet, open_account,
-                                                         db):
+def test_a_merchant_cancels_and_reads_only_its_transfers(
+    operation, merchant_side, allowed, own_merchant, wallet, open_account, db
+):
     merchant_id, merchant = own_merchant
     person = open_account(balance_cents=5_000)
-    sender, recipient = {"sender": (merchant_id, person), "recipient": (person, merchant_id),
-                         "none": (person, open_account())}[merchant_side]
+    sender, recipient = {
+        "sender": (merchant_id, person),
+        "recipient": (person, merchant_id),
+        "none": (person, open_account()),
+    }[merchant_side]
     initiator = merchant if sender == merchant_id else wallet
     transfer = initiator.initiate_transfer(sender, recipient, 300)
     call = {"cancel": merchant.cancel_transfer, "get": merchant.get_transfer}[operation]
     if allowed:
         assert call(transfer.transfer_id).transfer_id == transfer.transfer_id
     else:
-        assert_refused(lambda: call(transfer.transfer_id), errors.PermissionDenied,
-                       "PERMISSION_DENIED", db)
+        assert_refused(
+            lambda: call(transfer.transfer_id), errors.PermissionDenied, "PERMISSION_DENIED", db
+        )
 
 
-@pytest.mark.parametrize("initiator, allowed", [
-    ("wallet", False),
-    ("another channel", False),
-    ("the same channel", True),
-    ("another token of the same channel", True),  # a rotated token sees the same transfers
-])
-def test_a_channel_reads_only_the_transfers_it_started(initiator, allowed, channel, wallet,
-                                                       make_token, client_for, open_account,
-                                                       db):
+@pytest.mark.parametrize(
+    "initiator, allowed",
+    [
+        ("wallet", False),
+        ("another channel", False),
+        ("the same channel", True),
+        ("another token of the same channel", True),  # a rotated token sees the same transfers
+    ],
+)
+def test_a_channel_reads_only_the_transfers_it_started(
+    initiator, allowed, channel, wallet, make_token, client_for, open_account, db
+):
     initiators = {
         "wallet": wallet,
         "another channel": client_for(make_token("channel", channel_name="mastodon")),
         "the same channel": channel,
-        "another token of the same channel":
-            client_for(make_token("channel", channel_name="twitter")),
+        "another token of the same channel": client_for(
+            make_token("channel", channel_name="twitter")
+        ),
     }
-    transfer = initiators[initiator].initiate_transfer(open_account(balance_cents=1_000),
-                                                       open_account(), 100)
+    transfer = initiators[initiator].initiate_transfer(
+        open_account(balance_cents=1_000), open_account(), 100
+    )
     if allowed:
         assert channel.get_transfer(transfer.transfer_id) == transfer
     else:
-        assert_refused(lambda: channel.get_transfer(transfer.transfer_id),
-                       errors.PermissionDenied, "PERMISSION_DENIED", db)
+        assert_refused(
+            lambda: channel.get_transfer(transfer.transfer_id),
+            errors.PermissionDenied,
+            "PERMISSION_DENIED",
+            db,
+        )
 
 
 # (wallet, merchant account, a pending transfer the merchant pays)
@@ -334,62 +398,82 @@ WALLET_ON_MERCHANT_MONEY = {
     "ChangeCode": lambda wallet, account, transfer: wallet.change_code(account, "999999"),
     "ListTransfers": lambda wallet, account, transfer: wallet.list_transfers(account),
     "InitiateTransfer": lambda wallet, account, transfer: wallet.initiate_transfer(
-        account, transfer.to_account_id, 100),
+        account, transfer.to_account_id, 100
+    ),
     "ConfirmTransfer": lambda wallet, account, transfer: wallet.confirm_transfer(
-        transfer.transfer_id, MERCHANT_CODE),
+        transfer.transfer_id, MERCHANT_CODE
+    ),
     "CancelTransfer": lambda wallet, account, transfer: wallet.cancel_transfer(
-        transfer.transfer_id),
+        transfer.transfer_id
+    ),
 }
 
 
 @pytest.mark.parametrize("call", WALLET_ON_MERCHANT_MONEY.values(), ids=WALLET_ON_MERCHANT_MONEY)
-def test_the_wallet_never_reaches_a_merchants_money(call, wallet, own_merchant, open_account,
-                                                    db):
+def test_the_wallet_never_reaches_a_merchants_money(call, wallet, own_merchant, open_account, db):
     # Otherwise a wallet token could reset a merchant's code and pay out of it.
     merchant_id, merchant = own_merchant
     transfer = merchant.initiate_transfer(merchant_id, open_account(), 300)
-    assert_refused(lambda: call(wallet, merchant_id, transfer),
-                   errors.PermissionDenied, "PERMISSION_DENIED", db)
+    assert_refused(
+        lambda: call(wallet, merchant_id, transfer),
+        errors.PermissionDenied,
+        "PERMISSION_DENIED",
+        db,
+    )
     # It still shows the merchant's public face, and pays it.
     assert wallet.get_account(merchant_id).display_name
     payer = open_account(balance_cents=1_000, code=PERSON_CODE)
     payment = wallet.initiate_transfer(payer, merchant_id, 100)
-    assert wallet.confirm_transfer(payment.transfer_id, PERSON_CODE).state \
+    assert (
+        wallet.confirm_transfer(payment.transfer_id, PERSON_CODE).state
         == transfer_pb2.TRANSFER_STATE_COMPLETED
+    )
 
 
 @pytest.mark.parametrize("kind", ["ASSOCIATION", "MERCHANT"])
 def test_the_wallet_opens_person_accounts_only(kind, wallet, admin, db):
-    assert_refused(lambda: wallet.open_account(kind, "Not a person", PERSON_CODE),
-                   errors.PermissionDenied, "PERMISSION_DENIED", db)
-    assert admin.open_account(kind, "Opened by the operator", PERSON_CODE).kind \
-        == account_pb2.AccountKind.Value(f"ACCOUNT_KIND_{kind}")
+    assert_refused(
+        lambda: wallet.open_account(kind, "Not a person", PERSON_CODE),
+        errors.PermissionDenied,
+        "PERMISSION_DENIED",
+        db,
+    )
+    assert admin.open_account(
+        kind, "Opened by the operator", PERSON_CODE
+    ).kind == account_pb2.AccountKind.Value(f"ACCOUNT_KIND_{kind}")
     assert wallet.open_account("PERSON", "A person", PERSON_CODE).account_id
 
 
-@pytest.mark.parametrize("refusal", ["channel confirms", "other merchant confirms",
-                                     "other merchant cancels"])
-def test_a_refused_confirm_or_cancel_moves_no_money(refusal, channel, wallet, own_merchant,
-                                                    open_account):
+@pytest.mark.parametrize(
+    "refusal", ["channel confirms", "other merchant confirms", "other merchant cancels"]
+)
+def test_a_refused_confirm_or_cancel_moves_no_money(
+    refusal, channel, wallet, own_merchant, open_account
+):
     _, other_merchant = own_merchant
     alice, bob = open_account(balance_cents=5_000, code=PERSON_CODE), open_account()
     transfer = channel.initiate_transfer(alice, bob, 1_200)
     refused_call = {
         # The channel has the right code too: still refused, the code is for the wallet app.
         "channel confirms": lambda: channel.confirm_transfer(transfer.transfer_id, PERSON_CODE),
-        "other merchant confirms":
-            lambda: other_merchant.confirm_transfer(transfer.transfer_id, PERSON_CODE),
+        "other merchant confirms": lambda: other_merchant.confirm_transfer(
+            transfer.transfer_id, PERSON_CODE
+        ),
         "other merchant cancels": lambda: other_merchant.cancel_transfer(transfer.transfer_id),
     }[refusal]
     with pytest.raises(errors.PermissionDenied):
         refused_call()
-    assert wallet.get_transfer(transfer.transfer_id).state \
+    assert (
+        wallet.get_transfer(transfer.transfer_id).state
         == transfer_pb2.TRANSFER_STATE_PENDING_CONFIRMATION
+    )
     assert money_of(wallet, alice) == (5_000, 1_200, 3_800)
     assert money_of(wallet, bob) == (0, 0, 0)
     # The transfer is untouched: its owner can still confirm it.
-    assert wallet.confirm_transfer(transfer.transfer_id, PERSON_CODE).state \
+    assert (
+        wallet.confirm_transfer(transfer.transfer_id, PERSON_CODE).state
         == transfer_pb2.TRANSFER_STATE_COMPLETED
+    )
     assert money_of(wallet, bob) == (1_200, 0, 1_200)
 
 
@@ -399,14 +483,20 @@ def test_a_refused_confirm_or_cancel_moves_no_money(refusal, channel, wallet, ow
 def test_health_checking_needs_no_token(grpc_channel):
     health = health_pb2_grpc.HealthStub(grpc_channel)
     for service in ("", "envoi.v1.AccountService", "envoi.v1.TransferService"):
-        assert health.Check(health_pb2.HealthCheckRequest(service=service), timeout=10).status \
+        assert (
+            health.Check(health_pb2.HealthCheckRequest(service=service), timeout=10).status
             == health_pb2.HealthCheckResponse.SERVING
+        )
 
 
 def test_reflection_needs_no_token(grpc_channel):
     reflection = reflection_pb2_grpc.ServerReflectionStub(grpc_channel)
     responses = reflection.ServerReflectionInfo(
-        iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=10)
-    listed = {service.name for response in responses
-              for service in response.list_services_response.service}
+        iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=10
+    )
+    listed = {
+        service.name
+        for response in responses
+        for service in response.list_services_response.service
+    }
     assert {"envoi.v1.AccountService", "envoi.v1.TransferService"} <= listed

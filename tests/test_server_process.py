@@ -5,6 +5,7 @@ several workers on one port, and the refusal to start without a code key.
 Each test runs the installed `envoi` command as a subprocess on a free port with
 its own ENVOI_DATA_DIR, and waits for the gRPC health service to say SERVING.
 """
+
 import json
 import os
 import signal
@@ -21,13 +22,11 @@ import grpc
 import psutil
 import psycopg
 import pytest
+from envoi.client import EnvoiClient
+from envoi.core.testing import TEST_CODE_KEY
+from envoi.v1 import transfer_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-
-from envoi.client import EnvoiClient
-from envoi.v1 import transfer_pb2
-
-from conftest import TEST_CODE_KEY
 
 ENVOI = Path(sys.executable).with_name("envoi")
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -55,8 +54,11 @@ def health_status(target: str):
     # A fresh channel per check: a reused one would back off between reconnects.
     with grpc.insecure_channel(target) as channel:
         try:
-            return health_pb2_grpc.HealthStub(channel).Check(
-                health_pb2.HealthCheckRequest(), timeout=1.0).status
+            return (
+                health_pb2_grpc.HealthStub(channel)
+                .Check(health_pb2.HealthCheckRequest(), timeout=1.0)
+                .status
+            )
         except grpc.RpcError:
             return None
 
@@ -65,8 +67,11 @@ def reflected_services(target: str) -> set[str]:
     with grpc.insecure_channel(target) as channel:
         stub = reflection_pb2_grpc.ServerReflectionStub(channel)
         request = reflection_pb2.ServerReflectionRequest(list_services="")
-        return {service.name for response in stub.ServerReflectionInfo(iter([request]), timeout=5)
-                for service in response.list_services_response.service}
+        return {
+            service.name
+            for response in stub.ServerReflectionInfo(iter([request]), timeout=5)
+            for service in response.list_services_response.service
+        }
 
 
 def wait_for(condition, what: str, timeout_s: float = READY_TIMEOUT_S):
@@ -81,8 +86,7 @@ def wait_for(condition, what: str, timeout_s: float = READY_TIMEOUT_S):
 
 def envoi_cli(env: dict, *args) -> dict:
     """Run `envoi ARGS`; it must succeed; return the JSON it printed."""
-    done = subprocess.run([str(ENVOI), *args], env=env, capture_output=True, text=True,
-                          timeout=60)
+    done = subprocess.run([str(ENVOI), *args], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, f"envoi {args[:2]} failed ({done.returncode}): {done.stderr}"
     return json.loads(done.stdout)
 
@@ -95,8 +99,12 @@ class ServerProcess:
         self.port = int(self.target.rsplit(":", 1)[1])
         self.log_path = log_path
         with open(log_path, "wb") as log:
-            self.process = subprocess.Popen([str(ENVOI), "serve", "--listen", self.target, *args],
-                                            env=env, stdout=log, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                [str(ENVOI), "serve", "--listen", self.target, *args],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -106,6 +114,7 @@ class ServerProcess:
             if self.process.poll() is not None:
                 pytest.fail(f"envoi serve exited with {self.process.returncode}:\n{self.log()}")
             return health_status(self.target) == SERVING
+
         wait_for(serving, f"envoi serve on {self.target} to be SERVING")
 
     def terminate(self, timeout_s: float = 30.0) -> int:
@@ -160,17 +169,25 @@ def start_server(tmp_path):
     for server, _ in started:
         server.kill()
     # Only once every server is down: a live one still uses its embedded database.
-    for pgdata in {Path(env["ENVOI_DATA_DIR"]) / "pgdata" for _, env in started
-                   if not env.get("ENVOI_DATABASE_URL")}:
+    for pgdata in {
+        Path(env["ENVOI_DATA_DIR"]) / "pgdata"
+        for _, env in started
+        if not env.get("ENVOI_DATABASE_URL")
+    }:
         stop_embedded_postgres(pgdata)
 
 
 @pytest.fixture
 def external_db_env(database_url, tmp_path):
     """Settings for a server on the test database, as conftest's servers use it."""
-    return envoi_env(ENVOI_DATABASE_URL=database_url, ENVOI_CODE_KEY=TEST_CODE_KEY.decode(),
-                     ENVOI_CURRENCIES="EUR,USD", ENVOI_DATA_DIR=str(tmp_path / "data"),
-                     ENVOI_SHUTDOWN_GRACE_S=str(SHUTDOWN_GRACE_S), ENVOI_DB_POOL_SIZE="4")
+    return envoi_env(
+        ENVOI_DATABASE_URL=database_url,
+        ENVOI_CODE_KEY=TEST_CODE_KEY.decode(),
+        ENVOI_CURRENCIES="EUR,USD",
+        ENVOI_DATA_DIR=str(tmp_path / "data"),
+        ENVOI_SHUTDOWN_GRACE_S=str(SHUTDOWN_GRACE_S),
+        ENVOI_DB_POOL_SIZE="4",
+    )
 
 
 def cents(money: dict) -> int:
@@ -178,12 +195,14 @@ def cents(money: dict) -> int:
 
 
 def test_embedded_database_serves_the_cli_and_keeps_data_and_code_key_across_restarts(
-        start_server, tmp_path):
+    start_server, tmp_path
+):
     data_dir = tmp_path / "data"
     env = envoi_env(ENVOI_DATA_DIR=str(data_dir))
     server = start_server(env)
-    assert {"envoi.v1.AccountService", "envoi.v1.TransferService"} \
-        <= reflected_services(server.target)
+    assert {"envoi.v1.AccountService", "envoi.v1.TransferService"} <= reflected_services(
+        server.target
+    )
 
     admin = envoi_cli(env, "token", "create", "--role", "admin")
     wallet = envoi_cli(env, "token", "create", "--role", "wallet")
@@ -200,16 +219,29 @@ def test_embedded_database_serves_the_cli_and_keeps_data_and_code_key_across_res
     bob = api(wallet, "account", "open", "--name", "Bob", "--code", "654321")["account_id"]
     credit = api(admin, "account", "credit", alice, "--amount-cents", "5000")
     assert cents(credit["balance"]["balance"]) == 5000
-    sent = api(wallet, "transfer", "send", "--from", alice, "--to", bob,
-               "--amount-cents", "1200", "--memo", "pizza")
+    sent = api(
+        wallet,
+        "transfer",
+        "send",
+        "--from",
+        alice,
+        "--to",
+        bob,
+        "--amount-cents",
+        "1200",
+        "--memo",
+        "pizza",
+    )
     assert sent["state"] == "TRANSFER_STATE_PENDING_CONFIRMATION"
     assert balance(alice) == (5000, 1200)
     confirmed = api(wallet, "transfer", "confirm", sent["transfer_id"], "--code", "123456")
     assert confirmed["state"] == "TRANSFER_STATE_COMPLETED"
     assert (balance(alice), balance(bob)) == ((3800, 0), (1200, 0))
     history = api(wallet, "transfer", "list", alice)["transfers"]
-    assert [t["transfer_id"] for t in history] \
-        == [sent["transfer_id"], credit["transfer"]["transfer_id"]]
+    assert [t["transfer_id"] for t in history] == [
+        sent["transfer_id"],
+        credit["transfer"]["transfer_id"],
+    ]
 
     key_file = data_dir / "code.key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
@@ -229,7 +261,8 @@ def test_embedded_database_serves_the_cli_and_keeps_data_and_code_key_across_res
 
 
 def test_sigterm_stops_taking_calls_but_finishes_the_one_in_flight(
-        start_server, external_db_env, database_url, make_token, db, request):
+    start_server, external_db_env, database_url, make_token, db, request
+):
     server = start_server(external_db_env)
     admin = EnvoiClient(server.target, make_token("admin"))
     # One attempt: a retry must not hide an in-flight call that the shutdown cut.
@@ -254,13 +287,20 @@ def test_sigterm_stops_taking_calls_but_finishes_the_one_in_flight(
         caller = threading.Thread(target=initiate)
         try:
             caller.start()
-            wait_for(lambda: db.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))",
-                (lock_conn.info.backend_pid,)).fetchone()[0], "InitiateTransfer to block")
+            wait_for(
+                lambda: db.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))",
+                    (lock_conn.info.backend_pid,),
+                ).fetchone()[0],
+                "InitiateTransfer to block",
+            )
 
             server.process.send_signal(signal.SIGTERM)
-            wait_for(lambda: health_status(server.target) in (NOT_SERVING, None),
-                     "health to turn NOT_SERVING or refuse calls", timeout_s=10)
+            wait_for(
+                lambda: health_status(server.target) in (NOT_SERVING, None),
+                "health to turn NOT_SERVING or refuse calls",
+                timeout_s=10,
+            )
             assert caller.is_alive() and not outcome, outcome
         finally:
             lock_conn.rollback()
@@ -271,40 +311,51 @@ def test_sigterm_stops_taking_calls_but_finishes_the_one_in_flight(
     assert transfer.state == transfer_pb2.TRANSFER_STATE_PENDING_CONFIRMATION
     assert transfer.amount.amount_cents == 400
     assert server.process.wait(timeout=SHUTDOWN_GRACE_S) == 0, server.log()
-    assert db.execute("SELECT held_cents FROM accounts WHERE account_id = %s",
-                      (alice,)).fetchone()[0] == 400
+    assert (
+        db.execute("SELECT held_cents FROM accounts WHERE account_id = %s", (alice,)).fetchone()[0]
+        == 400
+    )
 
 
 def worker_processes(server: ServerProcess) -> list[psutil.Process]:
-    return [child for child in psutil.Process(server.process.pid).children()
-            if "--multiprocessing-fork" in child.cmdline()]
+    return [
+        child
+        for child in psutil.Process(server.process.pid).children()
+        if "--multiprocessing-fork" in child.cmdline()
+    ]
 
 
 def wait_for_workers(server: ServerProcess, count: int = 2) -> list[psutil.Process]:
     def found():
         workers = worker_processes(server)
         return workers if len(workers) == count else None
+
     return wait_for(found, f"{count} worker processes")
 
 
 def connections_on(proc: psutil.Process, port: int, status: str) -> int:
-    return sum(1 for c in proc.net_connections(kind="tcp")
-               if c.laddr and c.laddr.port == port and c.status == status)
+    return sum(
+        1
+        for c in proc.net_connections(kind="tcp")
+        if c.laddr and c.laddr.port == port and c.status == status
+    )
 
 
-def test_two_workers_share_the_port_and_stop_together(start_server, external_db_env,
-                                                      make_token):
+def test_two_workers_share_the_port_and_stop_together(start_server, external_db_env, make_token):
     server = start_server(external_db_env, "--workers", "2")
     workers = wait_for_workers(server)
     # Both bind the port (SO_REUSEPORT); wait until the second one listens too.
-    wait_for(lambda: all(connections_on(w, server.port, psutil.CONN_LISTEN) for w in workers),
-             "both workers to listen")
+    wait_for(
+        lambda: all(connections_on(w, server.port, psutil.CONN_LISTEN) for w in workers),
+        "both workers to listen",
+    )
 
     admin_token, wallet_token = make_token("admin"), make_token("wallet")
     # Each client gets a connection of its own, so the kernel spreads them over the workers.
-    channels = [grpc.insecure_channel(server.target,
-                                      options=[("grpc.use_local_subchannel_pool", 1)])
-                for _ in range(24)]
+    channels = [
+        grpc.insecure_channel(server.target, options=[("grpc.use_local_subchannel_pool", 1)])
+        for _ in range(24)
+    ]
 
     def open_fund_and_read(channel):
         admin = EnvoiClient(channel=channel, token=admin_token)
@@ -329,10 +380,17 @@ def test_two_workers_share_the_port_and_stop_together(start_server, external_db_
 
 def test_a_database_url_without_a_code_key_refuses_to_start(tmp_path):
     password = "db-password-that-must-not-be-printed"
-    env = envoi_env(ENVOI_DATABASE_URL=f"postgresql://envoi:{password}@127.0.0.1:9/envoi",
-                    ENVOI_DATA_DIR=str(tmp_path / "data"))
-    done = subprocess.run([str(ENVOI), "serve", "--listen", f"127.0.0.1:{free_port()}"],
-                          env=env, capture_output=True, text=True, timeout=60)
+    env = envoi_env(
+        ENVOI_DATABASE_URL=f"postgresql://envoi:{password}@127.0.0.1:9/envoi",
+        ENVOI_DATA_DIR=str(tmp_path / "data"),
+    )
+    done = subprocess.run(
+        [str(ENVOI), "serve", "--listen", f"127.0.0.1:{free_port()}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode != 0
     assert "ENVOI_CODE_KEY" in done.stderr
     assert "Traceback" not in done.stderr
@@ -351,8 +409,9 @@ def test_a_crashed_worker_stops_the_server_with_a_failure_code(start_server, ext
     assert not alive
 
 
-def test_serve_runs_the_channel_gateway_with_the_twitter_channel(start_server, external_db_env,
-                                                                 make_token):
+def test_serve_runs_the_channel_gateway_with_the_twitter_channel(
+    start_server, external_db_env, make_token
+):
     # Full stack: `envoi serve` loads the twitter plugin from its entry point,
     # mints its channel token, serves the webhook, and replies through tweepy.
     from envoi.channels.twitter.x_api_emulator import XApiEmulator
@@ -362,26 +421,33 @@ def test_serve_runs_the_channel_gateway_with_the_twitter_channel(start_server, e
         bot, alice, bob = x.add_user("SmoneyFR"), x.add_user("alice_fs"), x.add_user("bob_fs")
         credentials = x.oauth1_credentials(bot)
         gateway_port = free_port()
-        env = {**external_db_env,
-               "ENVOI_TWITTER_API_BASE_URL": x.base_url,
-               "ENVOI_TWITTER_BOT_USER_ID": bot["id"],
-               "ENVOI_TWITTER_POLL_INTERVAL_S": "0",
-               "ENVOI_GATEWAY_LISTEN": f"127.0.0.1:{gateway_port}",
-               **{f"ENVOI_TWITTER_{key.upper()}": value for key, value in credentials.items()}}
+        env = {
+            **external_db_env,
+            "ENVOI_TWITTER_API_BASE_URL": x.base_url,
+            "ENVOI_TWITTER_BOT_USER_ID": bot["id"],
+            "ENVOI_TWITTER_POLL_INTERVAL_S": "0",
+            "ENVOI_GATEWAY_LISTEN": f"127.0.0.1:{gateway_port}",
+            **{f"ENVOI_TWITTER_{key.upper()}": value for key, value in credentials.items()},
+        }
         server = start_server(env)
         wallet = EnvoiClient(server.target, make_token("wallet"))
         admin = EnvoiClient(server.target, make_token("admin"))
         for user in (alice, bob):
             account = wallet.open_account("PERSON", user["username"], "123456")
-            wallet.link_identity(account.account_id, identity_pb2.Identity(
-                namespace="twitter", subject_id=user["id"], handle=user["username"]))
+            wallet.link_identity(
+                account.account_id,
+                identity_pb2.Identity(
+                    namespace="twitter", subject_id=user["id"], handle=user["username"]
+                ),
+            )
             if user is alice:
                 admin.credit_account(account.account_id, 2_000)
 
         post = x.post(alice, "@SmoneyFR #envoyer 5€ @bob_fs")
         webhook = f"http://127.0.0.1:{gateway_port}/twitter/webhook"
-        status, _ = x.deliver_webhook(webhook, x.account_activity_payload(post, bot),
-                                      x.consumer_secret)
+        status, _ = x.deliver_webhook(
+            webhook, x.account_activity_payload(post, bot), x.consumer_secret
+        )
         assert status == 200
         wait_for(lambda: x.replies_to(post), "the gateway's reply to the post", 15)
         assert "confirm" in x.replies_to(post)[0]["text"]

@@ -1,4 +1,5 @@
 """A payment from start to end, as the wallet app and an admin drive it."""
+
 from envoi.v1 import account_pb2, transfer_pb2
 
 
@@ -18,8 +19,11 @@ def test_open_credit_send_confirm_and_read_history(admin, wallet, db):
     assert transfer.expire_time.seconds - transfer.create_time.seconds == 900
     held = wallet.get_balance(alice.account_id)
     # The hold lowers what Alice can spend, not what she has.
-    assert (held.balance.amount_cents, held.held.amount_cents, held.available.amount_cents) \
-        == (5_000, 1_050, 3_950)
+    assert (held.balance.amount_cents, held.held.amount_cents, held.available.amount_cents) == (
+        5_000,
+        1_050,
+        3_950,
+    )
     assert wallet.get_balance(bob.account_id).balance.amount_cents == 0
 
     confirmed = wallet.confirm_transfer(transfer.transfer_id, "123456")
@@ -32,15 +36,20 @@ def test_open_credit_send_confirm_and_read_history(admin, wallet, db):
     assert (bob_after.balance.amount_cents, bob_after.available.amount_cents) == (1_050, 1_050)
 
     alice_history = list(wallet.iter_transfers(alice.account_id))
-    assert [t.transfer_id for t in alice_history] == [transfer.transfer_id,
-                                                      credit.transfer.transfer_id]
+    assert [t.transfer_id for t in alice_history] == [
+        transfer.transfer_id,
+        credit.transfer.transfer_id,
+    ]
     bob_history = list(wallet.iter_transfers(bob.account_id))
-    assert [(t.transfer_id, t.memo, t.amount.amount_cents) for t in bob_history] \
-        == [(transfer.transfer_id, "pizza", 1_050)]
+    assert [(t.transfer_id, t.memo, t.amount.amount_cents) for t in bob_history] == [
+        (transfer.transfer_id, "pizza", 1_050)
+    ]
     assert wallet.get_transfer(transfer.transfer_id) == confirmed
 
-    events = db.execute("SELECT event_type FROM outbox_events WHERE transfer_id = %s"
-                        " ORDER BY event_id", (transfer.transfer_id,)).fetchall()
+    events = db.execute(
+        "SELECT event_type FROM outbox_events WHERE transfer_id = %s ORDER BY event_id",
+        (transfer.transfer_id,),
+    ).fetchall()
     assert events == [("CONFIRMATION_REQUIRED",), ("TRANSFER_COMPLETED",)]
 
 
@@ -53,15 +62,18 @@ def test_cancel_releases_the_hold(wallet, open_account, db):
     balance = wallet.get_balance(alice)
     assert (balance.balance.amount_cents, balance.held.amount_cents) == (2_000, 0)
     assert wallet.get_balance(bob).balance.amount_cents == 0
-    events = db.execute("SELECT event_type FROM outbox_events WHERE transfer_id = %s"
-                        " ORDER BY event_id", (transfer.transfer_id,)).fetchall()
+    events = db.execute(
+        "SELECT event_type FROM outbox_events WHERE transfer_id = %s ORDER BY event_id",
+        (transfer.transfer_id,),
+    ).fetchall()
     assert events == [("CONFIRMATION_REQUIRED",), ("TRANSFER_CANCELLED",)]
 
 
 def test_the_code_is_stored_only_as_a_keyed_hash(wallet, db):
     account = wallet.open_account("PERSON", "Carol", "987654")
-    stored = db.execute("SELECT code_hmac FROM accounts WHERE account_id = %s",
-                        (account.account_id,)).fetchone()[0]
+    stored = db.execute(
+        "SELECT code_hmac FROM accounts WHERE account_id = %s", (account.account_id,)
+    ).fetchone()[0]
     assert len(stored) == 32 and b"987654" not in bytes(stored)
     dump = db.execute("SELECT string_agg(a::text, '') FROM accounts a").fetchone()[0]
     assert "987654" not in dump

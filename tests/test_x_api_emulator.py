@@ -1,4 +1,5 @@
 """Real tweepy, over real HTTP on loopback, against the X API emulator."""
+
 import base64
 import hashlib
 import hmac
@@ -10,9 +11,13 @@ import threading
 import pytest
 import requests
 import tweepy
-
 from envoi.channels.twitter.x_api_emulator import (
-    XApiEmulator, crc_request, deliver_webhook, expected_crc_response, signature)
+    XApiEmulator,
+    crc_request,
+    deliver_webhook,
+    expected_crc_response,
+    signature,
+)
 from envoi.channels.twitter.x_api_session import HostRewritingSession, make_client
 
 NOW_S = 1_750_000_000.0
@@ -55,8 +60,14 @@ def test_get_me_with_oauth1_user_context(x, bot, client):
     me = client.get_me()
     assert (str(me.data.id), me.data.username, me.data.name) == (bot["id"], "SmoneyFR", "Smoney")
     assert x.calls[-1] == {
-        "method": "GET", "path": "/2/users/me", "query": {}, "endpoint": "get_me",
-        "auth": "oauth1", "user_id": bot["id"], "status": 200}
+        "method": "GET",
+        "path": "/2/users/me",
+        "query": {},
+        "endpoint": "get_me",
+        "auth": "oauth1",
+        "user_id": bot["id"],
+        "status": 200,
+    }
 
 
 def test_get_me_with_an_oauth2_user_token_and_not_with_the_app_token(x, bot):
@@ -126,8 +137,10 @@ def test_mentions_fields_and_expansions(x, bot, client):
     reply = x.post(bob, "@SmoneyFR @alice done", reply_to=payment)
 
     page = client.get_users_mentions(
-        bot["id"], tweet_fields=["author_id", "created_at", "entities", "referenced_tweets"],
-        expansions=["author_id"])
+        bot["id"],
+        tweet_fields=["author_id", "created_at", "entities", "referenced_tweets"],
+        expansions=["author_id"],
+    )
     by_id = {str(t.id): t for t in page.data}
     assert list(by_id) == [reply["id"], quote["id"], retweet["id"], payment["id"]]
 
@@ -137,7 +150,8 @@ def test_mentions_fields_and_expansions(x, bot, client):
     assert tweet.created_at.timestamp() == NOW_S
     assert tweet.entities["mentions"] == [
         {"start": 0, "end": 9, "username": "SmoneyFR", "id": bot["id"]},
-        {"start": 23, "end": 29, "username": "alice", "id": alice["id"]}]
+        {"start": 23, "end": 29, "username": "alice", "id": alice["id"]},
+    ]
     assert tweet.entities["hashtags"] == [{"start": 10, "end": 18, "tag": "envoyer"}]
     assert tweet.referenced_tweets is None
 
@@ -173,8 +187,9 @@ def test_mentions_parameters_are_validated_as_on_x(x, bot, client):
 def test_create_tweet_in_reply(x, bot, client):
     bob = x.add_user("bob")
     payment = x.post(bob, "@SmoneyFR #envoyer 10€ @alice")
-    created = client.create_tweet(text="@bob confirm in your app",
-                                  in_reply_to_tweet_id=payment["id"])
+    created = client.create_tweet(
+        text="@bob confirm in your app", in_reply_to_tweet_id=payment["id"]
+    )
     assert created.data["text"] == "@bob confirm in your app"
     (reply,) = x.replies_to(payment["id"])
     assert reply["id"] == created.data["id"]
@@ -197,12 +212,16 @@ def test_create_tweet_refuses_duplicates_unknown_parents_and_app_auth(x, bot, cl
 
 def test_create_direct_message(x, bot, client):
     bob = x.add_user("bob")
-    sent = client.create_direct_message(participant_id=bob["id"],
-                                        text="Your payment of 10 € is waiting")
+    sent = client.create_direct_message(
+        participant_id=bob["id"], text="Your payment of 10 € is waiting"
+    )
     assert sent.data["dm_conversation_id"] == "-".join(sorted((bot["id"], bob["id"]), key=int))
     (dm,) = x.dms_to(bob)
     assert (dm["id"], dm["sender_id"], dm["text"]) == (
-        sent.data["dm_event_id"], bot["id"], "Your payment of 10 € is waiting")
+        sent.data["dm_event_id"],
+        bot["id"],
+        "Your payment of 10 € is waiting",
+    )
     x.send_dm(bob, bot, "#envoyer 5€ @alice")
     assert [d["text"] for d in x.dms_to(bot)] == ["#envoyer 5€ @alice"]
 
@@ -220,8 +239,11 @@ def test_an_injected_429_raises_too_many_requests_with_the_reset_time(x, bot, cl
     assert headers["x-rate-limit-reset"] == str(int(NOW_S) + 60)
     assert int(headers["x-rate-limit-limit"]) > 0
     assert caught.value.response.json() == {
-        "title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank",
-        "status": 429}
+        "title": "Too Many Requests",
+        "detail": "Too Many Requests",
+        "type": "about:blank",
+        "status": 429,
+    }
     # only the next call failed
     assert client.get_users_mentions(bot["id"]).meta == {"result_count": 0}
 
@@ -258,9 +280,13 @@ def test_a_per_endpoint_budget_and_its_window(x, bot, client, clock):
 
 
 def test_every_api_response_carries_rate_limit_headers(x, bot):
-    for response in (requests.get(f"{x.base_url}/2/users/{bot['id']}"),
-                     requests.get(f"{x.base_url}/2/users/{bot['id']}",
-                                  headers={"Authorization": f"Bearer {x.app_bearer_token}"})):
+    for response in (
+        requests.get(f"{x.base_url}/2/users/{bot['id']}"),
+        requests.get(
+            f"{x.base_url}/2/users/{bot['id']}",
+            headers={"Authorization": f"Bearer {x.app_bearer_token}"},
+        ),
+    ):
         rate_headers = {"x-rate-limit-limit", "x-rate-limit-remaining", "x-rate-limit-reset"}
         assert rate_headers <= set(response.headers)
 
@@ -306,13 +332,17 @@ def test_concurrent_clients_get_distinct_increasing_ids(x, bot):
 
 def test_the_session_rewrites_both_x_hosts_and_nothing_else():
     session = HostRewritingSession("http://127.0.0.1:9/prefix/")
-    assert (session.rewrite_url("https://api.twitter.com/2/users/me?a=1")
-            == "http://127.0.0.1:9/prefix/2/users/me?a=1")
+    assert (
+        session.rewrite_url("https://api.twitter.com/2/users/me?a=1")
+        == "http://127.0.0.1:9/prefix/2/users/me?a=1"
+    )
     assert session.rewrite_url("https://api.x.com/2/tweets") == "http://127.0.0.1:9/prefix/2/tweets"
-    for other in ("https://example.com/2/users/me",
-                  "https://api.twitter.com.evil.example/2/users/me",
-                  "http://api.twitter.com/2/users/me",
-                  "https://upload.twitter.com/1.1/media/upload.json"):
+    for other in (
+        "https://example.com/2/users/me",
+        "https://api.twitter.com.evil.example/2/users/me",
+        "http://api.twitter.com/2/users/me",
+        "https://upload.twitter.com/1.1/media/upload.json",
+    ):
         assert session.rewrite_url(other) == other
     request = requests.Request("GET", "https://api.x.com/2/users/me", params={"b": "2"})
     prepared = session.prepare_request(request)
@@ -323,9 +353,15 @@ def test_both_hosts_reach_the_emulator_and_oauth1_signs_the_rewritten_url(x, bot
     client = make_client(x.base_url, **x.oauth1_credentials(bot))
     for host in ("https://api.twitter.com", "https://api.x.com"):
         client.request("GET", "/2/users/me", user_auth=True)  # tweepy's own host
-        response = client.session.get(host + "/2/users/me", auth=tweepy.OAuth1UserHandler(
-            client.consumer_key, client.consumer_secret, client.access_token,
-            client.access_token_secret).apply_auth())
+        response = client.session.get(
+            host + "/2/users/me",
+            auth=tweepy.OAuth1UserHandler(
+                client.consumer_key,
+                client.consumer_secret,
+                client.access_token,
+                client.access_token_secret,
+            ).apply_auth(),
+        )
         assert response.json()["data"]["id"] == bot["id"]
     assert [c["auth"] for c in x.calls] == ["oauth1"] * 4
 
@@ -333,8 +369,9 @@ def test_both_hosts_reach_the_emulator_and_oauth1_signs_the_rewritten_url(x, bot
 def test_with_the_real_host_the_client_is_plain_tweepy():
     client = make_client("https://api.twitter.com", bearer_token="t")
     plain = tweepy.Client(bearer_token="t")
-    request = requests.Request("GET", "https://api.twitter.com/2/users/me",
-                               params={"user.fields": "id"})
+    request = requests.Request(
+        "GET", "https://api.twitter.com/2/users/me", params={"user.fields": "id"}
+    )
     assert client.session.prepare_request(request).url == plain.session.prepare_request(request).url
     assert client.wait_on_rate_limit is False
     with pytest.raises(ValueError):
@@ -354,8 +391,12 @@ def test_secrets_never_reach_the_logs(x, bot, caplog):
         make_client(x.base_url, bearer_token="wrong-" + x.app_bearer_token).get_me(user_auth=False)
     logged = "\n".join(f"{r.getMessage()} {r.args}" for r in caplog.records)
     assert caplog.records, "the test must capture something to mean anything"
-    for secret in (x.app_bearer_token, credentials["consumer_secret"], credentials["access_token"],
-                   credentials["access_token_secret"]):
+    for secret in (
+        x.app_bearer_token,
+        credentials["consumer_secret"],
+        credentials["access_token"],
+        credentials["access_token_secret"],
+    ):
         assert secret not in logged
 
 
@@ -410,7 +451,9 @@ def receiver():
 def test_deliver_webhook_and_crc_over_real_http(x, bot, receiver):
     url, secret, received = receiver
     assert crc_request(url, "abc") == (
-        200, {"response_token": expected_crc_response("abc", secret)})
+        200,
+        {"response_token": expected_crc_response("abc", secret)},
+    )
     payment = x.post(x.add_user("bob"), "@SmoneyFR #envoyer 10€ @bob")
     payload = x.account_activity_payload(payment, bot)
     status, _ = deliver_webhook(url, payload, secret)
@@ -432,10 +475,16 @@ def test_account_activity_payload_for_posts(x, bot):
     assert event["id_str"] == payment["id"]
     assert event["text"] == "@SmoneyFR #envoyer 10€ @alice &amp; co"
     assert event["user"] == {
-        "id": int(bob["id"]), "id_str": bob["id"], "name": "Bob", "screen_name": "bob"}
+        "id": int(bob["id"]),
+        "id_str": bob["id"],
+        "name": "Bob",
+        "screen_name": "bob",
+    }
     mentions = event["entities"]["user_mentions"]
     assert [(m["id_str"], m["screen_name"], m["indices"]) for m in mentions] == [
-        (bot["id"], "SmoneyFR", [0, 9]), (alice["id"], "alice", [23, 29])]
+        (bot["id"], "SmoneyFR", [0, 9]),
+        (alice["id"], "alice", [23, 29]),
+    ]
     assert event["user_has_blocked"] is False
     assert event["is_quote_status"] is False and "retweeted_status" not in event
     assert event["in_reply_to_status_id_str"] is None

@@ -1,5 +1,6 @@
 """Account Activity webhooks: the CRC challenge, the signature of each
 delivery, and the posts and private messages a delivery carries."""
+
 import base64
 import hashlib
 import hmac
@@ -11,7 +12,7 @@ SIGNATURE_HEADER = "x-twitter-webhooks-signature"
 
 
 def signed(message: bytes, consumer_secret: str) -> str:
-    """"sha256=" + base64 HMAC-SHA256 under the consumer secret: X's CRC answer
+    """ "sha256=" + base64 HMAC-SHA256 under the consumer secret: X's CRC answer
     (of the crc_token) and its delivery signature (of the raw body)."""
     digest = hmac.new(consumer_secret.encode(), message, hashlib.sha256).digest()
     return "sha256=" + base64.b64encode(digest).decode()
@@ -21,8 +22,7 @@ def signature_is_valid(body: bytes, signature_header: str | None, consumer_secre
     """Whether the header signs exactly this body; compared in constant time."""
     if not signature_header:
         return False
-    return hmac.compare_digest(signed(body, consumer_secret).encode(),
-                               signature_header.encode())
+    return hmac.compare_digest(signed(body, consumer_secret).encode(), signature_header.encode())
 
 
 def posts_in(body: bytes, bot_user_id: str) -> list[InboundPost]:
@@ -36,13 +36,16 @@ def posts_in(body: bytes, bot_user_id: str) -> list[InboundPost]:
         full = tweet.get("extended_tweet", tweet)
         text = full.get("full_text", tweet.get("text", ""))
         mentions = full.get("entities", {}).get("user_mentions", [])
-        posts.append(InboundPost(
-            post_id=tweet["id_str"],
-            author=Person(tweet["user"]["id_str"], tweet["user"]["screen_name"]),
-            text=text,  # X escapes &, < and > as entities; the grammar decodes them
-            mentions=tuple(Person(m["id_str"], m["screen_name"]) for m in mentions),
-            is_retweet="retweeted_status" in tweet,
-            is_quote=bool(tweet.get("is_quote_status"))))
+        posts.append(
+            InboundPost(
+                post_id=tweet["id_str"],
+                author=Person(tweet["user"]["id_str"], tweet["user"]["screen_name"]),
+                text=text,  # X escapes &, < and > as entities; the grammar decodes them
+                mentions=tuple(Person(m["id_str"], m["screen_name"]) for m in mentions),
+                is_retweet="retweeted_status" in tweet,
+                is_quote=bool(tweet.get("is_quote_status")),
+            )
+        )
     users = payload.get("users", {})
     for event in payload.get("direct_message_events", []):
         if event.get("type") != "message_create":
@@ -52,12 +55,16 @@ def posts_in(body: bytes, bot_user_id: str) -> list[InboundPost]:
         if sender_id == bot_user_id:
             continue
         data = message["message_data"]
-        posts.append(InboundPost(
-            post_id=f"dm{event['id']}",
-            author=Person(sender_id, users.get(sender_id, {}).get("screen_name", "")),
-            text=data.get("text", ""),
-            mentions=tuple(Person(m["id_str"], m["screen_name"])
-                           for m in data.get("entities", {}).get("user_mentions", [])),
-            direct_message=True))
+        posts.append(
+            InboundPost(
+                post_id=f"dm{event['id']}",
+                author=Person(sender_id, users.get(sender_id, {}).get("screen_name", "")),
+                text=data.get("text", ""),
+                mentions=tuple(
+                    Person(m["id_str"], m["screen_name"])
+                    for m in data.get("entities", {}).get("user_mentions", [])
+                ),
+                direct_message=True,
+            )
+        )
     return posts
-

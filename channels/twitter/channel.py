@@ -1,12 +1,20 @@
 """The Twitter/X channel: Account Activity webhooks and mention polling in,
 replies and private messages out, all through tweepy."""
+
 import json
 import time
 
 import tweepy
-
-from envoi.channels.channel import (Channel, InboundPost, OutboundMessage, Person, RateLimited,
-                                    WebhookRequest, WebhookResponse, WebhookRoute)
+from envoi.channels.channel import (
+    Channel,
+    InboundPost,
+    OutboundMessage,
+    Person,
+    RateLimited,
+    WebhookRequest,
+    WebhookResponse,
+    WebhookRoute,
+)
 from envoi.channels.grammar import Grammar
 from envoi.channels.twitter import account_activity, messages
 from envoi.channels.twitter.config import TwitterConfig
@@ -25,19 +33,24 @@ class TwitterChannel(Channel):
         self.poll_interval_s = config.poll_interval_s
         # Posting as the bot needs user context: OAuth 1.0a when configured.
         self.user_auth = bool(config.access_token)
-        self.api = make_client(config.api_base_url, bearer_token=config.bearer_token or None,
-                               consumer_key=config.consumer_key or None,
-                               consumer_secret=config.consumer_secret or None,
-                               access_token=config.access_token or None,
-                               access_token_secret=config.access_token_secret or None)
+        self.api = make_client(
+            config.api_base_url,
+            bearer_token=config.bearer_token or None,
+            consumer_key=config.consumer_key or None,
+            consumer_secret=config.consumer_secret or None,
+            access_token=config.access_token or None,
+            access_token_secret=config.access_token_secret or None,
+        )
 
     # In: webhooks
 
     def webhook_routes(self) -> list[WebhookRoute]:
         if not self.config.consumer_secret:
             return []
-        return [WebhookRoute("GET", WEBHOOK_PATH, self._crc),
-                WebhookRoute("POST", WEBHOOK_PATH, self._delivery)]
+        return [
+            WebhookRoute("GET", WEBHOOK_PATH, self._crc),
+            WebhookRoute("POST", WEBHOOK_PATH, self._delivery),
+        ]
 
     def _crc(self, request: WebhookRequest) -> WebhookResponse:
         crc_token = request.query.get("crc_token", "")
@@ -48,8 +61,10 @@ class TwitterChannel(Channel):
 
     def _delivery(self, request: WebhookRequest) -> WebhookResponse:
         if not account_activity.signature_is_valid(
-                request.body, request.headers.get(account_activity.SIGNATURE_HEADER),
-                self.config.consumer_secret):
+            request.body,
+            request.headers.get(account_activity.SIGNATURE_HEADER),
+            self.config.consumer_secret,
+        ):
             return WebhookResponse(401, b'{"error": "bad signature"}')
         try:
             posts = account_activity.posts_in(request.body, self.config.bot_user_id)
@@ -65,10 +80,15 @@ class TwitterChannel(Channel):
         posts, newest_id, page_token = [], cursor, None
         for _ in range(MAX_POLL_PAGES):
             page = self.api.get_users_mentions(
-                self.config.bot_user_id, since_id=cursor, pagination_token=page_token,
-                max_results=100, expansions=["author_id"], user_fields=["username"],
+                self.config.bot_user_id,
+                since_id=cursor,
+                pagination_token=page_token,
+                max_results=100,
+                expansions=["author_id"],
+                user_fields=["username"],
                 tweet_fields=["author_id", "entities", "referenced_tweets"],
-                user_auth=self.user_auth)
+                user_auth=self.user_auth,
+            )
             users = {user.id: user.username for user in (page.includes or {}).get("users", [])}
             for tweet in page.data or []:
                 posts.append(self._post_from_v2(tweet, users))
@@ -90,7 +110,9 @@ class TwitterChannel(Channel):
             author=Person(str(tweet.author_id), usernames.get(tweet.author_id, "")),
             text=tweet.text,
             mentions=tuple(Person(str(m["id"]), m["username"]) for m in mentions if "id" in m),
-            is_retweet="retweeted" in references, is_quote="quoted" in references)
+            is_retweet="retweeted" in references,
+            is_quote="quoted" in references,
+        )
 
     # Out
 
@@ -103,10 +125,14 @@ class TwitterChannel(Channel):
     def send(self, message: OutboundMessage) -> None:
         try:
             if message.in_reply_to:
-                self.api.create_tweet(text=message.text, in_reply_to_tweet_id=message.in_reply_to,
-                                      user_auth=self.user_auth)
+                self.api.create_tweet(
+                    text=message.text,
+                    in_reply_to_tweet_id=message.in_reply_to,
+                    user_auth=self.user_auth,
+                )
             else:
-                self.api.create_direct_message(participant_id=message.direct_to,
-                                               text=message.text, user_auth=self.user_auth)
+                self.api.create_direct_message(
+                    participant_id=message.direct_to, text=message.text, user_auth=self.user_auth
+                )
         except tweepy.TooManyRequests as limited:
             raise RateLimited(limited.reset_time or time.time() + 60) from None

@@ -1,4 +1,5 @@
 """The Twitter/X channel's settings, from ENVOI_TWITTER_* environment variables."""
+
 import dataclasses
 
 DEFAULT_API_BASE_URL = "https://api.twitter.com"
@@ -38,8 +39,11 @@ class TwitterConfig:
         """The configuration, or None when the channel is not configured."""
         if not (env.get("ENVOI_TWITTER_CONSUMER_SECRET") or env.get("ENVOI_TWITTER_BEARER_TOKEN")):
             return None
-        keywords = tuple(k.strip().lstrip("#") for k in
-                         env.get("ENVOI_CHANNEL_KEYWORDS", "envoyer,send").split(",") if k.strip())
+        keywords = tuple(
+            k.strip().lstrip("#")
+            for k in env.get("ENVOI_CHANNEL_KEYWORDS", "envoyer,send").split(",")
+            if k.strip()
+        )
         return cls(
             bot_handle=env.get("ENVOI_TWITTER_BOT_HANDLE") or cls.bot_handle,
             bot_user_id=env.get("ENVOI_TWITTER_BOT_USER_ID", ""),
@@ -50,4 +54,5 @@ class TwitterConfig:
             access_token_secret=env.get("ENVOI_TWITTER_ACCESS_TOKEN_SECRET", ""),
             bearer_token=env.get("ENVOI_TWITTER_BEARER_TOKEN", ""),
             poll_interval_s=float(env.get("ENVOI_TWITTER_POLL_INTERVAL_S") or 60),
-            keywords=keywords or cls.keywords)
+            keywords=keywords or cls.keywords,
+        )

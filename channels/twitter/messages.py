@@ -1,5 +1,6 @@
 """What the bot says, and to whom. Public replies never show an amount; a
 payment started in a private message is answered in private messages."""
+
 from envoi.channels.channel import InboundPost, OutboundMessage
 from envoi.v1 import event_pb2
 
@@ -26,46 +27,86 @@ def for_event(event: event_pb2.Event) -> list[OutboundMessage]:
 
     def to(person, public_text, private_text, audience):
         if private:
-            return OutboundMessage(f"{key}:{audience}", private_text + reference,
-                                   direct_to=person.subject_id)
-        return OutboundMessage(f"{key}:{audience}", public_text + reference,
-                               in_reply_to=origin_id)
+            return OutboundMessage(
+                f"{key}:{audience}", private_text + reference, direct_to=person.subject_id
+            )
+        return OutboundMessage(f"{key}:{audience}", public_text + reference, in_reply_to=origin_id)
 
     if event.type == E.EVENT_TYPE_CONFIRMATION_REQUIRED:
-        return [to(sender, f"@{sender.handle} confirm this payment in your envoi app.",
-                   f"Confirm your payment of {amount} to @{recipient.handle} in your envoi app.",
-                   "sender")]
+        return [
+            to(
+                sender,
+                f"@{sender.handle} confirm this payment in your envoi app.",
+                f"Confirm your payment of {amount} to @{recipient.handle} in your envoi app.",
+                "sender",
+            )
+        ]
     if event.type == E.EVENT_TYPE_TRANSFER_COMPLETED:
-        return [to(recipient, f"@{recipient.handle} @{sender.handle} sent you money: "
-                              f"it is in your envoi app.",
-                   f"You received {amount} from @{sender.handle}.", "recipient")]
+        return [
+            to(
+                recipient,
+                f"@{recipient.handle} @{sender.handle} sent you money: it is in your envoi app.",
+                f"You received {amount} from @{sender.handle}.",
+                "recipient",
+            )
+        ]
     if event.type == E.EVENT_TYPE_TRANSFER_AWAITING_CLAIM:
-        return [to(recipient, f"@{recipient.handle} @{sender.handle} sent you money. Sign in "
-                              f"to the envoi app with X within 14 days to receive it.",
-                   f"@{sender.handle} sent you {amount}. Sign in to the envoi app with X "
-                   f"within 14 days to receive it.", "recipient")]
+        return [
+            to(
+                recipient,
+                f"@{recipient.handle} @{sender.handle} sent you money. Sign in "
+                f"to the envoi app with X within 14 days to receive it.",
+                f"@{sender.handle} sent you {amount}. Sign in to the envoi app with X "
+                f"within 14 days to receive it.",
+                "recipient",
+            )
+        ]
     if event.type == E.EVENT_TYPE_TRANSFER_REFUNDED:  # both are told
         if private:
-            return [OutboundMessage(f"{key}:sender", f"Your payment of {amount} to "
-                                    f"@{recipient.handle} was not claimed in time: it is back "
-                                    f"in your account.{reference}", direct_to=sender.subject_id),
-                    OutboundMessage(f"{key}:recipient", f"The payment @{sender.handle} sent "
-                                    f"you was not claimed in time and went back.{reference}",
-                                    direct_to=recipient.subject_id)]
-        return [OutboundMessage(f"{key}:both", f"@{sender.handle} @{recipient.handle} this "
-                                f"payment was not claimed in time: the money went back to "
-                                f"@{sender.handle}.{reference}", in_reply_to=origin_id)]
+            return [
+                OutboundMessage(
+                    f"{key}:sender",
+                    f"Your payment of {amount} to "
+                    f"@{recipient.handle} was not claimed in time: it is back "
+                    f"in your account.{reference}",
+                    direct_to=sender.subject_id,
+                ),
+                OutboundMessage(
+                    f"{key}:recipient",
+                    f"The payment @{sender.handle} sent "
+                    f"you was not claimed in time and went back.{reference}",
+                    direct_to=recipient.subject_id,
+                ),
+            ]
+        return [
+            OutboundMessage(
+                f"{key}:both",
+                f"@{sender.handle} @{recipient.handle} this "
+                f"payment was not claimed in time: the money went back to "
+                f"@{sender.handle}.{reference}",
+                in_reply_to=origin_id,
+            )
+        ]
     if event.type in (E.EVENT_TYPE_TRANSFER_CANCELLED, E.EVENT_TYPE_TRANSFER_EXPIRED):
-        what = "cancelled" if event.type == E.EVENT_TYPE_TRANSFER_CANCELLED else \
-            "not confirmed in time"
-        return [to(sender, f"@{sender.handle} this payment was {what}: nothing was sent.",
-                   f"Your payment of {amount} to @{recipient.handle} was {what}: "
-                   f"nothing was sent.", "sender")]
+        what = (
+            "cancelled"
+            if event.type == E.EVENT_TYPE_TRANSFER_CANCELLED
+            else "not confirmed in time"
+        )
+        return [
+            to(
+                sender,
+                f"@{sender.handle} this payment was {what}: nothing was sent.",
+                f"Your payment of {amount} to @{recipient.handle} was {what}: nothing was sent.",
+                "sender",
+            )
+        ]
     return []
 
 
-def for_rejection(post: InboundPost, reason: str, explanation: str, *,
-                  private: bool) -> list[OutboundMessage]:
+def for_rejection(
+    post: InboundPost, reason: str, explanation: str, *, private: bool
+) -> list[OutboundMessage]:
     """A refusal: in public, what the grammar expects; in private, anything about money."""
     key = f"rejected:{post.post_id}"
     if private or post.direct_message:

@@ -1,5 +1,6 @@
 """Registers the Twitter/X channel, through the same entry point group
 (`envoi.channels`) as any outside plugin."""
+
 from envoi.channels import hookimpl
 from envoi.channels.twitter.channel import TwitterChannel
 from envoi.channels.twitter.config import TwitterConfig

@@ -43,6 +43,7 @@ timeline; a user lookup that finds nobody is a 200 with `errors`; posting the
 same text twice from one account is refused (403) unless
 ``reject_duplicate_posts=False``.
 """
+
 from __future__ import annotations
 
 import base64
@@ -68,9 +69,18 @@ log = logging.getLogger(__name__)
 
 RATE_WINDOW_S = 900
 _USER_PARAMS = ("expansions", "tweet.fields", "user.fields")
-_MENTIONS_PARAMS = ("expansions", "max_results", "media.fields", "pagination_token",
-                    "place.fields", "poll.fields", "since_id", "tweet.fields", "until_id",
-                    "user.fields")
+_MENTIONS_PARAMS = (
+    "expansions",
+    "max_results",
+    "media.fields",
+    "pagination_token",
+    "place.fields",
+    "poll.fields",
+    "since_id",
+    "tweet.fields",
+    "until_id",
+    "user.fields",
+)
 # name (tweepy's method): (method, path pattern, query parameters, default calls per window)
 ENDPOINTS: dict[str, tuple[str, str, tuple[str, ...], int]] = {
     "get_me": ("GET", "/2/users/me", _USER_PARAMS, 75),
@@ -78,20 +88,23 @@ ENDPOINTS: dict[str, tuple[str, str, tuple[str, ...], int]] = {
     "get_users_mentions": ("GET", "/2/users/:id/mentions", _MENTIONS_PARAMS, 450),
     "get_user": ("GET", "/2/users/:id", _USER_PARAMS, 900),
     "create_tweet": ("POST", "/2/tweets", (), 200),
-    "create_direct_message": (
-        "POST", "/2/dm_conversations/with/:participant_id/messages", (), 200),
+    "create_direct_message": ("POST", "/2/dm_conversations/with/:participant_id/messages", (), 200),
 }
-_ROUTES = {name: re.compile(re.sub(r":(\w+)", r"(?P<\1>[^/]+)", pattern))
-           for name, (_, pattern, _, _) in ENDPOINTS.items()}
+_ROUTES = {
+    name: re.compile(re.sub(r":(\w+)", r"(?P<\1>[^/]+)", pattern))
+    for name, (_, pattern, _, _) in ENDPOINTS.items()
+}
 TWEET_FIELDS = frozenset(
     "attachments author_id card_uri context_annotations conversation_id created_at "
     "edit_controls edit_history_tweet_ids entities geo id in_reply_to_user_id lang "
     "non_public_metrics note_tweet organic_metrics possibly_sensitive promoted_metrics "
-    "public_metrics referenced_tweets reply_settings scopes source text withheld".split())
+    "public_metrics referenced_tweets reply_settings scopes source text withheld".split()
+)
 TWEET_EXPANSIONS = frozenset(
     "attachments.media_keys attachments.poll_ids author_id edit_history_tweet_ids "
     "entities.mentions.username geo.place_id in_reply_to_user_id referenced_tweets.id "
-    "referenced_tweets.id.author_id".split())
+    "referenced_tweets.id.author_id".split()
+)
 _USERNAME = re.compile(r"[A-Za-z0-9_]{1,15}")
 _MENTION = re.compile(r"(?<![A-Za-z0-9_!@#$%&*])[@＠]([A-Za-z0-9_]{1,15})(?![A-Za-z0-9_@＠])")
 _HASHTAG = re.compile(r"(?<![\w&])[#＃](\w*[^\W\d]\w*)")
@@ -138,9 +151,14 @@ def _http(request: urllib.request.Request, timeout_s: float) -> tuple[int, bytes
         return error.code, error.read()
 
 
-def deliver_webhook(url: str, payload: dict | bytes, consumer_secret: str, *,
-                    signature: str | None = None,
-                    timeout_s: float = 10.0) -> tuple[int, bytes]:
+def deliver_webhook(
+    url: str,
+    payload: dict | bytes,
+    consumer_secret: str,
+    *,
+    signature: str | None = None,
+    timeout_s: float = 10.0,
+) -> tuple[int, bytes]:
     """POST ``payload`` (a dict, or the exact body bytes) to ``url`` as X does.
 
     The signature header is the right one unless ``signature`` is given: a
@@ -161,8 +179,9 @@ def deliver_webhook(url: str, payload: dict | bytes, consumer_secret: str, *,
 def crc_request(url: str, crc_token: str, *, timeout_s: float = 10.0) -> tuple[int, Any]:
     """X's CRC GET; returns the status and the parsed JSON (None if not JSON)."""
     query = urllib.parse.urlencode({"crc_token": crc_token})
-    status, body = _http(urllib.request.Request(f"{url}{'&' if '?' in url else '?'}{query}"),
-                         timeout_s)
+    status, body = _http(
+        urllib.request.Request(f"{url}{'&' if '?' in url else '?'}{query}"), timeout_s
+    )
     try:
         return status, json.loads(body)
     except ValueError:
@@ -172,17 +191,20 @@ def crc_request(url: str, crc_token: str, *, timeout_s: float = 10.0) -> tuple[i
 # -- X's error documents --------------------------------------------------------
 
 
-def _problem(status: int, detail: str | None = None,
-             type_: str = "about:blank") -> tuple[int, dict]:
+def _problem(
+    status: int, detail: str | None = None, type_: str = "about:blank"
+) -> tuple[int, dict]:
     title = HTTPStatus(status).phrase
     return status, {"title": title, "detail": detail or title, "type": type_, "status": status}
 
 
 def _invalid(parameter: str, value: str, message: str) -> tuple[int, dict]:
-    return 400, {"errors": [{"parameters": {parameter: [value]}, "message": message}],
-                 "title": "Invalid Request",
-                 "detail": "One or more parameters to your request was invalid.",
-                 "type": "https://api.twitter.com/2/problems/invalid-request"}
+    return 400, {
+        "errors": [{"parameters": {parameter: [value]}, "message": message}],
+        "title": "Invalid Request",
+        "detail": "One or more parameters to your request was invalid.",
+        "type": "https://api.twitter.com/2/problems/invalid-request",
+    }
 
 
 def _invalid_value(parameter: str, value: str, why: str = "is not valid") -> tuple[int, dict]:
@@ -190,16 +212,27 @@ def _invalid_value(parameter: str, value: str, why: str = "is not valid") -> tup
 
 
 def _not_found(parameter: str, value: str) -> tuple[int, dict]:
-    return 200, {"errors": [{
-        "value": value, "detail": f"Could not find user with {parameter}: [{value}].",
-        "title": "Not Found Error", "resource_type": "user", "parameter": parameter,
-        "resource_id": value, "type": "https://api.twitter.com/2/problems/resource-not-found"}]}
+    return 200, {
+        "errors": [
+            {
+                "value": value,
+                "detail": f"Could not find user with {parameter}: [{value}].",
+                "title": "Not Found Error",
+                "resource_type": "user",
+                "parameter": parameter,
+                "resource_id": value,
+                "type": "https://api.twitter.com/2/problems/resource-not-found",
+            }
+        ]
+    }
 
 
 _USER_CONTEXT_ONLY = _problem(
-    403, "Authenticating with OAuth 2.0 Application-Only is forbidden for this endpoint.  "
+    403,
+    "Authenticating with OAuth 2.0 Application-Only is forbidden for this endpoint.  "
     "Supported authentication types are [OAuth 1.0a User Context, OAuth 2.0 User Context].",
-    "https://api.twitter.com/2/problems/unsupported-authentication")
+    "https://api.twitter.com/2/problems/unsupported-authentication",
+)
 
 
 def _pct(value: str) -> str:
@@ -235,7 +268,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         status, document, headers = self.server.emulator._handle(
-            self.command, self.path, self.headers, body)
+            self.command, self.path, self.headers, body
+        )
         data = json.dumps(document).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -272,9 +306,15 @@ class XApiEmulator:
     deliver_webhook = staticmethod(deliver_webhook)
     crc_request = staticmethod(crc_request)
 
-    def __init__(self, *, consumer_key: str | None = None, consumer_secret: str | None = None,
-                 app_bearer_token: str | None = None, reject_duplicate_posts: bool = True,
-                 clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        *,
+        consumer_key: str | None = None,
+        consumer_secret: str | None = None,
+        app_bearer_token: str | None = None,
+        reject_duplicate_posts: bool = True,
+        clock: Callable[[], float] = time.time,
+    ):
         self.consumer_key = consumer_key or "emu-ck-" + secrets.token_hex(8)
         self.consumer_secret = consumer_secret or "emu-cs-" + secrets.token_hex(16)
         self.app_bearer_token = app_bearer_token or "emu-app-" + secrets.token_hex(16)
@@ -287,9 +327,10 @@ class XApiEmulator:
         self._calls: list[dict] = []
         self._user_bearers: dict[str, str] = {}  # token -> user id
         self._access_tokens: dict[str, tuple[str, str]] = {}  # token -> (user id, secret)
-        self._limits = {name: {"limit": budget, "window_s": RATE_WINDOW_S,
-                               "remaining": budget, "reset_at": 0}
-                        for name, (_, _, _, budget) in ENDPOINTS.items()}
+        self._limits = {
+            name: {"limit": budget, "window_s": RATE_WINDOW_S, "remaining": budget, "reset_at": 0}
+            for name, (_, _, _, budget) in ENDPOINTS.items()
+        }
         self._failures: dict[str, list[tuple[int, int]]] = {name: [] for name in ENDPOINTS}
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -300,8 +341,9 @@ class XApiEmulator:
         if self._server is None:
             self._server = _Server(("127.0.0.1", 0), _Handler)
             self._server.emulator = self
-            self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
-                                            name="x-api-emulator", daemon=True)
+            self._thread = threading.Thread(
+                target=self._server.serve_forever, args=(0.05,), name="x-api-emulator", daemon=True
+            )
             self._thread.start()
         return self
 
@@ -333,8 +375,12 @@ class XApiEmulator:
         with self._lock:
             if self._find_username(username):
                 raise ValueError(f"username taken: {username}")
-            user = {"id": _next_id(), "name": name or username, "username": username,
-                    "created_at": self._now_iso()}
+            user = {
+                "id": _next_id(),
+                "name": name or username,
+                "username": username,
+                "created_at": self._now_iso(),
+            }
             self._users[user["id"]] = user
             return copy.deepcopy(user)
 
@@ -342,12 +388,24 @@ class XApiEmulator:
         with self._lock:
             return copy.deepcopy(self._user(user))
 
-    def post(self, author: dict | str, text: str | None, *, retweet_of: dict | str | None = None,
-             quote_of: dict | str | None = None, reply_to: dict | str | None = None) -> dict:
+    def post(
+        self,
+        author: dict | str,
+        text: str | None,
+        *,
+        retweet_of: dict | str | None = None,
+        quote_of: dict | str | None = None,
+        reply_to: dict | str | None = None,
+    ) -> dict:
         """A post by ``author``. A retweet's ``text`` may be None: "RT @author: text"."""
         with self._lock:
-            post = self._create_post(self._user(author)["id"], text, retweet_of=retweet_of,
-                                     quote_of=quote_of, reply_to=reply_to)
+            post = self._create_post(
+                self._user(author)["id"],
+                text,
+                retweet_of=retweet_of,
+                quote_of=quote_of,
+                reply_to=reply_to,
+            )
             return copy.deepcopy(post)
 
     def send_dm(self, sender: dict | str, recipient: dict | str, text: str) -> dict:
@@ -359,8 +417,9 @@ class XApiEmulator:
         post_id = post["id"] if isinstance(post, dict) else str(post)
         reference = {"type": "replied_to", "id": post_id}
         with self._lock:
-            return copy.deepcopy([p for p in self._posts.values()
-                                  if reference in p.get("referenced_tweets", [])])
+            return copy.deepcopy(
+                [p for p in self._posts.values() if reference in p.get("referenced_tweets", [])]
+            )
 
     def posts_by(self, user: dict | str) -> list[dict]:
         with self._lock:
@@ -389,8 +448,12 @@ class XApiEmulator:
             user_id = self._user(user)["id"]
             token = f"{user_id}-{secrets.token_hex(12)}"  # X's tokens start with the user id
             self._access_tokens[token] = (user_id, secrets.token_hex(16))
-            return {"consumer_key": self.consumer_key, "consumer_secret": self.consumer_secret,
-                    "access_token": token, "access_token_secret": self._access_tokens[token][1]}
+            return {
+                "consumer_key": self.consumer_key,
+                "consumer_secret": self.consumer_secret,
+                "access_token": token,
+                "access_token_secret": self._access_tokens[token][1],
+            }
 
     def user_bearer_token(self, user: dict | str) -> str:
         """An OAuth 2.0 user-context access token for ``user``."""
@@ -403,11 +466,15 @@ class XApiEmulator:
         """Allow ``limit`` calls to ``endpoint`` per ``window_s``, the first window from now."""
         with self._lock:
             self._limits[self._endpoint(endpoint)] = {
-                "limit": limit, "window_s": window_s, "remaining": limit,
-                "reset_at": int(self._clock()) + window_s}
+                "limit": limit,
+                "window_s": window_s,
+                "remaining": limit,
+                "reset_at": int(self._clock()) + window_s,
+            }
 
-    def fail_next(self, endpoint: str, status: int = 429, *, times: int = 1,
-                  reset_in_s: int = RATE_WINDOW_S) -> None:
+    def fail_next(
+        self, endpoint: str, status: int = 429, *, times: int = 1, reset_in_s: int = RATE_WINDOW_S
+    ) -> None:
         """The next ``times`` authenticated calls to ``endpoint`` get ``status``, do nothing.
 
         A 429 says x-rate-limit-remaining 0 and x-rate-limit-reset now + reset_in_s.
@@ -434,17 +501,27 @@ class XApiEmulator:
             users = [self._users[dm["sender_id"]], self._users[dm["recipient_id"]]]
             return {
                 "for_user_id": for_user_id,
-                "direct_message_events": [{
-                    "type": "message_create", "id": dm["id"],
-                    "created_timestamp": str(_ms(dm["created_at"])),
-                    "message_create": {
-                        "target": {"recipient_id": dm["recipient_id"]},
-                        "sender_id": dm["sender_id"],
-                        "message_data": {"text": dm["text"], "entities": self._v1_entities(dm)},
-                    }}],
-                "users": {u["id"]: {"id": u["id"], "created_timestamp": str(_ms(u["created_at"])),
-                                    "name": u["name"], "screen_name": u["username"]}
-                          for u in users},
+                "direct_message_events": [
+                    {
+                        "type": "message_create",
+                        "id": dm["id"],
+                        "created_timestamp": str(_ms(dm["created_at"])),
+                        "message_create": {
+                            "target": {"recipient_id": dm["recipient_id"]},
+                            "sender_id": dm["sender_id"],
+                            "message_data": {"text": dm["text"], "entities": self._v1_entities(dm)},
+                        },
+                    }
+                ],
+                "users": {
+                    u["id"]: {
+                        "id": u["id"],
+                        "created_timestamp": str(_ms(u["created_at"])),
+                        "name": u["name"],
+                        "screen_name": u["username"],
+                    }
+                    for u in users
+                },
             }
 
     # -- the world --------------------------------------------------------------------
@@ -465,19 +542,33 @@ class XApiEmulator:
         return user
 
     def _entities(self, text: str) -> dict:
-        mentions = [{"start": m.start(), "end": m.end(), "username": user["username"],
-                     "id": user["id"]}
-                    for m in _MENTION.finditer(text) if (user := self._find_username(m.group(1)))]
-        hashtags = [{"start": m.start(), "end": m.end(), "tag": m.group(1)}
-                    for m in _HASHTAG.finditer(text)]
-        return {key: value for key, value in (("mentions", mentions), ("hashtags", hashtags))
-                if value}
+        mentions = [
+            {"start": m.start(), "end": m.end(), "username": user["username"], "id": user["id"]}
+            for m in _MENTION.finditer(text)
+            if (user := self._find_username(m.group(1)))
+        ]
+        hashtags = [
+            {"start": m.start(), "end": m.end(), "tag": m.group(1)} for m in _HASHTAG.finditer(text)
+        ]
+        return {
+            key: value for key, value in (("mentions", mentions), ("hashtags", hashtags)) if value
+        }
 
-    def _create_post(self, author_id: str, text: str | None, *, retweet_of: Any = None,
-                     quote_of: Any = None, reply_to: Any = None) -> dict:
+    def _create_post(
+        self,
+        author_id: str,
+        text: str | None,
+        *,
+        retweet_of: Any = None,
+        quote_of: Any = None,
+        reply_to: Any = None,
+    ) -> dict:
         references = {}
-        for kind, ref in (("retweeted", retweet_of), ("quoted", quote_of),
-                          ("replied_to", reply_to)):
+        for kind, ref in (
+            ("retweeted", retweet_of),
+            ("quoted", quote_of),
+            ("replied_to", reply_to),
+        ):
             if ref is not None:
                 references[kind] = ref["id"] if isinstance(ref, dict) else str(ref)
                 if references[kind] not in self._posts:
@@ -488,8 +579,14 @@ class XApiEmulator:
             original = self._posts[references["retweeted"]]
             text = f"RT @{self._users[original['author_id']]['username']}: {original['text']}"
         post_id = _next_id()
-        post = {"id": post_id, "text": text, "edit_history_tweet_ids": [post_id],
-                "author_id": author_id, "created_at": self._now_iso(), "conversation_id": post_id}
+        post = {
+            "id": post_id,
+            "text": text,
+            "edit_history_tweet_ids": [post_id],
+            "author_id": author_id,
+            "created_at": self._now_iso(),
+            "conversation_id": post_id,
+        }
         if "replied_to" in references:
             parent = self._posts[references["replied_to"]]
             post["conversation_id"] = parent["conversation_id"]
@@ -502,10 +599,15 @@ class XApiEmulator:
         return post
 
     def _create_dm(self, sender_id: str, recipient_id: str, text: str) -> dict:
-        dm = {"id": _next_id(), "event_type": "MessageCreate", "text": text,
-              "sender_id": sender_id, "recipient_id": recipient_id,
-              "created_at": self._now_iso(),
-              "dm_conversation_id": "-".join(sorted((sender_id, recipient_id), key=int))}
+        dm = {
+            "id": _next_id(),
+            "event_type": "MessageCreate",
+            "text": text,
+            "sender_id": sender_id,
+            "recipient_id": recipient_id,
+            "created_at": self._now_iso(),
+            "dm_conversation_id": "-".join(sorted((sender_id, recipient_id), key=int)),
+        }
         if entities := self._entities(text):
             dm["entities"] = entities
         self._dms.append(dm)
@@ -514,13 +616,22 @@ class XApiEmulator:
     def _v1_entities(self, item: dict) -> dict:
         entities = item.get("entities", {})
         return {
-            "hashtags": [{"text": h["tag"], "indices": [h["start"], h["end"]]}
-                         for h in entities.get("hashtags", [])],
-            "symbols": [], "urls": [],
-            "user_mentions": [{"screen_name": m["username"], "name": self._users[m["id"]]["name"],
-                               "id": int(m["id"]), "id_str": m["id"],
-                               "indices": [m["start"], m["end"]]}
-                              for m in entities.get("mentions", [])],
+            "hashtags": [
+                {"text": h["tag"], "indices": [h["start"], h["end"]]}
+                for h in entities.get("hashtags", [])
+            ],
+            "symbols": [],
+            "urls": [],
+            "user_mentions": [
+                {
+                    "screen_name": m["username"],
+                    "name": self._users[m["id"]]["name"],
+                    "id": int(m["id"]),
+                    "id_str": m["id"],
+                    "indices": [m["start"], m["end"]],
+                }
+                for m in entities.get("mentions", [])
+            ],
         }
 
     def _v1_tweet(self, post: dict) -> dict:
@@ -530,17 +641,24 @@ class XApiEmulator:
         created = datetime.datetime.strptime(post["created_at"], _ISO)
         tweet = {
             "created_at": created.strftime("%a %b %d %H:%M:%S +0000 %Y"),
-            "id": int(post["id"]), "id_str": post["id"],
-            "text": html.escape(post["text"], quote=False), "truncated": False,
+            "id": int(post["id"]),
+            "id_str": post["id"],
+            "text": html.escape(post["text"], quote=False),
+            "truncated": False,
             "timestamp_ms": str(_ms(post["created_at"])),
             "in_reply_to_status_id": int(parent["id"]) if parent else None,
             "in_reply_to_status_id_str": parent["id"] if parent else None,
             "in_reply_to_user_id": int(parent["author_id"]) if parent else None,
             "in_reply_to_user_id_str": parent["author_id"] if parent else None,
-            "in_reply_to_screen_name":
-                self._users[parent["author_id"]]["username"] if parent else None,
-            "user": {"id": int(author["id"]), "id_str": author["id"], "name": author["name"],
-                     "screen_name": author["username"]},
+            "in_reply_to_screen_name": self._users[parent["author_id"]]["username"]
+            if parent
+            else None,
+            "user": {
+                "id": int(author["id"]),
+                "id_str": author["id"],
+                "name": author["name"],
+                "screen_name": author["username"],
+            },
             "is_quote_status": "quoted" in refs,
             "entities": self._v1_entities(post),
         }
@@ -560,12 +678,14 @@ class XApiEmulator:
         method, _, path = ref.rpartition(" ")
         for name, (endpoint_method, pattern, _, _) in ENDPOINTS.items():
             if method.upper() in ("", endpoint_method) and (
-                    path == pattern or _ROUTES[name].fullmatch(path)):
+                path == pattern or _ROUTES[name].fullmatch(path)
+            ):
                 return name
         raise KeyError(f"unknown endpoint {ref!r}; known: {', '.join(ENDPOINTS)}")
 
-    def _authenticate(self, method: str, path: str, query: list, headers: Any,
-                      body: bytes) -> tuple[str, str | None] | None:
+    def _authenticate(
+        self, method: str, path: str, query: list, headers: Any, body: bytes
+    ) -> tuple[str, str | None] | None:
         """(kind of auth, acting user id or None), or None for missing or bad credentials."""
         scheme, _, value = headers.get("Authorization", "").partition(" ")
         if scheme == "Bearer":
@@ -577,12 +697,16 @@ class XApiEmulator:
             return None
         oauth = {k: urllib.parse.unquote(v) for k, v in re.findall(r'(\w+)="([^"]*)"', value)}
         token = self._access_tokens.get(oauth.get("oauth_token", ""))
-        if (token is None or oauth.get("oauth_consumer_key") != self.consumer_key
-                or oauth.get("oauth_signature_method") != "HMAC-SHA1"):
+        if (
+            token is None
+            or oauth.get("oauth_consumer_key") != self.consumer_key
+            or oauth.get("oauth_signature_method") != "HMAC-SHA1"
+        ):
             return None
         # RFC 5849 section 3.4: query, oauth_* and form-encoded body parameters, sorted.
-        params = list(query) + [(k, v) for k, v in oauth.items()
-                                if k not in ("oauth_signature", "realm")]
+        params = list(query) + [
+            (k, v) for k, v in oauth.items() if k not in ("oauth_signature", "realm")
+        ]
         if "application/x-www-form-urlencoded" in headers.get("Content-Type", ""):
             params += urllib.parse.parse_qsl(body.decode(), keep_blank_values=True)
         normalized = "&".join(f"{k}={v}" for k, v in sorted((_pct(k), _pct(v)) for k, v in params))
@@ -594,33 +718,64 @@ class XApiEmulator:
             return None
         return "oauth1", token[0]
 
-    def _handle(self, method: str, target: str, headers: Any,
-                body: bytes) -> tuple[int, dict, dict]:
+    def _handle(
+        self, method: str, target: str, headers: Any, body: bytes
+    ) -> tuple[int, dict, dict]:
         """(status, JSON document, extra headers) for one request; under the lock."""
         path, _, raw_query = target.partition("?")
         query = urllib.parse.parse_qsl(raw_query, keep_blank_values=True)
-        name = next((n for n, (m, _, _, _) in ENDPOINTS.items()
-                     if m == method and _ROUTES[n].fullmatch(path)), None)
+        name = next(
+            (
+                n
+                for n, (m, _, _, _) in ENDPOINTS.items()
+                if m == method and _ROUTES[n].fullmatch(path)
+            ),
+            None,
+        )
         with self._lock:
-            call = {"method": method, "path": path, "query": dict(query), "endpoint": name,
-                    "auth": None, "user_id": None, "status": 404}
+            call = {
+                "method": method,
+                "path": path,
+                "query": dict(query),
+                "endpoint": name,
+                "auth": None,
+                "user_id": None,
+                "status": 404,
+            }
             self._calls.append(call)
             if name is None:
-                return 404, {"errors": [{"message": "Sorry, that page does not exist",
-                                         "code": 34}]}, {}
+                return (
+                    404,
+                    {"errors": [{"message": "Sorry, that page does not exist", "code": 34}]},
+                    {},
+                )
             limit, now = self._limits[name], int(self._clock())
             if now >= limit["reset_at"]:
                 limit["remaining"], limit["reset_at"] = limit["limit"], now + limit["window_s"]
-            rate = {"x-rate-limit-limit": str(limit["limit"]),
-                    "x-rate-limit-remaining": str(limit["remaining"]),
-                    "x-rate-limit-reset": str(limit["reset_at"])}
-            status, document = self._serve(name, call, limit, rate, now, method, path, query,
-                                           headers, body)
+            rate = {
+                "x-rate-limit-limit": str(limit["limit"]),
+                "x-rate-limit-remaining": str(limit["remaining"]),
+                "x-rate-limit-reset": str(limit["reset_at"]),
+            }
+            status, document = self._serve(
+                name, call, limit, rate, now, method, path, query, headers, body
+            )
             call["status"] = status
             return status, document, rate
 
-    def _serve(self, name: str, call: dict, limit: dict, rate: dict, now: int, method: str,
-               path: str, query: list, headers: Any, body: bytes) -> tuple[int, dict]:
+    def _serve(
+        self,
+        name: str,
+        call: dict,
+        limit: dict,
+        rate: dict,
+        now: int,
+        method: str,
+        path: str,
+        query: list,
+        headers: Any,
+        body: bytes,
+    ) -> tuple[int, dict]:
         auth = self._authenticate(method, path, query, headers, body)
         if auth is None:
             return _problem(401)
@@ -639,8 +794,9 @@ class XApiEmulator:
         allowed = ENDPOINTS[name][2]
         for key in params:
             if key not in allowed:
-                return _invalid(key, params[key],
-                                f"The query parameter [{key}] is not one of {list(allowed)}")
+                return _invalid(
+                    key, params[key], f"The query parameter [{key}] is not one of {list(allowed)}"
+                )
         try:
             document = json.loads(body) if body else {}
         except ValueError:
@@ -672,8 +828,9 @@ class XApiEmulator:
         user = self._users.get(id)
         return (200, {"data": self._user_out(user, params)}) if user else _not_found("id", id)
 
-    def _api_get_user_by_username(self, me: str | None, params: dict, _: Any,
-                                  username: str) -> tuple[int, dict]:
+    def _api_get_user_by_username(
+        self, me: str | None, params: dict, _: Any, username: str
+    ) -> tuple[int, dict]:
         if not _USERNAME.fullmatch(username):
             return _invalid_value("username", username, "does not match ^[A-Za-z0-9_]{1,15}$")
         user = self._find_username(username)
@@ -681,8 +838,9 @@ class XApiEmulator:
             return _not_found("username", username)
         return 200, {"data": self._user_out(user, params)}
 
-    def _api_get_users_mentions(self, me: str | None, params: dict, _: Any,
-                                id: str) -> tuple[int, dict]:
+    def _api_get_users_mentions(
+        self, me: str | None, params: dict, _: Any, id: str
+    ) -> tuple[int, dict]:
         for key in ("since_id", "until_id"):
             if key in params and not params[key].isdigit():
                 return _invalid_value(key, params[key])
@@ -690,11 +848,14 @@ class XApiEmulator:
         if not max_results.isdigit() or not 5 <= int(max_results) <= 100:
             return _invalid_value("max_results", max_results, "is not between 5 and 100")
         fields, expansions = _csv(params, "tweet.fields"), _csv(params, "expansions")
-        for key, values, allowed in (("tweet.fields", fields, TWEET_FIELDS),
-                                     ("expansions", expansions, TWEET_EXPANSIONS)):
+        for key, values, allowed in (
+            ("tweet.fields", fields, TWEET_FIELDS),
+            ("expansions", expansions, TWEET_EXPANSIONS),
+        ):
             if values - allowed:
-                return _invalid_value(key, min(values - allowed),
-                                      f"is not one of {sorted(allowed)}")
+                return _invalid_value(
+                    key, min(values - allowed), f"is not one of {sorted(allowed)}"
+                )
         if id not in self._users:
             return _not_found("id", id)
         upper = int(params.get("until_id", 0)) or None
@@ -704,17 +865,29 @@ class XApiEmulator:
             except ValueError:
                 return _invalid_value("pagination_token", params["pagination_token"])
         lower = int(params.get("since_id", 0))
-        found = sorted((p for p in self._posts.values()
-                        if any(m["id"] == id for m in p.get("entities", {}).get("mentions", []))
-                        and int(p["id"]) > lower and (upper is None or int(p["id"]) < upper)),
-                       key=lambda p: int(p["id"]), reverse=True)
-        page = found[:int(max_results)]
+        found = sorted(
+            (
+                p
+                for p in self._posts.values()
+                if any(m["id"] == id for m in p.get("entities", {}).get("mentions", []))
+                and int(p["id"]) > lower
+                and (upper is None or int(p["id"]) < upper)
+            ),
+            key=lambda p: int(p["id"]),
+            reverse=True,
+        )
+        page = found[: int(max_results)]
         if not page:
             return 200, {"meta": {"result_count": 0}}
         fields |= {"id", "text", "edit_history_tweet_ids"}
-        out = {"data": [self._tweet_out(p, fields) for p in page],
-               "meta": {"result_count": len(page), "newest_id": page[0]["id"],
-                        "oldest_id": page[-1]["id"]}}
+        out = {
+            "data": [self._tweet_out(p, fields) for p in page],
+            "meta": {
+                "result_count": len(page),
+                "newest_id": page[0]["id"],
+                "oldest_id": page[-1]["id"],
+            },
+        }
         if len(found) > len(page):
             out["meta"]["next_token"] = _base36(int(page[-1]["id"]))
         user_ids, tweet_ids = [], []
@@ -732,11 +905,13 @@ class XApiEmulator:
                 user_ids += [self._posts[r]["author_id"] for r in refs]
         includes = {}
         if user_ids:
-            includes["users"] = [self._user_out(self._users[u], params)
-                                 for u in dict.fromkeys(user_ids)]
+            includes["users"] = [
+                self._user_out(self._users[u], params) for u in dict.fromkeys(user_ids)
+            ]
         if tweet_ids:
-            includes["tweets"] = [self._tweet_out(self._posts[t], fields)
-                                  for t in dict.fromkeys(tweet_ids)]
+            includes["tweets"] = [
+                self._tweet_out(self._posts[t], fields) for t in dict.fromkeys(tweet_ids)
+            ]
         if includes:
             out["includes"] = includes
         return 200, out
@@ -749,29 +924,38 @@ class XApiEmulator:
             return _invalid("text", str(text), "The `text` field must be a non-empty string")
         reply_to = (doc.get("reply") or {}).get("in_reply_to_tweet_id")
         if reply_to is not None and str(reply_to) not in self._posts:
-            return _problem(403, "You attempted to reply to a Tweet that is deleted or not "
-                                 "visible to you.")
+            return _problem(
+                403, "You attempted to reply to a Tweet that is deleted or not visible to you."
+            )
         quote_of = doc.get("quote_tweet_id")
         if quote_of is not None and str(quote_of) not in self._posts:
-            return _problem(403, "You attempted to quote a Tweet that is deleted or not "
-                                 "visible to you.")
+            return _problem(
+                403, "You attempted to quote a Tweet that is deleted or not visible to you."
+            )
         if self.reject_duplicate_posts and any(
-                p["author_id"] == me and p["text"] == text for p in self._posts.values()):
+            p["author_id"] == me and p["text"] == text for p in self._posts.values()
+        ):
             return _problem(403, "You are not allowed to create a Tweet with duplicate content.")
         post = self._create_post(me, text, quote_of=quote_of, reply_to=reply_to)
-        return 201, {"data": {"id": post["id"], "text": post["text"],
-                              "edit_history_tweet_ids": [post["id"]]}}
+        return 201, {
+            "data": {"id": post["id"], "text": post["text"], "edit_history_tweet_ids": [post["id"]]}
+        }
 
-    def _api_create_direct_message(self, me: str | None, params: dict, doc: Any,
-                                   participant_id: str) -> tuple[int, dict]:
+    def _api_create_direct_message(
+        self, me: str | None, params: dict, doc: Any, participant_id: str
+    ) -> tuple[int, dict]:
         if me is None:
             return _USER_CONTEXT_ONLY
         if participant_id not in self._users:
-            return _invalid("participant_id", participant_id,
-                            f"The `participant_id` [{participant_id}] is not a known user")
+            return _invalid(
+                "participant_id",
+                participant_id,
+                f"The `participant_id` [{participant_id}] is not a known user",
+            )
         text = doc.get("text") if isinstance(doc, dict) else None
         if not isinstance(text, str) or not text:
             return _invalid("text", str(text), "The `text` field must be a non-empty string")
         dm = self._create_dm(me, participant_id, text)
-        return 201, {"data": {"dm_conversation_id": dm["dm_conversation_id"],
-                              "dm_event_id": dm["id"]}}
+        return 201, {
+            "data": {"dm_conversation_id": dm["dm_conversation_id"], "dm_event_id": dm["id"]}
+        }

@@ -9,6 +9,7 @@ sends requests for either X host to the configured base URL instead.
 The rewrite happens while the request is prepared, before OAuth 1.0a signs it,
 so the signature covers the URL that is actually requested.
 """
+
 from __future__ import annotations
 
 import copy
@@ -65,7 +66,7 @@ class HostRewritingSession(requests.Session):
     def rewrite_url(self, url: str) -> str:
         for host in X_API_HOSTS:
             if url == host or url.startswith(host + "/") or url.startswith(host + "?"):
-                return self.api_base_url + url[len(host):]
+                return self.api_base_url + url[len(host) :]
         return url
 
     def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:

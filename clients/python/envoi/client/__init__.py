@@ -1,4 +1,5 @@
 """A small client for the envoi payment core; see clients/python/README.md."""
+
 from envoi.client.client import EnvoiClient
 from envoi.client.errors import EnvoiError
 

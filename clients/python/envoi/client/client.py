@@ -5,12 +5,12 @@ mutating call (kept across retries, so a retry never pays twice), retries of
 UNAVAILABLE with backoff, a deadline on every call, and typed exceptions
 (envoi.client.errors) instead of raw grpc.RpcError.
 """
+
 import time
 import uuid
 from collections.abc import Iterator
 
 import grpc
-
 from envoi.client import errors
 from envoi.v1 import (
     account_pb2,
@@ -43,7 +43,9 @@ def transfer_state(state) -> int:
 
 def transfer_direction(direction) -> int:
     if isinstance(direction, str):
-        return transfer_service_pb2.TransferDirection.Value("TRANSFER_DIRECTION_" + direction.upper())
+        return transfer_service_pb2.TransferDirection.Value(
+            "TRANSFER_DIRECTION_" + direction.upper()
+        )
     return direction
 
 
@@ -54,13 +56,23 @@ class EnvoiClient:
     retries after UNAVAILABLE, spaced by retry_backoff_s doubling each time.
     """
 
-    def __init__(self, target: str = DEFAULT_TARGET, token: str | None = None, *,
-                 timeout_s: float = 10.0, max_attempts: int = 4, retry_backoff_s: float = 0.1,
-                 channel: grpc.Channel | None = None,
-                 credentials: grpc.ChannelCredentials | None = None):
+    def __init__(
+        self,
+        target: str = DEFAULT_TARGET,
+        token: str | None = None,
+        *,
+        timeout_s: float = 10.0,
+        max_attempts: int = 4,
+        retry_backoff_s: float = 0.1,
+        channel: grpc.Channel | None = None,
+        credentials: grpc.ChannelCredentials | None = None,
+    ):
         if channel is None:
-            channel = (grpc.secure_channel(target, credentials) if credentials
-                       else grpc.insecure_channel(target))
+            channel = (
+                grpc.secure_channel(target, credentials)
+                if credentials
+                else grpc.insecure_channel(target)
+            )
         self._channel = channel
         self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
         self.timeout_s = timeout_s
@@ -89,8 +101,9 @@ class EnvoiClient:
             try:
                 # wait_for_ready: a call made while the connection is (re)establishing
                 # waits for it, within the deadline, instead of failing at once.
-                return method(request, timeout=self.timeout_s, metadata=self._metadata,
-                              wait_for_ready=True)
+                return method(
+                    request, timeout=self.timeout_s, metadata=self._metadata, wait_for_ready=True
+                )
             except grpc.RpcError as rpc_error:
                 if rpc_error.code() != grpc.StatusCode.UNAVAILABLE or attempt == self.max_attempts:
                     raise errors.from_rpc_error(rpc_error) from None
@@ -103,22 +116,45 @@ class EnvoiClient:
 
     # AccountService
 
-    def open_account(self, kind, display_name: str, code: str, *, currency_code: str = "",
-                     identity: identity_pb2.Identity | None = None,
-                     request_id: str | None = None) -> account_pb2.Account:
+    def open_account(
+        self,
+        kind,
+        display_name: str,
+        code: str,
+        *,
+        currency_code: str = "",
+        identity: identity_pb2.Identity | None = None,
+        request_id: str | None = None,
+    ) -> account_pb2.Account:
         """Open an account; with a verified identity, link it and claim what waits for it
         (open_account_response() returns the claimed transfers too)."""
-        return self.open_account_response(kind, display_name, code, currency_code=currency_code,
-                                          identity=identity, request_id=request_id).account
+        return self.open_account_response(
+            kind,
+            display_name,
+            code,
+            currency_code=currency_code,
+            identity=identity,
+            request_id=request_id,
+        ).account
 
-    def open_account_response(self, kind, display_name: str, code: str, *,
-                              currency_code: str = "",
-                              identity: identity_pb2.Identity | None = None,
-                              request_id: str | None = None
-                              ) -> account_service_pb2.OpenAccountResponse:
+    def open_account_response(
+        self,
+        kind,
+        display_name: str,
+        code: str,
+        *,
+        currency_code: str = "",
+        identity: identity_pb2.Identity | None = None,
+        request_id: str | None = None,
+    ) -> account_service_pb2.OpenAccountResponse:
         request = account_service_pb2.OpenAccountRequest(
-            request_id=self._request_id(request_id), kind=account_kind(kind),
-            display_name=display_name, code=code, currency_code=currency_code, identity=identity)
+            request_id=self._request_id(request_id),
+            kind=account_kind(kind),
+            display_name=display_name,
+            code=code,
+            currency_code=currency_code,
+            identity=identity,
+        )
         return self.call(self.accounts.OpenAccount, request)
 
     def get_account(self, account_id: str) -> account_pb2.Account:
@@ -129,50 +165,74 @@ class EnvoiClient:
         request = account_service_pb2.GetBalanceRequest(account_id=account_id)
         return self.call(self.accounts.GetBalance, request).balance
 
-    def change_code(self, account_id: str, new_code: str, *,
-                    request_id: str | None = None) -> account_pb2.Account:
+    def change_code(
+        self, account_id: str, new_code: str, *, request_id: str | None = None
+    ) -> account_pb2.Account:
         request = account_service_pb2.ChangeCodeRequest(
-            request_id=self._request_id(request_id), account_id=account_id, new_code=new_code)
+            request_id=self._request_id(request_id), account_id=account_id, new_code=new_code
+        )
         return self.call(self.accounts.ChangeCode, request).account
 
-    def credit_account(self, account_id: str, amount_cents: int, *, currency_code: str = "EUR",
-                       memo: str = "", request_id: str | None = None
-                       ) -> account_service_pb2.CreditAccountResponse:
+    def credit_account(
+        self,
+        account_id: str,
+        amount_cents: int,
+        *,
+        currency_code: str = "EUR",
+        memo: str = "",
+        request_id: str | None = None,
+    ) -> account_service_pb2.CreditAccountResponse:
         request = account_service_pb2.CreditAccountRequest(
-            request_id=self._request_id(request_id), account_id=account_id,
+            request_id=self._request_id(request_id),
+            account_id=account_id,
             amount=money_pb2.Money(currency_code=currency_code, amount_cents=amount_cents),
-            memo=memo)
+            memo=memo,
+        )
         return self.call(self.accounts.CreditAccount, request)
 
-    def link_identity(self, account_id: str, identity: identity_pb2.Identity, *,
-                      request_id: str | None = None) -> account_service_pb2.LinkIdentityResponse:
+    def link_identity(
+        self, account_id: str, identity: identity_pb2.Identity, *, request_id: str | None = None
+    ) -> account_service_pb2.LinkIdentityResponse:
         request = account_service_pb2.LinkIdentityRequest(
-            request_id=self._request_id(request_id), account_id=account_id, identity=identity)
+            request_id=self._request_id(request_id), account_id=account_id, identity=identity
+        )
         return self.call(self.accounts.LinkIdentity, request)
 
-    def unlink_identity(self, account_id: str, identity: identity_pb2.Identity, *,
-                        request_id: str | None = None) -> account_pb2.Account:
+    def unlink_identity(
+        self, account_id: str, identity: identity_pb2.Identity, *, request_id: str | None = None
+    ) -> account_pb2.Account:
         request = account_service_pb2.UnlinkIdentityRequest(
-            request_id=self._request_id(request_id), account_id=account_id, identity=identity)
+            request_id=self._request_id(request_id), account_id=account_id, identity=identity
+        )
         return self.call(self.accounts.UnlinkIdentity, request).account
 
-    def resolve_identity(self, identity: identity_pb2.Identity
-                         ) -> account_service_pb2.ResolveIdentityResponse:
+    def resolve_identity(
+        self, identity: identity_pb2.Identity
+    ) -> account_service_pb2.ResolveIdentityResponse:
         request = account_service_pb2.ResolveIdentityRequest(identity=identity)
         return self.call(self.accounts.ResolveIdentity, request)
 
     # TransferService
 
-    def initiate_transfer(self, sender: "str | identity_pb2.Identity",
-                          recipient: "str | identity_pb2.Identity", amount_cents: int, *,
-                          currency_code: str = "EUR", memo: str = "", channel_reference: str = "",
-                          request_id: str | None = None) -> transfer_pb2.Transfer:
+    def initiate_transfer(
+        self,
+        sender: "str | identity_pb2.Identity",
+        recipient: "str | identity_pb2.Identity",
+        amount_cents: int,
+        *,
+        currency_code: str = "EUR",
+        memo: str = "",
+        channel_reference: str = "",
+        request_id: str | None = None,
+    ) -> transfer_pb2.Transfer:
         """Hold amount_cents on the sender. Sender and recipient are account ids,
         or Identity messages (a recipient nobody has linked is paid into escrow)."""
         request = transfer_service_pb2.InitiateTransferRequest(
             request_id=self._request_id(request_id),
             amount=money_pb2.Money(currency_code=currency_code, amount_cents=amount_cents),
-            memo=memo, channel_reference=channel_reference)
+            memo=memo,
+            channel_reference=channel_reference,
+        )
         for side, party in (("from", sender), ("to", recipient)):
             if isinstance(party, identity_pb2.Identity):
                 getattr(request, f"{side}_identity").CopyFrom(party)
@@ -180,27 +240,36 @@ class EnvoiClient:
                 setattr(request, f"{side}_account_id", party)
         return self.call(self.transfers.InitiateTransfer, request).transfer
 
-    def confirm_transfer(self, transfer_id: str, code: str, *,
-                         request_id: str | None = None) -> transfer_pb2.Transfer:
+    def confirm_transfer(
+        self, transfer_id: str, code: str, *, request_id: str | None = None
+    ) -> transfer_pb2.Transfer:
         request = transfer_service_pb2.ConfirmTransferRequest(
-            request_id=self._request_id(request_id), transfer_id=transfer_id, code=code)
+            request_id=self._request_id(request_id), transfer_id=transfer_id, code=code
+        )
         return self.call(self.transfers.ConfirmTransfer, request).transfer
 
-    def cancel_transfer(self, transfer_id: str, *,
-                        request_id: str | None = None) -> transfer_pb2.Transfer:
+    def cancel_transfer(
+        self, transfer_id: str, *, request_id: str | None = None
+    ) -> transfer_pb2.Transfer:
         request = transfer_service_pb2.CancelTransferRequest(
-            request_id=self._request_id(request_id), transfer_id=transfer_id)
+            request_id=self._request_id(request_id), transfer_id=transfer_id
+        )
         return self.call(self.transfers.CancelTransfer, request).transfer
 
     def get_transfer(self, transfer_id: str) -> transfer_pb2.Transfer:
         request = transfer_service_pb2.GetTransferRequest(transfer_id=transfer_id)
         return self.call(self.transfers.GetTransfer, request).transfer
 
-    def list_transfers(self, account_id: str, *, states=(), direction=0, page_size: int = 0,
-                       page_token: str = "") -> transfer_service_pb2.ListTransfersResponse:
+    def list_transfers(
+        self, account_id: str, *, states=(), direction=0, page_size: int = 0, page_token: str = ""
+    ) -> transfer_service_pb2.ListTransfersResponse:
         request = transfer_service_pb2.ListTransfersRequest(
-            account_id=account_id, states=[transfer_state(s) for s in states],
-            direction=transfer_direction(direction), page_size=page_size, page_token=page_token)
+            account_id=account_id,
+            states=[transfer_state(s) for s in states],
+            direction=transfer_direction(direction),
+            page_size=page_size,
+            page_token=page_token,
+        )
         return self.call(self.transfers.ListTransfers, request)
 
     def iter_transfers(self, account_id: str, **filters) -> Iterator[transfer_pb2.Transfer]:
@@ -215,8 +284,10 @@ class EnvoiClient:
 
     # EventService
 
-    def list_events(self, after_cursor: str = "", *, page_size: int = 0
-                    ) -> event_service_pb2.ListEventsResponse:
-        request = event_service_pb2.ListEventsRequest(after_cursor=after_cursor,
-                                                      page_size=page_size)
+    def list_events(
+        self, after_cursor: str = "", *, page_size: int = 0
+    ) -> event_service_pb2.ListEventsResponse:
+        request = event_service_pb2.ListEventsRequest(
+            after_cursor=after_cursor, page_size=page_size
+        )
         return self.call(self.events.ListEvents, request)

@@ -4,6 +4,7 @@ The server raises these and sends them as google.rpc.Status with exactly one
 ErrorInfo (domain "envoi"), plus a BadRequest for invalid fields; the client
 turns a status back into the same class. docs/errors.md lists them all.
 """
+
 import grpc
 from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
@@ -18,8 +19,13 @@ class EnvoiError(Exception):
     reason = "UNKNOWN"
     code = grpc.StatusCode.UNKNOWN
 
-    def __init__(self, message: str, *, metadata: dict[str, str] | None = None,
-                 field_violations: dict[str, str] | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        metadata: dict[str, str] | None = None,
+        field_violations: dict[str, str] | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.metadata = dict(metadata or {})
@@ -30,14 +36,19 @@ class EnvoiError(Exception):
         return rpc_status.to_status(self.status_proto())
 
     def status_proto(self) -> status_pb2.Status:
-        info = error_details_pb2.ErrorInfo(reason=self.reason, domain=ERROR_DOMAIN,
-                                           metadata=self.metadata)
+        info = error_details_pb2.ErrorInfo(
+            reason=self.reason, domain=ERROR_DOMAIN, metadata=self.metadata
+        )
         details = [info]
         if self.field_violations:
-            details.append(error_details_pb2.BadRequest(field_violations=[
-                error_details_pb2.BadRequest.FieldViolation(field=field, description=text)
-                for field, text in self.field_violations.items()
-            ]))
+            details.append(
+                error_details_pb2.BadRequest(
+                    field_violations=[
+                        error_details_pb2.BadRequest.FieldViolation(field=field, description=text)
+                        for field, text in self.field_violations.items()
+                    ]
+                )
+            )
         packed = []
         for detail in details:
             any_detail = any_pb2.Any()
@@ -48,6 +59,7 @@ class EnvoiError(Exception):
 
 class InvalidArgument(EnvoiError):
     """The request is malformed; field_violations says which fields and why."""
+
     reason, code = "INVALID_ARGUMENT", grpc.StatusCode.INVALID_ARGUMENT
 
 
@@ -65,6 +77,7 @@ class InvalidPageToken(InvalidArgument):
 
 class IdempotencyKeyReused(InvalidArgument):
     """The request_id was used before for a different request."""
+
     reason = "IDEMPOTENCY_KEY_REUSED"
 
 
@@ -86,11 +99,13 @@ class TransferNotFound(EnvoiError):
 
 class IdentityNotLinked(EnvoiError):
     """No account has linked this social identity (metadata: namespace, subject_id)."""
+
     reason, code = "IDENTITY_NOT_LINKED", grpc.StatusCode.NOT_FOUND
 
 
 class IdentityAlreadyLinked(EnvoiError):
     """The identity belongs to another account: unlink it there first."""
+
     reason, code = "IDENTITY_ALREADY_LINKED", grpc.StatusCode.ALREADY_EXISTS
 
 
@@ -100,11 +115,13 @@ class InsufficientFunds(EnvoiError):
 
 class LimitExceeded(EnvoiError):
     """metadata["limit"] names the limit; metadata["limit_cents"] gives it."""
+
     reason, code = "LIMIT_EXCEEDED", grpc.StatusCode.FAILED_PRECONDITION
 
 
 class InvalidCode(EnvoiError):
     """metadata["attempts_left"] says how many tries remain before the lock."""
+
     reason, code = "INVALID_CODE", grpc.StatusCode.FAILED_PRECONDITION
 
 
@@ -114,6 +131,7 @@ class CodeLocked(EnvoiError):
 
 class TransferNotPending(EnvoiError):
     """metadata["state"] is the state the transfer is in."""
+
     reason, code = "TRANSFER_NOT_PENDING", grpc.StatusCode.FAILED_PRECONDITION
 
 
@@ -123,6 +141,7 @@ class TransferExpired(EnvoiError):
 
 class Unavailable(EnvoiError):
     """Retry with the same request_id."""
+
     reason, code = "UNAVAILABLE", grpc.StatusCode.UNAVAILABLE
 
 
@@ -152,11 +171,12 @@ def from_rpc_error(error: grpc.RpcError) -> EnvoiError:
             violations = {v.field: v.description for v in bad_request.field_violations}
     cls = ERRORS_BY_REASON.get(reason)
     if cls is None:  # no ErrorInfo: a transport or unknown error
-        cls = {grpc.StatusCode.UNAVAILABLE: Unavailable,
-               grpc.StatusCode.UNAUTHENTICATED: Unauthenticated,
-               grpc.StatusCode.PERMISSION_DENIED: PermissionDenied}.get(error.code(), EnvoiError)
+        cls = {
+            grpc.StatusCode.UNAVAILABLE: Unavailable,
+            grpc.StatusCode.UNAUTHENTICATED: Unauthenticated,
+            grpc.StatusCode.PERMISSION_DENIED: PermissionDenied,
+        }.get(error.code(), EnvoiError)
     exc = cls(error.details() or "", metadata=metadata, field_violations=violations)
     if cls is EnvoiError:
         exc.code = error.code()
     return exc
-

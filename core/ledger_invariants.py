@@ -1,14 +1,17 @@
 """The ledger's invariants, checked straight in PostgreSQL after every test."""
+
 import psycopg
 
 CHECKS = {
-    "all postings sum to zero per currency":
-        "SELECT currency_code FROM postings GROUP BY currency_code HAVING sum(amount_cents) <> 0",
-    "the postings of each transfer sum to zero":
-        "SELECT transfer_id FROM postings GROUP BY transfer_id HAVING sum(amount_cents) <> 0",
+    "all postings sum to zero per currency": (
+        "SELECT currency_code FROM postings GROUP BY currency_code HAVING sum(amount_cents) <> 0"
+    ),
+    "the postings of each transfer sum to zero": (
+        "SELECT transfer_id FROM postings GROUP BY transfer_id HAVING sum(amount_cents) <> 0"
+    ),
     # Moved money: the sender -amount and the recipient +amount. A transfer that
     # went through escrow has a second pair (escrow to claimer or back to sender).
-    "each transfer's postings match its state":
+    "each transfer's postings match its state": (
         "SELECT t.transfer_id FROM transfers t LEFT JOIN postings p USING (transfer_id)"
         " GROUP BY t.transfer_id, t.state, t.amount_cents, t.from_account_id, t.to_account_id"
         " HAVING count(p.*) NOT IN (CASE t.state WHEN 'COMPLETED' THEN 2"
@@ -16,28 +19,36 @@ CHECKS = {
         "                                        WHEN 'REFUNDED' THEN 4 ELSE 0 END,"
         "                           CASE t.state WHEN 'COMPLETED' THEN 4 ELSE -1 END)"
         " OR coalesce(sum(p.amount_cents) FILTER (WHERE p.account_id = t.to_account_id), 0)"
-        "    <> CASE WHEN t.state IN ('COMPLETED', 'AWAITING_CLAIM') THEN t.amount_cents ELSE 0 END"
+        "    <> CASE WHEN t.state IN ('COMPLETED', 'AWAITING_CLAIM')"
+        "            THEN t.amount_cents ELSE 0 END"
         " OR coalesce(sum(p.amount_cents) FILTER (WHERE p.account_id = t.from_account_id), 0)"
-        "    <> CASE WHEN t.state IN ('COMPLETED', 'AWAITING_CLAIM') THEN -t.amount_cents ELSE 0 END",
-    "money waits in escrow only for awaiting transfers":
+        "    <> CASE WHEN t.state IN ('COMPLETED', 'AWAITING_CLAIM')"
+        "            THEN -t.amount_cents ELSE 0 END"
+    ),
+    "money waits in escrow only for awaiting transfers": (
         "SELECT a.account_id FROM accounts a WHERE a.system_purpose = 'ESCROW'"
         " AND a.balance_cents <> (SELECT coalesce(sum(amount_cents), 0) FROM transfers"
-        "  WHERE state = 'AWAITING_CLAIM' AND to_account_id = a.account_id)",
-    "each balance is the sum of its postings":
+        "  WHERE state = 'AWAITING_CLAIM' AND to_account_id = a.account_id)"
+    ),
+    "each balance is the sum of its postings": (
         "SELECT a.account_id FROM accounts a LEFT JOIN postings p USING (account_id)"
-        " GROUP BY a.account_id HAVING a.balance_cents <> coalesce(sum(p.amount_cents), 0)",
-    "each held amount is the sum of its pending transfers":
+        " GROUP BY a.account_id HAVING a.balance_cents <> coalesce(sum(p.amount_cents), 0)"
+    ),
+    "each held amount is the sum of its pending transfers": (
         "SELECT a.account_id FROM accounts a LEFT JOIN transfers t"
         " ON t.from_account_id = a.account_id AND t.state = 'PENDING_CONFIRMATION'"
-        " GROUP BY a.account_id HAVING a.held_cents <> coalesce(sum(t.amount_cents), 0)",
-    "no balance below its floor":
-        "SELECT account_id FROM accounts WHERE balance_cents - held_cents < floor_cents",
-    "one outbox event per state a transfer went through":
+        " GROUP BY a.account_id HAVING a.held_cents <> coalesce(sum(t.amount_cents), 0)"
+    ),
+    "no balance below its floor": (
+        "SELECT account_id FROM accounts WHERE balance_cents - held_cents < floor_cents"
+    ),
+    "one outbox event per state a transfer went through": (
         "SELECT t.transfer_id FROM transfers t"
         " WHERE (SELECT count(*) FROM outbox_events e WHERE e.transfer_id = t.transfer_id)"
         " <> CASE WHEN t.kind = 'FUNDING' OR t.state = 'PENDING_CONFIRMATION' THEN 1"
         "         WHEN (SELECT count(*) FROM postings p WHERE p.transfer_id = t.transfer_id) = 4"
-        "         THEN 3 ELSE 2 END",
+        "         THEN 3 ELSE 2 END"
+    ),
 }
 
 
@@ -46,6 +57,7 @@ def assert_ledger_invariants(database: str | psycopg.Connection) -> None:
     if isinstance(database, str):
         with psycopg.connect(database) as conn:
             return assert_ledger_invariants(conn)
-    broken = {name: rows for name, sql in CHECKS.items()
-              if (rows := database.execute(sql).fetchall())}
+    broken = {
+        name: rows for name, sql in CHECKS.items() if (rows := database.execute(sql).fetchall())
+    }
     assert not broken, f"ledger invariants broken: {broken}"
