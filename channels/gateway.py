@@ -7,6 +7,7 @@ import threading
 import time
 
 import psycopg
+
 from envoi.channels import notifier, poller
 from envoi.channels.gateway_store import GatewayStore
 from envoi.channels.webhook_server import WebhookServer

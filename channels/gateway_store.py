@@ -4,8 +4,9 @@ messages to send, each exactly once."""
 import datetime
 
 import psycopg_pool
-from envoi.channels.channel import OutboundMessage
 from psycopg.rows import dict_row
+
+from envoi.channels.channel import OutboundMessage
 
 
 class GatewayStore:

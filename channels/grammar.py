@@ -83,6 +83,13 @@ MAX_TEXT_CHARS = 100_000  # X's longest post is 25,000 characters; entities leng
 MAX_AMOUNT_INTEGER_DIGITS = 12  # 999 999 999 999,99 at most: never an overflow
 MAX_HANDLE_CHARS = 15
 
+
+def keywords_from_env(env) -> tuple[str, ...]:
+    """ENVOI_CHANNEL_KEYWORDS: comma-separated payment hashtags, "#" optional."""
+    raw = env.get("ENVOI_CHANNEL_KEYWORDS") or "envoyer,send"
+    return tuple(k.strip().removeprefix("#") for k in raw.split(",") if k.strip())
+
+
 REASONS: dict[str, str] = {
     "RETWEET": 'The post is a retweet (flagged as one, or its text starts with "RT @"); '
     "only an original post can send money.",

@@ -10,6 +10,7 @@ import importlib.metadata
 import os
 
 import pluggy
+
 from envoi.channels import hookspecs
 
 ENTRY_POINT_GROUP = "envoi.channels"

@@ -15,6 +15,7 @@ docs/plugins.md walks through it.
 """
 
 import pytest
+
 from envoi.channels.gateway import Gateway
 from envoi.channels.gateway_store import GatewayStore
 

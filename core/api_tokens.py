@@ -9,6 +9,7 @@ import secrets
 import uuid
 
 import psycopg
+
 from envoi.core.caller import Caller
 
 ROLES = ("channel", "wallet", "merchant", "admin")

@@ -6,6 +6,7 @@ closed until someone decides who may call it.
 
 import grpc
 import psycopg_pool
+
 from envoi.client import errors
 from envoi.core import api_tokens, roles
 from envoi.core.caller import Caller, current_caller

@@ -12,11 +12,12 @@ import os
 import pathlib
 import sys
 
+from google.protobuf import json_format
+
 from envoi.channels.twitter.config import SETTINGS_HELP as TWITTER_SETTINGS_HELP
 from envoi.client import EnvoiClient, EnvoiError
 from envoi.client.client import DEFAULT_TARGET
 from envoi.core import api_tokens, config, migrations, startup
-from google.protobuf import json_format
 
 DESCRIPTION = "envoi: a gRPC payment core with plug-in social channels"
 DEFAULT_GATEWAY_LISTEN = "localhost:8080"
@@ -155,11 +156,8 @@ def cmd_token_revoke(args):
 def cmd_parse(args):
     from envoi.channels import grammar  # no database, no server: just the parser
 
-    keywords = os.environ.get("ENVOI_CHANNEL_KEYWORDS", "envoyer,send")
     try:
-        parser = grammar.Grammar(
-            args.bot.removeprefix("@"), tuple(k.strip() for k in keywords.split(",") if k.strip())
-        )
+        parser = grammar.Grammar(args.bot.removeprefix("@"), grammar.keywords_from_env(os.environ))
     except ValueError as error:
         print(f"envoi parse: {error}", file=sys.stderr)
         sys.exit(2)  # not 1, which means "the post was rejected"

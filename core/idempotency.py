@@ -9,8 +9,9 @@ its transaction (effect included) rolls back, and it returns the first answer.
 import hashlib
 
 import psycopg
-from envoi.client import errors
 from google.rpc import status_pb2
+
+from envoi.client import errors
 
 
 class RecordedFailure(Exception):

@@ -12,11 +12,12 @@ from typing import NamedTuple
 
 import psycopg
 import psycopg.errors
+from psycopg.rows import dict_row
+
 from envoi.client import errors
 from envoi.core import confirmation_codes, transfer_policy
 from envoi.core.config import Settings
 from envoi.core.idempotency import RecordedFailure
-from psycopg.rows import dict_row
 
 FUNDING_PURPOSE = "FUNDING"
 ESCROW_PURPOSE = "ESCROW"

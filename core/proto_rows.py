@@ -1,7 +1,8 @@
 """Database rows to envoi.v1 messages."""
 
-from envoi.v1 import account_pb2, event_pb2, identity_pb2, money_pb2, transfer_pb2
 from google.protobuf import timestamp_pb2
+
+from envoi.v1 import account_pb2, event_pb2, identity_pb2, money_pb2, transfer_pb2
 
 
 def _timestamp(value) -> timestamp_pb2.Timestamp | None:

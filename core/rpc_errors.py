@@ -12,9 +12,10 @@ import traceback
 import grpc
 import psycopg
 import psycopg_pool
+from grpc_status import rpc_status
+
 from envoi.client import errors
 from envoi.core.idempotency import StoredError
-from grpc_status import rpc_status
 
 log = logging.getLogger("envoi.rpc")
 

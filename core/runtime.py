@@ -3,6 +3,7 @@
 import dataclasses
 
 import psycopg_pool
+
 from envoi.core.config import Settings
 
 

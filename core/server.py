@@ -8,6 +8,9 @@ import threading
 from concurrent import futures
 
 import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
 from envoi.core import ledger, migrations, startup
 from envoi.core.account_service import AccountService
 from envoi.core.auth_interceptor import AuthInterceptor
@@ -24,8 +27,6 @@ from envoi.v1 import (
     transfer_service_pb2,
     transfer_service_pb2_grpc,
 )
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 
 log = logging.getLogger("envoi.server")
 

@@ -17,6 +17,8 @@ import uuid
 
 import psycopg
 import pytest
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
 from envoi.client import EnvoiClient
 from envoi.core import api_tokens, embedded_postgres, migrations
 from envoi.core.auth_interceptor import AuthInterceptor
@@ -24,7 +26,6 @@ from envoi.core.config import Settings
 from envoi.core.ledger_invariants import assert_ledger_invariants
 from envoi.core.runtime import Runtime, open_pool
 from envoi.core.server import add_services, prepare_database
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 TEST_CODE_KEY = b"test-only key for confirmation codes, 48 bytes.."
 

@@ -8,6 +8,7 @@ stores the request_id and the answer in the same transaction as the effect.
 import psycopg
 import psycopg.errors
 import psycopg_pool
+
 from envoi.client import errors
 from envoi.core import idempotency
 

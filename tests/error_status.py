@@ -3,9 +3,10 @@ of a raw grpc.RpcError, and the typed exception the client makes of it."""
 
 import grpc
 import pytest
-from envoi.client import errors
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
+
+from envoi.client import errors
 
 # The contract, written out independently of errors.py: reason -> (class, gRPC code).
 SPEC = {

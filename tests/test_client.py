@@ -9,6 +9,7 @@ from concurrent import futures
 import grpc
 import psycopg
 import pytest
+
 from envoi.client import EnvoiClient, errors
 from envoi.core.auth_interceptor import AuthInterceptor
 from envoi.v1 import account_service_pb2, identity_pb2, transfer_pb2, transfer_service_pb2

@@ -3,6 +3,7 @@
 import collections
 
 from concurrently import run_together
+
 from envoi.client import errors
 from envoi.core import maintenance
 from envoi.v1 import transfer_pb2

@@ -4,6 +4,7 @@ from concurrent import futures
 
 import grpc
 import pytest
+
 from envoi.client import EnvoiClient, errors
 from envoi.core.auth_interceptor import AuthInterceptor
 from envoi.core.runtime import Runtime, open_pool

@@ -5,6 +5,7 @@ import uuid
 import psycopg
 import psycopg.errors
 import pytest
+
 from envoi.core.ledger_invariants import assert_ledger_invariants
 
 

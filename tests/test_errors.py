@@ -19,6 +19,8 @@ from pathlib import Path
 
 import grpc
 import pytest
+from error_status import SPEC, assert_envoi_error, bearer, expect_failure, failed_call, ledger_state
+
 from envoi.client import errors
 from envoi.core.config import Settings
 from envoi.core.testing import TEST_CODE_KEY
@@ -36,7 +38,6 @@ from envoi.v1 import (
 from envoi.v1 import (
     transfer_service_pb2 as transfers_pb,
 )
-from error_status import SPEC, assert_envoi_error, bearer, expect_failure, failed_call, ledger_state
 
 ERRORS_DOC = Path(__file__).resolve().parent.parent / "docs" / "errors.md"
 

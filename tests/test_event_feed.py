@@ -4,6 +4,7 @@ import uuid
 
 import psycopg
 import pytest
+
 from envoi.client import errors
 from envoi.v1 import event_pb2
 

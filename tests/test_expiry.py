@@ -3,6 +3,7 @@
 import time
 
 import pytest
+
 from envoi.client import errors
 from envoi.core import maintenance
 from envoi.core.config import Settings

@@ -10,11 +10,12 @@ import types
 import uuid
 
 import pytest
+from error_status import assert_envoi_error, bearer, expect_failure, failed_call, ledger_state
+
 from envoi.core.config import Settings
 from envoi.core.testing import TEST_CODE_KEY
 from envoi.v1 import transfer_service_pb2 as transfers_pb
 from envoi.v1 import transfer_service_pb2_grpc
-from error_status import assert_envoi_error, bearer, expect_failure, failed_call, ledger_state
 
 TIMEOUT_S = 1
 

@@ -9,9 +9,10 @@ import re
 import string
 
 import pytest
-from envoi.channels.grammar import MAX_TEXT_CHARS, REASONS, Grammar, Rejection, TransferIntent
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
+
+from envoi.channels.grammar import MAX_TEXT_CHARS, REASONS, Grammar, Rejection, TransferIntent
 
 BOT = "SmoneyFR"
 GRAMMAR = Grammar(BOT)

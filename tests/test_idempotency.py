@@ -2,6 +2,7 @@
 
 import pytest
 from concurrently import run_together
+
 from envoi.client import errors
 from envoi.v1 import transfer_pb2
 

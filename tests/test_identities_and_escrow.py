@@ -5,6 +5,7 @@ import datetime
 import uuid
 
 import pytest
+
 from envoi.client import errors
 from envoi.core import maintenance
 from envoi.v1 import identity_pb2, transfer_pb2

@@ -1,6 +1,7 @@
 """History of one account: newest first, opaque page tokens, filters."""
 
 import pytest
+
 from envoi.client import errors
 from envoi.v1 import transfer_pb2
 

@@ -5,8 +5,9 @@ import uuid
 import psycopg
 import pytest
 from concurrently import run_together
-from envoi.core import migrations
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from envoi.core import migrations
 
 
 @pytest.fixture

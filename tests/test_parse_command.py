@@ -92,7 +92,7 @@ def test_dm_bot_and_keywords_options():
     "args, environment",
     [
         (["--bot", "not-a-handle"], {}),
-        ([], {"ENVOI_CHANNEL_KEYWORDS": "#envoyer"}),
+        ([], {"ENVOI_CHANNEL_KEYWORDS": "en voyer"}),
         ([], {"ENVOI_CHANNEL_KEYWORDS": " , "}),
     ],
 )

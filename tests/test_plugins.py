@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+
 from envoi.channels import plugins
 from envoi.channels.twitter.channel import TwitterChannel
 

@@ -9,6 +9,9 @@ import secrets
 import grpc
 import psycopg
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
 from envoi.client import errors
 from envoi.core import api_tokens, roles
 from envoi.v1 import (
@@ -20,8 +23,6 @@ from envoi.v1 import (
     transfer_pb2,
     transfer_service_pb2,
 )
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 ROLES_DOC = pathlib.Path(__file__).parent.parent / "docs" / "roles.md"
 

@@ -22,11 +22,12 @@ import grpc
 import psutil
 import psycopg
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
 from envoi.client import EnvoiClient
 from envoi.core.testing import TEST_CODE_KEY
 from envoi.v1 import transfer_pb2
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 ENVOI = Path(sys.executable).with_name("envoi")
 SERVING = health_pb2.HealthCheckResponse.SERVING

@@ -2,11 +2,15 @@
 emulator over HTTP, envoi's real gRPC server, the real gateway and database."""
 
 import datetime
+import json
 import time
 
 import pytest
+
 from envoi.channels import notifier
 from envoi.channels.gateway_store import GatewayStore
+from envoi.channels.grammar import Grammar
+from envoi.channels.twitter.account_activity import posts_in
 from envoi.channels.twitter.channel import WEBHOOK_PATH, TwitterChannel
 from envoi.channels.twitter.config import TwitterConfig
 from envoi.channels.twitter.x_api_emulator import XApiEmulator
@@ -328,3 +332,31 @@ def test_a_gateway_restarted_mid_stream_loses_and_repeats_nothing(
     second.run_once()
     for post in posts:
         assert len(x.replies_to(post)) == 1, post["text"]
+
+
+def test_handles_replied_to_are_not_recipients():
+    # X puts "@bob @SmoneyFR " (who is replied to) before display_text_range.
+    text = "@bob @SmoneyFR #envoyer 5€ @carol"
+
+    def mention(handle, user_id):
+        start = text.index("@" + handle)
+        return {
+            "id_str": user_id,
+            "screen_name": handle,
+            "indices": [start, start + 1 + len(handle)],
+        }
+
+    tweet = {
+        "id_str": "99",
+        "text": text,
+        "display_text_range": [15, len(text)],
+        "user": {"id_str": "1", "screen_name": "alice"},
+        "entities": {
+            "user_mentions": [mention("bob", "2"), mention("SmoneyFR", "9"), mention("carol", "3")]
+        },
+    }
+    body = json.dumps({"tweet_create_events": [tweet]}).encode()
+    [post] = posts_in(body, bot_user_id="9")
+    assert post.text == "@SmoneyFR #envoyer 5€ @carol"  # still addressed to the bot
+    assert [m.handle for m in post.mentions] == ["carol"]
+    assert Grammar(bot_handle="SmoneyFR").parse(post.text).recipient == "carol"

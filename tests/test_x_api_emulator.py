@@ -11,6 +11,7 @@ import threading
 import pytest
 import requests
 import tweepy
+
 from envoi.channels.twitter.x_api_emulator import (
     XApiEmulator,
     crc_request,

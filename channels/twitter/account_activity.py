@@ -25,6 +25,25 @@ def signature_is_valid(body: bytes, signature_header: str | None, consumer_secre
     return hmac.compare_digest(signed(body, consumer_secret).encode(), signature_header.encode())
 
 
+def _visible_part(full: dict, tweet: dict, bot_user_id: str) -> tuple[str, list[dict]]:
+    """The text the author typed, and its mentions.
+
+    Long posts carry their whole text and entities in extended_tweet. In a
+    reply, X puts the handles replied to before display_text_range: they are
+    not recipients, but when the bot is among them the post still addresses it.
+    """
+    text = full.get("full_text", tweet.get("text", ""))
+    mentions = full.get("entities", {}).get("user_mentions", [])
+    start, end = full.get("display_text_range", tweet.get("display_text_range", (0, len(text))))
+    if start == 0:
+        return text[:end], mentions
+    shown = [m for m in mentions if m.get("indices", (start,))[0] >= start]
+    bot = next((m for m in mentions if m["id_str"] == bot_user_id), None)
+    if bot is None or bot in shown:
+        return text[start:end], shown
+    return f"@{bot['screen_name']} {text[start:end]}", shown
+
+
 def posts_in(body: bytes, bot_user_id: str) -> list[InboundPost]:
     """The posts and private messages of a delivery, except the bot's own."""
     payload = json.loads(body)
@@ -32,10 +51,7 @@ def posts_in(body: bytes, bot_user_id: str) -> list[InboundPost]:
     for tweet in payload.get("tweet_create_events", []):
         if tweet["user"]["id_str"] == bot_user_id:
             continue
-        # Long posts carry their whole text and entities in extended_tweet.
-        full = tweet.get("extended_tweet", tweet)
-        text = full.get("full_text", tweet.get("text", ""))
-        mentions = full.get("entities", {}).get("user_mentions", [])
+        text, mentions = _visible_part(tweet.get("extended_tweet", tweet), tweet, bot_user_id)
         posts.append(
             InboundPost(
                 post_id=tweet["id_str"],

@@ -5,6 +5,7 @@ import json
 import time
 
 import tweepy
+
 from envoi.channels.channel import (
     Channel,
     InboundPost,

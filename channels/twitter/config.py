@@ -2,6 +2,8 @@
 
 import dataclasses
 
+from envoi.channels.grammar import keywords_from_env
+
 DEFAULT_API_BASE_URL = "https://api.twitter.com"
 
 SETTINGS_HELP = """\
@@ -39,11 +41,6 @@ class TwitterConfig:
         """The configuration, or None when the channel is not configured."""
         if not (env.get("ENVOI_TWITTER_CONSUMER_SECRET") or env.get("ENVOI_TWITTER_BEARER_TOKEN")):
             return None
-        keywords = tuple(
-            k.strip().lstrip("#")
-            for k in env.get("ENVOI_CHANNEL_KEYWORDS", "envoyer,send").split(",")
-            if k.strip()
-        )
         return cls(
             bot_handle=env.get("ENVOI_TWITTER_BOT_HANDLE") or cls.bot_handle,
             bot_user_id=env.get("ENVOI_TWITTER_BOT_USER_ID", ""),
@@ -54,5 +51,5 @@ class TwitterConfig:
             access_token_secret=env.get("ENVOI_TWITTER_ACCESS_TOKEN_SECRET", ""),
             bearer_token=env.get("ENVOI_TWITTER_BEARER_TOKEN", ""),
             poll_interval_s=float(env.get("ENVOI_TWITTER_POLL_INTERVAL_S") or 60),
-            keywords=keywords or cls.keywords,
+            keywords=keywords_from_env(env),
         )

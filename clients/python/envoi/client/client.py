@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 
 import grpc
+
 from envoi.client import errors
 from envoi.v1 import (
     account_pb2,
