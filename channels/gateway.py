@@ -79,13 +79,23 @@ class Gateway:
             self.webhooks.stop()
 
 
-def channel_tokens(channels: list, env, database_url: str) -> dict[str, str]:
-    """ENVOI_CHANNEL_TOKEN_<NAME> for each channel, else a token made for this run."""
-    tokens = {}
+def channel_tokens(channels: list, env, database_url: str) -> tuple[dict[str, str], list[str]]:
+    """ENVOI_CHANNEL_TOKEN_<NAME> for each channel, else a token made for this run.
+    Returns the tokens by channel and the ids of the ones made here (to revoke at stop)."""
+    tokens, made = {}, []
     for channel in channels:
         token = env.get(f"ENVOI_CHANNEL_TOKEN_{channel.name.upper()}")
         if not token:
             with psycopg.connect(database_url, autocommit=True) as conn:
-                token = api_tokens.create_token(conn, "channel", channel_name=channel.name)[1]
+                token_id, token = api_tokens.create_token(
+                    conn, "channel", channel_name=channel.name
+                )
+            made.append(token_id)
         tokens[channel.name] = token
-    return tokens
+    return tokens, made
+
+
+def revoke_tokens(database_url: str, token_ids: list[str]) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        for token_id in token_ids:
+            api_tokens.revoke_token(conn, token_id)

@@ -78,7 +78,7 @@ def _start_gateway(target: str, database_url: str, listen: str):
     channels = plugins.load_channels()
     if not channels:
         return None
-    tokens = gateway.channel_tokens(channels, os.environ, database_url)
+    tokens, made_token_ids = gateway.channel_tokens(channels, os.environ, database_url)
     pool = open_pool(database_url, 4)
     running = gateway.Gateway(
         channels,
@@ -91,6 +91,7 @@ def _start_gateway(target: str, database_url: str, listen: str):
     def stop():
         running.stop()
         pool.close()
+        gateway.revoke_tokens(database_url, made_token_ids)
 
     return stop
 

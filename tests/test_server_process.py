@@ -411,7 +411,7 @@ def test_a_crashed_worker_stops_the_server_with_a_failure_code(start_server, ext
 
 
 def test_serve_runs_the_channel_gateway_with_the_twitter_channel(
-    start_server, external_db_env, make_token
+    start_server, external_db_env, make_token, db
 ):
     # Full stack: `envoi serve` loads the twitter plugin from its entry point,
     # mints its channel token, serves the webhook, and replies through tweepy.
@@ -430,6 +430,7 @@ def test_serve_runs_the_channel_gateway_with_the_twitter_channel(
             "ENVOI_GATEWAY_LISTEN": f"127.0.0.1:{gateway_port}",
             **{f"ENVOI_TWITTER_{key.upper()}": value for key, value in credentials.items()},
         }
+        tokens_before = live_channel_tokens(db)
         server = start_server(env)
         wallet = EnvoiClient(server.target, make_token("wallet"))
         admin = EnvoiClient(server.target, make_token("admin"))
@@ -453,3 +454,11 @@ def test_serve_runs_the_channel_gateway_with_the_twitter_channel(
         wait_for(lambda: x.replies_to(post), "the gateway's reply to the post", 15)
         assert "confirm" in x.replies_to(post)[0]["text"]
         assert server.terminate() == 0
+        # The channel token the gateway made for its run dies with it.
+        assert live_channel_tokens(db) == tokens_before
+
+
+def live_channel_tokens(db) -> int:
+    return db.execute(
+        "SELECT count(*) FROM api_tokens WHERE role = 'channel' AND revoke_time IS NULL"
+    ).fetchone()[0]
