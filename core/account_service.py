@@ -6,7 +6,7 @@ from envoi.core.access import require_money_access, require_own_account
 from envoi.core.caller import current_caller
 from envoi.core.request_validation import MAX_DISPLAY_NAME_LENGTH, MAX_MEMO_LENGTH, RequestCheck
 from envoi.core.runtime import Runtime
-from envoi.core.transactions import run_idempotent, run_in_transaction
+from envoi.core.transactions import apply_once, run_in_transaction
 from envoi.v1 import account_pb2, account_service_pb2, account_service_pb2_grpc, identity_pb2
 
 SERVICE = "/envoi.v1.AccountService/"
@@ -65,9 +65,8 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
                 claimed_transfers=[proto_rows.transfer(t) for t in claimed],
             )
 
-        return run_idempotent(
+        return apply_once(
             self.runtime.pool,
-            caller.principal,
             SERVICE + "OpenAccount",
             request,
             account_service_pb2.OpenAccountResponse,
@@ -122,9 +121,8 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
             )
             return account_service_pb2.ChangeCodeResponse(account=self._account(conn, row))
 
-        return run_idempotent(
+        return apply_once(
             self.runtime.pool,
-            caller.principal,
             SERVICE + "ChangeCode",
             request,
             account_service_pb2.ChangeCodeResponse,
@@ -154,9 +152,8 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
                 transfer=proto_rows.transfer(transfer), balance=proto_rows.balance(account)
             )
 
-        return run_idempotent(
+        return apply_once(
             self.runtime.pool,
-            caller.principal,
             SERVICE + "CreditAccount",
             request,
             account_service_pb2.CreditAccountResponse,
@@ -179,9 +176,8 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
                 claimed_transfers=[proto_rows.transfer(t) for t in claimed],
             )
 
-        return run_idempotent(
+        return apply_once(
             self.runtime.pool,
-            caller.principal,
             SERVICE + "LinkIdentity",
             request,
             account_service_pb2.LinkIdentityResponse,
@@ -203,9 +199,8 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
                 account=self._account(conn, ledger.get_account(conn, request.account_id))
             )
 
-        return run_idempotent(
+        return apply_once(
             self.runtime.pool,
-            caller.principal,
             SERVICE + "UnlinkIdentity",
             request,
             account_service_pb2.UnlinkIdentityResponse,

@@ -11,6 +11,7 @@ import psycopg_pool
 
 from envoi.client import errors
 from envoi.core import idempotency
+from envoi.core.caller import current_caller
 
 MAX_ATTEMPTS = 8
 RETRYABLE_ERRORS = (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected)
@@ -71,3 +72,10 @@ def run_idempotent(
         except RETRYABLE_ERRORS:
             if attempt == MAX_ATTEMPTS:
                 raise
+
+
+def apply_once(pool: psycopg_pool.ConnectionPool, method: str, request, response_type, work):
+    """run_idempotent for the caller of the current RPC."""
+    return run_idempotent(
+        pool, current_caller.get().principal, method, request, response_type, work
+    )

@@ -11,7 +11,7 @@ from envoi.core.request_validation import (
     RequestCheck,
 )
 from envoi.core.runtime import Runtime
-from envoi.core.transactions import run_idempotent, run_in_transaction
+from envoi.core.transactions import apply_once, run_in_transaction
 from envoi.v1 import transfer_pb2, transfer_service_pb2, transfer_service_pb2_grpc
 
 SERVICE = "/envoi.v1.TransferService/"
@@ -85,9 +85,8 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
                 require_money_access(caller, ledger.account_kind(conn, row["from_account_id"]))
             return transfer_service_pb2.InitiateTransferResponse(transfer=proto_rows.transfer(row))
 
-        return run_idempotent(
+        return apply_once(
             self.runtime.pool,
-            caller.principal,
             SERVICE + "InitiateTransfer",
             request,
             transfer_service_pb2.InitiateTransferResponse,
@@ -109,9 +108,8 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
             row = ledger.confirm(conn, self.settings, self.runtime.code_key, transfer, request.code)
             return transfer_service_pb2.ConfirmTransferResponse(transfer=proto_rows.transfer(row))
 
-        return run_idempotent(
+        return apply_once(
             self.runtime.pool,
-            caller.principal,
             SERVICE + "ConfirmTransfer",
             request,
             transfer_service_pb2.ConfirmTransferResponse,
@@ -132,9 +130,8 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
             row = ledger.cancel(conn, transfer)
             return transfer_service_pb2.CancelTransferResponse(transfer=proto_rows.transfer(row))
 
-        return run_idempotent(
+        return apply_once(
             self.runtime.pool,
-            caller.principal,
             SERVICE + "CancelTransfer",
             request,
             transfer_service_pb2.CancelTransferResponse,
