@@ -7,6 +7,8 @@ the accounts it touches in account_id order, so two transactions never wait
 on each other in a circle.
 """
 
+import dataclasses
+import datetime
 import uuid
 from typing import NamedTuple
 
@@ -248,52 +250,57 @@ def _insert_transfer(
 ) -> dict:
     from_identity = from_identity or IdentityRef(None, None, None)
     to_identity = to_identity or IdentityRef(None, None, None)
+    transfer_id = uuid.uuid4()
     try:
-        return (
-            conn.cursor(row_factory=dict_row)
-            .execute(
-                f"INSERT INTO transfers (transfer_id, kind, state, from_account_id, to_account_id,"
-                f" currency_code, amount_cents, memo, initiated_by, expire_time, resolve_time,"
-                f" from_namespace, from_subject_id, from_handle, to_namespace, to_subject_id,"
-                f" to_handle, channel_reference)"
-                f" VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s,"
-                f"         now() + make_interval(secs => %s),"
-                f"         CASE WHEN %s = 'COMPLETED' THEN now() END,"
-                f"         %s, %s, %s, %s, %s, %s, %s)"
-                f" RETURNING {TRANSFER_COLUMNS}",
-                (
-                    uuid.uuid4(),
-                    kind,
-                    state,
-                    from_account_id,
-                    to_account_id,
-                    currency_code,
-                    amount_cents,
-                    memo,
-                    initiated_by,
-                    expire_after_s,
-                    state,
-                    *from_identity,
-                    *to_identity,
-                    channel_reference,
-                ),
-            )
-            .fetchone()
+        conn.execute(
+            "INSERT INTO transfers (transfer_id, kind, state, from_account_id, to_account_id,"
+            " currency_code, amount_cents, memo, initiated_by, expire_time, resolve_time,"
+            " from_namespace, from_subject_id, from_handle, to_namespace, to_subject_id,"
+            " to_handle, channel_reference)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s,"
+            "         now() + make_interval(secs => %s),"
+            "         CASE WHEN %s = 'COMPLETED' THEN now() END,"
+            "         %s, %s, %s, %s, %s, %s, %s)",
+            (
+                transfer_id,
+                kind,
+                state,
+                from_account_id,
+                to_account_id,
+                currency_code,
+                amount_cents,
+                memo,
+                initiated_by,
+                expire_after_s,
+                state,
+                *from_identity,
+                *to_identity,
+                channel_reference,
+            ),
         )
     except psycopg.errors.CheckViolation as exc:
         # The database's own floor check: the last word on overdrafts.
         if exc.diag.constraint_name == "balance_above_floor":
             raise errors.InsufficientFunds("the sender's available balance is too low") from None
         raise
+    return get_transfer(conn, str(transfer_id))
+
+
+# A transfer with how a history shows each side: the account's name, or the
+# handle of an identity whose money waits in escrow.
+TRANSFER_WITH_NAMES = (
+    "SELECT t." + TRANSFER_COLUMNS.replace(", ", ", t.") + ","
+    " fa.display_name AS from_display_name,"
+    " CASE WHEN ta.kind = 'SYSTEM' AND t.to_handle IS NOT NULL THEN '@' || t.to_handle"
+    "      ELSE ta.display_name END AS to_display_name"
+    " FROM transfers t JOIN accounts fa ON fa.account_id = t.from_account_id"
+    " JOIN accounts ta ON ta.account_id = t.to_account_id"
+)
 
 
 def get_transfer(conn, transfer_id: str, *, lock: bool = False) -> dict:
-    sql = f"SELECT {TRANSFER_COLUMNS} FROM transfers WHERE transfer_id = %s"
-    row = (
-        conn.cursor(row_factory=dict_row)
-        .execute(sql + (" FOR UPDATE" if lock else ""), (transfer_id,))
-        .fetchone()
-    )
+    sql = TRANSFER_WITH_NAMES + " WHERE t.transfer_id = %s" + (" FOR UPDATE OF t" if lock else "")
+    row = conn.cursor(row_factory=dict_row).execute(sql, (transfer_id,)).fetchone()
     if row is None:
         raise errors.TransferNotFound(
             f"no transfer {transfer_id}", metadata={"transfer_id": transfer_id}
@@ -303,15 +310,11 @@ def get_transfer(conn, transfer_id: str, *, lock: bool = False) -> dict:
 
 def _resolve(conn, transfer_id, state: str) -> dict:
     """Move a locked pending transfer to its final state; triggers do the rest."""
-    return (
-        conn.cursor(row_factory=dict_row)
-        .execute(
-            f"UPDATE transfers SET state = %s, resolve_time = now() WHERE transfer_id = %s"
-            f" RETURNING {TRANSFER_COLUMNS}",
-            (state, transfer_id),
-        )
-        .fetchone()
+    conn.execute(
+        "UPDATE transfers SET state = %s, resolve_time = now() WHERE transfer_id = %s",
+        (state, transfer_id),
     )
+    return get_transfer(conn, transfer_id)
 
 
 def _require_pending(conn, transfer: dict) -> None:
@@ -408,28 +411,59 @@ def expire_one_due(conn, now=None) -> bool:
     return row is not None
 
 
-def list_transfers(
-    conn, account_id: str, *, states: list[str], direction: str, before_seq: int | None, limit: int
-) -> list[dict]:
-    """Transfers of an account, newest first, with seq below before_seq."""
+def list_transfers(conn, account_id: str, *, history: "HistoryFilter", limit: int) -> list[dict]:
+    """Transfers of an account, newest first, with seq below history.before_seq."""
     sides = {
-        "INCOMING": "to_account_id = %(account)s",
-        "OUTGOING": "from_account_id = %(account)s",
-        "BOTH": "(from_account_id = %(account)s OR to_account_id = %(account)s)",
-    }[direction]
-    sql = f"SELECT {TRANSFER_COLUMNS} FROM transfers WHERE {sides}"
-    if states:
-        sql += " AND state = ANY(%(states)s)"
-    if before_seq is not None:
-        sql += " AND seq < %(before_seq)s"
-    sql += " ORDER BY seq DESC LIMIT %(limit)s"
-    return (
-        conn.cursor(row_factory=dict_row)
-        .execute(
-            sql, {"account": account_id, "states": states, "before_seq": before_seq, "limit": limit}
+        "INCOMING": "t.to_account_id = %(account)s",
+        "OUTGOING": "t.from_account_id = %(account)s",
+        "BOTH": "(t.from_account_id = %(account)s OR t.to_account_id = %(account)s)",
+    }[history.direction]
+    sql = f"{TRANSFER_WITH_NAMES} WHERE {sides}"
+    if history.states:
+        sql += " AND t.state = ANY(%(states)s)"
+    if history.before_seq is not None:
+        sql += " AND t.seq < %(before_seq)s"
+    if history.start_time is not None:
+        sql += " AND t.create_time >= %(start_time)s"
+    if history.end_time is not None:
+        sql += " AND t.create_time < %(end_time)s"
+    if history.counterpart_account_id:
+        sql += (
+            " AND %(counterpart)s IN (t.from_account_id, t.to_account_id)"
+            " AND %(counterpart)s <> %(account)s"
         )
-        .fetchall()
+    sql += " ORDER BY t.seq DESC LIMIT %(limit)s"
+    params = {
+        **dataclasses.asdict(history),
+        "account": account_id,
+        "counterpart": history.counterpart_account_id or None,
+        "limit": limit,
+    }
+    return conn.cursor(row_factory=dict_row).execute(sql, params).fetchall()
+
+
+@dataclasses.dataclass(frozen=True)
+class HistoryFilter:
+    """What ListTransfers narrows a history to."""
+
+    states: list[str]
+    direction: str  # INCOMING, OUTGOING or BOTH
+    before_seq: int | None = None
+    start_time: datetime.datetime | None = None
+    end_time: datetime.datetime | None = None
+    counterpart_account_id: str = ""
+
+
+def pending_confirmations(conn, account_id: str, *, after_seq: int | None, limit: int) -> list:
+    """The account's payments still waiting for its code, oldest first; those
+    past their deadline (not yet swept) are left out: they can only expire."""
+    sql = (
+        f"{TRANSFER_WITH_NAMES} WHERE t.from_account_id = %(account)s"
+        " AND t.state = 'PENDING_CONFIRMATION' AND t.expire_time > now()"
+        " AND t.seq > coalesce(%(after_seq)s, 0) ORDER BY t.seq LIMIT %(limit)s"
     )
+    params = {"account": account_id, "after_seq": after_seq, "limit": limit}
+    return conn.cursor(row_factory=dict_row).execute(sql, params).fetchall()
 
 
 def expire_or_refund_one_due(conn, now=None) -> bool:
@@ -514,13 +548,11 @@ def claim_for_identity(conn, identity: IdentityRef, account_id: str) -> list[dic
                 (transfer["transfer_id"],),
             )
             continue
-        claimed.append(
-            cursor.execute(
-                f"UPDATE transfers SET state = 'COMPLETED', to_account_id = %s"
-                f" WHERE transfer_id = %s RETURNING {TRANSFER_COLUMNS}",
-                (account_id, transfer["transfer_id"]),
-            ).fetchone()
+        conn.execute(
+            "UPDATE transfers SET state = 'COMPLETED', to_account_id = %s WHERE transfer_id = %s",
+            (account_id, transfer["transfer_id"]),
         )
+        claimed.append(get_transfer(conn, transfer["transfer_id"]))
     return claimed
 
 

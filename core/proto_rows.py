@@ -64,6 +64,8 @@ def transfer(row: dict) -> transfer_pb2.Transfer:
         else "",
         channel_reference=row["channel_reference"],
         claim_expire_time=_timestamp(row["claim_expire_time"]),
+        from_display_name=row.get("from_display_name", ""),
+        to_display_name=row.get("to_display_name", ""),
     )
 
 

@@ -19,6 +19,7 @@ ALLOWED_ROLES_BY_METHOD = {
     "/envoi.v1.TransferService/CancelTransfer": {"wallet", "merchant", "admin"},
     "/envoi.v1.TransferService/GetTransfer": {"channel", "wallet", "merchant", "admin"},
     "/envoi.v1.TransferService/ListTransfers": {"wallet", "merchant", "admin"},
+    "/envoi.v1.TransferService/ListPendingConfirmations": {"wallet", "merchant"},
     "/envoi.v1.EventService/ListEvents": {"channel", "admin"},
 }
 

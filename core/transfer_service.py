@@ -1,5 +1,8 @@
 """envoi.v1.TransferService: two-phase transfers and the history of an account."""
 
+import dataclasses
+import datetime
+
 from envoi.client import errors
 from envoi.core import ledger, page_tokens, proto_rows
 from envoi.core.access import require_money_access, require_own_account, require_party
@@ -152,37 +155,83 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
     def ListTransfers(self, request, context):
         check = RequestCheck()
         check.uuid("account_id", request.account_id)
-        if not 0 <= request.page_size <= MAX_PAGE_SIZE:
-            check.fail("page_size", f"must be between 0 and {MAX_PAGE_SIZE}")
+        check_page_size(check, request.page_size)
         for state in request.states:
             check.enum("states", state, LISTABLE_STATES)
         check.enum("direction", request.direction, DIRECTIONS)
+        if request.counterpart_account_id:
+            check.uuid("counterpart_account_id", request.counterpart_account_id)
+        start_time = (
+            request.start_time.ToDatetime(datetime.timezone.utc)
+            if request.HasField("start_time")
+            else None
+        )
+        end_time = (
+            request.end_time.ToDatetime(datetime.timezone.utc)
+            if request.HasField("end_time")
+            else None
+        )
+        if start_time and end_time and end_time <= start_time:
+            check.fail("end_time", "must be after start_time")
         check.raise_if_any()
         caller = current_caller.get()
         require_own_account(caller, request.account_id)
-        states = sorted(
-            {LISTABLE_STATES[s].removeprefix("TRANSFER_STATE_") for s in request.states}
-        )
         direction = DIRECTIONS[request.direction]
-        digest = page_tokens.filters_digest(request.account_id, states, direction)
-        before_seq = page_tokens.decode(request.page_token, digest)
+        history = ledger.HistoryFilter(
+            states=sorted(
+                {LISTABLE_STATES[s].removeprefix("TRANSFER_STATE_") for s in request.states}
+            ),
+            direction="BOTH" if direction == "UNSPECIFIED" else direction,
+            start_time=start_time,
+            end_time=end_time,
+            counterpart_account_id=request.counterpart_account_id,
+        )
+        digest = page_tokens.filters_digest(request.account_id, history)
+        history = dataclasses.replace(
+            history, before_seq=page_tokens.decode(request.page_token, digest)
+        )
         page_size = request.page_size or DEFAULT_PAGE_SIZE
 
         def work(conn):
             require_money_access(caller, ledger.get_account(conn, request.account_id)["kind"])
             return ledger.list_transfers(
-                conn,
-                request.account_id,
-                states=states,
-                direction="BOTH" if direction == "UNSPECIFIED" else direction,
-                before_seq=before_seq,
-                limit=page_size + 1,
+                conn, request.account_id, history=history, limit=page_size + 1
             )
 
         rows = run_in_transaction(self.runtime.pool, work)
-        response = transfer_service_pb2.ListTransfersResponse(
-            transfers=[proto_rows.transfer(row) for row in rows[:page_size]]
+        return page_of(transfer_service_pb2.ListTransfersResponse, rows, page_size, digest)
+
+    def ListPendingConfirmations(self, request, context):
+        check = RequestCheck()
+        check.uuid("account_id", request.account_id)
+        check_page_size(check, request.page_size)
+        check.raise_if_any()
+        caller = current_caller.get()
+        require_own_account(caller, request.account_id)
+        digest = page_tokens.filters_digest("pending", request.account_id)
+        after_seq = page_tokens.decode(request.page_token, digest)
+        page_size = request.page_size or DEFAULT_PAGE_SIZE
+
+        def work(conn):
+            require_money_access(caller, ledger.get_account(conn, request.account_id)["kind"])
+            return ledger.pending_confirmations(
+                conn, request.account_id, after_seq=after_seq, limit=page_size + 1
+            )
+
+        rows = run_in_transaction(self.runtime.pool, work)
+        return page_of(
+            transfer_service_pb2.ListPendingConfirmationsResponse, rows, page_size, digest
         )
-        if len(rows) > page_size:
-            response.next_page_token = page_tokens.encode(rows[page_size - 1]["seq"], digest)
-        return response
+
+
+def check_page_size(check: RequestCheck, page_size: int) -> None:
+    if not 0 <= page_size <= MAX_PAGE_SIZE:
+        check.fail("page_size", f"must be between 0 and {MAX_PAGE_SIZE}")
+
+
+def page_of(response_type, rows: list[dict], page_size: int, digest: str):
+    """One page of transfers (rows holds one more when another page follows)."""
+    response = response_type(transfers=[proto_rows.transfer(row) for row in rows[:page_size]])
+    if len(rows) > page_size:
+        response.next_page_token = page_tokens.encode(rows[page_size - 1]["seq"], digest)
+    return response

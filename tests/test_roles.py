@@ -41,6 +41,7 @@ EXPECTED_ALLOWED_ROLES = {
     "/envoi.v1.TransferService/CancelTransfer": {"wallet", "merchant", "admin"},
     "/envoi.v1.TransferService/GetTransfer": {"channel", "wallet", "merchant", "admin"},
     "/envoi.v1.TransferService/ListTransfers": {"wallet", "merchant", "admin"},
+    "/envoi.v1.TransferService/ListPendingConfirmations": {"wallet", "merchant"},
     "/envoi.v1.EventService/ListEvents": {"channel", "admin"},
 }
 ROLE_CALLERS = ("channel", "wallet", "merchant", "admin")
@@ -171,6 +172,9 @@ CALLS = {
         s.identity
     ),
     "/envoi.v1.EventService/ListEvents": lambda client, s: client.list_events(),
+    "/envoi.v1.TransferService/ListPendingConfirmations": lambda client, s: (
+        client.list_pending_confirmations(s.account_id)
+    ),
 }
 
 

@@ -6,6 +6,7 @@ UNAVAILABLE with backoff, a deadline on every call, and typed exceptions
 (envoi.client.errors) instead of raw grpc.RpcError.
 """
 
+import datetime
 import time
 import uuid
 from collections.abc import Iterator
@@ -262,16 +263,41 @@ class EnvoiClient:
         return self.call(self.transfers.GetTransfer, request).transfer
 
     def list_transfers(
-        self, account_id: str, *, states=(), direction=0, page_size: int = 0, page_token: str = ""
+        self,
+        account_id: str,
+        *,
+        states=(),
+        direction=0,
+        start_time: datetime.datetime | None = None,
+        end_time: datetime.datetime | None = None,
+        counterpart_account_id: str = "",
+        page_size: int = 0,
+        page_token: str = "",
     ) -> transfer_service_pb2.ListTransfersResponse:
+        """One page of the account's history, newest first. start_time and end_time
+        are timezone-aware datetimes (created at or after, and before)."""
         request = transfer_service_pb2.ListTransfersRequest(
             account_id=account_id,
             states=[transfer_state(s) for s in states],
             direction=transfer_direction(direction),
+            counterpart_account_id=counterpart_account_id,
             page_size=page_size,
             page_token=page_token,
         )
+        if start_time is not None:
+            request.start_time.FromDatetime(start_time)
+        if end_time is not None:
+            request.end_time.FromDatetime(end_time)
         return self.call(self.transfers.ListTransfers, request)
+
+    def list_pending_confirmations(
+        self, account_id: str, *, page_size: int = 0, page_token: str = ""
+    ) -> transfer_service_pb2.ListPendingConfirmationsResponse:
+        """The account's payments waiting for its code, oldest first."""
+        request = transfer_service_pb2.ListPendingConfirmationsRequest(
+            account_id=account_id, page_size=page_size, page_token=page_token
+        )
+        return self.call(self.transfers.ListPendingConfirmations, request)
 
     def iter_transfers(self, account_id: str, **filters) -> Iterator[transfer_pb2.Transfer]:
         """Every transfer of the account, newest first, fetching page after page."""

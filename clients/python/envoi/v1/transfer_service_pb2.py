@@ -25,9 +25,10 @@ _sym_db = _symbol_database.Default()
 from envoi.v1 import identity_pb2 as envoi_dot_v1_dot_identity__pb2
 from envoi.v1 import money_pb2 as envoi_dot_v1_dot_money__pb2
 from envoi.v1 import transfer_pb2 as envoi_dot_v1_dot_transfer__pb2
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x65nvoi/v1/transfer_service.proto\x12\x08\x65nvoi.v1\x1a\x17\x65nvoi/v1/identity.proto\x1a\x14\x65nvoi/v1/money.proto\x1a\x17\x65nvoi/v1/transfer.proto\"\xdc\x02\n\x17InitiateTransferRequest\x12\x1d\n\nrequest_id\x18\x01 \x01(\tR\trequestId\x12&\n\x0f\x66rom_account_id\x18\x02 \x01(\tR\rfromAccountId\x12\"\n\rto_account_id\x18\x03 \x01(\tR\x0btoAccountId\x12\'\n\x06\x61mount\x18\x04 \x01(\x0b\x32\x0f.envoi.v1.MoneyR\x06\x61mount\x12\x12\n\x04memo\x18\x05 \x01(\tR\x04memo\x12\x37\n\rfrom_identity\x18\x06 \x01(\x0b\x32\x12.envoi.v1.IdentityR\x0c\x66romIdentity\x12\x33\n\x0bto_identity\x18\x07 \x01(\x0b\x32\x12.envoi.v1.IdentityR\ntoIdentity\x12+\n\x11\x63hannel_reference\x18\x08 \x01(\tR\x10\x63hannelReference\"J\n\x18InitiateTransferResponse\x12.\n\x08transfer\x18\x01 \x01(\x0b\x32\x12.envoi.v1.TransferR\x08transfer\"q\n\x16\x43onfirmTransferRequest\x12\x1d\n\nrequest_id\x18\x01 \x01(\tR\trequestId\x12\x1f\n\x0btransfer_id\x18\x02 \x01(\tR\ntransferId\x12\x17\n\x04\x63ode\x18\x03 \x01(\tB\x03\x80\x01\x01R\x04\x63ode\"I\n\x17\x43onfirmTransferResponse\x12.\n\x08transfer\x18\x01 \x01(\x0b\x32\x12.envoi.v1.TransferR\x08transfer\"W\n\x15\x43\x61ncelTransferRequest\x12\x1d\n\nrequest_id\x18\x01 \x01(\tR\trequestId\x12\x1f\n\x0btransfer_id\x18\x02 \x01(\tR\ntransferId\"H\n\x16\x43\x61ncelTransferResponse\x12.\n\x08transfer\x18\x01 \x01(\x0b\x32\x12.envoi.v1.TransferR\x08transfer\"5\n\x12GetTransferRequest\x12\x1f\n\x0btransfer_id\x18\x01 \x01(\tR\ntransferId\"E\n\x13GetTransferResponse\x12.\n\x08transfer\x18\x01 \x01(\x0b\x32\x12.envoi.v1.TransferR\x08transfer\"\xdd\x01\n\x14ListTransfersRequest\x12\x1d\n\naccount_id\x18\x01 \x01(\tR\taccountId\x12\x1b\n\tpage_size\x18\x02 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x03 \x01(\tR\tpageToken\x12/\n\x06states\x18\x04 \x03(\x0e\x32\x17.envoi.v1.TransferStateR\x06states\x12\x39\n\tdirection\x18\x05 \x01(\x0e\x32\x1b.envoi.v1.TransferDirectionR\tdirection\"q\n\x15ListTransfersResponse\x12\x30\n\ttransfers\x18\x01 \x03(\x0b\x32\x12.envoi.v1.TransferR\ttransfers\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*y\n\x11TransferDirection\x12\"\n\x1eTRANSFER_DIRECTION_UNSPECIFIED\x10\x00\x12\x1f\n\x1bTRANSFER_DIRECTION_INCOMING\x10\x01\x12\x1f\n\x1bTRANSFER_DIRECTION_OUTGOING\x10\x02\x32\xb7\x03\n\x0fTransferService\x12Y\n\x10InitiateTransfer\x12!.envoi.v1.InitiateTransferRequest\x1a\".envoi.v1.InitiateTransferResponse\x12V\n\x0f\x43onfirmTransfer\x12 .envoi.v1.ConfirmTransferRequest\x1a!.envoi.v1.ConfirmTransferResponse\x12S\n\x0e\x43\x61ncelTransfer\x12\x1f.envoi.v1.CancelTransferRequest\x1a .envoi.v1.CancelTransferResponse\x12J\n\x0bGetTransfer\x12\x1c.envoi.v1.GetTransferRequest\x1a\x1d.envoi.v1.GetTransferResponse\x12P\n\rListTransfers\x12\x1e.envoi.v1.ListTransfersRequest\x1a\x1f.envoi.v1.ListTransfersResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x65nvoi/v1/transfer_service.proto\x12\x08\x65nvoi.v1\x1a\x17\x65nvoi/v1/identity.proto\x1a\x14\x65nvoi/v1/money.proto\x1a\x17\x65nvoi/v1/transfer.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdc\x02\n\x17InitiateTransferRequest\x12\x1d\n\nrequest_id\x18\x01 \x01(\tR\trequestId\x12&\n\x0f\x66rom_account_id\x18\x02 \x01(\tR\rfromAccountId\x12\"\n\rto_account_id\x18\x03 \x01(\tR\x0btoAccountId\x12\'\n\x06\x61mount\x18\x04 \x01(\x0b\x32\x0f.envoi.v1.MoneyR\x06\x61mount\x12\x12\n\x04memo\x18\x05 \x01(\tR\x04memo\x12\x37\n\rfrom_identity\x18\x06 \x01(\x0b\x32\x12.envoi.v1.IdentityR\x0c\x66romIdentity\x12\x33\n\x0bto_identity\x18\x07 \x01(\x0b\x32\x12.envoi.v1.IdentityR\ntoIdentity\x12+\n\x11\x63hannel_reference\x18\x08 \x01(\tR\x10\x63hannelReference\"J\n\x18InitiateTransferResponse\x12.\n\x08transfer\x18\x01 \x01(\x0b\x32\x12.envoi.v1.TransferR\x08transfer\"q\n\x16\x43onfirmTransferRequest\x12\x1d\n\nrequest_id\x18\x01 \x01(\tR\trequestId\x12\x1f\n\x0btransfer_id\x18\x02 \x01(\tR\ntransferId\x12\x17\n\x04\x63ode\x18\x03 \x01(\tB\x03\x80\x01\x01R\x04\x63ode\"I\n\x17\x43onfirmTransferResponse\x12.\n\x08transfer\x18\x01 \x01(\x0b\x32\x12.envoi.v1.TransferR\x08transfer\"W\n\x15\x43\x61ncelTransferRequest\x12\x1d\n\nrequest_id\x18\x01 \x01(\tR\trequestId\x12\x1f\n\x0btransfer_id\x18\x02 \x01(\tR\ntransferId\"H\n\x16\x43\x61ncelTransferResponse\x12.\n\x08transfer\x18\x01 \x01(\x0b\x32\x12.envoi.v1.TransferR\x08transfer\"5\n\x12GetTransferRequest\x12\x1f\n\x0btransfer_id\x18\x01 \x01(\tR\ntransferId\"E\n\x13GetTransferResponse\x12.\n\x08transfer\x18\x01 \x01(\x0b\x32\x12.envoi.v1.TransferR\x08transfer\"\x85\x03\n\x14ListTransfersRequest\x12\x1d\n\naccount_id\x18\x01 \x01(\tR\taccountId\x12\x1b\n\tpage_size\x18\x02 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x03 \x01(\tR\tpageToken\x12/\n\x06states\x18\x04 \x03(\x0e\x32\x17.envoi.v1.TransferStateR\x06states\x12\x39\n\tdirection\x18\x05 \x01(\x0e\x32\x1b.envoi.v1.TransferDirectionR\tdirection\x12\x39\n\nstart_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12\x35\n\x08\x65nd_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x07\x65ndTime\x12\x34\n\x16\x63ounterpart_account_id\x18\x08 \x01(\tR\x14\x63ounterpartAccountId\"q\n\x15ListTransfersResponse\x12\x30\n\ttransfers\x18\x01 \x03(\x0b\x32\x12.envoi.v1.TransferR\ttransfers\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"|\n\x1fListPendingConfirmationsRequest\x12\x1d\n\naccount_id\x18\x01 \x01(\tR\taccountId\x12\x1b\n\tpage_size\x18\x02 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x03 \x01(\tR\tpageToken\"|\n ListPendingConfirmationsResponse\x12\x30\n\ttransfers\x18\x01 \x03(\x0b\x32\x12.envoi.v1.TransferR\ttransfers\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*y\n\x11TransferDirection\x12\"\n\x1eTRANSFER_DIRECTION_UNSPECIFIED\x10\x00\x12\x1f\n\x1bTRANSFER_DIRECTION_INCOMING\x10\x01\x12\x1f\n\x1bTRANSFER_DIRECTION_OUTGOING\x10\x02\x32\xaa\x04\n\x0fTransferService\x12Y\n\x10InitiateTransfer\x12!.envoi.v1.InitiateTransferRequest\x1a\".envoi.v1.InitiateTransferResponse\x12V\n\x0f\x43onfirmTransfer\x12 .envoi.v1.ConfirmTransferRequest\x1a!.envoi.v1.ConfirmTransferResponse\x12S\n\x0e\x43\x61ncelTransfer\x12\x1f.envoi.v1.CancelTransferRequest\x1a .envoi.v1.CancelTransferResponse\x12J\n\x0bGetTransfer\x12\x1c.envoi.v1.GetTransferRequest\x1a\x1d.envoi.v1.GetTransferResponse\x12P\n\rListTransfers\x12\x1e.envoi.v1.ListTransfersRequest\x1a\x1f.envoi.v1.ListTransfersResponse\x12q\n\x18ListPendingConfirmations\x12).envoi.v1.ListPendingConfirmationsRequest\x1a*.envoi.v1.ListPendingConfirmationsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,28 +37,32 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_CONFIRMTRANSFERREQUEST'].fields_by_name['code']._loaded_options = None
   _globals['_CONFIRMTRANSFERREQUEST'].fields_by_name['code']._serialized_options = b'\200\001\001'
-  _globals['_TRANSFERDIRECTION']._serialized_start=1362
-  _globals['_TRANSFERDIRECTION']._serialized_end=1483
-  _globals['_INITIATETRANSFERREQUEST']._serialized_start=118
-  _globals['_INITIATETRANSFERREQUEST']._serialized_end=466
-  _globals['_INITIATETRANSFERRESPONSE']._serialized_start=468
-  _globals['_INITIATETRANSFERRESPONSE']._serialized_end=542
-  _globals['_CONFIRMTRANSFERREQUEST']._serialized_start=544
-  _globals['_CONFIRMTRANSFERREQUEST']._serialized_end=657
-  _globals['_CONFIRMTRANSFERRESPONSE']._serialized_start=659
-  _globals['_CONFIRMTRANSFERRESPONSE']._serialized_end=732
-  _globals['_CANCELTRANSFERREQUEST']._serialized_start=734
-  _globals['_CANCELTRANSFERREQUEST']._serialized_end=821
-  _globals['_CANCELTRANSFERRESPONSE']._serialized_start=823
-  _globals['_CANCELTRANSFERRESPONSE']._serialized_end=895
-  _globals['_GETTRANSFERREQUEST']._serialized_start=897
-  _globals['_GETTRANSFERREQUEST']._serialized_end=950
-  _globals['_GETTRANSFERRESPONSE']._serialized_start=952
-  _globals['_GETTRANSFERRESPONSE']._serialized_end=1021
-  _globals['_LISTTRANSFERSREQUEST']._serialized_start=1024
-  _globals['_LISTTRANSFERSREQUEST']._serialized_end=1245
-  _globals['_LISTTRANSFERSRESPONSE']._serialized_start=1247
-  _globals['_LISTTRANSFERSRESPONSE']._serialized_end=1360
-  _globals['_TRANSFERSERVICE']._serialized_start=1486
-  _globals['_TRANSFERSERVICE']._serialized_end=1925
+  _globals['_TRANSFERDIRECTION']._serialized_start=1815
+  _globals['_TRANSFERDIRECTION']._serialized_end=1936
+  _globals['_INITIATETRANSFERREQUEST']._serialized_start=151
+  _globals['_INITIATETRANSFERREQUEST']._serialized_end=499
+  _globals['_INITIATETRANSFERRESPONSE']._serialized_start=501
+  _globals['_INITIATETRANSFERRESPONSE']._serialized_end=575
+  _globals['_CONFIRMTRANSFERREQUEST']._serialized_start=577
+  _globals['_CONFIRMTRANSFERREQUEST']._serialized_end=690
+  _globals['_CONFIRMTRANSFERRESPONSE']._serialized_start=692
+  _globals['_CONFIRMTRANSFERRESPONSE']._serialized_end=765
+  _globals['_CANCELTRANSFERREQUEST']._serialized_start=767
+  _globals['_CANCELTRANSFERREQUEST']._serialized_end=854
+  _globals['_CANCELTRANSFERRESPONSE']._serialized_start=856
+  _globals['_CANCELTRANSFERRESPONSE']._serialized_end=928
+  _globals['_GETTRANSFERREQUEST']._serialized_start=930
+  _globals['_GETTRANSFERREQUEST']._serialized_end=983
+  _globals['_GETTRANSFERRESPONSE']._serialized_start=985
+  _globals['_GETTRANSFERRESPONSE']._serialized_end=1054
+  _globals['_LISTTRANSFERSREQUEST']._serialized_start=1057
+  _globals['_LISTTRANSFERSREQUEST']._serialized_end=1446
+  _globals['_LISTTRANSFERSRESPONSE']._serialized_start=1448
+  _globals['_LISTTRANSFERSRESPONSE']._serialized_end=1561
+  _globals['_LISTPENDINGCONFIRMATIONSREQUEST']._serialized_start=1563
+  _globals['_LISTPENDINGCONFIRMATIONSREQUEST']._serialized_end=1687
+  _globals['_LISTPENDINGCONFIRMATIONSRESPONSE']._serialized_start=1689
+  _globals['_LISTPENDINGCONFIRMATIONSRESPONSE']._serialized_end=1813
+  _globals['_TRANSFERSERVICE']._serialized_start=1939
+  _globals['_TRANSFERSERVICE']._serialized_end=2493
 # @@protoc_insertion_point(module_scope)

@@ -61,6 +61,11 @@ class TransferServiceStub:
                 request_serializer=envoi_dot_v1_dot_transfer__service__pb2.ListTransfersRequest.SerializeToString,
                 response_deserializer=envoi_dot_v1_dot_transfer__service__pb2.ListTransfersResponse.FromString,
                 _registered_method=True)
+        self.ListPendingConfirmations = channel.unary_unary(
+                '/envoi.v1.TransferService/ListPendingConfirmations',
+                request_serializer=envoi_dot_v1_dot_transfer__service__pb2.ListPendingConfirmationsRequest.SerializeToString,
+                response_deserializer=envoi_dot_v1_dot_transfer__service__pb2.ListPendingConfirmationsResponse.FromString,
+                _registered_method=True)
 
 
 class TransferServiceServicer:
@@ -102,6 +107,14 @@ class TransferServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListPendingConfirmations(self, request, context):
+        """What the account's owner still has to confirm (or cancel), oldest first:
+        the wallet app's confirmation screen.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TransferServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -129,6 +142,11 @@ def add_TransferServiceServicer_to_server(servicer, server):
                     servicer.ListTransfers,
                     request_deserializer=envoi_dot_v1_dot_transfer__service__pb2.ListTransfersRequest.FromString,
                     response_serializer=envoi_dot_v1_dot_transfer__service__pb2.ListTransfersResponse.SerializeToString,
+            ),
+            'ListPendingConfirmations': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPendingConfirmations,
+                    request_deserializer=envoi_dot_v1_dot_transfer__service__pb2.ListPendingConfirmationsRequest.FromString,
+                    response_serializer=envoi_dot_v1_dot_transfer__service__pb2.ListPendingConfirmationsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -268,6 +286,33 @@ class TransferService:
             '/envoi.v1.TransferService/ListTransfers',
             envoi_dot_v1_dot_transfer__service__pb2.ListTransfersRequest.SerializeToString,
             envoi_dot_v1_dot_transfer__service__pb2.ListTransfersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPendingConfirmations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/envoi.v1.TransferService/ListPendingConfirmations',
+            envoi_dot_v1_dot_transfer__service__pb2.ListPendingConfirmationsRequest.SerializeToString,
+            envoi_dot_v1_dot_transfer__service__pb2.ListPendingConfirmationsResponse.FromString,
             options,
             channel_credentials,
             insecure,
