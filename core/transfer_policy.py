@@ -28,7 +28,7 @@ def check_caps(
         spent_cents = conn.execute(
             "SELECT coalesce(sum(amount_cents), 0) FROM transfers"
             " WHERE from_account_id = %s AND kind = 'PAYMENT'"
-            " AND state IN ('PENDING_CONFIRMATION', 'COMPLETED')"
+            " AND state IN ('PENDING_CONFIRMATION', 'COMPLETED', 'AWAITING_CLAIM')"
             " AND create_time > now() - interval '24 hours'",
             (sender["account_id"],),
         ).fetchone()[0]

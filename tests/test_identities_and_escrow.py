@@ -168,3 +168,21 @@ def test_one_identity_belongs_to_one_account(wallet, open_account):
 def test_an_unknown_sender_identity_cannot_pay(channel, open_account):
     with pytest.raises(errors.IdentityNotLinked):
         channel.initiate_transfer(twitter_user("nobody"), open_account(), 100)
+
+
+def test_money_waiting_in_escrow_counts_against_the_daily_cap(
+    channel, wallet, admin, sender, settings
+):
+    # Confirmed payments to people without an account are spent money too.
+    alice_account, alice = sender
+    admin.credit_account(alice_account, settings.daily_cap_cents)
+    per_payment_cents = settings.max_to_person_cents
+    for n in range(settings.daily_cap_cents // per_payment_cents):
+        payment = channel.initiate_transfer(alice, twitter_user(f"cap{n}"), per_payment_cents)
+        assert (
+            wallet.confirm_transfer(payment.transfer_id, "123456").state
+            == S.TRANSFER_STATE_AWAITING_CLAIM
+        )
+    with pytest.raises(errors.LimitExceeded) as refused:
+        channel.initiate_transfer(alice, twitter_user("one_more"), 1)
+    assert refused.value.metadata["limit"] == "DAILY"
