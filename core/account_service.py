@@ -10,6 +10,10 @@ from envoi.core.transactions import apply_once, run_in_transaction
 from envoi.v1 import account_pb2, account_service_pb2, account_service_pb2_grpc, identity_pb2
 
 SERVICE = "/envoi.v1.AccountService/"
+TIERS = {
+    account_pb2.ACCOUNT_TIER_UNVERIFIED: "ACCOUNT_TIER_UNVERIFIED",
+    account_pb2.ACCOUNT_TIER_VERIFIED: "ACCOUNT_TIER_VERIFIED",
+}
 OPENABLE_KINDS = {
     account_pb2.ACCOUNT_KIND_PERSON: "ACCOUNT_KIND_PERSON",
     account_pb2.ACCOUNT_KIND_ASSOCIATION: "ACCOUNT_KIND_ASSOCIATION",
@@ -58,7 +62,7 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
             claimed = []
             if request.HasField("identity"):
                 claimed = ledger.link_identity(
-                    conn, str(row["account_id"]), identity_ref(request.identity)
+                    conn, self.settings, str(row["account_id"]), identity_ref(request.identity)
                 )
             return account_service_pb2.OpenAccountResponse(
                 account=self._account(conn, row),
@@ -141,6 +145,7 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
         def work(conn):
             transfer = ledger.credit(
                 conn,
+                self.settings,
                 request.account_id,
                 request.amount.amount_cents,
                 request.amount.currency_code,
@@ -170,7 +175,9 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
 
         def work(conn):
             require_money_access(caller, ledger.get_account(conn, request.account_id)["kind"])
-            claimed = ledger.link_identity(conn, request.account_id, identity_ref(request.identity))
+            claimed = ledger.link_identity(
+                conn, self.settings, request.account_id, identity_ref(request.identity)
+            )
             return account_service_pb2.LinkIdentityResponse(
                 account=self._account(conn, ledger.get_account(conn, request.account_id)),
                 claimed_transfers=[proto_rows.transfer(t) for t in claimed],
@@ -204,6 +211,29 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
             SERVICE + "UnlinkIdentity",
             request,
             account_service_pb2.UnlinkIdentityResponse,
+            work,
+        )
+
+    def SetAccountTier(self, request, context):
+        check = RequestCheck()
+        check.request_id(request.request_id)
+        check.uuid("account_id", request.account_id)
+        check.enum("tier", request.tier, TIERS)
+        check.raise_if_any()
+        tier = TIERS[request.tier].removeprefix("ACCOUNT_TIER_")
+
+        def work(conn):
+            claimed = ledger.set_tier(conn, self.settings, request.account_id, tier)
+            return account_service_pb2.SetAccountTierResponse(
+                account=self._account(conn, ledger.get_account(conn, request.account_id)),
+                claimed_transfers=[proto_rows.transfer(t) for t in claimed],
+            )
+
+        return apply_once(
+            self.runtime.pool,
+            SERVICE + "SetAccountTier",
+            request,
+            account_service_pb2.SetAccountTierResponse,
             work,
         )
 

@@ -32,6 +32,13 @@ environment variables:
   ENVOI_CLAIM_WINDOW_S             money paid to an identity without an account
                                    waits this long in escrow, then goes back to
                                    the sender (default: 1209600, 14 days)
+  ENVOI_UNVERIFIED_MAX_BALANCE_CENTS     an unverified account's maximum balance
+                                        (default: 150000; 0 means none)
+  ENVOI_UNVERIFIED_MONTHLY_OUT_CENTS    what an unverified account may send in any
+                                        30 days (default: 250000; 0 means no limit)
+  ENVOI_VERIFIED_MAX_BALANCE_CENTS      the same for verified accounts
+                                        (default: 10000000)
+  ENVOI_VERIFIED_MONTHLY_OUT_CENTS      (default: 2000000)
   ENVOI_CODE_MAX_ATTEMPTS          wrong codes before confirmations lock (default: 3)
   ENVOI_IDEMPOTENCY_RETENTION_S    how long request ids are kept (default: 86400,
                                    the minimum)
@@ -62,6 +69,10 @@ class Settings:
     max_to_organisation_cents: int = 50_000
     daily_cap_cents: int = 100_000
     code_max_attempts: int = 3
+    unverified_max_balance_cents: int = 150_000
+    unverified_monthly_out_cents: int = 250_000
+    verified_max_balance_cents: int = 10_000_000
+    verified_monthly_out_cents: int = 2_000_000
     idempotency_retention_s: int = MIN_IDEMPOTENCY_RETENTION_S
     shutdown_grace_s: float = 10.0
     db_pool_size: int = 16
@@ -82,8 +93,15 @@ class Settings:
                 raise ConfigError(f"{name} must be at least 1")
         if self.shutdown_grace_s < 0:
             raise ConfigError("shutdown_grace_s must not be negative")
-        if self.daily_cap_cents < 0:
-            raise ConfigError("daily_cap_cents must not be negative")
+        for name in (
+            "daily_cap_cents",
+            "unverified_max_balance_cents",
+            "unverified_monthly_out_cents",
+            "verified_max_balance_cents",
+            "verified_monthly_out_cents",
+        ):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must not be negative")
         if self.idempotency_retention_s < MIN_IDEMPOTENCY_RETENTION_S:
             raise ConfigError("idempotency_retention_s must be at least 86400 (24 hours)")
         if not self.currencies or any(
@@ -140,6 +158,15 @@ def from_environment(env=os.environ, **overrides) -> Settings:
             env, "ENVOI_MAX_TO_ORGANISATION_CENTS", Settings.max_to_organisation_cents
         ),
         "daily_cap_cents": _int(env, "ENVOI_DAILY_CAP_CENTS", Settings.daily_cap_cents),
+        **{
+            name: _int(env, "ENVOI_" + name.upper(), getattr(Settings, name))
+            for name in (
+                "unverified_max_balance_cents",
+                "unverified_monthly_out_cents",
+                "verified_max_balance_cents",
+                "verified_monthly_out_cents",
+            )
+        },
         "code_max_attempts": _int(env, "ENVOI_CODE_MAX_ATTEMPTS", Settings.code_max_attempts),
         "idempotency_retention_s": _int(
             env, "ENVOI_IDEMPOTENCY_RETENTION_S", Settings.idempotency_retention_s

@@ -25,7 +25,7 @@ FUNDING_PURPOSE = "FUNDING"
 ESCROW_PURPOSE = "ESCROW"
 ACCOUNT_COLUMNS = (
     "account_id, kind, display_name, currency_code, balance_cents, held_cents,"
-    " floor_cents, code_hmac, failed_code_attempts, create_time"
+    " floor_cents, code_hmac, failed_code_attempts, create_time, tier"
 )
 TRANSFER_COLUMNS = (
     "transfer_id, seq, kind, state, from_account_id, to_account_id, currency_code,"
@@ -129,15 +129,22 @@ def change_code(conn, code_key: bytes, account_id: str, new_code: str) -> dict:
 
 
 def credit(
-    conn, account_id: str, amount_cents: int, currency_code: str, memo: str, initiated_by: str
+    conn,
+    settings: Settings,
+    account_id: str,
+    amount_cents: int,
+    currency_code: str,
+    memo: str,
+    initiated_by: str,
 ) -> dict:
     """Post money from the funding account of the currency, in one step."""
-    account = get_account(conn, account_id)
+    account = get_account(conn, account_id, lock=True)
     if account["currency_code"] != currency_code:
         raise errors.CurrencyMismatch(
             f"the account holds {account['currency_code']}, not {currency_code}",
             field_violations={"amount.currency_code": f"must be {account['currency_code']}"},
         )
+    transfer_policy.check_max_balance(settings, account, amount_cents)
     return _insert_transfer(
         conn,
         kind="FUNDING",
@@ -341,7 +348,8 @@ def confirm(conn, settings: Settings, code_key: bytes, transfer: dict, code: str
     accounts = {
         row["account_id"]: row
         for row in conn.cursor(row_factory=dict_row).execute(
-            "SELECT account_id, code_hmac, failed_code_attempts FROM accounts"
+            "SELECT account_id, kind, tier, balance_cents, code_hmac, failed_code_attempts"
+            " FROM accounts"
             " WHERE account_id IN (%s, %s) ORDER BY account_id FOR NO KEY UPDATE",
             (transfer["from_account_id"], transfer["to_account_id"]),
         )
@@ -364,15 +372,15 @@ def confirm(conn, settings: Settings, code_key: bytes, transfer: dict, code: str
                 metadata={"attempts_left": str(attempts_left)},
             )
         )
+    recipient = accounts[transfer["to_account_id"]]
+    if recipient["kind"] != "SYSTEM":  # its balance may have grown since the initiation
+        transfer_policy.check_max_balance(settings, recipient, transfer["amount_cents"])
     if sender["failed_code_attempts"]:
         conn.execute(
             "UPDATE accounts SET failed_code_attempts = 0 WHERE account_id = %s",
             (sender["account_id"],),
         )
-    if (
-        transfer["to_subject_id"] is None
-        or account_kind(conn, transfer["to_account_id"]) != "SYSTEM"
-    ):
+    if transfer["to_subject_id"] is None or recipient["kind"] != "SYSTEM":
         return _resolve(conn, transfer["transfer_id"], "COMPLETED")
     # Paid to an identity nobody had linked: into escrow, then straight to its
     # account if it was linked while the transfer waited for confirmation.
@@ -384,7 +392,7 @@ def confirm(conn, settings: Settings, code_key: bytes, transfer: dict, code: str
     identity = IdentityRef(transfer["to_namespace"], transfer["to_subject_id"])
     claimer = identity_account_id(conn, identity)
     if claimer is not None:
-        claim_for_identity(conn, identity, claimer)
+        claim_for_identity(conn, settings, identity, claimer)
     return get_transfer(conn, transfer["transfer_id"])
 
 
@@ -506,7 +514,7 @@ def account_identities(conn, account_id) -> list[IdentityRef]:
     ]
 
 
-def link_identity(conn, account_id: str, identity: IdentityRef) -> list[dict]:
+def link_identity(conn, settings: Settings, account_id: str, identity: IdentityRef) -> list:
     """Link (or refresh the handle of) an identity; return the transfers it claimed."""
     account = get_account(conn, account_id, lock=True)
     owner = conn.execute(
@@ -521,14 +529,16 @@ def link_identity(conn, account_id: str, identity: IdentityRef) -> list[dict]:
             "this identity already belongs to another account",
             metadata={"namespace": identity.namespace, "subject_id": identity.subject_id},
         )
-    return claim_for_identity(conn, identity, str(account["account_id"]))
+    return claim_for_identity(conn, settings, identity, str(account["account_id"]))
 
 
-def claim_for_identity(conn, identity: IdentityRef, account_id: str) -> list[dict]:
+def claim_for_identity(conn, settings: Settings, identity: IdentityRef, account_id: str) -> list:
     """Credit every transfer waiting in escrow for the identity to the account, at once.
 
     Money the account itself sent to the identity goes back to it instead (an
-    account cannot pay itself), as does money in another currency.
+    account cannot pay itself), as does money in another currency. Money that
+    would take the account over its tier's maximum balance keeps waiting: a
+    higher tier (SetAccountTier) claims it, or the claim window returns it.
     """
     cursor = conn.cursor(row_factory=dict_row)
     waiting = cursor.execute(
@@ -536,7 +546,8 @@ def claim_for_identity(conn, identity: IdentityRef, account_id: str) -> list[dic
         f" AND to_namespace = %s AND to_subject_id = %s ORDER BY transfer_id FOR UPDATE",
         (identity.namespace, identity.subject_id),
     ).fetchall()
-    currency_code = get_account(conn, account_id)["currency_code"]
+    account = get_account(conn, account_id, lock=True)
+    currency_code = account["currency_code"]
     claimed = []
     for transfer in waiting:
         if (
@@ -548,12 +559,26 @@ def claim_for_identity(conn, identity: IdentityRef, account_id: str) -> list[dic
                 (transfer["transfer_id"],),
             )
             continue
+        if not transfer_policy.fits_max_balance(settings, account, transfer["amount_cents"]):
+            continue
+        account = {**account, "balance_cents": account["balance_cents"] + transfer["amount_cents"]}
         conn.execute(
             "UPDATE transfers SET state = 'COMPLETED', to_account_id = %s WHERE transfer_id = %s",
             (account_id, transfer["transfer_id"]),
         )
         claimed.append(get_transfer(conn, transfer["transfer_id"]))
     return claimed
+
+
+def set_tier(conn, settings: Settings, account_id: str, tier: str) -> list:
+    """Move an account to a tier; return what its identities can claim now."""
+    get_account(conn, account_id, lock=True)
+    conn.execute("UPDATE accounts SET tier = %s WHERE account_id = %s", (tier, account_id))
+    return [
+        transfer
+        for identity in account_identities(conn, account_id)
+        for transfer in claim_for_identity(conn, settings, identity, account_id)
+    ]
 
 
 def unlink_identity(conn, account_id: str, identity: IdentityRef) -> None:

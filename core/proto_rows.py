@@ -28,6 +28,7 @@ def account(row: dict, code_max_attempts: int, identities=()) -> account_pb2.Acc
         currency_code=row["currency_code"],
         create_time=_timestamp(row["create_time"]),
         code_locked=row["failed_code_attempts"] >= code_max_attempts,
+        tier=account_pb2.AccountTier.Value("ACCOUNT_TIER_" + row["tier"]),
     )
 
 

@@ -131,15 +131,20 @@ def channel(client_for, make_token):
 
 @pytest.fixture(scope="module")
 def open_account(admin):
-    """open_account(kind="PERSON", code=..., balance_cents=0) -> account id, funded by a credit."""
+    """open_account(kind="PERSON", code=..., balance_cents=0, tier=None) -> account id,
+    funded by a credit; tier="VERIFIED" lifts the lower limits of new accounts."""
 
-    def open_(kind="PERSON", *, code="123456", balance_cents=0, currency_code="EUR", name=None):
+    def open_(
+        kind="PERSON", *, code="123456", balance_cents=0, currency_code="EUR", name=None, tier=None
+    ):
         account = admin.open_account(
             kind,
             name or f"{kind.title()} {uuid.uuid4().hex[:6]}",
             code,
             currency_code=currency_code,
         )
+        if tier:
+            admin.set_account_tier(account.account_id, tier)
         if balance_cents:
             admin.credit_account(account.account_id, balance_cents, currency_code=currency_code)
         return account.account_id

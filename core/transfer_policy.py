@@ -1,8 +1,10 @@
 """Limits on what one transfer may move: per-transfer caps by the kind of
-recipient, and a daily cap per sender over any 24 hours.
+recipient, a daily cap per sender over any 24 hours, and the limits of the
+sender's and the recipient's tiers (monthly outgoing, maximum balance).
 
-check_caps runs with the sender's row locked, so concurrent requests see each
-other's holds and cannot pass a cap together.
+Each check runs with the row it is about locked (the sender's for what it
+sends, the recipient's for what it receives), so concurrent requests see each
+other and cannot pass a limit together.
 """
 
 from envoi.client import errors
@@ -15,6 +17,44 @@ def per_transfer_cap_cents(settings: Settings, recipient_kind: str) -> int:
     return settings.max_to_organisation_cents
 
 
+def tier_limits_cents(settings: Settings, tier: str) -> tuple[int, int]:
+    """(maximum balance, monthly outgoing) of a tier; 0 means no limit."""
+    if tier == "VERIFIED":
+        return settings.verified_max_balance_cents, settings.verified_monthly_out_cents
+    return settings.unverified_max_balance_cents, settings.unverified_monthly_out_cents
+
+
+def fits_max_balance(settings: Settings, account: dict, incoming_cents: int) -> bool:
+    max_balance_cents, _ = tier_limits_cents(settings, account["tier"])
+    return not max_balance_cents or account["balance_cents"] + incoming_cents <= max_balance_cents
+
+
+def check_max_balance(settings: Settings, account: dict, incoming_cents: int) -> None:
+    """Refuse money that would take an account over its tier's maximum balance."""
+    if not fits_max_balance(settings, account, incoming_cents):
+        max_balance_cents, _ = tier_limits_cents(settings, account["tier"])
+        raise errors.LimitExceeded(
+            f"this would take the recipient over the maximum balance of its tier"
+            f" ({max_balance_cents} cents)",
+            metadata={
+                "limit": "MAX_BALANCE",
+                "limit_cents": str(max_balance_cents),
+                "tier": account["tier"],
+            },
+        )
+
+
+def _spent_since_cents(conn, account_id, interval: str) -> int:
+    """What the account sent in payments (pending, done, or in escrow) lately."""
+    return conn.execute(
+        "SELECT coalesce(sum(amount_cents), 0) FROM transfers"
+        " WHERE from_account_id = %s AND kind = 'PAYMENT'"
+        " AND state IN ('PENDING_CONFIRMATION', 'COMPLETED', 'AWAITING_CLAIM')"
+        " AND create_time > now() - %s::interval",
+        (account_id, interval),
+    ).fetchone()[0]
+
+
 def check_caps(
     conn, settings: Settings, *, sender: dict, recipient: dict, amount_cents: int
 ) -> None:
@@ -25,13 +65,7 @@ def check_caps(
             metadata={"limit": "PER_TRANSFER", "limit_cents": str(cap_cents)},
         )
     if settings.daily_cap_cents:
-        spent_cents = conn.execute(
-            "SELECT coalesce(sum(amount_cents), 0) FROM transfers"
-            " WHERE from_account_id = %s AND kind = 'PAYMENT'"
-            " AND state IN ('PENDING_CONFIRMATION', 'COMPLETED', 'AWAITING_CLAIM')"
-            " AND create_time > now() - interval '24 hours'",
-            (sender["account_id"],),
-        ).fetchone()[0]
+        spent_cents = _spent_since_cents(conn, sender["account_id"], "24 hours")
         if spent_cents + amount_cents > settings.daily_cap_cents:
             raise errors.LimitExceeded(
                 f"this would take the sender over its daily cap of"
@@ -42,3 +76,19 @@ def check_caps(
                     "remaining_cents": str(max(settings.daily_cap_cents - spent_cents, 0)),
                 },
             )
+    _, monthly_out_cents = tier_limits_cents(settings, sender["tier"])
+    if monthly_out_cents:
+        spent_cents = _spent_since_cents(conn, sender["account_id"], "30 days")
+        if spent_cents + amount_cents > monthly_out_cents:
+            raise errors.LimitExceeded(
+                f"this would take the sender over the monthly outgoing limit of its tier"
+                f" ({monthly_out_cents} cents over 30 days)",
+                metadata={
+                    "limit": "MONTHLY_OUTGOING",
+                    "limit_cents": str(monthly_out_cents),
+                    "remaining_cents": str(max(monthly_out_cents - spent_cents, 0)),
+                    "tier": sender["tier"],
+                },
+            )
+    if recipient.get("tier"):  # an account, not escrow: refuse early what cannot arrive
+        check_max_balance(settings, recipient, amount_cents)

@@ -64,7 +64,7 @@ def test_twenty_concurrent_transfers_never_overdraw(wallet, open_account):
 
 
 def test_concurrent_transfers_never_pass_the_daily_cap(wallet, open_account, settings):
-    alice = open_account(balance_cents=300_000)
+    alice = open_account(balance_cents=300_000, tier="VERIFIED")
     recipients = [open_account() for _ in range(12)]
     amount_cents = 20_000  # 12 x 200 EUR against a 1,000 EUR daily cap
     results = run_together(

@@ -754,7 +754,9 @@ def test_per_transfer_cap_by_recipient_kind(kind, cap_cents, rpc, auth, wallet, 
 
 def test_daily_cap_counts_pending_and_completed_payments(rpc, auth, wallet, open_account, db):
     # The default daily cap: 100000 cents per sender over any 24 hours.
-    p = types.SimpleNamespace(alice=open_account(balance_cents=200_000), bob=open_account())
+    p = types.SimpleNamespace(
+        alice=open_account(balance_cents=200_000, tier="VERIFIED"), bob=open_account()
+    )
     first = wallet.initiate_transfer(p.alice, p.bob, 25_000)
     wallet.confirm_transfer(first.transfer_id, "123456")
     for amount_cents in (25_000, 25_000, 24_000):  # pending: 99000 spent in all

@@ -36,6 +36,7 @@ EXPECTED_ALLOWED_ROLES = {
     "/envoi.v1.AccountService/LinkIdentity": {"wallet", "admin"},
     "/envoi.v1.AccountService/UnlinkIdentity": {"wallet", "admin"},
     "/envoi.v1.AccountService/ResolveIdentity": {"channel", "wallet", "admin"},
+    "/envoi.v1.AccountService/SetAccountTier": {"admin"},
     "/envoi.v1.TransferService/InitiateTransfer": {"channel", "wallet", "merchant"},
     "/envoi.v1.TransferService/ConfirmTransfer": {"wallet", "merchant"},
     "/envoi.v1.TransferService/CancelTransfer": {"wallet", "merchant", "admin"},
@@ -172,6 +173,9 @@ CALLS = {
         s.identity
     ),
     "/envoi.v1.EventService/ListEvents": lambda client, s: client.list_events(),
+    "/envoi.v1.AccountService/SetAccountTier": lambda client, s: client.set_account_tier(
+        s.account_id, "UNVERIFIED"
+    ),
     "/envoi.v1.TransferService/ListPendingConfirmations": lambda client, s: (
         client.list_pending_confirmations(s.account_id)
     ),

@@ -208,6 +208,17 @@ class EnvoiClient:
         )
         return self.call(self.accounts.UnlinkIdentity, request).account
 
+    def set_account_tier(
+        self, account_id: str, tier, *, request_id: str | None = None
+    ) -> account_service_pb2.SetAccountTierResponse:
+        """Admin: move an account to a tier (an AccountTier value or "VERIFIED")."""
+        if isinstance(tier, str):
+            tier = account_pb2.AccountTier.Value("ACCOUNT_TIER_" + tier.upper())
+        request = account_service_pb2.SetAccountTierRequest(
+            request_id=self._request_id(request_id), account_id=account_id, tier=tier
+        )
+        return self.call(self.accounts.SetAccountTier, request)
+
     def resolve_identity(
         self, identity: identity_pb2.Identity
     ) -> account_service_pb2.ResolveIdentityResponse:

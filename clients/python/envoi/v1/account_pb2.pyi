@@ -19,14 +19,23 @@ class AccountKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ACCOUNT_KIND_ASSOCIATION: _ClassVar[AccountKind]
     ACCOUNT_KIND_MERCHANT: _ClassVar[AccountKind]
     ACCOUNT_KIND_SYSTEM: _ClassVar[AccountKind]
+
+class AccountTier(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ACCOUNT_TIER_UNSPECIFIED: _ClassVar[AccountTier]
+    ACCOUNT_TIER_UNVERIFIED: _ClassVar[AccountTier]
+    ACCOUNT_TIER_VERIFIED: _ClassVar[AccountTier]
 ACCOUNT_KIND_UNSPECIFIED: AccountKind
 ACCOUNT_KIND_PERSON: AccountKind
 ACCOUNT_KIND_ASSOCIATION: AccountKind
 ACCOUNT_KIND_MERCHANT: AccountKind
 ACCOUNT_KIND_SYSTEM: AccountKind
+ACCOUNT_TIER_UNSPECIFIED: AccountTier
+ACCOUNT_TIER_UNVERIFIED: AccountTier
+ACCOUNT_TIER_VERIFIED: AccountTier
 
 class Account(_message.Message):
-    __slots__ = ("account_id", "kind", "display_name", "currency_code", "create_time", "code_locked", "identities")
+    __slots__ = ("account_id", "kind", "display_name", "currency_code", "create_time", "code_locked", "identities", "tier")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -34,6 +43,7 @@ class Account(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     CODE_LOCKED_FIELD_NUMBER: _ClassVar[int]
     IDENTITIES_FIELD_NUMBER: _ClassVar[int]
+    TIER_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     kind: AccountKind
     display_name: str
@@ -41,7 +51,8 @@ class Account(_message.Message):
     create_time: _timestamp_pb2.Timestamp
     code_locked: bool
     identities: _containers.RepeatedCompositeFieldContainer[_identity_pb2.Identity]
-    def __init__(self, account_id: _Optional[str] = ..., kind: _Optional[_Union[AccountKind, str]] = ..., display_name: _Optional[str] = ..., currency_code: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., code_locked: _Optional[bool] = ..., identities: _Optional[_Iterable[_Union[_identity_pb2.Identity, _Mapping]]] = ...) -> None: ...
+    tier: AccountTier
+    def __init__(self, account_id: _Optional[str] = ..., kind: _Optional[_Union[AccountKind, str]] = ..., display_name: _Optional[str] = ..., currency_code: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., code_locked: _Optional[bool] = ..., identities: _Optional[_Iterable[_Union[_identity_pb2.Identity, _Mapping]]] = ..., tier: _Optional[_Union[AccountTier, str]] = ...) -> None: ...
 
 class Balance(_message.Message):
     __slots__ = ("account_id", "balance", "held", "available")

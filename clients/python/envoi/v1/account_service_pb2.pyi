@@ -145,3 +145,21 @@ class ResolveIdentityResponse(_message.Message):
     kind: _account_pb2.AccountKind
     identity: _identity_pb2.Identity
     def __init__(self, account_id: _Optional[str] = ..., display_name: _Optional[str] = ..., kind: _Optional[_Union[_account_pb2.AccountKind, str]] = ..., identity: _Optional[_Union[_identity_pb2.Identity, _Mapping]] = ...) -> None: ...
+
+class SetAccountTierRequest(_message.Message):
+    __slots__ = ("request_id", "account_id", "tier")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    TIER_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    account_id: str
+    tier: _account_pb2.AccountTier
+    def __init__(self, request_id: _Optional[str] = ..., account_id: _Optional[str] = ..., tier: _Optional[_Union[_account_pb2.AccountTier, str]] = ...) -> None: ...
+
+class SetAccountTierResponse(_message.Message):
+    __slots__ = ("account", "claimed_transfers")
+    ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    CLAIMED_TRANSFERS_FIELD_NUMBER: _ClassVar[int]
+    account: _account_pb2.Account
+    claimed_transfers: _containers.RepeatedCompositeFieldContainer[_transfer_pb2.Transfer]
+    def __init__(self, account: _Optional[_Union[_account_pb2.Account, _Mapping]] = ..., claimed_transfers: _Optional[_Iterable[_Union[_transfer_pb2.Transfer, _Mapping]]] = ...) -> None: ...

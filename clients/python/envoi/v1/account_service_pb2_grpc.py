@@ -76,6 +76,11 @@ class AccountServiceStub:
                 request_serializer=envoi_dot_v1_dot_account__service__pb2.ResolveIdentityRequest.SerializeToString,
                 response_deserializer=envoi_dot_v1_dot_account__service__pb2.ResolveIdentityResponse.FromString,
                 _registered_method=True)
+        self.SetAccountTier = channel.unary_unary(
+                '/envoi.v1.AccountService/SetAccountTier',
+                request_serializer=envoi_dot_v1_dot_account__service__pb2.SetAccountTierRequest.SerializeToString,
+                response_deserializer=envoi_dot_v1_dot_account__service__pb2.SetAccountTierResponse.FromString,
+                _registered_method=True)
 
 
 class AccountServiceServicer:
@@ -137,6 +142,13 @@ class AccountServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetAccountTier(self, request, context):
+        """Admin only: moves an account to another tier (after verifying it).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AccountServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -179,6 +191,11 @@ def add_AccountServiceServicer_to_server(servicer, server):
                     servicer.ResolveIdentity,
                     request_deserializer=envoi_dot_v1_dot_account__service__pb2.ResolveIdentityRequest.FromString,
                     response_serializer=envoi_dot_v1_dot_account__service__pb2.ResolveIdentityResponse.SerializeToString,
+            ),
+            'SetAccountTier': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetAccountTier,
+                    request_deserializer=envoi_dot_v1_dot_account__service__pb2.SetAccountTierRequest.FromString,
+                    response_serializer=envoi_dot_v1_dot_account__service__pb2.SetAccountTierResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -399,6 +416,33 @@ class AccountService:
             '/envoi.v1.AccountService/ResolveIdentity',
             envoi_dot_v1_dot_account__service__pb2.ResolveIdentityRequest.SerializeToString,
             envoi_dot_v1_dot_account__service__pb2.ResolveIdentityResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetAccountTier(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/envoi.v1.AccountService/SetAccountTier',
+            envoi_dot_v1_dot_account__service__pb2.SetAccountTierRequest.SerializeToString,
+            envoi_dot_v1_dot_account__service__pb2.SetAccountTierResponse.FromString,
             options,
             channel_credentials,
             insecure,
