@@ -949,13 +949,14 @@ def test_the_error_doc_lists_every_reason_with_its_code():
 
 def test_the_error_doc_names_no_reason_that_does_not_exist():
     # Upper-snake words the doc may name besides reasons: gRPC codes, transfer
-    # states, account kinds and the names of limits.
+    # states, account kinds and tiers, and the names of limits.
     known = (
         set(errors.ERRORS_BY_REASON)
         | {code.name for code in grpc.StatusCode}
         | {name.removeprefix("TRANSFER_STATE_") for name in transfer_pb2.TransferState.keys()}
         | {name.removeprefix("ACCOUNT_KIND_") for name in account_pb2.AccountKind.keys()}
-        | {"PER_TRANSFER", "DAILY"}
+        | {name.removeprefix("ACCOUNT_TIER_") for name in account_pb2.AccountTier.keys()}
+        | {"PER_TRANSFER", "DAILY", "MONTHLY_OUTGOING", "MAX_BALANCE"}
     )
     words = set(
         re.findall(
