@@ -68,7 +68,11 @@ def serve(args):
 
 def test(args):
     os.chdir(ROOT)
-    os.execve(VENV_BIN / "python", ["python", "-m", "pytest", *args], venv_env())
+    # A base temp dir of its own: pytest prunes old ones in the shared default
+    # place, which breaks another run going on at the same time.
+    basetemp = tempfile.mkdtemp(prefix="envoi-tests-")
+    pytest = ["python", "-m", "pytest", f"--basetemp={basetemp}", *args]
+    os.execve(VENV_BIN / "python", pytest, venv_env())
 
 
 def generate(_args):

@@ -14,6 +14,7 @@ TIERS = {
     account_pb2.ACCOUNT_TIER_UNVERIFIED: "ACCOUNT_TIER_UNVERIFIED",
     account_pb2.ACCOUNT_TIER_VERIFIED: "ACCOUNT_TIER_VERIFIED",
 }
+PREFERENCES = {value: name for name, value in account_pb2.NotificationPreference.items() if value}
 OPENABLE_KINDS = {
     account_pb2.ACCOUNT_KIND_PERSON: "ACCOUNT_KIND_PERSON",
     account_pb2.ACCOUNT_KIND_ASSOCIATION: "ACCOUNT_KIND_ASSOCIATION",
@@ -234,6 +235,33 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
             SERVICE + "SetAccountTier",
             request,
             account_service_pb2.SetAccountTierResponse,
+            work,
+        )
+
+    def SetNotificationPreference(self, request, context):
+        caller = current_caller.get()
+        check = RequestCheck()
+        check.request_id(request.request_id)
+        check.uuid("account_id", request.account_id)
+        check.enum("notification_preference", request.notification_preference, PREFERENCES)
+        check.raise_if_any()
+        require_own_account(caller, request.account_id)
+        preference = PREFERENCES[request.notification_preference].removeprefix(
+            "NOTIFICATION_PREFERENCE_"
+        )
+
+        def work(conn):
+            require_money_access(caller, ledger.get_account(conn, request.account_id)["kind"])
+            ledger.set_notification_preference(conn, request.account_id, preference)
+            return account_service_pb2.SetNotificationPreferenceResponse(
+                account=self._account(conn, ledger.get_account(conn, request.account_id))
+            )
+
+        return apply_once(
+            self.runtime.pool,
+            SERVICE + "SetNotificationPreference",
+            request,
+            account_service_pb2.SetNotificationPreferenceResponse,
             work,
         )
 

@@ -25,7 +25,7 @@ FUNDING_PURPOSE = "FUNDING"
 ESCROW_PURPOSE = "ESCROW"
 ACCOUNT_COLUMNS = (
     "account_id, kind, display_name, currency_code, balance_cents, held_cents,"
-    " floor_cents, code_hmac, failed_code_attempts, create_time, tier"
+    " floor_cents, code_hmac, failed_code_attempts, create_time, tier, notification_preference"
 )
 TRANSFER_COLUMNS = (
     "transfer_id, seq, kind, state, from_account_id, to_account_id, currency_code,"
@@ -581,6 +581,14 @@ def set_tier(conn, settings: Settings, account_id: str, tier: str) -> list:
     ]
 
 
+def set_notification_preference(conn, account_id: str, preference: str) -> None:
+    get_account(conn, account_id)
+    conn.execute(
+        "UPDATE accounts SET notification_preference = %s WHERE account_id = %s",
+        (preference, account_id),
+    )
+
+
 def unlink_identity(conn, account_id: str, identity: IdentityRef) -> None:
     get_account(conn, account_id)
     deleted = conn.execute(
@@ -628,8 +636,14 @@ def list_events(
     """
     sql = (
         f"SELECT e.event_id, e.tx_id::text::bigint AS tx_id, e.event_type,"
-        f" e.create_time AS event_time, t.{TRANSFER_COLUMNS.replace(', ', ', t.')}"
+        f" e.create_time AS event_time, t.{TRANSFER_COLUMNS.replace(', ', ', t.')},"
+        # How each side wants to be told; escrow stands for someone with no account yet.
+        f" fa.notification_preference AS from_notification_preference,"
+        f" CASE WHEN ta.kind = 'SYSTEM' THEN 'PUBLIC_REPLY'"
+        f"      ELSE ta.notification_preference END AS to_notification_preference"
         f" FROM outbox_events e JOIN transfers t USING (transfer_id)"
+        f" JOIN accounts fa ON fa.account_id = t.from_account_id"
+        f" JOIN accounts ta ON ta.account_id = t.to_account_id"
         f" WHERE e.tx_id < pg_snapshot_xmin(pg_current_snapshot())"
     )
     params: dict = {"limit": limit}

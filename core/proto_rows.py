@@ -29,6 +29,7 @@ def account(row: dict, code_max_attempts: int, identities=()) -> account_pb2.Acc
         create_time=_timestamp(row["create_time"]),
         code_locked=row["failed_code_attempts"] >= code_max_attempts,
         tier=account_pb2.AccountTier.Value("ACCOUNT_TIER_" + row["tier"]),
+        notification_preference=notification_preference(row["notification_preference"]),
     )
 
 
@@ -70,8 +71,16 @@ def transfer(row: dict) -> transfer_pb2.Transfer:
     )
 
 
+def notification_preference(name: str) -> int:
+    return account_pb2.NotificationPreference.Value("NOTIFICATION_PREFERENCE_" + name)
+
+
 def event(row: dict, cursor: str) -> event_pb2.Event:
     return event_pb2.Event(
+        sender_notification_preference=notification_preference(row["from_notification_preference"]),
+        recipient_notification_preference=notification_preference(
+            row["to_notification_preference"]
+        ),
         event_id=cursor,
         type=event_pb2.EventType.Value("EVENT_TYPE_" + row["event_type"]),
         transfer=transfer(row),

@@ -146,6 +146,7 @@ def test_every_mutating_call_gets_a_request_id_of_its_own(
     wallet.link_identity(alice, handle)
     wallet.unlink_identity(alice, handle)
     admin.set_account_tier(alice, "VERIFIED")
+    wallet.set_notification_preference(alice, "APP_ONLY")
 
     mutating_calls = [(m, rid) for m, rid in recorder.calls if m in MUTATING_METHODS]
     assert {m for m, _ in mutating_calls} == MUTATING_METHODS

@@ -37,6 +37,7 @@ EXPECTED_ALLOWED_ROLES = {
     "/envoi.v1.AccountService/UnlinkIdentity": {"wallet", "admin"},
     "/envoi.v1.AccountService/ResolveIdentity": {"channel", "wallet", "admin"},
     "/envoi.v1.AccountService/SetAccountTier": {"admin"},
+    "/envoi.v1.AccountService/SetNotificationPreference": {"wallet", "merchant"},
     "/envoi.v1.TransferService/InitiateTransfer": {"channel", "wallet", "merchant"},
     "/envoi.v1.TransferService/ConfirmTransfer": {"wallet", "merchant"},
     "/envoi.v1.TransferService/CancelTransfer": {"wallet", "merchant", "admin"},
@@ -173,6 +174,9 @@ CALLS = {
         s.identity
     ),
     "/envoi.v1.EventService/ListEvents": lambda client, s: client.list_events(),
+    "/envoi.v1.AccountService/SetNotificationPreference": lambda client, s: (
+        client.set_notification_preference(s.account_id, "PUBLIC_REPLY")
+    ),
     "/envoi.v1.AccountService/SetAccountTier": lambda client, s: client.set_account_tier(
         s.account_id, "UNVERIFIED"
     ),

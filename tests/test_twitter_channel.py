@@ -274,9 +274,11 @@ def test_unclaimed_money_is_refunded_at_the_deadline_and_both_are_told(
         runtime, now=confirmed.claim_expire_time.ToDatetime(tzinfo=datetime.timezone.utc)
     )
     gateway.run_once()
-    refund_notice = texts(x.replies_to(post))[-1]
-    assert f"@{alice['username']}" in refund_notice and f"@{ghost['username']}" in refund_notice
-    assert "went back" in refund_notice
+    notices = texts(x.replies_to(post))[-2:]  # both are told, each in a reply of their own
+    assert sorted(text.split()[0] for text in notices) == sorted(
+        [f"@{alice['username']}", f"@{ghost['username']}"]
+    )
+    assert all("went back" in text for text in notices)
     assert wallet.get_balance(alice_account).balance.amount_cents == 5_000
 
 
@@ -360,3 +362,24 @@ def test_handles_replied_to_are_not_recipients():
     assert post.text == "@SmoneyFR #envoyer 5€ @carol"  # still addressed to the bot
     assert [m.handle for m in post.mentions] == ["carol"]
     assert Grammar(bot_handle="SmoneyFR").parse(post.text).recipient == "carol"
+
+
+@pytest.mark.parametrize("preference", ["PRIVATE_MESSAGE", "APP_ONLY"])
+def test_each_person_chooses_how_the_channel_tells_them(
+    x, bot, start_twitter_gateway, person, wallet, db, preference
+):
+    gateway = start_twitter_gateway()
+    (alice, alice_account), (bob, bob_account) = person(5_000), person()
+    wallet.set_notification_preference(alice_account, preference)
+    wallet.set_notification_preference(bob_account, preference)
+    post = x.post(alice, f"@SmoneyFR #envoyer 4€ @{bob['username']}")
+    deliver(x, gateway, post, bot)
+    [(transfer_id, _)] = transfers_of_post(db, post["id"])
+    wallet.confirm_transfer(str(transfer_id), "123456")
+    gateway.run_once()
+    assert x.replies_to(post) == []  # nothing public either way
+    told = [dm["text"] for person in (alice, bob) for dm in x.dms_to(person)]
+    if preference == "APP_ONLY":
+        assert told == []
+    else:
+        assert len(told) == 2 and all("4,00 €" in text for text in told)

@@ -1,8 +1,10 @@
-"""What the bot says, and to whom. Public replies never show an amount; a
-payment started in a private message is answered in private messages."""
+"""What the bot says, and to whom. Each person's notification preference
+decides: a public reply (never with an amount), a private message, or nothing
+(the wallet app only). A payment started in a private message is answered in
+private messages."""
 
 from envoi.channels.channel import InboundPost, OutboundMessage
-from envoi.v1 import event_pb2
+from envoi.v1 import account_pb2, event_pb2
 
 E = event_pb2
 
@@ -17,90 +19,82 @@ def for_event(event: event_pb2.Event) -> list[OutboundMessage]:
     sender, recipient = transfer.from_identity, transfer.to_identity
     if not origin_id or not sender.subject_id:
         return []
-    private = origin == "dm"
     amount = euros(transfer.amount.amount_cents)
     key = f"event:{event.event_id}"
-
+    preferences = {
+        "sender": event.sender_notification_preference,
+        "recipient": event.recipient_notification_preference,
+    }
     # X refuses a status identical to an earlier one: the reference keeps
     # replies about different payments apart, and helps support find them.
     reference = f" (ref {transfer.transfer_id[:8]})"
 
-    def to(person, public_text, private_text, audience):
-        if private:
-            return OutboundMessage(
-                f"{key}:{audience}", private_text + reference, direct_to=person.subject_id
-            )
-        return OutboundMessage(f"{key}:{audience}", public_text + reference, in_reply_to=origin_id)
-
-    if event.type == E.EVENT_TYPE_CONFIRMATION_REQUIRED:
-        return [
-            to(
-                sender,
-                f"@{sender.handle} confirm this payment in your envoi app.",
-                f"Confirm your payment of {amount} to @{recipient.handle} in your envoi app.",
-                "sender",
-            )
-        ]
-    if event.type == E.EVENT_TYPE_TRANSFER_COMPLETED:
-        return [
-            to(
-                recipient,
-                f"@{recipient.handle} @{sender.handle} sent you money: it is in your envoi app.",
-                f"You received {amount} from @{sender.handle}.",
-                "recipient",
-            )
-        ]
-    if event.type == E.EVENT_TYPE_TRANSFER_AWAITING_CLAIM:
-        return [
-            to(
-                recipient,
-                f"@{recipient.handle} @{sender.handle} sent you money. Sign in "
-                f"to the envoi app with X within 14 days to receive it.",
-                f"@{sender.handle} sent you {amount}. Sign in to the envoi app with X "
-                f"within 14 days to receive it.",
-                "recipient",
-            )
-        ]
-    if event.type == E.EVENT_TYPE_TRANSFER_REFUNDED:  # both are told
-        if private:
+    def to(audience, person, public_text, private_text) -> list[OutboundMessage]:
+        """As the person chose: nothing (app only), a private message (also for
+        a payment started in private), or a public reply without the amount."""
+        preference = preferences[audience]
+        if preference == account_pb2.NOTIFICATION_PREFERENCE_APP_ONLY:
+            return []
+        if origin == "dm" or preference == account_pb2.NOTIFICATION_PREFERENCE_PRIVATE_MESSAGE:
             return [
                 OutboundMessage(
-                    f"{key}:sender",
-                    f"Your payment of {amount} to "
-                    f"@{recipient.handle} was not claimed in time: it is back "
-                    f"in your account.{reference}",
-                    direct_to=sender.subject_id,
-                ),
-                OutboundMessage(
-                    f"{key}:recipient",
-                    f"The payment @{sender.handle} sent "
-                    f"you was not claimed in time and went back.{reference}",
-                    direct_to=recipient.subject_id,
-                ),
+                    f"{key}:{audience}", private_text + reference, direct_to=person.subject_id
+                )
             ]
         return [
-            OutboundMessage(
-                f"{key}:both",
-                f"@{sender.handle} @{recipient.handle} this "
-                f"payment was not claimed in time: the money went back to "
-                f"@{sender.handle}.{reference}",
-                in_reply_to=origin_id,
-            )
+            OutboundMessage(f"{key}:{audience}", public_text + reference, in_reply_to=origin_id)
         ]
+
+    if event.type == E.EVENT_TYPE_CONFIRMATION_REQUIRED:
+        return to(
+            "sender",
+            sender,
+            f"@{sender.handle} confirm this payment in your envoi app.",
+            f"Confirm your payment of {amount} to @{recipient.handle} in your envoi app.",
+        )
+    if event.type == E.EVENT_TYPE_TRANSFER_COMPLETED:
+        return to(
+            "recipient",
+            recipient,
+            f"@{recipient.handle} @{sender.handle} sent you money: it is in your envoi app.",
+            f"You received {amount} from @{sender.handle}.",
+        )
+    if event.type == E.EVENT_TYPE_TRANSFER_AWAITING_CLAIM:
+        return to(
+            "recipient",
+            recipient,
+            f"@{recipient.handle} @{sender.handle} sent you money. Sign in "
+            f"to the envoi app with X within 14 days to receive it.",
+            f"@{sender.handle} sent you {amount}. Sign in to the envoi app with X "
+            f"within 14 days to receive it.",
+        )
+    if event.type == E.EVENT_TYPE_TRANSFER_REFUNDED:  # both are told
+        return to(
+            "sender",
+            sender,
+            f"@{sender.handle} your payment to @{recipient.handle} was not claimed in time: "
+            f"the money went back to you.",
+            f"Your payment of {amount} to @{recipient.handle} was not claimed in time: "
+            f"it is back in your account.",
+        ) + to(
+            "recipient",
+            recipient,
+            f"@{recipient.handle} the payment @{sender.handle} sent you was not claimed in "
+            f"time and went back.",
+            f"The payment @{sender.handle} sent you was not claimed in time and went back.",
+        )
     if event.type in (E.EVENT_TYPE_TRANSFER_CANCELLED, E.EVENT_TYPE_TRANSFER_EXPIRED):
         what = (
             "cancelled"
             if event.type == E.EVENT_TYPE_TRANSFER_CANCELLED
             else "not confirmed in time"
         )
-        return [
-            to(
-                sender,
-                f"@{sender.handle} this payment was {what}: nothing was sent.",
-                f"Your payment of {amount} to @{recipient.handle} was {what}: nothing was sent.",
-                "sender",
-            )
-        ]
+        return to(
+            "sender",
+            sender,
+            f"@{sender.handle} this payment was {what}: nothing was sent.",
+            f"Your payment of {amount} to @{recipient.handle} was {what}: nothing was sent.",
+        )
     return []
 
 

@@ -219,6 +219,22 @@ class EnvoiClient:
         )
         return self.call(self.accounts.SetAccountTier, request)
 
+    def set_notification_preference(
+        self, account_id: str, preference, *, request_id: str | None = None
+    ) -> account_pb2.Account:
+        """How channels tell the owner about payments: a NotificationPreference
+        value or "PUBLIC_REPLY", "PRIVATE_MESSAGE", "APP_ONLY"."""
+        if isinstance(preference, str):
+            preference = account_pb2.NotificationPreference.Value(
+                "NOTIFICATION_PREFERENCE_" + preference.upper()
+            )
+        request = account_service_pb2.SetNotificationPreferenceRequest(
+            request_id=self._request_id(request_id),
+            account_id=account_id,
+            notification_preference=preference,
+        )
+        return self.call(self.accounts.SetNotificationPreference, request).account
+
     def resolve_identity(
         self, identity: identity_pb2.Identity
     ) -> account_service_pb2.ResolveIdentityResponse:

@@ -25,6 +25,13 @@ class AccountTier(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ACCOUNT_TIER_UNSPECIFIED: _ClassVar[AccountTier]
     ACCOUNT_TIER_UNVERIFIED: _ClassVar[AccountTier]
     ACCOUNT_TIER_VERIFIED: _ClassVar[AccountTier]
+
+class NotificationPreference(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    NOTIFICATION_PREFERENCE_UNSPECIFIED: _ClassVar[NotificationPreference]
+    NOTIFICATION_PREFERENCE_PUBLIC_REPLY: _ClassVar[NotificationPreference]
+    NOTIFICATION_PREFERENCE_PRIVATE_MESSAGE: _ClassVar[NotificationPreference]
+    NOTIFICATION_PREFERENCE_APP_ONLY: _ClassVar[NotificationPreference]
 ACCOUNT_KIND_UNSPECIFIED: AccountKind
 ACCOUNT_KIND_PERSON: AccountKind
 ACCOUNT_KIND_ASSOCIATION: AccountKind
@@ -33,9 +40,13 @@ ACCOUNT_KIND_SYSTEM: AccountKind
 ACCOUNT_TIER_UNSPECIFIED: AccountTier
 ACCOUNT_TIER_UNVERIFIED: AccountTier
 ACCOUNT_TIER_VERIFIED: AccountTier
+NOTIFICATION_PREFERENCE_UNSPECIFIED: NotificationPreference
+NOTIFICATION_PREFERENCE_PUBLIC_REPLY: NotificationPreference
+NOTIFICATION_PREFERENCE_PRIVATE_MESSAGE: NotificationPreference
+NOTIFICATION_PREFERENCE_APP_ONLY: NotificationPreference
 
 class Account(_message.Message):
-    __slots__ = ("account_id", "kind", "display_name", "currency_code", "create_time", "code_locked", "identities", "tier")
+    __slots__ = ("account_id", "kind", "display_name", "currency_code", "create_time", "code_locked", "identities", "tier", "notification_preference")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -44,6 +55,7 @@ class Account(_message.Message):
     CODE_LOCKED_FIELD_NUMBER: _ClassVar[int]
     IDENTITIES_FIELD_NUMBER: _ClassVar[int]
     TIER_FIELD_NUMBER: _ClassVar[int]
+    NOTIFICATION_PREFERENCE_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     kind: AccountKind
     display_name: str
@@ -52,7 +64,8 @@ class Account(_message.Message):
     code_locked: bool
     identities: _containers.RepeatedCompositeFieldContainer[_identity_pb2.Identity]
     tier: AccountTier
-    def __init__(self, account_id: _Optional[str] = ..., kind: _Optional[_Union[AccountKind, str]] = ..., display_name: _Optional[str] = ..., currency_code: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., code_locked: _Optional[bool] = ..., identities: _Optional[_Iterable[_Union[_identity_pb2.Identity, _Mapping]]] = ..., tier: _Optional[_Union[AccountTier, str]] = ...) -> None: ...
+    notification_preference: NotificationPreference
+    def __init__(self, account_id: _Optional[str] = ..., kind: _Optional[_Union[AccountKind, str]] = ..., display_name: _Optional[str] = ..., currency_code: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., code_locked: _Optional[bool] = ..., identities: _Optional[_Iterable[_Union[_identity_pb2.Identity, _Mapping]]] = ..., tier: _Optional[_Union[AccountTier, str]] = ..., notification_preference: _Optional[_Union[NotificationPreference, str]] = ...) -> None: ...
 
 class Balance(_message.Message):
     __slots__ = ("account_id", "balance", "held", "available")

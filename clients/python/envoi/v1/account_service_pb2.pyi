@@ -163,3 +163,19 @@ class SetAccountTierResponse(_message.Message):
     account: _account_pb2.Account
     claimed_transfers: _containers.RepeatedCompositeFieldContainer[_transfer_pb2.Transfer]
     def __init__(self, account: _Optional[_Union[_account_pb2.Account, _Mapping]] = ..., claimed_transfers: _Optional[_Iterable[_Union[_transfer_pb2.Transfer, _Mapping]]] = ...) -> None: ...
+
+class SetNotificationPreferenceRequest(_message.Message):
+    __slots__ = ("request_id", "account_id", "notification_preference")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    NOTIFICATION_PREFERENCE_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    account_id: str
+    notification_preference: _account_pb2.NotificationPreference
+    def __init__(self, request_id: _Optional[str] = ..., account_id: _Optional[str] = ..., notification_preference: _Optional[_Union[_account_pb2.NotificationPreference, str]] = ...) -> None: ...
+
+class SetNotificationPreferenceResponse(_message.Message):
+    __slots__ = ("account",)
+    ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    account: _account_pb2.Account
+    def __init__(self, account: _Optional[_Union[_account_pb2.Account, _Mapping]] = ...) -> None: ...

@@ -81,6 +81,11 @@ class AccountServiceStub:
                 request_serializer=envoi_dot_v1_dot_account__service__pb2.SetAccountTierRequest.SerializeToString,
                 response_deserializer=envoi_dot_v1_dot_account__service__pb2.SetAccountTierResponse.FromString,
                 _registered_method=True)
+        self.SetNotificationPreference = channel.unary_unary(
+                '/envoi.v1.AccountService/SetNotificationPreference',
+                request_serializer=envoi_dot_v1_dot_account__service__pb2.SetNotificationPreferenceRequest.SerializeToString,
+                response_deserializer=envoi_dot_v1_dot_account__service__pb2.SetNotificationPreferenceResponse.FromString,
+                _registered_method=True)
 
 
 class AccountServiceServicer:
@@ -149,6 +154,13 @@ class AccountServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetNotificationPreference(self, request, context):
+        """How channels should tell the account's owner about payments.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AccountServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -196,6 +208,11 @@ def add_AccountServiceServicer_to_server(servicer, server):
                     servicer.SetAccountTier,
                     request_deserializer=envoi_dot_v1_dot_account__service__pb2.SetAccountTierRequest.FromString,
                     response_serializer=envoi_dot_v1_dot_account__service__pb2.SetAccountTierResponse.SerializeToString,
+            ),
+            'SetNotificationPreference': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetNotificationPreference,
+                    request_deserializer=envoi_dot_v1_dot_account__service__pb2.SetNotificationPreferenceRequest.FromString,
+                    response_serializer=envoi_dot_v1_dot_account__service__pb2.SetNotificationPreferenceResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -443,6 +460,33 @@ class AccountService:
             '/envoi.v1.AccountService/SetAccountTier',
             envoi_dot_v1_dot_account__service__pb2.SetAccountTierRequest.SerializeToString,
             envoi_dot_v1_dot_account__service__pb2.SetAccountTierResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetNotificationPreference(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/envoi.v1.AccountService/SetNotificationPreference',
+            envoi_dot_v1_dot_account__service__pb2.SetNotificationPreferenceRequest.SerializeToString,
+            envoi_dot_v1_dot_account__service__pb2.SetNotificationPreferenceResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,5 +1,6 @@
 import datetime
 
+from envoi.v1 import account_pb2 as _account_pb2
 from envoi.v1 import transfer_pb2 as _transfer_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -30,13 +31,17 @@ EVENT_TYPE_TRANSFER_CLAIMED: EventType
 EVENT_TYPE_TRANSFER_REFUNDED: EventType
 
 class Event(_message.Message):
-    __slots__ = ("event_id", "type", "transfer", "create_time")
+    __slots__ = ("event_id", "type", "transfer", "create_time", "sender_notification_preference", "recipient_notification_preference")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     TRANSFER_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    SENDER_NOTIFICATION_PREFERENCE_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENT_NOTIFICATION_PREFERENCE_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     type: EventType
     transfer: _transfer_pb2.Transfer
     create_time: _timestamp_pb2.Timestamp
-    def __init__(self, event_id: _Optional[str] = ..., type: _Optional[_Union[EventType, str]] = ..., transfer: _Optional[_Union[_transfer_pb2.Transfer, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    sender_notification_preference: _account_pb2.NotificationPreference
+    recipient_notification_preference: _account_pb2.NotificationPreference
+    def __init__(self, event_id: _Optional[str] = ..., type: _Optional[_Union[EventType, str]] = ..., transfer: _Optional[_Union[_transfer_pb2.Transfer, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sender_notification_preference: _Optional[_Union[_account_pb2.NotificationPreference, str]] = ..., recipient_notification_preference: _Optional[_Union[_account_pb2.NotificationPreference, str]] = ...) -> None: ...
