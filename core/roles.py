@@ -20,6 +20,7 @@ ALLOWED_ROLES_BY_METHOD = {
     "/envoi.v1.TransferService/GetTransfer": {"channel", "wallet", "merchant", "admin"},
     "/envoi.v1.TransferService/ListTransfers": {"wallet", "merchant", "admin"},
     "/envoi.v1.EventService/ListEvents": {"channel", "admin"},
+    "/envoi.v1.EventService/WatchEvents": {"wallet", "merchant", "admin"},
 }
 
 # Open to anyone: health checks and server reflection (grpcurl list/describe).

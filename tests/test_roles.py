@@ -42,6 +42,7 @@ EXPECTED_ALLOWED_ROLES = {
     "/envoi.v1.TransferService/GetTransfer": {"channel", "wallet", "merchant", "admin"},
     "/envoi.v1.TransferService/ListTransfers": {"wallet", "merchant", "admin"},
     "/envoi.v1.EventService/ListEvents": {"channel", "admin"},
+    "/envoi.v1.EventService/WatchEvents": {"wallet", "merchant", "admin"},
 }
 ROLE_CALLERS = ("channel", "wallet", "merchant", "admin")
 UNAUTHENTICATED_CALLERS = ("no_token", "unknown_token", "revoked_token")
@@ -171,7 +172,16 @@ CALLS = {
         s.identity
     ),
     "/envoi.v1.EventService/ListEvents": lambda client, s: client.list_events(),
+    # A stream: its first event (the pending transfer's), then the call is cancelled.
+    "/envoi.v1.EventService/WatchEvents": lambda client, s: first_event(
+        client.watch_events(s.account_id, timeout_s=10)
+    ),
 }
+
+
+def first_event(stream):
+    with stream:
+        return next(iter(stream))
 
 
 def new_identity() -> identity_pb2.Identity:
