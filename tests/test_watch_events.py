@@ -17,9 +17,11 @@ from event_streams import StreamReader
 from server_process import ServerProcess, envoi_env, free_port, wait_for
 
 from envoi.client import EnvoiClient, errors
+from envoi.core import api_tokens, ledger
 from envoi.core.config import Settings
 from envoi.core.event_service import decode_cursor
 from envoi.core.testing import TEST_CODE_KEY, ServerOnThread
+from envoi.core.transactions import run_in_transaction
 from envoi.v1 import event_pb2, event_service_pb2, event_service_pb2_grpc, identity_pb2
 
 # The safety-net re-read of the outbox, far longer than any wait below: an
@@ -263,10 +265,8 @@ def test_the_claimer_of_a_transfer_sees_it_claimed(watch, wallet, open_account):
 
 def test_a_merchant_watches_its_own_account_only(merchant, open_account):
     merchant_id, merchant_client = merchant
-    assert merchant_id in (
-        first_event(merchant_client, merchant_id).transfer.to_account_id,
-        first_event(merchant_client, merchant_id).transfer.from_account_id,
-    )
+    event = first_event(merchant_client, merchant_id)
+    assert merchant_id in (event.transfer.from_account_id, event.transfer.to_account_id)
     for other in (open_account(), open_account("MERCHANT", balance_cents=100)):
         with pytest.raises(errors.PermissionDenied):
             first_event(merchant_client, other)
@@ -278,9 +278,7 @@ def test_the_wallet_never_watches_a_merchants_account(wallet, merchant):
 
 
 @pytest.mark.parametrize("caller", ["channel", "no token", "revoked token"])
-def test_wrong_callers_are_refused(caller, channel, client_for, make_token, open_account, db):
-    from envoi.core import api_tokens
-
+def test_wrong_callers_are_refused(caller, channel, client_for, open_account, db):
     account_id = open_account(balance_cents=100)
     if caller == "channel":
         client, refusal = channel, errors.PermissionDenied
@@ -310,36 +308,75 @@ def test_a_bad_request_is_refused(account_id, cursor, error, admin, open_account
 # Shutdown
 
 
-def test_a_stream_ended_by_shutdown_resumes_on_the_next_server(runtime, make_token, open_account):
+def test_shutdown_ends_each_stream_with_unavailable_and_the_client_resumes_on_the_next_server(
+    runtime, make_token, open_account
+):
     target = f"localhost:{free_port()}"
     server = ServerOnThread(runtime, target)
-    wallet = EnvoiClient(target, make_token("wallet"), retry_backoff_s=0.1, max_attempts=20)
-    admin = EnvoiClient(target, make_token("admin"))
+    token = make_token("wallet")
+    wallet = EnvoiClient(target, token, retry_backoff_s=0.1, max_attempts=20)
     alice = open_account(balance_cents=100)
-    reader = StreamReader(wallet.watch_events(alice))
+    resuming = StreamReader(wallet.watch_events(alice))
+    raw = grpc.insecure_channel(target)
+    raw_stream = event_service_pb2_grpc.EventServiceStub(raw).WatchEvents(
+        event_service_pb2.WatchEventsRequest(account_id=alice),
+        metadata=(("authorization", f"Bearer {token}"),),
+        timeout=30,
+    )
     try:
-        reader.take(1)
-        # Health NOT_SERVING, then every stream ends with UNAVAILABLE (not a
-        # cut connection), and the client calls again from its last event...
+        resuming.take(1)
+        next(raw_stream)
         server.stop()
+        # The server said why the stream ended: the client may resume.
+        with pytest.raises(grpc.RpcError) as ended:
+            next(raw_stream)
+        assert type(errors.from_rpc_error(ended.value)) is errors.Unavailable
+        assert "shutting down" in ended.value.details()
+
         credit = credit_while_no_server_runs(runtime, alice)
         server = ServerOnThread(runtime, target)
-        # ...which the next server serves from that event on.
-        assert kinds(reader.take(1)) == [(COMPLETED, credit)]
-        reader.assert_quiet(QUIET_S)
-        assert admin.get_balance(alice).balance.amount_cents == 101
+        # EventStream called again from its last event: the next server sends
+        # the one event committed meanwhile, and nothing twice.
+        assert kinds(resuming.take(1)) == [(COMPLETED, credit)]
+        resuming.assert_quiet(QUIET_S)
     finally:
-        reader.close()
+        resuming.close()
+        raw.close()
         server.stop()
         wallet.close()
+
+
+def test_sigterm_does_not_wait_for_open_streams(tmp_path, database_url, make_token):
+    grace_s = 20
+    env = envoi_env(
+        ENVOI_DATABASE_URL=database_url,
+        ENVOI_CODE_KEY=TEST_CODE_KEY.decode(),
+        ENVOI_DATA_DIR=str(tmp_path / "data"),
+        ENVOI_SHUTDOWN_GRACE_S=str(grace_s),
+    )
+    server = ServerProcess(env, ["--no-gateway"], tmp_path / "serve.log")
+    try:
+        server.wait_until_serving()
+        admin = EnvoiClient(server.target, make_token("admin"), max_attempts=1)
+        alice = admin.open_account("PERSON", "Alice", "123456").account_id
+        admin.credit_account(alice, 100)
+        stream = admin.watch_events(alice)
+        events = iter(stream)
+        next(events)
+        started = time.monotonic()
+        server.process.terminate()  # SIGTERM
+        assert server.process.wait(timeout=grace_s) == 0, server.log()
+        # Streams end at once; they do not hold the shutdown for its grace period.
+        assert time.monotonic() - started < grace_s / 2
+        with pytest.raises(errors.Unavailable):
+            next(events)  # max_attempts=1: no resume, the error itself
         admin.close()
+    finally:
+        server.kill()
 
 
 def credit_while_no_server_runs(runtime, account_id) -> str:
     """A credit committed straight through the ledger while no server runs."""
-    from envoi.core import ledger
-    from envoi.core.transactions import run_in_transaction
-
     row = run_in_transaction(
         runtime.pool, lambda conn: ledger.credit(conn, account_id, 1, "EUR", "", "admin")
     )
