@@ -91,16 +91,22 @@ async def start_server(runtime: Runtime, listen: str, interceptors=None) -> Runn
         runtime.settings.grpc_threads, thread_name_prefix="envoi-rpc"
     )
     asyncio.get_running_loop().set_default_executor(executor)
+    if interceptors is None:
+        interceptors = [AuthInterceptor(runtime.pool)]
     wakeups = EventWakeups(runtime.pool, runtime.settings.event_recheck_s)
     await wakeups.start()
-    server = grpc.aio.server(
-        migration_thread_pool=executor,
-        interceptors=interceptors if interceptors is not None else [AuthInterceptor(runtime.pool)],
-        options=[("grpc.so_reuseport", 1)],
-    )
-    health_servicer = await add_services(server, runtime, wakeups)
-    port = server.add_insecure_port(listen)
-    await server.start()
+    try:
+        server = grpc.aio.server(
+            migration_thread_pool=executor,
+            interceptors=interceptors,
+            options=[("grpc.so_reuseport", 1)],
+        )
+        health_servicer = await add_services(server, runtime, wakeups)
+        port = server.add_insecure_port(listen)
+        await server.start()
+    except BaseException:
+        await wakeups.close()  # its listening connection and tasks
+        raise
     return RunningServer(server, health_servicer, wakeups, port)
 
 
