@@ -2,7 +2,14 @@
 
 Methods not in roles.ALLOWED_ROLES_BY_METHOD are refused, so a new RPC is
 closed until someone decides who may call it.
+
+The server is grpc.aio: this interceptor wraps each envoi method in a
+coroutine. The token lookup and the (synchronous) unary services run on the
+loop's executor threads, never on the event loop itself; a streaming method
+is an async generator that runs on the loop and is passed through as one.
 """
+
+import asyncio
 
 import grpc
 import psycopg_pool
@@ -10,32 +17,30 @@ import psycopg_pool
 from envoi.client import errors
 from envoi.core import api_tokens, roles
 from envoi.core.caller import Caller, current_caller
-from envoi.core.rpc_errors import run_rpc
+from envoi.core.rpc_errors import abort_with_error
 
 
-def _bearer_token(context: grpc.ServicerContext) -> str | None:
-    for key, value in context.invocation_metadata():
+def _bearer_token(metadata) -> str | None:
+    for key, value in metadata or ():
         if key == "authorization" and value.startswith("Bearer "):
             return value[len("Bearer ") :].strip() or None
     return None
 
 
-class AuthInterceptor(grpc.ServerInterceptor):
+class AuthInterceptor(grpc.aio.ServerInterceptor):
     def __init__(self, pool: psycopg_pool.ConnectionPool):
         self._pool = pool
 
-    def intercept_service(self, continuation, handler_call_details):
+    async def intercept_service(self, continuation, handler_call_details):
         method = handler_call_details.method
-        handler = continuation(handler_call_details)
+        handler = await continuation(handler_call_details)
         if handler is None or method.startswith(roles.PUBLIC_SERVICE_PREFIXES):
             return handler
         allowed_roles = roles.ALLOWED_ROLES_BY_METHOD.get(method, set())
-        if handler.unary_unary is None:
-            raise NotImplementedError(f"{method}: only unary RPCs are authenticated yet")
-        behavior = handler.unary_unary
 
         def authenticate(context) -> Caller:
-            token = _bearer_token(context)
+            """Blocking (a database lookup): call it on a thread."""
+            token = _bearer_token(context.invocation_metadata())
             caller = None
             if token is not None:
                 with self._pool.connection() as conn:
@@ -48,16 +53,45 @@ class AuthInterceptor(grpc.ServerInterceptor):
                 raise errors.PermissionDenied(f"the {caller.role} role may not call {method}")
             return caller
 
-        def authenticated(request, context):
-            caller = run_rpc(context, method, lambda: authenticate(context))
-            reset = current_caller.set(caller)
-            try:
-                return run_rpc(context, method, lambda: behavior(request, context))
-            finally:
-                current_caller.reset(reset)
+        if handler.unary_unary is not None:
+            behavior = handler.unary_unary
 
-        return grpc.unary_unary_rpc_method_handler(
-            authenticated,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+            def authenticate_and_call(request, context):
+                current_caller.set(authenticate(context))  # this thread's copy of the context
+                return behavior(request, context)
+
+            async def authenticated_unary(request, context):
+                try:
+                    # One hop to a thread for the lookup and the service together.
+                    return await asyncio.to_thread(authenticate_and_call, request, context)
+                except Exception as exc:  # every failure becomes a typed status
+                    await abort_with_error(context, method, exc)
+
+            return grpc.unary_unary_rpc_method_handler(
+                authenticated_unary,
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+
+        if handler.unary_stream is not None:
+            stream = handler.unary_stream  # an async generator function
+
+            async def authenticated_stream(request, context):
+                try:
+                    # The RPC's task runs this generator to its end: the caller
+                    # set here is the one the stream reads.
+                    current_caller.set(await asyncio.to_thread(authenticate, context))
+                    async for response in stream(request, context):
+                        yield response
+                except grpc.aio.AbortError:
+                    raise
+                except Exception as exc:  # every failure becomes a typed status
+                    await abort_with_error(context, method, exc)
+
+            return grpc.unary_stream_rpc_method_handler(
+                authenticated_stream,
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+
+        raise NotImplementedError(f"{method}: only unary and server-streaming RPCs are served")

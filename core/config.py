@@ -45,6 +45,9 @@ environment variables:
   ENVOI_SHUTDOWN_GRACE_S           on SIGTERM, time left to in-flight RPCs (default: 10)
   ENVOI_DB_POOL_SIZE               database connections per process (default: 16)
   ENVOI_GRPC_THREADS               RPC handler threads per process (default: 32)
+  ENVOI_EVENT_RECHECK_S            WatchEvents streams wake on PostgreSQL NOTIFY; as a
+                                   safety net, each process also reads the outbox
+                                   this often without one (default: 5)
 """
 
 MIN_IDEMPOTENCY_RETENTION_S = 24 * 3600
@@ -77,6 +80,7 @@ class Settings:
     shutdown_grace_s: float = 10.0
     db_pool_size: int = 16
     grpc_threads: int = 32
+    event_recheck_s: float = 5.0
 
     def __post_init__(self):
         for name in (
@@ -91,6 +95,8 @@ class Settings:
         ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1")
+        if self.event_recheck_s <= 0:
+            raise ConfigError("event_recheck_s must be more than 0")
         if self.shutdown_grace_s < 0:
             raise ConfigError("shutdown_grace_s must not be negative")
         for name in (
@@ -174,6 +180,7 @@ def from_environment(env=os.environ, **overrides) -> Settings:
         "shutdown_grace_s": _float(env, "ENVOI_SHUTDOWN_GRACE_S", Settings.shutdown_grace_s),
         "db_pool_size": _int(env, "ENVOI_DB_POOL_SIZE", Settings.db_pool_size),
         "grpc_threads": _int(env, "ENVOI_GRPC_THREADS", Settings.grpc_threads),
+        "event_recheck_s": _float(env, "ENVOI_EVENT_RECHECK_S", Settings.event_recheck_s),
     }
     values.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(**values)

@@ -1,16 +1,22 @@
-"""envoi.v1.EventService: the outbox, read in order from a cursor."""
+"""envoi.v1.EventService: the outbox, read in order from a cursor (ListEvents),
+or streamed live for one account (WatchEvents)."""
 
+import asyncio
 import base64
 
 from envoi.client import errors
 from envoi.core import ledger, proto_rows
+from envoi.core.access import require_money_access, require_own_account
 from envoi.core.caller import current_caller
+from envoi.core.event_wakeups import EventWakeups
+from envoi.core.request_validation import RequestCheck
 from envoi.core.runtime import Runtime
 from envoi.core.transactions import run_in_transaction
 from envoi.v1 import event_service_pb2, event_service_pb2_grpc
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
+WATCH_READ_SIZE = 100  # events a stream reads per query
 
 
 def encode_cursor(tx_id: int, event_id: int) -> str:
@@ -30,13 +36,14 @@ def decode_cursor(cursor: str) -> tuple[int, int] | None:
         pass
     raise errors.InvalidPageToken(
         "after_cursor is not a cursor this service returned",
-        field_violations={"after_cursor": "use next_cursor from ListEvents"},
+        field_violations={"after_cursor": "use an event_id or a next_cursor from EventService"},
     )
 
 
 class EventService(event_service_pb2_grpc.EventServiceServicer):
-    def __init__(self, runtime: Runtime):
+    def __init__(self, runtime: Runtime, wakeups: EventWakeups):
         self.runtime = runtime
+        self.wakeups = wakeups
 
     def ListEvents(self, request, context):
         if not 0 <= request.page_size <= MAX_PAGE_SIZE:
@@ -63,3 +70,37 @@ class EventService(event_service_pb2_grpc.EventServiceServicer):
             response.events.append(proto_rows.event(row, cursor))
             response.next_cursor = cursor
         return response
+
+    async def WatchEvents(self, request, context):
+        """An async generator on the server's event loop: an idle stream holds no
+        thread, only a subscription; database reads run on executor threads."""
+        check = RequestCheck()
+        check.uuid("account_id", request.account_id)
+        check.raise_if_any()
+        after = decode_cursor(request.after_cursor)
+        caller = current_caller.get()
+        require_own_account(caller, request.account_id)
+        account = await self._read(lambda conn: ledger.get_account(conn, request.account_id))
+        require_money_access(caller, account["kind"])
+
+        # Subscribed before the first read: an event that becomes readable
+        # after any read of this stream rings its subscription.
+        with self.wakeups.subscribe(request.account_id) as subscription:
+            # Tells the client the stream is open: what commits from now on reaches it.
+            await context.send_initial_metadata(())
+            while True:
+                subscription.clear()
+                rows = await self._read(
+                    lambda conn, after=after: ledger.list_events(
+                        conn, account_id=request.account_id, after=after, limit=WATCH_READ_SIZE
+                    )
+                )
+                for row in rows:
+                    cursor = encode_cursor(row["tx_id"], row["event_id"])
+                    yield event_service_pb2.WatchEventsResponse(event=proto_rows.event(row, cursor))
+                    after = (row["tx_id"], row["event_id"])
+                if len(rows) < WATCH_READ_SIZE:
+                    await subscription.wait()
+
+    async def _read(self, work):
+        return await asyncio.to_thread(run_in_transaction, self.runtime.pool, work)

@@ -627,9 +627,16 @@ def resolve_identity(conn, namespace: str, *, subject_id: str = "", handle: str 
 
 
 def list_events(
-    conn, *, initiated_by: str | None, after: tuple[int, int] | None, limit: int
+    conn,
+    *,
+    initiated_by: str | None = None,
+    account_id: str | None = None,
+    after: tuple[int, int] | None,
+    limit: int,
 ) -> list[dict]:
-    """Outbox events in visibility order, after a (tx_id, event_id) cursor.
+    """Outbox events in visibility order, after a (tx_id, event_id) cursor;
+    only those of transfers started by `initiated_by`, or sent or received by
+    `account_id` (its current side: a claimed transfer's recipient is the claimer).
 
     Only events below the oldest running transaction are returned, so an
     event that commits later can never land before a cursor already handed out.
@@ -653,5 +660,17 @@ def list_events(
     if initiated_by is not None:
         sql += " AND t.initiated_by = %(initiated_by)s"
         params["initiated_by"] = initiated_by
+    if account_id is not None:
+        sql += " AND (t.from_account_id = %(account_id)s OR t.to_account_id = %(account_id)s)"
+        params["account_id"] = account_id
     sql += " ORDER BY e.tx_id, e.event_id LIMIT %(limit)s"
     return conn.cursor(row_factory=dict_row).execute(sql, params).fetchall()
+
+
+def last_visible_event(conn) -> tuple[int, int] | None:
+    """The (tx_id, event_id) cursor of the newest event list_events can return now."""
+    return conn.execute(
+        "SELECT tx_id::text::bigint, event_id FROM outbox_events"
+        " WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot())"
+        " ORDER BY tx_id DESC, event_id DESC LIMIT 1"
+    ).fetchone()

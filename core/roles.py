@@ -23,6 +23,7 @@ ALLOWED_ROLES_BY_METHOD = {
     "/envoi.v1.TransferService/ListTransfers": {"wallet", "merchant", "admin"},
     "/envoi.v1.TransferService/ListPendingConfirmations": {"wallet", "merchant"},
     "/envoi.v1.EventService/ListEvents": {"channel", "admin"},
+    "/envoi.v1.EventService/WatchEvents": {"wallet", "merchant", "admin"},
 }
 
 # Open to anyone: health checks and server reflection (grpcurl list/describe).

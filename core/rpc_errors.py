@@ -20,7 +20,7 @@ from envoi.core.idempotency import StoredError
 log = logging.getLogger("envoi.rpc")
 
 
-def _status_for(method: str, exc: Exception) -> grpc.Status:
+def status_for(method: str, exc: Exception) -> grpc.Status:
     if isinstance(exc, errors.EnvoiError):
         return exc.to_status()
     if isinstance(exc, StoredError):
@@ -43,10 +43,6 @@ def _status_for(method: str, exc: Exception) -> grpc.Status:
     return errors.Internal("internal error").to_status()
 
 
-def run_rpc(context: grpc.ServicerContext, method: str, call):
-    """Return call(), or abort the RPC with the status for what it raised."""
-    try:
-        return call()
-    except Exception as exc:  # every failure becomes a typed status
-        status = _status_for(method, exc)
-    context.abort_with_status(status)
+async def abort_with_error(context: grpc.aio.ServicerContext, method: str, exc: Exception):
+    """End the RPC with the status for what it raised (raises grpc.aio.AbortError)."""
+    await context.abort_with_status(status_for(method, exc))

@@ -1,6 +1,13 @@
 """The gRPC server: envoi's services, health checking, reflection, auth,
-graceful shutdown, and several worker processes sharing one port."""
+graceful shutdown, and several worker processes sharing one port.
 
+It is a grpc.aio server, so that an open WatchEvents stream costs a
+subscription on the event loop, not a thread. The unary services stay
+synchronous and run on a thread pool of ENVOI_GRPC_THREADS threads.
+"""
+
+import asyncio
+import dataclasses
 import logging
 import multiprocessing
 import signal
@@ -16,6 +23,7 @@ from envoi.core.account_service import AccountService
 from envoi.core.auth_interceptor import AuthInterceptor
 from envoi.core.config import Settings
 from envoi.core.event_service import EventService
+from envoi.core.event_wakeups import EventWakeups
 from envoi.core.maintenance import MaintenanceThread
 from envoi.core.runtime import Runtime, open_pool
 from envoi.core.transfer_service import TransferService
@@ -37,21 +45,69 @@ SERVICE_NAMES = (
 )
 
 
-def add_services(server: grpc.Server, runtime: Runtime) -> health.HealthServicer:
+async def add_services(
+    server: grpc.aio.Server, runtime: Runtime, wakeups: EventWakeups
+) -> health.aio.HealthServicer:
     """Register envoi's services, health and reflection on a server; return the health servicer."""
     account_service_pb2_grpc.add_AccountServiceServicer_to_server(AccountService(runtime), server)
     transfer_service_pb2_grpc.add_TransferServiceServicer_to_server(
         TransferService(runtime), server
     )
-    event_service_pb2_grpc.add_EventServiceServicer_to_server(EventService(runtime), server)
-    health_servicer = health.HealthServicer()
+    event_service_pb2_grpc.add_EventServiceServicer_to_server(
+        EventService(runtime, wakeups), server
+    )
+    health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for name in ("", *SERVICE_NAMES):
-        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     reflection.enable_server_reflection(
         (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
     return health_servicer
+
+
+@dataclasses.dataclass
+class RunningServer:
+    server: grpc.aio.Server
+    health: health.aio.HealthServicer
+    wakeups: EventWakeups
+    port: int
+
+    async def stop(self, grace_s: float) -> None:
+        """NOT_SERVING, end the streams, then give unary calls in flight grace_s to finish."""
+        await self.health.enter_graceful_shutdown()
+        # A stream never ends by itself: end each now with UNAVAILABLE (its
+        # client resumes elsewhere from its last event), so that the grace
+        # period is for the calls that do finish.
+        await self.wakeups.close()
+        await self.server.stop(grace_s)
+
+
+async def start_server(runtime: Runtime, listen: str, interceptors=None) -> RunningServer:
+    """Serve envoi on `listen` from the running event loop; interceptors default to auth."""
+    # The synchronous services, the token lookups and the database reads of
+    # streams run here (asyncio.to_thread); grpc's own pool is the same.
+    executor = futures.ThreadPoolExecutor(
+        runtime.settings.grpc_threads, thread_name_prefix="envoi-rpc"
+    )
+    asyncio.get_running_loop().set_default_executor(executor)
+    if interceptors is None:
+        interceptors = [AuthInterceptor(runtime.pool)]
+    wakeups = EventWakeups(runtime.pool, runtime.settings.event_recheck_s)
+    await wakeups.start()
+    try:
+        server = grpc.aio.server(
+            migration_thread_pool=executor,
+            interceptors=interceptors,
+            options=[("grpc.so_reuseport", 1)],
+        )
+        health_servicer = await add_services(server, runtime, wakeups)
+        port = server.add_insecure_port(listen)
+        await server.start()
+    except BaseException:
+        await wakeups.close()  # its listening connection and tasks
+        raise
+    return RunningServer(server, health_servicer, wakeups, port)
 
 
 def prepare_database(database_url: str, settings: Settings) -> None:
@@ -66,35 +122,31 @@ def prepare_database(database_url: str, settings: Settings) -> None:
         pool.close()
 
 
-def run_worker(
-    settings: Settings, database_url: str, code_key: bytes, ready: threading.Event | None = None
-) -> None:
+def run_worker(settings: Settings, database_url: str, code_key: bytes) -> None:
     """Serve until SIGTERM or SIGINT, then finish in-flight RPCs and exit."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(message)s")
     runtime = Runtime(settings, open_pool(database_url, settings.db_pool_size), code_key)
-    server = grpc.server(
-        futures.ThreadPoolExecutor(settings.grpc_threads),
-        interceptors=[AuthInterceptor(runtime.pool)],
-        options=[("grpc.so_reuseport", 1)],
-    )
-    health_servicer = add_services(server, runtime)
-    server.add_insecure_port(settings.listen)
+    try:
+        asyncio.run(_serve_until_stopped(runtime))
+    finally:
+        runtime.pool.close()
+    log.info("stopped")
+
+
+async def _serve_until_stopped(runtime: Runtime) -> None:
+    settings = runtime.settings
+    stop_requested = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop_requested.set)
+    running = await start_server(runtime, settings.listen)
     maintenance = MaintenanceThread(runtime)
-    stop_requested = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop_requested.set())
-    signal.signal(signal.SIGINT, lambda *_: stop_requested.set())
-    server.start()
     maintenance.start()
     log.info("serving gRPC on %s", settings.listen)
-    if ready is not None:
-        ready.set()
-    stop_requested.wait()
+    await stop_requested.wait()
     log.info("shutting down: NOT_SERVING, %.0f s for in-flight RPCs", settings.shutdown_grace_s)
-    health_servicer.enter_graceful_shutdown()
-    server.stop(settings.shutdown_grace_s).wait()
-    maintenance.stop()
-    runtime.pool.close()
-    log.info("stopped")
+    await running.stop(settings.shutdown_grace_s)
+    await asyncio.to_thread(maintenance.stop)
 
 
 def serve(settings: Settings, companion=None) -> None:

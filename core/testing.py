@@ -1,6 +1,6 @@
 """pytest fixtures for anything built on envoi: a real PostgreSQL and a real
-envoi gRPC server (pytest-grpc, real-server mode), with the ledger's
-invariants checked after every test. Use it from a conftest.py:
+envoi gRPC server, with the ledger's invariants checked after every test.
+Use it from a conftest.py:
 
     pytest_plugins = ["envoi.core.testing"]      # or "envoi.channels.testing"
 
@@ -10,9 +10,17 @@ database of its own on that server, dropped at the end.
 
 Each test module gets its own envoi server; a module changes the server's
 settings by overriding the `settings` fixture.
+
+The server is the grpc.aio server `envoi serve` runs (server.start_server),
+on an event loop of its own thread. It replaces pytest-grpc's `grpc_server`
+fixture, which builds a synchronous grpc.server; pytest-grpc's `grpc_addr`,
+`grpc_channel` and `grpc_create_channel` work as before. `grpc_interceptors`
+takes grpc.aio.ServerInterceptor objects.
 """
 
+import asyncio
 import os
+import threading
 import uuid
 
 import psycopg
@@ -25,7 +33,7 @@ from envoi.core.auth_interceptor import AuthInterceptor
 from envoi.core.config import Settings
 from envoi.core.ledger_invariants import assert_ledger_invariants
 from envoi.core.runtime import Runtime, open_pool
-from envoi.core.server import add_services, prepare_database
+from envoi.core.server import prepare_database, start_server
 
 TEST_CODE_KEY = b"test-only key for confirmation codes, 48 bytes.."
 
@@ -81,20 +89,50 @@ def runtime(settings, database_url):
     pool.close()
 
 
-# pytest-grpc: the servicer handed to grpc_add_to_server is our Runtime.
-@pytest.fixture(scope="module")
-def grpc_servicer(runtime):
-    return runtime
+class ServerOnThread:
+    """The envoi server on an event loop of its own thread, for synchronous test code."""
 
+    START_TIMEOUT_S = 30.0
 
-@pytest.fixture(scope="module")
-def grpc_add_to_server():
-    return lambda runtime, server: add_services(server, runtime)
+    def __init__(self, runtime: Runtime, listen: str, interceptors=None):
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="envoi-test-server", daemon=True
+        )
+        self._thread.start()
+        self.running = self.run(start_server(runtime, listen, interceptors))
+
+    def run(self, coroutine, timeout_s: float = START_TIMEOUT_S):
+        """Run a coroutine on the server's loop and return its result."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout_s)
+
+    def stream_count(self, account_id: str | None = None) -> int:
+        """How many WatchEvents streams are open (subscribed) now: of one account, or all."""
+
+        async def count():
+            return self.running.wakeups.stream_count(account_id)
+
+        return self.run(count())
+
+    def stop(self, grace_s: float = 1.0) -> None:
+        self.run(self.running.stop(grace_s))
+        self.run(self._loop.shutdown_default_executor())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
 
 
 @pytest.fixture(scope="module")
 def grpc_interceptors(runtime):
     return [AuthInterceptor(runtime.pool)]
+
+
+# Replaces pytest-grpc's grpc_server, so that its grpc_channel reaches envoi's own server.
+@pytest.fixture(scope="module")
+def grpc_server(grpc_addr, grpc_interceptors, runtime):
+    server = ServerOnThread(runtime, grpc_addr, grpc_interceptors)
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="module")

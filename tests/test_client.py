@@ -30,7 +30,7 @@ MUTATING_METHODS = {
 }
 
 
-class CallRecorder(grpc.ServerInterceptor):
+class CallRecorder(grpc.aio.ServerInterceptor):
     """In front of envoi's AuthInterceptor: records every unary call's request_id,
     and answers UNAVAILABLE to the next `unavailable_left` InitiateTransfer calls."""
 
@@ -42,21 +42,21 @@ class CallRecorder(grpc.ServerInterceptor):
     def request_ids(self, method):
         return [request_id for called, request_id in self.calls if called == method]
 
-    def intercept_service(self, continuation, handler_call_details):
-        handler = continuation(handler_call_details)
+    async def intercept_service(self, continuation, handler_call_details):
+        handler = await continuation(handler_call_details)
         if handler is None or handler.unary_unary is None:
             return handler
         method = handler_call_details.method
 
-        def recorded(request, context):
+        async def recorded(request, context):
             with self.lock:
                 self.calls.append((method, getattr(request, "request_id", None)))
                 fail = method == INITIATE and self.unavailable_left > 0
                 if fail:
                     self.unavailable_left -= 1
             if fail:
-                context.abort(grpc.StatusCode.UNAVAILABLE, "injected: try again")
-            return handler.unary_unary(request, context)
+                await context.abort(grpc.StatusCode.UNAVAILABLE, "injected: try again")
+            return await handler.unary_unary(request, context)
 
         return grpc.unary_unary_rpc_method_handler(
             recorded,

@@ -1,14 +1,10 @@
 """Wrong codes lock confirmations; changing the code unlocks; the lock survives restarts."""
 
-from concurrent import futures
-
-import grpc
 import pytest
 
 from envoi.client import EnvoiClient, errors
-from envoi.core.auth_interceptor import AuthInterceptor
 from envoi.core.runtime import Runtime, open_pool
-from envoi.core.server import add_services
+from envoi.core.testing import ServerOnThread
 from envoi.v1 import transfer_pb2
 
 
@@ -61,15 +57,12 @@ def test_the_lock_survives_a_server_restart(
 
     # A new server process would start with nothing in memory: so does this one.
     pool = open_pool(database_url, 4)
-    server = grpc.server(futures.ThreadPoolExecutor(4), interceptors=[AuthInterceptor(pool)])
-    add_services(server, Runtime(settings, pool, settings.code_key))
-    port = server.add_insecure_port("localhost:0")
-    server.start()
+    server = ServerOnThread(Runtime(settings, pool, settings.code_key), "localhost:0")
     try:
-        with EnvoiClient(f"localhost:{port}", make_token("wallet")) as restarted:
+        with EnvoiClient(f"localhost:{server.running.port}", make_token("wallet")) as restarted:
             assert restarted.get_account(alice).code_locked
             with pytest.raises(errors.CodeLocked):
                 restarted.confirm_transfer(transfer.transfer_id, "123456")
     finally:
-        server.stop(None)
+        server.stop()
         pool.close()

@@ -45,6 +45,7 @@ EXPECTED_ALLOWED_ROLES = {
     "/envoi.v1.TransferService/ListTransfers": {"wallet", "merchant", "admin"},
     "/envoi.v1.TransferService/ListPendingConfirmations": {"wallet", "merchant"},
     "/envoi.v1.EventService/ListEvents": {"channel", "admin"},
+    "/envoi.v1.EventService/WatchEvents": {"wallet", "merchant", "admin"},
 }
 ROLE_CALLERS = ("channel", "wallet", "merchant", "admin")
 UNAUTHENTICATED_CALLERS = ("no_token", "unknown_token", "revoked_token")
@@ -183,7 +184,16 @@ CALLS = {
     "/envoi.v1.TransferService/ListPendingConfirmations": lambda client, s: (
         client.list_pending_confirmations(s.account_id)
     ),
+    # A stream: its first event (the pending transfer's), then the call is cancelled.
+    "/envoi.v1.EventService/WatchEvents": lambda client, s: first_event(
+        client.watch_events(s.account_id, timeout_s=10)
+    ),
 }
+
+
+def first_event(stream):
+    with stream:
+        return next(iter(stream))
 
 
 def new_identity() -> identity_pb2.Identity:

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import grpc
 
 from envoi.client import errors
+from envoi.client.event_stream import EventStream
 from envoi.v1 import (
     account_pb2,
     account_service_pb2,
@@ -345,3 +346,25 @@ class EnvoiClient:
             after_cursor=after_cursor, page_size=page_size
         )
         return self.call(self.events.ListEvents, request)
+
+    def watch_events(
+        self, account_id: str, after_cursor: str = "", *, timeout_s: float | None = None
+    ) -> EventStream:
+        """One account's events, oldest first, then live: iterate the EventStream.
+        after_cursor is the event_id of the last event already handled ("" for
+        all of them). The stream has no deadline unless timeout_s is given."""
+
+        def open_call(cursor: str):
+            request = event_service_pb2.WatchEventsRequest(
+                account_id=account_id, after_cursor=cursor
+            )
+            return self.events.WatchEvents(
+                request, timeout=timeout_s, metadata=self._metadata, wait_for_ready=True
+            )
+
+        return EventStream(
+            open_call,
+            after_cursor,
+            max_attempts=self.max_attempts,
+            retry_backoff_s=self.retry_backoff_s,
+        )

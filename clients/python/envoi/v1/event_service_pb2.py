@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from envoi.v1 import event_pb2 as envoi_dot_v1_dot_event__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x65nvoi/v1/event_service.proto\x12\x08\x65nvoi.v1\x1a\x14\x65nvoi/v1/event.proto\"S\n\x11ListEventsRequest\x12!\n\x0c\x61\x66ter_cursor\x18\x01 \x01(\tR\x0b\x61\x66terCursor\x12\x1b\n\tpage_size\x18\x02 \x01(\x05R\x08pageSize\"^\n\x12ListEventsResponse\x12\'\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x0f.envoi.v1.EventR\x06\x65vents\x12\x1f\n\x0bnext_cursor\x18\x02 \x01(\tR\nnextCursor2W\n\x0c\x45ventService\x12G\n\nListEvents\x12\x1b.envoi.v1.ListEventsRequest\x1a\x1c.envoi.v1.ListEventsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x65nvoi/v1/event_service.proto\x12\x08\x65nvoi.v1\x1a\x14\x65nvoi/v1/event.proto\"S\n\x11ListEventsRequest\x12!\n\x0c\x61\x66ter_cursor\x18\x01 \x01(\tR\x0b\x61\x66terCursor\x12\x1b\n\tpage_size\x18\x02 \x01(\x05R\x08pageSize\"^\n\x12ListEventsResponse\x12\'\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x0f.envoi.v1.EventR\x06\x65vents\x12\x1f\n\x0bnext_cursor\x18\x02 \x01(\tR\nnextCursor\"V\n\x12WatchEventsRequest\x12\x1d\n\naccount_id\x18\x01 \x01(\tR\taccountId\x12!\n\x0c\x61\x66ter_cursor\x18\x02 \x01(\tR\x0b\x61\x66terCursor\"<\n\x13WatchEventsResponse\x12%\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x0f.envoi.v1.EventR\x05\x65vent2\xa5\x01\n\x0c\x45ventService\x12G\n\nListEvents\x12\x1b.envoi.v1.ListEventsRequest\x1a\x1c.envoi.v1.ListEventsResponse\x12L\n\x0bWatchEvents\x12\x1c.envoi.v1.WatchEventsRequest\x1a\x1d.envoi.v1.WatchEventsResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,6 +36,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTEVENTSREQUEST']._serialized_end=147
   _globals['_LISTEVENTSRESPONSE']._serialized_start=149
   _globals['_LISTEVENTSRESPONSE']._serialized_end=243
-  _globals['_EVENTSERVICE']._serialized_start=245
-  _globals['_EVENTSERVICE']._serialized_end=332
+  _globals['_WATCHEVENTSREQUEST']._serialized_start=245
+  _globals['_WATCHEVENTSREQUEST']._serialized_end=331
+  _globals['_WATCHEVENTSRESPONSE']._serialized_start=333
+  _globals['_WATCHEVENTSRESPONSE']._serialized_end=393
+  _globals['_EVENTSERVICE']._serialized_start=396
+  _globals['_EVENTSERVICE']._serialized_end=561
 # @@protoc_insertion_point(module_scope)

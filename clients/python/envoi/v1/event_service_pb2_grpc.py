@@ -40,6 +40,11 @@ class EventServiceStub:
                 request_serializer=envoi_dot_v1_dot_event__service__pb2.ListEventsRequest.SerializeToString,
                 response_deserializer=envoi_dot_v1_dot_event__service__pb2.ListEventsResponse.FromString,
                 _registered_method=True)
+        self.WatchEvents = channel.unary_stream(
+                '/envoi.v1.EventService/WatchEvents',
+                request_serializer=envoi_dot_v1_dot_event__service__pb2.WatchEventsRequest.SerializeToString,
+                response_deserializer=envoi_dot_v1_dot_event__service__pb2.WatchEventsResponse.FromString,
+                _registered_method=True)
 
 
 class EventServiceServicer:
@@ -54,6 +59,18 @@ class EventServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchEvents(self, request, context):
+        """One account's events, oldest first, then live as they happen: the events
+        of every transfer the account sends or receives (for a claimed transfer,
+        the claimer is its recipient). The stream does not end by itself; to
+        resume after a disconnect, call again with after_cursor set to the
+        event_id of the last event received: no gap, no repeat. Ends with
+        UNAVAILABLE when the server shuts down: resume the same way.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EventServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -61,6 +78,11 @@ def add_EventServiceServicer_to_server(servicer, server):
                     servicer.ListEvents,
                     request_deserializer=envoi_dot_v1_dot_event__service__pb2.ListEventsRequest.FromString,
                     response_serializer=envoi_dot_v1_dot_event__service__pb2.ListEventsResponse.SerializeToString,
+            ),
+            'WatchEvents': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchEvents,
+                    request_deserializer=envoi_dot_v1_dot_event__service__pb2.WatchEventsRequest.FromString,
+                    response_serializer=envoi_dot_v1_dot_event__service__pb2.WatchEventsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -91,6 +113,33 @@ class EventService:
             '/envoi.v1.EventService/ListEvents',
             envoi_dot_v1_dot_event__service__pb2.ListEventsRequest.SerializeToString,
             envoi_dot_v1_dot_event__service__pb2.ListEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/envoi.v1.EventService/WatchEvents',
+            envoi_dot_v1_dot_event__service__pb2.WatchEventsRequest.SerializeToString,
+            envoi_dot_v1_dot_event__service__pb2.WatchEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,
