@@ -3,7 +3,7 @@
 import base64
 
 from envoi.client import errors
-from envoi.core import ledger, proto_rows
+from envoi.core import card_top_ups, ledger, payouts, proto_rows
 from envoi.core.caller import current_caller
 from envoi.core.runtime import Runtime
 from envoi.core.transactions import run_in_transaction
@@ -48,18 +48,26 @@ class EventService(event_service_pb2_grpc.EventServiceServicer):
         caller = current_caller.get()
         # A channel sees the events of the transfers it started; an admin all.
         initiated_by = caller.principal if caller.role == "channel" else None
-        rows = run_in_transaction(
-            self.runtime.pool,
-            lambda conn: ledger.list_events(
+
+        def read(conn):
+            rows = ledger.list_events(
                 conn,
                 initiated_by=initiated_by,
                 after=after,
                 limit=request.page_size or DEFAULT_PAGE_SIZE,
-            ),
-        )
+            )
+            # Events about a top-up or a payout carry it as it is now.
+            subjects = {
+                **card_top_ups.get_many(conn, [r["top_up_id"] for r in rows if r["top_up_id"]]),
+                **payouts.get_many(conn, [r["payout_id"] for r in rows if r["payout_id"]]),
+            }
+            return rows, subjects
+
+        rows, subjects = run_in_transaction(self.runtime.pool, read)
         response = event_service_pb2.ListEventsResponse(next_cursor=request.after_cursor)
         for row in rows:
             cursor = encode_cursor(row["tx_id"], row["event_id"])
-            response.events.append(proto_rows.event(row, cursor))
+            subject = subjects.get(row["top_up_id"] or row["payout_id"])
+            response.events.append(proto_rows.event(row, cursor, subject))
             response.next_cursor = cursor
         return response

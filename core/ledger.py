@@ -21,6 +21,7 @@ from envoi.core.idempotency import RecordedFailure
 
 FUNDING_PURPOSE = "FUNDING"
 ESCROW_PURPOSE = "ESCROW"
+PAYOUT_PURPOSE = "PAYOUT"
 ACCOUNT_COLUMNS = (
     "account_id, kind, display_name, currency_code, balance_cents, held_cents,"
     " floor_cents, code_hmac, failed_code_attempts, create_time"
@@ -35,9 +36,14 @@ TRANSFER_COLUMNS = (
 
 def ensure_system_accounts(conn: psycopg.Connection, currencies) -> None:
     """Per currency: the funding account credited money comes from (no floor),
-    and the escrow account money for unclaimed identities waits in (floor 0)."""
+    the escrow account money for unclaimed identities waits in (floor 0), and
+    the payout account settled payouts go to: money that left (floor 0)."""
     for currency in currencies:
-        for purpose, floor_cents in ((FUNDING_PURPOSE, None), (ESCROW_PURPOSE, 0)):
+        for purpose, floor_cents in (
+            (FUNDING_PURPOSE, None),
+            (ESCROW_PURPOSE, 0),
+            (PAYOUT_PURPOSE, 0),
+        ):
             conn.execute(
                 "INSERT INTO accounts (account_id, kind, system_purpose, display_name,"
                 " currency_code, floor_cents) VALUES (%s, 'SYSTEM', %s, %s, %s, %s)"
@@ -332,6 +338,33 @@ def _require_pending(conn, transfer: dict) -> None:
         )
 
 
+def verify_code(conn, settings: Settings, code_key: bytes, account: dict, code: str) -> None:
+    """Raise CodeLocked, or InvalidCode (recorded: the attempt is counted), unless
+    `code` is the account's; a right code clears the count. `account` is locked."""
+    if account["failed_code_attempts"] >= settings.code_max_attempts:
+        raise errors.CodeLocked("too many wrong codes: change the code to confirm again")
+    if not confirmation_codes.code_matches(
+        code_key, str(account["account_id"]), code, bytes(account["code_hmac"])
+    ):
+        attempts = conn.execute(
+            "UPDATE accounts SET failed_code_attempts = failed_code_attempts + 1"
+            " WHERE account_id = %s RETURNING failed_code_attempts",
+            (account["account_id"],),
+        ).fetchone()[0]
+        attempts_left = max(settings.code_max_attempts - attempts, 0)
+        raise RecordedFailure(
+            errors.InvalidCode(
+                f"wrong code; {attempts_left} attempt(s) left before confirmations lock",
+                metadata={"attempts_left": str(attempts_left)},
+            )
+        )
+    if account["failed_code_attempts"]:
+        conn.execute(
+            "UPDATE accounts SET failed_code_attempts = 0 WHERE account_id = %s",
+            (account["account_id"],),
+        )
+
+
 def confirm(conn, settings: Settings, code_key: bytes, transfer: dict, code: str) -> dict:
     """Post a pending transfer if `code` is the sender's. `transfer` is locked."""
     _require_pending(conn, transfer)
@@ -343,29 +376,7 @@ def confirm(conn, settings: Settings, code_key: bytes, transfer: dict, code: str
             (transfer["from_account_id"], transfer["to_account_id"]),
         )
     }
-    sender = accounts[transfer["from_account_id"]]
-    if sender["failed_code_attempts"] >= settings.code_max_attempts:
-        raise errors.CodeLocked("too many wrong codes: change the code to confirm again")
-    if not confirmation_codes.code_matches(
-        code_key, str(sender["account_id"]), code, bytes(sender["code_hmac"])
-    ):
-        attempts = conn.execute(
-            "UPDATE accounts SET failed_code_attempts = failed_code_attempts + 1"
-            " WHERE account_id = %s RETURNING failed_code_attempts",
-            (sender["account_id"],),
-        ).fetchone()[0]
-        attempts_left = max(settings.code_max_attempts - attempts, 0)
-        raise RecordedFailure(
-            errors.InvalidCode(
-                f"wrong code; {attempts_left} attempt(s) left before confirmations lock",
-                metadata={"attempts_left": str(attempts_left)},
-            )
-        )
-    if sender["failed_code_attempts"]:
-        conn.execute(
-            "UPDATE accounts SET failed_code_attempts = 0 WHERE account_id = %s",
-            (sender["account_id"],),
-        )
+    verify_code(conn, settings, code_key, accounts[transfer["from_account_id"]], code)
     if (
         transfer["to_subject_id"] is None
         or account_kind(conn, transfer["to_account_id"]) != "SYSTEM"
@@ -569,10 +580,12 @@ def list_events(
     Only events below the oldest running transaction are returned, so an
     event that commits later can never land before a cursor already handed out.
     """
+    # An event is about a transfer (its columns), or a top-up or a payout (their ids).
     sql = (
         f"SELECT e.event_id, e.tx_id::text::bigint AS tx_id, e.event_type,"
-        f" e.create_time AS event_time, t.{TRANSFER_COLUMNS.replace(', ', ', t.')}"
-        f" FROM outbox_events e JOIN transfers t USING (transfer_id)"
+        f" e.create_time AS event_time, e.top_up_id, e.payout_id,"
+        f" t.{TRANSFER_COLUMNS.replace(', ', ', t.')}"
+        f" FROM outbox_events e LEFT JOIN transfers t ON t.transfer_id = e.transfer_id"
         f" WHERE e.tx_id < pg_snapshot_xmin(pg_current_snapshot())"
     )
     params: dict = {"limit": limit}

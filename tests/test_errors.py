@@ -29,6 +29,8 @@ from envoi.v1 import (
     account_service_pb2_grpc,
     identity_pb2,
     money_pb2,
+    payout_pb2,
+    top_up_pb2,
     transfer_pb2,
     transfer_service_pb2_grpc,
 )
@@ -953,6 +955,8 @@ def test_the_error_doc_names_no_reason_that_does_not_exist():
         | {code.name for code in grpc.StatusCode}
         | {name.removeprefix("TRANSFER_STATE_") for name in transfer_pb2.TransferState.keys()}
         | {name.removeprefix("ACCOUNT_KIND_") for name in account_pb2.AccountKind.keys()}
+        | {name.removeprefix("TOP_UP_STATE_") for name in top_up_pb2.TopUpState.keys()}
+        | {name.removeprefix("PAYOUT_STATE_") for name in payout_pb2.PayoutState.keys()}
         | {"PER_TRANSFER", "DAILY"}
     )
     words = set(
