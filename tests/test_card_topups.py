@@ -8,6 +8,7 @@ a forged callback changes nothing; no card number ever reaches the database.
 
 import collections
 
+import psycopg.errors
 import pytest
 from concurrently import run_together
 from error_status import ledger_state
@@ -303,3 +304,45 @@ def test_the_wallet_does_not_top_up_a_merchant_account(wallet, open_account, db)
     with pytest.raises(errors.PermissionDenied):
         top_up(wallet, merchant_id, cards.SUCCEEDS)
     assert ledger_state(db) == before
+
+
+# The rules in SQL (migration 0005), whatever code writes to the tables.
+
+
+def test_a_resolved_top_up_never_changes_and_none_is_deleted(wallet, sandbox, open_account, db):
+    alice = open_account()
+    done = top_up(wallet, alice, cards.SUCCEEDS)
+    pending = top_up(wallet, alice, cards.THREE_D_SECURE)
+    for sql, top_up_id in (
+        (
+            "UPDATE card_top_ups SET state = 'FAILED', failure_reason = 'x' WHERE top_up_id = %s",
+            done.top_up_id,
+        ),
+        (
+            "UPDATE card_top_ups SET state = 'PENDING', resolve_time = NULL WHERE top_up_id = %s",
+            done.top_up_id,
+        ),
+        ("UPDATE card_top_ups SET amount_cents = 1 WHERE top_up_id = %s", pending.top_up_id),
+        ("UPDATE card_top_ups SET account_id = account_id WHERE top_up_id = %s", done.top_up_id),
+        ("DELETE FROM card_top_ups WHERE top_up_id = %s", pending.top_up_id),
+    ):
+        with pytest.raises(psycopg.errors.RestrictViolation):
+            db.execute(sql, (top_up_id,))
+
+
+def test_success_credits_through_the_trigger_only(wallet, open_account, db):
+    """Whatever transfer_id a writer names, the trigger makes the credit itself."""
+    alice = open_account()
+    funding_credit = wallet.top_up(
+        alice, 300, provider="sandbox", card_token=cards.tokenize_card(cards.SUCCEEDS)
+    ).transfer_id
+    with db.transaction():
+        row = db.execute(
+            "INSERT INTO card_top_ups (top_up_id, account_id, currency_code, amount_cents,"
+            " provider, provider_reference, card_token, card_last4, state, initiated_by,"
+            " resolve_time, transfer_id) VALUES (gen_random_uuid(), %s, 'EUR', 700, 'sandbox',"
+            " 'direct', 'tok', '4242', 'SUCCEEDED', 'test', now(), %s) RETURNING transfer_id",
+            (alice, funding_credit),
+        ).fetchone()
+    assert str(row[0]) != funding_credit
+    assert money_of(wallet, alice) == (1_000, 0, 1_000)

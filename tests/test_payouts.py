@@ -8,6 +8,7 @@ concurrent requests; IBANs are checked before anything is held.
 
 import collections
 
+import psycopg.errors
 import pytest
 from concurrently import run_together
 from error_status import ledger_state
@@ -242,3 +243,52 @@ def test_a_merchant_withdraws_its_own_money_with_its_code(
     assert merchant_client.get_payout(payout.payout_id).state == payout_pb2.PAYOUT_STATE_PENDING
     with pytest.raises(errors.PermissionDenied):
         wallet.get_payout(payout.payout_id)
+
+
+# The rules in SQL (migration 0005), whatever code writes to the tables.
+
+
+def test_money_leaves_only_through_a_settled_payout(open_account, db):
+    alice = open_account(balance_cents=1_000)
+    with pytest.raises(psycopg.errors.CheckViolation, match="no settled payout"):
+        with db.transaction():
+            db.execute(
+                "INSERT INTO transfers (transfer_id, kind, state, from_account_id, to_account_id,"
+                " currency_code, amount_cents, initiated_by, resolve_time)"
+                " SELECT gen_random_uuid(), 'PAYOUT', 'COMPLETED', %s, account_id, 'EUR', 500,"
+                " 'test', now() FROM accounts WHERE system_purpose = 'PAYOUT'"
+                " AND currency_code = 'EUR'",
+                (alice,),
+            )
+
+
+def test_a_payout_cannot_hold_more_than_is_available(open_account, db):
+    alice = open_account(balance_cents=1_000)
+    with pytest.raises(psycopg.errors.CheckViolation, match="balance_above_floor"):
+        db.execute(
+            "INSERT INTO payouts (payout_id, account_id, currency_code, amount_cents, provider,"
+            " iban, beneficiary_name, state, initiated_by) VALUES (gen_random_uuid(), %s,"
+            " 'EUR', 1001, 'sandbox', 'DE89370400440532013000', 'A', 'PENDING', 'test')",
+            (alice,),
+        )
+
+
+def test_a_payout_is_submitted_once_and_resolves_once(wallet, sandbox, open_account, db):
+    alice = open_account(balance_cents=5_000, code=CODE)
+    pending = withdraw(wallet, alice, 100)
+    settled = settle(wallet, sandbox, withdraw(wallet, alice, 100))
+    for sql, payout_id in (
+        ("UPDATE payouts SET provider_reference = 'other' WHERE payout_id = %s", pending.payout_id),
+        ("UPDATE payouts SET amount_cents = 1 WHERE payout_id = %s", pending.payout_id),
+        (
+            "UPDATE payouts SET iban = 'GB33BUKB20201555555555' WHERE payout_id = %s",
+            pending.payout_id,
+        ),
+        (
+            "UPDATE payouts SET state = 'FAILED', failure_reason = 'x' WHERE payout_id = %s",
+            settled.payout_id,
+        ),
+        ("DELETE FROM payouts WHERE payout_id = %s", pending.payout_id),
+    ):
+        with pytest.raises(psycopg.errors.RestrictViolation):
+            db.execute(sql, (payout_id,))
