@@ -17,7 +17,7 @@ from envoi.client import errors
 from envoi.core import payout_submission
 from envoi.core.testing import TEST_PROVIDER_ENV
 from envoi.providers.provider import ProviderUnavailable
-from envoi.providers.sandbox import bank_transfers, callbacks
+from envoi.providers.sandbox import bank_transfers, callbacks, cards
 from envoi.v1 import event_pb2, payout_pb2, transfer_pb2
 
 SECRET = TEST_PROVIDER_ENV["ENVOI_SANDBOX_WEBHOOK_SECRET"].encode()
@@ -292,3 +292,15 @@ def test_a_payout_is_submitted_once_and_resolves_once(wallet, sandbox, open_acco
     ):
         with pytest.raises(psycopg.errors.RestrictViolation):
             db.execute(sql, (payout_id,))
+
+
+def test_channels_never_see_the_events_of_top_ups_or_payouts(
+    channel, wallet, admin, sandbox, open_account
+):
+    alice = open_account(balance_cents=5_000, code=CODE)
+    payout = withdraw(wallet, alice, 100)
+    settle(wallet, sandbox, payout)
+    wallet.top_up(alice, 100, provider="sandbox", card_token=cards.tokenize_card(cards.SUCCEEDS))
+    seen = [e for e in channel.list_events(page_size=1000).events]
+    assert not [e for e in seen if e.HasField("top_up") or e.HasField("payout")]
+    assert events_of(admin, payout.payout_id)  # the operator does
