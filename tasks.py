@@ -93,7 +93,7 @@ def check_proto(_args):
     with tempfile.TemporaryDirectory() as out:
         buf("generate", "--output", out)
         fresh = pathlib.Path(out) / GENERATED_DIR.relative_to(ROOT)
-        stale = subprocess.run(["diff", "-r", fresh, GENERATED_DIR])
+        stale = subprocess.run(["diff", "-r", "-x", "__pycache__", fresh, GENERATED_DIR])
         if stale.returncode != 0:
             sys.exit("clients/python/envoi/v1 is stale: run `python3 tasks.py generate` and commit")
     print("protos: formatted, lint clean, no breaking change, generated code current")

@@ -1,4 +1,4 @@
-"""The hook a channel plugin implements. One hook: it returns the plugin's channels.
+"""The hooks an envoi plugin implements. Each returns what the plugin provides.
 
     from envoi.channels import hookimpl
 
@@ -6,8 +6,9 @@
     def envoi_channels(env):
         return [MyChannel(env)] if env.get("MYNET_APP_SECRET") else []
 
-Register the module under the `envoi.channels` entry point group of your
-distribution; docs/plugins.md walks through a whole plugin.
+A channel plugin registers its module under the `envoi.channels` entry point
+group (docs/plugins.md); a payment provider plugin under `envoi.providers`
+(docs/providers.md). Both load into one plugin manager (plugins.py).
 """
 
 import pluggy
@@ -20,3 +21,15 @@ hookimpl = pluggy.HookimplMarker("envoi")
 def envoi_channels(env):
     """Return the Channel objects this plugin provides (an empty list when it
     is not configured). `env` is the environment mapping to read settings from."""
+
+
+@hookspec
+def envoi_funding_providers(env):
+    """Return the FundingProvider objects (envoi.providers.provider) this plugin
+    provides: card charging, money in. An empty list when it is not configured."""
+
+
+@hookspec
+def envoi_payout_providers(env):
+    """Return the PayoutProvider objects this plugin provides: bank transfers
+    to an IBAN, money out. An empty list when it is not configured."""

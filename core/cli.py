@@ -18,6 +18,7 @@ from envoi.channels.twitter.config import SETTINGS_HELP as TWITTER_SETTINGS_HELP
 from envoi.client import EnvoiClient, EnvoiError
 from envoi.client.client import DEFAULT_TARGET
 from envoi.core import api_tokens, config, migrations, startup
+from envoi.providers.sandbox.config import SETTINGS_HELP as SANDBOX_SETTINGS_HELP
 
 DESCRIPTION = "envoi: a gRPC payment core with plug-in social channels"
 DEFAULT_GATEWAY_LISTEN = "localhost:8080"
@@ -32,6 +33,17 @@ environment variables:
 
 """
     + TWITTER_SETTINGS_HELP
+)
+
+
+PROVIDERS_HELP = (
+    """
+payment providers (money in by card, out to an IBAN):
+  ENVOI_PROVIDERS                  comma-separated provider plugin names to load
+                                   (default: all installed; each loads only when
+                                   configured)
+"""
+    + SANDBOX_SETTINGS_HELP
 )
 
 
@@ -263,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve",
         help="run the gRPC server",
-        epilog=config.SETTINGS_HELP,
+        epilog=config.SETTINGS_HELP + PROVIDERS_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Serve envoi over gRPC, with health checking and reflection. Applies "
         "migrations first. SIGTERM: health turns NOT_SERVING, in-flight RPCs finish.",
@@ -312,10 +324,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     plugins_command = commands.add_parser(
         "plugins",
-        help="list the installed channel plugins and their versions",
-        description="List the channel plugins of the envoi.channels entry point group, with "
-        "their distribution and version; ENVOI_CHANNELS (comma-separated names) "
-        "limits which load.",
+        help="list the installed channel and payment provider plugins and their versions",
+        description="List the plugins of the envoi.channels (channels) and envoi.providers "
+        "(payment providers) entry point groups, with their distribution and version; "
+        "ENVOI_CHANNELS and ENVOI_PROVIDERS (comma-separated names) limit which load.",
     )
     plugins_command.set_defaults(handler=cmd_plugins)
 

@@ -5,7 +5,7 @@ import asyncio
 import base64
 
 from envoi.client import errors
-from envoi.core import ledger, proto_rows
+from envoi.core import card_top_ups, ledger, payouts, proto_rows
 from envoi.core.access import require_money_access, require_own_account
 from envoi.core.caller import current_caller
 from envoi.core.event_wakeups import EventWakeups
@@ -17,6 +17,16 @@ from envoi.v1 import event_service_pb2, event_service_pb2_grpc
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 WATCH_READ_SIZE = 100  # events a stream reads per query
+
+
+def read_events(conn, **filters) -> list[tuple[dict, dict | None]]:
+    """ledger.list_events, each with the top-up or payout it is about, as it is now."""
+    rows = ledger.list_events(conn, **filters)
+    subjects = {
+        **card_top_ups.get_many(conn, [r["top_up_id"] for r in rows if r["top_up_id"]]),
+        **payouts.get_many(conn, [r["payout_id"] for r in rows if r["payout_id"]]),
+    }
+    return [(row, subjects.get(row["top_up_id"] or row["payout_id"])) for row in rows]
 
 
 def encode_cursor(tx_id: int, event_id: int) -> str:
@@ -55,9 +65,10 @@ class EventService(event_service_pb2_grpc.EventServiceServicer):
         caller = current_caller.get()
         # A channel sees the events of the transfers it started; an admin all.
         initiated_by = caller.principal if caller.role == "channel" else None
+
         rows = run_in_transaction(
             self.runtime.pool,
-            lambda conn: ledger.list_events(
+            lambda conn: read_events(
                 conn,
                 initiated_by=initiated_by,
                 after=after,
@@ -65,9 +76,9 @@ class EventService(event_service_pb2_grpc.EventServiceServicer):
             ),
         )
         response = event_service_pb2.ListEventsResponse(next_cursor=request.after_cursor)
-        for row in rows:
+        for row, subject in rows:
             cursor = encode_cursor(row["tx_id"], row["event_id"])
-            response.events.append(proto_rows.event(row, cursor))
+            response.events.append(proto_rows.event(row, cursor, subject))
             response.next_cursor = cursor
         return response
 
@@ -91,13 +102,15 @@ class EventService(event_service_pb2_grpc.EventServiceServicer):
             while True:
                 subscription.clear()
                 rows = await self._read(
-                    lambda conn, after=after: ledger.list_events(
+                    lambda conn, after=after: read_events(
                         conn, account_id=request.account_id, after=after, limit=WATCH_READ_SIZE
                     )
                 )
-                for row in rows:
+                for row, subject in rows:
                     cursor = encode_cursor(row["tx_id"], row["event_id"])
-                    yield event_service_pb2.WatchEventsResponse(event=proto_rows.event(row, cursor))
+                    yield event_service_pb2.WatchEventsResponse(
+                        event=proto_rows.event(row, cursor, subject)
+                    )
                     after = (row["tx_id"], row["event_id"])
                 if len(rows) < WATCH_READ_SIZE:
                     await subscription.wait()

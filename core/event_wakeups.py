@@ -188,7 +188,9 @@ class EventWakeups:
                 ),
             )
             for row in rows:
-                accounts.update((str(row["from_account_id"]), str(row["to_account_id"])))
+                # A transfer's two sides, or the account of a top-up or payout.
+                sides = (row["from_account_id"], row["to_account_id"], row["subject_account_id"])
+                accounts.update(str(side) for side in sides if side is not None)
                 cursor = (row["tx_id"], row["event_id"])
             if len(rows) < READ_PAGE_SIZE:
                 return cursor, accounts

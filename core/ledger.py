@@ -23,6 +23,7 @@ from envoi.core.idempotency import RecordedFailure
 
 FUNDING_PURPOSE = "FUNDING"
 ESCROW_PURPOSE = "ESCROW"
+PAYOUT_PURPOSE = "PAYOUT"
 ACCOUNT_COLUMNS = (
     "account_id, kind, display_name, currency_code, balance_cents, held_cents,"
     " floor_cents, code_hmac, failed_code_attempts, create_time, tier, notification_preference"
@@ -37,9 +38,14 @@ TRANSFER_COLUMNS = (
 
 def ensure_system_accounts(conn: psycopg.Connection, currencies) -> None:
     """Per currency: the funding account credited money comes from (no floor),
-    and the escrow account money for unclaimed identities waits in (floor 0)."""
+    the escrow account money for unclaimed identities waits in (floor 0), and
+    the payout account settled payouts go to: money that left (floor 0)."""
     for currency in currencies:
-        for purpose, floor_cents in ((FUNDING_PURPOSE, None), (ESCROW_PURPOSE, 0)):
+        for purpose, floor_cents in (
+            (FUNDING_PURPOSE, None),
+            (ESCROW_PURPOSE, 0),
+            (PAYOUT_PURPOSE, 0),
+        ):
             conn.execute(
                 "INSERT INTO accounts (account_id, kind, system_purpose, display_name,"
                 " currency_code, floor_cents) VALUES (%s, 'SYSTEM', %s, %s, %s, %s)"
@@ -342,6 +348,33 @@ def _require_pending(conn, transfer: dict) -> None:
         )
 
 
+def verify_code(conn, settings: Settings, code_key: bytes, account: dict, code: str) -> None:
+    """Raise CodeLocked, or InvalidCode (recorded: the attempt is counted), unless
+    `code` is the account's; a right code clears the count. `account` is locked."""
+    if account["failed_code_attempts"] >= settings.code_max_attempts:
+        raise errors.CodeLocked("too many wrong codes: change the code to confirm again")
+    if not confirmation_codes.code_matches(
+        code_key, str(account["account_id"]), code, bytes(account["code_hmac"])
+    ):
+        attempts = conn.execute(
+            "UPDATE accounts SET failed_code_attempts = failed_code_attempts + 1"
+            " WHERE account_id = %s RETURNING failed_code_attempts",
+            (account["account_id"],),
+        ).fetchone()[0]
+        attempts_left = max(settings.code_max_attempts - attempts, 0)
+        raise RecordedFailure(
+            errors.InvalidCode(
+                f"wrong code; {attempts_left} attempt(s) left before confirmations lock",
+                metadata={"attempts_left": str(attempts_left)},
+            )
+        )
+    if account["failed_code_attempts"]:
+        conn.execute(
+            "UPDATE accounts SET failed_code_attempts = 0 WHERE account_id = %s",
+            (account["account_id"],),
+        )
+
+
 def confirm(conn, settings: Settings, code_key: bytes, transfer: dict, code: str) -> dict:
     """Post a pending transfer if `code` is the sender's. `transfer` is locked."""
     _require_pending(conn, transfer)
@@ -354,32 +387,10 @@ def confirm(conn, settings: Settings, code_key: bytes, transfer: dict, code: str
             (transfer["from_account_id"], transfer["to_account_id"]),
         )
     }
-    sender = accounts[transfer["from_account_id"]]
-    if sender["failed_code_attempts"] >= settings.code_max_attempts:
-        raise errors.CodeLocked("too many wrong codes: change the code to confirm again")
-    if not confirmation_codes.code_matches(
-        code_key, str(sender["account_id"]), code, bytes(sender["code_hmac"])
-    ):
-        attempts = conn.execute(
-            "UPDATE accounts SET failed_code_attempts = failed_code_attempts + 1"
-            " WHERE account_id = %s RETURNING failed_code_attempts",
-            (sender["account_id"],),
-        ).fetchone()[0]
-        attempts_left = max(settings.code_max_attempts - attempts, 0)
-        raise RecordedFailure(
-            errors.InvalidCode(
-                f"wrong code; {attempts_left} attempt(s) left before confirmations lock",
-                metadata={"attempts_left": str(attempts_left)},
-            )
-        )
+    verify_code(conn, settings, code_key, accounts[transfer["from_account_id"]], code)
     recipient = accounts[transfer["to_account_id"]]
     if recipient["kind"] != "SYSTEM":  # its balance may have grown since the initiation
         transfer_policy.check_max_balance(settings, recipient, transfer["amount_cents"])
-    if sender["failed_code_attempts"]:
-        conn.execute(
-            "UPDATE accounts SET failed_code_attempts = 0 WHERE account_id = %s",
-            (sender["account_id"],),
-        )
     if transfer["to_subject_id"] is None or recipient["kind"] != "SYSTEM":
         return _resolve(conn, transfer["transfer_id"], "COMPLETED")
     # Paid to an identity nobody had linked: into escrow, then straight to its
@@ -641,16 +652,21 @@ def list_events(
     Only events below the oldest running transaction are returned, so an
     event that commits later can never land before a cursor already handed out.
     """
+    # An event is about a transfer (its columns), or a top-up or a payout (their ids).
     sql = (
         f"SELECT e.event_id, e.tx_id::text::bigint AS tx_id, e.event_type,"
-        f" e.create_time AS event_time, t.{TRANSFER_COLUMNS.replace(', ', ', t.')},"
+        f" e.create_time AS event_time, e.top_up_id, e.payout_id,"
+        f" coalesce(tu.account_id, po.account_id) AS subject_account_id,"
+        f" t.{TRANSFER_COLUMNS.replace(', ', ', t.')},"
         # How each side wants to be told; escrow stands for someone with no account yet.
         f" fa.notification_preference AS from_notification_preference,"
         f" CASE WHEN ta.kind = 'SYSTEM' THEN 'PUBLIC_REPLY'"
         f"      ELSE ta.notification_preference END AS to_notification_preference"
-        f" FROM outbox_events e JOIN transfers t USING (transfer_id)"
-        f" JOIN accounts fa ON fa.account_id = t.from_account_id"
-        f" JOIN accounts ta ON ta.account_id = t.to_account_id"
+        f" FROM outbox_events e LEFT JOIN transfers t ON t.transfer_id = e.transfer_id"
+        f" LEFT JOIN accounts fa ON fa.account_id = t.from_account_id"
+        f" LEFT JOIN accounts ta ON ta.account_id = t.to_account_id"
+        f" LEFT JOIN card_top_ups tu ON tu.top_up_id = e.top_up_id"
+        f" LEFT JOIN payouts po ON po.payout_id = e.payout_id"
         f" WHERE e.tx_id < pg_snapshot_xmin(pg_current_snapshot())"
     )
     params: dict = {"limit": limit}
@@ -661,7 +677,10 @@ def list_events(
         sql += " AND t.initiated_by = %(initiated_by)s"
         params["initiated_by"] = initiated_by
     if account_id is not None:
-        sql += " AND (t.from_account_id = %(account_id)s OR t.to_account_id = %(account_id)s)"
+        sql += (
+            " AND %(account_id)s IN"
+            " (t.from_account_id, t.to_account_id, tu.account_id, po.account_id)"
+        )
         params["account_id"] = account_id
     sql += " ORDER BY e.tx_id, e.event_id LIMIT %(limit)s"
     return conn.cursor(row_factory=dict_row).execute(sql, params).fetchall()

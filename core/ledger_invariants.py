@@ -34,10 +34,12 @@ CHECKS = {
         "SELECT a.account_id FROM accounts a LEFT JOIN postings p USING (account_id)"
         " GROUP BY a.account_id HAVING a.balance_cents <> coalesce(sum(p.amount_cents), 0)"
     ),
-    "each held amount is the sum of its pending transfers": (
-        "SELECT a.account_id FROM accounts a LEFT JOIN transfers t"
-        " ON t.from_account_id = a.account_id AND t.state = 'PENDING_CONFIRMATION'"
-        " GROUP BY a.account_id HAVING a.held_cents <> coalesce(sum(t.amount_cents), 0)"
+    "each held amount is the sum of its pending transfers and payouts": (
+        "SELECT a.account_id FROM accounts a WHERE a.held_cents <>"
+        " (SELECT coalesce(sum(amount_cents), 0) FROM transfers"
+        "   WHERE from_account_id = a.account_id AND state = 'PENDING_CONFIRMATION')"
+        " + (SELECT coalesce(sum(amount_cents), 0) FROM payouts"
+        "   WHERE account_id = a.account_id AND state = 'PENDING')"
     ),
     "no balance below its floor": (
         "SELECT account_id FROM accounts WHERE balance_cents - held_cents < floor_cents"
@@ -45,9 +47,49 @@ CHECKS = {
     "one outbox event per state a transfer went through": (
         "SELECT t.transfer_id FROM transfers t"
         " WHERE (SELECT count(*) FROM outbox_events e WHERE e.transfer_id = t.transfer_id)"
-        " <> CASE WHEN t.kind = 'FUNDING' OR t.state = 'PENDING_CONFIRMATION' THEN 1"
+        " <> CASE WHEN t.kind IN ('FUNDING', 'PAYOUT') OR t.state = 'PENDING_CONFIRMATION'"
+        "         THEN 1"
         "         WHEN (SELECT count(*) FROM postings p WHERE p.transfer_id = t.transfer_id) = 4"
         "         THEN 3 ELSE 2 END"
+    ),
+    # Card top-ups: credited once, by their amount, only when they succeeded.
+    "a top-up is credited exactly when it succeeded": (
+        "SELECT u.top_up_id FROM card_top_ups u"
+        " LEFT JOIN transfers t ON t.transfer_id = u.transfer_id"
+        " LEFT JOIN accounts f ON f.account_id = t.from_account_id"
+        " WHERE (u.state = 'SUCCEEDED') <> (t.transfer_id IS NOT NULL)"
+        " OR (t.transfer_id IS NOT NULL AND (t.kind, t.state, t.to_account_id, t.amount_cents,"
+        "     t.currency_code, f.system_purpose) IS DISTINCT FROM ('FUNDING', 'COMPLETED',"
+        "     u.account_id, u.amount_cents, u.currency_code, 'FUNDING'))"
+    ),
+    "one outbox event per resolved top-up, none while pending": (
+        "SELECT u.top_up_id FROM card_top_ups u"
+        " WHERE (SELECT count(*) FROM outbox_events e WHERE e.top_up_id = u.top_up_id)"
+        " <> CASE u.state WHEN 'PENDING' THEN 0 ELSE 1 END"
+    ),
+    # Payouts: money leaves only by a settled payout, by its amount, to the payout account.
+    "a payout moved money out exactly when it settled": (
+        "SELECT p.payout_id FROM payouts p"
+        " LEFT JOIN transfers t ON t.transfer_id = p.transfer_id"
+        " LEFT JOIN accounts s ON s.account_id = t.to_account_id"
+        " WHERE (p.state = 'SETTLED') <> (t.transfer_id IS NOT NULL)"
+        " OR (t.transfer_id IS NOT NULL AND (t.kind, t.state, t.from_account_id, t.amount_cents,"
+        "     t.currency_code, s.system_purpose) IS DISTINCT FROM ('PAYOUT', 'COMPLETED',"
+        "     p.account_id, p.amount_cents, p.currency_code, 'PAYOUT'))"
+    ),
+    "every PAYOUT transfer belongs to a settled payout": (
+        "SELECT t.transfer_id FROM transfers t WHERE t.kind = 'PAYOUT' AND NOT EXISTS"
+        " (SELECT 1 FROM payouts p WHERE p.transfer_id = t.transfer_id AND p.state = 'SETTLED')"
+    ),
+    "the payout account holds what settled payouts sent": (
+        "SELECT a.account_id FROM accounts a WHERE a.system_purpose = 'PAYOUT'"
+        " AND a.balance_cents <> (SELECT coalesce(sum(amount_cents), 0) FROM payouts"
+        "  WHERE state = 'SETTLED' AND currency_code = a.currency_code)"
+    ),
+    "one outbox event per state a payout went through": (
+        "SELECT p.payout_id FROM payouts p"
+        " WHERE (SELECT count(*) FROM outbox_events e WHERE e.payout_id = p.payout_id)"
+        " <> CASE p.state WHEN 'PENDING' THEN 1 ELSE 2 END"
     ),
 }
 

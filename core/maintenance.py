@@ -1,11 +1,12 @@
 """Background work of each server process: expire pending transfers whose
-time is up, and forget request ids past their retention."""
+time is up, hand payouts left unsubmitted to their provider, and forget
+request ids past their retention."""
 
 import logging
 import threading
 import time
 
-from envoi.core import idempotency, ledger
+from envoi.core import idempotency, ledger, payout_submission
 from envoi.core.runtime import Runtime
 from envoi.core.transactions import run_in_transaction
 
@@ -40,6 +41,9 @@ class MaintenanceThread(threading.Thread):
                 expired = expire_due_transfers(self.runtime)
                 if expired:
                     log.info("expired or refunded %d transfer(s)", expired)
+                submitted = payout_submission.submit_due(self.runtime)
+                if submitted:
+                    log.info("submitted %d payout(s) left behind", submitted)
                 if time.monotonic() >= next_purge:
                     run_in_transaction(
                         self.runtime.pool,

@@ -2,7 +2,15 @@
 
 from google.protobuf import timestamp_pb2
 
-from envoi.v1 import account_pb2, event_pb2, identity_pb2, money_pb2, transfer_pb2
+from envoi.v1 import (
+    account_pb2,
+    event_pb2,
+    identity_pb2,
+    money_pb2,
+    payout_pb2,
+    top_up_pb2,
+    transfer_pb2,
+)
 
 
 def _timestamp(value) -> timestamp_pb2.Timestamp | None:
@@ -75,14 +83,66 @@ def notification_preference(name: str) -> int:
     return account_pb2.NotificationPreference.Value("NOTIFICATION_PREFERENCE_" + name)
 
 
-def event(row: dict, cursor: str) -> event_pb2.Event:
-    return event_pb2.Event(
-        sender_notification_preference=notification_preference(row["from_notification_preference"]),
+def _money(row: dict) -> money_pb2.Money:
+    return money_pb2.Money(currency_code=row["currency_code"], amount_cents=row["amount_cents"])
+
+
+def top_up(row: dict) -> top_up_pb2.TopUp:
+    return top_up_pb2.TopUp(
+        top_up_id=str(row["top_up_id"]),
+        account_id=str(row["account_id"]),
+        amount=_money(row),
+        state=top_up_pb2.TopUpState.Value("TOP_UP_STATE_" + row["state"]),
+        provider=row["provider"],
+        provider_reference=row["provider_reference"],
+        card_last4=row["card_last4"],
+        next_action_url=row["next_action_url"],
+        failure_reason=row["failure_reason"] or "",
+        transfer_id=str(row["transfer_id"] or ""),
+        create_time=_timestamp(row["create_time"]),
+        resolve_time=_timestamp(row["resolve_time"]),
+    )
+
+
+def masked_iban(iban: str) -> str:
+    """Country and check digits, then the last four characters: enough to recognise it."""
+    return f"{iban[:4]} •••• {iban[-4:]}"
+
+
+def payout(row: dict) -> payout_pb2.Payout:
+    return payout_pb2.Payout(
+        payout_id=str(row["payout_id"]),
+        account_id=str(row["account_id"]),
+        amount=_money(row),
+        state=payout_pb2.PayoutState.Value("PAYOUT_STATE_" + row["state"]),
+        provider=row["provider"],
+        provider_reference=row["provider_reference"] or "",
+        iban_masked=masked_iban(row["iban"]),
+        beneficiary_name=row["beneficiary_name"],
+        failure_reason=row["failure_reason"] or "",
+        transfer_id=str(row["transfer_id"] or ""),
+        create_time=_timestamp(row["create_time"]),
+        resolve_time=_timestamp(row["resolve_time"]),
+    )
+
+
+def event(row: dict, cursor: str, subject: dict | None = None) -> event_pb2.Event:
+    """An event row; `subject` is the top-up or payout row of an event about one."""
+    message = event_pb2.Event(
+        sender_notification_preference=notification_preference(
+            row["from_notification_preference"] or "PUBLIC_REPLY"
+        ),
         recipient_notification_preference=notification_preference(
-            row["to_notification_preference"]
+            row["to_notification_preference"] or "PUBLIC_REPLY"
         ),
         event_id=cursor,
         type=event_pb2.EventType.Value("EVENT_TYPE_" + row["event_type"]),
-        transfer=transfer(row),
         create_time=_timestamp(row["event_time"]),
     )
+    if row["top_up_id"] is not None:
+        message.top_up.CopyFrom(top_up(subject))
+    elif row["payout_id"] is not None:
+        message.payout.CopyFrom(payout(subject))
+    else:
+        message.transfer.CopyFrom(transfer(row))
+    return message

@@ -4,6 +4,9 @@ INVALID_ARGUMENT names each bad field (google.rpc.BadRequest)."""
 import re
 import uuid
 
+from schwifty import IBAN
+from schwifty import exceptions as iban_errors
+
 from envoi.client import errors
 from envoi.core import confirmation_codes
 
@@ -13,6 +16,20 @@ MAX_DISPLAY_NAME_LENGTH = 100
 MAX_CHANNEL_REFERENCE_LENGTH = 128
 IDENTITY_NAMESPACE = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 MAX_AMOUNT_CENTS = 10**15  # far above any cap; keeps sums far from int64 overflow
+MAX_CARD_TOKEN_LENGTH = 256
+MAX_BENEFICIARY_NAME_LENGTH = 70  # what SEPA carries
+MAX_CALLBACK_PAYLOAD_BYTES = 64 * 1024
+MAX_SIGNATURE_LENGTH = 512
+# 12 to 19 digits, maybe grouped by spaces or dashes: what a card number looks like.
+CARD_NUMBER_LIKE = re.compile(r"[0-9](?:[ -]?[0-9]){11,18}")
+# Our own words for schwifty's exceptions: theirs may quote the IBAN.
+IBAN_PROBLEMS = (
+    (iban_errors.InvalidChecksumDigits, "check digits do not match: a character is wrong"),
+    (iban_errors.InvalidCountryCode, "unknown country code (the first two letters)"),
+    (iban_errors.InvalidLength, "wrong length for its country"),
+    (iban_errors.InvalidStructure, "not the IBAN format of its country"),
+    (iban_errors.InvalidBBANChecksum, "the national check digits do not match"),
+)
 
 
 class RequestCheck:
@@ -76,6 +93,45 @@ class RequestCheck:
                 self.fail(f"{field}.subject_id", "1 to 64 printable ASCII characters")
         if len(identity.handle) > 64 or not identity.handle.isprintable():
             self.fail(f"{field}.handle", "at most 64 printable characters")
+
+    def provider(self, field: str, name: str, configured) -> None:
+        if name not in configured:
+            names = ", ".join(sorted(configured)) or "none is configured on this server"
+            self.fail(field, f"must be a configured payment provider: {names}")
+
+    def card_token(self, field: str, value: str) -> None:
+        # A card number must never reach envoi, not even its logs or a request hash.
+        if CARD_NUMBER_LIKE.search(value):
+            self.fail(field, "a card number is not a token: tokenize the card with the provider")
+        elif not 1 <= len(value) <= MAX_CARD_TOKEN_LENGTH:
+            self.fail(field, f"required: the provider's token, at most {MAX_CARD_TOKEN_LENGTH}")
+        elif not value.isascii() or not value.isprintable():
+            self.fail(field, "printable ASCII only")
+
+    def iban(self, field: str, value: str) -> str | None:
+        """The IBAN in electronic form (no spaces, upper case), or None if it is invalid."""
+        if not value.strip():
+            self.fail(field, "required: the IBAN of the bank account to pay")
+            return None
+        try:
+            return IBAN(value).compact
+        except iban_errors.SchwiftyException as problem:
+            description = next(
+                (text for kind, text in IBAN_PROBLEMS if isinstance(problem, kind)),
+                "not a valid IBAN",
+            )
+            self.fail(field, description)
+            return None
+
+    def callback(self, payload: bytes, signature: str) -> None:
+        if not 1 <= len(payload) <= MAX_CALLBACK_PAYLOAD_BYTES:
+            self.fail("payload", f"the callback body: 1 to {MAX_CALLBACK_PAYLOAD_BYTES} bytes")
+        if (
+            not 1 <= len(signature) <= MAX_SIGNATURE_LENGTH
+            or not signature.isascii()
+            or not signature.isprintable()
+        ):
+            self.fail("signature", f"1 to {MAX_SIGNATURE_LENGTH} printable ASCII characters")
 
     def raise_if_any(self) -> None:
         if self.violations:

@@ -24,6 +24,13 @@ ALLOWED_ROLES_BY_METHOD = {
     "/envoi.v1.TransferService/ListPendingConfirmations": {"wallet", "merchant"},
     "/envoi.v1.EventService/ListEvents": {"channel", "admin"},
     "/envoi.v1.EventService/WatchEvents": {"wallet", "merchant", "admin"},
+    "/envoi.v1.FundingService/TopUp": {"wallet"},
+    "/envoi.v1.FundingService/GetTopUp": {"wallet", "admin"},
+    # The provider's signature, not the token, is what makes a callback believed.
+    "/envoi.v1.FundingService/CompleteTopUp": {"wallet", "admin"},
+    "/envoi.v1.PayoutService/Withdraw": {"wallet", "merchant"},
+    "/envoi.v1.PayoutService/GetPayout": {"wallet", "merchant", "admin"},
+    "/envoi.v1.PayoutService/CompletePayout": {"wallet", "admin"},
 }
 
 # Open to anyone: health checks and server reflection (grpcurl list/describe).

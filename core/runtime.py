@@ -1,4 +1,5 @@
-"""What the services share in one server process: settings, the database pool, the code key."""
+"""What the services share in one server process: settings, the database pool,
+the code key, and the payment providers (name -> provider) of the enabled plugins."""
 
 import dataclasses
 
@@ -12,6 +13,8 @@ class Runtime:
     settings: Settings
     pool: psycopg_pool.ConnectionPool
     code_key: bytes = dataclasses.field(repr=False)
+    funding_providers: dict = dataclasses.field(default_factory=dict)
+    payout_providers: dict = dataclasses.field(default_factory=dict)
 
 
 def open_pool(database_url: str, size: int) -> psycopg_pool.ConnectionPool:

@@ -10,6 +10,7 @@ import asyncio
 import dataclasses
 import logging
 import multiprocessing
+import os
 import signal
 import threading
 from concurrent import futures
@@ -24,7 +25,9 @@ from envoi.core.auth_interceptor import AuthInterceptor
 from envoi.core.config import Settings
 from envoi.core.event_service import EventService
 from envoi.core.event_wakeups import EventWakeups
+from envoi.core.funding_service import FundingService
 from envoi.core.maintenance import MaintenanceThread
+from envoi.core.payout_service import PayoutService
 from envoi.core.runtime import Runtime, open_pool
 from envoi.core.transfer_service import TransferService
 from envoi.v1 import (
@@ -32,6 +35,10 @@ from envoi.v1 import (
     account_service_pb2_grpc,
     event_service_pb2,
     event_service_pb2_grpc,
+    funding_service_pb2,
+    funding_service_pb2_grpc,
+    payout_service_pb2,
+    payout_service_pb2_grpc,
     transfer_service_pb2,
     transfer_service_pb2_grpc,
 )
@@ -42,6 +49,8 @@ SERVICE_NAMES = (
     account_service_pb2.DESCRIPTOR.services_by_name["AccountService"].full_name,
     transfer_service_pb2.DESCRIPTOR.services_by_name["TransferService"].full_name,
     event_service_pb2.DESCRIPTOR.services_by_name["EventService"].full_name,
+    funding_service_pb2.DESCRIPTOR.services_by_name["FundingService"].full_name,
+    payout_service_pb2.DESCRIPTOR.services_by_name["PayoutService"].full_name,
 )
 
 
@@ -56,6 +65,8 @@ async def add_services(
     event_service_pb2_grpc.add_EventServiceServicer_to_server(
         EventService(runtime, wakeups), server
     )
+    funding_service_pb2_grpc.add_FundingServiceServicer_to_server(FundingService(runtime), server)
+    payout_service_pb2_grpc.add_PayoutServiceServicer_to_server(PayoutService(runtime), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for name in ("", *SERVICE_NAMES):
@@ -110,6 +121,24 @@ async def start_server(runtime: Runtime, listen: str, interceptors=None) -> Runn
     return RunningServer(server, health_servicer, wakeups, port)
 
 
+def load_payment_providers(env=os.environ) -> dict:
+    """Runtime's funding_providers and payout_providers, from the enabled provider
+    plugins (entry point group envoi.providers, limited by ENVOI_PROVIDERS)."""
+    from envoi.channels import plugins
+
+    manager = plugins.plugin_manager(env)
+    providers = {
+        "funding_providers": plugins.load_funding_providers(env, manager),
+        "payout_providers": plugins.load_payout_providers(env, manager),
+    }
+    for kind, loaded in providers.items():
+        if loaded:
+            log.info("%s: %s", kind.replace("_", " "), ", ".join(sorted(loaded)))
+        if "sandbox" in loaded:
+            log.warning("the sandbox provider is enabled: its test cards create money")
+    return providers
+
+
 def prepare_database(database_url: str, settings: Settings) -> None:
     applied = migrations.migrate(database_url)
     if applied:
@@ -125,7 +154,12 @@ def prepare_database(database_url: str, settings: Settings) -> None:
 def run_worker(settings: Settings, database_url: str, code_key: bytes) -> None:
     """Serve until SIGTERM or SIGINT, then finish in-flight RPCs and exit."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(message)s")
-    runtime = Runtime(settings, open_pool(database_url, settings.db_pool_size), code_key)
+    runtime = Runtime(
+        settings,
+        open_pool(database_url, settings.db_pool_size),
+        code_key,
+        **load_payment_providers(),
+    )
     try:
         asyncio.run(_serve_until_stopped(runtime))
     finally:

@@ -33,9 +33,11 @@ from envoi.core.auth_interceptor import AuthInterceptor
 from envoi.core.config import Settings
 from envoi.core.ledger_invariants import assert_ledger_invariants
 from envoi.core.runtime import Runtime, open_pool
-from envoi.core.server import prepare_database, start_server
+from envoi.core.server import load_payment_providers, prepare_database, start_server
 
 TEST_CODE_KEY = b"test-only key for confirmation codes, 48 bytes.."
+# Enables the sandbox payment provider (test cards and IBANs) in the test server.
+TEST_PROVIDER_ENV = {"ENVOI_SANDBOX_WEBHOOK_SECRET": "test-only sandbox webhook secret, 44 bytes"}
 
 
 @pytest.fixture(scope="session")
@@ -83,9 +85,15 @@ def settings(database_url):
 
 
 @pytest.fixture(scope="module")
-def runtime(settings, database_url):
+def payment_providers():
+    """Runtime's providers, loaded through the plugin manager: the sandbox."""
+    return load_payment_providers(TEST_PROVIDER_ENV)
+
+
+@pytest.fixture(scope="module")
+def runtime(settings, database_url, payment_providers):
     pool = open_pool(database_url, 24)
-    yield Runtime(settings, pool, settings.code_key)
+    yield Runtime(settings, pool, settings.code_key, **payment_providers)
     pool.close()
 
 

@@ -12,7 +12,15 @@ import pytest
 
 from envoi.client import EnvoiClient, errors
 from envoi.core.auth_interceptor import AuthInterceptor
-from envoi.v1 import account_service_pb2, identity_pb2, transfer_pb2, transfer_service_pb2
+from envoi.providers.sandbox import bank_transfers, cards
+from envoi.v1 import (
+    account_service_pb2,
+    funding_service_pb2,
+    identity_pb2,
+    payout_service_pb2,
+    transfer_pb2,
+    transfer_service_pb2,
+)
 
 INITIATE = "/envoi.v1.TransferService/InitiateTransfer"
 
@@ -23,6 +31,8 @@ MUTATING_METHODS = {
     for module, name in (
         (account_service_pb2, "AccountService"),
         (transfer_service_pb2, "TransferService"),
+        (funding_service_pb2, "FundingService"),
+        (payout_service_pb2, "PayoutService"),
     )
     for service in [module.DESCRIPTOR.services_by_name[name]]
     for method in service.methods
@@ -130,7 +140,7 @@ def test_unavailable_past_max_attempts_raises_unavailable(
 
 
 def test_every_mutating_call_gets_a_request_id_of_its_own(
-    client_for, make_token, wallet_token, recorder
+    client_for, make_token, wallet_token, recorder, payment_providers
 ):
     wallet = client_for(wallet_token)
     admin = client_for(make_token("admin"))
@@ -147,6 +157,28 @@ def test_every_mutating_call_gets_a_request_id_of_its_own(
     wallet.unlink_identity(alice, handle)
     admin.set_account_tier(alice, "VERIFIED")
     wallet.set_notification_preference(alice, "APP_ONLY")
+    sandbox_cards = payment_providers["funding_providers"]["sandbox"]
+    three_d_secure = wallet.top_up(
+        alice, 500, provider="sandbox", card_token=cards.tokenize_card(cards.THREE_D_SECURE)
+    )
+    wallet.complete_top_up(
+        "sandbox",
+        *sandbox_cards.three_d_secure_callback(
+            three_d_secure.provider_reference, authenticated=True
+        ),
+    )
+    payout = wallet.withdraw(
+        alice,
+        200,
+        iban=bank_transfers.SETTLES,
+        beneficiary_name="Alice",
+        code="111111",
+        provider="sandbox",
+    )
+    reference = wallet.get_payout(payout.payout_id).provider_reference
+    wallet.complete_payout(
+        "sandbox", *payment_providers["payout_providers"]["sandbox"].settlement_callback(reference)
+    )
 
     mutating_calls = [(m, rid) for m, rid in recorder.calls if m in MUTATING_METHODS]
     assert {m for m, _ in mutating_calls} == MUTATING_METHODS

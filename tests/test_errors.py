@@ -23,12 +23,18 @@ from error_status import SPEC, assert_envoi_error, bearer, expect_failure, faile
 
 from envoi.client import errors
 from envoi.core.config import Settings
-from envoi.core.testing import TEST_CODE_KEY
+from envoi.core.testing import TEST_CODE_KEY, TEST_PROVIDER_ENV
+from envoi.providers import signatures
+from envoi.providers.sandbox import bank_transfers, callbacks, cards
 from envoi.v1 import (
     account_pb2,
     account_service_pb2_grpc,
+    funding_service_pb2_grpc,
     identity_pb2,
     money_pb2,
+    payout_pb2,
+    payout_service_pb2_grpc,
+    top_up_pb2,
     transfer_pb2,
     transfer_service_pb2_grpc,
 )
@@ -36,10 +42,17 @@ from envoi.v1 import (
     account_service_pb2 as accounts_pb,
 )
 from envoi.v1 import (
+    funding_service_pb2 as funding_pb,
+)
+from envoi.v1 import (
+    payout_service_pb2 as payouts_pb,
+)
+from envoi.v1 import (
     transfer_service_pb2 as transfers_pb,
 )
 
 ERRORS_DOC = Path(__file__).resolve().parent.parent / "docs" / "errors.md"
+SANDBOX_SECRET = TEST_PROVIDER_ENV["ENVOI_SANDBOX_WEBHOOK_SECRET"].encode()
 
 
 @pytest.fixture(scope="module")
@@ -53,10 +66,12 @@ def rpc(grpc_channel):
     """The generated stubs' methods, called directly to see the raw status."""
     accounts = account_service_pb2_grpc.AccountServiceStub(grpc_channel)
     transfers = transfer_service_pb2_grpc.TransferServiceStub(grpc_channel)
+    funding = funding_service_pb2_grpc.FundingServiceStub(grpc_channel)
+    payouts = payout_service_pb2_grpc.PayoutServiceStub(grpc_channel)
     return types.SimpleNamespace(
         **{
             name: getattr(stub, name)
-            for stub in (accounts, transfers)
+            for stub in (accounts, transfers, funding, payouts)
             for name in dir(stub)
             if name[0].isupper()
         }
@@ -153,6 +168,51 @@ def change_code(p, **changes):
 def credit(p, **changes):
     fields = dict(request_id=new_request_id(), account_id=p.alice, amount=money(100), memo="")
     return accounts_pb.CreditAccountRequest(**{**fields, **changes})
+
+
+def top_up(p, **changes):
+    fields = dict(
+        request_id=new_request_id(),
+        account_id=p.alice,
+        amount=money(100),
+        provider="sandbox",
+        card_token=cards.tokenize_card(cards.SUCCEEDS),
+    )
+    return funding_pb.TopUpRequest(**{**fields, **changes})
+
+
+def withdraw(p, **changes):
+    fields = dict(
+        request_id=new_request_id(),
+        account_id=p.alice,
+        amount=money(100),
+        iban=bank_transfers.SETTLES,
+        beneficiary_name="Alice",
+        code="123456",
+        provider="sandbox",
+    )
+    return payouts_pb.WithdrawRequest(**{**fields, **changes})
+
+
+def complete_top_up(p, payload_and_signature, **changes):
+    payload, signature = payload_and_signature
+    fields = dict(
+        request_id=new_request_id(), provider="sandbox", payload=payload, signature=signature
+    )
+    return funding_pb.CompleteTopUpRequest(**{**fields, **changes})
+
+
+def complete_payout(p, payload_and_signature, **changes):
+    payload, signature = payload_and_signature
+    fields = dict(
+        request_id=new_request_id(), provider="sandbox", payload=payload, signature=signature
+    )
+    return payouts_pb.CompletePayoutRequest(**{**fields, **changes})
+
+
+def signed_garbage() -> tuple[bytes, str]:
+    """Signed with the sandbox's secret, but not a callback the sandbox sends."""
+    return b"not json", signatures.sign(SANDBOX_SECRET, b"not json")
 
 
 MAX_AMOUNT_CENTS = 10**15
@@ -514,6 +574,96 @@ INVALID_REQUESTS = {
         "admin",
         lambda p: credit(p, memo="m" * 281),
         ["memo"],
+    ),
+    "top up: a card number as the token": (
+        "TopUp",
+        "wallet",
+        lambda p: top_up(p, card_token="4242 4242 4242 4242"),
+        ["card_token"],
+    ),
+    "top up: a token the provider did not issue": (
+        "TopUp",
+        "wallet",
+        lambda p: top_up(p, card_token="tok_visa"),
+        ["card_token"],
+    ),
+    "top up: a provider the server does not have": (
+        "TopUp",
+        "wallet",
+        lambda p: top_up(p, provider="stripe"),
+        ["provider"],
+    ),
+    "top up: every field wrong": (
+        "TopUp",
+        "wallet",
+        lambda p: funding_pb.TopUpRequest(account_id="x", amount=money(0, "XXX")),
+        [
+            "request_id",
+            "account_id",
+            "amount.amount_cents",
+            "amount.currency_code",
+            "provider",
+            "card_token",
+        ],
+    ),
+    "get top-up: top_up_id not an id": (
+        "GetTopUp",
+        "wallet",
+        lambda p: funding_pb.GetTopUpRequest(top_up_id="1"),
+        ["top_up_id"],
+    ),
+    "complete top-up: no payload, no signature": (
+        "CompleteTopUp",
+        "wallet",
+        lambda p: complete_top_up(p, (b"", "")),
+        ["payload", "signature"],
+    ),
+    "complete top-up: signed, but not a callback": (
+        "CompleteTopUp",
+        "wallet",
+        lambda p: complete_top_up(p, signed_garbage()),
+        ["payload"],
+    ),
+    "withdraw: an IBAN with wrong check digits": (
+        "Withdraw",
+        "wallet",
+        lambda p: withdraw(p, iban="DE89370400440532013001"),
+        ["iban"],
+    ),
+    "withdraw: beneficiary_name of 71 characters": (
+        "Withdraw",
+        "wallet",
+        lambda p: withdraw(p, beneficiary_name="b" * 71),
+        ["beneficiary_name"],
+    ),
+    "withdraw: every field wrong": (
+        "Withdraw",
+        "wallet",
+        lambda p: payouts_pb.WithdrawRequest(
+            account_id="x", amount=money(-1, "XXX"), iban="FR00", code="1", provider="bank"
+        ),
+        [
+            "request_id",
+            "account_id",
+            "amount.amount_cents",
+            "amount.currency_code",
+            "iban",
+            "beneficiary_name",
+            "code",
+            "provider",
+        ],
+    ),
+    "get payout: payout_id not an id": (
+        "GetPayout",
+        "wallet",
+        lambda p: payouts_pb.GetPayoutRequest(payout_id="payout"),
+        ["payout_id"],
+    ),
+    "complete payout: signed, but not a callback": (
+        "CompletePayout",
+        "admin",
+        lambda p: complete_payout(p, signed_garbage()),
+        ["payload"],
     ),
 }
 
@@ -930,6 +1080,112 @@ def test_permission_denied(rpc, auth, parties, db):
     expect_failure(db, rpc.ConfirmTransfer, confirm(parties), auth.channel, "PERMISSION_DENIED")
 
 
+# Money in and out: the provider's callbacks.
+
+
+def test_invalid_signature(rpc, auth, parties, wallet, db):
+    pending = wallet.top_up(
+        parties.alice, 100, provider="sandbox", card_token=cards.tokenize_card(cards.THREE_D_SECURE)
+    )
+    forged = callbacks.signed(b"a guess at the secret, 32 bytes or more", "charge.succeeded", "r")
+    tampered = (
+        b'{"reference": "%s", "type": "charge.succeeded"}' % pending.provider_reference.encode(),
+        "00" * 32,
+    )
+    for payload_and_signature in (forged, tampered):
+        expect_failure(
+            db,
+            rpc.CompleteTopUp,
+            complete_top_up(parties, payload_and_signature),
+            auth.wallet,
+            "INVALID_SIGNATURE",
+        )
+        expect_failure(
+            db,
+            rpc.CompletePayout,
+            complete_payout(parties, payload_and_signature),
+            auth.admin,
+            "INVALID_SIGNATURE",
+        )
+
+
+def test_top_up_and_payout_not_found(rpc, auth, parties, db):
+    nothing = unknown_id()
+    expect_failure(
+        db,
+        rpc.GetTopUp,
+        funding_pb.GetTopUpRequest(top_up_id=nothing),
+        auth.wallet,
+        "TOP_UP_NOT_FOUND",
+        metadata={"top_up_id": nothing},
+    )
+    expect_failure(
+        db,
+        rpc.GetPayout,
+        payouts_pb.GetPayoutRequest(payout_id=nothing),
+        auth.wallet,
+        "PAYOUT_NOT_FOUND",
+        metadata={"payout_id": nothing},
+    )
+    # Genuine callbacks about charges and payouts envoi does not know (yet).
+    for stub_method, kind, reason in (
+        (rpc.CompleteTopUp, "charge.succeeded", "TOP_UP_NOT_FOUND"),
+        (rpc.CompletePayout, "payout.settled", "PAYOUT_NOT_FOUND"),
+    ):
+        request_type = complete_top_up if kind.startswith("charge") else complete_payout
+        expect_failure(
+            db,
+            stub_method,
+            request_type(parties, callbacks.signed(SANDBOX_SECRET, kind, "sbx_unknown")),
+            auth.wallet,
+            reason,
+            metadata={"provider": "sandbox", "provider_reference": "sbx_unknown"},
+        )
+
+
+def test_top_up_and_payout_not_pending(rpc, auth, wallet, open_account, db):
+    alice = open_account(balance_cents=1_000)
+    p = types.SimpleNamespace(alice=alice)
+    done = wallet.top_up(
+        alice, 100, provider="sandbox", card_token=cards.tokenize_card(cards.SUCCEEDS)
+    )
+    expect_failure(
+        db,
+        rpc.CompleteTopUp,
+        complete_top_up(
+            p,
+            callbacks.signed(
+                SANDBOX_SECRET, "charge.failed", done.provider_reference, "card_declined"
+            ),
+        ),
+        auth.wallet,
+        "TOP_UP_NOT_PENDING",
+        metadata={"top_up_id": done.top_up_id, "state": "SUCCEEDED"},
+    )
+    payout = wallet.withdraw(
+        alice,
+        100,
+        iban=bank_transfers.SETTLES,
+        beneficiary_name="Alice",
+        code="123456",
+        provider="sandbox",
+    )
+    reference = wallet.get_payout(payout.payout_id).provider_reference
+    wallet.complete_payout(
+        "sandbox", *callbacks.signed(SANDBOX_SECRET, "payout.settled", reference)
+    )
+    expect_failure(
+        db,
+        rpc.CompletePayout,
+        complete_payout(
+            p, callbacks.signed(SANDBOX_SECRET, "payout.failed", reference, "account_closed")
+        ),
+        auth.wallet,
+        "PAYOUT_NOT_PENDING",
+        metadata={"payout_id": payout.payout_id, "state": "SETTLED"},
+    )
+
+
 def documented_reasons() -> dict[str, str]:
     """reason -> gRPC code, from the rows of the table in docs/errors.md."""
     rows = re.findall(
@@ -956,6 +1212,8 @@ def test_the_error_doc_names_no_reason_that_does_not_exist():
         | {name.removeprefix("TRANSFER_STATE_") for name in transfer_pb2.TransferState.keys()}
         | {name.removeprefix("ACCOUNT_KIND_") for name in account_pb2.AccountKind.keys()}
         | {name.removeprefix("ACCOUNT_TIER_") for name in account_pb2.AccountTier.keys()}
+        | {name.removeprefix("TOP_UP_STATE_") for name in top_up_pb2.TopUpState.keys()}
+        | {name.removeprefix("PAYOUT_STATE_") for name in payout_pb2.PayoutState.keys()}
         | {"PER_TRANSFER", "DAILY", "MONTHLY_OUTGOING", "MAX_BALANCE"}
     )
     words = set(

@@ -1,5 +1,6 @@
-"""Channel plugins are found through the `envoi.channels` entry point group,
-the built-in twitter channel exactly like an outside one."""
+"""Plugins are found through their entry point groups into one plugin manager:
+channels through `envoi.channels`, payment providers through `envoi.providers`,
+the built-in twitter channel and sandbox provider exactly like outside ones."""
 
 import json
 import subprocess
@@ -9,6 +10,9 @@ import pytest
 
 from envoi.channels import plugins
 from envoi.channels.twitter.channel import TwitterChannel
+from envoi.providers.sandbox.bank_transfers import SandboxBankTransfers
+from envoi.providers.sandbox.cards import SandboxCards
+from envoi.providers.sandbox.config import SandboxConfig
 
 OUTSIDE_PLUGIN = """
 from envoi.channels import hookimpl
@@ -83,3 +87,93 @@ def test_envoi_plugins_prints_them(outside_plugin):
     )
     listed = {p["name"]: p["version"] for p in json.loads(done.stdout)}
     assert listed["echo"] == "1.2.3" and "twitter" in listed
+
+
+# Payment providers: the same plugin manager, their own entry point group.
+
+SANDBOX_ENV = {"ENVOI_SANDBOX_WEBHOOK_SECRET": "s" * 32}
+
+OUTSIDE_PROVIDER = """
+from envoi.channels import hookimpl
+from envoi.providers.provider import PayoutProvider
+
+
+class PigeonPost(PayoutProvider):
+    name = "pigeon"
+
+    def submit(self, **payout):
+        return "coo"
+
+    def parse_callback(self, payload, signature):
+        raise NotImplementedError
+
+
+@hookimpl
+def envoi_payout_providers(env):
+    return [PigeonPost()]
+"""
+
+
+@pytest.fixture
+def outside_provider(tmp_path, monkeypatch):
+    """An installed distribution `envoi-provider-pigeon` 0.3.0 in the envoi.providers group."""
+    (tmp_path / "envoi_provider_pigeon.py").write_text(OUTSIDE_PROVIDER)
+    dist_info = tmp_path / "envoi_provider_pigeon-0.3.0.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: envoi-provider-pigeon\nVersion: 0.3.0\n"
+    )
+    (dist_info / "entry_points.txt").write_text(
+        "[envoi.providers]\npigeon = envoi_provider_pigeon\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "envoi_provider_pigeon", raising=False)
+    return tmp_path
+
+
+def test_the_sandbox_provider_is_listed_in_the_providers_group(outside_provider):
+    listed = {(p.group, p.name): p for p in plugins.installed_plugins({})}
+    sandbox = listed[("envoi.providers", "sandbox")]
+    assert (sandbox.module, sandbox.distribution) == ("envoi.providers.sandbox.plugin", "envoi")
+    assert listed[("envoi.providers", "pigeon")].version == "0.3.0"
+    assert listed[("envoi.channels", "twitter")].group == "envoi.channels"
+
+
+def test_the_sandbox_loads_only_when_configured():
+    assert plugins.load_funding_providers({}) == {}
+    assert plugins.load_payout_providers({}) == {}
+    funding = plugins.load_funding_providers(SANDBOX_ENV)
+    payouts = plugins.load_payout_providers(SANDBOX_ENV)
+    assert isinstance(funding["sandbox"], SandboxCards)
+    assert isinstance(payouts["sandbox"], SandboxBankTransfers)
+    with pytest.raises(ValueError, match="at least 32"):
+        plugins.load_funding_providers({"ENVOI_SANDBOX_WEBHOOK_SECRET": "short"})
+
+
+def test_the_sandbox_secret_stays_out_of_repr():
+    secret = "a secret nobody may read in a log: 40 b."
+    env = {"ENVOI_SANDBOX_WEBHOOK_SECRET": secret}
+    shown = repr(plugins.load_funding_providers(env)) + repr(plugins.load_payout_providers(env))
+    shown += repr(SandboxConfig.from_env(env))
+    assert secret not in shown
+
+
+def test_envoi_providers_limits_which_providers_load(outside_provider):
+    assert sorted(plugins.load_payout_providers(SANDBOX_ENV)) == ["pigeon", "sandbox"]
+    only_pigeon = {**SANDBOX_ENV, "ENVOI_PROVIDERS": "pigeon"}
+    assert sorted(plugins.load_payout_providers(only_pigeon)) == ["pigeon"]
+    assert plugins.load_funding_providers(only_pigeon) == {}
+    # The channels' variable does not limit providers, nor the reverse.
+    assert sorted(plugins.load_payout_providers({**SANDBOX_ENV, "ENVOI_CHANNELS": ""})) == [
+        "pigeon",
+        "sandbox",
+    ]
+    assert plugins.load_channels({"ENVOI_TWITTER_CONSUMER_SECRET": "s", "ENVOI_PROVIDERS": ""})
+
+
+def test_two_plugins_may_not_provide_one_provider(outside_provider):
+    (outside_provider / "envoi_provider_pigeon.py").write_text(
+        OUTSIDE_PROVIDER.replace('name = "pigeon"', 'name = "sandbox"')
+    )
+    with pytest.raises(ValueError, match="sandbox"):
+        plugins.load_payout_providers(SANDBOX_ENV)

@@ -14,12 +14,15 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from envoi.client import errors
 from envoi.core import api_tokens, roles
+from envoi.providers.sandbox import bank_transfers, cards
 from envoi.v1 import (
     account_pb2,
     account_service_pb2,
     account_service_pb2_grpc,
     event_service_pb2,
+    funding_service_pb2,
     identity_pb2,
+    payout_service_pb2,
     transfer_pb2,
     transfer_service_pb2,
 )
@@ -46,6 +49,12 @@ EXPECTED_ALLOWED_ROLES = {
     "/envoi.v1.TransferService/ListPendingConfirmations": {"wallet", "merchant"},
     "/envoi.v1.EventService/ListEvents": {"channel", "admin"},
     "/envoi.v1.EventService/WatchEvents": {"wallet", "merchant", "admin"},
+    "/envoi.v1.FundingService/TopUp": {"wallet"},
+    "/envoi.v1.FundingService/GetTopUp": {"wallet", "admin"},
+    "/envoi.v1.FundingService/CompleteTopUp": {"wallet", "admin"},
+    "/envoi.v1.PayoutService/Withdraw": {"wallet", "merchant"},
+    "/envoi.v1.PayoutService/GetPayout": {"wallet", "merchant", "admin"},
+    "/envoi.v1.PayoutService/CompletePayout": {"wallet", "admin"},
 }
 ROLE_CALLERS = ("channel", "wallet", "merchant", "admin")
 UNAUTHENTICATED_CALLERS = ("no_token", "unknown_token", "revoked_token")
@@ -60,6 +69,8 @@ def all_rpcs() -> set[str]:
         account_service_pb2.DESCRIPTOR.services_by_name["AccountService"],
         transfer_service_pb2.DESCRIPTOR.services_by_name["TransferService"],
         event_service_pb2.DESCRIPTOR.services_by_name["EventService"],
+        funding_service_pb2.DESCRIPTOR.services_by_name["FundingService"],
+        payout_service_pb2.DESCRIPTOR.services_by_name["PayoutService"],
     )
     return {
         f"/{service.full_name}/{method.name}" for service in services for method in service.methods
@@ -134,6 +145,10 @@ class Subject:
     payee_id: str
     pending_transfer_id: str
     identity: identity_pb2.Identity  # linked to account_id
+    top_up_id: str  # of a person's account (account_id, or payee_id for a merchant)
+    top_up_callback: tuple[bytes, str]  # resolves a pending top-up
+    payout_id: str  # a pending payout from account_id
+    payout_callback: tuple[bytes, str]  # settles it
 
 
 # One valid request per RPC, which succeeds for every role allowed to call it.
@@ -188,6 +203,25 @@ CALLS = {
     "/envoi.v1.EventService/WatchEvents": lambda client, s: first_event(
         client.watch_events(s.account_id, timeout_s=10)
     ),
+    "/envoi.v1.FundingService/TopUp": lambda client, s: client.top_up(
+        s.account_id, 100, provider="sandbox", card_token=cards.tokenize_card(cards.SUCCEEDS)
+    ),
+    "/envoi.v1.FundingService/GetTopUp": lambda client, s: client.get_top_up(s.top_up_id),
+    "/envoi.v1.FundingService/CompleteTopUp": lambda client, s: client.complete_top_up(
+        "sandbox", *s.top_up_callback
+    ),
+    "/envoi.v1.PayoutService/Withdraw": lambda client, s: client.withdraw(
+        s.account_id,
+        100,
+        iban=bank_transfers.SETTLES,
+        beneficiary_name="Roles Test",
+        code=s.code,
+        provider="sandbox",
+    ),
+    "/envoi.v1.PayoutService/GetPayout": lambda client, s: client.get_payout(s.payout_id),
+    "/envoi.v1.PayoutService/CompletePayout": lambda client, s: client.complete_payout(
+        "sandbox", *s.payout_callback
+    ),
 }
 
 
@@ -225,7 +259,10 @@ def callers(channel, wallet, merchant, admin, client_for, revoked_token):
 
 
 @pytest.fixture
-def subject_for(merchant, open_account, channel, admin):
+def subject_for(merchant, open_account, channel, admin, wallet, payment_providers):
+    sandbox_cards = payment_providers["funding_providers"]["sandbox"]
+    sandbox_bank = payment_providers["payout_providers"]["sandbox"]
+
     def make(caller) -> Subject:
         if caller == "merchant":
             account_id, code = merchant[0], MERCHANT_CODE
@@ -236,7 +273,34 @@ def subject_for(merchant, open_account, channel, admin):
         pending = channel.initiate_transfer(account_id, payee_id, 100)
         identity = new_identity()
         admin.link_identity(account_id, identity)
-        return Subject(account_id, code, payee_id, pending.transfer_id, identity)
+        # Cards top up people's accounts; a merchant's payouts need its own token.
+        top_up = wallet.top_up(
+            payee_id if caller == "merchant" else account_id,
+            100,
+            provider="sandbox",
+            card_token=cards.tokenize_card(cards.THREE_D_SECURE),
+        )
+        payer = merchant[1] if caller == "merchant" else wallet
+        payout = payer.withdraw(
+            account_id,
+            100,
+            iban=bank_transfers.SETTLES,
+            beneficiary_name="Roles Test",
+            code=code,
+            provider="sandbox",
+        )
+        payout_reference = payer.get_payout(payout.payout_id).provider_reference
+        return Subject(
+            account_id,
+            code,
+            payee_id,
+            pending.transfer_id,
+            identity,
+            top_up.top_up_id,
+            sandbox_cards.three_d_secure_callback(top_up.provider_reference, authenticated=True),
+            payout.payout_id,
+            sandbox_bank.settlement_callback(payout_reference),
+        )
 
     return make
 

@@ -21,8 +21,14 @@ from envoi.v1 import (
     account_service_pb2_grpc,
     event_service_pb2,
     event_service_pb2_grpc,
+    funding_service_pb2,
+    funding_service_pb2_grpc,
     identity_pb2,
     money_pb2,
+    payout_pb2,
+    payout_service_pb2,
+    payout_service_pb2_grpc,
+    top_up_pb2,
     transfer_pb2,
     transfer_service_pb2,
     transfer_service_pb2_grpc,
@@ -84,6 +90,8 @@ class EnvoiClient:
         self.accounts = account_service_pb2_grpc.AccountServiceStub(channel)
         self.transfers = transfer_service_pb2_grpc.TransferServiceStub(channel)
         self.events = event_service_pb2_grpc.EventServiceStub(channel)
+        self.funding = funding_service_pb2_grpc.FundingServiceStub(channel)
+        self.payouts = payout_service_pb2_grpc.PayoutServiceStub(channel)
 
     def close(self):
         self._channel.close()
@@ -368,3 +376,84 @@ class EnvoiClient:
             max_attempts=self.max_attempts,
             retry_backoff_s=self.retry_backoff_s,
         )
+
+    # FundingService
+
+    def top_up(
+        self,
+        account_id: str,
+        amount_cents: int,
+        *,
+        provider: str,
+        card_token: str,
+        currency_code: str = "EUR",
+        request_id: str | None = None,
+    ) -> top_up_pb2.TopUp:
+        """Charge a card (by the provider's token, never its number) and credit the
+        account: SUCCEEDED, FAILED, or PENDING until the 3-D Secure step is done."""
+        request = funding_service_pb2.TopUpRequest(
+            request_id=self._request_id(request_id),
+            account_id=account_id,
+            amount=money_pb2.Money(currency_code=currency_code, amount_cents=amount_cents),
+            provider=provider,
+            card_token=card_token,
+        )
+        return self.call(self.funding.TopUp, request).top_up
+
+    def get_top_up(self, top_up_id: str) -> top_up_pb2.TopUp:
+        request = funding_service_pb2.GetTopUpRequest(top_up_id=top_up_id)
+        return self.call(self.funding.GetTopUp, request).top_up
+
+    def complete_top_up(
+        self, provider: str, payload: bytes, signature: str, *, request_id: str | None = None
+    ) -> top_up_pb2.TopUp:
+        """Relay a provider's callback about a top-up, its body byte for byte."""
+        request = funding_service_pb2.CompleteTopUpRequest(
+            request_id=self._request_id(request_id),
+            provider=provider,
+            payload=payload,
+            signature=signature,
+        )
+        return self.call(self.funding.CompleteTopUp, request).top_up
+
+    # PayoutService
+
+    def withdraw(
+        self,
+        account_id: str,
+        amount_cents: int,
+        *,
+        iban: str,
+        beneficiary_name: str,
+        code: str,
+        provider: str,
+        currency_code: str = "EUR",
+        request_id: str | None = None,
+    ) -> payout_pb2.Payout:
+        """Hold amount_cents and send it to the IBAN; the provider settles it later."""
+        request = payout_service_pb2.WithdrawRequest(
+            request_id=self._request_id(request_id),
+            account_id=account_id,
+            amount=money_pb2.Money(currency_code=currency_code, amount_cents=amount_cents),
+            iban=iban,
+            beneficiary_name=beneficiary_name,
+            code=code,
+            provider=provider,
+        )
+        return self.call(self.payouts.Withdraw, request).payout
+
+    def get_payout(self, payout_id: str) -> payout_pb2.Payout:
+        request = payout_service_pb2.GetPayoutRequest(payout_id=payout_id)
+        return self.call(self.payouts.GetPayout, request).payout
+
+    def complete_payout(
+        self, provider: str, payload: bytes, signature: str, *, request_id: str | None = None
+    ) -> payout_pb2.Payout:
+        """Relay a provider's callback about a payout, its body byte for byte."""
+        request = payout_service_pb2.CompletePayoutRequest(
+            request_id=self._request_id(request_id),
+            provider=provider,
+            payload=payload,
+            signature=signature,
+        )
+        return self.call(self.payouts.CompletePayout, request).payout

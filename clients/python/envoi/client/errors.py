@@ -89,12 +89,30 @@ class PermissionDenied(EnvoiError):
     reason, code = "PERMISSION_DENIED", grpc.StatusCode.PERMISSION_DENIED
 
 
+class InvalidSignature(EnvoiError):
+    """A provider callback whose signature is not the provider's: nothing changed."""
+
+    reason, code = "INVALID_SIGNATURE", grpc.StatusCode.UNAUTHENTICATED
+
+
 class AccountNotFound(EnvoiError):
     reason, code = "ACCOUNT_NOT_FOUND", grpc.StatusCode.NOT_FOUND
 
 
 class TransferNotFound(EnvoiError):
     reason, code = "TRANSFER_NOT_FOUND", grpc.StatusCode.NOT_FOUND
+
+
+class TopUpNotFound(EnvoiError):
+    """metadata: top_up_id, or provider and provider_reference for a callback."""
+
+    reason, code = "TOP_UP_NOT_FOUND", grpc.StatusCode.NOT_FOUND
+
+
+class PayoutNotFound(EnvoiError):
+    """metadata: payout_id, or provider and provider_reference for a callback."""
+
+    reason, code = "PAYOUT_NOT_FOUND", grpc.StatusCode.NOT_FOUND
 
 
 class IdentityNotLinked(EnvoiError):
@@ -133,6 +151,18 @@ class TransferNotPending(EnvoiError):
     """metadata["state"] is the state the transfer is in."""
 
     reason, code = "TRANSFER_NOT_PENDING", grpc.StatusCode.FAILED_PRECONDITION
+
+
+class TopUpNotPending(EnvoiError):
+    """A callback contradicts how the top-up already resolved (metadata: top_up_id, state)."""
+
+    reason, code = "TOP_UP_NOT_PENDING", grpc.StatusCode.FAILED_PRECONDITION
+
+
+class PayoutNotPending(EnvoiError):
+    """A callback contradicts how the payout already resolved (metadata: payout_id, state)."""
+
+    reason, code = "PAYOUT_NOT_PENDING", grpc.StatusCode.FAILED_PRECONDITION
 
 
 class TransferExpired(EnvoiError):
