@@ -22,6 +22,7 @@ from envoi.core.config import Settings
 from envoi.core.event_service import decode_cursor
 from envoi.core.testing import TEST_CODE_KEY, ServerOnThread
 from envoi.core.transactions import run_in_transaction
+from envoi.providers.sandbox import bank_transfers, cards
 from envoi.v1 import event_pb2, event_service_pb2, event_service_pb2_grpc, identity_pb2
 
 # The safety-net re-read of the outbox, far longer than any wait below: an
@@ -123,6 +124,32 @@ def test_both_sides_watch_the_same_transfer(watch, wallet, open_account):
     expected = [(CONFIRMATION_REQUIRED, transfer.transfer_id), (CANCELLED, transfer.transfer_id)]
     assert kinds(payer.take(2, timeout_s=PROMPT_S)) == expected
     assert kinds(payee.take(2, timeout_s=PROMPT_S)) == expected
+
+
+def test_top_up_and_payout_results_reach_the_account_stream(watch, wallet, open_account):
+    # Money in and out are the account's events too, each with its record.
+    alice = open_account()
+    reader = watch(wallet, alice)
+    top_up = wallet.top_up(
+        alice, 2_000, provider="sandbox", card_token=cards.tokenize_card(cards.SUCCEEDS)
+    )
+    got = reader.take(2, timeout_s=PROMPT_S)  # the top-up's result, and its credit
+    [top_up_event] = [e for e in got if e.type == event_pb2.EVENT_TYPE_TOP_UP_SUCCEEDED]
+    assert top_up_event.top_up.top_up_id == top_up.top_up_id
+    assert [e.type for e in got if e.HasField("transfer")] == [COMPLETED]
+    payout = wallet.withdraw(
+        alice,
+        500,
+        iban=bank_transfers.SETTLES,
+        beneficiary_name="Alice",
+        code="123456",
+        provider="sandbox",
+    )
+    [requested] = reader.take(1, timeout_s=PROMPT_S)
+    assert (requested.type, requested.payout.payout_id) == (
+        event_pb2.EVENT_TYPE_PAYOUT_REQUESTED,
+        payout.payout_id,
+    )
 
 
 # Resuming
