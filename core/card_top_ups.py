@@ -11,7 +11,8 @@ import uuid
 from psycopg.rows import dict_row
 
 from envoi.client import errors
-from envoi.core import ledger
+from envoi.core import ledger, transfer_policy
+from envoi.core.config import Settings
 from envoi.core.idempotency import request_sha256
 from envoi.providers.provider import CallbackResult, ChargeResult
 
@@ -30,9 +31,13 @@ def top_up_id_for(principal: str, method: str, request) -> str:
     return str(uuid.uuid5(TOP_UP_ID_NAMESPACE, name))
 
 
-def creditable_account(conn, account_id: str, currency_code: str) -> dict:
-    """The account a top-up of this currency may credit; checked before the card is charged."""
+def creditable_account(
+    conn, settings: Settings, account_id: str, currency_code: str, amount_cents: int
+) -> dict:
+    """The account a top-up of this currency and amount may credit; checked before
+    the card is charged (the tier's maximum balance included)."""
     account = ledger.get_account(conn, account_id)
+    transfer_policy.check_max_balance(settings, account, amount_cents)
     if account["currency_code"] != currency_code:
         raise errors.CurrencyMismatch(
             f"the account holds {account['currency_code']}, not {currency_code}",

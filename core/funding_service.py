@@ -42,7 +42,11 @@ class FundingService(funding_service_pb2_grpc.FundingServiceServicer):
             )
             if answer is None:
                 account = card_top_ups.creditable_account(
-                    conn, request.account_id, request.amount.currency_code
+                    conn,
+                    self.runtime.settings,
+                    request.account_id,
+                    request.amount.currency_code,
+                    request.amount.amount_cents,
                 )
                 require_money_access(caller, account["kind"])
             return answer

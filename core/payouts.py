@@ -13,7 +13,7 @@ import psycopg.errors
 from psycopg.rows import dict_row
 
 from envoi.client import errors
-from envoi.core import ledger
+from envoi.core import ledger, transfer_policy
 from envoi.core.config import Settings
 from envoi.providers.provider import CallbackResult
 
@@ -40,6 +40,7 @@ def hold(
     """Check the holder's code and the available balance of the locked account,
     then hold the amount: a PENDING payout."""
     ledger.verify_code(conn, settings, code_key, account, code)
+    transfer_policy.check_monthly_outgoing(conn, settings, account, amount_cents)
     available_cents = account["balance_cents"] - account["held_cents"] - account["floor_cents"]
     if amount_cents > available_cents:
         raise errors.InsufficientFunds("the account's available balance is too low")

@@ -76,9 +76,21 @@ def check_caps(
                     "remaining_cents": str(max(settings.daily_cap_cents - spent_cents, 0)),
                 },
             )
+    check_monthly_outgoing(conn, settings, sender, amount_cents)
+    if recipient.get("tier"):  # an account, not escrow: refuse early what cannot arrive
+        check_max_balance(settings, recipient, amount_cents)
+
+
+def check_monthly_outgoing(conn, settings: Settings, sender: dict, amount_cents: int) -> None:
+    """Payments and withdrawals over any 30 days, against the sender's tier limit."""
     _, monthly_out_cents = tier_limits_cents(settings, sender["tier"])
     if monthly_out_cents:
         spent_cents = _spent_since_cents(conn, sender["account_id"], "30 days")
+        spent_cents += conn.execute(
+            "SELECT coalesce(sum(amount_cents), 0) FROM payouts WHERE account_id = %s"
+            " AND state IN ('PENDING', 'SETTLED') AND create_time > now() - interval '30 days'",
+            (sender["account_id"],),
+        ).fetchone()[0]
         if spent_cents + amount_cents > monthly_out_cents:
             raise errors.LimitExceeded(
                 f"this would take the sender over the monthly outgoing limit of its tier"
@@ -90,5 +102,3 @@ def check_caps(
                     "tier": sender["tier"],
                 },
             )
-    if recipient.get("tier"):  # an account, not escrow: refuse early what cannot arrive
-        check_max_balance(settings, recipient, amount_cents)

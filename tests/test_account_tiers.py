@@ -10,6 +10,7 @@ from concurrently import run_together
 from envoi.client import errors
 from envoi.core.config import Settings
 from envoi.core.testing import TEST_CODE_KEY
+from envoi.providers.sandbox import bank_transfers, cards
 from envoi.v1 import account_pb2, identity_pb2, transfer_pb2
 
 MAX_BALANCE_CENTS = 5_000
@@ -121,3 +122,33 @@ def test_escrowed_money_over_the_limit_waits_for_verification(wallet, admin, cha
     verified = admin.set_account_tier(account_id, "VERIFIED")
     assert len(verified.claimed_transfers) == 1
     assert balance_cents(wallet, account_id) == 6_000
+
+
+def test_a_top_up_over_the_maximum_balance_is_refused_before_the_card_is_charged(
+    wallet, open_account, db
+):
+    account_id = open_account(balance_cents=MAX_BALANCE_CENTS - 100)
+    with pytest.raises(errors.LimitExceeded) as refused:
+        wallet.top_up(
+            account_id, 101, provider="sandbox", card_token=cards.tokenize_card(cards.SUCCEEDS)
+        )
+    assert refused.value.metadata["limit"] == "MAX_BALANCE"
+    charged = db.execute(
+        "SELECT count(*) FROM card_top_ups WHERE account_id = %s", (account_id,)
+    ).fetchone()[0]
+    assert charged == 0
+
+
+def test_withdrawals_count_as_monthly_outgoing(wallet, open_account):
+    account_id = open_account(balance_cents=5_000)
+    wallet.withdraw(
+        account_id,
+        MONTHLY_OUT_CENTS,
+        iban=bank_transfers.SETTLES,
+        beneficiary_name="Tier Test",
+        code="123456",
+        provider="sandbox",
+    )
+    with pytest.raises(errors.LimitExceeded) as refused:
+        wallet.initiate_transfer(account_id, open_account(), 1)
+    assert refused.value.metadata["limit"] == "MONTHLY_OUTGOING"
