@@ -3,6 +3,7 @@
 import time
 import uuid
 
+import psycopg.errors
 import pytest
 from concurrently import run_together
 from error_status import bearer, expect_failure
@@ -434,3 +435,60 @@ def test_a_batch_of_8000_transfers(service, admin, open_account, db):
     )
     total = sum(balances(admin, bank, *sources))
     assert total == 101 * 10_000
+
+
+def test_the_same_new_id_racing_on_other_accounts_is_created_once(service, admin, open_account):
+    # No account lock orders these two: the id's primary key does, and the
+    # loser runs again and sees the winner's transfer.
+    alice, bob = open_account(balance_cents=1_000), open_account()
+    carol, dave = open_account(balance_cents=1_000), open_account()
+    transfer_id = str(uuid.uuid4())
+    results = run_together(
+        [
+            lambda: service.create_transfers(
+                [move(alice, bob, 100, transfer_id=transfer_id)], mode="INDEPENDENT"
+            ),
+            lambda: service.create_transfers(
+                [move(carol, dave, 100, transfer_id=transfer_id)], mode="INDEPENDENT"
+            ),
+        ]
+    )
+    assert sorted(statuses(r)[0] for r in results) == [
+        (CREATED, ""),
+        (FAILED, "TRANSFER_ID_REUSED"),
+    ]
+    assert sum(balances(admin, bob, dave)) == 100
+
+
+# The database's own rules
+
+
+def test_a_ledger_transfer_never_changes_and_is_never_pending(service, open_account, db):
+    alice, bob = open_account(balance_cents=1_000), open_account()
+    posted = move(alice, bob, 100)
+    service.create_transfers([posted], mode="INDEPENDENT")
+    with pytest.raises(psycopg.errors.RestrictViolation):
+        db.execute(
+            "UPDATE transfers SET memo = 'changed' WHERE transfer_id = %s",
+            (posted["transfer_id"],),
+        )
+    with pytest.raises(psycopg.errors.CheckViolation):
+        db.execute(
+            "INSERT INTO transfers (transfer_id, kind, state, from_account_id, to_account_id,"
+            " currency_code, amount_cents, initiated_by, expire_time)"
+            " VALUES (gen_random_uuid(), 'LEDGER', 'PENDING_CONFIRMATION', %s, %s, 'EUR', 1,"
+            " 'test', now() + interval '1 hour')",
+            (alice, bob),
+        )
+    # The floor CHECK is the last word even for SQL that skips the service's checks.
+    with pytest.raises(psycopg.errors.CheckViolation):
+        db.execute(
+            "INSERT INTO transfers (transfer_id, kind, state, from_account_id, to_account_id,"
+            " currency_code, amount_cents, initiated_by, resolve_time)"
+            " SELECT gen_random_uuid(), 'LEDGER', 'COMPLETED', %s, %s, 'EUR', 600, 'test', now()"
+            " FROM generate_series(1, 2)",
+            (alice, bob),
+        )
+    assert db.execute(
+        "SELECT balance_cents FROM accounts WHERE account_id = %s", (alice,)
+    ).fetchone() == (900,)
