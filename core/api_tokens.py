@@ -12,7 +12,7 @@ import psycopg
 
 from envoi.core.caller import Caller
 
-ROLES = ("channel", "wallet", "merchant", "admin")
+ROLES = ("channel", "wallet", "merchant", "admin", "ledger")
 TOKEN_PREFIX = "envoi_"
 
 

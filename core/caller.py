@@ -7,7 +7,7 @@ import dataclasses
 @dataclasses.dataclass(frozen=True)
 class Caller:
     token_id: str
-    role: str  # channel, wallet, merchant or admin
+    role: str  # channel, wallet, merchant, admin or ledger
     channel_name: str | None = None
     merchant_account_id: str | None = None
 

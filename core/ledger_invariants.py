@@ -47,7 +47,8 @@ CHECKS = {
     "one outbox event per state a transfer went through": (
         "SELECT t.transfer_id FROM transfers t"
         " WHERE (SELECT count(*) FROM outbox_events e WHERE e.transfer_id = t.transfer_id)"
-        " <> CASE WHEN t.kind IN ('FUNDING', 'PAYOUT') OR t.state = 'PENDING_CONFIRMATION'"
+        " <> CASE WHEN t.kind IN ('FUNDING', 'PAYOUT', 'LEDGER')"
+        "              OR t.state = 'PENDING_CONFIRMATION'"
         "         THEN 1"
         "         WHEN (SELECT count(*) FROM postings p WHERE p.transfer_id = t.transfer_id) = 4"
         "         THEN 3 ELSE 2 END"
@@ -76,6 +77,13 @@ CHECKS = {
         " OR (t.transfer_id IS NOT NULL AND (t.kind, t.state, t.from_account_id, t.amount_cents,"
         "     t.currency_code, s.system_purpose) IS DISTINCT FROM ('PAYOUT', 'COMPLETED',"
         "     p.account_id, p.amount_cents, p.currency_code, 'PAYOUT'))"
+    ),
+    # Bulk transfers are posted at once, between customer accounts only.
+    "a LEDGER transfer is completed and touches no system account": (
+        "SELECT t.transfer_id FROM transfers t"
+        " JOIN accounts fa ON fa.account_id = t.from_account_id"
+        " JOIN accounts ta ON ta.account_id = t.to_account_id"
+        " WHERE t.kind = 'LEDGER' AND (t.state <> 'COMPLETED' OR 'SYSTEM' IN (fa.kind, ta.kind))"
     ),
     "every PAYOUT transfer belongs to a settled payout": (
         "SELECT t.transfer_id FROM transfers t WHERE t.kind = 'PAYOUT' AND NOT EXISTS"

@@ -22,6 +22,7 @@ ALLOWED_ROLES_BY_METHOD = {
     "/envoi.v1.TransferService/GetTransfer": {"channel", "wallet", "merchant", "admin"},
     "/envoi.v1.TransferService/ListTransfers": {"wallet", "merchant", "admin"},
     "/envoi.v1.TransferService/ListPendingConfirmations": {"wallet", "merchant"},
+    "/envoi.v1.TransferService/CreateTransfers": {"admin", "ledger"},
     "/envoi.v1.EventService/ListEvents": {"channel", "admin"},
     "/envoi.v1.EventService/WatchEvents": {"wallet", "merchant", "admin"},
     "/envoi.v1.FundingService/TopUp": {"wallet"},

@@ -110,7 +110,8 @@ async def start_server(runtime: Runtime, listen: str, interceptors=None) -> Runn
         server = grpc.aio.server(
             migration_thread_pool=executor,
             interceptors=interceptors,
-            options=[("grpc.so_reuseport", 1)],
+            # A batch of 8,000 transfers with long memos is over gRPC's default 4 MiB.
+            options=[("grpc.so_reuseport", 1), ("grpc.max_receive_message_length", 16 << 20)],
         )
         health_servicer = await add_services(server, runtime, wakeups)
         port = server.add_insecure_port(listen)

@@ -4,7 +4,7 @@ import dataclasses
 import datetime
 
 from envoi.client import errors
-from envoi.core import ledger, page_tokens, proto_rows
+from envoi.core import bulk_transfers, ledger, page_tokens, proto_rows
 from envoi.core.access import require_money_access, require_own_account, require_party
 from envoi.core.account_service import identity_ref
 from envoi.core.caller import current_caller
@@ -21,6 +21,9 @@ SERVICE = "/envoi.v1.TransferService/"
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 LISTABLE_STATES = {value: name for name, value in transfer_pb2.TransferState.items() if value}
+BATCH_MODES = {value: name for name, value in transfer_service_pb2.BatchMode.items() if value}
+# BadRequest details travel in a trailer: report the first few bad fields only.
+MAX_REPORTED_VIOLATIONS = 50
 DIRECTIONS = {
     value: name.removeprefix("TRANSFER_DIRECTION_")
     for name, value in transfer_service_pb2.TransferDirection.items()
@@ -222,6 +225,80 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
         return page_of(
             transfer_service_pb2.ListPendingConfirmationsResponse, rows, page_size, digest
         )
+
+    def CreateTransfers(self, request, context):
+        caller = current_caller.get()
+        check = RequestCheck()
+        check.request_id(request.request_id)
+        check.enum("mode", request.mode, BATCH_MODES)
+        count = len(request.transfers)
+        if not 1 <= count <= bulk_transfers.MAX_TRANSFERS:
+            check.fail("transfers", f"1 to {bulk_transfers.MAX_TRANSFERS} transfers")
+        else:
+            check_batch(check, request.transfers, self.settings.currencies)
+        check.raise_if_any()
+        batch = [
+            bulk_transfers.NewTransfer(
+                t.transfer_id,
+                t.from_account_id,
+                t.to_account_id,
+                t.amount.amount_cents,
+                t.amount.currency_code,
+                t.memo,
+            )
+            for t in request.transfers
+        ]
+        all_or_nothing = request.mode == transfer_service_pb2.BATCH_MODE_ALL_OR_NOTHING
+
+        def work(conn):
+            outcomes = bulk_transfers.create_transfers(
+                conn, batch, all_or_nothing=all_or_nothing, initiated_by=caller.principal
+            )
+            return transfer_service_pb2.CreateTransfersResponse(
+                results=[
+                    transfer_service_pb2.CreateTransferResult(
+                        index=index,
+                        transfer_id=transfer.transfer_id,
+                        status=CREATE_STATUSES[outcome.status],
+                        reason=outcome.reason,
+                        message=outcome.message,
+                    )
+                    for index, (transfer, outcome) in enumerate(zip(batch, outcomes, strict=True))
+                ]
+            )
+
+        return apply_once(
+            self.runtime.pool,
+            SERVICE + "CreateTransfers",
+            request,
+            transfer_service_pb2.CreateTransfersResponse,
+            work,
+        )
+
+
+CREATE_STATUSES = {
+    status: transfer_service_pb2.CreateTransferStatus.Value("CREATE_TRANSFER_STATUS_" + status)
+    for status in (bulk_transfers.CREATED, bulk_transfers.EXISTS, bulk_transfers.FAILED)
+}
+
+
+def check_batch(check: RequestCheck, transfers, currencies) -> None:
+    """Field violations of the transfers of a batch, by index: transfers[12].amount..."""
+    first_index = {}
+    for index, transfer in enumerate(transfers):
+        if len(check.violations) >= MAX_REPORTED_VIOLATIONS:
+            return
+        field = f"transfers[{index}]"
+        check.uuid(f"{field}.transfer_id", transfer.transfer_id)
+        seen = first_index.setdefault(transfer.transfer_id, index)
+        if seen != index:
+            check.fail(f"{field}.transfer_id", f"the same as transfers[{seen}].transfer_id")
+        check.uuid(f"{field}.from_account_id", transfer.from_account_id)
+        check.uuid(f"{field}.to_account_id", transfer.to_account_id)
+        if transfer.from_account_id and transfer.from_account_id == transfer.to_account_id:
+            check.fail(f"{field}.to_account_id", "same as the sender")
+        check.money(f"{field}.amount", transfer.amount, currencies)
+        check.text(f"{field}.memo", transfer.memo, max_length=MAX_MEMO_LENGTH)
 
 
 def check_page_size(check: RequestCheck, page_size: int) -> None:

@@ -32,6 +32,8 @@ SPEC = {
     "TRANSFER_EXPIRED": (errors.TransferExpired, grpc.StatusCode.FAILED_PRECONDITION),
     "TOP_UP_NOT_PENDING": (errors.TopUpNotPending, grpc.StatusCode.FAILED_PRECONDITION),
     "PAYOUT_NOT_PENDING": (errors.PayoutNotPending, grpc.StatusCode.FAILED_PRECONDITION),
+    "TRANSFER_ID_REUSED": (errors.TransferIdReused, grpc.StatusCode.ALREADY_EXISTS),
+    "BATCH_REJECTED": (errors.BatchRejected, grpc.StatusCode.FAILED_PRECONDITION),
     "UNAVAILABLE": (errors.Unavailable, grpc.StatusCode.UNAVAILABLE),
     "INTERNAL": (errors.Internal, grpc.StatusCode.INTERNAL),
 }

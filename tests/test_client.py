@@ -157,6 +157,9 @@ def test_every_mutating_call_gets_a_request_id_of_its_own(
     wallet.unlink_identity(alice, handle)
     admin.set_account_tier(alice, "VERIFIED")
     wallet.set_notification_preference(alice, "APP_ONLY")
+    admin.create_transfers(
+        [{"from_account_id": alice, "to_account_id": bob, "amount_cents": 1}], mode="INDEPENDENT"
+    )
     sandbox_cards = payment_providers["funding_providers"]["sandbox"]
     three_d_secure = wallet.top_up(
         alice, 500, provider="sandbox", card_token=cards.tokenize_card(cards.THREE_D_SECURE)

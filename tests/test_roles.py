@@ -47,6 +47,7 @@ EXPECTED_ALLOWED_ROLES = {
     "/envoi.v1.TransferService/GetTransfer": {"channel", "wallet", "merchant", "admin"},
     "/envoi.v1.TransferService/ListTransfers": {"wallet", "merchant", "admin"},
     "/envoi.v1.TransferService/ListPendingConfirmations": {"wallet", "merchant"},
+    "/envoi.v1.TransferService/CreateTransfers": {"admin", "ledger"},
     "/envoi.v1.EventService/ListEvents": {"channel", "admin"},
     "/envoi.v1.EventService/WatchEvents": {"wallet", "merchant", "admin"},
     "/envoi.v1.FundingService/TopUp": {"wallet"},
@@ -56,7 +57,7 @@ EXPECTED_ALLOWED_ROLES = {
     "/envoi.v1.PayoutService/GetPayout": {"wallet", "merchant", "admin"},
     "/envoi.v1.PayoutService/CompletePayout": {"wallet", "admin"},
 }
-ROLE_CALLERS = ("channel", "wallet", "merchant", "admin")
+ROLE_CALLERS = ("channel", "wallet", "merchant", "admin", "ledger")
 UNAUTHENTICATED_CALLERS = ("no_token", "unknown_token", "revoked_token")
 
 PERSON_CODE = "123456"
@@ -124,7 +125,7 @@ def test_docs_roles_md_table_is_the_enforced_table():
         if cells[0] == "RPC":
             header = cells[1:]
         elif re.fullmatch(r"\w+Service/\w+", cells[0]):
-            assert len(cells) == 5 and set(cells[1:]) <= {"allowed", "denied"}, line
+            assert len(cells) == 6 and set(cells[1:]) <= {"allowed", "denied"}, line
             assert "/envoi.v1." + cells[0] not in documented, line
             documented["/envoi.v1." + cells[0]] = {
                 role
@@ -222,6 +223,10 @@ CALLS = {
     "/envoi.v1.PayoutService/CompletePayout": lambda client, s: client.complete_payout(
         "sandbox", *s.payout_callback
     ),
+    "/envoi.v1.TransferService/CreateTransfers": lambda client, s: client.create_transfers(
+        [{"from_account_id": s.account_id, "to_account_id": s.payee_id, "amount_cents": 100}],
+        mode="ALL_OR_NOTHING",
+    ),
 }
 
 
@@ -246,8 +251,9 @@ def revoked_token(database_url):
 
 
 @pytest.fixture(scope="module")
-def callers(channel, wallet, merchant, admin, client_for, revoked_token):
+def callers(channel, wallet, merchant, admin, client_for, make_token, revoked_token):
     return {
+        "ledger": client_for(make_token("ledger")),
         "channel": channel,
         "wallet": wallet,
         "merchant": merchant[1],

@@ -30,7 +30,7 @@ from server_process import (
     wait_for,
 )
 
-from envoi.client import EnvoiClient
+from envoi.client import EnvoiClient, errors
 from envoi.core.testing import TEST_CODE_KEY
 from envoi.v1 import transfer_pb2
 
@@ -167,6 +167,17 @@ def test_embedded_database_serves_the_cli_and_keeps_data_and_code_key_across_res
     confirmed = api(wallet, "transfer", "confirm", again["transfer_id"], "--code", "123456")
     assert confirmed["state"] == "TRANSFER_STATE_COMPLETED"
     assert (balance(alice), balance(bob)) == ((3500, 0), (1500, 0))
+
+    # An internal service's token posts batches of transfers, and only that.
+    ledger = envoi_cli(env, "token", "create", "--role", "ledger")
+    assert ledger["role"] == "ledger"
+    with EnvoiClient(server.target, ledger["token"]) as service:
+        batch = [{"from_account_id": alice, "to_account_id": bob, "amount_cents": 500}] * 2
+        results = service.create_transfers(batch, mode="ALL_OR_NOTHING").results
+        assert len(results) == 2 and results[0].transfer_id != results[1].transfer_id
+        with pytest.raises(errors.PermissionDenied):
+            service.get_balance(alice)
+    assert (balance(alice), balance(bob)) == ((2500, 0), (2500, 0))
     assert server.terminate() == 0, server.log()
 
 

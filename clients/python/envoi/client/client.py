@@ -345,6 +345,44 @@ class EnvoiClient:
             if not page_token:
                 return
 
+    def create_transfers(
+        self,
+        transfers,
+        *,
+        mode="ALL_OR_NOTHING",
+        currency_code: str = "EUR",
+        request_id: str | None = None,
+    ) -> transfer_service_pb2.CreateTransfersResponse:
+        """Post up to 8,000 transfers at once (admin or ledger token): COMPLETED, no code.
+
+        transfers: TransferToCreate messages, or dicts with from_account_id,
+        to_account_id, amount_cents and optionally transfer_id (a new UUID if
+        absent), currency_code and memo. mode: "ALL_OR_NOTHING" (one failure
+        raises BatchRejected and nothing is applied) or "INDEPENDENT" (one
+        result per transfer: CREATED, EXISTS or FAILED with a reason). Keep
+        the transfer ids to retry safely: the same ids report EXISTS.
+        """
+        if isinstance(mode, str):
+            mode = transfer_service_pb2.BatchMode.Value("BATCH_MODE_" + mode.upper())
+        request = transfer_service_pb2.CreateTransfersRequest(
+            request_id=self._request_id(request_id), mode=mode
+        )
+        for transfer in transfers:
+            if isinstance(transfer, transfer_service_pb2.TransferToCreate):
+                request.transfers.append(transfer)
+                continue
+            request.transfers.add(
+                transfer_id=transfer.get("transfer_id") or str(uuid.uuid4()),
+                from_account_id=transfer["from_account_id"],
+                to_account_id=transfer["to_account_id"],
+                amount=money_pb2.Money(
+                    currency_code=transfer.get("currency_code", currency_code),
+                    amount_cents=transfer["amount_cents"],
+                ),
+                memo=transfer.get("memo", ""),
+            )
+        return self.call(self.transfers.CreateTransfers, request)
+
     # EventService
 
     def list_events(

@@ -165,6 +165,21 @@ class PayoutNotPending(EnvoiError):
     reason, code = "PAYOUT_NOT_PENDING", grpc.StatusCode.FAILED_PRECONDITION
 
 
+class TransferIdReused(EnvoiError):
+    """CreateTransfers: the transfer_id names a transfer with other content
+    (metadata: transfer_id). Found in a batch's results, or in BatchRejected."""
+
+    reason, code = "TRANSFER_ID_REUSED", grpc.StatusCode.ALREADY_EXISTS
+
+
+class BatchRejected(EnvoiError):
+    """CreateTransfers in all-or-nothing mode: one transfer failed, so none was
+    posted. metadata: index, transfer_id, and failure_reason (INSUFFICIENT_FUNDS,
+    ACCOUNT_NOT_FOUND, CURRENCY_MISMATCH or TRANSFER_ID_REUSED)."""
+
+    reason, code = "BATCH_REJECTED", grpc.StatusCode.FAILED_PRECONDITION
+
+
 class TransferExpired(EnvoiError):
     reason, code = "TRANSFER_EXPIRED", grpc.StatusCode.FAILED_PRECONDITION
 

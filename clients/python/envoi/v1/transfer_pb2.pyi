@@ -27,6 +27,7 @@ class TransferKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TRANSFER_KIND_PAYMENT: _ClassVar[TransferKind]
     TRANSFER_KIND_FUNDING: _ClassVar[TransferKind]
     TRANSFER_KIND_PAYOUT: _ClassVar[TransferKind]
+    TRANSFER_KIND_LEDGER: _ClassVar[TransferKind]
 TRANSFER_STATE_UNSPECIFIED: TransferState
 TRANSFER_STATE_PENDING_CONFIRMATION: TransferState
 TRANSFER_STATE_COMPLETED: TransferState
@@ -38,6 +39,7 @@ TRANSFER_KIND_UNSPECIFIED: TransferKind
 TRANSFER_KIND_PAYMENT: TransferKind
 TRANSFER_KIND_FUNDING: TransferKind
 TRANSFER_KIND_PAYOUT: TransferKind
+TRANSFER_KIND_LEDGER: TransferKind
 
 class Transfer(_message.Message):
     __slots__ = ("transfer_id", "kind", "state", "from_account_id", "to_account_id", "amount", "memo", "create_time", "expire_time", "resolve_time", "from_identity", "to_identity", "channel", "channel_reference", "claim_expire_time", "from_display_name", "to_display_name")

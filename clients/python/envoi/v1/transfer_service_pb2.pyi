@@ -18,9 +18,29 @@ class TransferDirection(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TRANSFER_DIRECTION_UNSPECIFIED: _ClassVar[TransferDirection]
     TRANSFER_DIRECTION_INCOMING: _ClassVar[TransferDirection]
     TRANSFER_DIRECTION_OUTGOING: _ClassVar[TransferDirection]
+
+class BatchMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    BATCH_MODE_UNSPECIFIED: _ClassVar[BatchMode]
+    BATCH_MODE_ALL_OR_NOTHING: _ClassVar[BatchMode]
+    BATCH_MODE_INDEPENDENT: _ClassVar[BatchMode]
+
+class CreateTransferStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CREATE_TRANSFER_STATUS_UNSPECIFIED: _ClassVar[CreateTransferStatus]
+    CREATE_TRANSFER_STATUS_CREATED: _ClassVar[CreateTransferStatus]
+    CREATE_TRANSFER_STATUS_EXISTS: _ClassVar[CreateTransferStatus]
+    CREATE_TRANSFER_STATUS_FAILED: _ClassVar[CreateTransferStatus]
 TRANSFER_DIRECTION_UNSPECIFIED: TransferDirection
 TRANSFER_DIRECTION_INCOMING: TransferDirection
 TRANSFER_DIRECTION_OUTGOING: TransferDirection
+BATCH_MODE_UNSPECIFIED: BatchMode
+BATCH_MODE_ALL_OR_NOTHING: BatchMode
+BATCH_MODE_INDEPENDENT: BatchMode
+CREATE_TRANSFER_STATUS_UNSPECIFIED: CreateTransferStatus
+CREATE_TRANSFER_STATUS_CREATED: CreateTransferStatus
+CREATE_TRANSFER_STATUS_EXISTS: CreateTransferStatus
+CREATE_TRANSFER_STATUS_FAILED: CreateTransferStatus
 
 class InitiateTransferRequest(_message.Message):
     __slots__ = ("request_id", "from_account_id", "to_account_id", "amount", "memo", "from_identity", "to_identity", "channel_reference")
@@ -135,3 +155,47 @@ class ListPendingConfirmationsResponse(_message.Message):
     transfers: _containers.RepeatedCompositeFieldContainer[_transfer_pb2.Transfer]
     next_page_token: str
     def __init__(self, transfers: _Optional[_Iterable[_Union[_transfer_pb2.Transfer, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class TransferToCreate(_message.Message):
+    __slots__ = ("transfer_id", "from_account_id", "to_account_id", "amount", "memo")
+    TRANSFER_ID_FIELD_NUMBER: _ClassVar[int]
+    FROM_ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    TO_ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    MEMO_FIELD_NUMBER: _ClassVar[int]
+    transfer_id: str
+    from_account_id: str
+    to_account_id: str
+    amount: _money_pb2.Money
+    memo: str
+    def __init__(self, transfer_id: _Optional[str] = ..., from_account_id: _Optional[str] = ..., to_account_id: _Optional[str] = ..., amount: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., memo: _Optional[str] = ...) -> None: ...
+
+class CreateTransfersRequest(_message.Message):
+    __slots__ = ("request_id", "transfers", "mode")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    TRANSFERS_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    transfers: _containers.RepeatedCompositeFieldContainer[TransferToCreate]
+    mode: BatchMode
+    def __init__(self, request_id: _Optional[str] = ..., transfers: _Optional[_Iterable[_Union[TransferToCreate, _Mapping]]] = ..., mode: _Optional[_Union[BatchMode, str]] = ...) -> None: ...
+
+class CreateTransferResult(_message.Message):
+    __slots__ = ("index", "transfer_id", "status", "reason", "message")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    TRANSFER_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    transfer_id: str
+    status: CreateTransferStatus
+    reason: str
+    message: str
+    def __init__(self, index: _Optional[int] = ..., transfer_id: _Optional[str] = ..., status: _Optional[_Union[CreateTransferStatus, str]] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+
+class CreateTransfersResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[CreateTransferResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[CreateTransferResult, _Mapping]]] = ...) -> None: ...

@@ -66,6 +66,11 @@ class TransferServiceStub:
                 request_serializer=envoi_dot_v1_dot_transfer__service__pb2.ListPendingConfirmationsRequest.SerializeToString,
                 response_deserializer=envoi_dot_v1_dot_transfer__service__pb2.ListPendingConfirmationsResponse.FromString,
                 _registered_method=True)
+        self.CreateTransfers = channel.unary_unary(
+                '/envoi.v1.TransferService/CreateTransfers',
+                request_serializer=envoi_dot_v1_dot_transfer__service__pb2.CreateTransfersRequest.SerializeToString,
+                response_deserializer=envoi_dot_v1_dot_transfer__service__pb2.CreateTransfersResponse.FromString,
+                _registered_method=True)
 
 
 class TransferServiceServicer:
@@ -115,6 +120,15 @@ class TransferServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateTransfers(self, request, context):
+        """Posts a batch of up to 8,000 transfers at once (COMPLETED, no code, no
+        hold), each with an id the caller chose: for internal services
+        (settlements, payouts, migrations) with the admin or ledger role.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TransferServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -147,6 +161,11 @@ def add_TransferServiceServicer_to_server(servicer, server):
                     servicer.ListPendingConfirmations,
                     request_deserializer=envoi_dot_v1_dot_transfer__service__pb2.ListPendingConfirmationsRequest.FromString,
                     response_serializer=envoi_dot_v1_dot_transfer__service__pb2.ListPendingConfirmationsResponse.SerializeToString,
+            ),
+            'CreateTransfers': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateTransfers,
+                    request_deserializer=envoi_dot_v1_dot_transfer__service__pb2.CreateTransfersRequest.FromString,
+                    response_serializer=envoi_dot_v1_dot_transfer__service__pb2.CreateTransfersResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -313,6 +332,33 @@ class TransferService:
             '/envoi.v1.TransferService/ListPendingConfirmations',
             envoi_dot_v1_dot_transfer__service__pb2.ListPendingConfirmationsRequest.SerializeToString,
             envoi_dot_v1_dot_transfer__service__pb2.ListPendingConfirmationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateTransfers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/envoi.v1.TransferService/CreateTransfers',
+            envoi_dot_v1_dot_transfer__service__pb2.CreateTransfersRequest.SerializeToString,
+            envoi_dot_v1_dot_transfer__service__pb2.CreateTransfersResponse.FromString,
             options,
             channel_credentials,
             insecure,

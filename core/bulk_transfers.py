@@ -1,0 +1,169 @@
+"""Bulk transfers: a batch of LEDGER transfers posted at once (CreateTransfers).
+
+One transaction per batch, in three steps:
+
+1. lock every account the batch touches, in account_id order (so two batches
+   touching the same accounts in any order never deadlock), and read which
+   transfer ids already exist;
+2. decide each transfer in the order of the batch, against the locked
+   balances: it exists already (same content), or fails (a reason), or is
+   created, and then moves the running balances the next ones see;
+3. insert every created transfer with one INSERT ... SELECT FROM unnest(...),
+   in batch order. The triggers of the migrations do the bookkeeping: two
+   postings, the balances, one TRANSFER_COMPLETED outbox event each, and the
+   floor CHECK on accounts, which stays the last word on overdrafts.
+
+Step 2 is exact because the accounts are locked: the insert of step 3 meets
+the same balances, so in independent mode a failing transfer never aborts
+the others and no savepoint is needed.
+"""
+
+import dataclasses
+
+import psycopg
+import psycopg.errors
+
+from envoi.client import errors
+
+MAX_TRANSFERS = 8_000
+KIND = "LEDGER"
+CREATED, EXISTS, FAILED = "CREATED", "EXISTS", "FAILED"
+
+
+@dataclasses.dataclass(frozen=True)
+class NewTransfer:
+    transfer_id: str
+    from_account_id: str
+    to_account_id: str
+    amount_cents: int
+    currency_code: str
+    memo: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    status: str  # CREATED, EXISTS or FAILED
+    reason: str = ""  # for FAILED: an ErrorInfo reason of docs/errors.md
+    message: str = ""
+
+
+def create_transfers(
+    conn: psycopg.Connection, batch: list[NewTransfer], *, all_or_nothing: bool, initiated_by: str
+) -> list[Outcome]:
+    """Post the batch; one outcome per transfer, in order.
+
+    In all-or-nothing mode the first failure raises BatchRejected and nothing
+    is written. The batch is validated already (ids well formed and distinct,
+    amounts positive, no self-transfer).
+    """
+    account_ids = sorted({a for t in batch for a in (t.from_account_id, t.to_account_id)})
+    # Money available to spend, per locked account; system accounts are not reachable.
+    accounts = {
+        str(account_id): [currency_code, available_cents]
+        for account_id, currency_code, available_cents in conn.execute(
+            "SELECT account_id, currency_code, balance_cents - held_cents - floor_cents"
+            " FROM accounts WHERE account_id = ANY(%s::uuid[]) AND kind <> 'SYSTEM'"
+            " ORDER BY account_id FOR NO KEY UPDATE",
+            (account_ids,),
+        )
+    }
+    existing = {
+        str(row[0]): (row[1], str(row[2]), str(row[3]), row[4], row[5], row[6])
+        for row in conn.execute(
+            "SELECT transfer_id, kind, from_account_id, to_account_id, currency_code,"
+            " amount_cents, memo FROM transfers WHERE transfer_id = ANY(%s::uuid[])",
+            ([t.transfer_id for t in batch],),
+        )
+    }
+
+    outcomes = []
+    for index, transfer in enumerate(batch):
+        outcome = _decide(transfer, accounts, existing)
+        if outcome.status == FAILED and all_or_nothing:
+            raise errors.BatchRejected(
+                f"transfers[{index}] failed ({outcome.reason}): {outcome.message};"
+                " nothing was applied",
+                metadata={
+                    "index": str(index),
+                    "transfer_id": transfer.transfer_id,
+                    "failure_reason": outcome.reason,
+                },
+            )
+        outcomes.append(outcome)
+
+    created = [t for t, o in zip(batch, outcomes, strict=True) if o.status == CREATED]
+    if created:
+        _insert(conn, created, initiated_by)
+    return outcomes
+
+
+def _decide(transfer: NewTransfer, accounts: dict, existing: dict) -> Outcome:
+    content = (
+        KIND,
+        transfer.from_account_id,
+        transfer.to_account_id,
+        transfer.currency_code,
+        transfer.amount_cents,
+        transfer.memo,
+    )
+    before = existing.get(transfer.transfer_id)
+    if before is not None:
+        if before == content:
+            return Outcome(EXISTS)
+        return Outcome(
+            FAILED,
+            errors.TransferIdReused.reason,
+            "a transfer with this id exists with other content",
+        )
+    for side in ("from_account_id", "to_account_id"):
+        account_id = getattr(transfer, side)
+        if account_id not in accounts:
+            return Outcome(
+                FAILED, errors.AccountNotFound.reason, f"{side}: no account {account_id}"
+            )
+    sender, recipient = accounts[transfer.from_account_id], accounts[transfer.to_account_id]
+    for side, account in (("from_account_id", sender), ("to_account_id", recipient)):
+        if account[0] != transfer.currency_code:
+            return Outcome(
+                FAILED,
+                errors.CurrencyMismatch.reason,
+                f"{side} holds {account[0]}, not {transfer.currency_code}",
+            )
+    if transfer.amount_cents > sender[1]:
+        return Outcome(
+            FAILED, errors.InsufficientFunds.reason, "the sender's available balance is too low"
+        )
+    sender[1] -= transfer.amount_cents
+    recipient[1] += transfer.amount_cents
+    existing[transfer.transfer_id] = content  # a later copy in the batch would exist
+    return Outcome(CREATED)
+
+
+def _insert(conn: psycopg.Connection, created: list[NewTransfer], initiated_by: str) -> None:
+    columns = list(zip(*(dataclasses.astuple(t) for t in created), strict=True))
+    try:
+        conn.execute(
+            "INSERT INTO transfers (transfer_id, kind, state, from_account_id, to_account_id,"
+            " currency_code, amount_cents, memo, initiated_by, resolve_time)"
+            " SELECT b.transfer_id, %s, 'COMPLETED', b.from_account_id, b.to_account_id,"
+            "        b.currency_code, b.amount_cents, b.memo, %s, now()"
+            " FROM unnest(%s::uuid[], %s::uuid[], %s::uuid[], %s::bigint[], %s::text[],"
+            "             %s::text[]) WITH ORDINALITY"
+            "      AS b(transfer_id, from_account_id, to_account_id, amount_cents,"
+            "           currency_code, memo, position)"
+            " ORDER BY b.position",
+            (KIND, initiated_by, *(list(column) for column in columns)),
+        )
+    except psycopg.errors.CheckViolation as exc:
+        # The database's own floor check: the pre-check above should make this unreachable.
+        if exc.diag.constraint_name == "balance_above_floor":
+            raise errors.InsufficientFunds("a sender's available balance is too low") from None
+        raise
+    except psycopg.errors.UniqueViolation as exc:
+        # A concurrent batch inserted one of these ids first (on other accounts,
+        # so no lock ordered the two): run again; that transfer is seen then.
+        if exc.diag.constraint_name == "transfers_pkey":
+            raise psycopg.errors.SerializationFailure(
+                "a transfer id was taken concurrently"
+            ) from exc
+        raise

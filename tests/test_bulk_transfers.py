@@ -1,0 +1,494 @@
+"""CreateTransfers: batches of transfers with the caller's ids, posted at once."""
+
+import time
+import uuid
+
+import psycopg.errors
+import pytest
+from concurrently import run_together
+from error_status import bearer, expect_failure
+
+from envoi.client import errors
+from envoi.core import ledger
+from envoi.v1 import money_pb2, transfer_pb2, transfer_service_pb2, transfer_service_pb2_grpc
+
+CREATED = transfer_service_pb2.CREATE_TRANSFER_STATUS_CREATED
+EXISTS = transfer_service_pb2.CREATE_TRANSFER_STATUS_EXISTS
+FAILED = transfer_service_pb2.CREATE_TRANSFER_STATUS_FAILED
+
+
+@pytest.fixture(scope="module")
+def ledger_token(make_token):
+    return make_token("ledger")
+
+
+@pytest.fixture(scope="module")
+def service(client_for, ledger_token):
+    """The internal service: a ledger token, and room for big batches."""
+    return client_for(ledger_token, timeout_s=300)
+
+
+@pytest.fixture(scope="module")
+def stub(grpc_channel):
+    return transfer_service_pb2_grpc.TransferServiceStub(grpc_channel)
+
+
+def move(sender, recipient, amount_cents, **fields) -> dict:
+    return {
+        "transfer_id": str(uuid.uuid4()),
+        "from_account_id": sender,
+        "to_account_id": recipient,
+        "amount_cents": amount_cents,
+        **fields,
+    }
+
+
+def balance(client, account_id) -> int:
+    return client.get_balance(account_id).balance.amount_cents
+
+
+def balances(admin, *account_ids) -> list[int]:
+    return [balance(admin, account_id) for account_id in account_ids]
+
+
+def statuses(response) -> list:
+    return [(r.status, r.reason) for r in response.results]
+
+
+def request_of(transfers, mode, request_id=None) -> transfer_service_pb2.CreateTransfersRequest:
+    request = transfer_service_pb2.CreateTransfersRequest(
+        request_id=request_id or str(uuid.uuid4()),
+        mode=transfer_service_pb2.BatchMode.Value("BATCH_MODE_" + mode),
+    )
+    for t in transfers:
+        request.transfers.add(
+            transfer_id=t["transfer_id"],
+            from_account_id=t["from_account_id"],
+            to_account_id=t["to_account_id"],
+            amount=money_pb2.Money(
+                currency_code=t.get("currency_code", "EUR"), amount_cents=t["amount_cents"]
+            ),
+            memo=t.get("memo", ""),
+        )
+    return request
+
+
+# All or nothing
+
+
+def test_a_batch_posts_every_transfer_completed_with_one_event_each(
+    service, admin, open_account, db
+):
+    alice, bob, carol = open_account(balance_cents=1_000), open_account(), open_account()
+    # In order: bob spends what alice's transfer brought him a moment before.
+    batch = [
+        move(alice, bob, 700, memo="settlement 1"),
+        move(bob, carol, 500),
+        move(alice, carol, 300),
+    ]
+    response = service.create_transfers(batch, mode="ALL_OR_NOTHING")
+    assert statuses(response) == [(CREATED, "")] * 3
+    assert [r.index for r in response.results] == [0, 1, 2]
+    assert [r.transfer_id for r in response.results] == [t["transfer_id"] for t in batch]
+    assert balances(admin, alice, bob, carol) == [0, 200, 800]
+
+    first = admin.get_transfer(batch[0]["transfer_id"])
+    assert (first.kind, first.state) == (
+        transfer_pb2.TRANSFER_KIND_LEDGER,
+        transfer_pb2.TRANSFER_STATE_COMPLETED,
+    )
+    assert (first.amount.amount_cents, first.memo) == (700, "settlement 1")
+    assert first.HasField("resolve_time") and not first.HasField("expire_time")
+    events = db.execute(
+        "SELECT event_type, count(*) FROM outbox_events WHERE transfer_id = ANY(%s::uuid[])"
+        " GROUP BY event_type",
+        ([t["transfer_id"] for t in batch],),
+    ).fetchall()
+    assert events == [("TRANSFER_COMPLETED", 3)]
+    initiated_by = db.execute(
+        "SELECT DISTINCT initiated_by FROM transfers WHERE transfer_id = ANY(%s::uuid[])",
+        ([t["transfer_id"] for t in batch],),
+    ).fetchall()
+    assert initiated_by == [("ledger",)]
+
+
+@pytest.mark.parametrize(
+    "bad, failure_reason",
+    [
+        ("overdraws", "INSUFFICIENT_FUNDS"),
+        ("unknown recipient", "ACCOUNT_NOT_FOUND"),
+        ("system account", "ACCOUNT_NOT_FOUND"),
+        ("other currency", "CURRENCY_MISMATCH"),
+        ("id reused", "TRANSFER_ID_REUSED"),
+    ],
+)
+def test_one_failure_rejects_the_whole_batch_and_changes_nothing(
+    bad, failure_reason, service, stub, ledger_token, open_account, db
+):
+    alice, bob = open_account(balance_cents=1_000), open_account()
+    taken = move(alice, bob, 10)
+    service.create_transfers([taken], mode="ALL_OR_NOTHING")
+    funding = str(ledger.system_account_id(db, ledger.FUNDING_PURPOSE, "EUR"))
+    bad_transfer = {
+        "overdraws": move(alice, bob, 500),  # 990 - 600 left: 500 is too much
+        "unknown recipient": move(alice, str(uuid.uuid4()), 5),
+        "system account": move(funding, bob, 5),
+        "other currency": move(alice, open_account(currency_code="USD"), 5, currency_code="USD"),
+        "id reused": {**taken, "amount_cents": 11},
+    }[bad]
+    batch = [move(alice, bob, 600), move(bob, alice, 1), bad_transfer, move(alice, bob, 1)]
+    rejected = expect_failure(
+        db,
+        stub.CreateTransfers,
+        request_of(batch, "ALL_OR_NOTHING"),
+        bearer(ledger_token),
+        "BATCH_REJECTED",
+        metadata={
+            "index": "2",
+            "transfer_id": bad_transfer["transfer_id"],
+            "failure_reason": failure_reason,
+        },
+    )
+    assert "transfers[2]" in rejected.message
+    assert db.execute(
+        "SELECT balance_cents FROM accounts WHERE account_id = %s", (alice,)
+    ).fetchone() == (990,)
+
+
+def test_the_client_raises_batch_rejected(service, open_account):
+    alice, bob = open_account(balance_cents=100), open_account()
+    with pytest.raises(errors.BatchRejected) as rejected:
+        service.create_transfers(
+            [move(alice, bob, 60), move(alice, bob, 60)], mode="ALL_OR_NOTHING"
+        )
+    assert rejected.value.metadata["index"] == "1"
+    assert rejected.value.metadata["failure_reason"] == "INSUFFICIENT_FUNDS"
+
+
+# Independent
+
+
+def test_independent_mode_fails_only_the_bad_transfers(service, admin, open_account, db):
+    alice, bob = open_account(balance_cents=1_000), open_account()
+    dollars = open_account(currency_code="USD", balance_cents=1_000)
+    batch = [
+        move(alice, bob, 600),
+        move(alice, bob, 600),  # only 400 left now
+        move(alice, str(uuid.uuid4()), 1),
+        move(dollars, bob, 1, currency_code="USD"),
+        move(alice, bob, 400),
+        move(bob, alice, 1_000),  # bob has exactly 1,000 by now
+    ]
+    response = service.create_transfers(batch, mode="INDEPENDENT")
+    assert statuses(response) == [
+        (CREATED, ""),
+        (FAILED, "INSUFFICIENT_FUNDS"),
+        (FAILED, "ACCOUNT_NOT_FOUND"),
+        (FAILED, "CURRENCY_MISMATCH"),
+        (CREATED, ""),
+        (CREATED, ""),
+    ]
+    assert all(r.message for r in response.results if r.status == FAILED)
+    assert balances(admin, alice, bob, dollars) == [1_000, 0, 1_000]
+    posted = db.execute(
+        "SELECT count(*) FROM transfers WHERE transfer_id = ANY(%s::uuid[])",
+        ([t["transfer_id"] for t in batch],),
+    ).fetchone()[0]
+    assert posted == 3
+
+
+# Idempotency
+
+
+@pytest.mark.parametrize("mode", ["ALL_OR_NOTHING", "INDEPENDENT"])
+def test_a_retry_of_the_request_id_gets_the_first_answer(mode, service, admin, open_account):
+    alice, bob = open_account(balance_cents=1_000), open_account()
+    batch = [move(alice, bob, 300), move(alice, bob, 200)]
+    request_id = f"settlement-{uuid.uuid4()}"
+    first = service.create_transfers(batch, mode=mode, request_id=request_id)
+    again = service.create_transfers(batch, mode=mode, request_id=request_id)
+    assert again == first
+    assert statuses(again) == [(CREATED, "")] * 2
+    assert balances(admin, alice, bob) == [500, 500]
+    with pytest.raises(errors.IdempotencyKeyReused):
+        service.create_transfers([move(alice, bob, 1)], mode=mode, request_id=request_id)
+
+
+@pytest.mark.parametrize("mode", ["ALL_OR_NOTHING", "INDEPENDENT"])
+def test_the_same_transfer_ids_under_a_new_request_id_exist_and_move_nothing(
+    mode, service, admin, open_account, db
+):
+    alice, bob = open_account(balance_cents=1_000), open_account()
+    batch = [move(alice, bob, 300, memo="payout run 7"), move(alice, bob, 200)]
+    service.create_transfers(batch, mode=mode)
+    events_before = db.execute("SELECT count(*) FROM outbox_events").fetchone()[0]
+    # A retry after a timeout: the caller does not know; it resends the same ids.
+    again = service.create_transfers(batch + [move(alice, bob, 100)], mode=mode)
+    assert statuses(again) == [(EXISTS, ""), (EXISTS, ""), (CREATED, "")]
+    assert balances(admin, alice, bob) == [400, 600]
+    assert db.execute("SELECT count(*) FROM outbox_events").fetchone()[0] == events_before + 1
+
+
+def test_a_transfer_id_reused_with_other_content_fails(service, admin, open_account):
+    alice, bob, carol = open_account(balance_cents=1_000), open_account(), open_account()
+    original = move(alice, bob, 300)
+    service.create_transfers([original], mode="INDEPENDENT")
+    changed = [
+        {**original, "amount_cents": 301},
+        {**original, "to_account_id": carol},
+        {**original, "memo": "other"},
+    ]
+    for transfer in changed:
+        response = service.create_transfers([transfer], mode="INDEPENDENT")
+        assert statuses(response) == [(FAILED, "TRANSFER_ID_REUSED")]
+    # An id the server gave a payment is not the caller's either.
+    payment = admin.credit_account(bob, 5).transfer
+    response = service.create_transfers(
+        [move(alice, bob, 5, transfer_id=payment.transfer_id)], mode="INDEPENDENT"
+    )
+    assert statuses(response) == [(FAILED, "TRANSFER_ID_REUSED")]
+    assert balances(admin, alice, bob, carol) == [700, 305, 0]
+
+
+# Validation
+
+
+def test_bad_fields_are_named_by_their_index(stub, ledger_token, open_account, db):
+    alice, bob = open_account(balance_cents=1_000), open_account()
+    good = move(alice, bob, 1)
+    batch = [
+        good,
+        move(alice, bob, 0),
+        move(alice, alice, 1),
+        move(alice, bob, 1, memo="x" * 281),
+        move(alice, "not-an-id", 1, currency_code="XXX"),
+        {**good},
+    ]
+    batch[1]["transfer_id"] = "NOT-A-UUID"
+    expect_failure(
+        db,
+        stub.CreateTransfers,
+        request_of(batch, "INDEPENDENT"),
+        bearer(ledger_token),
+        "INVALID_ARGUMENT",
+        fields=[
+            "transfers[1].transfer_id",
+            "transfers[1].amount.amount_cents",
+            "transfers[2].to_account_id",
+            "transfers[3].memo",
+            "transfers[4].to_account_id",
+            "transfers[4].amount.currency_code",
+            "transfers[5].transfer_id",
+        ],
+    )
+
+
+@pytest.mark.parametrize("count", [0, 8_001])
+def test_a_batch_holds_1_to_8000_transfers(count, stub, ledger_token, open_account, db):
+    alice, bob = open_account(), open_account()
+    batch = [move(alice, bob, 1) for _ in range(count)]
+    expect_failure(
+        db,
+        stub.CreateTransfers,
+        request_of(batch, "ALL_OR_NOTHING"),
+        bearer(ledger_token),
+        "INVALID_ARGUMENT",
+        fields=["transfers"],
+    )
+
+
+def test_a_batch_names_its_mode(stub, ledger_token, open_account, db):
+    request = request_of([move(open_account(), open_account(), 1)], "ALL_OR_NOTHING")
+    request.mode = transfer_service_pb2.BATCH_MODE_UNSPECIFIED
+    expect_failure(
+        db, stub.CreateTransfers, request, bearer(ledger_token), "INVALID_ARGUMENT", fields=["mode"]
+    )
+
+
+def test_many_bad_fields_are_reported_fifty_at_most(stub, ledger_token, open_account, db):
+    alice, bob = open_account(), open_account()
+    batch = [move(alice, bob, 0) for _ in range(500)]
+    rpc_error = None
+    try:
+        stub.CreateTransfers(
+            request_of(batch, "INDEPENDENT"), metadata=bearer(ledger_token), timeout=30
+        )
+    except Exception as raised:  # noqa: BLE001 - a grpc.RpcError
+        rpc_error = raised
+    typed = errors.from_rpc_error(rpc_error)
+    assert isinstance(typed, errors.InvalidArgument)
+    assert len(typed.field_violations) == 50
+
+
+def test_other_roles_are_refused(client_for, make_token, wallet, open_account):
+    alice, bob = open_account(balance_cents=100), open_account()
+    for client in (wallet, client_for(make_token("channel", channel_name="twitter"))):
+        with pytest.raises(errors.PermissionDenied):
+            client.create_transfers([move(alice, bob, 1)], mode="ALL_OR_NOTHING")
+
+
+def test_admin_may_post_batches_too(admin, open_account):
+    alice, bob = open_account(balance_cents=100), open_account()
+    response = admin.create_transfers(
+        [{"from_account_id": alice, "to_account_id": bob, "amount_cents": 40}],
+        mode="INDEPENDENT",
+    )
+    assert statuses(response) == [(CREATED, "")]
+    uuid.UUID(response.results[0].transfer_id)  # the client chose one
+    assert balances(admin, alice, bob) == [60, 40]
+
+
+# Concurrency
+
+
+def test_concurrent_batches_in_opposite_orders_never_deadlock_or_overdraw(
+    service, admin, open_account, db
+):
+    accounts = [open_account(balance_cents=1_000) for _ in range(6)]
+    batches = []
+    for n in range(8):
+        order = accounts if n % 2 == 0 else accounts[::-1]
+        # Each pays its neighbour in turn: more than some accounts can pay.
+        batches.append(
+            [move(order[i], order[(i + 1) % len(order)], 300 + 100 * n) for i in range(len(order))]
+        )
+    results = run_together(
+        [lambda b=b: service.create_transfers(b, mode="INDEPENDENT") for b in batches]
+    )
+    assert all(isinstance(r, transfer_service_pb2.CreateTransfersResponse) for r in results), [
+        r for r in results if not isinstance(r, transfer_service_pb2.CreateTransfersResponse)
+    ]
+    expected = dict.fromkeys(accounts, 1_000)
+    for batch, response in zip(batches, results, strict=True):
+        for transfer, result in zip(batch, response.results, strict=True):
+            assert result.status in (CREATED, FAILED)
+            if result.status == FAILED:
+                assert result.reason == "INSUFFICIENT_FUNDS"
+            else:
+                expected[transfer["from_account_id"]] -= transfer["amount_cents"]
+                expected[transfer["to_account_id"]] += transfer["amount_cents"]
+    assert balances(admin, *accounts) == [expected[a] for a in accounts]
+    assert all(value >= 0 for value in expected.values())
+    assert sum(expected.values()) == 6_000
+
+
+def test_concurrent_all_or_nothing_batches_apply_whole_or_not_at_all(service, admin, open_account):
+    alice, bob = open_account(balance_cents=1_000), open_account(balance_cents=1_000)
+    forth = [move(alice, bob, 100) for _ in range(5)] + [move(bob, alice, 50)]
+    back = [move(bob, alice, 100) for _ in range(5)] + [move(alice, bob, 50)]
+    results = run_together(
+        [
+            lambda: service.create_transfers(forth, mode="ALL_OR_NOTHING"),
+            lambda: service.create_transfers(back, mode="ALL_OR_NOTHING"),
+        ]
+    )
+    assert all(isinstance(r, transfer_service_pb2.CreateTransfersResponse) for r in results)
+    assert balances(admin, alice, bob) == [1_000, 1_000]
+
+
+def test_the_same_new_ids_racing_are_created_once(service, admin, open_account):
+    alice, bob = open_account(balance_cents=1_000), open_account()
+    batch = [move(alice, bob, 100) for _ in range(3)]
+    results = run_together(
+        [lambda: service.create_transfers(batch, mode="INDEPENDENT") for _ in range(4)]
+    )
+    created = sum(r.status == CREATED for response in results for r in response.results)
+    exists = sum(r.status == EXISTS for response in results for r in response.results)
+    assert (created, exists) == (3, 9)
+    assert balances(admin, alice, bob) == [700, 300]
+
+
+# Size
+
+
+def test_a_batch_of_8000_transfers(service, admin, open_account, db):
+    """Informational timing: printed, never asserted (run with -s to see it)."""
+    sources = [open_account() for _ in range(100)]
+    bank = open_account(balance_cents=101 * 10_000, tier="VERIFIED")
+    service.create_transfers(
+        [move(bank, source, 10_000) for source in sources], mode="ALL_OR_NOTHING"
+    )
+    batch = [
+        move(sources[i % 100], sources[(i * 7 + 1) % 100], 1 + i % 50, memo=f"settlement {i}")
+        for i in range(8_000)
+        if i % 100 != (i * 7 + 1) % 100
+    ]
+    batch = batch[:8_000]
+    while len(batch) < 8_000:
+        batch.append(move(bank, sources[len(batch) % 100], 1))
+    events_before = db.execute("SELECT count(*) FROM outbox_events").fetchone()[0]
+    started = time.perf_counter()
+    response = service.create_transfers(batch, mode="ALL_OR_NOTHING")
+    elapsed = time.perf_counter() - started
+    assert len(response.results) == 8_000
+    assert all(r.status == CREATED for r in response.results)
+    assert db.execute("SELECT count(*) FROM outbox_events").fetchone()[0] == events_before + 8_000
+
+    retry_started = time.perf_counter()
+    again = service.create_transfers(batch, mode="INDEPENDENT")
+    retry_elapsed = time.perf_counter() - retry_started
+    assert all(r.status == EXISTS for r in again.results)
+    print(
+        f"\nCreateTransfers: 8000 transfers (all-or-nothing) in {elapsed:.2f} s"
+        f" ({8_000 / elapsed:,.0f} transfers/s); the same ids again (all exist)"
+        f" in {retry_elapsed:.2f} s"
+    )
+    total = sum(balances(admin, bank, *sources))
+    assert total == 101 * 10_000
+
+
+def test_the_same_new_id_racing_on_other_accounts_is_created_once(service, admin, open_account):
+    # No account lock orders these two: the id's primary key does, and the
+    # loser runs again and sees the winner's transfer.
+    alice, bob = open_account(balance_cents=1_000), open_account()
+    carol, dave = open_account(balance_cents=1_000), open_account()
+    transfer_id = str(uuid.uuid4())
+    results = run_together(
+        [
+            lambda: service.create_transfers(
+                [move(alice, bob, 100, transfer_id=transfer_id)], mode="INDEPENDENT"
+            ),
+            lambda: service.create_transfers(
+                [move(carol, dave, 100, transfer_id=transfer_id)], mode="INDEPENDENT"
+            ),
+        ]
+    )
+    assert sorted(statuses(r)[0] for r in results) == [
+        (CREATED, ""),
+        (FAILED, "TRANSFER_ID_REUSED"),
+    ]
+    assert sum(balances(admin, bob, dave)) == 100
+
+
+# The database's own rules
+
+
+def test_a_ledger_transfer_never_changes_and_is_never_pending(service, open_account, db):
+    alice, bob = open_account(balance_cents=1_000), open_account()
+    posted = move(alice, bob, 100)
+    service.create_transfers([posted], mode="INDEPENDENT")
+    with pytest.raises(psycopg.errors.RestrictViolation):
+        db.execute(
+            "UPDATE transfers SET memo = 'changed' WHERE transfer_id = %s",
+            (posted["transfer_id"],),
+        )
+    with pytest.raises(psycopg.errors.CheckViolation):
+        db.execute(
+            "INSERT INTO transfers (transfer_id, kind, state, from_account_id, to_account_id,"
+            " currency_code, amount_cents, initiated_by, expire_time)"
+            " VALUES (gen_random_uuid(), 'LEDGER', 'PENDING_CONFIRMATION', %s, %s, 'EUR', 1,"
+            " 'test', now() + interval '1 hour')",
+            (alice, bob),
+        )
+    # The floor CHECK is the last word even for SQL that skips the service's checks.
+    with pytest.raises(psycopg.errors.CheckViolation):
+        db.execute(
+            "INSERT INTO transfers (transfer_id, kind, state, from_account_id, to_account_id,"
+            " currency_code, amount_cents, initiated_by, resolve_time)"
+            " SELECT gen_random_uuid(), 'LEDGER', 'COMPLETED', %s, %s, 'EUR', 600, 'test', now()"
+            " FROM generate_series(1, 2)",
+            (alice, bob),
+        )
+    assert db.execute(
+        "SELECT balance_cents FROM accounts WHERE account_id = %s", (alice,)
+    ).fetchone() == (900,)
