@@ -46,6 +46,7 @@ BENCH_CODE_KEY = b"envoi bench only: confirmation code key, 48 bytes"
 FUNDING_CENTS = 10_000_000  # per account: never runs out at 1 cent a transfer
 TRANSFER_CENTS = 1
 SERVER_READY_TIMEOUT_S = 60.0
+STATS_SETTLE_S = 0.5  # for the last backends' statistics to reach pg_stat_database
 NULL_NOTES = {
     "bulk_tps": "CreateTransfers not built yet",
     "sql_bulk_tps": "CreateTransfers not built yet (measured together with bulk_tps)",
@@ -157,6 +158,14 @@ def pgbench_tps(output: str) -> float:
     return float(match.group(1))
 
 
+PROCESSED_LINE = re.compile(r"^number of transactions actually processed: ([0-9]+)", re.MULTILINE)
+
+
+def pgbench_transactions(output: str) -> int:
+    match = PROCESSED_LINE.search(output)
+    return int(match.group(1)) if match else 0
+
+
 def measure_pgbench_tps(database_url: str, mode: Mode) -> float:
     run_pgbench(database_url, ["-i", "-q", "-s", str(mode.pgbench_scale)])
     output = run_pgbench(
@@ -196,7 +205,10 @@ END;
 """
 
 
-def measure_sql_transfer_tps(database_url: str, mode: Mode, workdir: pathlib.Path) -> float:
+def measure_sql_transfer_tps(
+    database_url: str, mode: Mode, workdir: pathlib.Path
+) -> tuple[float, int]:
+    """(transfers per second, transfers done): one pgbench transaction is one transfer."""
     script = workdir / "sql_transfer.sql"
     script.write_text(SQL_TRANSFER_SCRIPT)
     output = run_pgbench(
@@ -217,7 +229,7 @@ def measure_sql_transfer_tps(database_url: str, mode: Mode, workdir: pathlib.Pat
             str(script),
         ],
     )
-    return pgbench_tps(output)
+    return pgbench_tps(output), pgbench_transactions(output)
 
 
 # --- accounts, made directly in the database ----------------------------------------
@@ -466,6 +478,26 @@ def measure_confirmed_transfers(
     )
 
 
+def database_work(server_url: str, database_url: str) -> dict:
+    """Commits and rows written so far in one database (pg_stat_database; a
+    backend reports its counts when it goes idle or exits)."""
+    name = conninfo_to_dict(database_url)["dbname"]
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT xact_commit, tup_inserted + tup_updated + tup_deleted"
+            " FROM pg_stat_database WHERE datname = %s",
+            (name,),
+        ).fetchone()
+    return {"commits": row[0], "rows_written": row[1]}
+
+
+def per_transfer(before: dict, after: dict, transfers: int) -> dict:
+    return {
+        "db_commits": round((after["commits"] - before["commits"]) / transfers, 2),
+        "db_rows_written": round((after["rows_written"] - before["rows_written"]) / transfers, 2),
+    }
+
+
 # --- the run ------------------------------------------------------------------------
 
 
@@ -500,13 +532,22 @@ def run(mode: Mode, out_dir: pathlib.Path, server_url: str | None, workers: int)
         ledger_url = dbs.create("envoi_bench")
         person_ids, association_id = prepare_ledger(ledger_url, mode, BENCH_CODE_KEY)
         print("envoi bench: one confirmed transfer as raw SQL", file=sys.stderr, flush=True)
-        results["sql_transfer_tps"] = round(measure_sql_transfer_tps(ledger_url, mode, workdir), 1)
+        sql_before = database_work(dbs.server_url, ledger_url)
+        sql_tps, sql_transfers = measure_sql_transfer_tps(ledger_url, mode, workdir)
+        results["sql_transfer_tps"] = round(sql_tps, 1)
+        time.sleep(STATS_SETTLE_S)
+        sql_after = database_work(dbs.server_url, ledger_url)
+        if sql_transfers:
+            results["per_confirmed_transfer_in_sql"] = per_transfer(
+                sql_before, sql_after, sql_transfers
+            )
 
         with psycopg.connect(ledger_url, autocommit=True) as conn:
             _, wallet_token = api_tokens.create_token(conn, "wallet")
         server = EnvoiServer(ledger_url, BENCH_CODE_KEY, workers, workdir / "serve.log")
         try:
             server.wait_until_serving()
+            work_before = database_work(dbs.server_url, ledger_url)
             with RssSampler(server.process.pid) as rss:
                 print("envoi bench: person to person over gRPC", file=sys.stderr, flush=True)
                 p2p = measure_confirmed_transfers(
@@ -517,7 +558,9 @@ def run(mode: Mode, out_dir: pathlib.Path, server_url: str | None, workers: int)
                     server.target, wallet_token, person_ids, association_id, mode
                 )
         finally:
-            server.stop()
+            server.stop()  # its connections close: their counts are reported
+        time.sleep(STATS_SETTLE_S)
+        work_after = database_work(dbs.server_url, ledger_url)
         from envoi.core.ledger_invariants import assert_ledger_invariants
 
         assert_ledger_invariants(ledger_url)
@@ -536,6 +579,12 @@ def run(mode: Mode, out_dir: pathlib.Path, server_url: str | None, workers: int)
         "p2p_over_sql_transfer": ratio(p2p.tps, results["sql_transfer_tps"]),
         "hot_over_p2p": ratio(hot.tps, p2p.tps),
     }
+    grpc_transfers = p2p.transfers + hot.transfers
+    if grpc_transfers:
+        # Over both gRPC phases; includes the server's own background work (expiry checks).
+        results["per_confirmed_transfer_over_grpc"] = per_transfer(
+            work_before, work_after, grpc_transfers
+        )
     results["settings"] = {
         "accounts": mode.accounts,
         "phase_s": mode.phase_s,
