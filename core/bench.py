@@ -50,7 +50,7 @@ STATS_SETTLE_S = 0.5  # for the last backends' statistics to reach pg_stat_datab
 NULL_NOTES = {
     "bulk_tps": "CreateTransfers not built yet",
     "sql_bulk_tps": "CreateTransfers not built yet (measured together with bulk_tps)",
-    "tweet_to_pending_p99_ms": "not measured yet: needs the gateway and the X API emulator",
+    "tweet_to_pending_p99_ms": "no post reached CONFIRMATION_REQUIRED in time",
 }
 RESULT_KEYS = (
     "pgbench_tps",
@@ -75,13 +75,14 @@ class Mode:
     phase_s: float  # duration of each measured phase
     client_processes: int
     threads_per_process: int
+    tweets_per_s: float
 
 
 MODES = {
-    "full": Mode("full", 10_000, 10, 8, 15.0, 2, 8),
-    "quick": Mode("quick", 2_000, 1, 4, 4.0, 2, 4),
+    "full": Mode("full", 10_000, 10, 8, 15.0, 2, 8, 200.0),
+    "quick": Mode("quick", 2_000, 1, 4, 4.0, 2, 4, 200.0),
     # For the test only: checks the whole path, measures nothing worth reading.
-    "smoke": Mode("smoke", 100, 1, 2, 1.0, 1, 2),
+    "smoke": Mode("smoke", 100, 1, 2, 1.0, 1, 2, 20.0),
 }
 
 
@@ -289,7 +290,15 @@ def free_port() -> int:
 class EnvoiServer:
     """`envoi serve` as a subprocess on a free port, limits lifted for the bench."""
 
-    def __init__(self, database_url: str, code_key: bytes, workers: int, log_path: pathlib.Path):
+    def __init__(
+        self,
+        database_url: str,
+        code_key: bytes,
+        workers: int,
+        log_path: pathlib.Path,
+        gateway_env: dict | None = None,
+    ):
+        """gateway_env: run the channel gateway too, with these settings."""
         self.target = f"127.0.0.1:{free_port()}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("ENVOI_")}
         env.update(
@@ -299,10 +308,12 @@ class EnvoiServer:
             ENVOI_UNVERIFIED_MAX_BALANCE_CENTS="0",
             ENVOI_UNVERIFIED_MONTHLY_OUT_CENTS="0",
         )
+        env.update(gateway_env or {})
         self._log = open(log_path, "wb")  # closed in stop()
         self.log_path = log_path
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "envoi.core.cli", "serve", "--no-gateway"]
+            [sys.executable, "-m", "envoi.core.cli", "serve"]
+            + ([] if gateway_env else ["--no-gateway"])
             + ["--listen", self.target, "--database-url", database_url],
             env=env,
             stdout=self._log,
@@ -498,6 +509,145 @@ def per_transfer(before: dict, after: dict, transfers: int) -> dict:
     }
 
 
+# --- a post on X to CONFIRMATION_REQUIRED -------------------------------------------
+
+TWEET_SENDERS = 50
+
+
+def measure_tweet_to_pending(
+    database_url: str, person_ids: list[str], mode: Mode, workdir: pathlib.Path
+) -> dict:
+    """Signed Account Activity webhooks at tweets_per_s to an `envoi serve` with
+    its gateway (the X API emulator plays X), each a payment post by a linked
+    person; the latency of a post is from its POST's start to the commit time of
+    its transfer's CONFIRMATION_REQUIRED event (the event's create_time, the
+    start of that transaction: a slight underestimate)."""
+    from envoi.channels.twitter.channel import WEBHOOK_PATH
+    from envoi.channels.twitter.x_api_emulator import XApiEmulator
+    from envoi.client import EnvoiClient
+    from envoi.v1 import identity_pb2
+
+    gateway_listen = f"127.0.0.1:{free_port()}"
+    with XApiEmulator() as x:
+        bot = x.add_user("SmoneyFR")
+        users = [x.add_user(f"bench{n}") for n in range(TWEET_SENDERS + 1)]
+        gateway_env = {
+            "ENVOI_CHANNELS": "twitter",
+            "ENVOI_GATEWAY_LISTEN": gateway_listen,
+            "ENVOI_TWITTER_BOT_HANDLE": "SmoneyFR",
+            "ENVOI_TWITTER_BOT_USER_ID": bot["id"],
+            "ENVOI_TWITTER_API_BASE_URL": x.base_url,
+            "ENVOI_TWITTER_POLL_INTERVAL_S": "0",
+            **{f"ENVOI_TWITTER_{k.upper()}": v for k, v in x.oauth1_credentials(bot).items()},
+        }
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            _, wallet_token = api_tokens.create_token(conn, "wallet")
+        server = EnvoiServer(
+            database_url, BENCH_CODE_KEY, 1, workdir / "serve-gateway.log", gateway_env
+        )
+        try:
+            server.wait_until_serving()
+            with EnvoiClient(server.target, wallet_token) as wallet:
+                for user, account_id in zip(users, person_ids, strict=False):
+                    wallet.link_identity(
+                        account_id,
+                        identity_pb2.Identity(
+                            namespace="twitter", subject_id=user["id"], handle=user["username"]
+                        ),
+                    )
+            url = f"http://{gateway_listen}{WEBHOOK_PATH}"
+            _wait_for_webhooks(x, url)
+            recipient = users[-1]["username"]
+            payloads = [
+                x.account_activity_payload(
+                    x.post(users[n % TWEET_SENDERS], f"@SmoneyFR #envoyer 1€ @{recipient}"), bot
+                )
+                for n in range(round(mode.tweets_per_s * mode.phase_s))
+            ]
+            with RssSampler(server.process.pid) as rss:
+                sent_at, failed_posts = _deliver_at_rate(x, url, payloads, mode.tweets_per_s)
+                latencies_s = _wait_for_pending(database_url, sent_at)
+        finally:
+            server.stop()
+    latencies_s.sort()
+    return {
+        "posts": len(payloads),
+        "posts_not_accepted": failed_posts,  # refused, reset or not 200: left out
+        "pending": len(latencies_s),
+        "p50_ms": percentile_ms(latencies_s, 0.50),
+        "p99_ms": percentile_ms(latencies_s, 0.99),
+        "posts_per_s": mode.tweets_per_s,
+        "max_rss_bytes": rss.max_rss_bytes,
+    }
+
+
+def _wait_for_webhooks(x, url: str) -> None:
+    deadline = time.monotonic() + SERVER_READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        try:
+            if x.crc_request(url, "bench", timeout_s=1.0)[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"the gateway's webhook {url} does not answer")
+
+
+def _deliver_at_rate(
+    x, url: str, payloads: list[dict], per_s: float
+) -> tuple[dict[str, float], int]:
+    """POST each payload at its slot of a fixed schedule; return ({post id: send
+    epoch s} of the posts the gateway accepted (200), how many it did not)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    sent_at: dict[str, float] = {}
+    start = time.monotonic()
+
+    def deliver(n: int) -> None:
+        delay_s = start + n / per_s - time.monotonic()
+        if delay_s > 0:
+            time.sleep(delay_s)
+        started_s = time.time()
+        try:
+            status, _ = x.deliver_webhook(url, payloads[n], x.consumer_secret)
+        except OSError:  # refused or reset: the gateway did not take it
+            status = None
+        if status == 200:
+            sent_at[payloads[n]["tweet_create_events"][0]["id_str"]] = started_s
+        else:
+            failed.append(status)
+
+    failed: list = []
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        list(pool.map(deliver, range(len(payloads))))
+    return sent_at, len(failed)
+
+
+PENDING_WAIT_S = 10.0
+
+
+def _wait_for_pending(database_url: str, sent_at: dict[str, float]) -> list[float]:
+    """Latencies (s) of the posts whose CONFIRMATION_REQUIRED event exists."""
+    deadline = time.monotonic() + PENDING_WAIT_S
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        while True:
+            rows = conn.execute(
+                "SELECT t.channel_reference, extract(epoch FROM e.create_time)"
+                " FROM outbox_events e JOIN transfers t USING (transfer_id)"
+                " WHERE e.event_type = 'CONFIRMATION_REQUIRED'"
+                " AND t.channel_reference LIKE 'post:%%'"
+            ).fetchall()
+            if len(rows) >= len(sent_at) or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+    latencies_s = []
+    for reference, created_epoch_s in rows:
+        post_id = reference.removeprefix("post:")
+        if post_id in sent_at:
+            latencies_s.append(float(created_epoch_s) - sent_at[post_id])
+    return latencies_s
+
+
 # --- the run ------------------------------------------------------------------------
 
 
@@ -561,6 +711,8 @@ def run(mode: Mode, out_dir: pathlib.Path, server_url: str | None, workers: int)
             server.stop()  # its connections close: their counts are reported
         time.sleep(STATS_SETTLE_S)
         work_after = database_work(dbs.server_url, ledger_url)
+        print("envoi bench: signed webhooks to CONFIRMATION_REQUIRED", file=sys.stderr)
+        tweets = measure_tweet_to_pending(ledger_url, person_ids, mode, workdir)
         from envoi.core.ledger_invariants import assert_ledger_invariants
 
         assert_ledger_invariants(ledger_url)
@@ -572,7 +724,9 @@ def run(mode: Mode, out_dir: pathlib.Path, server_url: str | None, workers: int)
         hot_account_tps=hot.tps,
         hot_p50_ms=hot.p50_ms,
         hot_p99_ms=hot.p99_ms,
-        max_rss_mb=round(rss.max_rss_bytes / 2**20, 1) if rss.max_rss_bytes else None,
+        tweet_to_pending_p99_ms=tweets["p99_ms"],
+        tweet_to_pending=tweets,
+        max_rss_mb=round(max(rss.max_rss_bytes, tweets.pop("max_rss_bytes")) / 2**20, 1) or None,
     )
     results["ratios"] = {
         "p2p_over_pgbench": ratio(p2p.tps, results["pgbench_tps"]),
