@@ -12,10 +12,13 @@ on that server) and a real `envoi serve` subprocess. It measures, in order:
 3. p2p_confirmed_tps, p50_ms, p99_ms: InitiateTransfer then ConfirmTransfer
    through gRPC between random person accounts, from concurrent clients;
 5. hot_account_tps: the same, every transfer paying one association;
+6. tweet_to_pending_p99_ms: signed X webhooks at 200 posts per second to a
+   second `envoi serve` running its channel gateway (the X API emulator plays
+   X), until each post's CONFIRMATION_REQUIRED event;
 7. max_rss_mb: the largest resident memory of an envoi server process.
 
-bulk_tps, sql_bulk_tps (CreateTransfers) and tweet_to_pending_p99_ms are not
-measured yet: they are null in results.json, with a note saying why.
+bulk_tps and sql_bulk_tps (CreateTransfers) are not measured yet: they are
+null in results.json, with a note saying why. docs/performance.md has a run.
 """
 
 import argparse
