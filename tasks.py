@@ -6,6 +6,7 @@
     python3 tasks.py generate        regenerate clients/python/envoi/v1 from proto/
     python3 tasks.py check-proto     buf format, lint, breaking; stubs up to date
     python3 tasks.py lint            ruff: lint and formatting of the Python code
+    python3 tasks.py bench [ARGS]    measure envoi against PostgreSQL (`envoi bench ARGS`)
 
 The first run creates .venv and installs envoi, its client and the test
 tools into it; later runs reinstall only when a pyproject.toml changed.
@@ -66,6 +67,10 @@ def serve(args):
     os.execve(VENV_BIN / "envoi", ["envoi", "serve", *args], venv_env())
 
 
+def bench(args):
+    os.execve(VENV_BIN / "envoi", ["envoi", "bench", *args], venv_env())
+
+
 def test(args):
     os.chdir(ROOT)
     # A base temp dir of its own: pytest prunes old ones in the shared default
@@ -110,6 +115,7 @@ COMMANDS = {
     "generate": generate,
     "check-proto": check_proto,
     "lint": lint,
+    "bench": bench,
 }
 
 if __name__ == "__main__":

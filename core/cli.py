@@ -17,7 +17,7 @@ from google.protobuf import json_format
 from envoi.channels.twitter.config import SETTINGS_HELP as TWITTER_SETTINGS_HELP
 from envoi.client import EnvoiClient, EnvoiError
 from envoi.client.client import DEFAULT_TARGET
-from envoi.core import api_tokens, config, migrations, startup
+from envoi.core import api_tokens, bench, config, migrations, startup
 from envoi.providers.sandbox.config import SETTINGS_HELP as SANDBOX_SETTINGS_HELP
 
 DESCRIPTION = "envoi: a gRPC payment core with plug-in social channels"
@@ -383,6 +383,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="TEXT is a private message to the bot: no mention of it needed",
     )
     parse.set_defaults(handler=cmd_parse)
+
+    bench_command = commands.add_parser(
+        "bench",
+        help="measure envoi against its PostgreSQL's own limit",
+        description="Start an embedded PostgreSQL (or use ENVOI_DATABASE_URL's server, in "
+        "databases made and dropped for the run) and an `envoi serve`, then measure pgbench, "
+        "one transfer as raw SQL, confirmed transfers through gRPC, and signed X webhooks "
+        "to pending transfers through the gateway. Writes "
+        "OUT/results.json and OUT/results.md and prints the table (docs/performance.md).",
+    )
+    bench.add_arguments(bench_command)
+    bench_command.set_defaults(handler=bench.run_command)
 
     account = commands.add_parser("account", help="open, read and credit accounts").add_subparsers(
         dest="account_command", required=True, metavar="ACTION"

@@ -1,0 +1,828 @@
+"""`envoi bench`: how much of PostgreSQL's capacity envoi turns into payments.
+
+One run starts everything it measures: an embedded PostgreSQL in a temporary
+directory (or, with ENVOI_DATABASE_URL, fresh databases it creates and drops
+on that server) and a real `envoi serve` subprocess. It measures, in order:
+
+1. pgbench_tps: pgbench's built-in tpcb-like workload, the database's limit
+   for small write transactions;
+2. sql_transfer_tps: a pgbench script doing the database work of one
+   confirmed transfer as raw SQL (insert PENDING_CONFIRMATION, update to
+   COMPLETED: envoi's triggers hold, post and write the outbox);
+3. p2p_confirmed_tps, p50_ms, p99_ms: InitiateTransfer then ConfirmTransfer
+   through gRPC between random person accounts, from concurrent clients;
+5. hot_account_tps: the same, every transfer paying one association;
+6. tweet_to_pending_p99_ms: signed X webhooks at 200 posts per second to a
+   second `envoi serve` running its channel gateway (the X API emulator plays
+   X), until each post's CONFIRMATION_REQUIRED event;
+7. max_rss_mb: the largest resident memory of an envoi server process.
+
+bulk_tps and sql_bulk_tps (CreateTransfers) are not measured yet: they are
+null in results.json, with a note saying why. docs/performance.md has a run.
+"""
+
+import argparse
+import json
+import multiprocessing
+import os
+import pathlib
+import random
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from envoi.core import api_tokens, confirmation_codes, embedded_postgres, migrations
+from envoi.core.config import Settings
+
+CODE = "123456"
+BENCH_CODE_KEY = b"envoi bench only: confirmation code key, 48 bytes"
+FUNDING_CENTS = 10_000_000  # per account: never runs out at 1 cent a transfer
+TRANSFER_CENTS = 1
+SERVER_READY_TIMEOUT_S = 60.0
+STATS_SETTLE_S = 0.5  # for the last backends' statistics to reach pg_stat_database
+NULL_NOTES = {
+    "bulk_tps": "CreateTransfers not built yet",
+    "sql_bulk_tps": "CreateTransfers not built yet (measured together with bulk_tps)",
+    "tweet_to_pending_p99_ms": "no post reached CONFIRMATION_REQUIRED in time",
+}
+RESULT_KEYS = (
+    "pgbench_tps",
+    "sql_transfer_tps",
+    "p2p_confirmed_tps",
+    "p50_ms",
+    "p99_ms",
+    "bulk_tps",
+    "sql_bulk_tps",
+    "hot_account_tps",
+    "tweet_to_pending_p99_ms",
+    "max_rss_mb",
+)
+
+
+@dataclass(frozen=True)
+class Mode:
+    name: str
+    accounts: int
+    pgbench_scale: int
+    pgbench_clients: int
+    phase_s: float  # duration of each measured phase
+    client_processes: int
+    threads_per_process: int
+    tweets_per_s: float
+
+
+MODES = {
+    "full": Mode("full", 10_000, 10, 8, 15.0, 2, 8, 200.0),
+    "quick": Mode("quick", 2_000, 1, 4, 4.0, 2, 4, 200.0),
+    # For the test only: checks the whole path, measures nothing worth reading.
+    "smoke": Mode("smoke", 100, 1, 2, 1.0, 1, 2, 20.0),
+}
+
+
+def pg_bin(name: str) -> pathlib.Path:
+    """A PostgreSQL program shipped in the pgserver wheel."""
+    import pgserver
+
+    return pathlib.Path(pgserver.__file__).parent / "pginstall" / "bin" / name
+
+
+# --- the database server and the bench's databases --------------------------------
+
+
+class Databases:
+    """The PostgreSQL server (embedded in a temporary directory, or the given
+    one) and the databases of this run, created on entry and dropped on exit."""
+
+    def __init__(self, server_url: str | None):
+        self._given_url = server_url
+        self._tmp = None
+        self._handle = None
+        self.server_url = ""
+        self._made: list[str] = []
+
+    def __enter__(self):
+        if self._given_url:
+            self.server_url = self._given_url
+        else:
+            self._tmp = tempfile.mkdtemp(prefix="envoi-bench-pg-")
+            self.server_url, self._handle = embedded_postgres.start(
+                pathlib.Path(self._tmp) / "pgdata"
+            )
+        return self
+
+    def create(self, prefix: str) -> str:
+        name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(self.server_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        self._made.append(name)
+        return make_conninfo(**{**conninfo_to_dict(self.server_url), "dbname": name})
+
+    def __exit__(self, *exc_info):
+        with psycopg.connect(self.server_url, autocommit=True) as conn:
+            for name in self._made:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if self._handle is not None:
+            self._handle.cleanup()  # stops the server, removes pgdata
+            self._handle = None
+        if self._tmp:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+
+
+# --- pgbench ------------------------------------------------------------------------
+
+TPS_LINE = re.compile(r"^tps = ([0-9.]+)", re.MULTILINE)
+
+
+def run_pgbench(database_url: str, args: list[str]) -> str:
+    done = subprocess.run(
+        [str(pg_bin("pgbench")), *args, database_url],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"pgbench {' '.join(args)} failed:\n{done.stderr}")
+    return done.stdout
+
+
+def pgbench_tps(output: str) -> float:
+    match = TPS_LINE.search(output)
+    if not match:
+        raise RuntimeError(f"no tps in pgbench's output:\n{output}")
+    return float(match.group(1))
+
+
+PROCESSED_LINE = re.compile(r"^number of transactions actually processed: ([0-9]+)", re.MULTILINE)
+
+
+def pgbench_transactions(output: str) -> int:
+    match = PROCESSED_LINE.search(output)
+    return int(match.group(1)) if match else 0
+
+
+def measure_pgbench_tps(database_url: str, mode: Mode) -> float:
+    run_pgbench(database_url, ["-i", "-q", "-s", str(mode.pgbench_scale)])
+    output = run_pgbench(
+        database_url,
+        ["-M", "prepared", "-c", str(mode.pgbench_clients), "-j", "2", "-T", _seconds(mode)],
+    )
+    return pgbench_tps(output)
+
+
+def _seconds(mode: Mode) -> str:
+    return str(max(1, round(mode.phase_s)))
+
+
+# The database work of one confirmed transfer, as envoi does it in two
+# transactions (InitiateTransfer, then ConfirmTransfer): lock the sender,
+# insert the pending transfer (the trigger holds the amount), then lock it and
+# complete it (the trigger posts both legs and writes the outbox events).
+SQL_TRANSFER_SCRIPT = f"""\
+\\set from_n random(1, :accounts)
+\\set offset random(1, :accounts - 1)
+\\set to_n 1 + ((:from_n - 1 + :offset) % :accounts)
+BEGIN;
+SELECT account_id AS from_id FROM bench_accounts WHERE n = :from_n \\gset
+SELECT account_id AS to_id FROM bench_accounts WHERE n = :to_n \\gset
+SELECT balance_cents FROM accounts WHERE account_id = :from_id FOR UPDATE;
+INSERT INTO transfers (transfer_id, kind, state, from_account_id, to_account_id,
+    currency_code, amount_cents, memo, initiated_by, expire_time)
+  VALUES (gen_random_uuid(), 'PAYMENT', 'PENDING_CONFIRMATION', :from_id, :to_id,
+    'EUR', {TRANSFER_CENTS}, 'bench', 'wallet', now() + interval '15 minutes')
+  RETURNING transfer_id \\gset
+END;
+BEGIN;
+SELECT state FROM transfers WHERE transfer_id = :transfer_id FOR UPDATE;
+UPDATE transfers SET state = 'COMPLETED', resolve_time = now()
+  WHERE transfer_id = :transfer_id;
+END;
+"""
+
+
+def measure_sql_transfer_tps(
+    database_url: str, mode: Mode, workdir: pathlib.Path
+) -> tuple[float, int]:
+    """(transfers per second, transfers done): one pgbench transaction is one transfer."""
+    script = workdir / "sql_transfer.sql"
+    script.write_text(SQL_TRANSFER_SCRIPT)
+    output = run_pgbench(
+        database_url,
+        [
+            "-n",
+            "-M",
+            "prepared",
+            "-c",
+            str(mode.pgbench_clients),
+            "-j",
+            "2",
+            "-T",
+            _seconds(mode),
+            "-D",
+            f"accounts={mode.accounts}",
+            "-f",
+            str(script),
+        ],
+    )
+    return pgbench_tps(output), pgbench_transactions(output)
+
+
+# --- accounts, made directly in the database ----------------------------------------
+
+
+def prepare_ledger(database_url: str, mode: Mode, code_key: bytes) -> tuple[list[str], str]:
+    """Migrate, then open and fund `mode.accounts` person accounts and one
+    association (all with the code CODE) straight in SQL, through the same
+    triggers as a credit. Returns (person account ids, association id)."""
+    from envoi.core.server import prepare_database
+
+    migrations.migrate(database_url)
+    prepare_database(database_url, Settings(database_url=database_url, code_key=code_key))
+    person_ids = [str(uuid.uuid4()) for _ in range(mode.accounts)]
+    association_id = str(uuid.uuid4())
+    with psycopg.connect(database_url) as conn:
+        conn.execute("CREATE TABLE bench_accounts (n integer PRIMARY KEY, account_id uuid)")
+        with conn.cursor().copy(
+            "COPY accounts (account_id, kind, display_name, currency_code, code_hmac) FROM STDIN"
+        ) as copy:
+            for n, account_id in enumerate([*person_ids, association_id]):
+                kind = "ASSOCIATION" if account_id == association_id else "PERSON"
+                copy.write_row(
+                    (
+                        account_id,
+                        kind,
+                        f"bench {kind.lower()} {n}",
+                        "EUR",
+                        confirmation_codes.code_hmac(code_key, account_id, CODE),
+                    )
+                )
+        with conn.cursor().copy("COPY bench_accounts (n, account_id) FROM STDIN") as copy:
+            for n, account_id in enumerate(person_ids, start=1):
+                copy.write_row((n, account_id))
+        conn.execute(
+            "INSERT INTO transfers (transfer_id, kind, state, from_account_id, to_account_id,"
+            " currency_code, amount_cents, memo, initiated_by, resolve_time)"
+            " SELECT gen_random_uuid(), 'FUNDING', 'COMPLETED', funding.account_id,"
+            "        b.account_id, 'EUR', %s, 'bench funding', 'admin', now()"
+            " FROM bench_accounts b, accounts funding"
+            " WHERE funding.system_purpose = 'FUNDING' AND funding.currency_code = 'EUR'",
+            (FUNDING_CENTS,),
+        )
+        conn.execute("ANALYZE")
+    return person_ids, association_id
+
+
+# --- the envoi server ---------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class EnvoiServer:
+    """`envoi serve` as a subprocess on a free port, limits lifted for the bench."""
+
+    def __init__(
+        self,
+        database_url: str,
+        code_key: bytes,
+        workers: int,
+        log_path: pathlib.Path,
+        gateway_env: dict | None = None,
+    ):
+        """gateway_env: run the channel gateway too, with these settings."""
+        self.target = f"127.0.0.1:{free_port()}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ENVOI_")}
+        env.update(
+            ENVOI_CODE_KEY=code_key.decode(),
+            ENVOI_WORKERS=str(workers),
+            ENVOI_DAILY_CAP_CENTS="0",
+            ENVOI_UNVERIFIED_MAX_BALANCE_CENTS="0",
+            ENVOI_UNVERIFIED_MONTHLY_OUT_CENTS="0",
+        )
+        env.update(gateway_env or {})
+        self._log = open(log_path, "wb")  # closed in stop()
+        self.log_path = log_path
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "envoi.core.cli", "serve"]
+            + ([] if gateway_env else ["--no-gateway"])
+            + ["--listen", self.target, "--database-url", database_url],
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def wait_until_serving(self) -> None:
+        import grpc
+        from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+        deadline = time.monotonic() + SERVER_READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"envoi serve exited with {self.process.returncode}:\n"
+                    + self.log_path.read_text(errors="replace")
+                )
+            with grpc.insecure_channel(self.target) as channel:
+                try:
+                    status = (
+                        health_pb2_grpc.HealthStub(channel)
+                        .Check(health_pb2.HealthCheckRequest(), timeout=1.0)
+                        .status
+                    )
+                    if status == health_pb2.HealthCheckResponse.SERVING:
+                        return
+                except grpc.RpcError:
+                    pass
+            time.sleep(0.2)
+        raise RuntimeError(f"envoi serve on {self.target} not SERVING after 60 s")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+
+
+class RssSampler:
+    """Samples the resident memory of a process and its children; keeps the largest."""
+
+    INTERVAL_S = 0.25
+
+    def __init__(self, pid: int):
+        self.max_rss_bytes = 0
+        self._pid = pid
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+
+    def _run(self) -> None:
+        import psutil
+
+        try:
+            root = psutil.Process(self._pid)
+        except psutil.NoSuchProcess:
+            return
+        while not self._stop.is_set():
+            try:
+                processes = [root, *root.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                return
+            for process in processes:
+                try:
+                    self.max_rss_bytes = max(self.max_rss_bytes, process.memory_info().rss)
+                except psutil.NoSuchProcess:
+                    pass
+            self._stop.wait(self.INTERVAL_S)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self._stop.set()
+        self._thread.join()
+
+
+# --- gRPC load ----------------------------------------------------------------------
+
+
+def _client_process(
+    target: str,
+    token: str,
+    person_ids: list[str],
+    hot_account_id: str | None,
+    threads: int,
+    duration_s: float,
+    seed: int,
+) -> tuple[list[float], int]:
+    """One client process: `threads` threads, each sending confirmed transfers
+    back to back for duration_s. Returns (latencies in s, errors)."""
+    from envoi.client import EnvoiClient, EnvoiError
+
+    latencies_s: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    client = EnvoiClient(target, token)
+    deadline = time.monotonic() + duration_s
+
+    def loop(thread_seed: int) -> None:
+        rng = random.Random(thread_seed)
+        mine = []
+        failed = 0
+        while time.monotonic() < deadline:
+            sender = rng.choice(person_ids)
+            recipient = hot_account_id or rng.choice(person_ids)
+            if recipient == sender:
+                continue
+            start = time.perf_counter()
+            try:
+                transfer = client.initiate_transfer(sender, recipient, TRANSFER_CENTS)
+                client.confirm_transfer(transfer.transfer_id, CODE)
+            except EnvoiError:
+                failed += 1
+                continue
+            mine.append(time.perf_counter() - start)
+        with lock:
+            latencies_s.extend(mine)
+            errors[0] += failed
+
+    workers = [
+        threading.Thread(target=loop, args=(seed * 1000 + n,), daemon=True) for n in range(threads)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    client.close()
+    return latencies_s, errors[0]
+
+
+@dataclass
+class LoadResult:
+    tps: float
+    p50_ms: float | None
+    p99_ms: float | None
+    transfers: int
+    errors: int
+    concurrency: int
+
+
+def percentile_ms(sorted_latencies_s: list[float], fraction: float) -> float | None:
+    if not sorted_latencies_s:
+        return None
+    index = min(len(sorted_latencies_s) - 1, int(fraction * len(sorted_latencies_s)))
+    return round(sorted_latencies_s[index] * 1000, 2)
+
+
+def measure_confirmed_transfers(
+    target: str, token: str, person_ids: list[str], hot_account_id: str | None, mode: Mode
+) -> LoadResult:
+    context = multiprocessing.get_context("spawn")  # gRPC must not be forked
+    jobs = [
+        (target, token, person_ids, hot_account_id, mode.threads_per_process, mode.phase_s, seed)
+        for seed in range(mode.client_processes)
+    ]
+    with context.Pool(mode.client_processes) as pool:
+        # Each process sends for phase_s from its own start: the rate is
+        # completed transfers over phase_s, process start-up left out.
+        results = pool.starmap(_client_process, jobs)
+    latencies_s = sorted(latency for part, _ in results for latency in part)
+    return LoadResult(
+        tps=round(len(latencies_s) / mode.phase_s, 1),
+        p50_ms=percentile_ms(latencies_s, 0.50),
+        p99_ms=percentile_ms(latencies_s, 0.99),
+        transfers=len(latencies_s),
+        errors=sum(failed for _, failed in results),
+        concurrency=mode.client_processes * mode.threads_per_process,
+    )
+
+
+def database_work(server_url: str, database_url: str) -> dict:
+    """Commits and rows written so far in one database (pg_stat_database; a
+    backend reports its counts when it goes idle or exits)."""
+    name = conninfo_to_dict(database_url)["dbname"]
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT xact_commit, tup_inserted + tup_updated + tup_deleted"
+            " FROM pg_stat_database WHERE datname = %s",
+            (name,),
+        ).fetchone()
+    return {"commits": row[0], "rows_written": row[1]}
+
+
+def per_transfer(before: dict, after: dict, transfers: int) -> dict:
+    return {
+        "db_commits": round((after["commits"] - before["commits"]) / transfers, 2),
+        "db_rows_written": round((after["rows_written"] - before["rows_written"]) / transfers, 2),
+    }
+
+
+# --- a post on X to CONFIRMATION_REQUIRED -------------------------------------------
+
+TWEET_SENDERS = 50
+
+
+def measure_tweet_to_pending(
+    database_url: str, person_ids: list[str], mode: Mode, workdir: pathlib.Path
+) -> dict:
+    """Signed Account Activity webhooks at tweets_per_s to an `envoi serve` with
+    its gateway (the X API emulator plays X), each a payment post by a linked
+    person; the latency of a post is from its POST's start to the commit time of
+    its transfer's CONFIRMATION_REQUIRED event (the event's create_time, the
+    start of that transaction: a slight underestimate)."""
+    from envoi.channels.twitter.channel import WEBHOOK_PATH
+    from envoi.channels.twitter.x_api_emulator import XApiEmulator
+    from envoi.client import EnvoiClient
+    from envoi.v1 import identity_pb2
+
+    gateway_listen = f"127.0.0.1:{free_port()}"
+    with XApiEmulator() as x:
+        bot = x.add_user("SmoneyFR")
+        users = [x.add_user(f"bench{n}") for n in range(TWEET_SENDERS + 1)]
+        gateway_env = {
+            "ENVOI_CHANNELS": "twitter",
+            "ENVOI_GATEWAY_LISTEN": gateway_listen,
+            "ENVOI_TWITTER_BOT_HANDLE": "SmoneyFR",
+            "ENVOI_TWITTER_BOT_USER_ID": bot["id"],
+            "ENVOI_TWITTER_API_BASE_URL": x.base_url,
+            "ENVOI_TWITTER_POLL_INTERVAL_S": "0",
+            **{f"ENVOI_TWITTER_{k.upper()}": v for k, v in x.oauth1_credentials(bot).items()},
+        }
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            _, wallet_token = api_tokens.create_token(conn, "wallet")
+        server = EnvoiServer(
+            database_url, BENCH_CODE_KEY, 1, workdir / "serve-gateway.log", gateway_env
+        )
+        try:
+            server.wait_until_serving()
+            with EnvoiClient(server.target, wallet_token) as wallet:
+                for user, account_id in zip(users, person_ids, strict=False):
+                    wallet.link_identity(
+                        account_id,
+                        identity_pb2.Identity(
+                            namespace="twitter", subject_id=user["id"], handle=user["username"]
+                        ),
+                    )
+            url = f"http://{gateway_listen}{WEBHOOK_PATH}"
+            _wait_for_webhooks(x, url)
+            recipient = users[-1]["username"]
+            payloads = [
+                x.account_activity_payload(
+                    x.post(users[n % TWEET_SENDERS], f"@SmoneyFR #envoyer 1€ @{recipient}"), bot
+                )
+                for n in range(round(mode.tweets_per_s * mode.phase_s))
+            ]
+            with RssSampler(server.process.pid) as rss:
+                sent_at, failed_posts = _deliver_at_rate(x, url, payloads, mode.tweets_per_s)
+                latencies_s = _wait_for_pending(database_url, sent_at)
+        finally:
+            server.stop()
+    latencies_s.sort()
+    return {
+        "posts": len(payloads),
+        "posts_not_accepted": failed_posts,  # refused, reset or not 200: left out
+        "pending": len(latencies_s),
+        "p50_ms": percentile_ms(latencies_s, 0.50),
+        "p99_ms": percentile_ms(latencies_s, 0.99),
+        "posts_per_s": mode.tweets_per_s,
+        "max_rss_bytes": rss.max_rss_bytes,
+    }
+
+
+def _wait_for_webhooks(x, url: str) -> None:
+    deadline = time.monotonic() + SERVER_READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        try:
+            if x.crc_request(url, "bench", timeout_s=1.0)[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"the gateway's webhook {url} does not answer")
+
+
+def _deliver_at_rate(
+    x, url: str, payloads: list[dict], per_s: float
+) -> tuple[dict[str, float], int]:
+    """POST each payload at its slot of a fixed schedule; return ({post id: send
+    epoch s} of the posts the gateway accepted (200), how many it did not)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    sent_at: dict[str, float] = {}
+    start = time.monotonic()
+
+    def deliver(n: int) -> None:
+        delay_s = start + n / per_s - time.monotonic()
+        if delay_s > 0:
+            time.sleep(delay_s)
+        started_s = time.time()
+        try:
+            status, _ = x.deliver_webhook(url, payloads[n], x.consumer_secret)
+        except OSError:  # refused or reset: the gateway did not take it
+            status = None
+        if status == 200:
+            sent_at[payloads[n]["tweet_create_events"][0]["id_str"]] = started_s
+        else:
+            failed.append(status)
+
+    failed: list = []
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        list(pool.map(deliver, range(len(payloads))))
+    return sent_at, len(failed)
+
+
+PENDING_WAIT_S = 10.0
+
+
+def _wait_for_pending(database_url: str, sent_at: dict[str, float]) -> list[float]:
+    """Latencies (s) of the posts whose CONFIRMATION_REQUIRED event exists."""
+    deadline = time.monotonic() + PENDING_WAIT_S
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        while True:
+            rows = conn.execute(
+                "SELECT t.channel_reference, extract(epoch FROM e.create_time)"
+                " FROM outbox_events e JOIN transfers t USING (transfer_id)"
+                " WHERE e.event_type = 'CONFIRMATION_REQUIRED'"
+                " AND t.channel_reference LIKE 'post:%%'"
+            ).fetchall()
+            if len(rows) >= len(sent_at) or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+    latencies_s = []
+    for reference, created_epoch_s in rows:
+        post_id = reference.removeprefix("post:")
+        if post_id in sent_at:
+            latencies_s.append(float(created_epoch_s) - sent_at[post_id])
+    return latencies_s
+
+
+# --- the run ------------------------------------------------------------------------
+
+
+def machine() -> dict:
+    info = {"cpu_count": os.cpu_count(), "platform": sys.platform}
+    try:
+        import psutil
+
+        info["memory_mb"] = round(psutil.virtual_memory().total / 2**20)
+    except ImportError:
+        pass
+    return info
+
+
+def ratio(numerator, denominator) -> float | None:
+    if numerator is None or not denominator:
+        return None
+    return round(numerator / denominator, 3)
+
+
+def run(mode: Mode, out_dir: pathlib.Path, server_url: str | None, workers: int) -> dict:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    results: dict = dict.fromkeys(RESULT_KEYS)
+    results["mode"] = mode.name
+    results["machine"] = machine()
+    with tempfile.TemporaryDirectory(prefix="envoi-bench-") as tmp, Databases(server_url) as dbs:
+        workdir = pathlib.Path(tmp)
+        print(f"envoi bench ({mode.name}): pgbench tpcb-like", file=sys.stderr, flush=True)
+        results["pgbench_tps"] = round(measure_pgbench_tps(dbs.create("envoi_pgbench"), mode), 1)
+
+        ledger_url = dbs.create("envoi_bench")
+        person_ids, association_id = prepare_ledger(ledger_url, mode, BENCH_CODE_KEY)
+        print("envoi bench: one confirmed transfer as raw SQL", file=sys.stderr, flush=True)
+        sql_before = database_work(dbs.server_url, ledger_url)
+        sql_tps, sql_transfers = measure_sql_transfer_tps(ledger_url, mode, workdir)
+        results["sql_transfer_tps"] = round(sql_tps, 1)
+        time.sleep(STATS_SETTLE_S)
+        sql_after = database_work(dbs.server_url, ledger_url)
+        if sql_transfers:
+            results["per_confirmed_transfer_in_sql"] = per_transfer(
+                sql_before, sql_after, sql_transfers
+            )
+
+        with psycopg.connect(ledger_url, autocommit=True) as conn:
+            _, wallet_token = api_tokens.create_token(conn, "wallet")
+        server = EnvoiServer(ledger_url, BENCH_CODE_KEY, workers, workdir / "serve.log")
+        try:
+            server.wait_until_serving()
+            work_before = database_work(dbs.server_url, ledger_url)
+            with RssSampler(server.process.pid) as rss:
+                print("envoi bench: person to person over gRPC", file=sys.stderr, flush=True)
+                p2p = measure_confirmed_transfers(
+                    server.target, wallet_token, person_ids, None, mode
+                )
+                print("envoi bench: every transfer to one association", file=sys.stderr)
+                hot = measure_confirmed_transfers(
+                    server.target, wallet_token, person_ids, association_id, mode
+                )
+        finally:
+            server.stop()  # its connections close: their counts are reported
+        time.sleep(STATS_SETTLE_S)
+        work_after = database_work(dbs.server_url, ledger_url)
+        print("envoi bench: signed webhooks to CONFIRMATION_REQUIRED", file=sys.stderr)
+        tweets = measure_tweet_to_pending(ledger_url, person_ids, mode, workdir)
+        from envoi.core.ledger_invariants import assert_ledger_invariants
+
+        assert_ledger_invariants(ledger_url)
+
+    results.update(
+        p2p_confirmed_tps=p2p.tps,
+        p50_ms=p2p.p50_ms,
+        p99_ms=p2p.p99_ms,
+        hot_account_tps=hot.tps,
+        hot_p50_ms=hot.p50_ms,
+        hot_p99_ms=hot.p99_ms,
+        tweet_to_pending_p99_ms=tweets["p99_ms"],
+        tweet_to_pending=tweets,
+        max_rss_mb=round(max(rss.max_rss_bytes, tweets.pop("max_rss_bytes")) / 2**20, 1) or None,
+    )
+    results["ratios"] = {
+        "p2p_over_pgbench": ratio(p2p.tps, results["pgbench_tps"]),
+        "p2p_over_sql_transfer": ratio(p2p.tps, results["sql_transfer_tps"]),
+        "hot_over_p2p": ratio(hot.tps, p2p.tps),
+    }
+    grpc_transfers = p2p.transfers + hot.transfers
+    if grpc_transfers:
+        # Over both gRPC phases; includes the server's own background work (expiry checks).
+        results["per_confirmed_transfer_over_grpc"] = per_transfer(
+            work_before, work_after, grpc_transfers
+        )
+    results["settings"] = {
+        "accounts": mode.accounts,
+        "phase_s": mode.phase_s,
+        "pgbench_scale": mode.pgbench_scale,
+        "pgbench_clients": mode.pgbench_clients,
+        "grpc_concurrency": p2p.concurrency,
+        "client_processes": mode.client_processes,
+        "server_workers": workers,
+        "transfers": {"p2p": p2p.transfers, "hot": hot.transfers},
+        "errors": {"p2p": p2p.errors, "hot": hot.errors},
+        "database": "ENVOI_DATABASE_URL" if server_url else "embedded PostgreSQL 16 (pgserver)",
+    }
+    results["notes"] = {key: note for key, note in NULL_NOTES.items() if results[key] is None}
+    if results["max_rss_mb"] is None:
+        results["notes"]["max_rss_mb"] = "psutil is not installed"
+    results["elapsed_s"] = round(time.monotonic() - started, 1)
+    (out_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    table = markdown_table(results)
+    (out_dir / "results.md").write_text(table)
+    return results
+
+
+GOALS = {
+    "p2p_confirmed_tps": ">= 0.5 x pgbench_tps",
+    "bulk_tps": ">= 0.5 x sql_bulk_tps",
+    "hot_account_tps": ">= 0.8 x p2p_confirmed_tps",
+    "tweet_to_pending_p99_ms": "<= 50",
+    "max_rss_mb": "<= 200",
+}
+
+
+def markdown_table(results: dict) -> str:
+    lines = [
+        f"envoi bench, mode {results['mode']}, {results['machine']['cpu_count']} CPUs",
+        "",
+        "| measure | value | goal |",
+        "|---|---|---|",
+    ]
+    for key in RESULT_KEYS:
+        value = results[key]
+        shown = "null: " + results["notes"].get(key, "") if value is None else f"{value:g}"
+        lines.append(f"| {key} | {shown} | {GOALS.get(key, '')} |")
+    for key, value in results["ratios"].items():
+        lines.append(f"| {key} | {'null' if value is None else f'{value:g}'} | |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(prog="envoi bench", description=__doc__.split("\n")[0])
+    add_arguments(parser)
+    run_command(parser.parse_args(argv))
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument(
+        "--quick", action="store_true", help="fewer accounts, short phases (well under a minute)"
+    )
+    size.add_argument(
+        "--smoke", action="store_true", help="a few seconds, for tests: checks the path only"
+    )
+    parser.add_argument("--out", required=True, help="directory for results.json and results.md")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="envoi server processes (ENVOI_WORKERS of the server; default 1)",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("ENVOI_DATABASE_URL"),
+        help="PostgreSQL server to create the bench databases on, and drop them "
+        "(default: ENVOI_DATABASE_URL, else an embedded PostgreSQL in a temporary directory)",
+    )
+
+
+def run_command(args) -> None:
+    mode = MODES["smoke" if args.smoke else "quick" if args.quick else "full"]
+    results = run(mode, pathlib.Path(args.out), args.database_url, args.workers)
+    print(markdown_table(results), end="")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+"""`envoi bench` end to end in its smoke mode: it starts its own PostgreSQL and
+`envoi serve`, and writes results.json with every key, each a number or a null
+with a note saying why. No speed is asserted."""
+
+import json
+import subprocess
+import sys
+
+from server_process import envoi_env
+
+from envoi.core.bench import RESULT_KEYS
+
+BENCH_TIMEOUT_S = 120
+
+
+def test_bench_smoke_writes_every_result(tmp_path):
+    out = tmp_path / "bench"
+    done = subprocess.run(
+        [sys.executable, "-m", "envoi.core.cli", "bench", "--smoke", "--out", str(out)],
+        env=envoi_env(),
+        capture_output=True,
+        text=True,
+        timeout=BENCH_TIMEOUT_S,
+    )
+    assert done.returncode == 0, done.stderr
+    results = json.loads((out / "results.json").read_text())
+    for key in RESULT_KEYS:
+        assert key in results
+        value = results[key]
+        if value is None:
+            assert results["notes"][key], f"{key} is null without a note"
+        else:
+            assert isinstance(value, (int, float)) and value > 0, (key, value)
+    for measured in ("pgbench_tps", "sql_transfer_tps", "p2p_confirmed_tps", "hot_account_tps"):
+        assert results[measured] is not None
+    assert results["settings"]["errors"] == {"p2p": 0, "hot": 0}
+    assert results["mode"] == "smoke"
+    table = (out / "results.md").read_text()
+    assert "| p2p_confirmed_tps |" in table
+    assert "| p2p_confirmed_tps |" in done.stdout
