@@ -51,8 +51,8 @@ TRANSFER_CENTS = 1
 SERVER_READY_TIMEOUT_S = 60.0
 STATS_SETTLE_S = 0.5  # for the last backends' statistics to reach pg_stat_database
 NULL_NOTES = {
-    "bulk_tps": "CreateTransfers not built yet",
-    "sql_bulk_tps": "CreateTransfers not built yet (measured together with bulk_tps)",
+    "bulk_tps": "not measured yet: CreateTransfers exists, its bench phase does not",
+    "sql_bulk_tps": "not measured yet (to be measured together with bulk_tps)",
     "tweet_to_pending_p99_ms": "no post reached CONFIRMATION_REQUIRED in time",
 }
 RESULT_KEYS = (
