@@ -19,6 +19,12 @@ log = logging.getLogger("envoi.channels.webhooks")
 MAX_BODY_BYTES = 1_000_000
 
 
+class _WebhookHTTPServer(http.server.ThreadingHTTPServer):
+    # The standard library listens with a backlog of 5: a burst of deliveries
+    # (a popular post, a network catching up) got connections refused.
+    request_queue_size = 1024
+
+
 class WebhookServer:
     def __init__(self, listen: str, routes_by_channel: dict, client_for_channel: dict, store):
         host, _, port = listen.rpartition(":")
@@ -44,7 +50,7 @@ class WebhookServer:
 
         self.clients = client_for_channel
         self.store = store
-        self.httpd = http.server.ThreadingHTTPServer((host or "localhost", int(port)), Handler)
+        self.httpd = _WebhookHTTPServer((host or "localhost", int(port)), Handler)
         self.httpd.daemon_threads = True
         self._thread = threading.Thread(
             target=self.httpd.serve_forever, name="envoi-webhooks", daemon=True
