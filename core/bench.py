@@ -11,14 +11,20 @@ on that server) and a real `envoi serve` subprocess. It measures, in order:
    COMPLETED: envoi's triggers hold, post and write the outbox);
 3. p2p_confirmed_tps, p50_ms, p99_ms: InitiateTransfer then ConfirmTransfer
    through gRPC between random person accounts, from concurrent clients;
-5. hot_account_tps: the same, every transfer paying one association;
+4. bulk_tps and sql_bulk_tps: batches of LEDGER transfers between random
+   person accounts, all-or-nothing through gRPC CreateTransfers (a ledger
+   token), against the same batches as raw set-based SQL (one transaction a
+   batch: lock the accounts in id order, one INSERT ... SELECT FROM unnest of
+   COMPLETED transfers, the triggers post them), both from one client sending
+   batch after batch;
+5. hot_account_tps: the same as 3, every transfer paying one association;
 6. tweet_to_pending_p99_ms: signed X webhooks at 200 posts per second to a
    second `envoi serve` running its channel gateway (the X API emulator plays
    X), until each post's CONFIRMATION_REQUIRED event;
 7. max_rss_mb: the largest resident memory of an envoi server process.
 
-bulk_tps and sql_bulk_tps (CreateTransfers) are not measured yet: they are
-null in results.json, with a note saying why. docs/performance.md has a run.
+A measure left null in results.json has a note saying why.
+docs/performance.md has a run.
 """
 
 import argparse
@@ -41,7 +47,13 @@ from dataclasses import dataclass
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from envoi.core import api_tokens, confirmation_codes, embedded_postgres, migrations
+from envoi.core import (
+    api_tokens,
+    bulk_transfers,
+    confirmation_codes,
+    embedded_postgres,
+    migrations,
+)
 from envoi.core.config import Settings
 
 CODE = "123456"
@@ -51,8 +63,8 @@ TRANSFER_CENTS = 1
 SERVER_READY_TIMEOUT_S = 60.0
 STATS_SETTLE_S = 0.5  # for the last backends' statistics to reach pg_stat_database
 NULL_NOTES = {
-    "bulk_tps": "not measured yet: CreateTransfers exists, its bench phase does not",
-    "sql_bulk_tps": "not measured yet (to be measured together with bulk_tps)",
+    "bulk_tps": "no CreateTransfers batch finished in the phase",
+    "sql_bulk_tps": "no raw SQL batch finished in the phase",
     "tweet_to_pending_p99_ms": "no post reached CONFIRMATION_REQUIRED in time",
 }
 RESULT_KEYS = (
@@ -79,13 +91,14 @@ class Mode:
     client_processes: int
     threads_per_process: int
     tweets_per_s: float
+    bulk_batch: int  # transfers per CreateTransfers call (and per raw SQL batch)
 
 
 MODES = {
-    "full": Mode("full", 10_000, 10, 8, 15.0, 2, 8, 200.0),
-    "quick": Mode("quick", 2_000, 1, 4, 4.0, 2, 4, 200.0),
+    "full": Mode("full", 10_000, 10, 8, 15.0, 2, 8, 200.0, 8_000),
+    "quick": Mode("quick", 2_000, 1, 4, 4.0, 2, 4, 200.0, 1_000),
     # For the test only: checks the whole path, measures nothing worth reading.
-    "smoke": Mode("smoke", 100, 1, 2, 1.0, 1, 2, 20.0),
+    "smoke": Mode("smoke", 100, 1, 2, 1.0, 1, 2, 20.0, 1_000),
 }
 
 
@@ -512,6 +525,92 @@ def per_transfer(before: dict, after: dict, transfers: int) -> dict:
     }
 
 
+# --- bulk transfers: CreateTransfers against raw set-based SQL -------------------------
+
+BULK_INITIATED_BY = "ledger"
+
+
+def bulk_batch(
+    person_ids: list[str], size: int, rng: random.Random
+) -> list[bulk_transfers.NewTransfer]:
+    """`size` transfers of TRANSFER_CENTS between random distinct person accounts."""
+    return [
+        bulk_transfers.NewTransfer(
+            str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            *rng.sample(person_ids, 2),
+            TRANSFER_CENTS,
+            "EUR",
+            "bench bulk",
+        )
+        for _ in range(size)
+    ]
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    tps: float
+    transfers: int
+    batches: int
+
+
+def _run_batches(person_ids: list[str], mode: Mode, seed: int, post) -> BulkResult:
+    """post(batch) batch after batch for phase_s; the rate is transfers over the
+    time spent in post (making the batches on the bench's side is left out)."""
+    rng = random.Random(seed)
+    busy_s, transfers, batches = 0.0, 0, 0
+    deadline = time.monotonic() + mode.phase_s
+    while time.monotonic() < deadline:
+        batch = bulk_batch(person_ids, mode.bulk_batch, rng)
+        started = time.monotonic()
+        post(batch)
+        busy_s += time.monotonic() - started
+        transfers += len(batch)
+        batches += 1
+    return BulkResult(round(transfers / busy_s, 1) if busy_s else 0.0, transfers, batches)
+
+
+def measure_sql_bulk_tps(database_url: str, person_ids: list[str], mode: Mode) -> BulkResult:
+    """The database work of CreateTransfers as raw SQL, one transaction a batch:
+    lock the accounts in id order, then envoi's own INSERT ... SELECT FROM unnest."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+
+        def post(batch: list[bulk_transfers.NewTransfer]) -> None:
+            with conn.transaction():
+                bulk_transfers.lock_accounts(conn, batch)
+                bulk_transfers.insert_completed(conn, batch, BULK_INITIATED_BY)
+
+        return _run_batches(person_ids, mode, 1, post)
+
+
+def measure_bulk_tps(target: str, token: str, person_ids: list[str], mode: Mode) -> BulkResult:
+    """Batches of the same kind through gRPC CreateTransfers, all-or-nothing."""
+    from envoi.client import EnvoiClient
+    from envoi.v1 import money_pb2, transfer_service_pb2
+
+    with EnvoiClient(target, token, timeout_s=60.0) as client:
+
+        def post(batch: list[bulk_transfers.NewTransfer]) -> None:
+            response = client.create_transfers(
+                [
+                    transfer_service_pb2.TransferToCreate(
+                        transfer_id=t.transfer_id,
+                        from_account_id=t.from_account_id,
+                        to_account_id=t.to_account_id,
+                        amount=money_pb2.Money(
+                            currency_code=t.currency_code, amount_cents=t.amount_cents
+                        ),
+                        memo=t.memo,
+                    )
+                    for t in batch
+                ],
+                mode="ALL_OR_NOTHING",
+            )
+            if len(response.results) != len(batch):
+                raise RuntimeError(f"CreateTransfers answered {len(response.results)} results")
+
+        return _run_batches(person_ids, mode, 2, post)
+
+
 # --- a post on X to CONFIRMATION_REQUIRED -------------------------------------------
 
 TWEET_SENDERS = 50
@@ -694,9 +793,12 @@ def run(mode: Mode, out_dir: pathlib.Path, server_url: str | None, workers: int)
             results["per_confirmed_transfer_in_sql"] = per_transfer(
                 sql_before, sql_after, sql_transfers
             )
+        print("envoi bench: batches of transfers as raw SQL", file=sys.stderr, flush=True)
+        sql_bulk = measure_sql_bulk_tps(ledger_url, person_ids, mode)
 
         with psycopg.connect(ledger_url, autocommit=True) as conn:
             _, wallet_token = api_tokens.create_token(conn, "wallet")
+            _, ledger_token = api_tokens.create_token(conn, "ledger")
         server = EnvoiServer(ledger_url, BENCH_CODE_KEY, workers, workdir / "serve.log")
         try:
             server.wait_until_serving()
@@ -710,6 +812,8 @@ def run(mode: Mode, out_dir: pathlib.Path, server_url: str | None, workers: int)
                 hot = measure_confirmed_transfers(
                     server.target, wallet_token, person_ids, association_id, mode
                 )
+                print("envoi bench: CreateTransfers over gRPC", file=sys.stderr, flush=True)
+                bulk = measure_bulk_tps(server.target, ledger_token, person_ids, mode)
         finally:
             server.stop()  # its connections close: their counts are reported
         time.sleep(STATS_SETTLE_S)
@@ -727,6 +831,8 @@ def run(mode: Mode, out_dir: pathlib.Path, server_url: str | None, workers: int)
         hot_account_tps=hot.tps,
         hot_p50_ms=hot.p50_ms,
         hot_p99_ms=hot.p99_ms,
+        bulk_tps=bulk.tps or None,
+        sql_bulk_tps=sql_bulk.tps or None,
         tweet_to_pending_p99_ms=tweets["p99_ms"],
         tweet_to_pending=tweets,
         max_rss_mb=round(max(rss.max_rss_bytes, tweets.pop("max_rss_bytes")) / 2**20, 1) or None,
@@ -734,6 +840,7 @@ def run(mode: Mode, out_dir: pathlib.Path, server_url: str | None, workers: int)
     results["ratios"] = {
         "p2p_over_pgbench": ratio(p2p.tps, results["pgbench_tps"]),
         "p2p_over_sql_transfer": ratio(p2p.tps, results["sql_transfer_tps"]),
+        "bulk_over_sql_bulk": ratio(results["bulk_tps"], results["sql_bulk_tps"]),
         "hot_over_p2p": ratio(hot.tps, p2p.tps),
     }
     grpc_transfers = p2p.transfers + hot.transfers
@@ -750,7 +857,13 @@ def run(mode: Mode, out_dir: pathlib.Path, server_url: str | None, workers: int)
         "grpc_concurrency": p2p.concurrency,
         "client_processes": mode.client_processes,
         "server_workers": workers,
-        "transfers": {"p2p": p2p.transfers, "hot": hot.transfers},
+        "bulk_batch": mode.bulk_batch,
+        "transfers": {
+            "p2p": p2p.transfers,
+            "hot": hot.transfers,
+            "bulk": bulk.transfers,
+            "sql_bulk": sql_bulk.transfers,
+        },
         "errors": {"p2p": p2p.errors, "hot": hot.errors},
         "database": "ENVOI_DATABASE_URL" if server_url else "embedded PostgreSQL 16 (pgserver)",
     }

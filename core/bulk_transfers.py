@@ -56,17 +56,7 @@ def create_transfers(
     is written. The batch is validated already (ids well formed and distinct,
     amounts positive, no self-transfer).
     """
-    account_ids = sorted({a for t in batch for a in (t.from_account_id, t.to_account_id)})
-    # Money available to spend, per locked account; system accounts are not reachable.
-    accounts = {
-        str(account_id): [currency_code, available_cents]
-        for account_id, currency_code, available_cents in conn.execute(
-            "SELECT account_id, currency_code, balance_cents - held_cents - floor_cents"
-            " FROM accounts WHERE account_id = ANY(%s::uuid[]) AND kind <> 'SYSTEM'"
-            " ORDER BY account_id FOR NO KEY UPDATE",
-            (account_ids,),
-        )
-    }
+    accounts = lock_accounts(conn, batch)
     existing = {
         str(row[0]): (row[1], str(row[2]), str(row[3]), row[4], row[5], row[6])
         for row in conn.execute(
@@ -93,8 +83,24 @@ def create_transfers(
 
     created = [t for t, o in zip(batch, outcomes, strict=True) if o.status == CREATED]
     if created:
-        _insert(conn, created, initiated_by)
+        insert_completed(conn, created, initiated_by)
     return outcomes
+
+
+def lock_accounts(conn: psycopg.Connection, batch: list[NewTransfer]) -> dict:
+    """Lock every account the batch touches, in account_id order; returns
+    {account id: [currency, money available to spend]} (system accounts are
+    not reachable, so absent)."""
+    account_ids = sorted({a for t in batch for a in (t.from_account_id, t.to_account_id)})
+    return {
+        str(account_id): [currency_code, available_cents]
+        for account_id, currency_code, available_cents in conn.execute(
+            "SELECT account_id, currency_code, balance_cents - held_cents - floor_cents"
+            " FROM accounts WHERE account_id = ANY(%s::uuid[]) AND kind <> 'SYSTEM'"
+            " ORDER BY account_id FOR NO KEY UPDATE",
+            (account_ids,),
+        )
+    }
 
 
 def _decide(transfer: NewTransfer, accounts: dict, existing: dict) -> Outcome:
@@ -139,7 +145,11 @@ def _decide(transfer: NewTransfer, accounts: dict, existing: dict) -> Outcome:
     return Outcome(CREATED)
 
 
-def _insert(conn: psycopg.Connection, created: list[NewTransfer], initiated_by: str) -> None:
+def insert_completed(
+    conn: psycopg.Connection, created: list[NewTransfer], initiated_by: str
+) -> None:
+    """Insert the transfers as COMPLETED, in order, with one INSERT ... SELECT
+    FROM unnest(...); the triggers post them (the bench's raw SQL uses it too)."""
     columns = list(zip(*(dataclasses.astuple(t) for t in created), strict=True))
     try:
         conn.execute(

@@ -31,10 +31,19 @@ def test_bench_smoke_writes_every_result(tmp_path):
             assert results["notes"][key], f"{key} is null without a note"
         else:
             assert isinstance(value, (int, float)) and value > 0, (key, value)
-    for measured in ("pgbench_tps", "sql_transfer_tps", "p2p_confirmed_tps", "hot_account_tps"):
-        assert results[measured] is not None
+    for measured in (
+        "pgbench_tps",
+        "sql_transfer_tps",
+        "p2p_confirmed_tps",
+        "bulk_tps",
+        "sql_bulk_tps",
+        "hot_account_tps",
+    ):
+        assert results[measured] is not None, measured
+    assert results["ratios"]["bulk_over_sql_bulk"] is not None
     assert results["settings"]["errors"] == {"p2p": 0, "hot": 0}
     assert results["mode"] == "smoke"
     table = (out / "results.md").read_text()
     assert "| p2p_confirmed_tps |" in table
+    assert "| bulk_over_sql_bulk |" in table
     assert "| p2p_confirmed_tps |" in done.stdout
