@@ -54,7 +54,7 @@ class GatewayStore:
                     "SELECT message_key, text, in_reply_to, direct_to, attempts"
                     " FROM channel_messages"
                     " WHERE channel = %s AND sent_time IS NULL AND not_before <= now()"
-                    " ORDER BY create_time, message_key LIMIT 1 FOR UPDATE SKIP LOCKED",
+                    " ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED",
                     (channel,),
                 )
                 .fetchone()
@@ -89,8 +89,7 @@ class GatewayStore:
             return (
                 conn.cursor(row_factory=dict_row)
                 .execute(
-                    "SELECT * FROM channel_messages WHERE channel = %s"
-                    " ORDER BY create_time, message_key",
+                    "SELECT * FROM channel_messages WHERE channel = %s ORDER BY seq",
                     (channel,),
                 )
                 .fetchall()

@@ -529,7 +529,9 @@ def account_identities(conn, account_id) -> list[IdentityRef]:
 
 def link_identity(conn, settings: Settings, account_id: str, identity: IdentityRef) -> list:
     """Link (or refresh the handle of) an identity; return the transfers it claimed."""
-    account = get_account(conn, account_id, lock=True)
+    # Not locked here: the claim locks the waiting transfers, then the account,
+    # in the order every other path takes.
+    account = get_account(conn, account_id)
     owner = conn.execute(
         "INSERT INTO identities (namespace, subject_id, handle, account_id)"
         " VALUES (%s, %s, %s, %s) ON CONFLICT (namespace, subject_id)"

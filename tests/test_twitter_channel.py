@@ -274,7 +274,10 @@ def test_unclaimed_money_is_refunded_at_the_deadline_and_both_are_told(
         runtime, now=confirmed.claim_expire_time.ToDatetime(tzinfo=datetime.timezone.utc)
     )
     gateway.run_once()
-    notices = texts(x.replies_to(post))[-2:]  # both are told, each in a reply of their own
+    replies = texts(x.replies_to(post))
+    # In the order things happened, though all were queued in one relay.
+    assert "confirm" in replies[0] and "14 days" in replies[1]
+    notices = replies[2:]  # both are told, each in a reply of their own
     assert sorted(text.split()[0] for text in notices) == sorted(
         [f"@{alice['username']}", f"@{ghost['username']}"]
     )
