@@ -59,12 +59,12 @@ def revoke_token(conn: psycopg.Connection, token_id: str) -> bool:
     return cur.rowcount == 1
 
 
-def caller_for_token(conn: psycopg.Connection, token: str) -> Caller | None:
-    """The caller a live token stands for, or None."""
+def caller_for_token_sha256(conn: psycopg.Connection, sha256: bytes) -> Caller | None:
+    """The caller a live token (given by its SHA-256) stands for, or None."""
     row = conn.execute(
         "SELECT token_id, role, channel_name, merchant_account_id FROM api_tokens"
         " WHERE token_sha256 = %s AND revoke_time IS NULL",
-        (token_sha256(token),),
+        (sha256,),
     ).fetchone()
     if row is None:
         return None

@@ -18,6 +18,7 @@ from envoi.client import errors
 from envoi.core import api_tokens, roles
 from envoi.core.caller import Caller, current_caller
 from envoi.core.rpc_errors import abort_with_error
+from envoi.core.token_cache import TokenCache
 
 
 def _bearer_token(metadata) -> str | None:
@@ -28,8 +29,19 @@ def _bearer_token(metadata) -> str | None:
 
 
 class AuthInterceptor(grpc.aio.ServerInterceptor):
-    def __init__(self, pool: psycopg_pool.ConnectionPool):
+    def __init__(self, pool: psycopg_pool.ConnectionPool, token_cache_ttl_s: float = 0.0):
         self._pool = pool
+        self._token_cache = TokenCache(token_cache_ttl_s)
+
+    def _caller(self, token: str) -> Caller | None:
+        sha256 = api_tokens.token_sha256(token)
+        caller = self._token_cache.get(sha256)
+        if caller is None:
+            with self._pool.connection() as conn:
+                caller = api_tokens.caller_for_token_sha256(conn, sha256)
+            if caller is not None:
+                self._token_cache.put(sha256, caller)
+        return caller
 
     async def intercept_service(self, continuation, handler_call_details):
         method = handler_call_details.method
@@ -41,10 +53,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         def authenticate(context) -> Caller:
             """Blocking (a database lookup): call it on a thread."""
             token = _bearer_token(context.invocation_metadata())
-            caller = None
-            if token is not None:
-                with self._pool.connection() as conn:
-                    caller = api_tokens.caller_for_token(conn, token)
+            caller = self._caller(token) if token is not None else None
             if caller is None:
                 raise errors.Unauthenticated(
                     "a valid bearer token is required (metadata: authorization: Bearer <token>)"

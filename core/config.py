@@ -48,6 +48,9 @@ environment variables:
   ENVOI_EVENT_RECHECK_S            WatchEvents streams wake on PostgreSQL NOTIFY; as a
                                    safety net, each process also reads the outbox
                                    this often without one (default: 5)
+  ENVOI_TOKEN_CACHE_S              a live bearer token is looked up again after this;
+                                   a revoked token may work this long on a server
+                                   that saw it (default: 2; 0 looks up every call)
 """
 
 MIN_IDEMPOTENCY_RETENTION_S = 24 * 3600
@@ -81,6 +84,7 @@ class Settings:
     db_pool_size: int = 16
     grpc_threads: int = 32
     event_recheck_s: float = 5.0
+    token_cache_s: float = 2.0
 
     def __post_init__(self):
         for name in (
@@ -97,6 +101,8 @@ class Settings:
                 raise ConfigError(f"{name} must be at least 1")
         if self.event_recheck_s <= 0:
             raise ConfigError("event_recheck_s must be more than 0")
+        if self.token_cache_s < 0:
+            raise ConfigError("token_cache_s must not be negative")
         if self.shutdown_grace_s < 0:
             raise ConfigError("shutdown_grace_s must not be negative")
         for name in (
@@ -181,6 +187,7 @@ def from_environment(env=os.environ, **overrides) -> Settings:
         "db_pool_size": _int(env, "ENVOI_DB_POOL_SIZE", Settings.db_pool_size),
         "grpc_threads": _int(env, "ENVOI_GRPC_THREADS", Settings.grpc_threads),
         "event_recheck_s": _float(env, "ENVOI_EVENT_RECHECK_S", Settings.event_recheck_s),
+        "token_cache_s": _float(env, "ENVOI_TOKEN_CACHE_S", Settings.token_cache_s),
     }
     values.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(**values)

@@ -103,7 +103,7 @@ async def start_server(runtime: Runtime, listen: str, interceptors=None) -> Runn
     )
     asyncio.get_running_loop().set_default_executor(executor)
     if interceptors is None:
-        interceptors = [AuthInterceptor(runtime.pool)]
+        interceptors = [AuthInterceptor(runtime.pool, runtime.settings.token_cache_s)]
     wakeups = EventWakeups(runtime.pool, runtime.settings.event_recheck_s)
     await wakeups.start()
     try:

@@ -132,7 +132,7 @@ class ServerOnThread:
 
 @pytest.fixture(scope="module")
 def grpc_interceptors(runtime):
-    return [AuthInterceptor(runtime.pool)]
+    return [AuthInterceptor(runtime.pool, runtime.settings.token_cache_s)]
 
 
 # Replaces pytest-grpc's grpc_server, so that its grpc_channel reaches envoi's own server.
