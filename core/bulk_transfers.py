@@ -95,7 +95,8 @@ def lock_accounts(conn: psycopg.Connection, batch: list[NewTransfer]) -> dict:
     return {
         str(account_id): [currency_code, available_cents]
         for account_id, currency_code, available_cents in conn.execute(
-            "SELECT account_id, currency_code, balance_cents - held_cents - floor_cents"
+            "SELECT account_id, currency_code,"
+            " account_balance_cents(accounts) - held_cents - floor_cents"
             " FROM accounts WHERE account_id = ANY(%s::uuid[]) AND kind <> 'SYSTEM'"
             " ORDER BY account_id FOR NO KEY UPDATE",
             (account_ids,),

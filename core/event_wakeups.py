@@ -4,11 +4,13 @@ One per server process, on its event loop:
 
 - one PostgreSQL connection LISTENs on 'envoi_outbox': every transaction
   that writes outbox events notifies it at commit, with its transaction id
-  (migration 0004);
+  (migration 0006);
 - one task follows the outbox tail with the rule every reader uses
   (ledger.list_events: only below the oldest running transaction), sees
   which accounts the new events belong to, and wakes their streams, which
-  then read their own events from their own cursor.
+  then read their own events from their own cursor. While no stream is
+  open it reads nothing; the first notification after one opens makes it
+  start again from the outbox's end and wake every stream once.
 
 A notification comes at commit, but an event becomes readable only once
 every older transaction has ended too. So when a notified transaction's
@@ -40,6 +42,8 @@ MAX_RETRY_S = 0.5
 # On close, how long streams get to end before the server stops anyway.
 CLOSE_TIMEOUT_S = 5.0
 RECONNECT_DELAY_S = 1.0
+# The follower's cursor while no stream is open: it did not follow the outbox.
+STALE = object()
 
 
 class Subscription:
@@ -162,7 +166,21 @@ class EventWakeups:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._news.wait(), retry_s or self._recheck_s)
             self._news.clear()
+            if not self._subscriptions:
+                # Nobody to wake: reading the outbox after every commit would
+                # cost a query per transfer for nothing.
+                cursor, retry_s = STALE, None
+                continue
             try:
+                if cursor is STALE:
+                    cursor = await asyncio.to_thread(
+                        run_in_transaction, self._pool, ledger.last_visible_event
+                    )
+                    # Events the follower skipped may have come after a stream's
+                    # own first read: every stream reads again from its cursor.
+                    for subscriptions in list(self._subscriptions.values()):
+                        for subscription in subscriptions:
+                            subscription.ring()
                 cursor, accounts = await asyncio.to_thread(self._read_after, cursor)
             except Exception as exc:  # the database may be restarting: try again
                 log.warning("cannot read the outbox (%s); trying again", type(exc).__name__)

@@ -25,8 +25,9 @@ FUNDING_PURPOSE = "FUNDING"
 ESCROW_PURPOSE = "ESCROW"
 PAYOUT_PURPOSE = "PAYOUT"
 ACCOUNT_COLUMNS = (
-    "account_id, kind, display_name, currency_code, balance_cents, held_cents,"
-    " floor_cents, code_hmac, failed_code_attempts, create_time, tier, notification_preference"
+    "account_id, kind, display_name, currency_code,"
+    " account_balance_cents(accounts) AS balance_cents, held_cents, floor_cents, code_hmac,"
+    " failed_code_attempts, create_time, tier, notification_preference, credits_deferred"
 )
 TRANSFER_COLUMNS = (
     "transfer_id, seq, kind, state, from_account_id, to_account_id, currency_code,"
@@ -110,12 +111,6 @@ def get_account(conn, account_id: str, *, lock: bool = False) -> dict:
     return row
 
 
-def account_kind(conn, account_id: str) -> str | None:
-    """The kind of any account, system ones included; None if there is none."""
-    row = conn.execute("SELECT kind FROM accounts WHERE account_id = %s", (account_id,)).fetchone()
-    return row[0] if row else None
-
-
 def change_code(conn, code_key: bytes, account_id: str, new_code: str) -> dict:
     """Set a new code and clear wrong attempts, which lifts a lock."""
     row = (
@@ -186,11 +181,14 @@ def initiate(
     from_identity: IdentityRef | None = None,
     to_identity: IdentityRef | None = None,
     channel_reference: str = "",
+    authorize_sender=lambda sender: None,
 ) -> dict:
     """Check policy and hold the amount on the sender: PENDING_CONFIRMATION.
 
     A sender named by identity must have linked it. A recipient named by an
     identity nobody has linked is paid into escrow, and capped as a person.
+    authorize_sender(sender row) raises if the caller may not move its money;
+    it runs before anything about the sender's money is looked at.
     """
     if from_identity is not None:
         from_account_id = identity_account_id(conn, from_identity)
@@ -216,6 +214,7 @@ def initiate(
     # The sender's row lock serializes its transfers, so two concurrent
     # requests cannot both pass the daily cap or both spend the same money.
     sender = get_account(conn, from_account_id, lock=True)
+    authorize_sender(sender)
     for account, field in ((sender, "from_account_id"), (recipient, "to_account_id")):
         if account["currency_code"] != currency_code:
             raise errors.CurrencyMismatch(
@@ -265,52 +264,69 @@ def _insert_transfer(
     to_identity = to_identity or IdentityRef(None, None, None)
     transfer_id = uuid.uuid4()
     try:
-        conn.execute(
-            "INSERT INTO transfers (transfer_id, kind, state, from_account_id, to_account_id,"
-            " currency_code, amount_cents, memo, initiated_by, expire_time, resolve_time,"
-            " from_namespace, from_subject_id, from_handle, to_namespace, to_subject_id,"
-            " to_handle, channel_reference)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s,"
-            "         now() + make_interval(secs => %s),"
-            "         CASE WHEN %s = 'COMPLETED' THEN now() END,"
-            "         %s, %s, %s, %s, %s, %s, %s)",
-            (
-                transfer_id,
-                kind,
-                state,
-                from_account_id,
-                to_account_id,
-                currency_code,
-                amount_cents,
-                memo,
-                initiated_by,
-                expire_after_s,
-                state,
-                *from_identity,
-                *to_identity,
-                channel_reference,
-            ),
+        return (
+            conn.cursor(row_factory=dict_row)
+            .execute(
+                _returning_named(
+                    "INSERT INTO transfers (transfer_id, kind, state, from_account_id,"
+                    " to_account_id, currency_code, amount_cents, memo, initiated_by,"
+                    " expire_time, resolve_time, from_namespace, from_subject_id, from_handle,"
+                    " to_namespace, to_subject_id, to_handle, channel_reference)"
+                    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s,"
+                    "         now() + make_interval(secs => %s),"
+                    "         CASE WHEN %s = 'COMPLETED' THEN now() END,"
+                    "         %s, %s, %s, %s, %s, %s, %s)"
+                ),
+                (
+                    transfer_id,
+                    kind,
+                    state,
+                    from_account_id,
+                    to_account_id,
+                    currency_code,
+                    amount_cents,
+                    memo,
+                    initiated_by,
+                    expire_after_s,
+                    state,
+                    *from_identity,
+                    *to_identity,
+                    channel_reference,
+                ),
+            )
+            .fetchone()
         )
     except psycopg.errors.CheckViolation as exc:
         # The database's own floor check: the last word on overdrafts.
         if exc.diag.constraint_name == "balance_above_floor":
             raise errors.InsufficientFunds("the sender's available balance is too low") from None
         raise
-    return get_transfer(conn, str(transfer_id))
 
 
-# A transfer with how a history shows each side: the account's name, or the
-# handle of an identity whose money waits in escrow.
-TRANSFER_WITH_NAMES = (
-    "SELECT t." + TRANSFER_COLUMNS.replace(", ", ", t.") + ","
-    " fa.display_name AS from_display_name,"
+# A transfer (rows named t) with how a history shows each side: the account's
+# name, or the handle of an identity whose money waits in escrow; and the
+# sender's kind, which decides who may move its money.
+_NAMED_TRANSFER_COLUMNS = (
+    "t." + TRANSFER_COLUMNS.replace(", ", ", t.") + ","
+    " fa.display_name AS from_display_name, fa.kind AS from_kind,"
     " CASE WHEN ta.kind = 'SYSTEM' AND t.to_handle IS NOT NULL THEN '@' || t.to_handle"
     "      ELSE ta.display_name END AS to_display_name,"
     # Compared by the database's clock, with the read: no round trip of its own.
     " t.expire_time <= now() AS past_deadline"
-    " FROM transfers t JOIN accounts fa ON fa.account_id = t.from_account_id"
+)
+_NAME_JOINS = (
+    " JOIN accounts fa ON fa.account_id = t.from_account_id"
     " JOIN accounts ta ON ta.account_id = t.to_account_id"
 )
+TRANSFER_WITH_NAMES = f"SELECT {_NAMED_TRANSFER_COLUMNS} FROM transfers t{_NAME_JOINS}"
+
+
+def _returning_named(statement: str) -> str:
+    """`statement` (an INSERT or UPDATE of one transfer) answering with the
+    transfer as get_transfer reads it: one round trip instead of two."""
+    return (
+        f"WITH t AS ({statement} RETURNING *) SELECT {_NAMED_TRANSFER_COLUMNS} FROM t{_NAME_JOINS}"
+    )
 
 
 def get_transfer(conn, transfer_id: str, *, lock: bool = False) -> dict:
@@ -325,11 +341,16 @@ def get_transfer(conn, transfer_id: str, *, lock: bool = False) -> dict:
 
 def _resolve(conn, transfer_id, state: str) -> dict:
     """Move a locked pending transfer to its final state; triggers do the rest."""
-    conn.execute(
-        "UPDATE transfers SET state = %s, resolve_time = now() WHERE transfer_id = %s",
-        (state, transfer_id),
+    return (
+        conn.cursor(row_factory=dict_row)
+        .execute(
+            _returning_named(
+                "UPDATE transfers SET state = %s, resolve_time = now() WHERE transfer_id = %s"
+            ),
+            (state, transfer_id),
+        )
+        .fetchone()
     )
-    return get_transfer(conn, transfer_id)
 
 
 def _require_pending(conn, transfer: dict) -> None:
@@ -380,13 +401,20 @@ def verify_code(conn, settings: Settings, code_key: bytes, account: dict, code: 
 def confirm(conn, settings: Settings, code_key: bytes, transfer: dict, code: str) -> dict:
     """Post a pending transfer if `code` is the sender's. `transfer` is locked."""
     _require_pending(conn, transfer)
+    # Both rows locked in id order, except a recipient that takes credits
+    # deferred: donations to one association must not queue on its row.
+    columns = "account_id, kind, tier, balance_cents, code_hmac, failed_code_attempts"
     accounts = {
         row["account_id"]: row
         for row in conn.cursor(row_factory=dict_row).execute(
-            "SELECT account_id, kind, tier, balance_cents, code_hmac, failed_code_attempts"
-            " FROM accounts"
-            " WHERE account_id IN (%s, %s) ORDER BY account_id FOR NO KEY UPDATE",
-            (transfer["from_account_id"], transfer["to_account_id"]),
+            f"WITH locked AS (SELECT {columns}, credits_deferred FROM accounts"
+            f"  WHERE account_id IN (%(from)s, %(to)s)"
+            f"  AND (account_id = %(from)s OR NOT credits_deferred)"
+            f"  ORDER BY account_id FOR NO KEY UPDATE)"
+            f" SELECT * FROM locked UNION ALL"
+            f" SELECT {columns}, credits_deferred FROM accounts"
+            f"  WHERE account_id = %(to)s AND credits_deferred",
+            {"from": transfer["from_account_id"], "to": transfer["to_account_id"]},
         )
     }
     verify_code(conn, settings, code_key, accounts[transfer["from_account_id"]], code)
@@ -697,3 +725,12 @@ def last_visible_event(conn) -> tuple[int, int] | None:
         " WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot())"
         " ORDER BY tx_id DESC, event_id DESC LIMIT 1"
     ).fetchone()
+
+
+def accounts_with_deferred_credits(conn) -> list[str]:
+    return [str(row[0]) for row in conn.execute("SELECT DISTINCT account_id FROM deferred_credits")]
+
+
+def fold_deferred_credits(conn, account_id: str) -> None:
+    """Move an account's deferred credits into its balance row (migration 0010)."""
+    conn.execute("SELECT fold_deferred_credits(%s)", (account_id,))

@@ -27,12 +27,18 @@ CHECKS = {
     ),
     "money waits in escrow only for awaiting transfers": (
         "SELECT a.account_id FROM accounts a WHERE a.system_purpose = 'ESCROW'"
-        " AND a.balance_cents <> (SELECT coalesce(sum(amount_cents), 0) FROM transfers"
+        " AND account_balance_cents(a) <> (SELECT coalesce(sum(amount_cents), 0) FROM transfers"
         "  WHERE state = 'AWAITING_CLAIM' AND to_account_id = a.account_id)"
     ),
+    # Deferred credits (migration 0010) are part of the balance until folded.
     "each balance is the sum of its postings": (
-        "SELECT a.account_id FROM accounts a LEFT JOIN postings p USING (account_id)"
-        " GROUP BY a.account_id HAVING a.balance_cents <> coalesce(sum(p.amount_cents), 0)"
+        "SELECT a.account_id FROM accounts a WHERE account_balance_cents(a) <>"
+        " (SELECT coalesce(sum(amount_cents), 0) FROM postings p"
+        "   WHERE p.account_id = a.account_id)"
+    ),
+    "deferred credits only on accounts that take them": (
+        "SELECT d.account_id FROM deferred_credits d JOIN accounts a USING (account_id)"
+        " WHERE NOT a.credits_deferred"
     ),
     "each held amount is the sum of its pending transfers and payouts": (
         "SELECT a.account_id FROM accounts a WHERE a.held_cents <>"

@@ -1,6 +1,7 @@
 """Background work of each server process: expire pending transfers whose
-time is up, hand payouts left unsubmitted to their provider, and forget
-request ids past their retention."""
+time is up, hand payouts left unsubmitted to their provider, fold the
+deferred credits of hot accounts into their balance, and forget request ids
+past their retention."""
 
 import logging
 import threading
@@ -15,6 +16,17 @@ log = logging.getLogger("envoi.maintenance")
 EXPIRY_INTERVAL_S = 1.0
 PURGE_INTERVAL_S = 300.0
 MAX_EXPIRIES_PER_TICK = 1000
+
+
+def fold_deferred_credits(runtime: Runtime) -> int:
+    """Fold every account's deferred credits, one account per transaction so
+    that each row lock is short; return how many accounts were folded."""
+    account_ids = run_in_transaction(runtime.pool, ledger.accounts_with_deferred_credits)
+    for account_id in account_ids:
+        run_in_transaction(
+            runtime.pool, lambda conn, a=account_id: ledger.fold_deferred_credits(conn, a)
+        )
+    return len(account_ids)
 
 
 def expire_due_transfers(runtime: Runtime, now=None) -> int:
@@ -41,6 +53,7 @@ class MaintenanceThread(threading.Thread):
                 expired = expire_due_transfers(self.runtime)
                 if expired:
                     log.info("expired or refunded %d transfer(s)", expired)
+                fold_deferred_credits(self.runtime)
                 submitted = payout_submission.submit_due(self.runtime)
                 if submitted:
                     log.info("submitted %d payout(s) left behind", submitted)

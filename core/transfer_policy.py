@@ -25,6 +25,10 @@ def tier_limits_cents(settings: Settings, tier: str) -> tuple[int, int]:
 
 
 def fits_max_balance(settings: Settings, account: dict, incoming_cents: int) -> bool:
+    if account.get("credits_deferred"):
+        # An account that collects (an association) has no maximum balance:
+        # checking one would need its row locked for every donation.
+        return True
     max_balance_cents, _ = tier_limits_cents(settings, account["tier"])
     return not max_balance_cents or account["balance_cents"] + incoming_cents <= max_balance_cents
 

@@ -72,8 +72,6 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
             raise errors.PermissionDenied("a merchant pays from its own account id")
 
         def work(conn):
-            if request.from_account_id:
-                require_money_access(caller, ledger.account_kind(conn, request.from_account_id))
             row = ledger.initiate(
                 conn,
                 self.settings,
@@ -86,9 +84,8 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
                 memo=request.memo,
                 initiated_by=caller.principal,
                 channel_reference=request.channel_reference,
+                authorize_sender=lambda sender: require_money_access(caller, sender["kind"]),
             )
-            if from_identity is not None:  # the sender is known only now
-                require_money_access(caller, ledger.account_kind(conn, row["from_account_id"]))
             return transfer_service_pb2.InitiateTransferResponse(transfer=proto_rows.transfer(row))
 
         return apply_once(
@@ -110,7 +107,7 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
         def work(conn):
             transfer = ledger.get_transfer(conn, request.transfer_id, lock=True)
             require_party(caller, transfer, may_be_recipient=False)
-            require_money_access(caller, ledger.account_kind(conn, transfer["from_account_id"]))
+            require_money_access(caller, transfer["from_kind"])
             row = ledger.confirm(conn, self.settings, self.runtime.code_key, transfer, request.code)
             return transfer_service_pb2.ConfirmTransferResponse(transfer=proto_rows.transfer(row))
 
@@ -132,7 +129,7 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
         def work(conn):
             transfer = ledger.get_transfer(conn, request.transfer_id, lock=True)
             require_party(caller, transfer)
-            require_money_access(caller, ledger.account_kind(conn, transfer["from_account_id"]))
+            require_money_access(caller, transfer["from_kind"])
             row = ledger.cancel(conn, transfer)
             return transfer_service_pb2.CancelTransferResponse(transfer=proto_rows.transfer(row))
 

@@ -100,8 +100,9 @@ def ledger_state(db) -> dict:
     """Everything a failed call must leave as it was."""
     return {
         "accounts": db.execute(
-            "SELECT account_id, balance_cents, held_cents, failed_code_attempts, code_hmac"
-            " FROM accounts ORDER BY account_id"
+            # With deferred credits (migration 0010), folded or not.
+            "SELECT account_id, account_balance_cents(accounts), held_cents,"
+            " failed_code_attempts, code_hmac FROM accounts ORDER BY account_id"
         ).fetchall(),
         "transfers": db.execute("SELECT transfer_id, state FROM transfers ORDER BY seq").fetchall(),
         "postings": db.execute("SELECT count(*) FROM postings").fetchone()[0],

@@ -30,7 +30,7 @@ def sender(open_account, wallet):
 
 def escrow_balance(db) -> int:
     return db.execute(
-        "SELECT balance_cents FROM accounts WHERE system_purpose = 'ESCROW'"
+        "SELECT account_balance_cents(accounts) FROM accounts WHERE system_purpose = 'ESCROW'"
         " AND currency_code = 'EUR'"
     ).fetchone()[0]
 
