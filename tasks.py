@@ -45,7 +45,7 @@ def ensure_venv():
         venv.create(VENV, with_pip=True)
     pip = [VENV_BIN / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     run(*pip, "--upgrade", "pip")
-    run(*pip, "-e", ROOT / "clients/python", "-e", f"{ROOT}[test,dev]")
+    run(*pip, "-e", ROOT / "clients/python", "-e", f"{ROOT}[test,dev,bench]")
     INSTALL_STAMP.write_text(wanted)
 
 

@@ -17,7 +17,8 @@ on that server) and a real `envoi serve` subprocess. It measures, in order:
    batch: lock the accounts in id order, one INSERT ... SELECT FROM unnest of
    COMPLETED transfers, the triggers post them), both from one client sending
    batch after batch;
-5. hot_account_tps: the same as 3, every transfer paying one association;
+5. hot_account_tps: the same as 3, every transfer paying one association
+   (and sql_hot_transfer_tps: the same as 2, every transfer paying it);
 6. tweet_to_pending_p99_ms: signed X webhooks at 200 posts per second to a
    second `envoi serve` running its channel gateway (the X API emulator plays
    X), until each post's CONFIRMATION_REQUIRED event;
@@ -49,6 +50,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from envoi.core import (
     api_tokens,
+    bench_plots,
     bulk_transfers,
     confirmation_codes,
     embedded_postgres,
@@ -76,6 +78,7 @@ RESULT_KEYS = (
     "bulk_tps",
     "sql_bulk_tps",
     "hot_account_tps",
+    "sql_hot_transfer_tps",
     "tweet_to_pending_p99_ms",
     "max_rss_mb",
 )
@@ -92,13 +95,17 @@ class Mode:
     threads_per_process: int
     tweets_per_s: float
     bulk_batch: int  # transfers per CreateTransfers call (and per raw SQL batch)
+    # Person to person again at each of these threads per client process,
+    # for the plot of throughput against concurrency.
+    sweep_threads: tuple[int, ...]
+    sweep_phase_s: float
 
 
 MODES = {
-    "full": Mode("full", 10_000, 10, 8, 15.0, 2, 8, 200.0, 8_000),
-    "quick": Mode("quick", 2_000, 1, 4, 4.0, 2, 4, 200.0, 1_000),
+    "full": Mode("full", 10_000, 10, 8, 15.0, 2, 8, 200.0, 8_000, (1, 2, 4, 8, 16, 32), 5.0),
+    "quick": Mode("quick", 2_000, 1, 4, 4.0, 2, 4, 200.0, 1_000, (1, 4, 16), 2.0),
     # For the test only: checks the whole path, measures nothing worth reading.
-    "smoke": Mode("smoke", 100, 1, 2, 1.0, 1, 2, 20.0, 1_000),
+    "smoke": Mode("smoke", 100, 1, 2, 1.0, 1, 2, 20.0, 1_000, (1, 2), 0.5),
 }
 
 
@@ -222,12 +229,20 @@ END;
 """
 
 
+# The same, every transfer paying the bench's one association: the database's
+# own rate for a charity drive (its credits are deferred: migration 0010).
+SQL_HOT_TRANSFER_SCRIPT = SQL_TRANSFER_SCRIPT.replace(
+    "SELECT account_id AS to_id FROM bench_accounts WHERE n = :to_n \\gset",
+    "SELECT account_id AS to_id FROM accounts WHERE kind = 'ASSOCIATION' \\gset",
+)
+
+
 def measure_sql_transfer_tps(
-    database_url: str, mode: Mode, workdir: pathlib.Path
+    database_url: str, mode: Mode, workdir: pathlib.Path, *, hot: bool = False
 ) -> tuple[float, int]:
     """(transfers per second, transfers done): one pgbench transaction is one transfer."""
-    script = workdir / "sql_transfer.sql"
-    script.write_text(SQL_TRANSFER_SCRIPT)
+    script = workdir / ("sql_hot_transfer.sql" if hot else "sql_transfer.sql")
+    script.write_text(SQL_HOT_TRANSFER_SCRIPT if hot else SQL_TRANSFER_SCRIPT)
     output = run_pgbench(
         database_url,
         [
@@ -473,6 +488,7 @@ class LoadResult:
     transfers: int
     errors: int
     concurrency: int
+    latencies_ms: list  # every transfer's, for the plot; not in results.json
 
 
 def percentile_ms(sorted_latencies_s: list[float], fraction: float) -> float | None:
@@ -483,11 +499,20 @@ def percentile_ms(sorted_latencies_s: list[float], fraction: float) -> float | N
 
 
 def measure_confirmed_transfers(
-    target: str, token: str, person_ids: list[str], hot_account_id: str | None, mode: Mode
+    target: str,
+    token: str,
+    person_ids: list[str],
+    hot_account_id: str | None,
+    mode: Mode,
+    *,
+    threads_per_process: int | None = None,
+    phase_s: float | None = None,
 ) -> LoadResult:
     context = multiprocessing.get_context("spawn")  # gRPC must not be forked
+    threads_per_process = threads_per_process or mode.threads_per_process
+    phase_s = phase_s or mode.phase_s
     jobs = [
-        (target, token, person_ids, hot_account_id, mode.threads_per_process, mode.phase_s, seed)
+        (target, token, person_ids, hot_account_id, threads_per_process, phase_s, seed)
         for seed in range(mode.client_processes)
     ]
     with context.Pool(mode.client_processes) as pool:
@@ -496,13 +521,42 @@ def measure_confirmed_transfers(
         results = pool.starmap(_client_process, jobs)
     latencies_s = sorted(latency for part, _ in results for latency in part)
     return LoadResult(
-        tps=round(len(latencies_s) / mode.phase_s, 1),
+        tps=round(len(latencies_s) / phase_s, 1),
         p50_ms=percentile_ms(latencies_s, 0.50),
         p99_ms=percentile_ms(latencies_s, 0.99),
         transfers=len(latencies_s),
         errors=sum(failed for _, failed in results),
-        concurrency=mode.client_processes * mode.threads_per_process,
+        concurrency=mode.client_processes * threads_per_process,
+        latencies_ms=[latency * 1000 for latency in latencies_s],
     )
+
+
+def measure_concurrency_sweep(
+    target: str, token: str, person_ids: list[str], mode: Mode
+) -> list[dict]:
+    """Person to person at each concurrency of mode.sweep_threads."""
+    sweep = []
+    for threads in mode.sweep_threads:
+        load = measure_confirmed_transfers(
+            target,
+            token,
+            person_ids,
+            None,
+            mode,
+            threads_per_process=threads,
+            phase_s=mode.sweep_phase_s,
+        )
+        sweep.append(
+            {
+                "concurrency": load.concurrency,
+                "tps": load.tps,
+                "p50_ms": load.p50_ms,
+                "p99_ms": load.p99_ms,
+                "transfers": load.transfers,
+                "errors": load.errors,
+            }
+        )
+    return sweep
 
 
 def database_work(server_url: str, database_url: str) -> dict:
@@ -793,6 +847,9 @@ def run(mode: Mode, out_dir: pathlib.Path, server_url: str | None, workers: int)
             results["per_confirmed_transfer_in_sql"] = per_transfer(
                 sql_before, sql_after, sql_transfers
             )
+        print("envoi bench: one transfer to one association as raw SQL", file=sys.stderr)
+        sql_hot_tps, _ = measure_sql_transfer_tps(ledger_url, mode, workdir, hot=True)
+        results["sql_hot_transfer_tps"] = round(sql_hot_tps, 1)
         print("envoi bench: batches of transfers as raw SQL", file=sys.stderr, flush=True)
         sql_bulk = measure_sql_bulk_tps(ledger_url, person_ids, mode)
 
@@ -812,12 +869,21 @@ def run(mode: Mode, out_dir: pathlib.Path, server_url: str | None, workers: int)
                 hot = measure_confirmed_transfers(
                     server.target, wallet_token, person_ids, association_id, mode
                 )
-                print("envoi bench: CreateTransfers over gRPC", file=sys.stderr, flush=True)
-                bulk = measure_bulk_tps(server.target, ledger_token, person_ids, mode)
+                print("envoi bench: person to person at each concurrency", file=sys.stderr)
+                sweep = measure_concurrency_sweep(server.target, wallet_token, person_ids, mode)
         finally:
             server.stop()  # its connections close: their counts are reported
         time.sleep(STATS_SETTLE_S)
         work_after = database_work(dbs.server_url, ledger_url)
+        # A server of its own, so that the counts above are the two phases' only.
+        server = EnvoiServer(ledger_url, BENCH_CODE_KEY, workers, workdir / "serve-bulk.log")
+        try:
+            server.wait_until_serving()
+            with RssSampler(server.process.pid) as bulk_rss:
+                print("envoi bench: CreateTransfers over gRPC", file=sys.stderr, flush=True)
+                bulk = measure_bulk_tps(server.target, ledger_token, person_ids, mode)
+        finally:
+            server.stop()
         print("envoi bench: signed webhooks to CONFIRMATION_REQUIRED", file=sys.stderr)
         tweets = measure_tweet_to_pending(ledger_url, person_ids, mode, workdir)
         from envoi.core.ledger_invariants import assert_ledger_invariants
@@ -835,17 +901,22 @@ def run(mode: Mode, out_dir: pathlib.Path, server_url: str | None, workers: int)
         sql_bulk_tps=sql_bulk.tps or None,
         tweet_to_pending_p99_ms=tweets["p99_ms"],
         tweet_to_pending=tweets,
-        max_rss_mb=round(max(rss.max_rss_bytes, tweets.pop("max_rss_bytes")) / 2**20, 1) or None,
+        max_rss_mb=round(
+            max(rss.max_rss_bytes, bulk_rss.max_rss_bytes, tweets.pop("max_rss_bytes")) / 2**20, 1
+        )
+        or None,
     )
     results["ratios"] = {
         "p2p_over_pgbench": ratio(p2p.tps, results["pgbench_tps"]),
         "p2p_over_sql_transfer": ratio(p2p.tps, results["sql_transfer_tps"]),
         "bulk_over_sql_bulk": ratio(results["bulk_tps"], results["sql_bulk_tps"]),
         "hot_over_p2p": ratio(hot.tps, p2p.tps),
+        "sql_hot_over_sql_transfer": ratio(results["sql_hot_transfer_tps"], sql_tps),
     }
-    grpc_transfers = p2p.transfers + hot.transfers
+    grpc_transfers = p2p.transfers + hot.transfers + sum(point["transfers"] for point in sweep)
     if grpc_transfers:
-        # Over both gRPC phases; includes the server's own background work (expiry checks).
+        # Over the gRPC phases on that server (p2p, hot and the sweep); includes
+        # the server's own background work (expiry checks, folding).
         results["per_confirmed_transfer_over_grpc"] = per_transfer(
             work_before, work_after, grpc_transfers
         )
@@ -867,7 +938,18 @@ def run(mode: Mode, out_dir: pathlib.Path, server_url: str | None, workers: int)
         "errors": {"p2p": p2p.errors, "hot": hot.errors},
         "database": "ENVOI_DATABASE_URL" if server_url else "embedded PostgreSQL 16 (pgserver)",
     }
+    results["concurrency_sweep"] = sweep
     results["notes"] = {key: note for key, note in NULL_NOTES.items() if results[key] is None}
+    try:
+        results["plots"] = bench_plots.write_plots(
+            out_dir,
+            sweep,
+            {"person to person": p2p.latencies_ms, "one association": hot.latencies_ms},
+            f"envoi bench --{mode.name}" if mode.name != "full" else "envoi bench",
+        )
+    except ImportError:
+        results["plots"] = []
+        results["notes"]["plots"] = "matplotlib is not installed (pip install envoi[bench])"
     if results["max_rss_mb"] is None:
         results["notes"]["max_rss_mb"] = "psutil is not installed"
     results["elapsed_s"] = round(time.monotonic() - started, 1)
@@ -899,6 +981,11 @@ def markdown_table(results: dict) -> str:
         lines.append(f"| {key} | {shown} | {GOALS.get(key, '')} |")
     for key, value in results["ratios"].items():
         lines.append(f"| {key} | {'null' if value is None else f'{value:g}'} | |")
+    lines += ["", "| clients in flight | p2p confirmed/s | p50_ms | p99_ms |", "|---|---|---|---|"]
+    for point in results["concurrency_sweep"]:
+        lines.append(
+            f"| {point['concurrency']} | {point['tps']:g} | {point['p50_ms']} | {point['p99_ms']} |"
+        )
     return "\n".join(lines) + "\n"
 
 

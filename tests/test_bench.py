@@ -47,3 +47,12 @@ def test_bench_smoke_writes_every_result(tmp_path):
     assert "| p2p_confirmed_tps |" in table
     assert "| bulk_over_sql_bulk |" in table
     assert "| p2p_confirmed_tps |" in done.stdout
+    # The concurrency sweep and the plots (matplotlib is in the bench extra,
+    # which `python3 tasks.py` installs).
+    sweep = results["concurrency_sweep"]
+    assert [point["concurrency"] for point in sweep] == [1, 2]  # smoke: 1 process x (1, 2)
+    assert all(point["transfers"] > 0 and point["errors"] == 0 for point in sweep)
+    assert results["sql_hot_transfer_tps"] > 0
+    for plot in ("throughput_vs_concurrency.png", "latency_distribution.png"):
+        assert plot in results["plots"]
+        assert (out / plot).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
