@@ -21,18 +21,19 @@ MAX_BACKOFF_S = 300
 
 def relay_events(
     channel: Channel, client: EnvoiClient, store: GatewayStore, page_size: int = 100
-) -> int:
-    """Queue the messages for the next page of events; return how many events were read."""
+) -> bool:
+    """Queue the messages for the next page of events; return whether the
+    cursor moved (a page may hold no event and still move past others')."""
     cursor = store.cursor(channel.name, EVENTS_CURSOR) or ""
     page = client.list_events(cursor, page_size=page_size)
-    if not page.events:
-        return 0
+    if page.next_cursor == cursor:
+        return False
     with store.pool.connection() as conn, conn.transaction():
         for event in page.events:
             if event.transfer.channel == channel.name:
                 store.queue(conn, channel.name, channel.messages_for_event(event))
         store.save_cursor(conn, channel.name, EVENTS_CURSOR, page.next_cursor)
-    return len(page.events)
+    return True
 
 
 def send_due(channel: Channel, store: GatewayStore, limit: int = 50) -> int:

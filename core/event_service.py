@@ -21,7 +21,16 @@ WATCH_READ_SIZE = 100  # events a stream reads per query
 
 def read_events(conn, **filters) -> list[tuple[dict, dict | None]]:
     """ledger.list_events, each with the top-up or payout it is about, as it is now."""
-    rows = ledger.list_events(conn, **filters)
+    return _with_subjects(conn, ledger.list_events(conn, **filters))
+
+
+def read_events_page(conn, **filters) -> tuple[list[tuple[dict, dict | None]], tuple | None]:
+    """ledger.list_events_page, each event with its top-up or payout."""
+    rows, next_cursor = ledger.list_events_page(conn, **filters)
+    return _with_subjects(conn, rows), next_cursor
+
+
+def _with_subjects(conn, rows: list[dict]) -> list[tuple[dict, dict | None]]:
     subjects = {
         **card_top_ups.get_many(conn, [r["top_up_id"] for r in rows if r["top_up_id"]]),
         **payouts.get_many(conn, [r["payout_id"] for r in rows if r["payout_id"]]),
@@ -66,9 +75,9 @@ class EventService(event_service_pb2_grpc.EventServiceServicer):
         # A channel sees the events of the transfers it started; an admin all.
         initiated_by = caller.principal if caller.role == "channel" else None
 
-        rows = run_in_transaction(
+        rows, next_cursor = run_in_transaction(
             self.runtime.pool,
-            lambda conn: read_events(
+            lambda conn: read_events_page(
                 conn,
                 initiated_by=initiated_by,
                 after=after,
@@ -79,7 +88,9 @@ class EventService(event_service_pb2_grpc.EventServiceServicer):
         for row, subject in rows:
             cursor = encode_cursor(row["tx_id"], row["event_id"])
             response.events.append(proto_rows.event(row, cursor, subject))
-            response.next_cursor = cursor
+        if next_cursor is not None:
+            # Past the last event returned, or past others' events looked at.
+            response.next_cursor = encode_cursor(*next_cursor)
         return response
 
     async def WatchEvents(self, request, context):

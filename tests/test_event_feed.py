@@ -38,6 +38,20 @@ def test_a_channel_reads_its_own_events_in_order_and_resumes(channel, wallet, ad
     assert len(read_all(admin, start)[0]) >= 4
 
 
+def test_a_channel_moves_past_others_events_instead_of_scanning_them_again(
+    channel, wallet, open_account
+):
+    _, start = read_all(channel)
+    alice, bob = open_account(balance_cents=5_000), open_account()
+    for _ in range(25):  # events that are not the channel's
+        wallet.initiate_transfer(alice, bob, 1)
+    page = channel.list_events(start, page_size=2)  # looks at 20 events at most
+    assert list(page.events) == [] and page.next_cursor != start
+    mine = channel.initiate_transfer(alice, bob, 100)
+    events, _ = read_all(channel, page.next_cursor)
+    assert [e.transfer.transfer_id for e in events] == [mine.transfer_id]
+
+
 def test_an_event_committed_late_is_not_skipped(admin, open_account, database_url):
     _, start = read_all(admin)
     payer, payee, credited = open_account(balance_cents=500), open_account(), open_account()

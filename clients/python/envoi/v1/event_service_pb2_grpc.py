@@ -53,7 +53,9 @@ class EventServiceServicer:
 
     def ListEvents(self, request, context):
         """Events the caller may see, oldest first: for a channel, those of the
-        transfers it started.
+        transfers it started. A page may hold fewer events than page_size, or
+        none, while more follow (a channel's page looks at up to 10 x page_size
+        events of anyone's): call again with next_cursor until it stops moving.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
