@@ -58,6 +58,17 @@ def transfer_direction(direction) -> int:
     return direction
 
 
+# gRPC waits 1 s after a failed connection, then longer, up to 2 minutes: a
+# client started a moment before its server (the gateway beside `envoi
+# serve`), or one whose server restarted, sat idle that long. envoi's servers
+# are near their clients, so try again sooner.
+CHANNEL_OPTIONS = (
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.min_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 5_000),
+)
+
+
 class EnvoiClient:
     """A client for one envoi server and one bearer token.
 
@@ -78,9 +89,9 @@ class EnvoiClient:
     ):
         if channel is None:
             channel = (
-                grpc.secure_channel(target, credentials)
+                grpc.secure_channel(target, credentials, CHANNEL_OPTIONS)
                 if credentials
-                else grpc.insecure_channel(target)
+                else grpc.insecure_channel(target, CHANNEL_OPTIONS)
             )
         self._channel = channel
         self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
