@@ -233,7 +233,7 @@ END;
 # own rate for a charity drive (its credits are deferred: migration 0010).
 SQL_HOT_TRANSFER_SCRIPT = SQL_TRANSFER_SCRIPT.replace(
     "SELECT account_id AS to_id FROM bench_accounts WHERE n = :to_n \\gset",
-    "SELECT account_id AS to_id FROM accounts WHERE kind = 'ASSOCIATION' \\gset",
+    "SELECT account_id AS to_id FROM bench_accounts WHERE n = 0 \\gset",
 )
 
 
@@ -294,7 +294,8 @@ def prepare_ledger(database_url: str, mode: Mode, code_key: bytes) -> tuple[list
                     )
                 )
         with conn.cursor().copy("COPY bench_accounts (n, account_id) FROM STDIN") as copy:
-            for n, account_id in enumerate(person_ids, start=1):
+            # People are 1 to N (the scripts pick them at random), the association 0.
+            for n, account_id in enumerate([association_id, *person_ids]):
                 copy.write_row((n, account_id))
         conn.execute(
             "INSERT INTO transfers (transfer_id, kind, state, from_account_id, to_account_id,"

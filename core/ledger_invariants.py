@@ -32,9 +32,12 @@ CHECKS = {
     ),
     # Deferred credits (migration 0010) are part of the balance until folded.
     "each balance is the sum of its postings": (
-        "SELECT a.account_id FROM accounts a WHERE account_balance_cents(a) <>"
-        " (SELECT coalesce(sum(amount_cents), 0) FROM postings p"
-        "   WHERE p.account_id = a.account_id)"
+        "SELECT a.account_id FROM accounts a"
+        " LEFT JOIN (SELECT account_id, sum(amount_cents) AS cents FROM postings"
+        "            GROUP BY account_id) p USING (account_id)"
+        " LEFT JOIN (SELECT account_id, sum(amount_cents) AS cents FROM deferred_credits"
+        "            GROUP BY account_id) d USING (account_id)"
+        " WHERE a.balance_cents + coalesce(d.cents, 0) <> coalesce(p.cents, 0)"
     ),
     "deferred credits only on accounts that take them": (
         "SELECT d.account_id FROM deferred_credits d JOIN accounts a USING (account_id)"

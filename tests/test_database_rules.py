@@ -100,3 +100,44 @@ def test_the_invariant_checker_catches_a_corrupted_ledger(database_url, postgres
         with pytest.raises(AssertionError, match="each balance is the sum of its postings"):
             assert_ledger_invariants(conn)
         conn.rollback()
+
+
+def test_the_invariant_checker_counts_deferred_credits(database_url, open_account):
+    # A deferred credit with no posting behind it is money created from nothing.
+    association = open_account("ASSOCIATION")
+    with psycopg.connect(database_url) as conn:
+        conn.execute(
+            "INSERT INTO deferred_credits (account_id, amount_cents) VALUES (%s, 1)",
+            (association,),
+        )
+        with pytest.raises(AssertionError, match="each balance is the sum of its postings"):
+            assert_ledger_invariants(conn)
+        conn.rollback()
+
+
+def test_a_debit_folds_the_deferred_credits_before_the_floor_check(database_url, open_account):
+    association, person = open_account("ASSOCIATION"), open_account()
+    funder = open_account(balance_cents=300)
+    with psycopg.connect(database_url) as conn:
+        insert = (
+            "INSERT INTO transfers (transfer_id, kind, state, from_account_id, to_account_id,"
+            " currency_code, amount_cents, initiated_by, resolve_time)"
+            " VALUES (gen_random_uuid(), 'LEDGER', 'COMPLETED', %s, %s, 'EUR', %s, 'test', now())"
+        )
+        conn.execute(insert, (funder, association, 300))
+        row = conn.execute(
+            "SELECT balance_cents, account_balance_cents(accounts) FROM accounts"
+            " WHERE account_id = %s",
+            (association,),
+        ).fetchone()
+        assert row == (0, 300)  # the credit waits in deferred_credits
+        conn.execute(insert, (association, person, 300))  # all of it: the floor sees it
+        row = conn.execute(
+            "SELECT balance_cents, account_balance_cents(accounts) FROM accounts"
+            " WHERE account_id = %s",
+            (association,),
+        ).fetchone()
+        assert row == (0, 0)
+        with pytest.raises(psycopg.errors.CheckViolation, match="balance_above_floor"):
+            conn.execute(insert, (association, person, 1))
+        conn.rollback()
