@@ -19,11 +19,9 @@ class Runtime:
 
 def open_pool(database_url: str, size: int) -> psycopg_pool.ConnectionPool:
     # autocommit: reads need no transaction; writes open one explicitly.
-    # All connections open at start: a pool that grows on demand opens them
-    # one at a time while the first burst of requests waits for them.
     pool = psycopg_pool.ConnectionPool(
         database_url,
-        min_size=size,
+        min_size=1,
         max_size=size,
         open=False,
         kwargs={"autocommit": True},
