@@ -438,9 +438,9 @@ def _client_process(
     threads: int,
     duration_s: float,
     seed: int,
-) -> tuple[list[float], int]:
+) -> tuple[list[float], int, float]:
     """One client process: `threads` threads, each sending confirmed transfers
-    back to back for duration_s. Returns (latencies in s, errors)."""
+    back to back for duration_s. Returns (latencies in s, errors, CPU seconds)."""
     from envoi.client import EnvoiClient, EnvoiError
 
     latencies_s: list[float] = []
@@ -473,12 +473,13 @@ def _client_process(
     workers = [
         threading.Thread(target=loop, args=(seed * 1000 + n,), daemon=True) for n in range(threads)
     ]
+    cpu_start_s = time.process_time()  # imports and start-up left out
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join()
     client.close()
-    return latencies_s, errors[0]
+    return latencies_s, errors[0], time.process_time() - cpu_start_s
 
 
 @dataclass
@@ -490,6 +491,34 @@ class LoadResult:
     errors: int
     concurrency: int
     latencies_ms: list  # every transfer's, for the plot; not in results.json
+    # CPU milliseconds per confirmed transfer: the envoi server, PostgreSQL, the
+    # bench's clients (all on the same cores); None without the server's pid.
+    cpu_ms_per_transfer: dict | None = None
+
+
+def cpu_seconds(server_pid: int) -> dict:
+    """CPU seconds used so far by the envoi server (with its workers) and by
+    every process named postgres on this machine."""
+    import psutil
+
+    def used(process) -> float:
+        times = process.cpu_times()
+        return times.user + times.system
+
+    server = psutil.Process(server_pid)
+    totals = {"envoi_server": 0.0, "postgres": 0.0}
+    for process in [server, *server.children(recursive=True)]:
+        try:
+            totals["envoi_server"] += used(process)
+        except psutil.NoSuchProcess:
+            pass
+    for process in psutil.process_iter(["name"]):
+        if process.info["name"] == "postgres":
+            try:
+                totals["postgres"] += used(process)
+            except psutil.NoSuchProcess:
+                pass
+    return totals
 
 
 def percentile_ms(sorted_latencies_s: list[float], fraction: float) -> float | None:
@@ -508,6 +537,7 @@ def measure_confirmed_transfers(
     *,
     threads_per_process: int | None = None,
     phase_s: float | None = None,
+    server_pid: int | None = None,
 ) -> LoadResult:
     context = multiprocessing.get_context("spawn")  # gRPC must not be forked
     threads_per_process = threads_per_process or mode.threads_per_process
@@ -516,19 +546,29 @@ def measure_confirmed_transfers(
         (target, token, person_ids, hot_account_id, threads_per_process, phase_s, seed)
         for seed in range(mode.client_processes)
     ]
+    cpu_before = cpu_seconds(server_pid) if server_pid else None
     with context.Pool(mode.client_processes) as pool:
         # Each process sends for phase_s from its own start: the rate is
         # completed transfers over phase_s, process start-up left out.
         results = pool.starmap(_client_process, jobs)
-    latencies_s = sorted(latency for part, _ in results for latency in part)
+    latencies_s = sorted(latency for part, _, _ in results for latency in part)
+    cpu_ms_per_transfer = None
+    if cpu_before is not None and latencies_s:
+        cpu_after = cpu_seconds(server_pid)
+        spent_s = {side: cpu_after[side] - cpu_before[side] for side in cpu_after}
+        spent_s["bench_clients"] = sum(cpu_s for _, _, cpu_s in results)
+        cpu_ms_per_transfer = {
+            side: round(1000 * cpu_s / len(latencies_s), 2) for side, cpu_s in spent_s.items()
+        }
     return LoadResult(
         tps=round(len(latencies_s) / phase_s, 1),
         p50_ms=percentile_ms(latencies_s, 0.50),
         p99_ms=percentile_ms(latencies_s, 0.99),
         transfers=len(latencies_s),
-        errors=sum(failed for _, failed in results),
+        errors=sum(failed for _, failed, _ in results),
         concurrency=mode.client_processes * threads_per_process,
         latencies_ms=[latency * 1000 for latency in latencies_s],
+        cpu_ms_per_transfer=cpu_ms_per_transfer,
     )
 
 
@@ -864,7 +904,12 @@ def run(mode: Mode, out_dir: pathlib.Path, server_url: str | None, workers: int)
             with RssSampler(server.process.pid) as rss:
                 print("envoi bench: person to person over gRPC", file=sys.stderr, flush=True)
                 p2p = measure_confirmed_transfers(
-                    server.target, wallet_token, person_ids, None, mode
+                    server.target,
+                    wallet_token,
+                    person_ids,
+                    None,
+                    mode,
+                    server_pid=server.process.pid,
                 )
                 print("envoi bench: every transfer to one association", file=sys.stderr)
                 hot = measure_confirmed_transfers(
@@ -940,6 +985,8 @@ def run(mode: Mode, out_dir: pathlib.Path, server_url: str | None, workers: int)
         "database": "ENVOI_DATABASE_URL" if server_url else "embedded PostgreSQL 16 (pgserver)",
     }
     results["concurrency_sweep"] = sweep
+    # Where the two cores went during the person-to-person phase.
+    results["cpu_ms_per_confirmed_transfer"] = p2p.cpu_ms_per_transfer
     results["notes"] = {key: note for key, note in NULL_NOTES.items() if results[key] is None}
     try:
         results["plots"] = bench_plots.write_plots(

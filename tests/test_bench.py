@@ -56,3 +56,6 @@ def test_bench_smoke_writes_every_result(tmp_path):
     for plot in ("throughput_vs_concurrency.png", "latency_distribution.png"):
         assert plot in results["plots"]
         assert (out / plot).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    cpu = results["cpu_ms_per_confirmed_transfer"]
+    assert set(cpu) == {"envoi_server", "postgres", "bench_clients"}
+    assert cpu["envoi_server"] > 0 and cpu["postgres"] > 0
