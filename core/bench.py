@@ -24,8 +24,10 @@ on that server) and a real `envoi serve` subprocess. It measures, in order:
    X), until each post's CONFIRMATION_REQUIRED event;
 7. max_rss_mb: the largest resident memory of an envoi server process.
 
-A measure left null in results.json has a note saying why.
-docs/performance.md has a run.
+Besides: person to person again at several concurrencies (concurrency_sweep),
+the CPU the server, PostgreSQL and the clients spent per confirmed transfer,
+and two PNG plots (bench_plots.py). A measure left null in results.json has a
+note saying why. docs/performance.md has a run.
 """
 
 import argparse
@@ -1046,12 +1048,14 @@ def main(argv=None) -> None:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     size = parser.add_mutually_exclusive_group()
     size.add_argument(
-        "--quick", action="store_true", help="fewer accounts, short phases (well under a minute)"
+        "--quick", action="store_true", help="fewer accounts, short phases (under a minute)"
     )
     size.add_argument(
         "--smoke", action="store_true", help="a few seconds, for tests: checks the path only"
     )
-    parser.add_argument("--out", required=True, help="directory for results.json and results.md")
+    parser.add_argument(
+        "--out", required=True, help="directory for results.json, results.md and the plots"
+    )
     parser.add_argument(
         "--workers",
         type=int,

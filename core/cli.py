@@ -389,9 +389,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="measure envoi against its PostgreSQL's own limit",
         description="Start an embedded PostgreSQL (or use ENVOI_DATABASE_URL's server, in "
         "databases made and dropped for the run) and an `envoi serve`, then measure pgbench, "
-        "one transfer as raw SQL, confirmed transfers through gRPC, and signed X webhooks "
-        "to pending transfers through the gateway. Writes "
-        "OUT/results.json and OUT/results.md and prints the table (docs/performance.md).",
+        "one transfer as raw SQL, confirmed transfers through gRPC (at several "
+        "concurrencies, and to one hot account), bulk transfers against raw SQL, and signed "
+        "X webhooks to pending transfers through the gateway. Writes OUT/results.json, "
+        "OUT/results.md and two PNG plots, and prints the table (docs/performance.md).",
     )
     bench.add_arguments(bench_command)
     bench_command.set_defaults(handler=bench.run_command)
