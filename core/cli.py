@@ -17,7 +17,7 @@ from google.protobuf import json_format
 from envoi.channels.twitter.config import SETTINGS_HELP as TWITTER_SETTINGS_HELP
 from envoi.client import EnvoiClient, EnvoiError
 from envoi.client.client import DEFAULT_TARGET
-from envoi.core import api_tokens, bench, config, migrations, startup
+from envoi.core import api_tokens, bench, config, migrations, startup, tls
 from envoi.providers.sandbox.config import SETTINGS_HELP as SANDBOX_SETTINGS_HELP
 
 DESCRIPTION = "envoi: a gRPC payment core with plug-in social channels"
@@ -94,7 +94,10 @@ def _start_gateway(target: str, database_url: str, listen: str):
     pool = open_pool(database_url, 4)
     running = gateway.Gateway(
         channels,
-        {name: EnvoiClient(target, token) for name, token in tokens.items()},
+        {
+            name: EnvoiClient(target, token, credentials=tls.client_credentials())
+            for name, token in tokens.items()
+        },
         GatewayStore(pool),
         listen=listen,
     )
@@ -209,7 +212,7 @@ example:
 def _client(args) -> EnvoiClient:
     if not args.token:
         sys.exit("an API command needs a token: --token or ENVOI_TOKEN (envoi token create)")
-    return EnvoiClient(args.target, args.token)
+    return EnvoiClient(args.target, args.token, credentials=tls.client_credentials())
 
 
 API_COMMANDS = {

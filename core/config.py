@@ -48,6 +48,14 @@ environment variables:
   ENVOI_EVENT_RECHECK_S            WatchEvents streams wake on PostgreSQL NOTIFY; as a
                                    safety net, each process also reads the outbox
                                    this often without one (default: 5)
+  ENVOI_TLS_CERT_FILE              with ENVOI_TLS_KEY_FILE: serve gRPC over TLS
+                                   with this certificate (PEM) and key
+  ENVOI_TLS_CLIENT_CA_FILE         mutual TLS: require a client certificate
+                                   signed by this CA (PEM)
+  ENVOI_TLS_CA_FILE                for envoi's own clients (the gateway, the CLI):
+                                   connect with TLS, trusting this CA (PEM)
+  ENVOI_TLS_CLIENT_CERT_FILE       with ENVOI_TLS_CLIENT_KEY_FILE: the clients'
+                                   certificate, for a server with mutual TLS
   ENVOI_TOKEN_CACHE_S              a live bearer token is looked up again after this;
                                    a revoked token may work this long on a server
                                    that saw it (default: 2; 0 looks up every call)
@@ -85,6 +93,9 @@ class Settings:
     grpc_threads: int = 32
     event_recheck_s: float = 5.0
     token_cache_s: float = 2.0
+    tls_cert_file: str | None = None
+    tls_key_file: str | None = None
+    tls_client_ca_file: str | None = None
 
     def __post_init__(self):
         for name in (
@@ -101,6 +112,10 @@ class Settings:
                 raise ConfigError(f"{name} must be at least 1")
         if self.event_recheck_s <= 0:
             raise ConfigError("event_recheck_s must be more than 0")
+        if bool(self.tls_cert_file) != bool(self.tls_key_file):
+            raise ConfigError("ENVOI_TLS_CERT_FILE and ENVOI_TLS_KEY_FILE go together")
+        if self.tls_client_ca_file and not self.tls_cert_file:
+            raise ConfigError("ENVOI_TLS_CLIENT_CA_FILE needs ENVOI_TLS_CERT_FILE (mutual TLS)")
         if self.token_cache_s < 0:
             raise ConfigError("token_cache_s must not be negative")
         if self.shutdown_grace_s < 0:
@@ -188,6 +203,9 @@ def from_environment(env=os.environ, **overrides) -> Settings:
         "grpc_threads": _int(env, "ENVOI_GRPC_THREADS", Settings.grpc_threads),
         "event_recheck_s": _float(env, "ENVOI_EVENT_RECHECK_S", Settings.event_recheck_s),
         "token_cache_s": _float(env, "ENVOI_TOKEN_CACHE_S", Settings.token_cache_s),
+        "tls_cert_file": env.get("ENVOI_TLS_CERT_FILE") or None,
+        "tls_key_file": env.get("ENVOI_TLS_KEY_FILE") or None,
+        "tls_client_ca_file": env.get("ENVOI_TLS_CLIENT_CA_FILE") or None,
     }
     values.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(**values)

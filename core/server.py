@@ -19,7 +19,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from envoi.core import ledger, migrations, startup
+from envoi.core import ledger, migrations, startup, tls
 from envoi.core.account_service import AccountService
 from envoi.core.auth_interceptor import AuthInterceptor
 from envoi.core.config import Settings
@@ -114,7 +114,16 @@ async def start_server(runtime: Runtime, listen: str, interceptors=None) -> Runn
             options=[("grpc.so_reuseport", 1), ("grpc.max_receive_message_length", 16 << 20)],
         )
         health_servicer = await add_services(server, runtime, wakeups)
-        port = server.add_insecure_port(listen)
+        settings = runtime.settings
+        if settings.tls_cert_file:
+            port = server.add_secure_port(
+                listen,
+                tls.server_credentials(
+                    settings.tls_cert_file, settings.tls_key_file, settings.tls_client_ca_file
+                ),
+            )
+        else:
+            port = server.add_insecure_port(listen)
         await server.start()
     except BaseException:
         await wakeups.close()  # its listening connection and tasks
@@ -177,7 +186,14 @@ async def _serve_until_stopped(runtime: Runtime) -> None:
     running = await start_server(runtime, settings.listen)
     maintenance = MaintenanceThread(runtime)
     maintenance.start()
-    log.info("serving gRPC on %s", settings.listen)
+    security = (
+        "mutual TLS"
+        if settings.tls_client_ca_file
+        else "TLS"
+        if settings.tls_cert_file
+        else "plaintext"
+    )
+    log.info("serving gRPC on %s (%s)", settings.listen, security)
     await stop_requested.wait()
     log.info("shutting down: NOT_SERVING, %.0f s for in-flight RPCs", settings.shutdown_grace_s)
     await running.stop(settings.shutdown_grace_s)
