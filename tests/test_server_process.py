@@ -352,8 +352,9 @@ def test_serve_runs_the_channel_gateway_with_the_twitter_channel(
         }
         tokens_before = live_channel_tokens(db)
         server = start_server(env)
-        wallet = EnvoiClient(server.target, make_token("wallet"))
-        admin = EnvoiClient(server.target, make_token("admin"))
+        wallet_token, admin_token = make_token("wallet"), make_token("admin")
+        wallet = EnvoiClient(server.target, wallet_token)
+        admin = EnvoiClient(server.target, admin_token)
         for user in (alice, bob):
             account = wallet.open_account("PERSON", user["username"], "123456")
             wallet.link_identity(
@@ -373,7 +374,21 @@ def test_serve_runs_the_channel_gateway_with_the_twitter_channel(
         assert status == 200
         wait_for(lambda: x.replies_to(post), "the gateway's reply to the post", 15)
         assert "confirm" in x.replies_to(post)[0]["text"]
+        forged = x.post(alice, "@SmoneyFR #envoyer 1€ @bob_fs")
+        payload = x.account_activity_payload(forged, bot)
+        assert x.deliver_webhook(webhook, payload, "not the consumer secret")[0] == 401
         assert server.terminate() == 0
+        # Nothing secret in the server's own log (it logs at INFO), errors included.
+        log = server.log()
+        assert "serving gRPC" in log, "the server's log was not captured"
+        for name, secret in {
+            "X consumer secret": x.consumer_secret,
+            "X access token": credentials["access_token"],
+            "X access token secret": credentials["access_token_secret"],
+            "wallet token": wallet_token,
+            "admin token": admin_token,
+        }.items():
+            assert secret not in log, f"the {name} is in the server's log"
         # The channel token the gateway made for its run dies with it.
         assert live_channel_tokens(db) == tokens_before
 

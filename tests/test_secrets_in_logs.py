@@ -1,0 +1,81 @@
+"""Secrets never reach a log line or an error: every logger at DEBUG is captured
+while tokens, confirmation codes, the code key and a provider's webhook secret
+are used, right and wrong, and the log and every error seen are searched."""
+
+import logging
+
+import pytest
+
+from envoi.client import errors
+from envoi.core import api_tokens
+from envoi.core.testing import TEST_CODE_KEY, TEST_PROVIDER_ENV
+from envoi.providers.sandbox import cards
+
+# Codes unlike anything else in a log (no id or amount contains them by chance).
+CODE, WRONG_CODE, NEW_CODE = "739164", "048213", "562817"
+WEBHOOK_SECRET = TEST_PROVIDER_ENV["ENVOI_SANDBOX_WEBHOOK_SECRET"]
+
+
+def error_text(error: errors.EnvoiError) -> str:
+    return " ".join(
+        [error.message, *error.metadata.values(), *error.field_violations.values(), str(error)]
+    )
+
+
+def test_secrets_stay_out_of_logs_and_errors(
+    caplog, admin, client_for, database_url, runtime, payment_providers
+):
+    caplog.set_level(logging.DEBUG)  # every logger, the libraries' too
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        wallet_id, wallet_token = api_tokens.create_token(conn, "wallet")
+        revoked_id, revoked_token = api_tokens.create_token(conn, "wallet")
+        api_tokens.revoke_token(conn, revoked_id)
+    wallet = client_for(wallet_token)
+    seen: list[errors.EnvoiError] = []
+
+    def refused(call):
+        with pytest.raises(errors.EnvoiError) as raised:
+            call()
+        seen.append(raised.value)
+
+    alice = wallet.open_account("PERSON", "Alice", CODE).account_id
+    bob = wallet.open_account("PERSON", "Bob", CODE).account_id
+    admin.credit_account(alice, 10_000)
+    transfer = wallet.initiate_transfer(alice, bob, 1_000)
+    refused(lambda: wallet.confirm_transfer(transfer.transfer_id, WRONG_CODE))
+    wallet.confirm_transfer(transfer.transfer_id, CODE)
+    wallet.change_code(alice, NEW_CODE)
+    refused(lambda: wallet.open_account("PERSON", "Carol", "12345"))  # not 6 digits
+    refused(lambda: client_for(revoked_token).get_account(alice))
+    refused(lambda: client_for(wallet_token + "x").get_account(alice))
+
+    # A card top-up, 3-D Secure, and a callback forged without the secret.
+    card_token = cards.tokenize_card(cards.THREE_D_SECURE)
+    top_up = wallet.top_up(alice, 500, provider="sandbox", card_token=card_token)
+    sandbox = payment_providers["funding_providers"]["sandbox"]
+    body, signature = sandbox.three_d_secure_callback(top_up.provider_reference, authenticated=True)
+    refused(lambda: wallet.complete_top_up("sandbox", body, "0" * len(signature)))
+    wallet.complete_top_up("sandbox", body, signature)
+
+    secrets = {
+        "wallet token": wallet_token,
+        "revoked token": revoked_token,
+        "code": CODE,
+        "wrong code": WRONG_CODE,
+        "new code": NEW_CODE,
+        "code key": TEST_CODE_KEY.decode(),
+        "webhook secret": WEBHOOK_SECRET,
+        "callback signature": signature,
+        "card number": cards.THREE_D_SECURE,
+    }
+    assert len(seen) == 5 and caplog.records, "the flows did not run"
+    texts = {"the log": caplog.text, **{f"error {e.reason}": error_text(e) for e in seen}}
+    leaks = [
+        f"{name} in {where}"
+        for name, secret in secrets.items()
+        for where, text in texts.items()
+        if secret in text
+    ]
+    assert not leaks, leaks
