@@ -73,6 +73,11 @@ def take_in(channel: Channel, client: EnvoiClient, store: GatewayStore, post: In
         )
     except errors.Unavailable:
         raise
+    except errors.RateLimited:
+        # A flood from one account: answering each post would flood the
+        # network in turn. The post is dropped, not retried.
+        log.info("%s post %s dropped: its sender is rate-limited", channel.name, post.post_id)
+        return "ignored"
     except errors.EnvoiError as error:
         log.info("%s post %s refused: %s", channel.name, post.post_id, error.reason)
         return _refuse(

@@ -39,6 +39,10 @@ environment variables:
   ENVOI_VERIFIED_MAX_BALANCE_CENTS      the same for verified accounts
                                         (default: 10000000)
   ENVOI_VERIFIED_MONTHLY_OUT_CENTS      (default: 2000000)
+  ENVOI_IDENTITY_RATE_PER_MIN      InitiateTransfer from one social identity: this
+                                   many a minute, per server process (default: 10;
+                                   0 turns the limit off)
+  ENVOI_IDENTITY_RATE_BURST        ... after a burst of this many (default: 5)
   ENVOI_CODE_MAX_ATTEMPTS          wrong codes before confirmations lock (default: 3)
   ENVOI_IDEMPOTENCY_RETENTION_S    how long request ids are kept (default: 86400,
                                    the minimum)
@@ -48,14 +52,15 @@ environment variables:
   ENVOI_EVENT_RECHECK_S            WatchEvents streams wake on PostgreSQL NOTIFY; as a
                                    safety net, each process also reads the outbox
                                    this often without one (default: 5)
-  ENVOI_TLS_CERT_FILE              with ENVOI_TLS_KEY_FILE: serve gRPC over TLS
-                                   with this certificate (PEM) and key
+  ENVOI_TLS_CERT_FILE              serve gRPC over TLS with this certificate (PEM)
+  ENVOI_TLS_KEY_FILE               ... and this private key (PEM); both or neither
   ENVOI_TLS_CLIENT_CA_FILE         mutual TLS: require a client certificate
                                    signed by this CA (PEM)
   ENVOI_TLS_CA_FILE                for envoi's own clients (the gateway, the CLI):
                                    connect with TLS, trusting this CA (PEM)
-  ENVOI_TLS_CLIENT_CERT_FILE       with ENVOI_TLS_CLIENT_KEY_FILE: the clients'
-                                   certificate, for a server with mutual TLS
+  ENVOI_TLS_CLIENT_CERT_FILE       the clients' certificate, for a server with
+                                   mutual TLS
+  ENVOI_TLS_CLIENT_KEY_FILE        ... and its private key; both or neither
   ENVOI_TOKEN_CACHE_S              a live bearer token is looked up again after this;
                                    a revoked token may work this long on a server
                                    that saw it (default: 2; 0 looks up every call)
@@ -93,6 +98,8 @@ class Settings:
     grpc_threads: int = 32
     event_recheck_s: float = 5.0
     token_cache_s: float = 2.0
+    identity_rate_per_min: int = 10
+    identity_rate_burst: int = 5
     tls_cert_file: str | None = None
     tls_key_file: str | None = None
     tls_client_ca_file: str | None = None
@@ -116,6 +123,10 @@ class Settings:
             raise ConfigError("ENVOI_TLS_CERT_FILE and ENVOI_TLS_KEY_FILE go together")
         if self.tls_client_ca_file and not self.tls_cert_file:
             raise ConfigError("ENVOI_TLS_CLIENT_CA_FILE needs ENVOI_TLS_CERT_FILE (mutual TLS)")
+        if self.identity_rate_per_min < 0 or self.identity_rate_burst < 1:
+            raise ConfigError(
+                "identity_rate_per_min must not be negative, identity_rate_burst at least 1"
+            )
         if self.token_cache_s < 0:
             raise ConfigError("token_cache_s must not be negative")
         if self.shutdown_grace_s < 0:
@@ -203,6 +214,10 @@ def from_environment(env=os.environ, **overrides) -> Settings:
         "grpc_threads": _int(env, "ENVOI_GRPC_THREADS", Settings.grpc_threads),
         "event_recheck_s": _float(env, "ENVOI_EVENT_RECHECK_S", Settings.event_recheck_s),
         "token_cache_s": _float(env, "ENVOI_TOKEN_CACHE_S", Settings.token_cache_s),
+        "identity_rate_per_min": _int(
+            env, "ENVOI_IDENTITY_RATE_PER_MIN", Settings.identity_rate_per_min
+        ),
+        "identity_rate_burst": _int(env, "ENVOI_IDENTITY_RATE_BURST", Settings.identity_rate_burst),
         "tls_cert_file": env.get("ENVOI_TLS_CERT_FILE") or None,
         "tls_key_file": env.get("ENVOI_TLS_KEY_FILE") or None,
         "tls_client_ca_file": env.get("ENVOI_TLS_CLIENT_CA_FILE") or None,

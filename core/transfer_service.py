@@ -2,12 +2,14 @@
 
 import dataclasses
 import datetime
+import math
 
 from envoi.client import errors
 from envoi.core import bulk_transfers, ledger, page_tokens, proto_rows
 from envoi.core.access import require_money_access, require_own_account, require_party
 from envoi.core.account_service import identity_ref
 from envoi.core.caller import current_caller
+from envoi.core.rate_limits import RateLimiter
 from envoi.core.request_validation import (
     MAX_CHANNEL_REFERENCE_LENGTH,
     MAX_MEMO_LENGTH,
@@ -34,6 +36,9 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
     def __init__(self, runtime: Runtime):
         self.runtime = runtime
         self.settings = runtime.settings
+        self.identity_limiter = RateLimiter(
+            runtime.settings.identity_rate_per_min, runtime.settings.identity_rate_burst
+        )
 
     def InitiateTransfer(self, request, context):
         caller = current_caller.get()
@@ -72,6 +77,15 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
             raise errors.PermissionDenied("a merchant pays from its own account id")
 
         def work(conn):
+            # Here, after the request id was looked up: a retry of a request
+            # already answered gets its answer and spends nothing.
+            if from_identity is not None:
+                wait_s = self.identity_limiter.take(from_identity[:2])
+                if wait_s is not None:
+                    raise errors.RateLimited(
+                        "too many payments from this identity; try again later",
+                        metadata={"retry_after_s": str(math.ceil(wait_s))},
+                    )
             row = ledger.initiate(
                 conn,
                 self.settings,

@@ -34,6 +34,7 @@ SPEC = {
     "PAYOUT_NOT_PENDING": (errors.PayoutNotPending, grpc.StatusCode.FAILED_PRECONDITION),
     "TRANSFER_ID_REUSED": (errors.TransferIdReused, grpc.StatusCode.ALREADY_EXISTS),
     "BATCH_REJECTED": (errors.BatchRejected, grpc.StatusCode.FAILED_PRECONDITION),
+    "RATE_LIMITED": (errors.RateLimited, grpc.StatusCode.RESOURCE_EXHAUSTED),
     "UNAVAILABLE": (errors.Unavailable, grpc.StatusCode.UNAVAILABLE),
     "INTERNAL": (errors.Internal, grpc.StatusCode.INTERNAL),
 }

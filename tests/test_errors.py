@@ -12,6 +12,7 @@ case each; the roles tests cover who may call what. TRANSFER_EXPIRED needs a
 short confirmation timeout: tests/test_expiry_errors.py.
 """
 
+import math
 import re
 import types
 import uuid
@@ -22,6 +23,7 @@ import pytest
 from error_status import SPEC, assert_envoi_error, bearer, expect_failure, failed_call, ledger_state
 
 from envoi.client import errors
+from envoi.core import config
 from envoi.core.config import Settings
 from envoi.core.testing import TEST_CODE_KEY, TEST_PROVIDER_ENV
 from envoi.providers import signatures
@@ -1186,6 +1188,35 @@ def test_top_up_and_payout_not_pending(rpc, auth, wallet, open_account, db):
     )
 
 
+def test_rate_limited(rpc, auth, parties, wallet, settings, db):
+    flooder = identity_pb2.Identity(
+        namespace="twitter", subject_id=f"x{uuid.uuid4().hex[:12]}", handle="flooder"
+    )
+    wallet.link_identity(parties.alice, flooder)
+
+    def payment():
+        return transfers_pb.InitiateTransferRequest(
+            request_id=new_request_id(),
+            from_identity=flooder,
+            to_account_id=parties.bob,
+            amount=money(1),
+        )
+
+    for _ in range(settings.identity_rate_burst):
+        rpc.InitiateTransfer(payment(), metadata=auth.channel, timeout=10)
+    # The burst is spent in well under a second: the next token is a whole
+    # refill period away.
+    refill_s = math.ceil(60 / settings.identity_rate_per_min)
+    expect_failure(
+        db,
+        rpc.InitiateTransfer,
+        payment(),
+        auth.channel,
+        "RATE_LIMITED",
+        metadata={"retry_after_s": str(refill_s)},
+    )
+
+
 def documented_reasons() -> dict[str, str]:
     """reason -> gRPC code, from the rows of the table in docs/errors.md."""
     rows = re.findall(
@@ -1215,6 +1246,8 @@ def test_the_error_doc_names_no_reason_that_does_not_exist():
         | {name.removeprefix("TOP_UP_STATE_") for name in top_up_pb2.TopUpState.keys()}
         | {name.removeprefix("PAYOUT_STATE_") for name in payout_pb2.PayoutState.keys()}
         | {"PER_TRANSFER", "DAILY", "MONTHLY_OUTGOING", "MAX_BALANCE"}
+        # Settings, which `envoi serve --help` lists.
+        | {name for name in re.findall(r"ENVOI_[A-Z0-9_]+", config.SETTINGS_HELP)}
     )
     words = set(
         re.findall(

@@ -393,3 +393,23 @@ def test_each_person_chooses_how_the_channel_tells_them(
         assert told == []
     else:
         assert len(told) == 2 and all("4,00 €" in text for text in told)
+
+
+def test_a_flood_of_posts_from_one_person_is_dropped_past_its_rate_without_replies(
+    x, bot, start_twitter_gateway, person, settings, db
+):
+    gateway = start_twitter_gateway()
+    (alice, _), (bob, _) = person(50_000), person()
+    posts = [
+        x.post(alice, f"@SmoneyFR #envoyer {n}€ @{bob['username']}")
+        for n in range(1, settings.identity_rate_burst + 3)
+    ]
+    for post in posts:
+        assert deliver(x, gateway, post, bot)[0] == 200  # taken in: not redelivered
+    gateway.run_once()
+    taken, dropped = posts[: settings.identity_rate_burst], posts[settings.identity_rate_burst :]
+    assert all(len(transfers_of_post(db, post["id"])) == 1 for post in taken)
+    assert all(len(x.replies_to(post)) == 1 for post in taken)
+    # Past the burst: no payment, and no answer that would flood X in turn.
+    assert all(transfers_of_post(db, post["id"]) == [] for post in dropped)
+    assert all(x.replies_to(post) == [] for post in dropped)

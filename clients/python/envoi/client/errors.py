@@ -137,6 +137,13 @@ class LimitExceeded(EnvoiError):
     reason, code = "LIMIT_EXCEEDED", grpc.StatusCode.FAILED_PRECONDITION
 
 
+class RateLimited(EnvoiError):
+    """Too many requests from one sender for now; metadata["retry_after_s"]
+    says when one more will be taken."""
+
+    reason, code = "RATE_LIMITED", grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
 class InvalidCode(EnvoiError):
     """metadata["attempts_left"] says how many tries remain before the lock."""
 
