@@ -3,18 +3,11 @@
 import uuid
 
 import pytest
+from fake_clock import FakeClock
 
 from envoi.client import errors
 from envoi.core.rate_limits import RateLimiter
 from envoi.v1 import identity_pb2
-
-
-class FakeClock:
-    def __init__(self):
-        self.now_s = 1000.0
-
-    def __call__(self):
-        return self.now_s
 
 
 def test_a_bucket_allows_its_burst_then_its_rate():

@@ -1,17 +1,11 @@
 """The token cache: live tokens remembered for ttl_s, and never longer."""
 
+from fake_clock import FakeClock
+
 from envoi.core.caller import Caller
 from envoi.core.token_cache import TokenCache
 
 WALLET = Caller("0b5c2d3e-0000-4000-8000-000000000001", "wallet", None, None)
-
-
-class FakeClock:
-    def __init__(self):
-        self.now_s = 100.0
-
-    def __call__(self):
-        return self.now_s
 
 
 def test_a_token_is_remembered_for_ttl_s_and_then_looked_up_again():
