@@ -1,6 +1,7 @@
 """Checks on request fields. Every problem is collected, then one
 INVALID_ARGUMENT names each bad field (google.rpc.BadRequest)."""
 
+import datetime
 import re
 import uuid
 
@@ -80,6 +81,17 @@ class RequestCheck:
     def enum(self, field: str, value: int, allowed: dict[int, str]) -> None:
         if value not in allowed:
             self.fail(field, f"must be one of: {', '.join(allowed.values())}")
+
+    def timestamp(self, field: str, request) -> datetime.datetime | None:
+        """An optional google.protobuf.Timestamp field of `request`, as an aware
+        datetime; None when unset or invalid (then the check fails)."""
+        if not request.HasField(field):
+            return None
+        try:
+            return getattr(request, field).ToDatetime(datetime.timezone.utc)
+        except (ValueError, OverflowError):  # nanos out of range, or before year 1 / after 9999
+            self.fail(field, "must be a valid time between years 1 and 9999")
+            return None
 
     def identity(self, field: str, identity, *, need_subject_id: bool = True) -> None:
         if not IDENTITY_NAMESPACE.fullmatch(identity.namespace):

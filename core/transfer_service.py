@@ -1,7 +1,6 @@
 """envoi.v1.TransferService: two-phase transfers and the history of an account."""
 
 import dataclasses
-import datetime
 import math
 
 from envoi.client import errors
@@ -175,16 +174,8 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
         check.enum("direction", request.direction, DIRECTIONS)
         if request.counterpart_account_id:
             check.uuid("counterpart_account_id", request.counterpart_account_id)
-        start_time = (
-            request.start_time.ToDatetime(datetime.timezone.utc)
-            if request.HasField("start_time")
-            else None
-        )
-        end_time = (
-            request.end_time.ToDatetime(datetime.timezone.utc)
-            if request.HasField("end_time")
-            else None
-        )
+        start_time = check.timestamp("start_time", request)
+        end_time = check.timestamp("end_time", request)
         if start_time and end_time and end_time <= start_time:
             check.fail("end_time", "must be after start_time")
         check.raise_if_any()

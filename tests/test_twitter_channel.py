@@ -6,6 +6,8 @@ import json
 import time
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from envoi.channels import notifier
 from envoi.channels.gateway_store import GatewayStore
@@ -413,3 +415,56 @@ def test_a_flood_of_posts_from_one_person_is_dropped_past_its_rate_without_repli
     # Past the burst: no payment, and no answer that would flood X in turn.
     assert all(transfers_of_post(db, post["id"]) == [] for post in dropped)
     assert all(x.replies_to(post) == [] for post in dropped)
+
+
+JSON_LEAVES = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=30)
+)
+JSON_VALUES = st.recursive(
+    JSON_LEAVES,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner),
+    max_leaves=20,
+)
+
+
+def test_fuzzed_webhook_bodies_get_a_clean_answer_and_the_gateway_stays_up(
+    x, bot, start_twitter_gateway, person, db
+):
+    """Signed bodies of every shape: raw bytes, any JSON, and X's own events
+    with their fields replaced by anything. The signature is right, so the
+    parser itself is what is tried: 200 or 400, never a 500 or a dead gateway."""
+    gateway = start_twitter_gateway()
+    (alice, _), (bob, _) = person(5_000), person()
+    real = x.account_activity_payload(
+        x.post(alice, f"@SmoneyFR #envoyer 1€ @{bob['username']}"), bot
+    )
+    event = real["tweet_create_events"][0]
+    mangled_events = st.fixed_dictionaries(
+        {"for_user_id": st.one_of(st.just(real["for_user_id"]), JSON_VALUES)},
+        optional={
+            "tweet_create_events": st.lists(
+                st.dictionaries(st.sampled_from(sorted(event)), JSON_VALUES).map(
+                    lambda fields: {**event, **fields}
+                ),
+                max_size=2,
+            ),
+            "direct_message_events": st.lists(JSON_VALUES, max_size=2),
+        },
+    )
+    statuses = []
+
+    @settings(
+        max_examples=60,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(body=st.one_of(st.binary(max_size=200), JSON_VALUES, mangled_events))
+    def fuzz(body):
+        status, _ = x.deliver_webhook(webhook_url(gateway), body, x.consumer_secret)
+        statuses.append(status)
+        assert status in (200, 400), (status, body)
+
+    fuzz()
+    assert {200, 400} <= set(statuses), statuses  # both kinds were tried
+    assert x.crc_request(webhook_url(gateway), "still-up")[0] == 200

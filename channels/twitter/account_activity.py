@@ -25,6 +25,18 @@ def signature_is_valid(body: bytes, signature_header: str | None, consumer_secre
     return hmac.compare_digest(signed(body, consumer_secret).encode(), signature_header.encode())
 
 
+def _str(value) -> str:
+    """A field that must be a string; anything else is a payload we do not
+    understand (the webhook answers 400)."""
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+    return value
+
+
+def _person(fields: dict) -> Person:
+    return Person(_str(fields["id_str"]), _str(fields["screen_name"]))
+
+
 def _visible_part(full: dict, tweet: dict, bot_user_id: str) -> tuple[str, list[dict]]:
     """The text the author typed, and its mentions.
 
@@ -32,9 +44,11 @@ def _visible_part(full: dict, tweet: dict, bot_user_id: str) -> tuple[str, list[
     reply, X puts the handles replied to before display_text_range: they are
     not recipients, but when the bot is among them the post still addresses it.
     """
-    text = full.get("full_text", tweet.get("text", ""))
+    text = _str(full.get("full_text", tweet.get("text", "")))
     mentions = full.get("entities", {}).get("user_mentions", [])
     start, end = full.get("display_text_range", tweet.get("display_text_range", (0, len(text))))
+    if not all(type(i) is int for i in (start, end)):
+        raise TypeError("display_text_range must be two integers")
     if start == 0:
         return text[:end], mentions
     shown = [m for m in mentions if m.get("indices", (start,))[0] >= start]
@@ -54,10 +68,10 @@ def posts_in(body: bytes, bot_user_id: str) -> list[InboundPost]:
         text, mentions = _visible_part(tweet.get("extended_tweet", tweet), tweet, bot_user_id)
         posts.append(
             InboundPost(
-                post_id=tweet["id_str"],
-                author=Person(tweet["user"]["id_str"], tweet["user"]["screen_name"]),
+                post_id=_str(tweet["id_str"]),
+                author=_person(tweet["user"]),
                 text=text,  # X escapes &, < and > as entities; the grammar decodes them
-                mentions=tuple(Person(m["id_str"], m["screen_name"]) for m in mentions),
+                mentions=tuple(_person(m) for m in mentions),
                 is_retweet="retweeted_status" in tweet,
                 is_quote=bool(tweet.get("is_quote_status")),
             )
@@ -67,18 +81,17 @@ def posts_in(body: bytes, bot_user_id: str) -> list[InboundPost]:
         if event.get("type") != "message_create":
             continue
         message = event["message_create"]
-        sender_id = message["sender_id"]
+        sender_id = _str(message["sender_id"])
         if sender_id == bot_user_id:
             continue
         data = message["message_data"]
         posts.append(
             InboundPost(
-                post_id=f"dm{event['id']}",
-                author=Person(sender_id, users.get(sender_id, {}).get("screen_name", "")),
-                text=data.get("text", ""),
+                post_id=f"dm{_str(event['id'])}",
+                author=Person(sender_id, _str(users.get(sender_id, {}).get("screen_name", ""))),
+                text=_str(data.get("text", "")),
                 mentions=tuple(
-                    Person(m["id_str"], m["screen_name"])
-                    for m in data.get("entities", {}).get("user_mentions", [])
+                    _person(m) for m in data.get("entities", {}).get("user_mentions", [])
                 ),
                 direct_message=True,
             )
