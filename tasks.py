@@ -7,6 +7,7 @@
     python3 tasks.py check-proto     buf format, lint, breaking; stubs up to date
     python3 tasks.py lint            ruff: lint and formatting of the Python code
     python3 tasks.py bench [ARGS]    measure envoi against PostgreSQL (`envoi bench ARGS`)
+    python3 tasks.py torture [ARGS]  a bank workload under faults (`envoi torture ARGS`)
 
 The first run creates .venv and installs envoi, its client and the test
 tools into it; later runs reinstall only when a pyproject.toml changed.
@@ -71,6 +72,10 @@ def bench(args):
     os.execve(VENV_BIN / "envoi", ["envoi", "bench", *args], venv_env())
 
 
+def torture(args):
+    os.execve(VENV_BIN / "envoi", ["envoi", "torture", *args], venv_env())
+
+
 def test(args):
     os.chdir(ROOT)
     # A base temp dir of its own: pytest prunes old ones in the shared default
@@ -116,6 +121,7 @@ COMMANDS = {
     "check-proto": check_proto,
     "lint": lint,
     "bench": bench,
+    "torture": torture,
 }
 
 if __name__ == "__main__":

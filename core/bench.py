@@ -38,6 +38,7 @@ import pathlib
 import random
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -141,6 +142,42 @@ class Databases:
                 pathlib.Path(self._tmp) / "pgdata"
             )
         return self
+
+    @property
+    def pgdata(self) -> pathlib.Path | None:
+        """The embedded server's data directory; None on a given server."""
+        return pathlib.Path(self._tmp) / "pgdata" if self._tmp else None
+
+    def restart_postgres(self) -> None:
+        """Stop the embedded server in immediate mode (SIGQUIT: no checkpoint,
+        so it recovers from its WAL on start, as after a crash), then start it
+        again as pgserver does (`envoi torture`). `pg_ctl restart` was seen to
+        crash here, so the two steps are separate."""
+        from pgserver._commands import pg_ctl
+
+        pid_file = self.pgdata / "postmaster.pid"
+        os.kill(int(pid_file.read_text().split()[0]), signal.SIGQUIT)
+        deadline = time.monotonic() + SERVER_READY_TIMEOUT_S
+        while pid_file.exists():
+            if time.monotonic() > deadline:
+                raise RuntimeError("PostgreSQL did not stop after SIGQUIT")
+            time.sleep(0.05)
+        socket_dir = conninfo_to_dict(self.server_url)["host"]
+        log = self.pgdata / "restart.log"
+        for attempt in range(1, 4):
+            try:
+                pg_ctl(
+                    ["-w", "-o", '-h ""', "-o", f"-k {socket_dir}", "-l", str(log), "start"],
+                    pgdata=self.pgdata,
+                    user=self._handle.system_user,
+                    timeout=60,
+                )
+                return
+            except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+                if attempt == 3:
+                    tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+                    raise RuntimeError(f"PostgreSQL did not start again: {exc}\n{tail}") from None
+                time.sleep(1.0)
 
     def create(self, prefix: str) -> str:
         name = f"{prefix}_{uuid.uuid4().hex[:10]}"
@@ -331,9 +368,11 @@ class EnvoiServer:
         workers: int,
         log_path: pathlib.Path,
         gateway_env: dict | None = None,
+        target: str | None = None,
     ):
-        """gateway_env: run the channel gateway too, with these settings."""
-        self.target = f"127.0.0.1:{free_port()}"
+        """gateway_env: run the channel gateway too, with these settings;
+        target: listen there (a restart on the same address) instead of a free port."""
+        self.target = target or f"127.0.0.1:{free_port()}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("ENVOI_")}
         env.update(
             ENVOI_CODE_KEY=code_key.decode(),
@@ -344,7 +383,7 @@ class EnvoiServer:
             ENVOI_UNVERIFIED_MONTHLY_OUT_CENTS="0",
         )
         env.update(gateway_env or {})
-        self._log = open(log_path, "wb")  # closed in stop()
+        self._log = open(log_path, "ab")  # closed in stop(); a restart appends
         self.log_path = log_path
         self.process = subprocess.Popen(
             [sys.executable, "-m", "envoi.core.cli", "serve"]

@@ -17,7 +17,7 @@ from google.protobuf import json_format
 from envoi.channels.twitter.config import SETTINGS_HELP as TWITTER_SETTINGS_HELP
 from envoi.client import EnvoiClient, EnvoiError
 from envoi.client.client import DEFAULT_TARGET
-from envoi.core import api_tokens, bench, config, migrations, startup, tls
+from envoi.core import api_tokens, bench, config, migrations, startup, tls, torture
 from envoi.providers.sandbox.config import SETTINGS_HELP as SANDBOX_SETTINGS_HELP
 
 DESCRIPTION = "envoi: a gRPC payment core with plug-in social channels"
@@ -399,6 +399,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_arguments(bench_command)
     bench_command.set_defaults(handler=bench.run_command)
+
+    torture_command = commands.add_parser(
+        "torture",
+        help="a bank workload under faults, then a proof that no money was lost",
+        description="Start an embedded PostgreSQL (or use ENVOI_DATABASE_URL's server) and two "
+        "`envoi serve` processes on one database; run confirmed transfers and balance reads "
+        "from concurrent clients, retried with the same request ids, while servers are "
+        "killed (SIGKILL), stopped gracefully (SIGTERM) and PostgreSQL is crash-restarted; "
+        "then check that every read and the final ledger sum to the known total, that every "
+        "acknowledged transfer is in the ledger once, and the ledger's invariants. Writes "
+        "OUT/summary.json, prints a table, exits 1 on any violation (docs/reliability.md).",
+    )
+    torture.add_arguments(torture_command)
+    torture_command.set_defaults(handler=torture.run_command)
 
     account = commands.add_parser("account", help="open, read and credit accounts").add_subparsers(
         dest="account_command", required=True, metavar="ACTION"

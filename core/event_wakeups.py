@@ -100,9 +100,12 @@ class EventWakeups:
         self.closed = True
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        # Bounded: a task cancelled while psycopg reconnects to a PostgreSQL
+        # that just restarted was seen never to finish (envoi torture), and
+        # the server must still stop.
+        done, pending = await asyncio.wait(self._tasks, timeout=CLOSE_TIMEOUT_S)
+        if pending:
+            log.warning("%d event task(s) did not stop; stopping anyway", len(pending))
         for subscriptions in self._subscriptions.values():
             for subscription in subscriptions:
                 subscription.ring()

@@ -35,6 +35,17 @@ def envoi_env(**variables) -> dict:
     return env
 
 
+def run_envoi(*args: str, timeout_s: float, **variables) -> subprocess.CompletedProcess:
+    """`envoi ARGS` in a fresh process, with only `variables` of ENVOI_*."""
+    return subprocess.run(
+        [sys.executable, "-m", "envoi.core.cli", *args],
+        env=envoi_env(**variables),
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+    )
+
+
 def health_status(target: str):
     """The server's overall health status, or None when it does not answer."""
     # A fresh channel per check: a reused one would back off between reconnects.

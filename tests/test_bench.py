@@ -3,10 +3,8 @@
 with a note saying why. No speed is asserted."""
 
 import json
-import subprocess
-import sys
 
-from server_process import envoi_env
+from server_process import run_envoi
 
 from envoi.core.bench import RESULT_KEYS
 
@@ -15,13 +13,7 @@ BENCH_TIMEOUT_S = 120
 
 def test_bench_smoke_writes_every_result(tmp_path):
     out = tmp_path / "bench"
-    done = subprocess.run(
-        [sys.executable, "-m", "envoi.core.cli", "bench", "--smoke", "--out", str(out)],
-        env=envoi_env(),
-        capture_output=True,
-        text=True,
-        timeout=BENCH_TIMEOUT_S,
-    )
+    done = run_envoi("bench", "--smoke", "--out", str(out), timeout_s=BENCH_TIMEOUT_S)
     assert done.returncode == 0, done.stderr
     results = json.loads((out / "results.json").read_text())
     for key in RESULT_KEYS:

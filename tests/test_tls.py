@@ -3,8 +3,6 @@
 import dataclasses
 import datetime
 import ipaddress
-import subprocess
-import sys
 
 import grpc
 import pytest
@@ -12,7 +10,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from server_process import envoi_env, free_port
+from server_process import free_port, run_envoi
 
 from envoi.client import EnvoiClient, errors
 from envoi.core import tls
@@ -211,15 +209,14 @@ def test_the_cli_connects_with_tls_when_told_the_ca(pki, serve_with, make_token,
     target = serve_with(tls_cert_file=pki["server"].cert_file, tls_key_file=pki["server"].key_file)
     token, account_id = make_token("admin"), open_account()
 
-    def account_get(**variables):
-        return subprocess.run(
-            [sys.executable, "-m", "envoi.core.cli", "account", "get", account_id],
-            env=envoi_env(ENVOI_TARGET=target, ENVOI_TOKEN=token, **variables),
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-
-    done = account_get(ENVOI_TLS_CA_FILE=pki["ca"].cert_file)
+    done = run_envoi(
+        "account",
+        "get",
+        account_id,
+        timeout_s=60,
+        ENVOI_TARGET=target,
+        ENVOI_TOKEN=token,
+        ENVOI_TLS_CA_FILE=pki["ca"].cert_file,
+    )
     assert done.returncode == 0, done.stderr
     assert account_id in done.stdout
