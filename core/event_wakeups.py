@@ -154,8 +154,12 @@ class EventWakeups:
                         self._news.set()
             except Exception as exc:  # the database may be restarting: listen again
                 log.warning("listening connection lost (%s); reconnecting", type(exc).__name__)
+            # A cancellation (close()) that psycopg turned into an error above
+            # must still end this task.
+            if self.closed:
+                return
             self._news.set()  # notifications may have been lost: read anyway
-            while True:
+            while not self.closed:
                 await asyncio.sleep(RECONNECT_DELAY_S)
                 try:
                     connection = await self._listen()
@@ -165,7 +169,7 @@ class EventWakeups:
 
     async def _follow(self, cursor: tuple[int, int] | None) -> None:
         retry_s = None  # set while notified events are not readable yet
-        while True:
+        while not self.closed:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._news.wait(), retry_s or self._recheck_s)
             self._news.clear()
