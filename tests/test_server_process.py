@@ -397,3 +397,33 @@ def live_channel_tokens(db) -> int:
     return db.execute(
         "SELECT count(*) FROM api_tokens WHERE role = 'channel' AND revoke_time IS NULL"
     ).fetchone()[0]
+
+
+def test_two_servers_share_one_database_and_its_events(start_server, external_db_env, make_token):
+    # Two `envoi serve` processes, as behind a load balancer: a payment started
+    # on one is confirmed on the other, a retry sent to the other server gets
+    # the first answer, and a stream on one sees what the other committed.
+    from envoi.v1 import event_pb2
+
+    first, second = start_server(external_db_env), start_server(external_db_env)
+    token = make_token("wallet")
+    on_first, on_second = EnvoiClient(first.target, token), EnvoiClient(second.target, token)
+    admin = EnvoiClient(second.target, make_token("admin"))
+    alice = on_first.open_account("PERSON", "Alice", "123456").account_id
+    bob = on_second.open_account("PERSON", "Bob", "123456").account_id
+    admin.credit_account(alice, 1_000)
+    with on_first.watch_events(bob, timeout_s=20) as stream:
+        events = iter(stream)
+        transfer = on_first.initiate_transfer(alice, bob, 300, request_id="two-servers-1")
+        assert (
+            on_second.initiate_transfer(alice, bob, 300, request_id="two-servers-1").transfer_id
+            == transfer.transfer_id
+        )  # the retry, elsewhere: the same answer
+        on_second.confirm_transfer(transfer.transfer_id, "123456")
+        seen = [next(events).type for _ in range(2)]
+    assert seen == [
+        event_pb2.EVENT_TYPE_CONFIRMATION_REQUIRED,
+        event_pb2.EVENT_TYPE_TRANSFER_COMPLETED,
+    ]
+    assert on_first.get_balance(bob).balance.amount_cents == 300
+    assert on_second.get_balance(alice).balance.amount_cents == 700
