@@ -689,18 +689,8 @@ def list_events(
     of now). With `scan_limit`, only the first that many events after the
     cursor, anyone's, are looked at.
     """
-    visible = (
-        "pg_snapshot_xmin(pg_current_snapshot())"
-        if visible_below is None
-        else "%(visible_below)s::text::xid8"
-    )
-    scanned = f"SELECT * FROM outbox_events WHERE tx_id < {visible}"
-    params: dict = {"limit": limit, "visible_below": visible_below, "scan_limit": scan_limit}
-    if after is not None:
-        scanned += " AND (tx_id, event_id) > (%(tx_id)s::text::xid8, %(event_id)s)"
-        params.update(tx_id=after[0], event_id=after[1])
-    if scan_limit is not None:
-        scanned += " ORDER BY tx_id, event_id LIMIT %(scan_limit)s"
+    scanned, params = _events_looked_at(after, visible_below, scan_limit)
+    params["limit"] = limit
     # An event is about a transfer (its columns), or a top-up or a payout (their ids).
     sql = (
         f"SELECT e.event_id, e.tx_id::text::bigint AS tx_id, e.event_type,"
@@ -729,6 +719,25 @@ def list_events(
         params["account_id"] = account_id
     sql += " ORDER BY e.tx_id, e.event_id LIMIT %(limit)s"
     return conn.cursor(row_factory=dict_row).execute(sql, params).fetchall()
+
+
+def _events_looked_at(after, visible_below: int | None, scan_limit: int | None):
+    """(SQL, params): the outbox rows list_events looks at: visible (below the
+    oldest running transaction, or `visible_below`), after the cursor, and
+    with `scan_limit` only the first that many of them."""
+    visible = (
+        "pg_snapshot_xmin(pg_current_snapshot())"
+        if visible_below is None
+        else "%(visible_below)s::text::xid8"
+    )
+    sql = f"SELECT * FROM outbox_events WHERE tx_id < {visible}"
+    params: dict = {"visible_below": visible_below, "scan_limit": scan_limit}
+    if after is not None:
+        sql += " AND (tx_id, event_id) > (%(tx_id)s::text::xid8, %(event_id)s)"
+        params.update(tx_id=after[0], event_id=after[1])
+    if scan_limit is not None:
+        sql += " ORDER BY tx_id, event_id LIMIT %(scan_limit)s"
+    return sql, params
 
 
 # A filtered page looks at up to this many events per event it may return.
@@ -760,15 +769,9 @@ def list_events_page(
     )
     if len(rows) == limit:
         return rows, (rows[-1]["tx_id"], rows[-1]["event_id"])
-    params = {"visible_below": visible_below, "scan_limit": scan_limit}
-    after_sql = ""
-    if after is not None:
-        after_sql = " AND (tx_id, event_id) > (%(tx_id)s::text::xid8, %(event_id)s)"
-        params.update(tx_id=after[0], event_id=after[1])
+    scanned, params = _events_looked_at(after, visible_below, scan_limit)
     scan_end = conn.execute(
-        "SELECT tx_id::text::bigint, event_id FROM (SELECT tx_id, event_id FROM outbox_events"
-        f" WHERE tx_id < %(visible_below)s::text::xid8{after_sql}"
-        " ORDER BY tx_id, event_id LIMIT %(scan_limit)s) scanned"
+        f"SELECT tx_id::text::bigint, event_id FROM ({scanned}) e"
         " ORDER BY tx_id DESC, event_id DESC LIMIT 1",
         params,
     ).fetchone()

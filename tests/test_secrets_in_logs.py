@@ -4,6 +4,7 @@ are used, right and wrong, and the log and every error seen are searched."""
 
 import logging
 
+import psycopg
 import pytest
 
 from envoi.client import errors
@@ -26,8 +27,6 @@ def test_secrets_stay_out_of_logs_and_errors(
     caplog, admin, client_for, database_url, runtime, payment_providers
 ):
     caplog.set_level(logging.DEBUG)  # every logger, the libraries' too
-    import psycopg
-
     with psycopg.connect(database_url, autocommit=True) as conn:
         wallet_id, wallet_token = api_tokens.create_token(conn, "wallet")
         revoked_id, revoked_token = api_tokens.create_token(conn, "wallet")

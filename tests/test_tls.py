@@ -112,10 +112,6 @@ def serve_with(runtime):
         server.stop()
 
 
-def credentials(env: dict) -> grpc.ChannelCredentials | None:
-    return tls.client_credentials(env)
-
-
 def reaches(target: str, token: str, channel_credentials, account_id: str) -> bool:
     """Whether a call gets through. The client waits for the channel to be
     ready, so a handshake that keeps failing ends at the deadline."""
@@ -136,10 +132,10 @@ def test_tls_serves_clients_that_trust_its_ca_and_no_one_else(
 ):
     target = serve_with(tls_cert_file=pki["server"].cert_file, tls_key_file=pki["server"].key_file)
     token, account_id = make_token("admin"), open_account()
-    trusting = credentials({"ENVOI_TLS_CA_FILE": pki["ca"].cert_file})
+    trusting = tls.client_credentials({"ENVOI_TLS_CA_FILE": pki["ca"].cert_file})
     assert reaches(target, token, trusting, account_id)
     assert not reaches(target, token, None, account_id)  # plaintext
-    distrusting = credentials({"ENVOI_TLS_CA_FILE": pki["rogue"].cert_file})
+    distrusting = tls.client_credentials({"ENVOI_TLS_CA_FILE": pki["rogue"].cert_file})
     assert not reaches(target, token, distrusting, account_id)
 
 
@@ -162,9 +158,11 @@ def test_mutual_tls_requires_a_client_certificate_from_its_ca(
             )
         return env
 
-    assert reaches(target, token, credentials(client_env(pki["client"])), account_id)
-    assert not reaches(target, token, credentials(client_env()), account_id)
-    assert not reaches(target, token, credentials(client_env(pki["rogue_client"])), account_id)
+    assert reaches(target, token, tls.client_credentials(client_env(pki["client"])), account_id)
+    assert not reaches(target, token, tls.client_credentials(client_env()), account_id)
+    assert not reaches(
+        target, token, tls.client_credentials(client_env(pki["rogue_client"])), account_id
+    )
 
 
 def test_a_client_certificate_does_not_replace_the_token(pki, serve_with, open_account):
@@ -178,7 +176,7 @@ def test_a_client_certificate_does_not_replace_the_token(pki, serve_with, open_a
         "ENVOI_TLS_CLIENT_CERT_FILE": pki["client"].cert_file,
         "ENVOI_TLS_CLIENT_KEY_FILE": pki["client"].key_file,
     }
-    client = EnvoiClient(target, None, credentials=credentials(env), max_attempts=1)
+    client = EnvoiClient(target, None, credentials=tls.client_credentials(env), max_attempts=1)
     with pytest.raises(errors.Unauthenticated):
         client.get_account(open_account())
     client.close()
