@@ -60,6 +60,7 @@ from envoi.core import (
     migrations,
 )
 from envoi.core.config import Settings
+from envoi.core.replicated_postgres import as_user
 
 CODE = "123456"
 BENCH_CODE_KEY = b"envoi bench only: confirmation code key, 48 bytes"
@@ -151,10 +152,7 @@ class Databases:
     def restart_postgres(self) -> None:
         """Stop the embedded server in immediate mode (SIGQUIT: no checkpoint,
         so it recovers from its WAL on start, as after a crash), then start it
-        again as pgserver does (`envoi torture`). `pg_ctl restart` was seen to
-        crash here, so the two steps are separate."""
-        from pgserver._commands import pg_ctl
-
+        again as pgserver does (`envoi torture`), as pgserver's user."""
         pid_file = self.pgdata / "postmaster.pid"
         os.kill(int(pid_file.read_text().split()[0]), signal.SIGQUIT)
         deadline = time.monotonic() + SERVER_READY_TIMEOUT_S
@@ -164,20 +162,19 @@ class Databases:
             time.sleep(0.05)
         socket_dir = conninfo_to_dict(self.server_url)["host"]
         log = self.pgdata / "restart.log"
-        for attempt in range(1, 4):
-            try:
-                pg_ctl(
-                    ["-w", "-o", '-h ""', "-o", f"-k {socket_dir}", "-l", str(log), "start"],
-                    pgdata=self.pgdata,
-                    user=self._handle.system_user,
-                    timeout=60,
-                )
-                return
-            except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
-                if attempt == 3:
-                    tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-                    raise RuntimeError(f"PostgreSQL did not start again: {exc}\n{tail}") from None
-                time.sleep(1.0)
+        start = [pg_bin("pg_ctl"), "-D", self.pgdata, "-w", "-l", log]
+        start += ["-o", '-h ""', "-o", f"-k {socket_dir}", "start"]
+        done = subprocess.run(
+            as_user(self._handle.system_user, list(map(str, start))),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,  # pg_ctl's output is in log
+            timeout=60,
+            check=False,
+        )
+        if done.returncode != 0:
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise RuntimeError(f"PostgreSQL did not start again ({done.returncode}):\n{tail}")
 
     def create(self, prefix: str) -> str:
         name = f"{prefix}_{uuid.uuid4().hex[:10]}"

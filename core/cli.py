@@ -406,7 +406,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Start an embedded PostgreSQL (or use ENVOI_DATABASE_URL's server) and two "
         "`envoi serve` processes on one database; run confirmed transfers and balance reads "
         "from concurrent clients, retried with the same request ids, while servers are "
-        "killed (SIGKILL), stopped gracefully (SIGTERM) and PostgreSQL is crash-restarted; "
+        "killed (SIGKILL), stopped gracefully (SIGTERM) and PostgreSQL is crash-restarted "
+        "(with --replicated: a primary and its synchronous standby, the primary killed and the "
+        "standby promoted); "
         "then check that every read and the final ledger sum to the known total, that every "
         "acknowledged transfer is in the ledger once, and the ledger's invariants. Writes "
         "OUT/summary.json, prints a table, exits 1 on any violation (docs/reliability.md).",

@@ -3,12 +3,15 @@ checker that proves no money was lost, created or moved twice.
 
 It starts what it tortures: an embedded PostgreSQL (or fresh databases on
 ENVOI_DATABASE_URL's server, which it then cannot restart) and two `envoi
-serve` processes on one database. Person accounts hold a known total. Client
+serve` processes on one database; with --replicated, a PostgreSQL primary
+and its synchronous standby instead (core/replicated_postgres), which envoi
+reaches by a multi-host URL. Person accounts hold a known total. Client
 threads make confirmed transfers (InitiateTransfer then ConfirmTransfer, each
 retried with the same request_id after any error until it is answered) and
 read balances, while a nemesis, in turn, SIGKILLs a server (and starts it
 again), SIGTERMs one (a graceful restart) and restarts PostgreSQL in
-immediate mode (crash recovery). Then the checker:
+immediate mode (crash recovery) or, replicated, kills the primary and
+promotes the standby (a fail-over). Then the checker:
 
 - every snapshot read during the run, and the final ledger, sum to the total;
 - no available balance read below zero; the ledger's invariants hold (floors,
@@ -37,6 +40,7 @@ import psycopg
 
 from envoi.core import bench
 from envoi.core.ledger_invariants import CHECKS
+from envoi.core.replicated_postgres import ReplicatedPostgres
 
 RETRY_PAUSE_S = 0.05
 RECOVERY_TIMEOUT_S = 60.0
@@ -58,8 +62,9 @@ MODES = {
     "quick": Mode("quick", 50, 16, 36.0, 4.0, 6.0),
     "smoke": Mode("smoke", 20, 4, 14.0, 2.5, 3.0),  # for the test: the path, not the proof
 }
-# The nemesis goes round these; PostgreSQL restarts only when it is ours.
-FAULTS = ("kill", "restart_postgres", "term")
+# The nemesis goes round these. "database" is restart_postgres (only when the
+# embedded PostgreSQL is ours) or, replicated, fail_over.
+FAULTS = ("kill", "database", "term")
 
 
 class Run:
@@ -78,7 +83,11 @@ class Run:
         with self.lock:
             self.violations.append(what)
 
-    def error(self, name: str) -> None:
+    def error(self, error) -> None:
+        """Count an error by its reason (by its gRPC code when it has none)."""
+        name = error if isinstance(error, str) else error.reason
+        if name == "UNKNOWN":
+            name = f"UNKNOWN ({error.code.name}: {error.message[:80]})"
         with self.lock:
             self.errors_seen[name] = self.errors_seen.get(name, 0) + 1
 
@@ -92,7 +101,7 @@ def _until_answered(call, run: Run, stop_at: float):
         try:
             return call()
         except (errors.Unavailable, errors.Internal) as error:
-            run.error(error.reason)
+            run.error(error)
         except errors.EnvoiError as error:
             if error.code.name != "DEADLINE_EXCEEDED":
                 raise  # a refusal (funds, not pending...): an answer too
@@ -135,7 +144,7 @@ def _client(targets, token, person_ids, run: Run, stop_at: float, settle_s: floa
                 with run.lock:
                     run.acknowledged.add(done.transfer_id)
         except errors.EnvoiError as refusal:
-            run.error(refusal.reason)
+            run.error(refusal)
         try:  # a read through the service: what a wallet would show
             balance = rng.choice(clients).get_balance(rng.choice(person_ids))
             with run.lock:
@@ -143,7 +152,7 @@ def _client(targets, token, person_ids, run: Run, stop_at: float, settle_s: floa
             if balance.available.amount_cents < 0:
                 run.violation(f"available balance read below zero: {balance}")
         except errors.EnvoiError as error:
-            run.error(error.reason)
+            run.error(error)
     for client in clients:
         client.close()
 
@@ -193,20 +202,23 @@ def _recover(targets, token, probe_account) -> float:
 
 
 class Nemesis(threading.Thread):
-    def __init__(self, servers, start_server, restart_postgres, token, probe, run, mode, stop_at):
+    def __init__(self, servers, start_server, database_fault, token, probe, run, mode, stop_at):
+        """database_fault: (name, function) or None."""
         super().__init__(name="nemesis", daemon=True)
         self.servers, self.start_server = servers, start_server
-        self.restart_postgres = restart_postgres
+        self.database_fault = database_fault
         self.token, self.probe, self.run_log, self.mode = token, probe, run, mode
         self.stop_at = stop_at - mode.settle_s  # the last fault heals before the end
 
     def run(self):
         rng = random.Random(7)
-        faults = [f for f in FAULTS if f != "restart_postgres" or self.restart_postgres]
+        faults = [f for f in FAULTS if f != "database" or self.database_fault]
         n = 0
         while time.monotonic() + self.mode.fault_every_s < self.stop_at:
             time.sleep(self.mode.fault_every_s)
             kind = faults[n % len(faults)]
+            if kind == "database":
+                kind = self.database_fault[0]
             n += 1
             index = rng.randrange(len(self.servers))
             started = time.monotonic()
@@ -219,7 +231,7 @@ class Nemesis(threading.Thread):
                 self.run_log.faults.append(
                     {
                         "kind": kind,
-                        "server": index if kind != "restart_postgres" else None,
+                        "server": index if kind in ("kill", "term") else None,
                         # From the fault until every server answers a read again.
                         "recovery_s": round(time.monotonic() - started, 3),
                     }
@@ -236,12 +248,17 @@ class Nemesis(threading.Thread):
             server.stop()  # SIGTERM: a graceful stop
             self.servers[index] = self.start_server(server.target)
         else:
-            self.restart_postgres()
+            self.database_fault[1]()
 
 
 def check(database_url: str, total_cents: int, run: Run) -> None:
     """After the run: the final ledger against the run's acknowledgements."""
-    with psycopg.connect(database_url) as conn:
+    try:
+        conn = psycopg.connect(database_url)
+    except psycopg.OperationalError as exc:
+        run.violation(f"the final ledger cannot be read: {exc}")
+        return
+    with conn:
         final = conn.execute(SUM_OF_PEOPLE).fetchone()[0]
         if final != total_cents:
             run.violation(f"the final balances sum to {final}, not {total_cents}")
@@ -261,12 +278,14 @@ def check(database_url: str, total_cents: int, run: Run) -> None:
                 run.violation(f"acknowledged transfer {transfer_id} is {found.get(transfer_id)}")
 
 
-def torture(mode: Mode, out_dir: pathlib.Path, server_url: str | None) -> dict:
+def torture(
+    mode: Mode, out_dir: pathlib.Path, server_url: str | None, replicated: bool = False
+) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     run = Run()
     with (
         tempfile.TemporaryDirectory(prefix="envoi-torture-") as tmp,
-        bench.Databases(server_url) as dbs,
+        ReplicatedPostgres() if replicated else bench.Databases(server_url) as dbs,
     ):
         workdir = pathlib.Path(tmp)
         url = dbs.create("envoi_torture")
@@ -298,10 +317,16 @@ def torture(mode: Mode, out_dir: pathlib.Path, server_url: str | None) -> dict:
         threads.append(
             threading.Thread(target=_snapshot_reader, args=(url, total_cents, run, stop_at))
         )
+        if replicated:
+            database_fault = ("fail_over", dbs.fail_over)
+        elif dbs.pgdata:
+            database_fault = ("restart_postgres", dbs.restart_postgres)
+        else:
+            database_fault = None
         nemesis = Nemesis(
             servers,
             start_server,
-            dbs.restart_postgres if dbs.pgdata else None,
+            database_fault,
             token,
             person_ids[0],
             run,
@@ -319,6 +344,7 @@ def torture(mode: Mode, out_dir: pathlib.Path, server_url: str | None) -> dict:
     recoveries = [fault["recovery_s"] for fault in run.faults]
     summary = {
         "mode": mode.name,
+        "database": "primary and synchronous standby" if replicated else "one PostgreSQL",
         "duration_s": round(time.monotonic() - started, 1),
         "accounts": mode.accounts,
         "clients": mode.clients,
@@ -333,6 +359,7 @@ def torture(mode: Mode, out_dir: pathlib.Path, server_url: str | None) -> dict:
         "violations": len(run.violations),
         "violation_details": run.violations[:50],
         "postgres_restarted": any(f["kind"] == "restart_postgres" for f in run.faults),
+        "fail_overs": sum(f["kind"] == "fail_over" for f in run.faults),
     }
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
@@ -343,12 +370,18 @@ def table(summary: dict) -> str:
         ("acknowledged_transfers", summary["acknowledged_transfers"]),
         ("faults_injected", summary["faults_injected"]),
         ("postgres_restarted", summary["postgres_restarted"]),
+        ("fail_overs", summary["fail_overs"]),
         ("max_recovery_s", summary["max_recovery_s"]),
         ("balance_reads", summary["balance_reads"]),
         ("snapshot_reads", summary["snapshot_reads"]),
         ("violations", summary["violations"]),
     ]
-    lines = [f"envoi torture, mode {summary['mode']}", "", "| measure | value |", "|---|---|"]
+    lines = [
+        f"envoi torture, mode {summary['mode']}, {summary['database']}",
+        "",
+        "| measure | value |",
+        "|---|---|",
+    ]
     lines += [f"| {name} | {value} |" for name, value in rows]
     lines += ["", "| fault | server | recovery_s |", "|---|---|---|"]
     lines += [
@@ -365,6 +398,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     size.add_argument("--smoke", action="store_true", help="a few seconds, for tests only")
     parser.add_argument("--out", required=True, help="directory for summary.json")
     parser.add_argument(
+        "--replicated",
+        action="store_true",
+        help="on a PostgreSQL primary with a synchronous standby, which the nemesis fails over"
+        " (killing the primary, promoting the standby) instead of restarting PostgreSQL",
+    )
+    parser.add_argument(
         "--database-url",
         help="PostgreSQL server to make the database on (default: ENVOI_DATABASE_URL, else an"
         " embedded PostgreSQL, which is the only one the nemesis can restart)",
@@ -376,7 +415,9 @@ def run_command(args) -> None:
 
     mode = MODES["quick" if args.quick else "smoke" if args.smoke else "full"]
     server_url = args.database_url or os.environ.get("ENVOI_DATABASE_URL") or None
-    summary = torture(mode, pathlib.Path(args.out), server_url)
+    if args.replicated and server_url:
+        sys.exit("envoi torture: --replicated starts its own two PostgreSQL nodes; no URL")
+    summary = torture(mode, pathlib.Path(args.out), server_url, args.replicated)
     print(table(summary))
     if summary["violations"]:
         sys.exit(1)
