@@ -127,7 +127,7 @@ class EnvoiClient:
                     request, timeout=self.timeout_s, metadata=self._metadata, wait_for_ready=True
                 )
             except grpc.RpcError as rpc_error:
-                if rpc_error.code() != grpc.StatusCode.UNAVAILABLE or attempt == self.max_attempts:
+                if rpc_error.code() not in errors.RETRIED_CODES or attempt == self.max_attempts:
                     raise errors.from_rpc_error(rpc_error) from None
                 time.sleep(self.retry_backoff_s * 2 ** (attempt - 1))
         raise AssertionError("unreachable")

@@ -207,6 +207,11 @@ def _all_subclasses(cls):
         yield from _all_subclasses(sub)
 
 
+# What the client retries (with the same request_id). CANCELLED too: the
+# client cancels no call it still waits on, so a CANCELLED comes from a
+# server that was shutting down and never ran the call (grpc/grpc#41785).
+RETRIED_CODES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED})
+
 ERRORS_BY_REASON = {cls.reason: cls for cls in _all_subclasses(EnvoiError)}
 
 
@@ -225,6 +230,7 @@ def from_rpc_error(error: grpc.RpcError) -> EnvoiError:
     if cls is None:  # no ErrorInfo: a transport or unknown error
         cls = {
             grpc.StatusCode.UNAVAILABLE: Unavailable,
+            grpc.StatusCode.CANCELLED: Unavailable,  # see RETRIED_CODES
             grpc.StatusCode.UNAUTHENTICATED: Unauthenticated,
             grpc.StatusCode.PERMISSION_DENIED: PermissionDenied,
         }.get(error.code(), EnvoiError)

@@ -59,7 +59,7 @@ class EventStream:
                 if self._cancelled:
                     return
                 failures += 1
-                if rpc_error.code() != grpc.StatusCode.UNAVAILABLE or failures >= self.max_attempts:
+                if rpc_error.code() not in errors.RETRIED_CODES or failures >= self.max_attempts:
                     raise errors.from_rpc_error(rpc_error) from None
             time.sleep(self.retry_backoff_s * 2 ** (failures - 1))
 
