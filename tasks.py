@@ -3,15 +3,15 @@
 
     python3 tasks.py serve [ARGS]    start envoi (`envoi serve ARGS`)
     python3 tasks.py test [ARGS]     run the whole test suite (pytest ARGS)
-    python3 tasks.py generate        regenerate clients/python/envoi/v1 from proto/
-    python3 tasks.py check-proto     buf format, lint, breaking; stubs up to date
+    python3 tasks.py generate        regenerate the Python and TypeScript clients' code from proto/
+    python3 tasks.py check-proto     buf format, lint, breaking; generated code up to date
     python3 tasks.py lint            ruff: lint and formatting of the Python code
     python3 tasks.py bench [ARGS]    measure envoi against PostgreSQL (`envoi bench ARGS`)
     python3 tasks.py torture [ARGS]  a bank workload under faults (`envoi torture ARGS`)
 
 The first run creates .venv and installs envoi, its client and the test
 tools into it; later runs reinstall only when a pyproject.toml changed.
-buf comes from the @bufbuild/buf npm package, installed into node_modules/.
+buf and protoc-gen-es come from npm (package.json), installed into node_modules/.
 Needs only Python 3.10+ (and Node.js for the two proto commands).
 """
 
@@ -29,6 +29,10 @@ VENV = ROOT / ".venv"
 VENV_BIN = VENV / "bin"
 INSTALL_STAMP = VENV / "envoi-install.sha256"
 GENERATED_DIR = ROOT / "clients/python/envoi/v1"
+TS_GENERATED_DIR = ROOT / "clients/typescript/gen"
+TS_TEMPLATE = "buf.gen.typescript.yaml"
+# The npm tools buf runs; a node_modules/ that lacks one is installed again.
+NPM_TOOLS = ["buf", "protoc-gen-es"]
 
 
 def run(*args, **kwargs):
@@ -58,10 +62,9 @@ def venv_env():
 
 
 def buf(*args, **kwargs):
-    buf_bin = ROOT / "node_modules/.bin/buf"
-    if not buf_bin.exists():
+    if not all((ROOT / "node_modules/.bin" / tool).exists() for tool in NPM_TOOLS):
         run("npm", "ci", "--silent", "--no-audit", "--no-fund", cwd=ROOT)
-    run(buf_bin, *args, cwd=ROOT, env=venv_env(), **kwargs)
+    run(ROOT / "node_modules/.bin/buf", *args, cwd=ROOT, env=venv_env(), **kwargs)
 
 
 def serve(args):
@@ -87,7 +90,9 @@ def test(args):
 
 def generate(_args):
     shutil.rmtree(GENERATED_DIR, ignore_errors=True)
+    shutil.rmtree(TS_GENERATED_DIR, ignore_errors=True)
     buf("generate")
+    buf("generate", "--template", TS_TEMPLATE)
 
 
 def check_proto(_args):
@@ -102,10 +107,13 @@ def check_proto(_args):
         print("buf breaking: the previous commit has no buf.yaml; nothing to compare")
     with tempfile.TemporaryDirectory() as out:
         buf("generate", "--output", out)
-        fresh = pathlib.Path(out) / GENERATED_DIR.relative_to(ROOT)
-        stale = subprocess.run(["diff", "-r", "-x", "__pycache__", fresh, GENERATED_DIR])
-        if stale.returncode != 0:
-            sys.exit("clients/python/envoi/v1 is stale: run `python3 tasks.py generate` and commit")
+        buf("generate", "--template", TS_TEMPLATE, "--output", out)
+        for generated in (GENERATED_DIR, TS_GENERATED_DIR):
+            fresh = pathlib.Path(out) / generated.relative_to(ROOT)
+            stale = subprocess.run(["diff", "-r", "-x", "__pycache__", fresh, generated])
+            if stale.returncode != 0:
+                where = generated.relative_to(ROOT)
+                sys.exit(f"{where} is stale: run `python3 tasks.py generate` and commit")
     print("protos: formatted, lint clean, no breaking change, generated code current")
 
 

@@ -1,0 +1,51 @@
+// Types of index.js (hand-written: index.js runs in Node without a build).
+import type { Client, Interceptor, Transport } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { GrpcTransportOptions } from "@connectrpc/connect-node";
+import type { AccountService } from "../gen/envoi/v1/account_service_pb.js";
+import type { EventService } from "../gen/envoi/v1/event_service_pb.js";
+import type { FundingService } from "../gen/envoi/v1/funding_service_pb.js";
+import type { PayoutService } from "../gen/envoi/v1/payout_service_pb.js";
+import type { TransferService } from "../gen/envoi/v1/transfer_service_pb.js";
+
+export { Code, ConnectError };
+
+export declare const ERROR_DOMAIN: "envoi";
+
+/** Options of createGrpcTransport (TLS: nodeOptions), less the ones derived from target. */
+export type EnvoiTransportOptions = Partial<Omit<GrpcTransportOptions, "baseUrl">>;
+
+export interface EnvoiClient {
+  transport: Transport;
+  accounts: Client<typeof AccountService>;
+  transfers: Client<typeof TransferService>;
+  events: Client<typeof EventService>;
+  funding: Client<typeof FundingService>;
+  payouts: Client<typeof PayoutService>;
+}
+
+export interface EnvoiError {
+  code: Code;
+  /** The ErrorInfo reason (INSUFFICIENT_FUNDS, ...); undefined when envoi did not answer. */
+  reason: string | undefined;
+  metadata: Record<string, string>;
+  /** Field path (amount.amount_cents, ...) -> what is wrong with it. */
+  fieldViolations: Record<string, string>;
+  message: string;
+}
+
+export declare function bearerToken(token: string): Interceptor;
+
+export declare function createEnvoiTransport(
+  target: string,
+  token: string | undefined,
+  options?: EnvoiTransportOptions,
+): Transport;
+
+export declare function createEnvoiClient(
+  target: string,
+  token: string | undefined,
+  options?: EnvoiTransportOptions,
+): EnvoiClient;
+
+export declare function envoiError(error: unknown): EnvoiError;

@@ -1,0 +1,161 @@
+// The TypeScript client against a real envoi server. tests/test_typescript_client.py
+// starts `envoi serve`, makes the tokens and runs this file with:
+//   ENVOI_TARGET (host:port), ENVOI_WALLET_TOKEN, ENVOI_ADMIN_TOKEN.
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { test } from "node:test";
+import { create } from "@bufbuild/protobuf";
+import { Code, createEnvoiClient, envoiError } from "@envoi/client";
+import { AccountKind } from "@envoi/client/v1/account";
+import { EventType } from "@envoi/client/v1/event";
+import { MoneySchema } from "@envoi/client/v1/money";
+import { TransferState } from "@envoi/client/v1/transfer";
+
+function setting(name) {
+  const value = process.env[name];
+  assert.ok(value, `${name} must be set (tests/test_typescript_client.py sets it)`);
+  return value;
+}
+
+const target = setting("ENVOI_TARGET");
+const wallet = createEnvoiClient(target, setting("ENVOI_WALLET_TOKEN"));
+const admin = createEnvoiClient(target, setting("ENVOI_ADMIN_TOKEN"));
+
+const ALICE_CODE = "123456";
+const eur = (amountCents) => create(MoneySchema, { currencyCode: "EUR", amountCents });
+
+async function openPerson(displayName, code) {
+  const { account } = await wallet.accounts.openAccount({
+    requestId: randomUUID(),
+    kind: AccountKind.PERSON,
+    displayName,
+    code,
+  });
+  return account.accountId;
+}
+
+async function balance(accountId) {
+  const { balance } = await wallet.accounts.getBalance({ accountId });
+  return {
+    balance: balance.balance.amountCents,
+    held: balance.held.amountCents,
+    available: balance.available.amountCents,
+  };
+}
+
+/** The call's rejection, read by envoiError(); fails if the call succeeds. */
+async function failure(call) {
+  try {
+    await call;
+  } catch (error) {
+    return envoiError(error);
+  }
+  assert.fail("the call succeeded; an error was expected");
+}
+
+async function pay(from, to, amountCents) {
+  const { transfer } = await wallet.transfers.initiateTransfer({
+    requestId: randomUUID(),
+    fromAccountId: from,
+    toAccountId: to,
+    amount: eur(amountCents),
+    memo: "pizza",
+  });
+  return transfer;
+}
+
+test("a payment: open, credit, initiate, confirm, balances in integer cents", async () => {
+  const alice = await openPerson("Alice", ALICE_CODE);
+  const bob = await openPerson("Bob", "654321");
+  await admin.accounts.creditAccount({
+    requestId: randomUUID(),
+    accountId: alice,
+    amount: eur(5000n),
+  });
+
+  const pending = await pay(alice, bob, 1050n);
+  assert.equal(pending.state, TransferState.PENDING_CONFIRMATION);
+  assert.deepEqual(await balance(alice), { balance: 5000n, held: 1050n, available: 3950n });
+
+  const { transfer } = await wallet.transfers.confirmTransfer({
+    requestId: randomUUID(),
+    transferId: pending.transferId,
+    code: ALICE_CODE,
+  });
+  assert.equal(transfer.state, TransferState.COMPLETED);
+  assert.equal(typeof transfer.amount.amountCents, "bigint");
+  assert.deepEqual(await balance(alice), { balance: 3950n, held: 0n, available: 3950n });
+  assert.deepEqual(await balance(bob), { balance: 1050n, held: 0n, available: 1050n });
+});
+
+test("WatchEvents streams the transfer's events as they happen", async () => {
+  const alice = await openPerson("Alice", ALICE_CODE);
+  const bob = await openPerson("Bob", "654321");
+  await admin.accounts.creditAccount({ requestId: randomUUID(), accountId: alice, amount: eur(800n) });
+
+  const stop = new AbortController();
+  const stream = wallet.events.watchEvents({ accountId: bob }, { signal: stop.signal });
+  const seen = [];
+  const watching = (async () => {
+    try {
+      for await (const { event } of stream) {
+        seen.push([event.type, event.transfer?.transferId, event.transfer?.amount?.amountCents]);
+        if (event.type === EventType.TRANSFER_COMPLETED) {
+          stop.abort();
+        }
+      }
+    } catch (error) {
+      if (!stop.signal.aborted) throw error;
+    }
+  })();
+
+  const pending = await pay(alice, bob, 300n);
+  await wallet.transfers.confirmTransfer({
+    requestId: randomUUID(),
+    transferId: pending.transferId,
+    code: ALICE_CODE,
+  });
+  await watching;
+  assert.deepEqual(seen, [
+    [EventType.CONFIRMATION_REQUIRED, pending.transferId, 300n],
+    [EventType.TRANSFER_COMPLETED, pending.transferId, 300n],
+  ]);
+});
+
+test("typed errors: the reason and metadata from ErrorInfo, the fields from BadRequest", async () => {
+  const alice = await openPerson("Alice", ALICE_CODE);
+  const bob = await openPerson("Bob", "654321");
+  await admin.accounts.creditAccount({ requestId: randomUUID(), accountId: alice, amount: eur(1000n) });
+
+  const poor = await failure(pay(alice, bob, 1001n));
+  assert.equal(poor.code, Code.FailedPrecondition);
+  assert.equal(poor.reason, "INSUFFICIENT_FUNDS");
+  assert.deepEqual(poor.metadata, {});
+
+  const pending = await pay(alice, bob, 100n);
+  const wrong = await failure(
+    wallet.transfers.confirmTransfer({
+      requestId: randomUUID(),
+      transferId: pending.transferId,
+      code: "000000",
+    }),
+  );
+  assert.equal(wrong.code, Code.FailedPrecondition);
+  assert.equal(wrong.reason, "INVALID_CODE");
+  assert.deepEqual(wrong.metadata, { attempts_left: "2" });
+
+  const invalid = await failure(pay(alice, bob, 0n));
+  assert.equal(invalid.code, Code.InvalidArgument);
+  assert.equal(invalid.reason, "INVALID_ARGUMENT");
+  assert.deepEqual(Object.keys(invalid.fieldViolations), ["amount.amount_cents"]);
+
+  // Nothing moved: only the pending 100 is held.
+  assert.deepEqual(await balance(alice), { balance: 1000n, held: 100n, available: 900n });
+});
+
+test("no token: UNAUTHENTICATED", async () => {
+  const anonymous = createEnvoiClient(target, undefined);
+  const refused = await failure(anonymous.accounts.getBalance({ accountId: randomUUID() }));
+  assert.equal(refused.code, Code.Unauthenticated);
+  assert.equal(refused.reason, "UNAUTHENTICATED");
+});
