@@ -12,7 +12,8 @@
 The first run creates .venv and installs envoi, its client and the test
 tools into it; later runs reinstall only when a pyproject.toml changed.
 buf and protoc-gen-es come from npm (package.json), installed into node_modules/.
-Needs only Python 3.10+ (and Node.js for the two proto commands).
+Needs Python 3.10+, and Node.js 20+ with npm for the two proto commands and
+the TypeScript client's test.
 """
 
 import hashlib

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from server_process import ServerProcess, envoi_env
 
+from envoi.client import EnvoiClient
 from envoi.core.testing import TEST_CODE_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,6 +25,7 @@ NODE_TEST_TIMEOUT_S = 120
 # node fails a test that hangs (a stream that never sees its event) after this,
 # and still prints its report; the subprocess timeout above is the last resort.
 NODE_EACH_TEST_TIMEOUT_MS = 60_000
+MERCHANT_CODE = "246810"
 
 
 def node_tool(name: str) -> str:
@@ -70,10 +72,17 @@ def server(tmp_path, database_url):
 def test_the_typescript_client_pays_reads_errors_and_streams_events(server, make_token):
     node = node_tool("node")
     install_client_packages()
+    admin_token = make_token("admin")
+    # A merchant token names its account, so the account is opened here first.
+    with EnvoiClient(server.target, admin_token) as admin:
+        shop = admin.open_account("MERCHANT", "Shop", MERCHANT_CODE).account_id
     env = envoi_env(
         ENVOI_TARGET=server.target,
         ENVOI_WALLET_TOKEN=make_token("wallet"),
-        ENVOI_ADMIN_TOKEN=make_token("admin"),
+        ENVOI_ADMIN_TOKEN=admin_token,
+        ENVOI_MERCHANT_TOKEN=make_token("merchant", merchant_account_id=shop),
+        ENVOI_MERCHANT_ACCOUNT_ID=shop,
+        ENVOI_MERCHANT_CODE=MERCHANT_CODE,
     )
     done = subprocess.run(
         [node, "--test", f"--test-timeout={NODE_EACH_TEST_TIMEOUT_MS}", NODE_TEST],
@@ -87,6 +96,7 @@ def test_the_typescript_client_pays_reads_errors_and_streams_events(server, make
         f"node --test failed ({done.returncode}):\n{done.stdout}\n{done.stderr}\n"
         f"envoi serve's log:\n{server.log()}"
     )
+    print(done.stdout)  # node's report, shown by pytest -rP
     assert "# fail 0" in done.stdout, done.stdout
 
 

@@ -1,14 +1,14 @@
 // The TypeScript client against a real envoi server. tests/test_typescript_client.py
-// starts `envoi serve`, makes the tokens and runs this file with:
-//   ENVOI_TARGET (host:port), ENVOI_WALLET_TOKEN, ENVOI_ADMIN_TOKEN.
+// starts `envoi serve`, opens a merchant account, makes the tokens and runs
+// this file with: ENVOI_TARGET (host:port), ENVOI_WALLET_TOKEN,
+// ENVOI_ADMIN_TOKEN, ENVOI_MERCHANT_TOKEN, ENVOI_MERCHANT_ACCOUNT_ID and
+// ENVOI_MERCHANT_CODE (the merchant account's 6-digit code).
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { test } from "node:test";
-import { create } from "@bufbuild/protobuf";
 import { Code, createEnvoiClient, envoiError } from "@envoi/client";
 import { AccountKind } from "@envoi/client/v1/account";
 import { EventType } from "@envoi/client/v1/event";
-import { MoneySchema } from "@envoi/client/v1/money";
 import { TransferState } from "@envoi/client/v1/transfer";
 
 function setting(name) {
@@ -20,9 +20,13 @@ function setting(name) {
 const target = setting("ENVOI_TARGET");
 const wallet = createEnvoiClient(target, setting("ENVOI_WALLET_TOKEN"));
 const admin = createEnvoiClient(target, setting("ENVOI_ADMIN_TOKEN"));
+const merchant = createEnvoiClient(target, setting("ENVOI_MERCHANT_TOKEN"));
+const shop = setting("ENVOI_MERCHANT_ACCOUNT_ID");
+const shopCode = setting("ENVOI_MERCHANT_CODE");
 
 const ALICE_CODE = "123456";
-const eur = (amountCents) => create(MoneySchema, { currencyCode: "EUR", amountCents });
+// A plain object is enough for a message field: the client builds the Money.
+const eur = (amountCents) => ({ currencyCode: "EUR", amountCents });
 
 async function openPerson(displayName, code) {
   const { account } = await wallet.accounts.openAccount({
@@ -34,8 +38,8 @@ async function openPerson(displayName, code) {
   return account.accountId;
 }
 
-async function balance(accountId) {
-  const { balance } = await wallet.accounts.getBalance({ accountId });
+async function balance(accountId, client = wallet) {
+  const { balance } = await client.accounts.getBalance({ accountId });
   return {
     balance: balance.balance.amountCents,
     held: balance.held.amountCents,
@@ -53,8 +57,8 @@ async function failure(call) {
   assert.fail("the call succeeded; an error was expected");
 }
 
-async function pay(from, to, amountCents) {
-  const { transfer } = await wallet.transfers.initiateTransfer({
+async function pay(from, to, amountCents, client = wallet) {
+  const { transfer } = await client.transfers.initiateTransfer({
     requestId: randomUUID(),
     fromAccountId: from,
     toAccountId: to,
@@ -158,4 +162,56 @@ test("no token: UNAUTHENTICATED", async () => {
   const refused = await failure(anonymous.accounts.getBalance({ accountId: randomUUID() }));
   assert.equal(refused.code, Code.Unauthenticated);
   assert.equal(refused.reason, "UNAUTHENTICATED");
+});
+
+test("a merchant is paid, pays with its own code, and its token reaches only its account", async () => {
+  const alice = await openPerson("Alice", ALICE_CODE);
+  await admin.accounts.creditAccount({ requestId: randomUUID(), accountId: alice, amount: eur(2000n) });
+  const payment = await pay(alice, shop, 1200n);
+  await wallet.transfers.confirmTransfer({
+    requestId: randomUUID(),
+    transferId: payment.transferId,
+    code: ALICE_CODE,
+  });
+  assert.deepEqual(await balance(shop, merchant), { balance: 1200n, held: 0n, available: 1200n });
+
+  const refund = await pay(shop, alice, 200n, merchant);
+  await merchant.transfers.confirmTransfer({
+    requestId: randomUUID(),
+    transferId: refund.transferId,
+    code: shopCode,
+  });
+  assert.deepEqual(await balance(shop, merchant), { balance: 1000n, held: 0n, available: 1000n });
+  assert.deepEqual(await balance(alice), { balance: 1000n, held: 0n, available: 1000n });
+
+  // The account's history, oldest first: the payment in, then the refund out.
+  const stop = new AbortController();
+  const completed = [];
+  try {
+    for await (const { event } of merchant.events.watchEvents({ accountId: shop }, { signal: stop.signal })) {
+      if (event.type === EventType.TRANSFER_COMPLETED) {
+        completed.push([event.transfer.fromAccountId, event.transfer.amount.amountCents]);
+      }
+      if (completed.length === 2) stop.abort();
+    }
+  } catch (error) {
+    if (!stop.signal.aborted) throw error;
+  }
+  assert.deepEqual(completed, [
+    [alice, 1200n],
+    [shop, 200n],
+  ]);
+
+  const denied = await failure(balance(alice, merchant));
+  assert.equal(denied.code, Code.PermissionDenied);
+  assert.equal(denied.reason, "PERMISSION_DENIED");
+});
+
+test("no envoi at the target: UNAVAILABLE, and no reason since envoi did not answer", async () => {
+  // Port 1 on this machine: nothing listens there, the connection is refused.
+  const nowhere = createEnvoiClient("127.0.0.1:1", "envoi_unused");
+  const error = await failure(nowhere.accounts.getBalance({ accountId: randomUUID() }));
+  assert.equal(error.code, Code.Unavailable);
+  assert.equal(error.reason, undefined);
+  assert.deepEqual(error.metadata, {});
 });
