@@ -32,8 +32,6 @@ INSTALL_STAMP = VENV / "envoi-install.sha256"
 GENERATED_DIR = ROOT / "clients/python/envoi/v1"
 TS_GENERATED_DIR = ROOT / "clients/typescript/gen"
 TS_TEMPLATE = "buf.gen.typescript.yaml"
-# The npm tools buf runs; a node_modules/ that lacks one is installed again.
-NPM_TOOLS = ["buf", "protoc-gen-es"]
 
 
 def run(*args, **kwargs):
@@ -62,9 +60,17 @@ def venv_env():
     return env
 
 
-def buf(*args, **kwargs):
-    if not all((ROOT / "node_modules/.bin" / tool).exists() for tool in NPM_TOOLS):
+def npm_tools():
+    """`npm ci` (buf, protoc-gen-es) unless node_modules/ is newer than the lock file,
+    so that a changed pin reaches generated code at once."""
+    installed = ROOT / "node_modules/.package-lock.json"
+    lock = ROOT / "package-lock.json"
+    if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
         run("npm", "ci", "--silent", "--no-audit", "--no-fund", cwd=ROOT)
+
+
+def buf(*args, **kwargs):
+    npm_tools()
     run(ROOT / "node_modules/.bin/buf", *args, cwd=ROOT, env=venv_env(), **kwargs)
 
 

@@ -18,7 +18,7 @@ const envoi = createEnvoiClient("localhost:50051", process.env.ENVOI_TOKEN);
 
 export async function quickStart() {
   // Money is an integer number of cents, a bigint: 10.50 EUR is 1050n.
-  const { balance } = await envoi.accounts.getBalance({ accountId: SHOP });
+  const { balance } = await envoi.accounts.getBalance({ accountId: SHOP }, { timeoutMs: 10_000 });
   console.log(`${balance?.available?.amountCents} cents available`);
 
   // Pay a supplier: initiate, then confirm with your account's 6-digit code.

@@ -77,8 +77,18 @@ test("a payment: open, credit, initiate, confirm, balances in integer cents", as
     amount: eur(5000n),
   });
 
-  const pending = await pay(alice, bob, 1050n);
+  const initiate = {
+    requestId: randomUUID(),
+    fromAccountId: alice,
+    toAccountId: bob,
+    amount: eur(1050n),
+    memo: "pizza",
+  };
+  const { transfer: pending } = await wallet.transfers.initiateTransfer(initiate);
   assert.equal(pending.state, TransferState.PENDING_CONFIRMATION);
+  // A retry with the same requestId gets the same transfer, and holds nothing more.
+  const { transfer: retried } = await wallet.transfers.initiateTransfer(initiate);
+  assert.equal(retried.transferId, pending.transferId);
   assert.deepEqual(await balance(alice), { balance: 5000n, held: 1050n, available: 3950n });
 
   const { transfer } = await wallet.transfers.confirmTransfer({
