@@ -10,6 +10,7 @@ from concurrently import run_together
 from envoi.client import errors
 from envoi.core import merchant_fees
 from envoi.core.config import Settings
+from envoi.core.ledger_invariants import assert_ledger_invariants
 from envoi.core.testing import TEST_CODE_KEY
 from envoi.v1 import event_pb2, identity_pb2, transfer_pb2
 
@@ -342,3 +343,52 @@ def test_only_merchants_have_fees(kind, open_account, admin):
         admin.set_merchant_fees(account_id, 100, 0)
     assert set(refused.value.field_violations) == {"account_id"}
     assert not admin.get_account(account_id).HasField("merchant_fees")
+
+
+def test_the_fee_account_takes_its_credits_deferred(db):
+    # Every merchant payment credits it: no payment may queue on its row lock.
+    assert db.execute(
+        "SELECT bool_and(credits_deferred AND floor_cents = 0 AND kind = 'SYSTEM'), count(*)"
+        " FROM accounts WHERE system_purpose = 'FEE_REVENUE'"
+    ).fetchone() == (True, 2)  # EUR and USD
+
+
+def test_the_invariant_checker_finds_a_fee_posted_nowhere(database_url, open_account, admin):
+    merchant_id = open_account("MERCHANT")
+    admin.set_merchant_fees(merchant_id, 0, 10)
+    payer = open_account(balance_cents=100)
+    with psycopg.connect(database_url) as conn:
+        # A fee that went to the merchant instead of the fee account.
+        transfer_id = conn.execute(
+            "INSERT INTO transfers (transfer_id, kind, state, from_account_id, to_account_id,"
+            " currency_code, amount_cents, initiated_by, expire_time)"
+            " VALUES (gen_random_uuid(), 'PAYMENT', 'PENDING_CONFIRMATION', %s, %s, 'EUR', 50,"
+            " 'test', now() + interval '1 hour') RETURNING transfer_id",
+            (payer, merchant_id),
+        ).fetchone()[0]
+        conn.execute("ALTER TABLE transfers DISABLE TRIGGER transfers_apply_update")
+        conn.execute(
+            "UPDATE transfers SET state = 'COMPLETED', resolve_time = now() WHERE transfer_id = %s",
+            (transfer_id,),
+        )
+        conn.execute(
+            "UPDATE accounts SET held_cents = held_cents - 50 WHERE account_id = %s", (payer,)
+        )
+        conn.execute(
+            "INSERT INTO postings (transfer_id, account_id, currency_code, amount_cents)"
+            " VALUES (%s, %s, 'EUR', -50), (%s, %s, 'EUR', 50)",
+            (transfer_id, payer, transfer_id, merchant_id),
+        )
+        conn.execute(
+            "INSERT INTO outbox_events (event_type, transfer_id) VALUES ('TRANSFER_COMPLETED', %s)",
+            (transfer_id,),
+        )
+        with pytest.raises(AssertionError) as broken:
+            assert_ledger_invariants(conn)
+        for name in (
+            "each transfer's postings match its state",
+            "each completed payment's fee is posted to the fee revenue account",
+            "the fee revenue account holds the fees of completed payments",
+        ):
+            assert name in str(broken.value)
+        conn.rollback()
