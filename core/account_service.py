@@ -1,7 +1,7 @@
 """envoi.v1.AccountService: open accounts, read them, change codes, credit money in."""
 
 from envoi.client import errors
-from envoi.core import ledger, proto_rows
+from envoi.core import business_profiles, ledger, merchant_fees, proto_rows
 from envoi.core.access import require_money_access, require_own_account
 from envoi.core.caller import current_caller
 from envoi.core.request_validation import MAX_DISPLAY_NAME_LENGTH, MAX_MEMO_LENGTH, RequestCheck
@@ -262,6 +262,58 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
             SERVICE + "SetNotificationPreference",
             request,
             account_service_pb2.SetNotificationPreferenceResponse,
+            work,
+        )
+
+    def SetBusinessProfile(self, request, context):
+        check = RequestCheck()
+        check.request_id(request.request_id)
+        check.uuid("account_id", request.account_id)
+        business_profiles.check_profile(check, "business_profile", request.business_profile)
+        check.raise_if_any()
+
+        def work(conn):
+            account = ledger.get_account(conn, request.account_id, lock=True)
+            business_profiles.set_profile(conn, account, request.business_profile)
+            return account_service_pb2.SetBusinessProfileResponse(
+                account=self._account(conn, ledger.get_account(conn, request.account_id))
+            )
+
+        return apply_once(
+            self.runtime.pool,
+            SERVICE + "SetBusinessProfile",
+            request,
+            account_service_pb2.SetBusinessProfileResponse,
+            work,
+        )
+
+    def SetMerchantFees(self, request, context):
+        check = RequestCheck()
+        check.request_id(request.request_id)
+        check.uuid("account_id", request.account_id)
+        fees = request.merchant_fees
+        if not 0 <= fees.basis_points <= merchant_fees.MAX_BASIS_POINTS:
+            check.fail(
+                "merchant_fees.basis_points",
+                f"must be between 0 and {merchant_fees.MAX_BASIS_POINTS} (100 %)",
+            )
+        if not 0 <= fees.fixed_cents <= merchant_fees.MAX_FIXED_CENTS:
+            limit = merchant_fees.MAX_FIXED_CENTS
+            check.fail("merchant_fees.fixed_cents", f"must be between 0 and {limit}")
+        check.raise_if_any()
+
+        def work(conn):
+            account = ledger.get_account(conn, request.account_id, lock=True)
+            merchant_fees.set_fees(conn, account, fees.basis_points, fees.fixed_cents)
+            return account_service_pb2.SetMerchantFeesResponse(
+                account=self._account(conn, ledger.get_account(conn, request.account_id))
+            )
+
+        return apply_once(
+            self.runtime.pool,
+            SERVICE + "SetMerchantFees",
+            request,
+            account_service_pb2.SetMerchantFeesResponse,
             work,
         )
 

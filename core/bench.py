@@ -329,6 +329,13 @@ def prepare_ledger(database_url: str, mode: Mode, code_key: bytes) -> tuple[list
                         confirmation_codes.code_hmac(code_key, account_id, CODE),
                     )
                 )
+        # Payments to an association need its business profile verified.
+        conn.execute(
+            "UPDATE accounts SET legal_name = 'bench association',"
+            " registration_country_code = 'FR', registration_number = '732829320',"
+            " profile_verify_time = now() WHERE account_id = %s",
+            (association_id,),
+        )
         with conn.cursor().copy("COPY bench_accounts (n, account_id) FROM STDIN") as copy:
             # People are 1 to N (the scripts pick them at random), the association 0.
             for n, account_id in enumerate([association_id, *person_ids]):

@@ -27,6 +27,11 @@ environment variables:
   ENVOI_MAX_TO_PERSON_CENTS        per-transfer cap to a person (default: 25000)
   ENVOI_MAX_TO_ORGANISATION_CENTS  per-transfer cap to an association or a
                                    merchant (default: 50000)
+  ENVOI_MERCHANT_FEE_BASIS_POINTS  a new merchant's fee on each payment to it, in
+                                   hundredths of a percent (150 = 1.5 %), rounded
+                                   half up to the cent (default: 0); an admin sets
+                                   each merchant's own with SetMerchantFees
+  ENVOI_MERCHANT_FEE_FIXED_CENTS   ... plus this fixed part (default: 0)
   ENVOI_DAILY_CAP_CENTS            what one account may send in any 24 hours
                                    (default: 100000; 0 means no daily cap)
   ENVOI_CLAIM_WINDOW_S             money paid to an identity without an account
@@ -87,6 +92,8 @@ class Settings:
     max_to_person_cents: int = 25_000
     max_to_organisation_cents: int = 50_000
     daily_cap_cents: int = 100_000
+    merchant_fee_basis_points: int = 0
+    merchant_fee_fixed_cents: int = 0
     code_max_attempts: int = 3
     unverified_max_balance_cents: int = 150_000
     unverified_monthly_out_cents: int = 250_000
@@ -140,6 +147,10 @@ class Settings:
         ):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must not be negative")
+        if not 0 <= self.merchant_fee_basis_points <= 10_000:
+            raise ConfigError("merchant_fee_basis_points must be between 0 and 10000 (100 %)")
+        if not 0 <= self.merchant_fee_fixed_cents <= 100_000:
+            raise ConfigError("merchant_fee_fixed_cents must be between 0 and 100000")
         if self.idempotency_retention_s < MIN_IDEMPOTENCY_RETENTION_S:
             raise ConfigError("idempotency_retention_s must be at least 86400 (24 hours)")
         if not self.currencies or any(
@@ -196,6 +207,12 @@ def from_environment(env=os.environ, **overrides) -> Settings:
             env, "ENVOI_MAX_TO_ORGANISATION_CENTS", Settings.max_to_organisation_cents
         ),
         "daily_cap_cents": _int(env, "ENVOI_DAILY_CAP_CENTS", Settings.daily_cap_cents),
+        "merchant_fee_basis_points": _int(
+            env, "ENVOI_MERCHANT_FEE_BASIS_POINTS", Settings.merchant_fee_basis_points
+        ),
+        "merchant_fee_fixed_cents": _int(
+            env, "ENVOI_MERCHANT_FEE_FIXED_CENTS", Settings.merchant_fee_fixed_cents
+        ),
         **{
             name: _int(env, "ENVOI_" + name.upper(), getattr(Settings, name))
             for name in (

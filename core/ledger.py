@@ -17,35 +17,40 @@ import psycopg.errors
 from psycopg.rows import dict_row
 
 from envoi.client import errors
-from envoi.core import confirmation_codes, transfer_policy
+from envoi.core import confirmation_codes, merchant_fees, transfer_policy
 from envoi.core.config import Settings
 from envoi.core.idempotency import RecordedFailure
 
 FUNDING_PURPOSE = "FUNDING"
 ESCROW_PURPOSE = "ESCROW"
 PAYOUT_PURPOSE = "PAYOUT"
+FEE_REVENUE_PURPOSE = "FEE_REVENUE"
 ACCOUNT_COLUMNS = (
     "account_id, kind, display_name, currency_code,"
     " account_balance_cents(accounts) AS balance_cents, held_cents, floor_cents, code_hmac,"
-    " failed_code_attempts, create_time, tier, notification_preference, credits_deferred"
+    " failed_code_attempts, create_time, tier, notification_preference, credits_deferred,"
+    " legal_name, registration_country_code, registration_number, profile_verify_time,"
+    " fee_basis_points, fee_fixed_cents"
 )
 TRANSFER_COLUMNS = (
     "transfer_id, seq, kind, state, from_account_id, to_account_id, currency_code,"
     " amount_cents, memo, initiated_by, create_time, expire_time, resolve_time,"
     " from_namespace, from_subject_id, from_handle, to_namespace, to_subject_id,"
-    " to_handle, channel_reference, claim_expire_time"
+    " to_handle, channel_reference, claim_expire_time, fee_cents"
 )
 
 
 def ensure_system_accounts(conn: psycopg.Connection, currencies) -> None:
     """Per currency: the funding account credited money comes from (no floor),
-    the escrow account money for unclaimed identities waits in (floor 0), and
-    the payout account settled payouts go to: money that left (floor 0)."""
+    the escrow account money for unclaimed identities waits in (floor 0), the
+    payout account settled payouts go to: money that left (floor 0), and the
+    fee revenue account merchants' fees go to (floor 0)."""
     for currency in currencies:
         for purpose, floor_cents in (
             (FUNDING_PURPOSE, None),
             (ESCROW_PURPOSE, 0),
             (PAYOUT_PURPOSE, 0),
+            (FEE_REVENUE_PURPOSE, 0),
         ):
             conn.execute(
                 "INSERT INTO accounts (account_id, kind, system_purpose, display_name,"
@@ -79,17 +84,25 @@ def open_account(
     code: str,
 ) -> dict:
     account_id = str(uuid.uuid4())
+    # A new merchant pays the server's default fee until an admin sets its own.
+    fees = (
+        (settings.merchant_fee_basis_points, settings.merchant_fee_fixed_cents)
+        if kind == "MERCHANT"
+        else (None, None)
+    )
     return (
         conn.cursor(row_factory=dict_row)
         .execute(
-            f"INSERT INTO accounts (account_id, kind, display_name, currency_code, code_hmac)"
-            f" VALUES (%s, %s, %s, %s, %s) RETURNING {ACCOUNT_COLUMNS}",
+            f"INSERT INTO accounts (account_id, kind, display_name, currency_code, code_hmac,"
+            f" fee_basis_points, fee_fixed_cents)"
+            f" VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING {ACCOUNT_COLUMNS}",
             (
                 account_id,
                 kind,
                 display_name,
                 currency_code,
                 confirmation_codes.code_hmac(code_key, account_id, code),
+                *fees,
             ),
         )
         .fetchone()
@@ -221,9 +234,11 @@ def initiate(
                 f"{field} holds {account['currency_code']}, not {currency_code}",
                 field_violations={"amount.currency_code": f"must be {account['currency_code']}"},
             )
+    transfer_policy.check_recipient_verified(recipient)
     transfer_policy.check_caps(
         conn, settings, sender=sender, recipient=recipient, amount_cents=amount_cents
     )
+    merchant_fees.check_fee_below_amount(conn, recipient, amount_cents)
     available_cents = sender["balance_cents"] - sender["held_cents"] - sender["floor_cents"]
     if amount_cents > available_cents:
         raise errors.InsufficientFunds("the sender's available balance is too low")
@@ -403,7 +418,10 @@ def confirm(conn, settings: Settings, code_key: bytes, transfer: dict, code: str
     _require_pending(conn, transfer)
     # Both rows locked in id order, except a recipient that takes credits
     # deferred: donations to one association must not queue on its row.
-    columns = "account_id, kind, tier, balance_cents, code_hmac, failed_code_attempts"
+    columns = (
+        "account_id, kind, tier, balance_cents, code_hmac, failed_code_attempts,"
+        " profile_verify_time"
+    )
     accounts = {
         row["account_id"]: row
         for row in conn.cursor(row_factory=dict_row).execute(
@@ -421,6 +439,8 @@ def confirm(conn, settings: Settings, code_key: bytes, transfer: dict, code: str
     recipient = accounts[transfer["to_account_id"]]
     if recipient["kind"] != "SYSTEM":  # its balance may have grown since the initiation
         transfer_policy.check_max_balance(settings, recipient, transfer["amount_cents"])
+        # An admin may have withdrawn the verification since the initiation.
+        transfer_policy.check_recipient_verified(recipient)
     if transfer["to_subject_id"] is None or recipient["kind"] != "SYSTEM":
         return _resolve(conn, transfer["transfer_id"], "COMPLETED")
     # Paid to an identity nobody had linked: into escrow, then straight to its

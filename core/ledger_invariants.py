@@ -9,21 +9,44 @@ CHECKS = {
     "the postings of each transfer sum to zero": (
         "SELECT transfer_id FROM postings GROUP BY transfer_id HAVING sum(amount_cents) <> 0"
     ),
-    # Moved money: the sender -amount and the recipient +amount. A transfer that
-    # went through escrow has a second pair (escrow to claimer or back to sender).
+    # Moved money: the sender -amount and the recipient +(amount - fee), and a
+    # third leg, +fee to the fee revenue account, when a merchant's fee is not 0.
+    # A transfer that went through escrow (never with a fee) has a second pair
+    # (escrow to claimer or back to sender).
     "each transfer's postings match its state": (
         "SELECT t.transfer_id FROM transfers t LEFT JOIN postings p USING (transfer_id)"
-        " GROUP BY t.transfer_id, t.state, t.amount_cents, t.from_account_id, t.to_account_id"
-        " HAVING count(p.*) NOT IN (CASE t.state WHEN 'COMPLETED' THEN 2"
+        " GROUP BY t.transfer_id, t.state, t.amount_cents, t.fee_cents, t.from_account_id,"
+        "  t.to_account_id"
+        " HAVING count(p.*) NOT IN (CASE t.state WHEN 'COMPLETED'"
+        "                                        THEN 2 + (t.fee_cents > 0)::int"
         "                                        WHEN 'AWAITING_CLAIM' THEN 2"
         "                                        WHEN 'REFUNDED' THEN 4 ELSE 0 END,"
-        "                           CASE t.state WHEN 'COMPLETED' THEN 4 ELSE -1 END)"
+        "                           CASE WHEN t.state = 'COMPLETED' AND t.fee_cents = 0"
+        "                                THEN 4 ELSE -1 END)"
         " OR coalesce(sum(p.amount_cents) FILTER (WHERE p.account_id = t.to_account_id), 0)"
         "    <> CASE WHEN t.state IN ('COMPLETED', 'AWAITING_CLAIM')"
-        "            THEN t.amount_cents ELSE 0 END"
+        "            THEN t.amount_cents - t.fee_cents ELSE 0 END"
         " OR coalesce(sum(p.amount_cents) FILTER (WHERE p.account_id = t.from_account_id), 0)"
         "    <> CASE WHEN t.state IN ('COMPLETED', 'AWAITING_CLAIM')"
         "            THEN -t.amount_cents ELSE 0 END"
+    ),
+    # Merchant fees (migration 0012): only payments to merchants bear one, and
+    # each completed one sits in the fee revenue account of its currency.
+    "a fee only on a payment to a merchant": (
+        "SELECT t.transfer_id FROM transfers t JOIN accounts ta ON ta.account_id = t.to_account_id"
+        " WHERE t.fee_cents <> 0 AND (t.kind <> 'PAYMENT' OR ta.kind <> 'MERCHANT'"
+        "  OR t.fee_cents < 0 OR t.fee_cents >= t.amount_cents)"
+    ),
+    "each completed payment's fee is posted to the fee revenue account": (
+        "SELECT t.transfer_id FROM transfers t WHERE t.fee_cents > 0 AND t.state = 'COMPLETED'"
+        " AND NOT EXISTS (SELECT 1 FROM postings p JOIN accounts a USING (account_id)"
+        "  WHERE p.transfer_id = t.transfer_id AND a.system_purpose = 'FEE_REVENUE'"
+        "  AND a.currency_code = t.currency_code AND p.amount_cents = t.fee_cents)"
+    ),
+    "the fee revenue account holds the fees of completed payments": (
+        "SELECT a.account_id FROM accounts a WHERE a.system_purpose = 'FEE_REVENUE'"
+        " AND account_balance_cents(a) <> (SELECT coalesce(sum(fee_cents), 0) FROM transfers"
+        "  WHERE state = 'COMPLETED' AND currency_code = a.currency_code)"
     ),
     "money waits in escrow only for awaiting transfers": (
         "SELECT a.account_id FROM accounts a WHERE a.system_purpose = 'ESCROW'"

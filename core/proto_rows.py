@@ -38,6 +38,24 @@ def account(row: dict, code_max_attempts: int, identities=()) -> account_pb2.Acc
         code_locked=row["failed_code_attempts"] >= code_max_attempts,
         tier=account_pb2.AccountTier.Value("ACCOUNT_TIER_" + row["tier"]),
         notification_preference=notification_preference(row["notification_preference"]),
+        business_profile=business_profile(row),
+        merchant_fees=account_pb2.MerchantFees(
+            basis_points=row["fee_basis_points"], fixed_cents=row["fee_fixed_cents"]
+        )
+        if row["fee_basis_points"] is not None
+        else None,
+    )
+
+
+def business_profile(row: dict) -> account_pb2.BusinessProfile | None:
+    if row["legal_name"] is None:
+        return None
+    return account_pb2.BusinessProfile(
+        legal_name=row["legal_name"],
+        registration_country_code=row["registration_country_code"],
+        registration_number=row["registration_number"],
+        verified=row["profile_verify_time"] is not None,
+        verify_time=_timestamp(row["profile_verify_time"]),
     )
 
 
@@ -76,6 +94,12 @@ def transfer(row: dict) -> transfer_pb2.Transfer:
         claim_expire_time=_timestamp(row["claim_expire_time"]),
         from_display_name=row.get("from_display_name", ""),
         to_display_name=row.get("to_display_name", ""),
+        # Gross (amount), what envoi kept (fee) and what the recipient got (net).
+        fee=money_pb2.Money(currency_code=row["currency_code"], amount_cents=row["fee_cents"]),
+        net_amount=money_pb2.Money(
+            currency_code=row["currency_code"],
+            amount_cents=row["amount_cents"] - row["fee_cents"],
+        ),
     )
 
 

@@ -35,6 +35,8 @@ from envoi.core.ledger_invariants import assert_ledger_invariants
 from envoi.core.runtime import Runtime, open_pool
 from envoi.core.server import load_payment_providers, prepare_database, start_server
 
+# A valid SIREN (its Luhn check digit matches), for test merchants and associations.
+TEST_SIREN = "732829320"
 TEST_CODE_KEY = b"test-only key for confirmation codes, 48 bytes.."
 # Enables the sandbox payment provider (test cards and IBANs) in the test server.
 TEST_PROVIDER_ENV = {"ENVOI_SANDBOX_WEBHOOK_SECRET": "test-only sandbox webhook secret, 44 bytes"}
@@ -178,10 +180,19 @@ def channel(client_for, make_token):
 @pytest.fixture(scope="module")
 def open_account(admin):
     """open_account(kind="PERSON", code=..., balance_cents=0, tier=None) -> account id,
-    funded by a credit; tier="VERIFIED" lifts the lower limits of new accounts."""
+    funded by a credit; tier="VERIFIED" lifts the lower limits of new accounts.
+    A merchant or an association gets a verified business profile (payments to
+    it need one) unless verified=False."""
 
     def open_(
-        kind="PERSON", *, code="123456", balance_cents=0, currency_code="EUR", name=None, tier=None
+        kind="PERSON",
+        *,
+        code="123456",
+        balance_cents=0,
+        currency_code="EUR",
+        name=None,
+        tier=None,
+        verified=True,
     ):
         account = admin.open_account(
             kind,
@@ -189,6 +200,8 @@ def open_account(admin):
             code,
             currency_code=currency_code,
         )
+        if verified and kind in ("MERCHANT", "ASSOCIATION"):
+            admin.set_business_profile(account.account_id, account.display_name, TEST_SIREN)
         if tier:
             admin.set_account_tier(account.account_id, tier)
         if balance_cents:

@@ -12,9 +12,28 @@ from envoi.core.config import Settings
 
 
 def per_transfer_cap_cents(settings: Settings, recipient_kind: str) -> int:
+    """The person cap for people (and escrow, which stands for one); the
+    organisation cap for merchants and associations."""
     if recipient_kind == "PERSON":
         return settings.max_to_person_cents
     return settings.max_to_organisation_cents
+
+
+# Accounts that are paid only once an admin verified who they are.
+KINDS_NEEDING_VERIFIED_PROFILE = ("MERCHANT", "ASSOCIATION")
+
+
+def check_recipient_verified(recipient: dict) -> None:
+    """Refuse a payment to a merchant or an association whose business profile
+    (legal name, registration number) no admin has verified."""
+    if (
+        recipient["kind"] in KINDS_NEEDING_VERIFIED_PROFILE
+        and recipient["profile_verify_time"] is None
+    ):
+        raise errors.RecipientNotVerified(
+            f"this {recipient['kind'].lower()} is not verified yet: it cannot be paid",
+            metadata={"account_id": str(recipient["account_id"])},
+        )
 
 
 def tier_limits_cents(settings: Settings, tier: str) -> tuple[int, int]:

@@ -26,6 +26,8 @@ SPEC = {
     "IDENTITY_ALREADY_LINKED": (errors.IdentityAlreadyLinked, grpc.StatusCode.ALREADY_EXISTS),
     "INSUFFICIENT_FUNDS": (errors.InsufficientFunds, grpc.StatusCode.FAILED_PRECONDITION),
     "LIMIT_EXCEEDED": (errors.LimitExceeded, grpc.StatusCode.FAILED_PRECONDITION),
+    "RECIPIENT_NOT_VERIFIED": (errors.RecipientNotVerified, grpc.StatusCode.FAILED_PRECONDITION),
+    "AMOUNT_BELOW_FEE": (errors.AmountBelowFee, grpc.StatusCode.FAILED_PRECONDITION),
     "INVALID_CODE": (errors.InvalidCode, grpc.StatusCode.FAILED_PRECONDITION),
     "CODE_LOCKED": (errors.CodeLocked, grpc.StatusCode.FAILED_PRECONDITION),
     "TRANSFER_NOT_PENDING": (errors.TransferNotPending, grpc.StatusCode.FAILED_PRECONDITION),

@@ -166,6 +166,9 @@ def test_every_mutating_call_gets_a_request_id_of_its_own(
     wallet.unlink_identity(alice, handle)
     admin.set_account_tier(alice, "VERIFIED")
     wallet.set_notification_preference(alice, "APP_ONLY")
+    shop = admin.open_account("MERCHANT", "Shop", "222222").account_id
+    admin.set_business_profile(shop, "Shop SAS", "732829320")
+    admin.set_merchant_fees(shop, 150, 25)
     admin.create_transfers(
         [{"from_account_id": alice, "to_account_id": bob, "amount_cents": 1}], mode="INDEPENDENT"
     )

@@ -15,6 +15,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from envoi.client import errors
 from envoi.core import api_tokens, roles
+from envoi.core.testing import TEST_SIREN
 from envoi.providers.sandbox import bank_transfers, cards
 from envoi.v1 import (
     account_pb2,
@@ -42,6 +43,8 @@ EXPECTED_ALLOWED_ROLES = {
     "/envoi.v1.AccountService/ResolveIdentity": {"channel", "wallet", "admin"},
     "/envoi.v1.AccountService/SetAccountTier": {"admin"},
     "/envoi.v1.AccountService/SetNotificationPreference": {"wallet", "merchant"},
+    "/envoi.v1.AccountService/SetBusinessProfile": {"admin"},
+    "/envoi.v1.AccountService/SetMerchantFees": {"admin"},
     "/envoi.v1.TransferService/InitiateTransfer": {"channel", "wallet", "merchant"},
     "/envoi.v1.TransferService/ConfirmTransfer": {"wallet", "merchant"},
     "/envoi.v1.TransferService/CancelTransfer": {"wallet", "merchant", "admin"},
@@ -151,6 +154,7 @@ class Subject:
     top_up_callback: tuple[bytes, str]  # resolves a pending top-up
     payout_id: str  # a pending payout from account_id
     payout_callback: tuple[bytes, str]  # settles it
+    merchant_id: str  # the module's merchant: profiles and fees are set on merchants
 
 
 # One valid request per RPC, which succeeds for every role allowed to call it.
@@ -197,6 +201,13 @@ CALLS = {
     ),
     "/envoi.v1.AccountService/SetAccountTier": lambda client, s: client.set_account_tier(
         s.account_id, "UNVERIFIED"
+    ),
+    # The profile and fee the module's merchant already has: other tests see no change.
+    "/envoi.v1.AccountService/SetBusinessProfile": lambda client, s: client.set_business_profile(
+        s.merchant_id, "Roles Test SAS", TEST_SIREN
+    ),
+    "/envoi.v1.AccountService/SetMerchantFees": lambda client, s: client.set_merchant_fees(
+        s.merchant_id, 0, 0
     ),
     "/envoi.v1.TransferService/ListPendingConfirmations": lambda client, s: (
         client.list_pending_confirmations(s.account_id)
@@ -307,6 +318,7 @@ def subject_for(merchant, open_account, channel, admin, wallet, payment_provider
             sandbox_cards.three_d_secure_callback(top_up.provider_reference, authenticated=True),
             payout.payout_id,
             sandbox_bank.settlement_callback(payout_reference),
+            merchant[0],
         )
 
     return make

@@ -255,6 +255,49 @@ class EnvoiClient:
         )
         return self.call(self.accounts.SetNotificationPreference, request).account
 
+    def set_business_profile(
+        self,
+        account_id: str,
+        legal_name: str,
+        registration_number: str,
+        *,
+        registration_country_code: str = "FR",
+        verified: bool = True,
+        request_id: str | None = None,
+    ) -> account_pb2.Account:
+        """Admin: a merchant's or an association's legal identity (SIREN or
+        SIRET), verified or not; payments to it need it verified."""
+        request = account_service_pb2.SetBusinessProfileRequest(
+            request_id=self._request_id(request_id),
+            account_id=account_id,
+            business_profile=account_pb2.BusinessProfile(
+                legal_name=legal_name,
+                registration_country_code=registration_country_code,
+                registration_number=registration_number,
+                verified=verified,
+            ),
+        )
+        return self.call(self.accounts.SetBusinessProfile, request).account
+
+    def set_merchant_fees(
+        self,
+        account_id: str,
+        basis_points: int,
+        fixed_cents: int = 0,
+        *,
+        request_id: str | None = None,
+    ) -> account_pb2.Account:
+        """Admin: a merchant's fee on the payments initiated from now on:
+        basis_points of the amount (150 = 1.5 %, rounded half up) + fixed_cents."""
+        request = account_service_pb2.SetMerchantFeesRequest(
+            request_id=self._request_id(request_id),
+            account_id=account_id,
+            merchant_fees=account_pb2.MerchantFees(
+                basis_points=basis_points, fixed_cents=fixed_cents
+            ),
+        )
+        return self.call(self.accounts.SetMerchantFees, request).account
+
     def resolve_identity(
         self, identity: identity_pb2.Identity
     ) -> account_service_pb2.ResolveIdentityResponse:

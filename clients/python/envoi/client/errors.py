@@ -137,6 +137,20 @@ class LimitExceeded(EnvoiError):
     reason, code = "LIMIT_EXCEEDED", grpc.StatusCode.FAILED_PRECONDITION
 
 
+class RecipientNotVerified(EnvoiError):
+    """A payment to a merchant or an association whose business profile an
+    admin has not verified (metadata: account_id)."""
+
+    reason, code = "RECIPIENT_NOT_VERIFIED", grpc.StatusCode.FAILED_PRECONDITION
+
+
+class AmountBelowFee(EnvoiError):
+    """A payment to a merchant that its fee would take all of: the amount must
+    be more than the fee (metadata: fee_cents, the fee on this amount)."""
+
+    reason, code = "AMOUNT_BELOW_FEE", grpc.StatusCode.FAILED_PRECONDITION
+
+
 class RateLimited(EnvoiError):
     """Too many requests from one sender for now; metadata["retry_after_s"]
     says when one more will be taken."""

@@ -46,7 +46,7 @@ NOTIFICATION_PREFERENCE_PRIVATE_MESSAGE: NotificationPreference
 NOTIFICATION_PREFERENCE_APP_ONLY: NotificationPreference
 
 class Account(_message.Message):
-    __slots__ = ("account_id", "kind", "display_name", "currency_code", "create_time", "code_locked", "identities", "tier", "notification_preference")
+    __slots__ = ("account_id", "kind", "display_name", "currency_code", "create_time", "code_locked", "identities", "tier", "notification_preference", "business_profile", "merchant_fees")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -56,6 +56,8 @@ class Account(_message.Message):
     IDENTITIES_FIELD_NUMBER: _ClassVar[int]
     TIER_FIELD_NUMBER: _ClassVar[int]
     NOTIFICATION_PREFERENCE_FIELD_NUMBER: _ClassVar[int]
+    BUSINESS_PROFILE_FIELD_NUMBER: _ClassVar[int]
+    MERCHANT_FEES_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     kind: AccountKind
     display_name: str
@@ -65,7 +67,31 @@ class Account(_message.Message):
     identities: _containers.RepeatedCompositeFieldContainer[_identity_pb2.Identity]
     tier: AccountTier
     notification_preference: NotificationPreference
-    def __init__(self, account_id: _Optional[str] = ..., kind: _Optional[_Union[AccountKind, str]] = ..., display_name: _Optional[str] = ..., currency_code: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., code_locked: _Optional[bool] = ..., identities: _Optional[_Iterable[_Union[_identity_pb2.Identity, _Mapping]]] = ..., tier: _Optional[_Union[AccountTier, str]] = ..., notification_preference: _Optional[_Union[NotificationPreference, str]] = ...) -> None: ...
+    business_profile: BusinessProfile
+    merchant_fees: MerchantFees
+    def __init__(self, account_id: _Optional[str] = ..., kind: _Optional[_Union[AccountKind, str]] = ..., display_name: _Optional[str] = ..., currency_code: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., code_locked: _Optional[bool] = ..., identities: _Optional[_Iterable[_Union[_identity_pb2.Identity, _Mapping]]] = ..., tier: _Optional[_Union[AccountTier, str]] = ..., notification_preference: _Optional[_Union[NotificationPreference, str]] = ..., business_profile: _Optional[_Union[BusinessProfile, _Mapping]] = ..., merchant_fees: _Optional[_Union[MerchantFees, _Mapping]] = ...) -> None: ...
+
+class BusinessProfile(_message.Message):
+    __slots__ = ("legal_name", "registration_country_code", "registration_number", "verified", "verify_time")
+    LEGAL_NAME_FIELD_NUMBER: _ClassVar[int]
+    REGISTRATION_COUNTRY_CODE_FIELD_NUMBER: _ClassVar[int]
+    REGISTRATION_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    VERIFIED_FIELD_NUMBER: _ClassVar[int]
+    VERIFY_TIME_FIELD_NUMBER: _ClassVar[int]
+    legal_name: str
+    registration_country_code: str
+    registration_number: str
+    verified: bool
+    verify_time: _timestamp_pb2.Timestamp
+    def __init__(self, legal_name: _Optional[str] = ..., registration_country_code: _Optional[str] = ..., registration_number: _Optional[str] = ..., verified: _Optional[bool] = ..., verify_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class MerchantFees(_message.Message):
+    __slots__ = ("basis_points", "fixed_cents")
+    BASIS_POINTS_FIELD_NUMBER: _ClassVar[int]
+    FIXED_CENTS_FIELD_NUMBER: _ClassVar[int]
+    basis_points: int
+    fixed_cents: int
+    def __init__(self, basis_points: _Optional[int] = ..., fixed_cents: _Optional[int] = ...) -> None: ...
 
 class Balance(_message.Message):
     __slots__ = ("account_id", "balance", "held", "available")

@@ -179,3 +179,35 @@ class SetNotificationPreferenceResponse(_message.Message):
     ACCOUNT_FIELD_NUMBER: _ClassVar[int]
     account: _account_pb2.Account
     def __init__(self, account: _Optional[_Union[_account_pb2.Account, _Mapping]] = ...) -> None: ...
+
+class SetBusinessProfileRequest(_message.Message):
+    __slots__ = ("request_id", "account_id", "business_profile")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    BUSINESS_PROFILE_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    account_id: str
+    business_profile: _account_pb2.BusinessProfile
+    def __init__(self, request_id: _Optional[str] = ..., account_id: _Optional[str] = ..., business_profile: _Optional[_Union[_account_pb2.BusinessProfile, _Mapping]] = ...) -> None: ...
+
+class SetBusinessProfileResponse(_message.Message):
+    __slots__ = ("account",)
+    ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    account: _account_pb2.Account
+    def __init__(self, account: _Optional[_Union[_account_pb2.Account, _Mapping]] = ...) -> None: ...
+
+class SetMerchantFeesRequest(_message.Message):
+    __slots__ = ("request_id", "account_id", "merchant_fees")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    MERCHANT_FEES_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    account_id: str
+    merchant_fees: _account_pb2.MerchantFees
+    def __init__(self, request_id: _Optional[str] = ..., account_id: _Optional[str] = ..., merchant_fees: _Optional[_Union[_account_pb2.MerchantFees, _Mapping]] = ...) -> None: ...
+
+class SetMerchantFeesResponse(_message.Message):
+    __slots__ = ("account",)
+    ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    account: _account_pb2.Account
+    def __init__(self, account: _Optional[_Union[_account_pb2.Account, _Mapping]] = ...) -> None: ...

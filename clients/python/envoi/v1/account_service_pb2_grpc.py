@@ -86,6 +86,16 @@ class AccountServiceStub:
                 request_serializer=envoi_dot_v1_dot_account__service__pb2.SetNotificationPreferenceRequest.SerializeToString,
                 response_deserializer=envoi_dot_v1_dot_account__service__pb2.SetNotificationPreferenceResponse.FromString,
                 _registered_method=True)
+        self.SetBusinessProfile = channel.unary_unary(
+                '/envoi.v1.AccountService/SetBusinessProfile',
+                request_serializer=envoi_dot_v1_dot_account__service__pb2.SetBusinessProfileRequest.SerializeToString,
+                response_deserializer=envoi_dot_v1_dot_account__service__pb2.SetBusinessProfileResponse.FromString,
+                _registered_method=True)
+        self.SetMerchantFees = channel.unary_unary(
+                '/envoi.v1.AccountService/SetMerchantFees',
+                request_serializer=envoi_dot_v1_dot_account__service__pb2.SetMerchantFeesRequest.SerializeToString,
+                response_deserializer=envoi_dot_v1_dot_account__service__pb2.SetMerchantFeesResponse.FromString,
+                _registered_method=True)
 
 
 class AccountServiceServicer:
@@ -161,6 +171,21 @@ class AccountServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetBusinessProfile(self, request, context):
+        """Admin only: record a merchant's or an association's legal identity, and
+        whether its papers were checked (payments to it need that).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetMerchantFees(self, request, context):
+        """Admin only: a merchant's fee on the payments it receives from now on.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AccountServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -213,6 +238,16 @@ def add_AccountServiceServicer_to_server(servicer, server):
                     servicer.SetNotificationPreference,
                     request_deserializer=envoi_dot_v1_dot_account__service__pb2.SetNotificationPreferenceRequest.FromString,
                     response_serializer=envoi_dot_v1_dot_account__service__pb2.SetNotificationPreferenceResponse.SerializeToString,
+            ),
+            'SetBusinessProfile': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetBusinessProfile,
+                    request_deserializer=envoi_dot_v1_dot_account__service__pb2.SetBusinessProfileRequest.FromString,
+                    response_serializer=envoi_dot_v1_dot_account__service__pb2.SetBusinessProfileResponse.SerializeToString,
+            ),
+            'SetMerchantFees': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetMerchantFees,
+                    request_deserializer=envoi_dot_v1_dot_account__service__pb2.SetMerchantFeesRequest.FromString,
+                    response_serializer=envoi_dot_v1_dot_account__service__pb2.SetMerchantFeesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -487,6 +522,60 @@ class AccountService:
             '/envoi.v1.AccountService/SetNotificationPreference',
             envoi_dot_v1_dot_account__service__pb2.SetNotificationPreferenceRequest.SerializeToString,
             envoi_dot_v1_dot_account__service__pb2.SetNotificationPreferenceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetBusinessProfile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/envoi.v1.AccountService/SetBusinessProfile',
+            envoi_dot_v1_dot_account__service__pb2.SetBusinessProfileRequest.SerializeToString,
+            envoi_dot_v1_dot_account__service__pb2.SetBusinessProfileResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetMerchantFees(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/envoi.v1.AccountService/SetMerchantFees',
+            envoi_dot_v1_dot_account__service__pb2.SetMerchantFeesRequest.SerializeToString,
+            envoi_dot_v1_dot_account__service__pb2.SetMerchantFeesResponse.FromString,
             options,
             channel_credentials,
             insecure,
