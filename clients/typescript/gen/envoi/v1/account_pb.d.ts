@@ -73,6 +73,22 @@ export declare type Account = Message<"envoi.v1.Account"> & {
    * @generated from field: envoi.v1.NotificationPreference notification_preference = 9;
    */
   notificationPreference: NotificationPreference;
+
+  /**
+   * Merchants and associations: who they are legally. Set by an admin with
+   * SetBusinessProfile; payments to them need it verified.
+   *
+   * @generated from field: envoi.v1.BusinessProfile business_profile = 10;
+   */
+  businessProfile?: BusinessProfile | undefined;
+
+  /**
+   * Merchants only: what envoi keeps of each payment to them. Set by an
+   * admin with SetMerchantFees; new merchants get the server's default.
+   *
+   * @generated from field: envoi.v1.MerchantFees merchant_fees = 11;
+   */
+  merchantFees?: MerchantFees | undefined;
 };
 
 /**
@@ -80,6 +96,85 @@ export declare type Account = Message<"envoi.v1.Account"> & {
  * Use `create(AccountSchema)` to create a new message.
  */
 export declare const AccountSchema: GenMessage<Account>;
+
+/**
+ * The legal identity of a merchant or an association.
+ *
+ * @generated from message envoi.v1.BusinessProfile
+ */
+export declare type BusinessProfile = Message<"envoi.v1.BusinessProfile"> & {
+  /**
+   * The registered name, e.g. "Boulangerie Martin SARL" (1 to 200 characters).
+   *
+   * @generated from field: string legal_name = 1;
+   */
+  legalName: string;
+
+  /**
+   * ISO 3166-1 alpha-2 country of registration. Only "FR" is accepted: its
+   * numbers carry a check digit envoi can verify.
+   *
+   * @generated from field: string registration_country_code = 2;
+   */
+  registrationCountryCode: string;
+
+  /**
+   * France: a SIREN (9 digits) or a SIRET (14 digits), Luhn check digit
+   * included; no spaces.
+   *
+   * @generated from field: string registration_number = 3;
+   */
+  registrationNumber: string;
+
+  /**
+   * True once an admin checked the papers. Payments to a merchant or an
+   * association whose profile is not verified are refused.
+   *
+   * @generated from field: bool verified = 4;
+   */
+  verified: boolean;
+
+  /**
+   * When it was verified; unset while not verified.
+   *
+   * @generated from field: google.protobuf.Timestamp verify_time = 5;
+   */
+  verifyTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message envoi.v1.BusinessProfile.
+ * Use `create(BusinessProfileSchema)` to create a new message.
+ */
+export declare const BusinessProfileSchema: GenMessage<BusinessProfile>;
+
+/**
+ * A merchant's fee on each payment it receives: basis_points of the amount,
+ * rounded half up to the cent, plus fixed_cents. Associations and people pay none.
+ *
+ * @generated from message envoi.v1.MerchantFees
+ */
+export declare type MerchantFees = Message<"envoi.v1.MerchantFees"> & {
+  /**
+   * Hundredths of a percent: 150 = 1.5 %. 0 to 10000.
+   *
+   * @generated from field: int32 basis_points = 1;
+   */
+  basisPoints: number;
+
+  /**
+   * Minor units of the account's currency, 0 to 100000.
+   *
+   * @generated from field: int64 fixed_cents = 2;
+   */
+  fixedCents: bigint;
+};
+
+/**
+ * Describes the message envoi.v1.MerchantFees.
+ * Use `create(MerchantFeesSchema)` to create a new message.
+ */
+export declare const MerchantFeesSchema: GenMessage<MerchantFees>;
 
 /**
  * The money of an account. available = balance - held.
@@ -139,14 +234,17 @@ export enum AccountKind {
   PERSON = 1,
 
   /**
-   * A non-profit that collects donations: capped at 500 EUR by default.
+   * A non-profit that collects donations: capped at 500 EUR by default, no
+   * fee; paid only once its business profile is verified.
    *
    * @generated from enum value: ACCOUNT_KIND_ASSOCIATION = 2;
    */
   ASSOCIATION = 2,
 
   /**
-   * A business that is paid for goods or services: capped at 500 EUR by default.
+   * A business that is paid for goods or services: capped at 500 EUR by
+   * default; pays a fee on each payment (merchant_fees); paid only once its
+   * business profile is verified.
    *
    * @generated from enum value: ACCOUNT_KIND_MERCHANT = 3;
    */

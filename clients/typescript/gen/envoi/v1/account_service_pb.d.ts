@@ -4,7 +4,7 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
-import type { Account, AccountKind, AccountTier, Balance, NotificationPreference } from "./account_pb.js";
+import type { Account, AccountKind, AccountTier, Balance, BusinessProfile, MerchantFees, NotificationPreference } from "./account_pb.js";
 import type { Identity } from "./identity_pb.js";
 import type { Transfer } from "./transfer_pb.js";
 import type { Money } from "./money_pb.js";
@@ -495,6 +495,97 @@ export declare type SetNotificationPreferenceResponse = Message<"envoi.v1.SetNot
 export declare const SetNotificationPreferenceResponseSchema: GenMessage<SetNotificationPreferenceResponse>;
 
 /**
+ * @generated from message envoi.v1.SetBusinessProfileRequest
+ */
+export declare type SetBusinessProfileRequest = Message<"envoi.v1.SetBusinessProfileRequest"> & {
+  /**
+   * @generated from field: string request_id = 1;
+   */
+  requestId: string;
+
+  /**
+   * A MERCHANT or ASSOCIATION account.
+   *
+   * @generated from field: string account_id = 2;
+   */
+  accountId: string;
+
+  /**
+   * legal_name, registration_country_code, registration_number and verified;
+   * verify_time is the server's.
+   *
+   * @generated from field: envoi.v1.BusinessProfile business_profile = 3;
+   */
+  businessProfile?: BusinessProfile | undefined;
+};
+
+/**
+ * Describes the message envoi.v1.SetBusinessProfileRequest.
+ * Use `create(SetBusinessProfileRequestSchema)` to create a new message.
+ */
+export declare const SetBusinessProfileRequestSchema: GenMessage<SetBusinessProfileRequest>;
+
+/**
+ * @generated from message envoi.v1.SetBusinessProfileResponse
+ */
+export declare type SetBusinessProfileResponse = Message<"envoi.v1.SetBusinessProfileResponse"> & {
+  /**
+   * @generated from field: envoi.v1.Account account = 1;
+   */
+  account?: Account | undefined;
+};
+
+/**
+ * Describes the message envoi.v1.SetBusinessProfileResponse.
+ * Use `create(SetBusinessProfileResponseSchema)` to create a new message.
+ */
+export declare const SetBusinessProfileResponseSchema: GenMessage<SetBusinessProfileResponse>;
+
+/**
+ * @generated from message envoi.v1.SetMerchantFeesRequest
+ */
+export declare type SetMerchantFeesRequest = Message<"envoi.v1.SetMerchantFeesRequest"> & {
+  /**
+   * @generated from field: string request_id = 1;
+   */
+  requestId: string;
+
+  /**
+   * A MERCHANT account.
+   *
+   * @generated from field: string account_id = 2;
+   */
+  accountId: string;
+
+  /**
+   * @generated from field: envoi.v1.MerchantFees merchant_fees = 3;
+   */
+  merchantFees?: MerchantFees | undefined;
+};
+
+/**
+ * Describes the message envoi.v1.SetMerchantFeesRequest.
+ * Use `create(SetMerchantFeesRequestSchema)` to create a new message.
+ */
+export declare const SetMerchantFeesRequestSchema: GenMessage<SetMerchantFeesRequest>;
+
+/**
+ * @generated from message envoi.v1.SetMerchantFeesResponse
+ */
+export declare type SetMerchantFeesResponse = Message<"envoi.v1.SetMerchantFeesResponse"> & {
+  /**
+   * @generated from field: envoi.v1.Account account = 1;
+   */
+  account?: Account | undefined;
+};
+
+/**
+ * Describes the message envoi.v1.SetMerchantFeesResponse.
+ * Use `create(SetMerchantFeesResponseSchema)` to create a new message.
+ */
+export declare const SetMerchantFeesResponseSchema: GenMessage<SetMerchantFeesResponse>;
+
+/**
  * Opens accounts and reads their money. docs/roles.md says which role may
  * call what; docs/errors.md lists every error reason.
  *
@@ -595,6 +686,27 @@ export declare const AccountService: GenService<{
     methodKind: "unary";
     input: typeof SetNotificationPreferenceRequestSchema;
     output: typeof SetNotificationPreferenceResponseSchema;
+  },
+  /**
+   * Admin only: record a merchant's or an association's legal identity, and
+   * whether its papers were checked (payments to it need that).
+   *
+   * @generated from rpc envoi.v1.AccountService.SetBusinessProfile
+   */
+  setBusinessProfile: {
+    methodKind: "unary";
+    input: typeof SetBusinessProfileRequestSchema;
+    output: typeof SetBusinessProfileResponseSchema;
+  },
+  /**
+   * Admin only: a merchant's fee on the payments it receives from now on.
+   *
+   * @generated from rpc envoi.v1.AccountService.SetMerchantFees
+   */
+  setMerchantFees: {
+    methodKind: "unary";
+    input: typeof SetMerchantFeesRequestSchema;
+    output: typeof SetMerchantFeesResponseSchema;
   },
 }>;
 

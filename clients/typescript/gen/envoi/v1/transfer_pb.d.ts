@@ -119,6 +119,21 @@ export declare type Transfer = Message<"envoi.v1.Transfer"> & {
    * @generated from field: string to_display_name = 17;
    */
   toDisplayName: string;
+
+  /**
+   * What envoi keeps of a payment to a merchant (its fee when the payment was
+   * initiated); zero for any other transfer. The payer pays `amount` (gross).
+   *
+   * @generated from field: envoi.v1.Money fee = 18;
+   */
+  fee?: Money | undefined;
+
+  /**
+   * What the recipient receives: amount - fee.
+   *
+   * @generated from field: envoi.v1.Money net_amount = 19;
+   */
+  netAmount?: Money | undefined;
 };
 
 /**
