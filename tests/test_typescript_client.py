@@ -15,7 +15,7 @@ import pytest
 from server_process import ServerProcess, envoi_env
 
 from envoi.client import EnvoiClient
-from envoi.core.testing import TEST_CODE_KEY
+from envoi.core.testing import TEST_CODE_KEY, TEST_SIREN
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIENT_DIR = ROOT / "clients/typescript"
@@ -76,6 +76,7 @@ def test_the_typescript_client_pays_reads_errors_and_streams_events(server, make
     # A merchant token names its account, so the account is opened here first.
     with EnvoiClient(server.target, admin_token) as admin:
         shop = admin.open_account("MERCHANT", "Shop", MERCHANT_CODE).account_id
+        admin.set_business_profile(shop, "Shop SAS", TEST_SIREN)  # a merchant is paid once verified
     env = envoi_env(
         ENVOI_TARGET=server.target,
         ENVOI_WALLET_TOKEN=make_token("wallet"),
