@@ -18,6 +18,8 @@ from envoi.core.config import Settings
 MIN_EXPIRE_AFTER_S = 60
 MAX_EXPIRE_AFTER_S = 7 * 24 * 3600  # transfer_policy.MAX_REQUEST_AGE
 MAX_MERCHANT_REFERENCE_LENGTH = 64
+# A merchant may not flood a person's confirmation screen.
+MAX_OPEN_REQUESTS_PER_PAYER = 5
 OPEN_REFERENCE_INDEX = "transfers_open_merchant_reference"
 
 
@@ -76,6 +78,7 @@ def request_payment(
         )
     transfer_policy.check_max_balance(settings, merchant, amount_cents)
     _refuse_open_reference(conn, merchant_account_id, merchant_reference)
+    _refuse_too_many_open(conn, merchant_account_id, payer_account_id)
     try:
         return ledger._insert_transfer(
             conn,
@@ -109,4 +112,28 @@ def _refuse_open_reference(conn, merchant_account_id: str, merchant_reference: s
         raise errors.PaymentRequestExists(
             "a request with this merchant_reference is already pending or completed",
             metadata={"transfer_id": str(row[0]), "state": row[1]},
+        )
+
+
+def _refuse_too_many_open(conn, merchant_account_id: str, payer_account_id: str) -> None:
+    """At most MAX_OPEN_REQUESTS_PER_PAYER pending requests from one merchant to
+    one payer. A lock of that pair alone (not of either account's row) makes
+    concurrent requests count one after the other."""
+    conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+        (f"payment-requests:{merchant_account_id}:{payer_account_id}",),
+    )
+    open_count = conn.execute(
+        "SELECT count(*) FROM transfers WHERE from_account_id = %s AND to_account_id = %s"
+        " AND state = 'PENDING_CONFIRMATION' AND merchant_reference IS NOT NULL"
+        " AND expire_time > now()",
+        (payer_account_id, merchant_account_id),
+    ).fetchone()[0]
+    if open_count >= MAX_OPEN_REQUESTS_PER_PAYER:
+        raise errors.LimitExceeded(
+            f"this payer already has {open_count} requests of this merchant to answer",
+            metadata={
+                "limit": "OPEN_REQUESTS",
+                "max_open_requests": str(MAX_OPEN_REQUESTS_PER_PAYER),
+            },
         )

@@ -12,7 +12,7 @@ from concurrently import run_together
 from event_streams import StreamReader
 
 from envoi.client import errors
-from envoi.core import maintenance
+from envoi.core import maintenance, payment_requests
 from envoi.v1 import event_pb2, identity_pb2, transfer_pb2
 
 PERSON_CODE = "123456"
@@ -321,3 +321,24 @@ def test_a_merchant_cannot_ask_itself(shop):
     shop_id, merchant = shop
     with pytest.raises(errors.SelfTransfer):
         merchant.request_payment(shop_id, shop_id, 100, merchant_reference=new_order())
+
+
+def test_a_payer_has_at_most_so_many_open_requests_of_one_merchant(shop, open_account):
+    shop_id, merchant = shop
+    payer = open_account()
+    requests = run_together(
+        [
+            lambda: merchant.request_payment(shop_id, payer, 100, merchant_reference=new_order())
+            for _ in range(payment_requests.MAX_OPEN_REQUESTS_PER_PAYER + 3)
+        ]
+    )
+    made = [r for r in requests if not isinstance(r, errors.EnvoiError)]
+    assert len(made) == payment_requests.MAX_OPEN_REQUESTS_PER_PAYER
+    refused = [r for r in requests if isinstance(r, errors.EnvoiError)]
+    assert {(r.reason, r.metadata["limit"]) for r in refused} == {
+        ("LIMIT_EXCEEDED", "OPEN_REQUESTS")
+    }
+    # Once one is answered, the merchant may ask again; other payers are not affected.
+    merchant.cancel_transfer(made[0].transfer_id)
+    merchant.request_payment(shop_id, payer, 100, merchant_reference=new_order())
+    merchant.request_payment(shop_id, open_account(), 100, merchant_reference=new_order())
