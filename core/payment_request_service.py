@@ -71,7 +71,9 @@ class PaymentRequestService(payment_request_service_pb2_grpc.PaymentRequestServi
                 currency_code=request.amount.currency_code,
                 merchant_reference=request.merchant_reference,
                 memo=request.memo,
-                expire_after_s=request.expire_after_s or self.settings.confirmation_timeout_s,
+                # The default never passes the bound the daily cap's window relies on.
+                expire_after_s=request.expire_after_s
+                or min(self.settings.confirmation_timeout_s, payment_requests.MAX_EXPIRE_AFTER_S),
                 initiated_by=caller.principal,
             )
             return payment_request_service_pb2.RequestPaymentResponse(
