@@ -342,3 +342,35 @@ def test_a_payer_has_at_most_so_many_open_requests_of_one_merchant(shop, open_ac
     merchant.cancel_transfer(made[0].transfer_id)
     merchant.request_payment(shop_id, payer, 100, merchant_reference=new_order())
     merchant.request_payment(shop_id, open_account(), 100, merchant_reference=new_order())
+
+
+def test_requests_confirmed_at_once_never_overdraw_the_payer(
+    shop, wallet, open_account, admin, client_for
+):
+    """Nothing was held for them: the payer's row lock at confirmation, and the
+    floor CHECK behind it, are what keep two confirmations from both spending."""
+    shop_id, merchant = shop
+    other_id = open_account("MERCHANT")
+    other = client_for(admin.create_api_key(other_id).secret)
+    payer = open_account(balance_cents=1_000, code=PERSON_CODE)
+    requests = [
+        merchant.request_payment(shop_id, payer, 800, merchant_reference=new_order()),
+        other.request_payment(other_id, payer, 800, merchant_reference=new_order()),
+    ]
+    results = run_together(
+        [
+            lambda r=request: wallet.confirm_transfer(r.transfer_id, PERSON_CODE)
+            for request in requests
+        ]
+    )
+    assert sorted(type(r).__name__ for r in results) == ["InsufficientFunds", "Transfer"]
+    assert money_of(wallet, payer) == (200, 0, 200)
+    paid = [r for r in results if not isinstance(r, errors.EnvoiError)][0]
+    assert paid.state == COMPLETED
+
+
+def test_listing_by_a_malformed_reference_is_refused(shop):
+    shop_id, merchant = shop
+    with pytest.raises(errors.InvalidArgument) as refused:
+        merchant.list_transfers(shop_id, merchant_reference="has space")
+    assert set(refused.value.field_violations) == {"merchant_reference"}
