@@ -13,6 +13,7 @@ from server_process import SHUTDOWN_GRACE_S, ServerProcess, envoi_env, wait_for
 
 from envoi.client import EnvoiClient
 from envoi.core.testing import TEST_CODE_KEY
+from envoi.v1 import identity_pb2
 
 SHOP = Path(__file__).parent.parent / "examples" / "shop" / "shop.py"
 CUSTOMER_CODE = "271828"
@@ -54,7 +55,7 @@ def world(server, make_token):
     wallet.close()
 
 
-def run_shop(server, world, order: str) -> subprocess.Popen:
+def run_shop(server, world, order: str, payer_args=None) -> subprocess.Popen:
     return subprocess.Popen(
         [
             sys.executable,
@@ -65,8 +66,7 @@ def run_shop(server, world, order: str) -> subprocess.Popen:
             world["key"],
             "--account",
             world["shop"],
-            "--payer",
-            world["customer"],
+            *(payer_args or ["--payer", world["customer"]]),
             "--order",
             order,
             "--amount-cents",
@@ -147,3 +147,22 @@ def test_the_help_says_what_it_does():
     assert done.returncode == 0
     for words in ("--key", "--order", "COMPLETED", "CANCELLED", "EXPIRED"):
         assert words in done.stdout
+
+
+def test_the_example_shop_asks_a_customer_by_their_social_identity(server, world):
+    subject_id = str(uuid.uuid4().int % 10**12)  # an X user id: digits
+    world["wallet"].link_identity(
+        world["customer"],
+        identity_pb2.Identity(namespace="twitter", subject_id=subject_id, handle="camille"),
+    )
+    order = f"A-{uuid.uuid4().hex[:8]}"
+    shop = run_shop(server, world, order, ["--payer-identity", f"twitter:{subject_id}"])
+    try:
+        request = the_request(world["wallet"], world["customer"])
+        world["wallet"].confirm_transfer(request.transfer_id, CUSTOMER_CODE)
+        stdout, stderr = shop.communicate(timeout=EXIT_TIMEOUT_S)
+    finally:
+        shop.kill()
+    assert shop.returncode == 0, stderr
+    assert stdout.splitlines()[-1] == f"order {order}: COMPLETED"
+    assert balance_cents(world["admin"], world["shop"]) == 1250
