@@ -26,6 +26,7 @@ def create_token(
     *,
     channel_name: str | None = None,
     merchant_account_id: str | None = None,
+    label: str = "",
 ) -> tuple[str, str]:
     """Store a new token; return (token_id, token). The token is shown only here."""
     if role not in ROLES:
@@ -43,9 +44,17 @@ def create_token(
     token_id = str(uuid.uuid4())
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     conn.execute(
-        "INSERT INTO api_tokens (token_id, token_sha256, role, channel_name, merchant_account_id)"
-        " VALUES (%s, %s, %s, %s, %s)",
-        (token_id, token_sha256(token), role, channel_name, merchant_account_id),
+        "INSERT INTO api_tokens (token_id, token_sha256, role, channel_name, merchant_account_id,"
+        " label, secret_last4) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+        (
+            token_id,
+            token_sha256(token),
+            role,
+            channel_name,
+            merchant_account_id,
+            label,
+            token[-4:] if role == "merchant" else "",
+        ),
     )
     return token_id, token
 
@@ -53,7 +62,8 @@ def create_token(
 def revoke_token(conn: psycopg.Connection, token_id: str) -> bool:
     """Revoke a token; False if there is no such live token."""
     cur = conn.execute(
-        "UPDATE api_tokens SET revoke_time = now() WHERE token_id = %s AND revoke_time IS NULL",
+        "UPDATE api_tokens SET revoke_time = now() WHERE token_id = %s"
+        " AND (revoke_time IS NULL OR revoke_time > now())",
         (uuid.UUID(token_id),),
     )
     return cur.rowcount == 1
@@ -63,7 +73,8 @@ def caller_for_token_sha256(conn: psycopg.Connection, sha256: bytes) -> Caller |
     """The caller a live token (given by its SHA-256) stands for, or None."""
     row = conn.execute(
         "SELECT token_id, role, channel_name, merchant_account_id FROM api_tokens"
-        " WHERE token_sha256 = %s AND revoke_time IS NULL",
+        # A rotated merchant key may have a grace period: revoked in the future.
+        " WHERE token_sha256 = %s AND (revoke_time IS NULL OR revoke_time > now())",
         (sha256,),
     ).fetchone()
     if row is None:

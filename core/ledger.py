@@ -36,7 +36,7 @@ TRANSFER_COLUMNS = (
     "transfer_id, seq, kind, state, from_account_id, to_account_id, currency_code,"
     " amount_cents, memo, initiated_by, create_time, expire_time, resolve_time,"
     " from_namespace, from_subject_id, from_handle, to_namespace, to_subject_id,"
-    " to_handle, channel_reference, claim_expire_time, fee_cents"
+    " to_handle, channel_reference, claim_expire_time, fee_cents, merchant_reference"
 )
 
 
@@ -274,6 +274,7 @@ def _insert_transfer(
     from_identity=None,
     to_identity=None,
     channel_reference="",
+    merchant_reference=None,
 ) -> dict:
     from_identity = from_identity or IdentityRef(None, None, None)
     to_identity = to_identity or IdentityRef(None, None, None)
@@ -286,11 +287,12 @@ def _insert_transfer(
                     "INSERT INTO transfers (transfer_id, kind, state, from_account_id,"
                     " to_account_id, currency_code, amount_cents, memo, initiated_by,"
                     " expire_time, resolve_time, from_namespace, from_subject_id, from_handle,"
-                    " to_namespace, to_subject_id, to_handle, channel_reference)"
+                    " to_namespace, to_subject_id, to_handle, channel_reference,"
+                    " merchant_reference)"
                     " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s,"
                     "         now() + make_interval(secs => %s),"
                     "         CASE WHEN %s = 'COMPLETED' THEN now() END,"
-                    "         %s, %s, %s, %s, %s, %s, %s)"
+                    "         %s, %s, %s, %s, %s, %s, %s, %s)"
                 ),
                 (
                     transfer_id,
@@ -307,6 +309,7 @@ def _insert_transfer(
                     *from_identity,
                     *to_identity,
                     channel_reference,
+                    merchant_reference,
                 ),
             )
             .fetchone()
@@ -437,6 +440,10 @@ def confirm(conn, settings: Settings, code_key: bytes, transfer: dict, code: str
     }
     verify_code(conn, settings, code_key, accounts[transfer["from_account_id"]], code)
     recipient = accounts[transfer["to_account_id"]]
+    if transfer["merchant_reference"] is not None:
+        # A payment request held nothing: what a payment checks when it is
+        # initiated is checked now, with the payer's row locked above.
+        check_payer_can_pay(conn, settings, transfer, recipient)
     if recipient["kind"] != "SYSTEM":  # its balance may have grown since the initiation
         transfer_policy.check_max_balance(settings, recipient, transfer["amount_cents"])
         # An admin may have withdrawn the verification since the initiation.
@@ -455,6 +462,18 @@ def confirm(conn, settings: Settings, code_key: bytes, transfer: dict, code: str
     if claimer is not None:
         claim_for_identity(conn, settings, identity, claimer)
     return get_transfer(conn, transfer["transfer_id"])
+
+
+def check_payer_can_pay(conn, settings: Settings, transfer: dict, recipient: dict) -> None:
+    """The caps and the available balance of a payment request's payer, whose
+    row the caller has locked; the floor CHECK stays the last word."""
+    payer = get_account(conn, transfer["from_account_id"])
+    transfer_policy.check_caps(
+        conn, settings, sender=payer, recipient=recipient, amount_cents=transfer["amount_cents"]
+    )
+    available_cents = payer["balance_cents"] - payer["held_cents"] - payer["floor_cents"]
+    if transfer["amount_cents"] > available_cents:
+        raise errors.InsufficientFunds("the payer's available balance is too low")
 
 
 def cancel(conn, transfer: dict) -> dict:
@@ -496,6 +515,8 @@ def list_transfers(conn, account_id: str, *, history: "HistoryFilter", limit: in
         sql += " AND t.create_time >= %(start_time)s"
     if history.end_time is not None:
         sql += " AND t.create_time < %(end_time)s"
+    if history.merchant_reference:
+        sql += " AND t.merchant_reference = %(merchant_reference)s"
     if history.counterpart_account_id:
         sql += (
             " AND %(counterpart)s IN (t.from_account_id, t.to_account_id)"
@@ -521,6 +542,7 @@ class HistoryFilter:
     start_time: datetime.datetime | None = None
     end_time: datetime.datetime | None = None
     counterpart_account_id: str = ""
+    merchant_reference: str = ""
 
 
 def pending_confirmations(conn, account_id: str, *, after_seq: int | None, limit: int) -> list:

@@ -66,10 +66,12 @@ CHECKS = {
         "SELECT d.account_id FROM deferred_credits d JOIN accounts a USING (account_id)"
         " WHERE NOT a.credits_deferred"
     ),
+    # A payment request (migration 0013) holds nothing until it is confirmed.
     "each held amount is the sum of its pending transfers and payouts": (
         "SELECT a.account_id FROM accounts a WHERE a.held_cents <>"
         " (SELECT coalesce(sum(amount_cents), 0) FROM transfers"
-        "   WHERE from_account_id = a.account_id AND state = 'PENDING_CONFIRMATION')"
+        "   WHERE from_account_id = a.account_id AND state = 'PENDING_CONFIRMATION'"
+        "   AND merchant_reference IS NULL)"
         " + (SELECT coalesce(sum(amount_cents), 0) FROM payouts"
         "   WHERE account_id = a.account_id AND state = 'PENDING')"
     ),
@@ -116,6 +118,11 @@ CHECKS = {
         " JOIN accounts fa ON fa.account_id = t.from_account_id"
         " JOIN accounts ta ON ta.account_id = t.to_account_id"
         " WHERE t.kind = 'LEDGER' AND (t.state <> 'COMPLETED' OR 'SYSTEM' IN (fa.kind, ta.kind))"
+    ),
+    "an order is paid at most once": (
+        "SELECT to_account_id, merchant_reference FROM transfers"
+        " WHERE merchant_reference IS NOT NULL AND state = 'COMPLETED'"
+        " GROUP BY to_account_id, merchant_reference HAVING count(*) > 1"
     ),
     "every PAYOUT transfer belongs to a settled payout": (
         "SELECT t.transfer_id FROM transfers t WHERE t.kind = 'PAYOUT' AND NOT EXISTS"

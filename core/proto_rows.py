@@ -4,6 +4,7 @@ from google.protobuf import timestamp_pb2
 
 from envoi.v1 import (
     account_pb2,
+    api_key_pb2,
     event_pb2,
     identity_pb2,
     money_pb2,
@@ -100,6 +101,7 @@ def transfer(row: dict) -> transfer_pb2.Transfer:
             currency_code=row["currency_code"],
             amount_cents=row["amount_cents"] - row["fee_cents"],
         ),
+        merchant_reference=row.get("merchant_reference") or "",
     )
 
 
@@ -170,3 +172,15 @@ def event(row: dict, cursor: str, subject: dict | None = None) -> event_pb2.Even
     else:
         message.transfer.CopyFrom(transfer(row))
     return message
+
+
+def api_key(row: dict) -> api_key_pb2.ApiKey:
+    return api_key_pb2.ApiKey(
+        api_key_id=str(row["token_id"]),
+        account_id=str(row["merchant_account_id"]),
+        label=row["label"],
+        create_time=_timestamp(row["create_time"]),
+        secret_last4=row["secret_last4"],
+        revoke_time=_timestamp(row["revoke_time"]),
+        revoked=row["revoked"],
+    )

@@ -34,6 +34,12 @@ ALLOWED_ROLES_BY_METHOD = {
     "/envoi.v1.PayoutService/Withdraw": {"wallet", "merchant"},
     "/envoi.v1.PayoutService/GetPayout": {"wallet", "merchant", "admin"},
     "/envoi.v1.PayoutService/CompletePayout": {"wallet", "admin"},
+    "/envoi.v1.PaymentRequestService/RequestPayment": {"merchant"},
+    # An admin creates a merchant's first key; the merchant manages its own after.
+    "/envoi.v1.ApiKeyService/CreateApiKey": {"merchant", "admin"},
+    "/envoi.v1.ApiKeyService/ListApiKeys": {"merchant", "admin"},
+    "/envoi.v1.ApiKeyService/RotateApiKey": {"merchant", "admin"},
+    "/envoi.v1.ApiKeyService/RevokeApiKey": {"merchant", "admin"},
 }
 
 # Open to anyone: health checks and server reflection (grpcurl list/describe).

@@ -21,22 +21,28 @@ from grpc_reflection.v1alpha import reflection
 
 from envoi.core import ledger, migrations, startup, tls
 from envoi.core.account_service import AccountService
+from envoi.core.api_key_service import ApiKeyService
 from envoi.core.auth_interceptor import AuthInterceptor
 from envoi.core.config import Settings
 from envoi.core.event_service import EventService
 from envoi.core.event_wakeups import EventWakeups
 from envoi.core.funding_service import FundingService
 from envoi.core.maintenance import MaintenanceThread
+from envoi.core.payment_request_service import PaymentRequestService
 from envoi.core.payout_service import PayoutService
 from envoi.core.runtime import Runtime, open_pool
 from envoi.core.transfer_service import TransferService
 from envoi.v1 import (
     account_service_pb2,
     account_service_pb2_grpc,
+    api_key_service_pb2,
+    api_key_service_pb2_grpc,
     event_service_pb2,
     event_service_pb2_grpc,
     funding_service_pb2,
     funding_service_pb2_grpc,
+    payment_request_service_pb2,
+    payment_request_service_pb2_grpc,
     payout_service_pb2,
     payout_service_pb2_grpc,
     transfer_service_pb2,
@@ -51,6 +57,8 @@ SERVICE_NAMES = (
     event_service_pb2.DESCRIPTOR.services_by_name["EventService"].full_name,
     funding_service_pb2.DESCRIPTOR.services_by_name["FundingService"].full_name,
     payout_service_pb2.DESCRIPTOR.services_by_name["PayoutService"].full_name,
+    payment_request_service_pb2.DESCRIPTOR.services_by_name["PaymentRequestService"].full_name,
+    api_key_service_pb2.DESCRIPTOR.services_by_name["ApiKeyService"].full_name,
 )
 
 
@@ -67,6 +75,10 @@ async def add_services(
     )
     funding_service_pb2_grpc.add_FundingServiceServicer_to_server(FundingService(runtime), server)
     payout_service_pb2_grpc.add_PayoutServiceServicer_to_server(PayoutService(runtime), server)
+    payment_request_service_pb2_grpc.add_PaymentRequestServiceServicer_to_server(
+        PaymentRequestService(runtime), server
+    )
+    api_key_service_pb2_grpc.add_ApiKeyServiceServicer_to_server(ApiKeyService(runtime), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for name in ("", *SERVICE_NAMES):

@@ -30,9 +30,18 @@ def run_in_transaction(pool: psycopg_pool.ConnectionPool, work):
 
 
 def run_idempotent(
-    pool: psycopg_pool.ConnectionPool, principal: str, method: str, request, response_type, work
+    pool: psycopg_pool.ConnectionPool,
+    principal: str,
+    method: str,
+    request,
+    response_type,
+    work,
+    redact=None,
 ):
-    """work(conn) -> response, applied at most once per (principal, request_id)."""
+    """work(conn) -> response, applied at most once per (principal, request_id).
+
+    redact(response) -> the copy to keep for retries, when the response holds
+    a secret that must not be stored (a new API key's)."""
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
             with pool.connection() as conn:
@@ -51,7 +60,11 @@ def run_idempotent(
                         recorded_error = failure.error
                     else:
                         idempotency.record_answer(
-                            conn, principal, request, method, response=response
+                            conn,
+                            principal,
+                            request,
+                            method,
+                            response=redact(response) if redact else response,
                         )
                         return response
                 raise recorded_error  # after the commit of what it records
@@ -74,8 +87,10 @@ def run_idempotent(
                 raise
 
 
-def apply_once(pool: psycopg_pool.ConnectionPool, method: str, request, response_type, work):
+def apply_once(
+    pool: psycopg_pool.ConnectionPool, method: str, request, response_type, work, redact=None
+):
     """run_idempotent for the caller of the current RPC."""
     return run_idempotent(
-        pool, current_caller.get().principal, method, request, response_type, work
+        pool, current_caller.get().principal, method, request, response_type, work, redact
     )

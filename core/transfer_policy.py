@@ -68,14 +68,23 @@ def check_max_balance(settings: Settings, account: dict, incoming_cents: int) ->
 
 
 def _spent_since_cents(conn, account_id, interval: str) -> int:
-    """What the account sent in payments (pending, done, or in escrow) lately."""
+    """What the account sent in payments (pending, done, or in escrow) lately.
+    A payment request counts once confirmed, from its confirmation: it may
+    have waited up to MAX_REQUEST_AGE before."""
     return conn.execute(
         "SELECT coalesce(sum(amount_cents), 0) FROM transfers"
-        " WHERE from_account_id = %s AND kind = 'PAYMENT'"
-        " AND state IN ('PENDING_CONFIRMATION', 'COMPLETED', 'AWAITING_CLAIM')"
-        " AND create_time > now() - %s::interval",
-        (account_id, interval),
+        " WHERE from_account_id = %(account)s AND kind = 'PAYMENT'"
+        " AND create_time > now() - %(interval)s::interval - %(max_request_age)s::interval"
+        " AND CASE WHEN merchant_reference IS NULL"
+        "     THEN state IN ('PENDING_CONFIRMATION', 'COMPLETED', 'AWAITING_CLAIM')"
+        "          AND create_time > now() - %(interval)s::interval"
+        "     ELSE state = 'COMPLETED' AND resolve_time > now() - %(interval)s::interval END",
+        {"account": account_id, "interval": interval, "max_request_age": MAX_REQUEST_AGE},
     ).fetchone()[0]
+
+
+# The longest a payment request waits for its payer (payment_requests.py).
+MAX_REQUEST_AGE = "7 days"
 
 
 def check_caps(

@@ -4,7 +4,7 @@ import dataclasses
 import math
 
 from envoi.client import errors
-from envoi.core import bulk_transfers, ledger, page_tokens, proto_rows
+from envoi.core import bulk_transfers, ledger, page_tokens, payment_requests, proto_rows
 from envoi.core.access import require_money_access, require_own_account, require_party
 from envoi.core.account_service import identity_ref
 from envoi.core.caller import current_caller
@@ -174,6 +174,10 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
         check.enum("direction", request.direction, DIRECTIONS)
         if request.counterpart_account_id:
             check.uuid("counterpart_account_id", request.counterpart_account_id)
+        if request.merchant_reference and not payment_requests.is_merchant_reference(
+            request.merchant_reference
+        ):
+            check.fail("merchant_reference", "a merchant_reference of RequestPayment")
         start_time = check.timestamp("start_time", request)
         end_time = check.timestamp("end_time", request)
         if start_time and end_time and end_time <= start_time:
@@ -190,6 +194,7 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
             start_time=start_time,
             end_time=end_time,
             counterpart_account_id=request.counterpart_account_id,
+            merchant_reference=request.merchant_reference,
         )
         digest = page_tokens.filters_digest(request.account_id, history)
         history = dataclasses.replace(

@@ -37,6 +37,9 @@ SPEC = {
     "TRANSFER_ID_REUSED": (errors.TransferIdReused, grpc.StatusCode.ALREADY_EXISTS),
     "BATCH_REJECTED": (errors.BatchRejected, grpc.StatusCode.FAILED_PRECONDITION),
     "RATE_LIMITED": (errors.RateLimited, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    "PAYMENT_REQUEST_EXISTS": (errors.PaymentRequestExists, grpc.StatusCode.ALREADY_EXISTS),
+    "API_KEY_NOT_FOUND": (errors.ApiKeyNotFound, grpc.StatusCode.NOT_FOUND),
+    "API_KEY_REVOKED": (errors.ApiKeyRevoked, grpc.StatusCode.FAILED_PRECONDITION),
     "UNAVAILABLE": (errors.Unavailable, grpc.StatusCode.UNAVAILABLE),
     "INTERNAL": (errors.Internal, grpc.StatusCode.INTERNAL),
 }

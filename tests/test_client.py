@@ -9,17 +9,14 @@ from concurrent import futures
 import grpc
 import psycopg
 import pytest
+import rpc_catalog
 
 from envoi.client import EnvoiClient, errors
 from envoi.core.auth_interceptor import AuthInterceptor
 from envoi.providers.sandbox import bank_transfers, cards
 from envoi.v1 import (
-    account_service_pb2,
-    funding_service_pb2,
     identity_pb2,
-    payout_service_pb2,
     transfer_pb2,
-    transfer_service_pb2,
 )
 
 INITIATE = "/envoi.v1.TransferService/InitiateTransfer"
@@ -27,15 +24,8 @@ INITIATE = "/envoi.v1.TransferService/InitiateTransfer"
 # Every RPC whose request carries a request_id, read from the contract itself,
 # so a new mutating RPC is covered by the request_id test or makes it fail.
 MUTATING_METHODS = {
-    f"/{service.full_name}/{method.name}"
-    for module, name in (
-        (account_service_pb2, "AccountService"),
-        (transfer_service_pb2, "TransferService"),
-        (funding_service_pb2, "FundingService"),
-        (payout_service_pb2, "PayoutService"),
-    )
-    for service in [module.DESCRIPTOR.services_by_name[name]]
-    for method in service.methods
+    path
+    for path, method in rpc_catalog.methods_by_path().items()
     if "request_id" in method.input_type.fields_by_name
 }
 
@@ -194,6 +184,12 @@ def test_every_mutating_call_gets_a_request_id_of_its_own(
     wallet.complete_payout(
         "sandbox", *payment_providers["payout_providers"]["sandbox"].settlement_callback(reference)
     )
+
+    shop_id = shop  # the verified merchant above
+    shop = client_for(admin.create_api_key(shop_id).secret)
+    shop.request_payment(shop_id, alice, 100, merchant_reference="client-test-order")
+    rotated = shop.rotate_api_key(shop.list_api_keys(shop_id)[0].api_key_id)
+    admin.revoke_api_key(rotated.api_key.api_key_id)
 
     mutating_calls = [(m, rid) for m, rid in recorder.calls if m in MUTATING_METHODS]
     assert {m for m, _ in mutating_calls} == MUTATING_METHODS

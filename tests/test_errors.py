@@ -1245,7 +1245,7 @@ def test_the_error_doc_names_no_reason_that_does_not_exist():
         | {name.removeprefix("ACCOUNT_TIER_") for name in account_pb2.AccountTier.keys()}
         | {name.removeprefix("TOP_UP_STATE_") for name in top_up_pb2.TopUpState.keys()}
         | {name.removeprefix("PAYOUT_STATE_") for name in payout_pb2.PayoutState.keys()}
-        | {"PER_TRANSFER", "DAILY", "MONTHLY_OUTGOING", "MAX_BALANCE"}
+        | {"PER_TRANSFER", "DAILY", "MONTHLY_OUTGOING", "MAX_BALANCE", "API_KEYS", "OPEN_REQUESTS"}
         # Settings, which `envoi serve --help` lists.
         | {name for name in re.findall(r"ENVOI_[A-Z0-9_]+", config.SETTINGS_HELP)}
     )

@@ -9,6 +9,7 @@ import uuid
 
 import grpc
 import pytest
+import rpc_catalog
 from error_status import ledger_state
 from google.protobuf import descriptor as d
 from google.protobuf import message_factory
@@ -19,30 +20,8 @@ from hypothesis import strategies as st
 
 from envoi.client import errors
 from envoi.core import roles
-from envoi.v1 import (
-    account_service_pb2,
-    event_service_pb2,
-    funding_service_pb2,
-    payout_service_pb2,
-    transfer_service_pb2,
-)
 
-SERVICES = [
-    service
-    for module in (
-        account_service_pb2,
-        transfer_service_pb2,
-        event_service_pb2,
-        funding_service_pb2,
-        payout_service_pb2,
-    )
-    for service in module.DESCRIPTOR.services_by_name.values()
-]
-METHODS = {
-    f"/{service.full_name}/{method.name}": method
-    for service in SERVICES
-    for method in service.methods
-}
+METHODS = rpc_catalog.methods_by_path()
 # The role each method is fuzzed with: the strongest that may call it.
 ROLE_PREFERENCE = ("admin", "wallet", "merchant", "ledger", "channel")
 

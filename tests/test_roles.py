@@ -6,10 +6,12 @@ import pathlib
 import re
 import secrets
 import time
+import uuid
 
 import grpc
 import psycopg
 import pytest
+import rpc_catalog
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
@@ -21,12 +23,8 @@ from envoi.v1 import (
     account_pb2,
     account_service_pb2,
     account_service_pb2_grpc,
-    event_service_pb2,
-    funding_service_pb2,
     identity_pb2,
-    payout_service_pb2,
     transfer_pb2,
-    transfer_service_pb2,
 )
 
 ROLES_DOC = pathlib.Path(__file__).parent.parent / "docs" / "roles.md"
@@ -60,6 +58,11 @@ EXPECTED_ALLOWED_ROLES = {
     "/envoi.v1.PayoutService/Withdraw": {"wallet", "merchant"},
     "/envoi.v1.PayoutService/GetPayout": {"wallet", "merchant", "admin"},
     "/envoi.v1.PayoutService/CompletePayout": {"wallet", "admin"},
+    "/envoi.v1.PaymentRequestService/RequestPayment": {"merchant"},
+    "/envoi.v1.ApiKeyService/CreateApiKey": {"merchant", "admin"},
+    "/envoi.v1.ApiKeyService/ListApiKeys": {"merchant", "admin"},
+    "/envoi.v1.ApiKeyService/RotateApiKey": {"merchant", "admin"},
+    "/envoi.v1.ApiKeyService/RevokeApiKey": {"merchant", "admin"},
 }
 ROLE_CALLERS = ("channel", "wallet", "merchant", "admin", "ledger")
 UNAUTHENTICATED_CALLERS = ("no_token", "unknown_token", "revoked_token")
@@ -69,17 +72,8 @@ MERCHANT_CODE = "424242"  # the code conftest's `merchant` fixture opens its acc
 
 
 def all_rpcs() -> set[str]:
-    """The full method name of every RPC in the contract."""
-    services = (
-        account_service_pb2.DESCRIPTOR.services_by_name["AccountService"],
-        transfer_service_pb2.DESCRIPTOR.services_by_name["TransferService"],
-        event_service_pb2.DESCRIPTOR.services_by_name["EventService"],
-        funding_service_pb2.DESCRIPTOR.services_by_name["FundingService"],
-        payout_service_pb2.DESCRIPTOR.services_by_name["PayoutService"],
-    )
-    return {
-        f"/{service.full_name}/{method.name}" for service in services for method in service.methods
-    }
+    """The full method name of every RPC in the contract, from its descriptors."""
+    return set(rpc_catalog.methods_by_path())
 
 
 def state_of_everything(db) -> tuple:
@@ -91,7 +85,9 @@ def state_of_everything(db) -> tuple:
         "        FROM transfers t),"
         "       (SELECT count(*) FROM postings),"
         "       (SELECT count(*) FROM outbox_events),"
-        "       (SELECT count(*) FROM idempotency_keys)"
+        "       (SELECT count(*) FROM idempotency_keys),"
+        "       (SELECT md5(coalesce(string_agg(k::text, ',' ORDER BY token_id), ''))"
+        "        FROM api_tokens k)"
     ).fetchone()
 
 
@@ -154,7 +150,8 @@ class Subject:
     top_up_callback: tuple[bytes, str]  # resolves a pending top-up
     payout_id: str  # a pending payout from account_id
     payout_callback: tuple[bytes, str]  # settles it
-    merchant_id: str  # the module's merchant: profiles and fees are set on merchants
+    merchant_id: str  # the module's merchant (the `merchant` caller's own account)
+    api_key_id: str  # a live API key of merchant_id, made for this call
 
 
 # One valid request per RPC, which succeeds for every role allowed to call it.
@@ -235,6 +232,15 @@ CALLS = {
     "/envoi.v1.PayoutService/CompletePayout": lambda client, s: client.complete_payout(
         "sandbox", *s.payout_callback
     ),
+    "/envoi.v1.PaymentRequestService/RequestPayment": lambda client, s: client.request_payment(
+        s.merchant_id, s.payee_id, 100, merchant_reference=f"order-{uuid.uuid4()}"
+    ),
+    "/envoi.v1.ApiKeyService/CreateApiKey": lambda client, s: client.create_api_key(
+        s.merchant_id, label="roles test"
+    ),
+    "/envoi.v1.ApiKeyService/ListApiKeys": lambda client, s: client.list_api_keys(s.merchant_id),
+    "/envoi.v1.ApiKeyService/RotateApiKey": lambda client, s: client.rotate_api_key(s.api_key_id),
+    "/envoi.v1.ApiKeyService/RevokeApiKey": lambda client, s: client.revoke_api_key(s.api_key_id),
     "/envoi.v1.TransferService/CreateTransfers": lambda client, s: client.create_transfers(
         [{"from_account_id": s.account_id, "to_account_id": s.payee_id, "amount_cents": 100}],
         mode="ALL_OR_NOTHING",
@@ -276,14 +282,32 @@ def callers(channel, wallet, merchant, admin, client_for, make_token, revoked_to
     }
 
 
+SUBJECT_KEY_LABEL = "roles test subject"
+
+
+def new_subject_api_key(database_url, merchant_id: str) -> str:
+    """A live key of the merchant for one call; the keys made for earlier calls
+    are revoked, so that the merchant stays below its number of live keys."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE api_tokens SET revoke_time = now() WHERE merchant_account_id = %s"
+            " AND label IN (%s, 'roles test') AND revoke_time IS NULL",
+            (merchant_id, SUBJECT_KEY_LABEL),
+        )
+        return api_tokens.create_token(
+            conn, "merchant", merchant_account_id=merchant_id, label=SUBJECT_KEY_LABEL
+        )[0]
+
+
 @pytest.fixture
-def subject_for(merchant, open_account, channel, admin, wallet, payment_providers):
+def subject_for(merchant, open_account, channel, admin, wallet, payment_providers, database_url):
     sandbox_cards = payment_providers["funding_providers"]["sandbox"]
     sandbox_bank = payment_providers["payout_providers"]["sandbox"]
 
     def make(caller) -> Subject:
         if caller == "merchant":
             account_id, code = merchant[0], MERCHANT_CODE
+            admin.credit_account(account_id, 300)  # what this subject holds and withdraws
         else:
             account_id, code = open_account(balance_cents=5_000, code=PERSON_CODE), PERSON_CODE
         payee_id = open_account()
@@ -319,6 +343,7 @@ def subject_for(merchant, open_account, channel, admin, wallet, payment_provider
             payout.payout_id,
             sandbox_bank.settlement_callback(payout_reference),
             merchant[0],
+            new_subject_api_key(database_url, merchant[0]),
         )
 
     return make
@@ -340,6 +365,38 @@ def test_each_rpc_lets_through_exactly_the_roles_of_the_table(
     else:
         assert_refused(
             lambda: call(client, subject), errors.PermissionDenied, "PERMISSION_DENIED", db
+        )
+
+
+@pytest.fixture(scope="module")
+def merchant_keys(merchant, open_account, admin, client_for):
+    """Clients holding API keys made through ApiKeyService: the module's merchant
+    (A, whose things the calls name) and another merchant (B)."""
+    other_id = open_account("MERCHANT", code=MERCHANT_CODE, balance_cents=5_000)
+    return {
+        "own key": client_for(admin.create_api_key(merchant[0], label="own").secret),
+        "another merchant's key": client_for(admin.create_api_key(other_id, label="B").secret),
+    }
+
+
+@pytest.mark.parametrize("key", ["another merchant's key", "own key"])
+@pytest.mark.parametrize(
+    "method", sorted(EXPECTED_ALLOWED_ROLES), ids=lambda method: method.rsplit("/", 1)[1]
+)
+def test_a_merchant_key_reaches_only_its_own_merchant(method, key, merchant_keys, subject_for, db):
+    """Every RPC, on merchant A's account, transfers, payouts and keys: with
+    merchant B's key it is refused and changes nothing; with A's own key it
+    works wherever the table lets merchants call it."""
+    subject = subject_for("merchant")  # merchant A's things
+    client = merchant_keys[key]
+    if key == "own key" and "merchant" in EXPECTED_ALLOWED_ROLES[method]:
+        CALLS[method](client, subject)
+    else:
+        assert_refused(
+            lambda: CALLS[method](client, subject),
+            errors.PermissionDenied,
+            "PERMISSION_DENIED",
+            db,
         )
 
 

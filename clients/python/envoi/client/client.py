@@ -19,12 +19,16 @@ from envoi.v1 import (
     account_pb2,
     account_service_pb2,
     account_service_pb2_grpc,
+    api_key_service_pb2,
+    api_key_service_pb2_grpc,
     event_service_pb2,
     event_service_pb2_grpc,
     funding_service_pb2,
     funding_service_pb2_grpc,
     identity_pb2,
     money_pb2,
+    payment_request_service_pb2,
+    payment_request_service_pb2_grpc,
     payout_pb2,
     payout_service_pb2,
     payout_service_pb2_grpc,
@@ -103,6 +107,8 @@ class EnvoiClient:
         self.events = event_service_pb2_grpc.EventServiceStub(channel)
         self.funding = funding_service_pb2_grpc.FundingServiceStub(channel)
         self.payouts = payout_service_pb2_grpc.PayoutServiceStub(channel)
+        self.payment_requests = payment_request_service_pb2_grpc.PaymentRequestServiceStub(channel)
+        self.api_keys = api_key_service_pb2_grpc.ApiKeyServiceStub(channel)
 
     def close(self):
         self._channel.close()
@@ -361,16 +367,19 @@ class EnvoiClient:
         start_time: datetime.datetime | None = None,
         end_time: datetime.datetime | None = None,
         counterpart_account_id: str = "",
+        merchant_reference: str = "",
         page_size: int = 0,
         page_token: str = "",
     ) -> transfer_service_pb2.ListTransfersResponse:
         """One page of the account's history, newest first. start_time and end_time
-        are timezone-aware datetimes (created at or after, and before)."""
+        are timezone-aware datetimes (created at or after, and before);
+        merchant_reference keeps only the payment requests with it."""
         request = transfer_service_pb2.ListTransfersRequest(
             account_id=account_id,
             states=[transfer_state(s) for s in states],
             direction=transfer_direction(direction),
             counterpart_account_id=counterpart_account_id,
+            merchant_reference=merchant_reference,
             page_size=page_size,
             page_token=page_token,
         )
@@ -549,3 +558,67 @@ class EnvoiClient:
             signature=signature,
         )
         return self.call(self.payouts.CompletePayout, request).payout
+
+    # PaymentRequestService
+
+    def request_payment(
+        self,
+        account_id: str,
+        payer: "str | identity_pb2.Identity",
+        amount_cents: int,
+        *,
+        merchant_reference: str,
+        currency_code: str = "EUR",
+        memo: str = "",
+        expire_after_s: int = 0,
+        request_id: str | None = None,
+    ) -> transfer_pb2.Transfer:
+        """Ask the payer (an account id, or an Identity they linked) to pay the
+        merchant account `account_id`: a pending transfer the payer confirms
+        in the wallet app. Nothing is held on the payer until they confirm."""
+        request = payment_request_service_pb2.RequestPaymentRequest(
+            request_id=self._request_id(request_id),
+            account_id=account_id,
+            amount=money_pb2.Money(currency_code=currency_code, amount_cents=amount_cents),
+            merchant_reference=merchant_reference,
+            memo=memo,
+            expire_after_s=expire_after_s,
+        )
+        if isinstance(payer, identity_pb2.Identity):
+            request.payer_identity.CopyFrom(payer)
+        else:
+            request.payer_account_id = payer
+        return self.call(self.payment_requests.RequestPayment, request).transfer
+
+    # ApiKeyService
+
+    def create_api_key(
+        self, account_id: str, *, label: str = "", request_id: str | None = None
+    ) -> api_key_service_pb2.CreateApiKeyResponse:
+        """A new key of a merchant account: .api_key, and .secret (shown only here)."""
+        request = api_key_service_pb2.CreateApiKeyRequest(
+            request_id=self._request_id(request_id), account_id=account_id, label=label
+        )
+        return self.call(self.api_keys.CreateApiKey, request)
+
+    def list_api_keys(self, account_id: str) -> list:
+        request = api_key_service_pb2.ListApiKeysRequest(account_id=account_id)
+        return list(self.call(self.api_keys.ListApiKeys, request).api_keys)
+
+    def rotate_api_key(
+        self, api_key_id: str, *, grace_period_s: int = 0, request_id: str | None = None
+    ) -> api_key_service_pb2.RotateApiKeyResponse:
+        """A new key in place of this one: .api_key, .secret, and .rotated_api_key
+        (the old one, which stops working after grace_period_s)."""
+        request = api_key_service_pb2.RotateApiKeyRequest(
+            request_id=self._request_id(request_id),
+            api_key_id=api_key_id,
+            grace_period_s=grace_period_s,
+        )
+        return self.call(self.api_keys.RotateApiKey, request)
+
+    def revoke_api_key(self, api_key_id: str, *, request_id: str | None = None):
+        request = api_key_service_pb2.RevokeApiKeyRequest(
+            request_id=self._request_id(request_id), api_key_id=api_key_id
+        )
+        return self.call(self.api_keys.RevokeApiKey, request).api_key

@@ -205,6 +205,25 @@ class TransferExpired(EnvoiError):
     reason, code = "TRANSFER_EXPIRED", grpc.StatusCode.FAILED_PRECONDITION
 
 
+class PaymentRequestExists(EnvoiError):
+    """RequestPayment: a request with this merchant_reference is already pending or
+    completed (metadata: transfer_id, state): follow that one."""
+
+    reason, code = "PAYMENT_REQUEST_EXISTS", grpc.StatusCode.ALREADY_EXISTS
+
+
+class ApiKeyNotFound(EnvoiError):
+    """No such merchant API key (metadata: api_key_id)."""
+
+    reason, code = "API_KEY_NOT_FOUND", grpc.StatusCode.NOT_FOUND
+
+
+class ApiKeyRevoked(EnvoiError):
+    """RotateApiKey of a key that is revoked, or already rotated (metadata: api_key_id)."""
+
+    reason, code = "API_KEY_REVOKED", grpc.StatusCode.FAILED_PRECONDITION
+
+
 class Unavailable(EnvoiError):
     """Retry with the same request_id."""
 

@@ -111,7 +111,7 @@ class GetTransferResponse(_message.Message):
     def __init__(self, transfer: _Optional[_Union[_transfer_pb2.Transfer, _Mapping]] = ...) -> None: ...
 
 class ListTransfersRequest(_message.Message):
-    __slots__ = ("account_id", "page_size", "page_token", "states", "direction", "start_time", "end_time", "counterpart_account_id")
+    __slots__ = ("account_id", "page_size", "page_token", "states", "direction", "start_time", "end_time", "counterpart_account_id", "merchant_reference")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
@@ -120,6 +120,7 @@ class ListTransfersRequest(_message.Message):
     START_TIME_FIELD_NUMBER: _ClassVar[int]
     END_TIME_FIELD_NUMBER: _ClassVar[int]
     COUNTERPART_ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    MERCHANT_REFERENCE_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     page_size: int
     page_token: str
@@ -128,7 +129,8 @@ class ListTransfersRequest(_message.Message):
     start_time: _timestamp_pb2.Timestamp
     end_time: _timestamp_pb2.Timestamp
     counterpart_account_id: str
-    def __init__(self, account_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., states: _Optional[_Iterable[_Union[_transfer_pb2.TransferState, str]]] = ..., direction: _Optional[_Union[TransferDirection, str]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., counterpart_account_id: _Optional[str] = ...) -> None: ...
+    merchant_reference: str
+    def __init__(self, account_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., states: _Optional[_Iterable[_Union[_transfer_pb2.TransferState, str]]] = ..., direction: _Optional[_Union[TransferDirection, str]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., counterpart_account_id: _Optional[str] = ..., merchant_reference: _Optional[str] = ...) -> None: ...
 
 class ListTransfersResponse(_message.Message):
     __slots__ = ("transfers", "next_page_token")

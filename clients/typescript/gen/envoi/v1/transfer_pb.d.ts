@@ -134,6 +134,14 @@ export declare type Transfer = Message<"envoi.v1.Transfer"> & {
    * @generated from field: envoi.v1.Money net_amount = 19;
    */
   netAmount?: Money | undefined;
+
+  /**
+   * For a payment request (PaymentRequestService.RequestPayment): the
+   * merchant's own reference of what is paid; empty otherwise.
+   *
+   * @generated from field: string merchant_reference = 20;
+   */
+  merchantReference: string;
 };
 
 /**

@@ -268,6 +268,13 @@ export declare type ListTransfersRequest = Message<"envoi.v1.ListTransfersReques
    * @generated from field: string counterpart_account_id = 8;
    */
   counterpartAccountId: string;
+
+  /**
+   * Only the payment requests with this merchant_reference.
+   *
+   * @generated from field: string merchant_reference = 9;
+   */
+  merchantReference: string;
 };
 
 /**
