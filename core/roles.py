@@ -32,6 +32,13 @@ ALLOWED_ROLES_BY_METHOD = {
     "/envoi.v1.PayoutService/Withdraw": {"wallet", "merchant"},
     "/envoi.v1.PayoutService/GetPayout": {"wallet", "merchant", "admin"},
     "/envoi.v1.PayoutService/CompletePayout": {"wallet", "admin"},
+    # An owner's credentials: the wallet for people and associations, a
+    # merchant's token for its own account; admins for anyone.
+    "/envoi.v1.CollectionService/CreateCollection": {"wallet", "merchant", "admin"},
+    # Public: whoever is asked to pay into a collection may read it.
+    "/envoi.v1.CollectionService/GetCollection": {"channel", "wallet", "merchant", "admin"},
+    "/envoi.v1.CollectionService/CloseCollection": {"wallet", "merchant", "admin"},
+    "/envoi.v1.CollectionService/CancelCollection": {"wallet", "merchant", "admin"},
 }
 
 # Open to anyone: health checks and server reflection (grpcurl list/describe).

@@ -22,6 +22,7 @@ from grpc_reflection.v1alpha import reflection
 from envoi.core import ledger, migrations, startup, tls
 from envoi.core.account_service import AccountService
 from envoi.core.auth_interceptor import AuthInterceptor
+from envoi.core.collection_service import CollectionService
 from envoi.core.config import Settings
 from envoi.core.event_service import EventService
 from envoi.core.event_wakeups import EventWakeups
@@ -33,6 +34,8 @@ from envoi.core.transfer_service import TransferService
 from envoi.v1 import (
     account_service_pb2,
     account_service_pb2_grpc,
+    collection_service_pb2,
+    collection_service_pb2_grpc,
     event_service_pb2,
     event_service_pb2_grpc,
     funding_service_pb2,
@@ -51,6 +54,7 @@ SERVICE_NAMES = (
     event_service_pb2.DESCRIPTOR.services_by_name["EventService"].full_name,
     funding_service_pb2.DESCRIPTOR.services_by_name["FundingService"].full_name,
     payout_service_pb2.DESCRIPTOR.services_by_name["PayoutService"].full_name,
+    collection_service_pb2.DESCRIPTOR.services_by_name["CollectionService"].full_name,
 )
 
 
@@ -67,6 +71,9 @@ async def add_services(
     )
     funding_service_pb2_grpc.add_FundingServiceServicer_to_server(FundingService(runtime), server)
     payout_service_pb2_grpc.add_PayoutServiceServicer_to_server(PayoutService(runtime), server)
+    collection_service_pb2_grpc.add_CollectionServiceServicer_to_server(
+        CollectionService(runtime), server
+    )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for name in ("", *SERVICE_NAMES):

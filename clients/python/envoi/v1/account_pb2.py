@@ -27,7 +27,7 @@ from envoi.v1 import money_pb2 as envoi_dot_v1_dot_money__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x65nvoi/v1/account.proto\x12\x08\x65nvoi.v1\x1a\x17\x65nvoi/v1/identity.proto\x1a\x14\x65nvoi/v1/money.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb3\x03\n\x07\x41\x63\x63ount\x12\x1d\n\naccount_id\x18\x01 \x01(\tR\taccountId\x12)\n\x04kind\x18\x02 \x01(\x0e\x32\x15.envoi.v1.AccountKindR\x04kind\x12!\n\x0c\x64isplay_name\x18\x03 \x01(\tR\x0b\x64isplayName\x12#\n\rcurrency_code\x18\x04 \x01(\tR\x0c\x63urrencyCode\x12;\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12\x1f\n\x0b\x63ode_locked\x18\x06 \x01(\x08R\ncodeLocked\x12\x32\n\nidentities\x18\x07 \x03(\x0b\x32\x12.envoi.v1.IdentityR\nidentities\x12)\n\x04tier\x18\x08 \x01(\x0e\x32\x15.envoi.v1.AccountTierR\x04tier\x12Y\n\x17notification_preference\x18\t \x01(\x0e\x32 .envoi.v1.NotificationPreferenceR\x16notificationPreference\"\xa7\x01\n\x07\x42\x61lance\x12\x1d\n\naccount_id\x18\x01 \x01(\tR\taccountId\x12)\n\x07\x62\x61lance\x18\x02 \x01(\x0b\x32\x0f.envoi.v1.MoneyR\x07\x62\x61lance\x12#\n\x04held\x18\x03 \x01(\x0b\x32\x0f.envoi.v1.MoneyR\x04held\x12-\n\tavailable\x18\x04 \x01(\x0b\x32\x0f.envoi.v1.MoneyR\tavailable*\x96\x01\n\x0b\x41\x63\x63ountKind\x12\x1c\n\x18\x41\x43\x43OUNT_KIND_UNSPECIFIED\x10\x00\x12\x17\n\x13\x41\x43\x43OUNT_KIND_PERSON\x10\x01\x12\x1c\n\x18\x41\x43\x43OUNT_KIND_ASSOCIATION\x10\x02\x12\x19\n\x15\x41\x43\x43OUNT_KIND_MERCHANT\x10\x03\x12\x17\n\x13\x41\x43\x43OUNT_KIND_SYSTEM\x10\x04*c\n\x0b\x41\x63\x63ountTier\x12\x1c\n\x18\x41\x43\x43OUNT_TIER_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x41\x43\x43OUNT_TIER_UNVERIFIED\x10\x01\x12\x19\n\x15\x41\x43\x43OUNT_TIER_VERIFIED\x10\x02*\xbe\x01\n\x16NotificationPreference\x12\'\n#NOTIFICATION_PREFERENCE_UNSPECIFIED\x10\x00\x12(\n$NOTIFICATION_PREFERENCE_PUBLIC_REPLY\x10\x01\x12+\n\'NOTIFICATION_PREFERENCE_PRIVATE_MESSAGE\x10\x02\x12$\n NOTIFICATION_PREFERENCE_APP_ONLY\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x65nvoi/v1/account.proto\x12\x08\x65nvoi.v1\x1a\x17\x65nvoi/v1/identity.proto\x1a\x14\x65nvoi/v1/money.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb3\x03\n\x07\x41\x63\x63ount\x12\x1d\n\naccount_id\x18\x01 \x01(\tR\taccountId\x12)\n\x04kind\x18\x02 \x01(\x0e\x32\x15.envoi.v1.AccountKindR\x04kind\x12!\n\x0c\x64isplay_name\x18\x03 \x01(\tR\x0b\x64isplayName\x12#\n\rcurrency_code\x18\x04 \x01(\tR\x0c\x63urrencyCode\x12;\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12\x1f\n\x0b\x63ode_locked\x18\x06 \x01(\x08R\ncodeLocked\x12\x32\n\nidentities\x18\x07 \x03(\x0b\x32\x12.envoi.v1.IdentityR\nidentities\x12)\n\x04tier\x18\x08 \x01(\x0e\x32\x15.envoi.v1.AccountTierR\x04tier\x12Y\n\x17notification_preference\x18\t \x01(\x0e\x32 .envoi.v1.NotificationPreferenceR\x16notificationPreference\"\xa7\x01\n\x07\x42\x61lance\x12\x1d\n\naccount_id\x18\x01 \x01(\tR\taccountId\x12)\n\x07\x62\x61lance\x18\x02 \x01(\x0b\x32\x0f.envoi.v1.MoneyR\x07\x62\x61lance\x12#\n\x04held\x18\x03 \x01(\x0b\x32\x0f.envoi.v1.MoneyR\x04held\x12-\n\tavailable\x18\x04 \x01(\x0b\x32\x0f.envoi.v1.MoneyR\tavailable*\xb3\x01\n\x0b\x41\x63\x63ountKind\x12\x1c\n\x18\x41\x43\x43OUNT_KIND_UNSPECIFIED\x10\x00\x12\x17\n\x13\x41\x43\x43OUNT_KIND_PERSON\x10\x01\x12\x1c\n\x18\x41\x43\x43OUNT_KIND_ASSOCIATION\x10\x02\x12\x19\n\x15\x41\x43\x43OUNT_KIND_MERCHANT\x10\x03\x12\x17\n\x13\x41\x43\x43OUNT_KIND_SYSTEM\x10\x04\x12\x1b\n\x17\x41\x43\x43OUNT_KIND_COLLECTION\x10\x05*c\n\x0b\x41\x63\x63ountTier\x12\x1c\n\x18\x41\x43\x43OUNT_TIER_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x41\x43\x43OUNT_TIER_UNVERIFIED\x10\x01\x12\x19\n\x15\x41\x43\x43OUNT_TIER_VERIFIED\x10\x02*\xbe\x01\n\x16NotificationPreference\x12\'\n#NOTIFICATION_PREFERENCE_UNSPECIFIED\x10\x00\x12(\n$NOTIFICATION_PREFERENCE_PUBLIC_REPLY\x10\x01\x12+\n\'NOTIFICATION_PREFERENCE_PRIVATE_MESSAGE\x10\x02\x12$\n NOTIFICATION_PREFERENCE_APP_ONLY\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,11 +35,11 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'envoi.v1.account_pb2', _glo
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_ACCOUNTKIND']._serialized_start=725
-  _globals['_ACCOUNTKIND']._serialized_end=875
-  _globals['_ACCOUNTTIER']._serialized_start=877
-  _globals['_ACCOUNTTIER']._serialized_end=976
-  _globals['_NOTIFICATIONPREFERENCE']._serialized_start=979
-  _globals['_NOTIFICATIONPREFERENCE']._serialized_end=1169
+  _globals['_ACCOUNTKIND']._serialized_end=904
+  _globals['_ACCOUNTTIER']._serialized_start=906
+  _globals['_ACCOUNTTIER']._serialized_end=1005
+  _globals['_NOTIFICATIONPREFERENCE']._serialized_start=1008
+  _globals['_NOTIFICATIONPREFERENCE']._serialized_end=1198
   _globals['_ACCOUNT']._serialized_start=117
   _globals['_ACCOUNT']._serialized_end=552
   _globals['_BALANCE']._serialized_start=555
