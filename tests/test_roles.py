@@ -20,6 +20,7 @@ from envoi.v1 import (
     account_pb2,
     account_service_pb2,
     account_service_pb2_grpc,
+    collection_service_pb2,
     event_service_pb2,
     funding_service_pb2,
     identity_pb2,
@@ -57,6 +58,10 @@ EXPECTED_ALLOWED_ROLES = {
     "/envoi.v1.PayoutService/Withdraw": {"wallet", "merchant"},
     "/envoi.v1.PayoutService/GetPayout": {"wallet", "merchant", "admin"},
     "/envoi.v1.PayoutService/CompletePayout": {"wallet", "admin"},
+    "/envoi.v1.CollectionService/CreateCollection": {"wallet", "merchant", "admin"},
+    "/envoi.v1.CollectionService/GetCollection": {"channel", "wallet", "merchant", "admin"},
+    "/envoi.v1.CollectionService/CloseCollection": {"wallet", "merchant", "admin"},
+    "/envoi.v1.CollectionService/CancelCollection": {"wallet", "merchant", "admin"},
 }
 ROLE_CALLERS = ("channel", "wallet", "merchant", "admin", "ledger")
 UNAUTHENTICATED_CALLERS = ("no_token", "unknown_token", "revoked_token")
@@ -73,6 +78,7 @@ def all_rpcs() -> set[str]:
         event_service_pb2.DESCRIPTOR.services_by_name["EventService"],
         funding_service_pb2.DESCRIPTOR.services_by_name["FundingService"],
         payout_service_pb2.DESCRIPTOR.services_by_name["PayoutService"],
+        collection_service_pb2.DESCRIPTOR.services_by_name["CollectionService"],
     )
     return {
         f"/{service.full_name}/{method.name}" for service in services for method in service.methods
@@ -151,6 +157,7 @@ class Subject:
     top_up_callback: tuple[bytes, str]  # resolves a pending top-up
     payout_id: str  # a pending payout from account_id
     payout_callback: tuple[bytes, str]  # settles it
+    collection_id: str  # an open collection owned by account_id
 
 
 # One valid request per RPC, which succeeds for every role allowed to call it.
@@ -223,6 +230,18 @@ CALLS = {
     "/envoi.v1.PayoutService/GetPayout": lambda client, s: client.get_payout(s.payout_id),
     "/envoi.v1.PayoutService/CompletePayout": lambda client, s: client.complete_payout(
         "sandbox", *s.payout_callback
+    ),
+    "/envoi.v1.CollectionService/CreateCollection": lambda client, s: client.create_collection(
+        s.account_id, "Roles test", "Roles" + secrets.token_hex(8)
+    ),
+    "/envoi.v1.CollectionService/GetCollection": lambda client, s: client.get_collection(
+        s.collection_id
+    ),
+    "/envoi.v1.CollectionService/CloseCollection": lambda client, s: client.close_collection(
+        s.collection_id
+    ),
+    "/envoi.v1.CollectionService/CancelCollection": lambda client, s: client.cancel_collection(
+        s.collection_id
     ),
     "/envoi.v1.TransferService/CreateTransfers": lambda client, s: client.create_transfers(
         [{"from_account_id": s.account_id, "to_account_id": s.payee_id, "amount_cents": 100}],
@@ -307,6 +326,9 @@ def subject_for(merchant, open_account, channel, admin, wallet, payment_provider
             sandbox_cards.three_d_secure_callback(top_up.provider_reference, authenticated=True),
             payout.payout_id,
             sandbox_bank.settlement_callback(payout_reference),
+            admin.create_collection(
+                account_id, "Roles", "Roles" + secrets.token_hex(8)
+            ).collection_id,
         )
 
     return make
