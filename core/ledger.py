@@ -745,8 +745,10 @@ def list_events(
         f" LEFT JOIN accounts ta ON ta.account_id = t.to_account_id"
         f" LEFT JOIN card_top_ups tu ON tu.top_up_id = e.top_up_id"
         f" LEFT JOIN payouts po ON po.payout_id = e.payout_id"
-        f" LEFT JOIN collections co ON co.collection_id = e.collection_id"
-        f"  OR (co.collection_id = t.collection_id AND e.event_type = 'TRANSFER_COMPLETED')"
+        # The collection an event is about, or a completed contribution,
+        # payout or refund is of: its owner sees them.
+        f" LEFT JOIN collections co ON co.collection_id = CASE"
+        f"  WHEN e.event_type = 'TRANSFER_COMPLETED' THEN t.collection_id ELSE e.collection_id END"
         f" WHERE true"
     )
     if initiated_by is not None:
