@@ -164,8 +164,8 @@ def collection(row: dict) -> collection_pb2.Collection:
         state=collection_pb2.CollectionState.Value("COLLECTION_STATE_" + row["state"]),
         collected=money_pb2.Money(currency_code=currency, amount_cents=row["collected_cents"]),
         contributor_count=row["contributor_count"],
-        # Integer division: never a float near money.
-        progress_basis_points=row["collected_cents"] * 10_000 // target_cents
+        # Integer division: never a float near money; capped to fit an int64.
+        progress_basis_points=min(row["collected_cents"] * 10_000 // target_cents, 2**63 - 1)
         if target_cents
         else 0,
         accepting_payments=row["accepting_payments"],

@@ -312,3 +312,58 @@ def test_the_owners_stream_shows_contributions_and_the_close(wallet, open_accoun
         event_pb2.EVENT_TYPE_TRANSFER_COMPLETED,
         event_pb2.EVENT_TYPE_COLLECTION_CLOSED,
     ]
+
+
+def test_the_database_refuses_what_the_rules_forbid(wallet, open_account, association, db):
+    collection = wallet.create_collection(association, "Rules", tag())
+    alice = open_account(balance_cents=1_000)
+    done = pay(wallet, alice, "#" + collection.hashtag, 100)
+    pending = wallet.initiate_transfer(alice, "#" + collection.hashtag, 100)
+    wallet.close_collection(collection.collection_id)
+
+    def refused(sql, params):
+        with pytest.raises((psycopg.errors.CheckViolation, psycopg.errors.RestrictViolation)):
+            with db.transaction():
+                db.execute(sql, params)
+
+    # A contribution never completes into a closed collection, even in SQL.
+    refused(
+        "UPDATE transfers SET state = 'COMPLETED', resolve_time = now() WHERE transfer_id = %s",
+        (pending.transfer_id,),
+    )
+    # A collection resolves once and changes nothing else.
+    refused(
+        "UPDATE collections SET state = 'CANCELLED', resolved_by = 'x' WHERE collection_id = %s",
+        (collection.collection_id,),
+    )
+    refused(
+        "UPDATE collections SET title = 'Other' WHERE collection_id = %s",
+        (collection.collection_id,),
+    )
+    # A payout or refund comes from its collection, completed; nothing else does.
+    refused(
+        "INSERT INTO transfers (transfer_id, kind, state, from_account_id, to_account_id,"
+        " currency_code, amount_cents, initiated_by, resolve_time, collection_id)"
+        " VALUES (gen_random_uuid(), 'COLLECTION_REFUND', 'COMPLETED', %s, %s, 'EUR', 1,"
+        " 'test', now(), %s)",
+        (alice, association, collection.collection_id),
+    )
+    refused(
+        "INSERT INTO transfers (transfer_id, kind, state, from_account_id, to_account_id,"
+        " currency_code, amount_cents, initiated_by, resolve_time)"
+        " VALUES (gen_random_uuid(), 'COLLECTION_PAYOUT', 'COMPLETED', %s, %s, 'EUR', 1,"
+        " 'test', now())",
+        (collection.collection_id, alice),
+    )
+    # The collection of a transfer never changes.
+    other = wallet.create_collection(association, "Other", tag())
+    refused(
+        "UPDATE transfers SET collection_id = %s, to_account_id = %s WHERE transfer_id = %s",
+        (other.collection_id, other.collection_id, pending.transfer_id),
+    )
+    # A collection has no code: it can never confirm a payment of its own.
+    refused(
+        "UPDATE accounts SET code_hmac = '\\x00' WHERE account_id = %s",
+        (collection.collection_id,),
+    )
+    assert wallet.get_transfer(done.transfer_id).state == COMPLETED
