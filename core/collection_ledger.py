@@ -29,7 +29,7 @@ MAX_TITLE_LENGTH = 100
 DEFAULT_RESERVED_HASHTAGS = ("envoyer", "send")
 
 _SELECT = """
-SELECT c.collection_id, c.owner_account_id, c.title, c.hashtag, c.target_cents,
+SELECT c.collection_id, c.seq, c.owner_account_id, c.title, c.hashtag, c.target_cents,
        c.deadline_time, c.state, c.create_time, c.resolve_time, a.currency_code,
        o.kind AS owner_kind,
        (c.state = 'OPEN' AND (c.deadline_time IS NULL OR c.deadline_time > now()))
@@ -205,6 +205,19 @@ def refund_count(conn, collection_id) -> int:
         "SELECT count(*) FROM transfers WHERE collection_id = %s AND kind = 'COLLECTION_REFUND'",
         (collection_id,),
     ).fetchone()[0]
+
+
+def list_owned(conn, owner_account_id: str, *, before_seq: int | None, limit: int) -> list:
+    """An owner's collections, newest first, with seq below before_seq."""
+    return (
+        conn.cursor(row_factory=dict_row)
+        .execute(
+            _SELECT + " WHERE c.owner_account_id = %s AND c.seq < coalesce(%s, 9223372036854775807)"
+            " ORDER BY c.seq DESC LIMIT %s",
+            (owner_account_id, before_seq, limit),
+        )
+        .fetchall()
+    )
 
 
 def get_many(conn, collection_ids) -> dict:

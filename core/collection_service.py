@@ -11,7 +11,7 @@ a merchant's token for its own account, an admin for anyone (access.py).
 import os
 
 from envoi.client import errors
-from envoi.core import collection_ledger, ledger, proto_rows, transfer_policy
+from envoi.core import collection_ledger, ledger, page_tokens, proto_rows, transfer_policy
 from envoi.core.access import require_money_access, require_own_account
 from envoi.core.caller import current_caller
 from envoi.core.request_validation import RequestCheck
@@ -20,6 +20,8 @@ from envoi.core.transactions import apply_once, run_in_transaction
 from envoi.v1 import collection_service_pb2, collection_service_pb2_grpc
 
 SERVICE = "/envoi.v1.CollectionService/"
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 100
 
 
 def reserved_hashtags(env=os.environ) -> tuple[str, ...]:
@@ -144,6 +146,33 @@ class CollectionService(collection_service_pb2_grpc.CollectionServiceServicer):
         return self._resolve(
             request, "CancelCollection", collection_service_pb2.CancelCollectionResponse, cancel
         )
+
+    def ListCollections(self, request, context):
+        caller = current_caller.get()
+        check = RequestCheck()
+        check.uuid("owner_account_id", request.owner_account_id)
+        if not 0 <= request.page_size <= MAX_PAGE_SIZE:
+            check.fail("page_size", f"must be between 0 and {MAX_PAGE_SIZE}")
+        check.raise_if_any()
+        require_own_account(caller, request.owner_account_id)
+        digest = page_tokens.filters_digest("collections", request.owner_account_id)
+        before_seq = page_tokens.decode(request.page_token, digest)
+        page_size = request.page_size or DEFAULT_PAGE_SIZE
+
+        def read(conn):
+            owner = ledger.get_account(conn, request.owner_account_id)
+            require_money_access(caller, owner["kind"])
+            return collection_ledger.list_owned(
+                conn, request.owner_account_id, before_seq=before_seq, limit=page_size + 1
+            )
+
+        rows = run_in_transaction(self.runtime.pool, read)
+        response = collection_service_pb2.ListCollectionsResponse(
+            collections=[proto_rows.collection(row) for row in rows[:page_size]]
+        )
+        if len(rows) > page_size:
+            response.next_page_token = page_tokens.encode(rows[page_size - 1]["seq"], digest)
+        return response
 
     def _resolve(self, request, method: str, response_type, resolve):
         caller = current_caller.get()

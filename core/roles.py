@@ -39,6 +39,7 @@ ALLOWED_ROLES_BY_METHOD = {
     "/envoi.v1.CollectionService/GetCollection": {"channel", "wallet", "merchant", "admin"},
     "/envoi.v1.CollectionService/CloseCollection": {"wallet", "merchant", "admin"},
     "/envoi.v1.CollectionService/CancelCollection": {"wallet", "merchant", "admin"},
+    "/envoi.v1.CollectionService/ListCollections": {"wallet", "merchant", "admin"},
 }
 
 # Open to anyone: health checks and server reflection (grpcurl list/describe).

@@ -367,3 +367,23 @@ def test_the_database_refuses_what_the_rules_forbid(wallet, open_account, associ
         (collection.collection_id,),
     )
     assert wallet.get_transfer(done.transfer_id).state == COMPLETED
+
+
+def test_an_owner_lists_its_collections_newest_first_by_pages(wallet, open_account, merchant):
+    owner = open_account()
+    made = [wallet.create_collection(owner, f"Drive {n}", tag()) for n in range(5)]
+    wallet.close_collection(made[0].collection_id)
+    first = wallet.list_collections(owner, page_size=2)
+    second = wallet.list_collections(owner, page_size=2, page_token=first.next_page_token)
+    third = wallet.list_collections(owner, page_size=2, page_token=second.next_page_token)
+    listed = [c.collection_id for page in (first, second, third) for c in page.collections]
+    assert listed == [c.collection_id for c in reversed(made)]
+    assert third.next_page_token == "" and third.collections[-1].state == CLOSED
+    with pytest.raises(errors.InvalidPageToken):
+        wallet.list_collections(open_account(), page_token=first.next_page_token)
+    merchant_id, merchant_client = merchant
+    with pytest.raises(errors.PermissionDenied):
+        merchant_client.list_collections(owner)
+    with pytest.raises(errors.PermissionDenied):
+        wallet.list_collections(merchant_id)
+    assert merchant_client.list_collections(merchant_id).next_page_token == ""

@@ -62,6 +62,7 @@ EXPECTED_ALLOWED_ROLES = {
     "/envoi.v1.CollectionService/GetCollection": {"channel", "wallet", "merchant", "admin"},
     "/envoi.v1.CollectionService/CloseCollection": {"wallet", "merchant", "admin"},
     "/envoi.v1.CollectionService/CancelCollection": {"wallet", "merchant", "admin"},
+    "/envoi.v1.CollectionService/ListCollections": {"wallet", "merchant", "admin"},
 }
 ROLE_CALLERS = ("channel", "wallet", "merchant", "admin", "ledger")
 UNAUTHENTICATED_CALLERS = ("no_token", "unknown_token", "revoked_token")
@@ -242,6 +243,9 @@ CALLS = {
     ),
     "/envoi.v1.CollectionService/CancelCollection": lambda client, s: client.cancel_collection(
         s.collection_id
+    ),
+    "/envoi.v1.CollectionService/ListCollections": lambda client, s: client.list_collections(
+        s.account_id
     ),
     "/envoi.v1.TransferService/CreateTransfers": lambda client, s: client.create_transfers(
         [{"from_account_id": s.account_id, "to_account_id": s.payee_id, "amount_cents": 100}],

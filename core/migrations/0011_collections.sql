@@ -35,6 +35,8 @@ END $$;
 CREATE TABLE collections (
     -- The collection's own account: one id for both.
     collection_id uuid PRIMARY KEY REFERENCES accounts (account_id),
+    -- Creation order, for an owner's list.
+    seq bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
     owner_account_id uuid NOT NULL REFERENCES accounts (account_id),
     title text NOT NULL CHECK (length(title) BETWEEN 1 AND 100),
     -- Without '#'; unique among open collections, in any case.
@@ -53,7 +55,7 @@ CREATE TABLE collections (
 );
 CREATE UNIQUE INDEX collections_open_hashtag ON collections (lower(hashtag)) WHERE state = 'OPEN';
 CREATE INDEX collections_hashtag ON collections (lower(hashtag), create_time);
-CREATE INDEX collections_owner ON collections (owner_account_id, create_time);
+CREATE INDEX collections_owner ON collections (owner_account_id, seq);
 CREATE TRIGGER collections_no_delete BEFORE DELETE ON collections
     FOR EACH ROW EXECUTE FUNCTION forbid_change();
 
@@ -133,11 +135,11 @@ BEGIN
         RAISE EXCEPTION 'collection % cannot go from % to %', OLD.collection_id, OLD.state,
             NEW.state USING ERRCODE = 'restrict_violation';
     END IF;
-    IF (NEW.collection_id, NEW.owner_account_id, NEW.title, NEW.hashtag, NEW.target_cents,
-        NEW.deadline_time, NEW.initiated_by, NEW.create_time)
+    IF (NEW.collection_id, NEW.seq, NEW.owner_account_id, NEW.title, NEW.hashtag,
+        NEW.target_cents, NEW.deadline_time, NEW.initiated_by, NEW.create_time)
        IS DISTINCT FROM
-       (OLD.collection_id, OLD.owner_account_id, OLD.title, OLD.hashtag, OLD.target_cents,
-        OLD.deadline_time, OLD.initiated_by, OLD.create_time) THEN
+       (OLD.collection_id, OLD.seq, OLD.owner_account_id, OLD.title, OLD.hashtag,
+        OLD.target_cents, OLD.deadline_time, OLD.initiated_by, OLD.create_time) THEN
         RAISE EXCEPTION 'a collection may only change its state'
             USING ERRCODE = 'restrict_violation';
     END IF;

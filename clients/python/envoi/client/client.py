@@ -568,3 +568,12 @@ class EnvoiClient:
             request_id=self._request_id(request_id), collection_id=collection_id
         )
         return self.call(self.collections.CancelCollection, request)
+
+    def list_collections(
+        self, owner_account_id: str, *, page_size: int = 0, page_token: str = ""
+    ) -> collection_service_pb2.ListCollectionsResponse:
+        """One page of an owner's collections, newest first."""
+        request = collection_service_pb2.ListCollectionsRequest(
+            owner_account_id=owner_account_id, page_size=page_size, page_token=page_token
+        )
+        return self.call(self.collections.ListCollections, request)

@@ -57,6 +57,11 @@ class CollectionServiceStub:
                 request_serializer=envoi_dot_v1_dot_collection__service__pb2.CancelCollectionRequest.SerializeToString,
                 response_deserializer=envoi_dot_v1_dot_collection__service__pb2.CancelCollectionResponse.FromString,
                 _registered_method=True)
+        self.ListCollections = channel.unary_unary(
+                '/envoi.v1.CollectionService/ListCollections',
+                request_serializer=envoi_dot_v1_dot_collection__service__pb2.ListCollectionsRequest.SerializeToString,
+                response_deserializer=envoi_dot_v1_dot_collection__service__pb2.ListCollectionsResponse.FromString,
+                _registered_method=True)
 
 
 class CollectionServiceServicer:
@@ -93,6 +98,13 @@ class CollectionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListCollections(self, request, context):
+        """An owner's collections, newest first, open or not.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CollectionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -115,6 +127,11 @@ def add_CollectionServiceServicer_to_server(servicer, server):
                     servicer.CancelCollection,
                     request_deserializer=envoi_dot_v1_dot_collection__service__pb2.CancelCollectionRequest.FromString,
                     response_serializer=envoi_dot_v1_dot_collection__service__pb2.CancelCollectionResponse.SerializeToString,
+            ),
+            'ListCollections': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCollections,
+                    request_deserializer=envoi_dot_v1_dot_collection__service__pb2.ListCollectionsRequest.FromString,
+                    response_serializer=envoi_dot_v1_dot_collection__service__pb2.ListCollectionsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -228,6 +245,33 @@ class CollectionService:
             '/envoi.v1.CollectionService/CancelCollection',
             envoi_dot_v1_dot_collection__service__pb2.CancelCollectionRequest.SerializeToString,
             envoi_dot_v1_dot_collection__service__pb2.CancelCollectionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCollections(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/envoi.v1.CollectionService/ListCollections',
+            envoi_dot_v1_dot_collection__service__pb2.ListCollectionsRequest.SerializeToString,
+            envoi_dot_v1_dot_collection__service__pb2.ListCollectionsResponse.FromString,
             options,
             channel_credentials,
             insecure,
