@@ -387,3 +387,17 @@ def test_an_owner_lists_its_collections_newest_first_by_pages(wallet, open_accou
     with pytest.raises(errors.PermissionDenied):
         wallet.list_collections(merchant_id)
     assert merchant_client.list_collections(merchant_id).next_page_token == ""
+
+
+def test_closing_respects_the_owners_maximum_balance(wallet, admin, open_account):
+    owner = open_account()  # unverified: at most 150,000 cents
+    collection = wallet.create_collection(owner, "Big", tag())
+    for _ in range(7):
+        pay(wallet, open_account(balance_cents=25_000), "#" + collection.hashtag, 25_000)
+    with pytest.raises(errors.LimitExceeded) as refused:
+        wallet.close_collection(collection.collection_id)
+    assert refused.value.metadata["limit"] == "MAX_BALANCE"
+    assert wallet.get_collection(collection.collection_id).state == OPEN
+    admin.set_account_tier(owner, "VERIFIED")
+    assert wallet.close_collection(collection.collection_id).state == CLOSED
+    assert balance(wallet, owner) == 175_000
