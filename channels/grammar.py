@@ -5,6 +5,11 @@ TransferIntent, or a Rejection with a stable reason.
     -> TransferIntent(amount_cents=1000, currency="EUR", recipient="alice",
                       memo="merci pour le resto")
 
+The recipient may instead be a collection, named by its hashtag:
+
+    @SmoneyFR #envoyer 5€ #TelethonACF
+    -> TransferIntent(amount_cents=500, currency="EUR", recipient="#TelethonACF", memo="")
+
 Reading a post:
 - HTML entities are decoded once, with html.unescape, as X sends `&amp;`,
   `&lt;`, `&gt;` and numeric ones. The text is then split on Unicode
@@ -22,6 +27,13 @@ Reading a post:
   mention is not required, and when present it is ignored.
 - Every mention other than the bot's is a recipient; exactly one is needed
   (the same handle twice, in any case, is one recipient).
+- A collection: when nobody but the bot is mentioned, a hashtag other than
+  the keyword names the collection to pay (`recipient` is `#TelethonACF`, as
+  written). Its name must be 3 to 50 of A-Z a-z 0-9 _ with a letter, ended by
+  the word's end or the punctuation around it, else INVALID_HASHTAG
+  (`#Téléthon`, `#a-b`, `#ab`); two different ones (in any case) are
+  MULTIPLE_COLLECTIONS. When a person is mentioned, other hashtags stay memo
+  text, as before collections (`10€ @alice #merci`).
 - The memo is what is left once every bot mention, keyword hashtag, the
   amount and the recipient's mentions are removed (whole words, with the
   punctuation or emoji attached to them), words joined by one space.
@@ -59,8 +71,9 @@ Precedence, first match wins:
     neighbours; then its number: NON_ASCII_DIGITS, NEGATIVE_AMOUNT,
     EXPONENT_NOTATION, AMBIGUOUS_THOUSANDS, INVALID_AMOUNT, TOO_MANY_DECIMALS,
     INVALID_AMOUNT (leading zero), AMOUNT_TOO_LARGE, ZERO_AMOUNT
- 5. the recipient: INVALID_HANDLE, MULTIPLE_RECIPIENTS, BOT_AS_RECIPIENT (the
-    bot mentioned twice and nobody else), MISSING_RECIPIENT
+ 5. the recipient: INVALID_HANDLE, MULTIPLE_RECIPIENTS; with no mention, a
+    collection: MULTIPLE_COLLECTIONS, INVALID_HASHTAG; then BOT_AS_RECIPIENT
+    (the bot mentioned twice and nobody else), MISSING_RECIPIENT
 
 Rejection messages are fixed sentences per reason: they name the bot and the
 keyword, never echo the post and mention nobody else (the example recipient
@@ -116,6 +129,10 @@ REASONS: dict[str, str] = {
     "ZERO_AMOUNT": "The amount is zero.",
     "INVALID_HANDLE": "A mention is not a valid X handle (1 to 15 of A-Z a-z 0-9 _).",
     "MULTIPLE_RECIPIENTS": "The post mentions more than one person besides the bot.",
+    "MULTIPLE_COLLECTIONS": "The post mentions nobody but has more than one hashtag "
+    "besides the keyword: which collection to pay is unclear.",
+    "INVALID_HASHTAG": "The hashtag naming the collection is not 3 to 50 of A-Z a-z 0-9 _ "
+    "with a letter.",
     "BOT_AS_RECIPIENT": "The only person to pay is the bot itself.",
     "MISSING_RECIPIENT": "The post mentions nobody to pay.",
 }
@@ -143,6 +160,9 @@ _MESSAGES = {
     "ZERO_AMOUNT": "The amount must be more than zero.",
     "INVALID_HANDLE": "A mention is not a valid X handle (1 to 15 letters, digits or _).",
     "MULTIPLE_RECIPIENTS": "Send to one person per post.",
+    "MULTIPLE_COLLECTIONS": "Pay one collection per post, as in: {collection_example}.",
+    "INVALID_HASHTAG": "A collection's hashtag has 3 to 50 letters, digits or _, "
+    "as in: {collection_example}.",
     "BOT_AS_RECIPIENT": "@{bot} cannot receive money; mention the person to pay.",
     "MISSING_RECIPIENT": "Mention the person to pay, as in: {example}.",
 }
@@ -153,7 +173,9 @@ assert _MESSAGES.keys() == REASONS.keys()
 class TransferIntent:
     amount_cents: int
     currency: str  # ISO 4217, the grammar's currency
-    recipient: str  # the handle without "@", as written in the post
+    # The handle without "@", as written in the post; or a collection's
+    # hashtag with its "#" ("#TelethonACF").
+    recipient: str
     memo: str  # the words left around the command, one space apart; "" if none
 
 
@@ -186,6 +208,8 @@ _ASCII_FOLD = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 _HANDLE = re.compile(r"[A-Za-z0-9_]{1,%d}" % MAX_HANDLE_CHARS)
 _HANDLE_RUN = re.compile(r"[A-Za-z0-9_]+")
 _HANDLE_CHARS = frozenset(string.ascii_letters + string.digits + "_")
+# A collection's name: what the core accepts (core/collection_ledger.py).
+_COLLECTION_HASHTAG = re.compile(r"(?=[A-Za-z0-9_]*[A-Za-z])[A-Za-z0-9_]{3,50}")
 _AT_SIGNS = "@\uff20"
 _HASH_SIGNS = "#\uff03"
 _LEADING = "([{\"'«“‘¿¡"
@@ -362,17 +386,31 @@ class Grammar:
                 recipients.setdefault(_fold(w.core[1:]), []).append(i)
         if len(recipients) > 1:
             return self._reject("MULTIPLE_RECIPIENTS")
-        if not recipients:
-            return self._reject(
-                "BOT_AS_RECIPIENT" if len(bot_mentions) > 1 else "MISSING_RECIPIENT"
-            )
-        (recipient_at,) = recipients.values()
+        if recipients:
+            (recipient_at,) = recipients.values()
+            recipient = words[recipient_at[0]].core[1:]
+        else:  # nobody mentioned: a collection's hashtag, if there is one
+            collections = {}  # folded name -> indexes of its hashtags
+            for i, w in enumerate(words):
+                if w.kind == "hashtag" and not w.keyword:
+                    collections.setdefault(_fold(w.core[1:]), []).append(i)
+            if len(collections) > 1:
+                return self._reject("MULTIPLE_COLLECTIONS")
+            if not collections:
+                return self._reject(
+                    "BOT_AS_RECIPIENT" if len(bot_mentions) > 1 else "MISSING_RECIPIENT"
+                )
+            (recipient_at,) = collections.values()
+            name = words[recipient_at[0]].core[1:]
+            if not _COLLECTION_HASHTAG.fullmatch(name):
+                return self._reject("INVALID_HASHTAG")
+            recipient = "#" + name
 
         used = {*bot_mentions, *keyword_tags, *range(amount.first, amount.last + 1), *recipient_at}
         return TransferIntent(
             amount_cents=cents,
             currency=self.currency,
-            recipient=words[recipient_at[0]].core[1:],
+            recipient=recipient,
             memo=" ".join(w.raw for i, w in enumerate(words) if i not in used),
         )
 
@@ -393,6 +431,7 @@ class Grammar:
                 ten_fifty=money("10,50"),
                 thousand=money("1000"),
                 example=f"@{self.bot_handle} #{keyword} {money('10')} @<friend>",
+                collection_example=f"@{self.bot_handle} #{keyword} {money('5')} #<collection>",
             ),
         )
 

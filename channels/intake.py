@@ -1,5 +1,6 @@
 """From a post to a payment: parse it with the channel's grammar, find the
-recipient among the mentions the network resolved, and initiate the transfer
+recipient among the mentions the network resolved (or the collection a hashtag
+names), and initiate the transfer
 through gRPC with request_id "<channel>:<post id>", so a post delivered twice,
 or by webhook and by polling, starts one transfer."""
 
@@ -24,6 +25,8 @@ REFUSALS = {
     "SELF_TRANSFER": "You cannot pay yourself.",
     "CURRENCY_MISMATCH": "This payment is not in your account's currency.",
     "PERMISSION_DENIED": "This payment cannot be made from here.",
+    "COLLECTION_NOT_FOUND": "No collection has this hashtag.",
+    "COLLECTION_NOT_OPEN": "This collection no longer takes payments.",
 }
 
 
@@ -44,11 +47,20 @@ def take_in(channel: Channel, client: EnvoiClient, store: GatewayStore, post: In
         if result.reason in SILENT_REASONS:
             return "ignored"
         return _refuse(channel, store, post, result.reason, result.message, private=False)
-    recipient = next(
-        (person for person in post.mentions if person.handle.lower() == result.recipient.lower()),
-        None,
-    )
-    if recipient is None:  # the network did not resolve the mention: no such user
+    if result.recipient.startswith("#"):  # a collection, named by its hashtag
+        payee = result.recipient
+    else:
+        payee = next(
+            (
+                identity_pb2.Identity(
+                    namespace=channel.name, subject_id=person.subject_id, handle=person.handle
+                )
+                for person in post.mentions
+                if person.handle.lower() == result.recipient.lower()
+            ),
+            None,
+        )
+    if payee is None:  # the network did not resolve the mention: no such user
         return _refuse(
             channel,
             store,
@@ -62,9 +74,7 @@ def take_in(channel: Channel, client: EnvoiClient, store: GatewayStore, post: In
             identity_pb2.Identity(
                 namespace=channel.name, subject_id=post.author.subject_id, handle=post.author.handle
             ),
-            identity_pb2.Identity(
-                namespace=channel.name, subject_id=recipient.subject_id, handle=recipient.handle
-            ),
+            payee,
             result.amount_cents,
             currency_code=result.currency,
             memo=result.memo[:280],

@@ -97,7 +97,9 @@ def lock_accounts(conn: psycopg.Connection, batch: list[NewTransfer]) -> dict:
         for account_id, currency_code, available_cents in conn.execute(
             "SELECT account_id, currency_code,"
             " account_balance_cents(accounts) - held_cents - floor_cents"
-            " FROM accounts WHERE account_id = ANY(%s::uuid[]) AND kind <> 'SYSTEM'"
+            # Collections are paid into and out of only by their own rules.
+            " FROM accounts WHERE account_id = ANY(%s::uuid[])"
+            " AND kind NOT IN ('SYSTEM', 'COLLECTION')"
             " ORDER BY account_id FOR NO KEY UPDATE",
             (account_ids,),
         )

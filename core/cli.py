@@ -194,6 +194,8 @@ def cmd_parse(args):
 PARSE_HELP = """\
 Prints one JSON object on stdout. Accepted, exit 0:
   {"amount_cents": 1050, "currency": "EUR", "recipient": "alice", "memo": "..."}
+A collection, named by its hashtag when nobody is mentioned:
+  {"amount_cents": 500, "currency": "EUR", "recipient": "#TelethonACF", "memo": ""}
 Rejected, exit 1:
   {"error": {"reason": "UPPER_SNAKE", "message": "..."}}
 A bad --bot or keyword list exits 2, with a message on stderr.
@@ -205,6 +207,7 @@ environment:
 
 example:
   envoi parse '@SmoneyFR #envoyer 10,50€ @alice merci'
+  envoi parse '@SmoneyFR #envoyer 5€ #TelethonACF'
   envoi parse -- '-10€ ...'    (a text starting with - comes after --)
 """
 

@@ -5,7 +5,7 @@ import asyncio
 import base64
 
 from envoi.client import errors
-from envoi.core import card_top_ups, ledger, payouts, proto_rows
+from envoi.core import card_top_ups, collection_ledger, ledger, payouts, proto_rows
 from envoi.core.access import require_money_access, require_own_account
 from envoi.core.caller import current_caller
 from envoi.core.event_wakeups import EventWakeups
@@ -34,8 +34,14 @@ def _with_subjects(conn, rows: list[dict]) -> list[tuple[dict, dict | None]]:
     subjects = {
         **card_top_ups.get_many(conn, [r["top_up_id"] for r in rows if r["top_up_id"]]),
         **payouts.get_many(conn, [r["payout_id"] for r in rows if r["payout_id"]]),
+        **collection_ledger.get_many(
+            conn, [r["event_collection_id"] for r in rows if r["event_collection_id"]]
+        ),
     }
-    return [(row, subjects.get(row["top_up_id"] or row["payout_id"])) for row in rows]
+    return [
+        (row, subjects.get(row["top_up_id"] or row["payout_id"] or row["event_collection_id"]))
+        for row in rows
+    ]
 
 
 def encode_cursor(tx_id: int, event_id: int) -> str:

@@ -17,7 +17,7 @@ import psycopg.errors
 from psycopg.rows import dict_row
 
 from envoi.client import errors
-from envoi.core import confirmation_codes, merchant_fees, transfer_policy
+from envoi.core import collection_ledger, confirmation_codes, merchant_fees, transfer_policy
 from envoi.core.config import Settings
 from envoi.core.idempotency import RecordedFailure
 
@@ -36,8 +36,13 @@ TRANSFER_COLUMNS = (
     "transfer_id, seq, kind, state, from_account_id, to_account_id, currency_code,"
     " amount_cents, memo, initiated_by, create_time, expire_time, resolve_time,"
     " from_namespace, from_subject_id, from_handle, to_namespace, to_subject_id,"
-    " to_handle, channel_reference, claim_expire_time, fee_cents, merchant_reference"
+    " to_handle, channel_reference, claim_expire_time, fee_cents, merchant_reference,"
+    " collection_id"
 )
+# Accounts the account APIs never show: envoi's own, and collections (read and
+# moved only through CollectionService, so that no other path pays into or
+# out of one).
+HIDDEN_KINDS = "('SYSTEM', 'COLLECTION')"
 
 
 def ensure_system_accounts(conn: psycopg.Connection, currencies) -> None:
@@ -111,7 +116,10 @@ def open_account(
 
 def get_account(conn, account_id: str, *, lock: bool = False) -> dict:
     """The account row; raises AccountNotFound (system accounts are not shown)."""
-    sql = f"SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE account_id = %s AND kind <> 'SYSTEM'"
+    sql = (
+        f"SELECT {ACCOUNT_COLUMNS} FROM accounts"
+        f" WHERE account_id = %s AND kind NOT IN {HIDDEN_KINDS}"
+    )
     row = (
         conn.cursor(row_factory=dict_row)
         .execute(sql + (" FOR NO KEY UPDATE" if lock else ""), (account_id,))
@@ -130,7 +138,7 @@ def change_code(conn, code_key: bytes, account_id: str, new_code: str) -> dict:
         conn.cursor(row_factory=dict_row)
         .execute(
             f"UPDATE accounts SET code_hmac = %s, failed_code_attempts = 0"
-            f" WHERE account_id = %s AND kind <> 'SYSTEM' RETURNING {ACCOUNT_COLUMNS}",
+            f" WHERE account_id = %s AND kind NOT IN {HIDDEN_KINDS} RETURNING {ACCOUNT_COLUMNS}",
             (confirmation_codes.code_hmac(code_key, account_id, new_code), account_id),
         )
         .fetchone()
@@ -195,11 +203,15 @@ def initiate(
     to_identity: IdentityRef | None = None,
     channel_reference: str = "",
     authorize_sender=lambda sender: None,
+    to_collection_id: str | None = None,
+    to_collection_hashtag: str | None = None,
 ) -> dict:
     """Check policy and hold the amount on the sender: PENDING_CONFIRMATION.
 
     A sender named by identity must have linked it. A recipient named by an
     identity nobody has linked is paid into escrow, and capped as a person.
+    A payment into a collection (by id or hashtag) needs it to take payments
+    now, and is capped as a payment to the collection's owner.
     authorize_sender(sender row) raises if the caller may not move its money;
     it runs before anything about the sender's money is looked at.
     """
@@ -215,11 +227,19 @@ def initiate(
             )
     if to_identity is not None:
         to_account_id = identity_account_id(conn, to_identity)
+    collection = None
+    if to_collection_id or to_collection_hashtag:
+        collection = collection_ledger.for_payment(
+            conn, collection_id=to_collection_id, hashtag=to_collection_hashtag
+        )
+        to_account_id = str(collection["collection_id"])
     if from_account_id == to_account_id:
         raise errors.SelfTransfer(
             "an account cannot pay itself", field_violations={"to_account_id": "same as the sender"}
         )
-    if to_account_id is None:  # nobody has linked the recipient's identity yet
+    if collection is not None:  # no tier: a collection has no maximum balance
+        recipient = {"kind": collection["owner_kind"], "currency_code": collection["currency_code"]}
+    elif to_account_id is None:  # nobody has linked the recipient's identity yet
         recipient = {"kind": "PERSON", "currency_code": currency_code}
         to_account_id = system_account_id(conn, ESCROW_PURPOSE, currency_code)
     else:
@@ -256,6 +276,7 @@ def initiate(
         from_identity=from_identity,
         to_identity=to_identity,
         channel_reference=channel_reference,
+        collection_id=to_account_id if collection is not None else None,
     )
 
 
@@ -275,6 +296,7 @@ def _insert_transfer(
     to_identity=None,
     channel_reference="",
     merchant_reference=None,
+    collection_id=None,
 ) -> dict:
     from_identity = from_identity or IdentityRef(None, None, None)
     to_identity = to_identity or IdentityRef(None, None, None)
@@ -288,11 +310,11 @@ def _insert_transfer(
                     " to_account_id, currency_code, amount_cents, memo, initiated_by,"
                     " expire_time, resolve_time, from_namespace, from_subject_id, from_handle,"
                     " to_namespace, to_subject_id, to_handle, channel_reference,"
-                    " merchant_reference)"
+                    " merchant_reference, collection_id)"
                     " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s,"
                     "         now() + make_interval(secs => %s),"
                     "         CASE WHEN %s = 'COMPLETED' THEN now() END,"
-                    "         %s, %s, %s, %s, %s, %s, %s, %s)"
+                    "         %s, %s, %s, %s, %s, %s, %s, %s, %s)"
                 ),
                 (
                     transfer_id,
@@ -310,6 +332,7 @@ def _insert_transfer(
                     *to_identity,
                     channel_reference,
                     merchant_reference,
+                    collection_id,
                 ),
             )
             .fetchone()
@@ -419,6 +442,8 @@ def verify_code(conn, settings: Settings, code_key: bytes, account: dict, code: 
 def confirm(conn, settings: Settings, code_key: bytes, transfer: dict, code: str) -> dict:
     """Post a pending transfer if `code` is the sender's. `transfer` is locked."""
     _require_pending(conn, transfer)
+    if transfer["collection_id"] is not None:
+        _require_collection_accepting(conn, transfer)
     # Both rows locked in id order, except a recipient that takes credits
     # deferred: donations to one association must not queue on its row.
     columns = (
@@ -474,6 +499,17 @@ def check_payer_can_pay(conn, settings: Settings, transfer: dict, recipient: dic
     available_cents = payer["balance_cents"] - payer["held_cents"] - payer["floor_cents"]
     if transfer["amount_cents"] > available_cents:
         raise errors.InsufficientFunds("the payer's available balance is too low")
+
+
+def _require_collection_accepting(conn, transfer: dict) -> None:
+    """A contribution completes only while its collection takes payments: one
+    closed, cancelled or past its deadline since the initiation releases the
+    hold (CANCELLED) and answers COLLECTION_NOT_OPEN, kept for the request_id.
+    Locked before the accounts, in the order closing takes them."""
+    collection = collection_ledger.lock_for_contribution(conn, transfer["collection_id"])
+    if not collection["accepting_payments"]:
+        _resolve(conn, transfer["transfer_id"], "CANCELLED")
+        raise RecordedFailure(collection_ledger.not_open(collection))
 
 
 def cancel(conn, transfer: dict) -> dict:
@@ -723,7 +759,9 @@ def list_events(
 ) -> list[dict]:
     """Outbox events in visibility order, after a (tx_id, event_id) cursor;
     only those of transfers started by `initiated_by`, or sent or received by
-    `account_id` (its current side: a claimed transfer's recipient is the claimer).
+    `account_id` (its current side: a claimed transfer's recipient is the claimer;
+    a collection's owner gets its closing or cancelling, and its completed
+    contributions, payout and refunds).
 
     Only events below the oldest running transaction are returned, so an
     event that commits later can never land before a cursor already handed out
@@ -733,11 +771,13 @@ def list_events(
     """
     scanned, params = _events_looked_at(after, visible_below, scan_limit)
     params["limit"] = limit
-    # An event is about a transfer (its columns), or a top-up or a payout (their ids).
+    # An event is about a transfer (its columns), or a top-up, a payout or a
+    # collection (their ids).
     sql = (
         f"SELECT e.event_id, e.tx_id::text::bigint AS tx_id, e.event_type,"
         f" e.create_time AS event_time, e.top_up_id, e.payout_id,"
-        f" coalesce(tu.account_id, po.account_id) AS subject_account_id,"
+        f" e.collection_id AS event_collection_id,"
+        f" coalesce(tu.account_id, po.account_id, co.owner_account_id) AS subject_account_id,"
         f" t.{TRANSFER_COLUMNS.replace(', ', ', t.')},"
         # How each side wants to be told; escrow stands for someone with no account yet.
         f" fa.notification_preference AS from_notification_preference,"
@@ -748,6 +788,10 @@ def list_events(
         f" LEFT JOIN accounts ta ON ta.account_id = t.to_account_id"
         f" LEFT JOIN card_top_ups tu ON tu.top_up_id = e.top_up_id"
         f" LEFT JOIN payouts po ON po.payout_id = e.payout_id"
+        # The collection an event is about, or a completed contribution,
+        # payout or refund is of: its owner sees them.
+        f" LEFT JOIN collections co ON co.collection_id = CASE"
+        f"  WHEN e.event_type = 'TRANSFER_COMPLETED' THEN t.collection_id ELSE e.collection_id END"
         f" WHERE true"
     )
     if initiated_by is not None:
@@ -756,7 +800,8 @@ def list_events(
     if account_id is not None:
         sql += (
             " AND %(account_id)s IN"
-            " (t.from_account_id, t.to_account_id, tu.account_id, po.account_id)"
+            " (t.from_account_id, t.to_account_id, tu.account_id, po.account_id,"
+            "  co.owner_account_id)"
         )
         params["account_id"] = account_id
     sql += " ORDER BY e.tx_id, e.event_id LIMIT %(limit)s"

@@ -81,7 +81,8 @@ CHECKS = {
     "one outbox event per state a transfer went through": (
         "SELECT t.transfer_id FROM transfers t"
         " WHERE (SELECT count(*) FROM outbox_events e WHERE e.transfer_id = t.transfer_id)"
-        " <> CASE WHEN t.kind IN ('FUNDING', 'PAYOUT', 'LEDGER')"
+        " <> CASE WHEN t.kind IN ('FUNDING', 'PAYOUT', 'LEDGER', 'COLLECTION_PAYOUT',"
+        "                         'COLLECTION_REFUND')"
         "              OR t.state = 'PENDING_CONFIRMATION'"
         "         THEN 1"
         "         WHEN (SELECT count(*) FROM postings p WHERE p.transfer_id = t.transfer_id) = 4"
@@ -137,6 +138,48 @@ CHECKS = {
         "SELECT p.payout_id FROM payouts p"
         " WHERE (SELECT count(*) FROM outbox_events e WHERE e.payout_id = p.payout_id)"
         " <> CASE p.state WHEN 'PENDING' THEN 1 ELSE 2 END"
+    ),
+    # Collections (migration 0011): money enters only by contributions while
+    # open, and leaves only to the owner (closed) or back to each payer (cancelled).
+    "money enters or leaves a collection only by its contributions, payout and refunds": (
+        "SELECT t.transfer_id FROM transfers t"
+        " JOIN accounts a ON a.account_id IN (t.from_account_id, t.to_account_id)"
+        " WHERE a.kind = 'COLLECTION' AND t.collection_id IS DISTINCT FROM a.account_id"
+    ),
+    "a collection holds its contributions until it closes or is cancelled, then nothing": (
+        "SELECT c.collection_id FROM collections c"
+        " JOIN accounts a ON a.account_id = c.collection_id"
+        " WHERE account_balance_cents(a) <> CASE WHEN c.state = 'OPEN' THEN"
+        "  (SELECT coalesce(sum(amount_cents), 0) FROM transfers t"
+        "    WHERE t.collection_id = c.collection_id AND t.kind = 'PAYMENT'"
+        "    AND t.state = 'COMPLETED') ELSE 0 END"
+        " OR a.held_cents <> 0"
+    ),
+    "a closed collection paid its owner all it collected, once; a cancelled one paid"
+    " each payer back what they paid": (
+        "SELECT c.collection_id FROM collections c"
+        " LEFT JOIN LATERAL (SELECT t.from_account_id AS payer, sum(t.amount_cents) AS cents"
+        "   FROM transfers t WHERE t.collection_id = c.collection_id AND t.kind = 'PAYMENT'"
+        "   AND t.state = 'COMPLETED' GROUP BY t.from_account_id) paid ON true"
+        " GROUP BY c.collection_id, c.state, c.owner_account_id"
+        " HAVING (SELECT count(*) FROM transfers p WHERE p.collection_id = c.collection_id"
+        "          AND p.kind = 'COLLECTION_PAYOUT')"
+        "   <> CASE WHEN c.state = 'CLOSED' AND coalesce(sum(paid.cents), 0) > 0 THEN 1 ELSE 0 END"
+        " OR coalesce(sum(paid.cents), 0) * (c.state = 'CLOSED')::int"
+        "   <> (SELECT coalesce(sum(p.amount_cents), 0) FROM transfers p"
+        "        WHERE p.collection_id = c.collection_id AND p.kind = 'COLLECTION_PAYOUT'"
+        "        AND p.to_account_id = c.owner_account_id)"
+        " OR (SELECT count(*) FROM transfers r WHERE r.collection_id = c.collection_id"
+        "      AND r.kind = 'COLLECTION_REFUND') > 0 AND c.state <> 'CANCELLED'"
+        " OR bool_or(c.state = 'CANCELLED' AND paid.cents"
+        "   <> (SELECT coalesce(sum(r.amount_cents), 0) FROM transfers r"
+        "        WHERE r.collection_id = c.collection_id AND r.kind = 'COLLECTION_REFUND'"
+        "        AND r.to_account_id = paid.payer))"
+    ),
+    "one outbox event per resolved collection, none while open": (
+        "SELECT c.collection_id FROM collections c"
+        " WHERE (SELECT count(*) FROM outbox_events e WHERE e.collection_id = c.collection_id)"
+        " <> CASE c.state WHEN 'OPEN' THEN 0 ELSE 1 END"
     ),
 }
 

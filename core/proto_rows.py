@@ -5,6 +5,7 @@ from google.protobuf import timestamp_pb2
 from envoi.v1 import (
     account_pb2,
     api_key_pb2,
+    collection_pb2,
     event_pb2,
     identity_pb2,
     money_pb2,
@@ -102,6 +103,7 @@ def transfer(row: dict) -> transfer_pb2.Transfer:
             amount_cents=row["amount_cents"] - row["fee_cents"],
         ),
         merchant_reference=row.get("merchant_reference") or "",
+        collection_id=str(row.get("collection_id") or ""),
     )
 
 
@@ -153,7 +155,7 @@ def payout(row: dict) -> payout_pb2.Payout:
 
 
 def event(row: dict, cursor: str, subject: dict | None = None) -> event_pb2.Event:
-    """An event row; `subject` is the top-up or payout row of an event about one."""
+    """An event row; `subject` is the top-up, payout or collection row of an event about one."""
     message = event_pb2.Event(
         sender_notification_preference=notification_preference(
             row["from_notification_preference"] or "PUBLIC_REPLY"
@@ -169,6 +171,8 @@ def event(row: dict, cursor: str, subject: dict | None = None) -> event_pb2.Even
         message.top_up.CopyFrom(top_up(subject))
     elif row["payout_id"] is not None:
         message.payout.CopyFrom(payout(subject))
+    elif row.get("event_collection_id") is not None:
+        message.collection.CopyFrom(collection(subject))
     else:
         message.transfer.CopyFrom(transfer(row))
     return message
@@ -184,3 +188,29 @@ def api_key(row: dict) -> api_key_pb2.ApiKey:
         revoke_time=_timestamp(row["revoke_time"]),
         revoked=row["revoked"],
     )
+
+
+def collection(row: dict) -> collection_pb2.Collection:
+    currency = row["currency_code"]
+    target_cents = row["target_cents"]
+    message = collection_pb2.Collection(
+        collection_id=str(row["collection_id"]),
+        owner_account_id=str(row["owner_account_id"]),
+        title=row["title"],
+        hashtag=row["hashtag"],
+        deadline_time=_timestamp(row["deadline_time"]),
+        state=collection_pb2.CollectionState.Value("COLLECTION_STATE_" + row["state"]),
+        collected=money_pb2.Money(currency_code=currency, amount_cents=row["collected_cents"]),
+        contributor_count=row["contributor_count"],
+        # Integer division: never a float near money; capped to fit an int64.
+        progress_basis_points=min(row["collected_cents"] * 10_000 // target_cents, 2**63 - 1)
+        if target_cents
+        else 0,
+        accepting_payments=row["accepting_payments"],
+        create_time=_timestamp(row["create_time"]),
+        resolve_time=_timestamp(row["resolve_time"]),
+        payout_transfer_id=str(row["payout_transfer_id"] or ""),
+    )
+    if target_cents:
+        message.target.CopyFrom(money_pb2.Money(currency_code=currency, amount_cents=target_cents))
+    return message

@@ -23,6 +23,7 @@ from envoi.core import ledger, migrations, startup, tls
 from envoi.core.account_service import AccountService
 from envoi.core.api_key_service import ApiKeyService
 from envoi.core.auth_interceptor import AuthInterceptor
+from envoi.core.collection_service import CollectionService
 from envoi.core.config import Settings
 from envoi.core.event_service import EventService
 from envoi.core.event_wakeups import EventWakeups
@@ -37,6 +38,8 @@ from envoi.v1 import (
     account_service_pb2_grpc,
     api_key_service_pb2,
     api_key_service_pb2_grpc,
+    collection_service_pb2,
+    collection_service_pb2_grpc,
     event_service_pb2,
     event_service_pb2_grpc,
     funding_service_pb2,
@@ -59,6 +62,7 @@ SERVICE_NAMES = (
     payout_service_pb2.DESCRIPTOR.services_by_name["PayoutService"].full_name,
     payment_request_service_pb2.DESCRIPTOR.services_by_name["PaymentRequestService"].full_name,
     api_key_service_pb2.DESCRIPTOR.services_by_name["ApiKeyService"].full_name,
+    collection_service_pb2.DESCRIPTOR.services_by_name["CollectionService"].full_name,
 )
 
 
@@ -79,6 +83,9 @@ async def add_services(
         PaymentRequestService(runtime), server
     )
     api_key_service_pb2_grpc.add_ApiKeyServiceServicer_to_server(ApiKeyService(runtime), server)
+    collection_service_pb2_grpc.add_CollectionServiceServicer_to_server(
+        CollectionService(runtime), server
+    )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for name in ("", *SERVICE_NAMES):

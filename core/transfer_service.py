@@ -4,7 +4,14 @@ import dataclasses
 import math
 
 from envoi.client import errors
-from envoi.core import bulk_transfers, ledger, page_tokens, payment_requests, proto_rows
+from envoi.core import (
+    bulk_transfers,
+    collection_ledger,
+    ledger,
+    page_tokens,
+    payment_requests,
+    proto_rows,
+)
 from envoi.core.access import require_money_access, require_own_account, require_party
 from envoi.core.account_service import identity_ref
 from envoi.core.caller import current_caller
@@ -43,16 +50,13 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
         caller = current_caller.get()
         check = RequestCheck()
         check.request_id(request.request_id)
-        for side in ("from", "to"):
-            account_field, identity_field = f"{side}_account_id", f"{side}_identity"
-            if request.HasField(identity_field) == bool(getattr(request, account_field)):
-                check.fail(
-                    account_field, f"give exactly one of {account_field} and {identity_field}"
-                )
-            elif request.HasField(identity_field):
-                check.identity(identity_field, getattr(request, identity_field))
-            else:
-                check.uuid(account_field, getattr(request, account_field))
+        if request.HasField("from_identity") == bool(request.from_account_id):
+            check.fail("from_account_id", "give exactly one of from_account_id and from_identity")
+        elif request.HasField("from_identity"):
+            check.identity("from_identity", request.from_identity)
+        else:
+            check.uuid("from_account_id", request.from_account_id)
+        to_collection_hashtag = check_recipient(check, request)
         check.money("amount", request.amount, self.settings.currencies)
         check.text("memo", request.memo, max_length=MAX_MEMO_LENGTH)
         check.text(
@@ -98,6 +102,8 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
                 initiated_by=caller.principal,
                 channel_reference=request.channel_reference,
                 authorize_sender=lambda sender: require_money_access(caller, sender["kind"]),
+                to_collection_id=request.to_collection_id or None,
+                to_collection_hashtag=to_collection_hashtag,
             )
             return transfer_service_pb2.InitiateTransferResponse(transfer=proto_rows.transfer(row))
 
@@ -287,6 +293,33 @@ CREATE_STATUSES = {
     status: transfer_service_pb2.CreateTransferStatus.Value("CREATE_TRANSFER_STATUS_" + status)
     for status in (bulk_transfers.CREATED, bulk_transfers.EXISTS, bulk_transfers.FAILED)
 }
+
+
+RECIPIENT_FIELDS = ("to_account_id", "to_identity", "to_collection_hashtag", "to_collection_id")
+
+
+def check_recipient(check: RequestCheck, request) -> str | None:
+    """Exactly one way to name the recipient; returns a collection hashtag without "#"."""
+    given = [
+        field
+        for field in RECIPIENT_FIELDS
+        if (request.HasField(field) if field == "to_identity" else getattr(request, field))
+    ]
+    if len(given) != 1:
+        check.fail("to_account_id", "give exactly one of " + ", ".join(RECIPIENT_FIELDS))
+        return None
+    (field,) = given
+    if field == "to_identity":
+        check.identity("to_identity", request.to_identity)
+    elif field == "to_collection_hashtag":
+        hashtag = collection_ledger.normalize_hashtag(request.to_collection_hashtag)
+        problem = collection_ledger.hashtag_problem(hashtag, ())
+        if problem:
+            check.fail("to_collection_hashtag", problem)
+        return hashtag
+    else:
+        check.uuid(field, getattr(request, field))
+    return None
 
 
 def check_batch(check: RequestCheck, transfers, currencies) -> None:

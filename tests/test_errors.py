@@ -31,6 +31,7 @@ from envoi.providers.sandbox import bank_transfers, callbacks, cards
 from envoi.v1 import (
     account_pb2,
     account_service_pb2_grpc,
+    collection_pb2,
     funding_service_pb2_grpc,
     identity_pb2,
     money_pb2,
@@ -1245,6 +1246,7 @@ def test_the_error_doc_names_no_reason_that_does_not_exist():
         | {name.removeprefix("ACCOUNT_TIER_") for name in account_pb2.AccountTier.keys()}
         | {name.removeprefix("TOP_UP_STATE_") for name in top_up_pb2.TopUpState.keys()}
         | {name.removeprefix("PAYOUT_STATE_") for name in payout_pb2.PayoutState.keys()}
+        | {name.removeprefix("COLLECTION_STATE_") for name in collection_pb2.CollectionState.keys()}
         | {"PER_TRANSFER", "DAILY", "MONTHLY_OUTGOING", "MAX_BALANCE", "API_KEYS", "OPEN_REQUESTS"}
         # Settings, which `envoi serve --help` lists.
         | {name for name in re.findall(r"ENVOI_[A-Z0-9_]+", config.SETTINGS_HELP)}

@@ -47,8 +47,11 @@ def world(open_account, wallet, admin, merchant):
     pending = wallet.initiate_transfer(alice, bob, 100).transfer_id
     done = wallet.initiate_transfer(alice, bob, 200).transfer_id
     wallet.confirm_transfer(done, "123456")
+    hashtag = "Fuzz" + uuid.uuid4().hex[:8]
+    collection = wallet.create_collection(association, "Fuzz drive", hashtag).collection_id
     return {
-        "ids": [alice, bob, association, merchant[0], pending, done],
+        "ids": [alice, bob, association, merchant[0], pending, done, collection],
+        "hashtags": [hashtag, "#" + hashtag.upper(), "envoyer", "NoSuchDrive", "#a-b"],
         "strings": [
             "",
             "123456",
@@ -78,6 +81,8 @@ def plausible(field, world):
         return st.uuids().map(lambda u: f"fuzz-{u}")
     if name.endswith("_id") and field.type == d.FieldDescriptor.TYPE_STRING:
         return st.sampled_from(world["ids"])
+    if name.endswith("hashtag"):
+        return st.sampled_from(world["hashtags"])
     if name in ("code", "new_code"):
         return st.sampled_from(["123456", "654321"])
     if name == "currency_code":

@@ -273,6 +273,16 @@ REJECTED = [
     (post("10€ @ alice"), {}, "MISSING_RECIPIENT"),  # a lone @ is text
     (post("10€ à alice@example.com"), {}, "MISSING_RECIPIENT"),
     (post("10€"), {"direct_message": True}, "MISSING_RECIPIENT"),
+    # collections, when nobody is mentioned
+    (post("5€ #TelethonACF #Restos"), {}, "MULTIPLE_COLLECTIONS"),
+    (post("5€ #TelethonACF merci #solidarite"), {}, "MULTIPLE_COLLECTIONS"),
+    (post("5€ #Téléthon"), {}, "INVALID_HASHTAG"),
+    (post("5€ #a-b"), {}, "INVALID_HASHTAG"),
+    (post("5€ #ab"), {}, "INVALID_HASHTAG"),
+    (post("5€ #2024"), {}, "INVALID_HASHTAG"),
+    (post("5€ #" + "x" * 51), {}, "INVALID_HASHTAG"),
+    (post("5€ #Telethon🎗"), {}, "INVALID_HASHTAG"),
+    (post("5€ #TelethonACF @alice @bob"), {}, "MULTIPLE_RECIPIENTS"),
 ]
 
 
@@ -544,3 +554,31 @@ def test_the_memo_never_holds_the_amount_or_the_recipient(case, before, after):
     in_memo = collections.Counter(result.memo.split())
     for word in amount.split():
         assert in_memo[word] < in_post[word], (word, full, result)
+
+
+# -- collections ----------------------------------------------------------------
+
+COLLECTIONS = [
+    # (text, parse options, amount_cents, recipient, memo)
+    (post("5€ #TelethonACF"), {}, 500, "#TelethonACF", ""),
+    (post("#TelethonACF 5€ merci !"), {}, 500, "#TelethonACF", "merci !"),
+    (post("5€ (#TelethonACF)."), {}, 500, "#TelethonACF", ""),
+    (post("5€ #TelethonACF #telethonacf"), {}, 500, "#TelethonACF", ""),  # one, any case
+    (post("5€ \uff03Restos_du_Coeur"), {}, 500, "#Restos_du_Coeur", ""),
+    ("#envoyer 5€ #TelethonACF", {"direct_message": True}, 500, "#TelethonACF", ""),
+    (f"#envoyer 5€ #TelethonACF @{BOT}", {"direct_message": True}, 500, "#TelethonACF", ""),
+    # A person mentioned is the recipient; hashtags stay memo text.
+    (post("5€ @alice #TelethonACF"), {}, 500, "alice", "#TelethonACF"),
+]
+
+
+@pytest.mark.parametrize("text, options, cents, recipient, memo", COLLECTIONS)
+def test_a_hashtag_names_the_collection_when_nobody_is_mentioned(
+    text, options, cents, recipient, memo
+):
+    assert GRAMMAR.parse(text, **options) == TransferIntent(cents, "EUR", recipient, memo)
+
+
+def test_the_keyword_is_never_a_collection():
+    assert GRAMMAR.parse(post("5€ #send")).reason == "MISSING_RECIPIENT"
+    assert GRAMMAR.parse(post("5€ #ENVOYER")).reason == "MISSING_RECIPIENT"

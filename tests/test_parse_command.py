@@ -50,6 +50,17 @@ def test_an_accepted_post_prints_the_intent_and_exits_0():
     }
 
 
+def test_a_collection_recipient_keeps_its_hashtag():
+    done = envoi_parse("@SmoneyFR #envoyer 5€ #TelethonACF")
+    assert (done.returncode, done.stderr) == (0, "")
+    assert one_json_object(done.stdout) == {
+        "amount_cents": 500,
+        "currency": "EUR",
+        "recipient": "#TelethonACF",
+        "memo": "",
+    }
+
+
 @pytest.mark.parametrize(
     "text, reason",
     [

@@ -63,6 +63,11 @@ EXPECTED_ALLOWED_ROLES = {
     "/envoi.v1.ApiKeyService/ListApiKeys": {"merchant", "admin"},
     "/envoi.v1.ApiKeyService/RotateApiKey": {"merchant", "admin"},
     "/envoi.v1.ApiKeyService/RevokeApiKey": {"merchant", "admin"},
+    "/envoi.v1.CollectionService/CreateCollection": {"wallet", "merchant", "admin"},
+    "/envoi.v1.CollectionService/GetCollection": {"channel", "wallet", "merchant", "admin"},
+    "/envoi.v1.CollectionService/CloseCollection": {"wallet", "merchant", "admin"},
+    "/envoi.v1.CollectionService/CancelCollection": {"wallet", "merchant", "admin"},
+    "/envoi.v1.CollectionService/ListCollections": {"wallet", "merchant", "admin"},
 }
 ROLE_CALLERS = ("channel", "wallet", "merchant", "admin", "ledger")
 UNAUTHENTICATED_CALLERS = ("no_token", "unknown_token", "revoked_token")
@@ -152,6 +157,7 @@ class Subject:
     payout_callback: tuple[bytes, str]  # settles it
     merchant_id: str  # the module's merchant (the `merchant` caller's own account)
     api_key_id: str  # a live API key of merchant_id, made for this call
+    collection_id: str  # an open collection owned by account_id
 
 
 # One valid request per RPC, which succeeds for every role allowed to call it.
@@ -241,6 +247,21 @@ CALLS = {
     "/envoi.v1.ApiKeyService/ListApiKeys": lambda client, s: client.list_api_keys(s.merchant_id),
     "/envoi.v1.ApiKeyService/RotateApiKey": lambda client, s: client.rotate_api_key(s.api_key_id),
     "/envoi.v1.ApiKeyService/RevokeApiKey": lambda client, s: client.revoke_api_key(s.api_key_id),
+    "/envoi.v1.CollectionService/CreateCollection": lambda client, s: client.create_collection(
+        s.account_id, "Roles test", "Roles" + secrets.token_hex(8)
+    ),
+    "/envoi.v1.CollectionService/GetCollection": lambda client, s: client.get_collection(
+        s.collection_id
+    ),
+    "/envoi.v1.CollectionService/CloseCollection": lambda client, s: client.close_collection(
+        s.collection_id
+    ),
+    "/envoi.v1.CollectionService/CancelCollection": lambda client, s: client.cancel_collection(
+        s.collection_id
+    ),
+    "/envoi.v1.CollectionService/ListCollections": lambda client, s: client.list_collections(
+        s.account_id
+    ),
     "/envoi.v1.TransferService/CreateTransfers": lambda client, s: client.create_transfers(
         [{"from_account_id": s.account_id, "to_account_id": s.payee_id, "amount_cents": 100}],
         mode="ALL_OR_NOTHING",
@@ -344,6 +365,9 @@ def subject_for(merchant, open_account, channel, admin, wallet, payment_provider
             sandbox_bank.settlement_callback(payout_reference),
             merchant[0],
             new_subject_api_key(database_url, merchant[0]),
+            admin.create_collection(
+                account_id, "Roles", "Roles" + secrets.token_hex(8)
+            ).collection_id,
         )
 
     return make

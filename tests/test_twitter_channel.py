@@ -468,3 +468,42 @@ def test_fuzzed_webhook_bodies_get_a_clean_answer_and_the_gateway_stays_up(
     fuzz()
     assert {200, 400} <= set(statuses), statuses  # both kinds were tried
     assert x.crc_request(webhook_url(gateway), "still-up")[0] == 200
+
+
+def test_a_post_pays_into_a_collection_by_its_hashtag(
+    x, bot, start_twitter_gateway, person, open_account, wallet, db
+):
+    gateway = start_twitter_gateway()
+    association = open_account("ASSOCIATION")
+    hashtag = f"Telethon{next(_names)}"
+    collection = wallet.create_collection(association, "Téléthon", hashtag, target_cents=10_000)
+    (alice, alice_account), (carol, _) = person(5_000), person(5_000)
+    post = x.post(alice, f"@SmoneyFR #envoyer 5€ #{hashtag} courage !")
+    assert deliver(x, gateway, post, bot)[0] == 200
+    gateway.run_once()
+    [asked] = texts(x.replies_to(post))
+    assert "confirm" in asked and f"@{alice['username']}" in asked
+    [(transfer_id, _)] = transfers_of_post(db, post["id"])
+    transfer = wallet.get_transfer(str(transfer_id))
+    assert transfer.collection_id == collection.collection_id and transfer.memo == "courage !"
+    wallet.confirm_transfer(str(transfer_id), "123456")
+    gateway.run_once()
+    thanked = texts(x.replies_to(post))[1:]
+    assert len(thanked) == 1 and "thank you" in thanked[0] and "€" not in thanked[0]
+    read = wallet.get_collection(hashtag=hashtag)
+    assert (read.collected.amount_cents, read.contributor_count) == (500, 1)
+    assert read.progress_basis_points == 500
+    assert wallet.get_balance(alice_account).balance.amount_cents == 4_500
+
+    # Once closed, a post to it is refused, privately, and nothing is held.
+    wallet.close_collection(collection.collection_id)
+    late = x.post(carol, f"@SmoneyFR #envoyer 5€ #{hashtag}")
+    deliver(x, gateway, late, bot)
+    gateway.run_once()
+    assert transfers_of_post(db, late["id"]) == []
+    [dm] = x.dms_to(carol)
+    assert "no longer takes payments" in dm["text"]
+    unknown = x.post(carol, "@SmoneyFR #envoyer 5€ #NoSuchDriveAtAll")
+    deliver(x, gateway, unknown, bot)
+    gateway.run_once()
+    assert "No collection has this hashtag." in [dm["text"] for dm in x.dms_to(carol)]

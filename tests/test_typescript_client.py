@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import rpc_catalog
 from server_process import ServerProcess, envoi_env
 
 from envoi.client import EnvoiClient
@@ -120,3 +121,12 @@ def test_generated_code_and_runtime_share_one_protobuf_es_version():
     tools = json.loads((ROOT / "package.json").read_text())["devDependencies"]
     client = json.loads((CLIENT_DIR / "package.json").read_text())["dependencies"]
     assert tools["@bufbuild/protoc-gen-es"] == client["@bufbuild/protobuf"]
+
+
+def test_the_client_offers_every_service_of_the_contract():
+    """createEnvoiClient (hand-written) gives a client of every generated service."""
+    index = (CLIENT_DIR / "src/index.js").read_text()
+    types = (CLIENT_DIR / "src/index.d.ts").read_text()
+    for service in rpc_catalog.service_descriptors():
+        assert f"createClient({service.name}, transport)" in index, service.name
+        assert f"Client<typeof {service.name}>" in types, service.name

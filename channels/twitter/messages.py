@@ -20,6 +20,8 @@ def for_event(event: event_pb2.Event) -> list[OutboundMessage]:
     if not origin_id or not sender.subject_id:
         return []
     amount = euros(transfer.amount.amount_cents)
+    # A payment into a collection (`#envoyer 5€ #TelethonACF`) has no person to pay.
+    payee = "the collection" if transfer.collection_id else f"@{recipient.handle}"
     key = f"event:{event.event_id}"
     preferences = {
         "sender": event.sender_notification_preference,
@@ -50,7 +52,14 @@ def for_event(event: event_pb2.Event) -> list[OutboundMessage]:
             "sender",
             sender,
             f"@{sender.handle} confirm this payment in your envoi app.",
-            f"Confirm your payment of {amount} to @{recipient.handle} in your envoi app.",
+            f"Confirm your payment of {amount} to {payee} in your envoi app.",
+        )
+    if event.type == E.EVENT_TYPE_TRANSFER_COMPLETED and transfer.collection_id:
+        return to(
+            "sender",
+            sender,
+            f"@{sender.handle} thank you: your payment to the collection went through.",
+            f"Your payment of {amount} to the collection went through. Thank you!",
         )
     if event.type == E.EVENT_TYPE_TRANSFER_COMPLETED:
         return to(
@@ -93,7 +102,7 @@ def for_event(event: event_pb2.Event) -> list[OutboundMessage]:
             "sender",
             sender,
             f"@{sender.handle} this payment was {what}: nothing was sent.",
-            f"Your payment of {amount} to @{recipient.handle} was {what}: nothing was sent.",
+            f"Your payment of {amount} to {payee} was {what}: nothing was sent.",
         )
     return []
 

@@ -3,8 +3,11 @@ import type { Client, Interceptor, Transport } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { GrpcTransportOptions } from "@connectrpc/connect-node";
 import type { AccountService } from "../gen/envoi/v1/account_service_pb.js";
+import type { ApiKeyService } from "../gen/envoi/v1/api_key_service_pb.js";
+import type { CollectionService } from "../gen/envoi/v1/collection_service_pb.js";
 import type { EventService } from "../gen/envoi/v1/event_service_pb.js";
 import type { FundingService } from "../gen/envoi/v1/funding_service_pb.js";
+import type { PaymentRequestService } from "../gen/envoi/v1/payment_request_service_pb.js";
 import type { PayoutService } from "../gen/envoi/v1/payout_service_pb.js";
 import type { TransferService } from "../gen/envoi/v1/transfer_service_pb.js";
 
@@ -22,6 +25,9 @@ export interface EnvoiClient {
   events: Client<typeof EventService>;
   funding: Client<typeof FundingService>;
   payouts: Client<typeof PayoutService>;
+  collections: Client<typeof CollectionService>;
+  paymentRequests: Client<typeof PaymentRequestService>;
+  apiKeys: Client<typeof ApiKeyService>;
 }
 
 export interface EnvoiError {

@@ -4,8 +4,11 @@
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { AccountService } from "../gen/envoi/v1/account_service_pb.js";
+import { ApiKeyService } from "../gen/envoi/v1/api_key_service_pb.js";
+import { CollectionService } from "../gen/envoi/v1/collection_service_pb.js";
 import { EventService } from "../gen/envoi/v1/event_service_pb.js";
 import { FundingService } from "../gen/envoi/v1/funding_service_pb.js";
+import { PaymentRequestService } from "../gen/envoi/v1/payment_request_service_pb.js";
 import { PayoutService } from "../gen/envoi/v1/payout_service_pb.js";
 import { TransferService } from "../gen/envoi/v1/transfer_service_pb.js";
 import { BadRequestSchema, ErrorInfoSchema } from "../gen/google/rpc/error_details_pb.js";
@@ -47,6 +50,9 @@ export function createEnvoiClient(target, token, options = {}) {
     events: createClient(EventService, transport),
     funding: createClient(FundingService, transport),
     payouts: createClient(PayoutService, transport),
+    collections: createClient(CollectionService, transport),
+    paymentRequests: createClient(PaymentRequestService, transport),
+    apiKeys: createClient(ApiKeyService, transport),
   };
 }
 

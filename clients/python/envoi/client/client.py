@@ -21,6 +21,9 @@ from envoi.v1 import (
     account_service_pb2_grpc,
     api_key_service_pb2,
     api_key_service_pb2_grpc,
+    collection_pb2,
+    collection_service_pb2,
+    collection_service_pb2_grpc,
     event_service_pb2,
     event_service_pb2_grpc,
     funding_service_pb2,
@@ -109,6 +112,7 @@ class EnvoiClient:
         self.payouts = payout_service_pb2_grpc.PayoutServiceStub(channel)
         self.payment_requests = payment_request_service_pb2_grpc.PaymentRequestServiceStub(channel)
         self.api_keys = api_key_service_pb2_grpc.ApiKeyServiceStub(channel)
+        self.collections = collection_service_pb2_grpc.CollectionServiceStub(channel)
 
     def close(self):
         self._channel.close()
@@ -324,7 +328,8 @@ class EnvoiClient:
         request_id: str | None = None,
     ) -> transfer_pb2.Transfer:
         """Hold amount_cents on the sender. Sender and recipient are account ids,
-        or Identity messages (a recipient nobody has linked is paid into escrow)."""
+        or Identity messages (a recipient nobody has linked is paid into escrow);
+        a recipient "#TelethonACF" is the open collection with that hashtag."""
         request = transfer_service_pb2.InitiateTransferRequest(
             request_id=self._request_id(request_id),
             amount=money_pb2.Money(currency_code=currency_code, amount_cents=amount_cents),
@@ -334,6 +339,8 @@ class EnvoiClient:
         for side, party in (("from", sender), ("to", recipient)):
             if isinstance(party, identity_pb2.Identity):
                 getattr(request, f"{side}_identity").CopyFrom(party)
+            elif side == "to" and party.startswith("#"):
+                request.to_collection_hashtag = party
             else:
                 setattr(request, f"{side}_account_id", party)
         return self.call(self.transfers.InitiateTransfer, request).transfer
@@ -622,3 +629,67 @@ class EnvoiClient:
             request_id=self._request_id(request_id), api_key_id=api_key_id
         )
         return self.call(self.api_keys.RevokeApiKey, request).api_key
+
+    # CollectionService
+
+    def create_collection(
+        self,
+        owner_account_id: str,
+        title: str,
+        hashtag: str,
+        *,
+        target_cents: int | None = None,
+        currency_code: str = "EUR",
+        deadline_time: datetime.datetime | None = None,
+        request_id: str | None = None,
+    ) -> collection_pb2.Collection:
+        """Open a collection; target and deadline are optional."""
+        request = collection_service_pb2.CreateCollectionRequest(
+            request_id=self._request_id(request_id),
+            owner_account_id=owner_account_id,
+            title=title,
+            hashtag=hashtag,
+        )
+        if target_cents is not None:
+            request.target.CopyFrom(
+                money_pb2.Money(currency_code=currency_code, amount_cents=target_cents)
+            )
+        if deadline_time is not None:
+            request.deadline_time.FromDatetime(deadline_time)
+        return self.call(self.collections.CreateCollection, request).collection
+
+    def get_collection(
+        self, collection_id: str = "", *, hashtag: str = ""
+    ) -> collection_pb2.Collection:
+        """By id, or by hashtag (the open collection with it)."""
+        request = collection_service_pb2.GetCollectionRequest(
+            collection_id=collection_id, hashtag=hashtag
+        )
+        return self.call(self.collections.GetCollection, request).collection
+
+    def close_collection(
+        self, collection_id: str, *, request_id: str | None = None
+    ) -> collection_pb2.Collection:
+        """Pay everything collected to the owner."""
+        request = collection_service_pb2.CloseCollectionRequest(
+            request_id=self._request_id(request_id), collection_id=collection_id
+        )
+        return self.call(self.collections.CloseCollection, request).collection
+
+    def cancel_collection(
+        self, collection_id: str, *, request_id: str | None = None
+    ) -> collection_service_pb2.CancelCollectionResponse:
+        """Pay every contribution back; the response has the collection and refund_count."""
+        request = collection_service_pb2.CancelCollectionRequest(
+            request_id=self._request_id(request_id), collection_id=collection_id
+        )
+        return self.call(self.collections.CancelCollection, request)
+
+    def list_collections(
+        self, owner_account_id: str, *, page_size: int = 0, page_token: str = ""
+    ) -> collection_service_pb2.ListCollectionsResponse:
+        """One page of an owner's collections, newest first."""
+        request = collection_service_pb2.ListCollectionsRequest(
+            owner_account_id=owner_account_id, page_size=page_size, page_token=page_token
+        )
+        return self.call(self.collections.ListCollections, request)

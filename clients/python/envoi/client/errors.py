@@ -115,6 +115,25 @@ class PayoutNotFound(EnvoiError):
     reason, code = "PAYOUT_NOT_FOUND", grpc.StatusCode.NOT_FOUND
 
 
+class CollectionNotFound(EnvoiError):
+    """No such collection (metadata: collection_id, or hashtag)."""
+
+    reason, code = "COLLECTION_NOT_FOUND", grpc.StatusCode.NOT_FOUND
+
+
+class CollectionHashtagTaken(EnvoiError):
+    """Another open collection has this hashtag (metadata: hashtag)."""
+
+    reason, code = "COLLECTION_HASHTAG_TAKEN", grpc.StatusCode.ALREADY_EXISTS
+
+
+class CollectionNotOpen(EnvoiError):
+    """The collection takes no payments, or was already closed or cancelled
+    (metadata: collection_id, state, deadline_passed)."""
+
+    reason, code = "COLLECTION_NOT_OPEN", grpc.StatusCode.FAILED_PRECONDITION
+
+
 class IdentityNotLinked(EnvoiError):
     """No account has linked this social identity (metadata: namespace, subject_id)."""
 

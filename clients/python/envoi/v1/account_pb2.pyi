@@ -19,6 +19,7 @@ class AccountKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ACCOUNT_KIND_ASSOCIATION: _ClassVar[AccountKind]
     ACCOUNT_KIND_MERCHANT: _ClassVar[AccountKind]
     ACCOUNT_KIND_SYSTEM: _ClassVar[AccountKind]
+    ACCOUNT_KIND_COLLECTION: _ClassVar[AccountKind]
 
 class AccountTier(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -37,6 +38,7 @@ ACCOUNT_KIND_PERSON: AccountKind
 ACCOUNT_KIND_ASSOCIATION: AccountKind
 ACCOUNT_KIND_MERCHANT: AccountKind
 ACCOUNT_KIND_SYSTEM: AccountKind
+ACCOUNT_KIND_COLLECTION: AccountKind
 ACCOUNT_TIER_UNSPECIFIED: AccountTier
 ACCOUNT_TIER_UNVERIFIED: AccountTier
 ACCOUNT_TIER_VERIFIED: AccountTier

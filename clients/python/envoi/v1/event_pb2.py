@@ -23,21 +23,22 @@ _sym_db = _symbol_database.Default()
 
 
 from envoi.v1 import account_pb2 as envoi_dot_v1_dot_account__pb2
+from envoi.v1 import collection_pb2 as envoi_dot_v1_dot_collection__pb2
 from envoi.v1 import payout_pb2 as envoi_dot_v1_dot_payout__pb2
 from envoi.v1 import top_up_pb2 as envoi_dot_v1_dot_top__up__pb2
 from envoi.v1 import transfer_pb2 as envoi_dot_v1_dot_transfer__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14\x65nvoi/v1/event.proto\x12\x08\x65nvoi.v1\x1a\x16\x65nvoi/v1/account.proto\x1a\x15\x65nvoi/v1/payout.proto\x1a\x15\x65nvoi/v1/top_up.proto\x1a\x17\x65nvoi/v1/transfer.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe0\x03\n\x05\x45vent\x12\x19\n\x08\x65vent_id\x18\x01 \x01(\tR\x07\x65ventId\x12\'\n\x04type\x18\x02 \x01(\x0e\x32\x13.envoi.v1.EventTypeR\x04type\x12.\n\x08transfer\x18\x03 \x01(\x0b\x32\x12.envoi.v1.TransferR\x08transfer\x12;\n\x0b\x63reate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12\x66\n\x1esender_notification_preference\x18\x05 \x01(\x0e\x32 .envoi.v1.NotificationPreferenceR\x1csenderNotificationPreference\x12l\n!recipient_notification_preference\x18\x06 \x01(\x0e\x32 .envoi.v1.NotificationPreferenceR\x1frecipientNotificationPreference\x12&\n\x06top_up\x18\x07 \x01(\x0b\x32\x0f.envoi.v1.TopUpR\x05topUp\x12(\n\x06payout\x18\x08 \x01(\x0b\x32\x10.envoi.v1.PayoutR\x06payout*\xbc\x03\n\tEventType\x12\x1a\n\x16\x45VENT_TYPE_UNSPECIFIED\x10\x00\x12$\n EVENT_TYPE_CONFIRMATION_REQUIRED\x10\x01\x12!\n\x1d\x45VENT_TYPE_TRANSFER_COMPLETED\x10\x02\x12!\n\x1d\x45VENT_TYPE_TRANSFER_CANCELLED\x10\x03\x12\x1f\n\x1b\x45VENT_TYPE_TRANSFER_EXPIRED\x10\x04\x12&\n\"EVENT_TYPE_TRANSFER_AWAITING_CLAIM\x10\x05\x12\x1f\n\x1b\x45VENT_TYPE_TRANSFER_CLAIMED\x10\x06\x12 \n\x1c\x45VENT_TYPE_TRANSFER_REFUNDED\x10\x07\x12\x1f\n\x1b\x45VENT_TYPE_TOP_UP_SUCCEEDED\x10\x08\x12\x1c\n\x18\x45VENT_TYPE_TOP_UP_FAILED\x10\t\x12\x1f\n\x1b\x45VENT_TYPE_PAYOUT_REQUESTED\x10\n\x12\x1d\n\x19\x45VENT_TYPE_PAYOUT_SETTLED\x10\x0b\x12\x1c\n\x18\x45VENT_TYPE_PAYOUT_FAILED\x10\x0c\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14\x65nvoi/v1/event.proto\x12\x08\x65nvoi.v1\x1a\x16\x65nvoi/v1/account.proto\x1a\x19\x65nvoi/v1/collection.proto\x1a\x15\x65nvoi/v1/payout.proto\x1a\x15\x65nvoi/v1/top_up.proto\x1a\x17\x65nvoi/v1/transfer.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x96\x04\n\x05\x45vent\x12\x19\n\x08\x65vent_id\x18\x01 \x01(\tR\x07\x65ventId\x12\'\n\x04type\x18\x02 \x01(\x0e\x32\x13.envoi.v1.EventTypeR\x04type\x12.\n\x08transfer\x18\x03 \x01(\x0b\x32\x12.envoi.v1.TransferR\x08transfer\x12;\n\x0b\x63reate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12\x66\n\x1esender_notification_preference\x18\x05 \x01(\x0e\x32 .envoi.v1.NotificationPreferenceR\x1csenderNotificationPreference\x12l\n!recipient_notification_preference\x18\x06 \x01(\x0e\x32 .envoi.v1.NotificationPreferenceR\x1frecipientNotificationPreference\x12&\n\x06top_up\x18\x07 \x01(\x0b\x32\x0f.envoi.v1.TopUpR\x05topUp\x12(\n\x06payout\x18\x08 \x01(\x0b\x32\x10.envoi.v1.PayoutR\x06payout\x12\x34\n\ncollection\x18\t \x01(\x0b\x32\x14.envoi.v1.CollectionR\ncollection*\x83\x04\n\tEventType\x12\x1a\n\x16\x45VENT_TYPE_UNSPECIFIED\x10\x00\x12$\n EVENT_TYPE_CONFIRMATION_REQUIRED\x10\x01\x12!\n\x1d\x45VENT_TYPE_TRANSFER_COMPLETED\x10\x02\x12!\n\x1d\x45VENT_TYPE_TRANSFER_CANCELLED\x10\x03\x12\x1f\n\x1b\x45VENT_TYPE_TRANSFER_EXPIRED\x10\x04\x12&\n\"EVENT_TYPE_TRANSFER_AWAITING_CLAIM\x10\x05\x12\x1f\n\x1b\x45VENT_TYPE_TRANSFER_CLAIMED\x10\x06\x12 \n\x1c\x45VENT_TYPE_TRANSFER_REFUNDED\x10\x07\x12\x1f\n\x1b\x45VENT_TYPE_TOP_UP_SUCCEEDED\x10\x08\x12\x1c\n\x18\x45VENT_TYPE_TOP_UP_FAILED\x10\t\x12\x1f\n\x1b\x45VENT_TYPE_PAYOUT_REQUESTED\x10\n\x12\x1d\n\x19\x45VENT_TYPE_PAYOUT_SETTLED\x10\x0b\x12\x1c\n\x18\x45VENT_TYPE_PAYOUT_FAILED\x10\x0c\x12 \n\x1c\x45VENT_TYPE_COLLECTION_CLOSED\x10\r\x12#\n\x1f\x45VENT_TYPE_COLLECTION_CANCELLED\x10\x0e\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'envoi.v1.event_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_EVENTTYPE']._serialized_start=646
-  _globals['_EVENTTYPE']._serialized_end=1090
-  _globals['_EVENT']._serialized_start=163
-  _globals['_EVENT']._serialized_end=643
+  _globals['_EVENTTYPE']._serialized_start=727
+  _globals['_EVENTTYPE']._serialized_end=1242
+  _globals['_EVENT']._serialized_start=190
+  _globals['_EVENT']._serialized_end=724
 # @@protoc_insertion_point(module_scope)

@@ -1,6 +1,7 @@
 import datetime
 
 from envoi.v1 import account_pb2 as _account_pb2
+from envoi.v1 import collection_pb2 as _collection_pb2
 from envoi.v1 import payout_pb2 as _payout_pb2
 from envoi.v1 import top_up_pb2 as _top_up_pb2
 from envoi.v1 import transfer_pb2 as _transfer_pb2
@@ -28,6 +29,8 @@ class EventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_TYPE_PAYOUT_REQUESTED: _ClassVar[EventType]
     EVENT_TYPE_PAYOUT_SETTLED: _ClassVar[EventType]
     EVENT_TYPE_PAYOUT_FAILED: _ClassVar[EventType]
+    EVENT_TYPE_COLLECTION_CLOSED: _ClassVar[EventType]
+    EVENT_TYPE_COLLECTION_CANCELLED: _ClassVar[EventType]
 EVENT_TYPE_UNSPECIFIED: EventType
 EVENT_TYPE_CONFIRMATION_REQUIRED: EventType
 EVENT_TYPE_TRANSFER_COMPLETED: EventType
@@ -41,9 +44,11 @@ EVENT_TYPE_TOP_UP_FAILED: EventType
 EVENT_TYPE_PAYOUT_REQUESTED: EventType
 EVENT_TYPE_PAYOUT_SETTLED: EventType
 EVENT_TYPE_PAYOUT_FAILED: EventType
+EVENT_TYPE_COLLECTION_CLOSED: EventType
+EVENT_TYPE_COLLECTION_CANCELLED: EventType
 
 class Event(_message.Message):
-    __slots__ = ("event_id", "type", "transfer", "create_time", "sender_notification_preference", "recipient_notification_preference", "top_up", "payout")
+    __slots__ = ("event_id", "type", "transfer", "create_time", "sender_notification_preference", "recipient_notification_preference", "top_up", "payout", "collection")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     TRANSFER_FIELD_NUMBER: _ClassVar[int]
@@ -52,6 +57,7 @@ class Event(_message.Message):
     RECIPIENT_NOTIFICATION_PREFERENCE_FIELD_NUMBER: _ClassVar[int]
     TOP_UP_FIELD_NUMBER: _ClassVar[int]
     PAYOUT_FIELD_NUMBER: _ClassVar[int]
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     type: EventType
     transfer: _transfer_pb2.Transfer
@@ -60,4 +66,5 @@ class Event(_message.Message):
     recipient_notification_preference: _account_pb2.NotificationPreference
     top_up: _top_up_pb2.TopUp
     payout: _payout_pb2.Payout
-    def __init__(self, event_id: _Optional[str] = ..., type: _Optional[_Union[EventType, str]] = ..., transfer: _Optional[_Union[_transfer_pb2.Transfer, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sender_notification_preference: _Optional[_Union[_account_pb2.NotificationPreference, str]] = ..., recipient_notification_preference: _Optional[_Union[_account_pb2.NotificationPreference, str]] = ..., top_up: _Optional[_Union[_top_up_pb2.TopUp, _Mapping]] = ..., payout: _Optional[_Union[_payout_pb2.Payout, _Mapping]] = ...) -> None: ...
+    collection: _collection_pb2.Collection
+    def __init__(self, event_id: _Optional[str] = ..., type: _Optional[_Union[EventType, str]] = ..., transfer: _Optional[_Union[_transfer_pb2.Transfer, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sender_notification_preference: _Optional[_Union[_account_pb2.NotificationPreference, str]] = ..., recipient_notification_preference: _Optional[_Union[_account_pb2.NotificationPreference, str]] = ..., top_up: _Optional[_Union[_top_up_pb2.TopUp, _Mapping]] = ..., payout: _Optional[_Union[_payout_pb2.Payout, _Mapping]] = ..., collection: _Optional[_Union[_collection_pb2.Collection, _Mapping]] = ...) -> None: ...

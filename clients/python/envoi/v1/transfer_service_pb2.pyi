@@ -43,7 +43,7 @@ CREATE_TRANSFER_STATUS_EXISTS: CreateTransferStatus
 CREATE_TRANSFER_STATUS_FAILED: CreateTransferStatus
 
 class InitiateTransferRequest(_message.Message):
-    __slots__ = ("request_id", "from_account_id", "to_account_id", "amount", "memo", "from_identity", "to_identity", "channel_reference")
+    __slots__ = ("request_id", "from_account_id", "to_account_id", "amount", "memo", "from_identity", "to_identity", "channel_reference", "to_collection_hashtag", "to_collection_id")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     FROM_ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     TO_ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -52,6 +52,8 @@ class InitiateTransferRequest(_message.Message):
     FROM_IDENTITY_FIELD_NUMBER: _ClassVar[int]
     TO_IDENTITY_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    TO_COLLECTION_HASHTAG_FIELD_NUMBER: _ClassVar[int]
+    TO_COLLECTION_ID_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     from_account_id: str
     to_account_id: str
@@ -60,7 +62,9 @@ class InitiateTransferRequest(_message.Message):
     from_identity: _identity_pb2.Identity
     to_identity: _identity_pb2.Identity
     channel_reference: str
-    def __init__(self, request_id: _Optional[str] = ..., from_account_id: _Optional[str] = ..., to_account_id: _Optional[str] = ..., amount: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., memo: _Optional[str] = ..., from_identity: _Optional[_Union[_identity_pb2.Identity, _Mapping]] = ..., to_identity: _Optional[_Union[_identity_pb2.Identity, _Mapping]] = ..., channel_reference: _Optional[str] = ...) -> None: ...
+    to_collection_hashtag: str
+    to_collection_id: str
+    def __init__(self, request_id: _Optional[str] = ..., from_account_id: _Optional[str] = ..., to_account_id: _Optional[str] = ..., amount: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., memo: _Optional[str] = ..., from_identity: _Optional[_Union[_identity_pb2.Identity, _Mapping]] = ..., to_identity: _Optional[_Union[_identity_pb2.Identity, _Mapping]] = ..., channel_reference: _Optional[str] = ..., to_collection_hashtag: _Optional[str] = ..., to_collection_id: _Optional[str] = ...) -> None: ...
 
 class InitiateTransferResponse(_message.Message):
     __slots__ = ("transfer",)

@@ -257,6 +257,15 @@ export enum AccountKind {
    * @generated from enum value: ACCOUNT_KIND_SYSTEM = 4;
    */
   SYSTEM = 4,
+
+  /**
+   * The account of a collection (CollectionService): paid into by many,
+   * paid out only to its owner or back to its contributors. Never opened
+   * through OpenAccount.
+   *
+   * @generated from enum value: ACCOUNT_KIND_COLLECTION = 5;
+   */
+  COLLECTION = 5,
 }
 
 /**

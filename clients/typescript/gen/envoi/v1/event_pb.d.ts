@@ -9,6 +9,7 @@ import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import type { NotificationPreference } from "./account_pb.js";
 import type { TopUp } from "./top_up_pb.js";
 import type { Payout } from "./payout_pb.js";
+import type { Collection } from "./collection_pb.js";
 
 /**
  * Describes the file envoi/v1/event.proto.
@@ -33,7 +34,7 @@ export declare type Event = Message<"envoi.v1.Event"> & {
 
   /**
    * What the event is about, as it is now (it may have moved on since the
-   * event): a transfer, a top-up or a payout.
+   * event): a transfer, a top-up, a payout or a collection.
    *
    * @generated from field: envoi.v1.Transfer transfer = 3;
    */
@@ -66,6 +67,13 @@ export declare type Event = Message<"envoi.v1.Event"> & {
    * @generated from field: envoi.v1.Payout payout = 8;
    */
   payout?: Payout | undefined;
+
+  /**
+   * For COLLECTION_CLOSED and COLLECTION_CANCELLED.
+   *
+   * @generated from field: envoi.v1.Collection collection = 9;
+   */
+  collection?: Collection | undefined;
 };
 
 /**
@@ -166,6 +174,22 @@ export enum EventType {
    * @generated from enum value: EVENT_TYPE_PAYOUT_FAILED = 12;
    */
   PAYOUT_FAILED = 12,
+
+  /**
+   * A collection was closed: what it collected went to its owner (the
+   * COLLECTION_PAYOUT transfer has its own TRANSFER_COMPLETED event).
+   *
+   * @generated from enum value: EVENT_TYPE_COLLECTION_CLOSED = 13;
+   */
+  COLLECTION_CLOSED = 13,
+
+  /**
+   * A collection was cancelled: each contribution went back to its payer
+   * (each COLLECTION_REFUND transfer has its own TRANSFER_COMPLETED event).
+   *
+   * @generated from enum value: EVENT_TYPE_COLLECTION_CANCELLED = 14;
+   */
+  COLLECTION_CANCELLED = 14,
 }
 
 /**

@@ -142,6 +142,14 @@ export declare type Transfer = Message<"envoi.v1.Transfer"> & {
    * @generated from field: string merchant_reference = 20;
    */
   merchantReference: string;
+
+  /**
+   * The collection it pays into (a contribution) or comes from (its payout
+   * or a refund); empty otherwise.
+   *
+   * @generated from field: string collection_id = 22;
+   */
+  collectionId: string;
 };
 
 /**
@@ -250,6 +258,20 @@ export enum TransferKind {
    * @generated from enum value: TRANSFER_KIND_LEDGER = 4;
    */
   LEDGER = 4,
+
+  /**
+   * A closed collection pays everything it collected to its owner.
+   *
+   * @generated from enum value: TRANSFER_KIND_COLLECTION_PAYOUT = 5;
+   */
+  COLLECTION_PAYOUT = 5,
+
+  /**
+   * A cancelled collection pays a contribution back to its payer.
+   *
+   * @generated from enum value: TRANSFER_KIND_COLLECTION_REFUND = 6;
+   */
+  COLLECTION_REFUND = 6,
 }
 
 /**

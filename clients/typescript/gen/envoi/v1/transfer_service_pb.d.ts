@@ -33,7 +33,8 @@ export declare type InitiateTransferRequest = Message<"envoi.v1.InitiateTransfer
   fromAccountId: string;
 
   /**
-   * The recipient: exactly one of to_account_id and to_identity.
+   * The recipient: exactly one of to_account_id, to_identity,
+   * to_collection_hashtag and to_collection_id.
    *
    * @generated from field: string to_account_id = 3;
    */
@@ -75,6 +76,21 @@ export declare type InitiateTransferRequest = Message<"envoi.v1.InitiateTransfer
    * @generated from field: string channel_reference = 8;
    */
   channelReference: string;
+
+  /**
+   * Pays into the open collection with this hashtag (with or without "#",
+   * any case). Capped like a payment to the collection's owner.
+   *
+   * @generated from field: string to_collection_hashtag = 9;
+   */
+  toCollectionHashtag: string;
+
+  /**
+   * Pays into this collection.
+   *
+   * @generated from field: string to_collection_id = 10;
+   */
+  toCollectionId: string;
 };
 
 /**
