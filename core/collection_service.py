@@ -59,6 +59,14 @@ class CollectionService(collection_service_pb2_grpc.CollectionServiceServicer):
         def work(conn):
             owner = ledger.get_account(conn, request.owner_account_id)
             require_money_access(caller, owner["kind"])
+            if owner["kind"] == "MERCHANT":
+                # Its contributions would reach it without its fee: a merchant
+                # is paid by payments and payment requests, which bear it.
+                raise errors.InvalidArgument(
+                    "a merchant cannot own a collection",
+                    field_violations={"owner_account_id": "must be a person or an association"},
+                )
+            transfer_policy.check_recipient_verified(owner)  # an association's papers first
             if (
                 request.HasField("target")
                 and request.target.currency_code != (owner["currency_code"])
@@ -162,6 +170,14 @@ class CollectionService(collection_service_pb2_grpc.CollectionServiceServicer):
         def read(conn):
             owner = ledger.get_account(conn, request.owner_account_id)
             require_money_access(caller, owner["kind"])
+            if owner["kind"] == "MERCHANT":
+                # Its contributions would reach it without its fee: a merchant
+                # is paid by payments and payment requests, which bear it.
+                raise errors.InvalidArgument(
+                    "a merchant cannot own a collection",
+                    field_violations={"owner_account_id": "must be a person or an association"},
+                )
+            transfer_policy.check_recipient_verified(owner)  # an association's papers first
             return collection_ledger.list_owned(
                 conn, request.owner_account_id, before_seq=before_seq, limit=page_size + 1
             )

@@ -239,6 +239,8 @@ def initiate(
         )
     if collection is not None:  # no tier: a collection has no maximum balance
         recipient = {"kind": collection["owner_kind"], "currency_code": collection["currency_code"]}
+        # Its money goes to its owner: an association's verification may have been withdrawn.
+        transfer_policy.check_recipient_verified(get_account(conn, collection["owner_account_id"]))
     elif to_account_id is None:  # nobody has linked the recipient's identity yet
         recipient = {"kind": "PERSON", "currency_code": currency_code}
         to_account_id = system_account_id(conn, ESCROW_PURPOSE, currency_code)
@@ -254,11 +256,12 @@ def initiate(
                 f"{field} holds {account['currency_code']}, not {currency_code}",
                 field_violations={"amount.currency_code": f"must be {account['currency_code']}"},
             )
-    transfer_policy.check_recipient_verified(recipient)
+    if collection is None:
+        transfer_policy.check_recipient_verified(recipient)
+        merchant_fees.check_fee_below_amount(conn, recipient, amount_cents)
     transfer_policy.check_caps(
         conn, settings, sender=sender, recipient=recipient, amount_cents=amount_cents
     )
-    merchant_fees.check_fee_below_amount(conn, recipient, amount_cents)
     available_cents = sender["balance_cents"] - sender["held_cents"] - sender["floor_cents"]
     if amount_cents > available_cents:
         raise errors.InsufficientFunds("the sender's available balance is too low")

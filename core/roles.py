@@ -40,14 +40,14 @@ ALLOWED_ROLES_BY_METHOD = {
     "/envoi.v1.ApiKeyService/ListApiKeys": {"merchant", "admin"},
     "/envoi.v1.ApiKeyService/RotateApiKey": {"merchant", "admin"},
     "/envoi.v1.ApiKeyService/RevokeApiKey": {"merchant", "admin"},
-    # An owner's credentials: the wallet for people and associations, a
-    # merchant's token for its own account; admins for anyone.
-    "/envoi.v1.CollectionService/CreateCollection": {"wallet", "merchant", "admin"},
+    # An owner's credentials: the wallet for people and associations, admins
+    # for anyone. No merchant owns a collection: its payments bear its fee.
+    "/envoi.v1.CollectionService/CreateCollection": {"wallet", "admin"},
     # Public: whoever is asked to pay into a collection may read it.
     "/envoi.v1.CollectionService/GetCollection": {"channel", "wallet", "merchant", "admin"},
-    "/envoi.v1.CollectionService/CloseCollection": {"wallet", "merchant", "admin"},
-    "/envoi.v1.CollectionService/CancelCollection": {"wallet", "merchant", "admin"},
-    "/envoi.v1.CollectionService/ListCollections": {"wallet", "merchant", "admin"},
+    "/envoi.v1.CollectionService/CloseCollection": {"wallet", "admin"},
+    "/envoi.v1.CollectionService/CancelCollection": {"wallet", "admin"},
+    "/envoi.v1.CollectionService/ListCollections": {"wallet", "admin"},
 }
 
 # Open to anyone: health checks and server reflection (grpcurl list/describe).

@@ -191,6 +191,11 @@ def test_every_mutating_call_gets_a_request_id_of_its_own(
     rotated = shop.rotate_api_key(shop.list_api_keys(shop_id)[0].api_key_id)
     admin.revoke_api_key(rotated.api_key.api_key_id)
 
+    pot = wallet.create_collection(bob, "Pot", "ClientTest" + uuid.uuid4().hex[:8])
+    wallet.close_collection(pot.collection_id)
+    drive = wallet.create_collection(bob, "Drive", "ClientTest" + uuid.uuid4().hex[:8])
+    wallet.cancel_collection(drive.collection_id)
+
     mutating_calls = [(m, rid) for m, rid in recorder.calls if m in MUTATING_METHODS]
     assert {m for m, _ in mutating_calls} == MUTATING_METHODS
     request_ids = [rid for _, rid in mutating_calls]
