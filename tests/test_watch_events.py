@@ -431,7 +431,9 @@ def test_a_thousand_idle_streams_on_one_server_process(
     try:
         server.wait_until_serving()
         process = psutil.Process(server.process.pid)
-        admin = EnvoiClient(server.target, make_token("admin"))
+        # A generous deadline: a credit wakes up to 1,000 streams on a shared
+        # 2-core machine (CI once took over 10 s); this test measures memory.
+        admin = EnvoiClient(server.target, make_token("admin"), timeout_s=60.0)
         wallet_token = make_token("wallet")
         with ThreadPoolExecutor(8) as pool:
             accounts = list(
