@@ -58,6 +58,8 @@ def _field(container: dict, key: str, kind: type, pattern: re.Pattern | None = N
         raise ValueError(f"{key} must be a {kind.__name__}")
     if pattern is not None and not pattern.fullmatch(value):
         raise ValueError(f"{key} is not in the expected form")
+    if kind is str:
+        value.encode()  # JSON may carry lone surrogates: UnicodeEncodeError, a ValueError
     return value
 
 
