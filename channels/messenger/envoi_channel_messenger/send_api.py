@@ -49,8 +49,11 @@ class SendApi:
             },
             timeout=TIMEOUT_S,
         )
-        if response.status_code == 200:
-            return response.json().get("message_id", "")
+        if response.status_code == 200:  # sent: whatever the body, never send it again
+            try:
+                return str(response.json().get("message_id", ""))
+            except (ValueError, AttributeError):
+                return ""
         try:
             error = response.json().get("error", {})
         except ValueError:

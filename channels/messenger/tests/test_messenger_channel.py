@@ -262,3 +262,20 @@ def test_a_rate_limited_send_asks_to_retry_later(meta, start, payer):
     assert limited.value.retry_at_s > time.time()
     channel.send(OutboundMessage("test:limited", "hi", direct_to=psid))
     assert sent_to(meta, psid) == ["hi"]
+
+
+def test_secrets_stay_out_of_logs(meta, start, payer, tweeter, caplog):
+    """Every logger at DEBUG (requests' and urllib3's too) while the webhook is
+    verified, deliveries are signed right and wrong, and the Send API is used."""
+    caplog.set_level(logging.DEBUG)
+    gateway, _ = start()
+    (psid, _), (handle, _) = payer(), tweeter()
+    meta.verify(url(gateway), meta.verify_token, "abc")
+    meta.verify(url(gateway), "wrong-token", "abc")
+    event = meta.user_message(psid, f"envoyer 1€ @{handle}")
+    meta.deliver(url(gateway), meta.webhook_payload(event), signature="sha256=" + "1" * 64)
+    meta.deliver(url(gateway), meta.webhook_payload(event))
+    gateway.run_once()
+    assert sent_to(meta, psid), "the flow did not run"
+    for secret in (meta.app_secret, meta.verify_token, meta.page_access_token):
+        assert secret not in caplog.text
