@@ -3,7 +3,9 @@ entry point group declared in this package's pyproject.toml."""
 
 from envoi.channels import hookimpl
 from envoi_channel_messenger.channel import MessengerChannel
-from envoi_channel_messenger.config import MessengerConfig
+from envoi_channel_messenger.config import SETTINGS_HELP, MessengerConfig
+
+__all__ = ["SETTINGS_HELP", "envoi_channels"]  # `envoi gateway --help` prints SETTINGS_HELP
 
 
 @hookimpl

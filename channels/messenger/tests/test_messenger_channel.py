@@ -5,9 +5,14 @@ local emulator, over real HTTP both ways (webhooks in, the Send API out)."""
 
 import itertools
 import logging
+import pathlib
+import re
+import subprocess
+import sys
 import time
 
 import pytest
+from envoi_channel_messenger import config
 from envoi_channel_messenger.channel import OUTSIDE_WINDOW, WEBHOOK_PATH, MessengerChannel
 from envoi_channel_messenger.config import MessengerConfig
 from envoi_channel_messenger.send_api_emulator import SendApiEmulator
@@ -279,3 +284,15 @@ def test_secrets_stay_out_of_logs(meta, start, payer, tweeter, caplog):
     assert sent_to(meta, psid), "the flow did not run"
     for secret in (meta.app_secret, meta.verify_token, meta.page_access_token):
         assert secret not in caplog.text
+
+
+def test_envoi_gateway_help_documents_every_setting():
+    envoi = pathlib.Path(sys.executable).with_name("envoi")
+    done = subprocess.run(
+        [str(envoi), "gateway", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    read = set(re.findall(r'"(MESSENGER_[A-Z_]+)"', pathlib.Path(config.__file__).read_text()))
+    assert len(read) == 7
+    for name in read:
+        assert re.search(rf"^\s+{name}\s", done.stdout, re.MULTILINE), name
