@@ -638,3 +638,23 @@ def test_the_options_are_off_by_default_and_examples_follow_them():
     ):
         with pytest.raises(ValueError):
             Grammar(BOT, **options)
+
+
+@given(
+    st.one_of(
+        st.text(),
+        st.lists(
+            st.one_of(GRAMMAR_CHARACTERS, st.sampled_from(["envoyer ", "@twitter:", ":", "@a:"]))
+        ).map("".join),
+    ),
+    OPTIONS,
+)
+@example("envoyer 10€ @twitter:alice", {"direct_message": True})
+def test_a_conversation_grammar_never_raises(text, options):
+    result = CONVERSATION.parse(text, **options)
+    if isinstance(result, Rejection):
+        assert result.reason in REASONS and result.message
+    else:
+        assert re.fullmatch(r"[a-z][a-z0-9_-]{0,31}:[A-Za-z0-9_]{1,15}|#\w+", result.recipient), (
+            result.recipient
+        )
