@@ -3,7 +3,10 @@ its own, found through the `envoi.channels` entry point, run by envoi's real
 gateway against envoi's real gRPC server and database; Meta's side is the
 local emulator, over real HTTP both ways (webhooks in, the Send API out)."""
 
+import ast
+import importlib.metadata
 import itertools
+import json
 import logging
 import pathlib
 import re
@@ -18,7 +21,6 @@ from envoi_channel_messenger.config import MessengerConfig
 from envoi_channel_messenger.send_api_emulator import SendApiEmulator
 
 from envoi.channels.channel import OutboundMessage, RateLimited
-from envoi.channels.plugins import installed_plugins, load_channels
 from envoi.v1 import identity_pb2
 
 _ids = itertools.count(1)
@@ -98,19 +100,51 @@ def sent_to(meta, psid) -> list[str]:
 
 
 def test_the_plugin_is_found_through_its_entry_point(meta):
-    [found] = [p for p in installed_plugins({}) if p.name == "messenger"]
-    assert (found.distribution, found.module) == (
+    """As an operator sees it (`envoi plugins`), and as the gateway loads it:
+    the entry point's module, its hook called with the environment."""
+    envoi = pathlib.Path(sys.executable).with_name("envoi")
+    listed = json.loads(
+        subprocess.run(
+            [str(envoi), "plugins"], capture_output=True, text=True, timeout=60, check=True
+        ).stdout
+    )
+    [found] = [p for p in listed if p["name"] == "messenger"]
+    assert (found["distribution"], found["module"], found["group"]) == (
         "envoi-channel-messenger",
         "envoi_channel_messenger.plugin",
+        "envoi.channels",
     )
-    env = {**meta.env(), "ENVOI_CHANNELS": "messenger"}
-    [channel] = load_channels(env)
-    assert isinstance(channel, MessengerChannel)
-    assert load_channels({"ENVOI_CHANNELS": "messenger"}) == []  # not configured: no channel
+    [entry_point] = importlib.metadata.entry_points(group="envoi.channels", name="messenger")
+    plugin = entry_point.load()
+    [channel] = plugin.envoi_channels(env=meta.env())
+    assert isinstance(channel, MessengerChannel) and channel.name == "messenger"
+    assert plugin.envoi_channels(env={}) == []  # not configured: no channel
     with pytest.raises(ValueError, match="MESSENGER_PAGE_ID"):
-        load_channels({**env, "MESSENGER_PAGE_ID": ""})
+        plugin.envoi_channels(env={**meta.env(), "MESSENGER_PAGE_ID": ""})
     assert meta.app_secret not in repr(channel.config)
     assert meta.page_access_token not in repr(channel.config)
+
+
+PUBLIC_API = ("envoi.channels", "envoi.channels.channel", "envoi.channels.grammar")
+
+
+def test_the_package_uses_only_envois_public_plugin_api():
+    """What an outsider may import: the plugin API and the client, nothing of envoi.core."""
+    package = pathlib.Path(config.__file__).parent
+    for source in [*package.glob("*.py"), *pathlib.Path(__file__).parent.glob("*.py")]:
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            for name in names:
+                if name == "envoi" or name.startswith("envoi."):
+                    assert name in PUBLIC_API or name.split(".")[1] in ("client", "v1"), (
+                        source.name,
+                        name,
+                    )
 
 
 @pytest.mark.parametrize(
