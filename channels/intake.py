@@ -124,6 +124,9 @@ def _linked_identity(client: EnvoiClient, recipient: str) -> "identity_pb2.Ident
             f"Nobody has linked @{handle} on {namespace} to envoi yet: "
             f"they can sign in to the envoi app with {namespace} first."
         )
+    except errors.EnvoiError as error:  # refused, never a 500 to the network
+        log.info("resolving a %s recipient was refused: %s", namespace, error.reason)
+        return "This payment could not be started."
     return found.identity
 
 
