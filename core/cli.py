@@ -87,7 +87,10 @@ def _start_gateway(target: str, database_url: str, listen: str):
     from envoi.channels.gateway_store import GatewayStore
     from envoi.core.runtime import open_pool
 
-    channels = plugins.load_channels()
+    try:
+        channels = plugins.load_channels()
+    except ValueError as error:  # a plugin's bad configuration, named without its values
+        sys.exit(f"envoi gateway: {error}")
     if not channels:
         return None
     tokens, made_token_ids = gateway.channel_tokens(channels, os.environ, database_url)

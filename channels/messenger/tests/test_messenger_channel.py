@@ -330,3 +330,21 @@ def test_envoi_gateway_help_documents_every_setting():
     assert len(read) == 7
     for name in read:
         assert re.search(rf"^\s+{name}\s", done.stdout, re.MULTILINE), name
+
+
+def test_a_half_configuration_stops_the_gateway_naming_what_is_missing(database_url):
+    envoi = pathlib.Path(sys.executable).with_name("envoi")
+    secret = "a-secret-that-must-not-be-printed"
+    done = subprocess.run(
+        [str(envoi), "gateway", "--database-url", database_url],
+        env={
+            "PATH": "/usr/bin:/bin",
+            "MESSENGER_APP_SECRET": secret,
+            "ENVOI_CHANNELS": "messenger",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert "MESSENGER_PAGE_ID" in done.stderr and secret not in done.stderr + done.stdout
