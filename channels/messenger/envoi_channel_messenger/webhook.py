@@ -19,7 +19,7 @@ from envoi.channels.channel import InboundPost, Person
 log = logging.getLogger("envoi_channel_messenger.webhook")
 
 SIGNATURE_HEADER = "x-hub-signature-256"  # the gateway gives header names in lower case
-_SIGNATURE = re.compile(r"sha256=([0-9a-f]{64})")
+_SIGNATURE = re.compile(r"sha256=([0-9a-fA-F]{64})")
 _PSID = re.compile(r"[0-9]{1,64}")
 # Message ids are opaque ASCII (m_AG5Hz2Uq...); bounded so that the request id
 # "messenger:<mid>" fits envoi's 128 characters.
@@ -39,7 +39,7 @@ def signature_is_valid(body: bytes, header: str | None, app_secret: str) -> bool
     if found is None:
         return False
     expected = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected.encode(), found.group(1).encode())
+    return hmac.compare_digest(expected.encode(), found.group(1).lower().encode())
 
 
 def verification_challenge(query: dict, verify_token: str) -> str | None:

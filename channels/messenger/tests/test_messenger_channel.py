@@ -19,6 +19,7 @@ from envoi_channel_messenger import config
 from envoi_channel_messenger.channel import OUTSIDE_WINDOW, WEBHOOK_PATH, MessengerChannel
 from envoi_channel_messenger.config import MessengerConfig
 from envoi_channel_messenger.send_api_emulator import SendApiEmulator
+from envoi_channel_messenger.webhook import sign
 
 from envoi.channels.channel import OutboundMessage, RateLimited
 from envoi.v1 import identity_pb2
@@ -225,8 +226,6 @@ def test_a_bad_or_missing_signature_gets_403_and_changes_nothing(
     event = meta.user_message(psid, f"envoyer 2€ @{handle}")
     body = meta.webhook_payload(event)
     if signature == "wrong secret":
-        from envoi_channel_messenger.webhook import sign
-
         signature = sign(b"{}", "not-the-app-secret")
     assert meta.deliver(url(gateway), body, signature=signature)[0] == 403
     gateway.run_once()

@@ -9,6 +9,7 @@ import pytest
 from envoi_channel_messenger.channel import WEBHOOK_PATH, MessengerChannel
 from envoi_channel_messenger.config import MessengerConfig
 from envoi_channel_messenger.send_api_emulator import SendApiEmulator
+from envoi_channel_messenger.webhook import sign
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -41,6 +42,14 @@ def messages_for(db, mid) -> int:
 def test_a_message_is_taken_in(meta, webhook, db):
     event = meta.user_message(psid(), "envoyer 10€ @alice")  # nobody linked: refused
     assert meta.deliver(webhook, meta.webhook_payload(event))[0] == 200
+    assert messages_for(db, event["message"]["mid"]) == 1
+
+
+def test_the_signature_is_hex_in_either_case(meta, webhook, db):
+    event = meta.user_message(psid(), "envoyer 10€ @alice")
+    body = json.dumps(meta.webhook_payload(event)).encode()
+    upper = "sha256=" + sign(body, meta.app_secret).removeprefix("sha256=").upper()
+    assert meta.deliver(webhook, body, signature=upper)[0] == 200
     assert messages_for(db, event["message"]["mid"]) == 1
 
 
