@@ -9,8 +9,9 @@
     python3 tasks.py bench [ARGS]    measure envoi against PostgreSQL (`envoi bench ARGS`)
     python3 tasks.py torture [ARGS]  a bank workload under faults (`envoi torture ARGS`)
 
-The first run creates .venv and installs envoi, its client and the test
-tools into it; later runs reinstall only when a pyproject.toml changed.
+The first run creates .venv and installs envoi, its client, the test tools
+and the Messenger channel plugin (channels/messenger, its own package) into
+it; later runs reinstall only when a pyproject.toml changed.
 buf and protoc-gen-es come from npm (package.json), installed into node_modules/.
 Needs Python 3.10+, and Node.js 20+ with npm for the two proto commands and
 the TypeScript client's test.
@@ -41,7 +42,11 @@ def run(*args, **kwargs):
 
 def ensure_venv():
     """Create .venv and install the project into it when its metadata changed."""
-    manifests = [ROOT / "pyproject.toml", ROOT / "clients/python/pyproject.toml"]
+    manifests = [
+        ROOT / "pyproject.toml",
+        ROOT / "clients/python/pyproject.toml",
+        ROOT / "channels/messenger/pyproject.toml",
+    ]
     wanted = hashlib.sha256(b"".join(path.read_bytes() for path in manifests)).hexdigest()
     if INSTALL_STAMP.exists() and INSTALL_STAMP.read_text() == wanted:
         return
@@ -50,6 +55,8 @@ def ensure_venv():
     pip = [VENV_BIN / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     run(*pip, "--upgrade", "pip")
     run(*pip, "-e", ROOT / "clients/python", "-e", f"{ROOT}[test,dev,bench]")
+    # An outside channel plugin, its own distribution: installed after envoi, as a user would.
+    run(*pip, "-e", ROOT / "channels/messenger")
     INSTALL_STAMP.write_text(wanted)
 
 

@@ -79,6 +79,21 @@ Rejection messages are fixed sentences per reason: they name the bot and the
 keyword, never echo the post and mention nobody else (the example recipient
 is `@<friend>`), so a channel may reply with them in public.
 
+Options for conversations with the bot and for paying people of other
+networks (off by default; the Messenger channel turns them on):
+- `bare_keyword`: the keyword may also be the text's first word, without its
+  `#` (`envoyer 10€ @alice`, `Send 10€ @alice`), as in a conversation that
+  is already addressed to the bot. Rejection examples then use that form.
+- `qualified_mentions`: `@<namespace>:<handle>` (`@twitter:alice`) is a
+  mention of a person of another network; the namespace is 1 to 32 of
+  A-Z a-z 0-9 _ - starting with a letter (read in lower case), the handle
+  follows the rule above. The recipient is then `twitter:alice`.
+- `default_namespace` (with `qualified_mentions`): the network of a plain
+  `@alice`, so that it is `twitter:alice` too (and `@alice @twitter:Alice` is
+  one recipient). Empty: a plain mention stays `alice`.
+The gateway resolves a `namespace:handle` recipient through envoi
+(AccountService.ResolveIdentity): only a person who linked that identity.
+
 The text parsed is what the person wrote: the @mentions X puts in front of a
 reply (outside display_text_range) would count as recipients, so a channel
 removes them first.
@@ -210,6 +225,8 @@ _HANDLE_RUN = re.compile(r"[A-Za-z0-9_]+")
 _HANDLE_CHARS = frozenset(string.ascii_letters + string.digits + "_")
 # A collection's name: what the core accepts (core/collection_ledger.py).
 _COLLECTION_HASHTAG = re.compile(r"(?=[A-Za-z0-9_]*[A-Za-z])[A-Za-z0-9_]{3,50}")
+_QUALIFIED_MENTION = re.compile(r"([A-Za-z][A-Za-z0-9_-]{0,31}):([A-Za-z0-9_]+)")
+_NAMESPACE = re.compile(r"[a-z][a-z0-9_-]{0,31}")  # envoi's identity namespaces
 _AT_SIGNS = "@\uff20"
 _HASH_SIGNS = "#\uff03"
 _LEADING = "([{\"'«“‘¿¡"
@@ -324,6 +341,13 @@ class Grammar:
     bot_handle: str  # e.g. "SmoneyFR", without "@"
     keywords: tuple[str, ...] = ("envoyer", "send")  # without "#", any case
     currency: str = "EUR"  # ISO 4217
+    # A conversation with the bot: `envoyer 10€ @alice`, the keyword's "#" optional
+    # on the first word.
+    bare_keyword: bool = False
+    # `@twitter:alice` names a person of another network (recipient "twitter:alice").
+    qualified_mentions: bool = False
+    # With qualified_mentions: the network of a plain `@alice` ("" keeps it plain).
+    default_namespace: str = ""
 
     def __post_init__(self):
         object.__setattr__(self, "keywords", tuple(self.keywords))
@@ -339,6 +363,13 @@ class Grammar:
                 raise ValueError(f"keyword {keyword!r} must be one word, without #")
         if not re.fullmatch(r"[A-Z]{3}", self.currency):
             raise ValueError(f"currency {self.currency!r} is not an ISO 4217 code")
+        if self.default_namespace and not (
+            self.qualified_mentions and _NAMESPACE.fullmatch(self.default_namespace)
+        ):
+            raise ValueError(
+                f"default namespace {self.default_namespace!r} needs qualified_mentions and "
+                "1 to 32 of a-z 0-9 _ - starting with a letter"
+            )
 
     # -- the parse ---------------------------------------------------------
 
@@ -368,6 +399,9 @@ class Grammar:
         if not direct_message and not bot_mentions:
             return self._reject("NOT_ADDRESSED")
         keyword_tags = {i for i, w in enumerate(words) if w.kind == "hashtag" and w.keyword}
+        if not keyword_tags and self.bare_keyword and words and words[0].kind == "text":
+            if _fold(words[0].core) in {_fold(k) for k in self.keywords}:
+                keyword_tags = {0}
         if not keyword_tags:
             return self._reject("MISSING_KEYWORD")
 
@@ -383,12 +417,12 @@ class Grammar:
         recipients = {}  # folded handle -> indexes of its mentions
         for i, w in enumerate(words):
             if w.kind == "mention" and i not in bot_mentions:
-                recipients.setdefault(_fold(w.core[1:]), []).append(i)
+                recipients.setdefault(_fold(self._recipient(w)), []).append(i)
         if len(recipients) > 1:
             return self._reject("MULTIPLE_RECIPIENTS")
         if recipients:
             (recipient_at,) = recipients.values()
-            recipient = words[recipient_at[0]].core[1:]
+            recipient = self._recipient(words[recipient_at[0]])
         else:  # nobody mentioned: a collection's hashtag, if there is one
             collections = {}  # folded name -> indexes of its hashtags
             for i, w in enumerate(words):
@@ -414,6 +448,13 @@ class Grammar:
             memo=" ".join(w.raw for i, w in enumerate(words) if i not in used),
         )
 
+    def _recipient(self, mention: _Word) -> str:
+        """alice, or twitter:alice (qualified, or in the default namespace)."""
+        handle = mention.core[1:]
+        if ":" in handle or not self.default_namespace:
+            return handle
+        return f"{self.default_namespace}:{handle}"
+
     def _reject(self, reason: str) -> Rejection:
         symbol = _CURRENCIES.get(self.currency, ("", ()))[0]
 
@@ -421,6 +462,8 @@ class Grammar:
             return f"{number}{symbol}" if symbol else f"{number} {self.currency}"
 
         keyword = self.keywords[0]
+        # In a conversation with the bot, the short form: `envoyer 10€ @<friend>`.
+        command = keyword if self.bare_keyword else f"@{self.bot_handle} #{keyword}"
         return Rejection(
             reason,
             _MESSAGES[reason].format(
@@ -430,8 +473,8 @@ class Grammar:
                 ten=money("10"),
                 ten_fifty=money("10,50"),
                 thousand=money("1000"),
-                example=f"@{self.bot_handle} #{keyword} {money('10')} @<friend>",
-                collection_example=f"@{self.bot_handle} #{keyword} {money('5')} #<collection>",
+                example=f"{command} {money('10')} @<friend>",
+                collection_example=f"{command} {money('5')} #<collection>",
             ),
         )
 
@@ -466,6 +509,20 @@ class Grammar:
             core = word.core = core[1:]
             word.open_left = False
         if core[0] in _AT_SIGNS:
+            qualified = self.qualified_mentions and _QUALIFIED_MENTION.match(core, 1)
+            if qualified:  # @twitter:alice
+                namespace, handle = qualified.groups()
+                tail = core[qualified.end() :]
+                if len(handle) > MAX_HANDLE_CHARS or (
+                    tail
+                    and (
+                        unicodedata.category(tail[0]) != "So" or any(ch in _AT_SIGNS for ch in tail)
+                    )
+                ):
+                    word.kind = "bad_mention"
+                else:
+                    word.kind, word.core = "mention", f"@{_fold(namespace)}:{handle}"
+                return word
             if len(core) > 1:
                 handle = _HANDLE_RUN.match(core, 1)
                 tail = core[handle.end() :] if handle else ""

@@ -1,6 +1,8 @@
 """From a post to a payment: parse it with the channel's grammar, find the
 recipient among the mentions the network resolved (or the collection a hashtag
-names), and initiate the transfer
+names, or, for a `namespace:handle` recipient of another network, the
+identity someone linked, through AccountService.ResolveIdentity), and
+initiate the transfer
 through gRPC with request_id "<channel>:<post id>", so a post delivered twice,
 or by webhook and by polling, starts one transfer."""
 
@@ -49,6 +51,10 @@ def take_in(channel: Channel, client: EnvoiClient, store: GatewayStore, post: In
         return _refuse(channel, store, post, result.reason, result.message, private=False)
     if result.recipient.startswith("#"):  # a collection, named by its hashtag
         payee = result.recipient
+    elif ":" in result.recipient:  # twitter:alice, from a grammar with qualified_mentions
+        payee = _linked_identity(client, result.recipient)
+        if not isinstance(payee, identity_pb2.Identity):
+            return _refuse(channel, store, post, "UNKNOWN_RECIPIENT", payee, private=False)
     else:
         payee = next(
             (
@@ -99,6 +105,29 @@ def take_in(channel: Channel, client: EnvoiClient, store: GatewayStore, post: In
             private=True,
         )
     return "initiated"
+
+
+def _linked_identity(client: EnvoiClient, recipient: str) -> "identity_pb2.Identity | str":
+    """The identity someone linked for namespace:handle, or why it cannot be paid.
+
+    The handle comes from the text alone, so only an identity linked to an
+    account is paid (nobody's money waits in escrow for a handle no network
+    vouched for); its subject id is the one the network gave when it was linked.
+    """
+    namespace, _, handle = recipient.partition(":")
+    try:
+        found = client.resolve_identity(identity_pb2.Identity(namespace=namespace, handle=handle))
+    except errors.Unavailable:
+        raise
+    except (errors.IdentityNotLinked, errors.InvalidArgument):
+        return (
+            f"Nobody has linked @{handle} on {namespace} to envoi yet: "
+            f"they can sign in to the envoi app with {namespace} first."
+        )
+    except errors.EnvoiError as error:  # refused, never a 500 to the network
+        log.info("resolving a %s recipient was refused: %s", namespace, error.reason)
+        return "This payment could not be started."
+    return found.identity
 
 
 def _refuse(channel, store, post, reason, explanation, *, private: bool) -> str:

@@ -87,7 +87,10 @@ def _start_gateway(target: str, database_url: str, listen: str):
     from envoi.channels.gateway_store import GatewayStore
     from envoi.core.runtime import open_pool
 
-    channels = plugins.load_channels()
+    try:
+        channels = plugins.load_channels()
+    except ValueError as error:  # a plugin's bad configuration, named without its values
+        sys.exit(f"envoi gateway: {error}")
     if not channels:
         return None
     tokens, made_token_ids = gateway.channel_tokens(channels, os.environ, database_url)
@@ -128,6 +131,26 @@ def cmd_gateway(args):
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
     stopping.wait()
     stop()
+
+
+def _with_plugin_settings(format_help):
+    """format_help, followed by the SETTINGS_HELP string of each installed
+    channel plugin module that has one (docs/plugins.md, Shipping)."""
+
+    def formatted() -> str:
+        import importlib.metadata
+
+        text = format_help()
+        for entry_point in importlib.metadata.entry_points(group="envoi.channels"):
+            try:
+                settings_help = getattr(entry_point.load(), "SETTINGS_HELP", "")
+            except Exception as exc:  # a broken plugin must not hide the help
+                settings_help = f"{entry_point.name}: cannot be loaded ({type(exc).__name__})\n"
+            if settings_help:
+                text += "\n" + settings_help
+        return text
+
+    return formatted
 
 
 def cmd_plugins(args):
@@ -327,6 +350,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     database_options(gateway)
     gateway.set_defaults(handler=cmd_gateway)
+    # Outside channel plugins document their settings too, read only when help is asked for.
+    gateway.format_help = _with_plugin_settings(gateway.format_help)
 
     plugins_command = commands.add_parser(
         "plugins",

@@ -582,3 +582,79 @@ def test_a_hashtag_names_the_collection_when_nobody_is_mentioned(
 def test_the_keyword_is_never_a_collection():
     assert GRAMMAR.parse(post("5€ #send")).reason == "MISSING_RECIPIENT"
     assert GRAMMAR.parse(post("5€ #ENVOYER")).reason == "MISSING_RECIPIENT"
+
+
+# -- conversations with the bot, and people of other networks -------------------
+
+CONVERSATION = Grammar(BOT, bare_keyword=True, qualified_mentions=True, default_namespace="twitter")
+
+
+@pytest.mark.parametrize(
+    "text, recipient, memo",
+    [
+        ("envoyer 10€ @alice", "twitter:alice", ""),
+        ("Send 10€ @alice merci", "twitter:alice", "merci"),
+        ("envoyer 10€ @twitter:alice", "twitter:alice", ""),
+        ("envoyer 10€ @Twitter:alice.", "twitter:alice", ""),
+        ("envoyer 10€ @mastodon:bob😘", "mastodon:bob", ""),
+        ("envoyer 10€ @alice @twitter:Alice", "twitter:alice", ""),  # one recipient
+        ("#envoyer 10€ @alice", "twitter:alice", ""),  # the hashtag still works
+        ("envoyer: 10€ @alice", "twitter:alice", ""),
+    ],
+)
+def test_a_conversation_needs_no_hashtag_and_names_other_networks(text, recipient, memo):
+    assert CONVERSATION.parse(text, direct_message=True) == TransferIntent(
+        1000, "EUR", recipient, memo
+    )
+
+
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("je veux envoyer 10€ @alice", "MISSING_KEYWORD"),  # only as the first word
+        ("envoyer 10€ @twitter:élodie", "INVALID_HANDLE"),
+        ("envoyer 10€ @twitter:a-b", "INVALID_HANDLE"),
+        ("envoyer 10€ @twitter:alice:bob", "INVALID_HANDLE"),
+        ("envoyer 10€ @twitter:" + "x" * 16, "INVALID_HANDLE"),
+        ("envoyer 10€ @9net:alice", "INVALID_HANDLE"),
+        ("envoyer 10€ @alice @mastodon:alice", "MULTIPLE_RECIPIENTS"),
+    ],
+)
+def test_a_conversation_still_rejects_what_it_cannot_read(text, reason):
+    assert CONVERSATION.parse(text, direct_message=True).reason == reason
+
+
+def test_the_options_are_off_by_default_and_examples_follow_them():
+    assert GRAMMAR.parse("envoyer 10€ @alice", direct_message=True).reason == "MISSING_KEYWORD"
+    assert GRAMMAR.parse(post("10€ @twitter:alice")).reason == "INVALID_HANDLE"
+    plain = Grammar(BOT, qualified_mentions=True)
+    assert plain.parse(post("10€ @alice")).recipient == "alice"
+    assert plain.parse(post("10€ @twitter:alice")).recipient == "twitter:alice"
+    missing = CONVERSATION.parse("envoyer 10€", direct_message=True)
+    assert missing.message == "Mention the person to pay, as in: envoyer 10€ @<friend>."
+    for options in (
+        {"default_namespace": "twitter"},
+        {"qualified_mentions": True, "default_namespace": "Twitter"},
+    ):
+        with pytest.raises(ValueError):
+            Grammar(BOT, **options)
+
+
+@given(
+    st.one_of(
+        st.text(),
+        st.lists(
+            st.one_of(GRAMMAR_CHARACTERS, st.sampled_from(["envoyer ", "@twitter:", ":", "@a:"]))
+        ).map("".join),
+    ),
+    OPTIONS,
+)
+@example("envoyer 10€ @twitter:alice", {"direct_message": True})
+def test_a_conversation_grammar_never_raises(text, options):
+    result = CONVERSATION.parse(text, **options)
+    if isinstance(result, Rejection):
+        assert result.reason in REASONS and result.message
+    else:
+        assert re.fullmatch(r"[a-z][a-z0-9_-]{0,31}:[A-Za-z0-9_]{1,15}|#\w+", result.recipient), (
+            result.recipient
+        )
