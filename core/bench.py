@@ -19,6 +19,8 @@ on that server) and a real `envoi serve` subprocess. It measures, in order:
    batch after batch;
 5. hot_account_tps: the same as 3, every transfer paying one association
    (and sql_hot_transfer_tps: the same as 2, every transfer paying it);
+   collection_tps: the same as 3, every transfer paying into one collection
+   named by its hashtag, as a post would (a popular charity drive);
 6. tweet_to_pending_p99_ms: signed X webhooks at 200 posts per second to a
    second `envoi serve` running its channel gateway (the X API emulator plays
    X), until each post's CONFIRMATION_REQUIRED event;
@@ -83,6 +85,7 @@ RESULT_KEYS = (
     "sql_bulk_tps",
     "hot_account_tps",
     "sql_hot_transfer_tps",
+    "collection_tps",
     "tweet_to_pending_p99_ms",
     "max_rss_mb",
 )
@@ -476,17 +479,29 @@ class RssSampler:
 # --- gRPC load ----------------------------------------------------------------------
 
 
+def _open_collection(target: str, wallet_token: str, owner_account_id: str) -> str:
+    """A collection of the (verified) association; its hashtag, as payers name it."""
+    from envoi.client import EnvoiClient
+
+    hashtag = "BenchDrive" + uuid.uuid4().hex[:8]
+    with EnvoiClient(target, wallet_token) as wallet:
+        wallet.create_collection(owner_account_id, "Bench drive", hashtag)
+    return "#" + hashtag
+
+
 def _client_process(
     target: str,
     token: str,
     person_ids: list[str],
-    hot_account_id: str | None,
+    only_recipient: str | None,
     threads: int,
     duration_s: float,
     seed: int,
 ) -> tuple[list[float], int, float]:
     """One client process: `threads` threads, each sending confirmed transfers
-    back to back for duration_s. Returns (latencies in s, errors, CPU seconds)."""
+    back to back for duration_s, to random people or all to only_recipient (an
+    account id, or a collection's #hashtag). Returns (latencies in s, errors,
+    CPU seconds)."""
     from envoi.client import EnvoiClient, EnvoiError
 
     latencies_s: list[float] = []
@@ -501,7 +516,7 @@ def _client_process(
         failed = 0
         while time.monotonic() < deadline:
             sender = rng.choice(person_ids)
-            recipient = hot_account_id or rng.choice(person_ids)
+            recipient = only_recipient or rng.choice(person_ids)
             if recipient == sender:
                 continue
             start = time.perf_counter()
@@ -578,7 +593,7 @@ def measure_confirmed_transfers(
     target: str,
     token: str,
     person_ids: list[str],
-    hot_account_id: str | None,
+    only_recipient: str | None,
     mode: Mode,
     *,
     threads_per_process: int | None = None,
@@ -589,7 +604,7 @@ def measure_confirmed_transfers(
     threads_per_process = threads_per_process or mode.threads_per_process
     phase_s = phase_s or mode.phase_s
     jobs = [
-        (target, token, person_ids, hot_account_id, threads_per_process, phase_s, seed)
+        (target, token, person_ids, only_recipient, threads_per_process, phase_s, seed)
         for seed in range(mode.client_processes)
     ]
     cpu_before = cpu_seconds(server_pid) if server_pid else None
@@ -961,6 +976,11 @@ def run(mode: Mode, out_dir: pathlib.Path, server_url: str | None, workers: int)
                 hot = measure_confirmed_transfers(
                     server.target, wallet_token, person_ids, association_id, mode
                 )
+                print("envoi bench: every transfer into one collection", file=sys.stderr)
+                drive = _open_collection(server.target, wallet_token, association_id)
+                collection = measure_confirmed_transfers(
+                    server.target, wallet_token, person_ids, drive, mode
+                )
                 print("envoi bench: person to person at each concurrency", file=sys.stderr)
                 sweep = measure_concurrency_sweep(server.target, wallet_token, person_ids, mode)
         finally:
@@ -989,6 +1009,8 @@ def run(mode: Mode, out_dir: pathlib.Path, server_url: str | None, workers: int)
         hot_account_tps=hot.tps,
         hot_p50_ms=hot.p50_ms,
         hot_p99_ms=hot.p99_ms,
+        collection_tps=collection.tps,
+        collection_p99_ms=collection.p99_ms,
         bulk_tps=bulk.tps or None,
         sql_bulk_tps=sql_bulk.tps or None,
         tweet_to_pending_p99_ms=tweets["p99_ms"],
@@ -1003,11 +1025,17 @@ def run(mode: Mode, out_dir: pathlib.Path, server_url: str | None, workers: int)
         "p2p_over_sql_transfer": ratio(p2p.tps, results["sql_transfer_tps"]),
         "bulk_over_sql_bulk": ratio(results["bulk_tps"], results["sql_bulk_tps"]),
         "hot_over_p2p": ratio(hot.tps, p2p.tps),
+        "collection_over_p2p": ratio(collection.tps, p2p.tps),
         "sql_hot_over_sql_transfer": ratio(results["sql_hot_transfer_tps"], sql_tps),
     }
-    grpc_transfers = p2p.transfers + hot.transfers + sum(point["transfers"] for point in sweep)
+    grpc_transfers = (
+        p2p.transfers
+        + hot.transfers
+        + collection.transfers
+        + sum(point["transfers"] for point in sweep)
+    )
     if grpc_transfers:
-        # Over the gRPC phases on that server (p2p, hot and the sweep); includes
+        # Over the gRPC phases on that server (p2p, hot, collection, the sweep); includes
         # the server's own background work (expiry checks, folding).
         results["per_confirmed_transfer_over_grpc"] = per_transfer(
             work_before, work_after, grpc_transfers
@@ -1024,10 +1052,11 @@ def run(mode: Mode, out_dir: pathlib.Path, server_url: str | None, workers: int)
         "transfers": {
             "p2p": p2p.transfers,
             "hot": hot.transfers,
+            "collection": collection.transfers,
             "bulk": bulk.transfers,
             "sql_bulk": sql_bulk.transfers,
         },
-        "errors": {"p2p": p2p.errors, "hot": hot.errors},
+        "errors": {"p2p": p2p.errors, "hot": hot.errors, "collection": collection.errors},
         "database": "ENVOI_DATABASE_URL" if server_url else "embedded PostgreSQL 16 (pgserver)",
     }
     results["concurrency_sweep"] = sweep
@@ -1057,6 +1086,7 @@ GOALS = {
     "p2p_confirmed_tps": ">= 0.5 x pgbench_tps",
     "bulk_tps": ">= 0.5 x sql_bulk_tps",
     "hot_account_tps": ">= 0.8 x p2p_confirmed_tps",
+    "collection_tps": ">= 0.8 x p2p_confirmed_tps",
     "tweet_to_pending_p99_ms": "<= 50",
     "max_rss_mb": "<= 200",
 }

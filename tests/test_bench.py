@@ -30,10 +30,11 @@ def test_bench_smoke_writes_every_result(tmp_path):
         "bulk_tps",
         "sql_bulk_tps",
         "hot_account_tps",
+        "collection_tps",
     ):
         assert results[measured] is not None, measured
     assert results["ratios"]["bulk_over_sql_bulk"] is not None
-    assert results["settings"]["errors"] == {"p2p": 0, "hot": 0}
+    assert results["settings"]["errors"] == {"p2p": 0, "hot": 0, "collection": 0}
     assert results["mode"] == "smoke"
     table = (out / "results.md").read_text()
     assert "| p2p_confirmed_tps |" in table
