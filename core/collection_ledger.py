@@ -31,7 +31,7 @@ DEFAULT_RESERVED_HASHTAGS = ("envoyer", "send")
 _SELECT = """
 SELECT c.collection_id, c.seq, c.owner_account_id, c.title, c.hashtag, c.target_cents,
        c.deadline_time, c.state, c.create_time, c.resolve_time, a.currency_code,
-       o.kind AS owner_kind,
+       o.kind AS owner_kind, o.profile_verify_time AS owner_profile_verify_time,
        (c.state = 'OPEN' AND (c.deadline_time IS NULL OR c.deadline_time > now()))
            AS accepting_payments,
        (c.deadline_time IS NOT NULL AND c.deadline_time <= now()) AS deadline_passed,

@@ -238,9 +238,15 @@ def initiate(
             "an account cannot pay itself", field_violations={"to_account_id": "same as the sender"}
         )
     if collection is not None:  # no tier: a collection has no maximum balance
-        recipient = {"kind": collection["owner_kind"], "currency_code": collection["currency_code"]}
-        # Its money goes to its owner: an association's verification may have been withdrawn.
-        transfer_policy.check_recipient_verified(get_account(conn, collection["owner_account_id"]))
+        # Capped like a payment to its owner, whose verification (an
+        # association's) may have been withdrawn since it opened the collection.
+        owner = {
+            "account_id": collection["owner_account_id"],
+            "kind": collection["owner_kind"],
+            "profile_verify_time": collection["owner_profile_verify_time"],
+        }
+        transfer_policy.check_recipient_verified(owner)
+        recipient = {"kind": owner["kind"], "currency_code": collection["currency_code"]}
     elif to_account_id is None:  # nobody has linked the recipient's identity yet
         recipient = {"kind": "PERSON", "currency_code": currency_code}
         to_account_id = system_account_id(conn, ESCROW_PURPOSE, currency_code)

@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from envoi.client import errors
+from envoi.core.testing import TEST_SIREN
 from envoi.v1 import collection_pb2, event_pb2, money_pb2, transfer_pb2, transfer_service_pb2
 
 OPEN = collection_pb2.COLLECTION_STATE_OPEN
@@ -187,6 +188,21 @@ def test_caps_follow_the_owner(wallet, open_account, association):
     wallet.initiate_transfer(rich, "#" + to_association.hashtag, 50_000)
     with pytest.raises(errors.LimitExceeded):
         wallet.initiate_transfer(rich, "#" + to_association.hashtag, 50_001)
+
+
+def test_an_association_owns_and_is_paid_through_a_collection_only_while_verified(
+    wallet, admin, open_account
+):
+    unverified = open_account("ASSOCIATION", verified=False)
+    with pytest.raises(errors.RecipientNotVerified):
+        wallet.create_collection(unverified, "Gala", tag())
+    association = open_account("ASSOCIATION")
+    gala = wallet.create_collection(association, "Gala", tag())
+    payer = open_account(balance_cents=1_000)
+    wallet.initiate_transfer(payer, "#" + gala.hashtag, 100)
+    admin.set_business_profile(association, "Asso", TEST_SIREN, verified=False)
+    with pytest.raises(errors.RecipientNotVerified):
+        wallet.initiate_transfer(payer, "#" + gala.hashtag, 100)
 
 
 def test_hashtags_are_unique_among_open_collections_and_checked(wallet, association):
