@@ -25,6 +25,16 @@ def without_secret(response):
     return kept
 
 
+def require_key_manager(caller: Caller) -> None:
+    """A rotated key in its grace period still pays and reads, but manages no
+    keys: a key it made would outlive its revocation."""
+    if caller.in_grace_period:
+        raise errors.PermissionDenied(
+            "this key was rotated and works only for its grace period: it cannot manage"
+            " API keys; use the new key"
+        )
+
+
 def require_own_key(caller: Caller, key: dict) -> None:
     if caller.role == "merchant" and str(key["merchant_account_id"]) != caller.merchant_account_id:
         raise errors.PermissionDenied("a merchant key manages only its own merchant's keys")
@@ -41,6 +51,7 @@ class ApiKeyService(api_key_service_pb2_grpc.ApiKeyServiceServicer):
         check.uuid("account_id", request.account_id)
         check.text("label", request.label, max_length=api_keys.MAX_LABEL_LENGTH)
         check.raise_if_any()
+        require_key_manager(caller)
         require_own_account(caller, request.account_id)
 
         def work(conn):
@@ -63,6 +74,7 @@ class ApiKeyService(api_key_service_pb2_grpc.ApiKeyServiceServicer):
         check = RequestCheck()
         check.uuid("account_id", request.account_id)
         check.raise_if_any()
+        require_key_manager(caller)
         require_own_account(caller, request.account_id)
         rows = run_in_transaction(
             self.runtime.pool, lambda conn: api_keys.list_keys(conn, request.account_id)
@@ -79,6 +91,7 @@ class ApiKeyService(api_key_service_pb2_grpc.ApiKeyServiceServicer):
         if not 0 <= request.grace_period_s <= api_keys.MAX_GRACE_PERIOD_S:
             check.fail("grace_period_s", f"0 to {api_keys.MAX_GRACE_PERIOD_S} seconds")
         check.raise_if_any()
+        require_key_manager(caller)
 
         def work(conn):
             key = api_keys.get(conn, request.api_key_id, lock=True)
@@ -105,6 +118,7 @@ class ApiKeyService(api_key_service_pb2_grpc.ApiKeyServiceServicer):
         check.request_id(request.request_id)
         check.uuid("api_key_id", request.api_key_id)
         check.raise_if_any()
+        require_key_manager(caller)
 
         def work(conn):
             key = api_keys.get(conn, request.api_key_id, lock=True)

@@ -72,14 +72,19 @@ def revoke_token(conn: psycopg.Connection, token_id: str) -> bool:
 def caller_for_token_sha256(conn: psycopg.Connection, sha256: bytes) -> Caller | None:
     """The caller a live token (given by its SHA-256) stands for, or None."""
     row = conn.execute(
-        "SELECT token_id, role, channel_name, merchant_account_id FROM api_tokens"
+        "SELECT token_id, role, channel_name, merchant_account_id, revoke_time IS NOT NULL"
+        " FROM api_tokens"
         # A rotated merchant key may have a grace period: revoked in the future.
         " WHERE token_sha256 = %s AND (revoke_time IS NULL OR revoke_time > now())",
         (sha256,),
     ).fetchone()
     if row is None:
         return None
-    token_id, role, channel_name, merchant_account_id = row
+    token_id, role, channel_name, merchant_account_id, in_grace_period = row
     return Caller(
-        str(token_id), role, channel_name, str(merchant_account_id) if merchant_account_id else None
+        str(token_id),
+        role,
+        channel_name,
+        str(merchant_account_id) if merchant_account_id else None,
+        in_grace_period,
     )

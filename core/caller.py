@@ -10,6 +10,8 @@ class Caller:
     role: str  # channel, wallet, merchant, admin or ledger
     channel_name: str | None = None
     merchant_account_id: str | None = None
+    # A rotated merchant key that still works until its revoke_time.
+    in_grace_period: bool = False
 
     @property
     def principal(self) -> str:

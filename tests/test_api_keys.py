@@ -122,10 +122,35 @@ def test_rotation_with_a_grace_period_keeps_the_old_key_until_then(shop, client_
     client_for(rotated.secret).get_account(account_id)
     # A key in its grace period is not rotated twice; it can be revoked now.
     with pytest.raises(errors.ApiKeyRevoked):
-        merchant.rotate_api_key(first.api_key.api_key_id)
+        client_for(rotated.secret).rotate_api_key(first.api_key.api_key_id)
     client_for(rotated.secret).revoke_api_key(first.api_key.api_key_id)
     with pytest.raises(errors.Unauthenticated):
         merchant.get_account(account_id)
+
+
+def test_a_key_in_its_grace_period_cannot_manage_keys(shop, client_for, db):
+    """Issue 13, finding 6: a rotated key kept working for its grace period could
+    mint a new key, which outlived the revocation. It may still pay and read,
+    never create, rotate or revoke keys."""
+    account_id, first, merchant = shop
+    rotated = merchant.rotate_api_key(first.api_key.api_key_id, grace_period_s=3600)
+    live_keys = db.execute(
+        "SELECT count(*) FROM api_tokens WHERE merchant_account_id = %s", (account_id,)
+    ).fetchone()
+    with pytest.raises(errors.PermissionDenied, match="grace period"):
+        merchant.create_api_key(account_id, label="outlives the rotation")
+    with pytest.raises(errors.PermissionDenied, match="grace period"):
+        merchant.rotate_api_key(rotated.api_key.api_key_id)
+    with pytest.raises(errors.PermissionDenied, match="grace period"):
+        merchant.revoke_api_key(rotated.api_key.api_key_id)
+    with pytest.raises(errors.PermissionDenied, match="grace period"):
+        merchant.list_api_keys(account_id)
+    assert db.execute(
+        "SELECT count(*) FROM api_tokens WHERE merchant_account_id = %s", (account_id,)
+    ).fetchone() == live_keys
+    merchant.get_account(account_id)  # the old key still works for everything else
+    new = client_for(rotated.secret)
+    assert new.create_api_key(account_id, label="made by the new key").secret
 
 
 def test_a_merchant_key_never_reaches_another_merchants_keys(shop, open_account, admin, db):
