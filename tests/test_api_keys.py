@@ -134,9 +134,8 @@ def test_a_key_in_its_grace_period_cannot_manage_keys(shop, client_for, db):
     never create, rotate or revoke keys."""
     account_id, first, merchant = shop
     rotated = merchant.rotate_api_key(first.api_key.api_key_id, grace_period_s=3600)
-    live_keys = db.execute(
-        "SELECT count(*) FROM api_tokens WHERE merchant_account_id = %s", (account_id,)
-    ).fetchone()
+    count_keys = "SELECT count(*) FROM api_tokens WHERE merchant_account_id = %s"
+    live_keys = db.execute(count_keys, (account_id,)).fetchone()
     with pytest.raises(errors.PermissionDenied, match="grace period"):
         merchant.create_api_key(account_id, label="outlives the rotation")
     with pytest.raises(errors.PermissionDenied, match="grace period"):
@@ -145,9 +144,7 @@ def test_a_key_in_its_grace_period_cannot_manage_keys(shop, client_for, db):
         merchant.revoke_api_key(rotated.api_key.api_key_id)
     with pytest.raises(errors.PermissionDenied, match="grace period"):
         merchant.list_api_keys(account_id)
-    assert db.execute(
-        "SELECT count(*) FROM api_tokens WHERE merchant_account_id = %s", (account_id,)
-    ).fetchone() == live_keys
+    assert db.execute(count_keys, (account_id,)).fetchone() == live_keys
     merchant.get_account(account_id)  # the old key still works for everything else
     new = client_for(rotated.secret)
     assert new.create_api_key(account_id, label="made by the new key").secret
