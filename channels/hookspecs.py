@@ -8,7 +8,8 @@
 
 A channel plugin registers its module under the `envoi.channels` entry point
 group (docs/plugins.md); a payment provider plugin under `envoi.providers`
-(docs/providers.md). Both load into one plugin manager (plugins.py).
+(docs/providers.md). Each group loads into a plugin manager of its own
+(plugins.py): a hook of the other group's in a module is never called.
 """
 
 import pluggy

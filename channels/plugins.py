@@ -1,4 +1,4 @@
-"""Finds envoi's plugins through their entry point groups, into one plugin manager.
+"""Finds envoi's plugins through their entry point groups, a plugin manager for each.
 
 - `envoi.channels`: channel plugins (hook envoi_channels), run by the gateway.
   ENVOI_CHANNELS, a comma-separated list of entry point names, limits which
@@ -64,25 +64,22 @@ def installed_plugins(env=os.environ) -> list[InstalledPlugin]:
     return sorted(found, key=lambda plugin: (plugin.group, plugin.name))
 
 
-def plugin_manager(env=os.environ) -> pluggy.PluginManager:
-    """A plugin manager with every enabled plugin of every group registered."""
+def plugin_manager(env=os.environ, group: str = ENTRY_POINT_GROUP) -> pluggy.PluginManager:
+    """A plugin manager with the enabled plugins of one group registered. One
+    manager a group: a channel module that also implements a provider hook
+    brings no provider, whatever ENVOI_PROVIDERS says."""
     manager = pluggy.PluginManager("envoi")
     manager.add_hookspecs(hookspecs)
-    for group in GROUP_FILTERS:
-        allowed = enabled_names(env, group)
-        for entry_point in importlib.metadata.entry_points(group=group):
-            if allowed is not None and entry_point.name not in allowed:
-                continue
-            plugin = entry_point.load()
-            # One module may serve both groups (a channel that also pays out).
-            if not manager.is_registered(plugin):
-                manager.register(plugin, name=f"{group}:{entry_point.name}")
+    allowed = enabled_names(env, group)
+    for entry_point in importlib.metadata.entry_points(group=group):
+        if allowed is None or entry_point.name in allowed:
+            manager.register(entry_point.load(), name=f"{group}:{entry_point.name}")
     return manager
 
 
-def load_channels(env=os.environ, manager: pluggy.PluginManager | None = None) -> list:
-    """Every channel of every enabled plugin; two channels may not share a name."""
-    manager = manager or plugin_manager(env)
+def load_channels(env=os.environ) -> list:
+    """Every channel of every enabled channel plugin; two channels may not share a name."""
+    manager = plugin_manager(env, ENTRY_POINT_GROUP)
     channels = [
         channel for provided in manager.hook.envoi_channels(env=env) for channel in provided
     ]
@@ -95,13 +92,13 @@ def load_channels(env=os.environ, manager: pluggy.PluginManager | None = None) -
 
 def load_funding_providers(env=os.environ, manager: pluggy.PluginManager | None = None) -> dict:
     """name -> FundingProvider, of every enabled provider plugin."""
-    manager = manager or plugin_manager(env)
+    manager = manager or plugin_manager(env, PROVIDER_ENTRY_POINT_GROUP)
     return _by_name(manager.hook.envoi_funding_providers(env=env), "funding provider")
 
 
 def load_payout_providers(env=os.environ, manager: pluggy.PluginManager | None = None) -> dict:
     """name -> PayoutProvider, of every enabled provider plugin."""
-    manager = manager or plugin_manager(env)
+    manager = manager or plugin_manager(env, PROVIDER_ENTRY_POINT_GROUP)
     return _by_name(manager.hook.envoi_payout_providers(env=env), "payout provider")
 
 

@@ -155,7 +155,7 @@ def load_payment_providers(env=os.environ) -> dict:
     plugins (entry point group envoi.providers, limited by ENVOI_PROVIDERS)."""
     from envoi.channels import plugins
 
-    manager = plugins.plugin_manager(env)
+    manager = plugins.plugin_manager(env, plugins.PROVIDER_ENTRY_POINT_GROUP)
     providers = {
         "funding_providers": plugins.load_funding_providers(env, manager),
         "payout_providers": plugins.load_payout_providers(env, manager),

@@ -1,6 +1,7 @@
-"""Plugins are found through their entry point groups into one plugin manager:
-channels through `envoi.channels`, payment providers through `envoi.providers`,
-the built-in twitter channel and sandbox provider exactly like outside ones."""
+"""Plugins are found through their entry point groups, each group into a plugin
+manager of its own: channels through `envoi.channels`, payment providers
+through `envoi.providers`, the built-in twitter channel and sandbox provider
+exactly like outside ones."""
 
 import json
 import subprocess
@@ -177,3 +178,15 @@ def test_two_plugins_may_not_provide_one_provider(outside_provider):
     )
     with pytest.raises(ValueError, match="sandbox"):
         plugins.load_payout_providers(SANDBOX_ENV)
+
+
+def test_a_channel_plugin_cannot_bring_a_payment_provider(outside_plugin):
+    """Issue 13: with one plugin manager for both groups, a channel plugin that
+    also implemented a provider hook loaded money-moving code whatever
+    ENVOI_PROVIDERS said. Providers come only from the envoi.providers group."""
+    (outside_plugin / "envoi_channel_echo.py").write_text(
+        OUTSIDE_PLUGIN + OUTSIDE_PROVIDER.replace("from envoi.channels import hookimpl", "")
+    )
+    assert plugins.load_payout_providers({"ENVOI_PROVIDERS": ""}) == {}
+    assert plugins.load_payout_providers(SANDBOX_ENV).keys() == {"sandbox"}
+    assert [c.name for c in plugins.load_channels({"ECHO_ENABLED": "1"})] == ["echo"]
