@@ -4,6 +4,9 @@
 - A wallet token acts for people and associations, never for a merchant's
   money: that takes the merchant's own token.
 - A channel token reads only the transfers its channel started.
+- A wallet token reads a transfer only when a person or an association is a
+  side of it: those between merchants (or from envoi's funding to one) are
+  the merchants' business.
 """
 
 from envoi.client import errors
@@ -32,3 +35,18 @@ def require_party(caller: Caller, transfer: dict, *, may_be_recipient: bool = Tr
             raise errors.PermissionDenied("this transfer is not this merchant's")
     elif caller.role == "channel" and transfer["initiated_by"] != caller.principal:
         raise errors.PermissionDenied("a channel reads only the transfers it started")
+
+
+# The kinds of account the wallet backend acts for.
+WALLET_KINDS = ("PERSON", "ASSOCIATION")
+
+
+def require_transfer_reader(caller: Caller, transfer: dict) -> None:
+    """Before showing a transfer (read with its sides' kinds) to the caller."""
+    require_party(caller, transfer)
+    if caller.role == "wallet" and not {transfer["from_kind"], transfer["to_kind"]} & set(
+        WALLET_KINDS
+    ):
+        raise errors.PermissionDenied(
+            "a transfer between merchants is read only with a merchant's token"
+        )

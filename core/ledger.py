@@ -355,10 +355,10 @@ def _insert_transfer(
 
 # A transfer (rows named t) with how a history shows each side: the account's
 # name, or the handle of an identity whose money waits in escrow; and the
-# sender's kind, which decides who may move its money.
+# kinds of both sides, which decide who may move or read its money.
 _NAMED_TRANSFER_COLUMNS = (
     "t." + TRANSFER_COLUMNS.replace(", ", ", t.") + ","
-    " fa.display_name AS from_display_name, fa.kind AS from_kind,"
+    " fa.display_name AS from_display_name, fa.kind AS from_kind, ta.kind AS to_kind,"
     " CASE WHEN ta.kind = 'SYSTEM' AND t.to_handle IS NOT NULL THEN '@' || t.to_handle"
     "      ELSE ta.display_name END AS to_display_name,"
     # Compared by the database's clock, with the read: no round trip of its own.

@@ -12,7 +12,12 @@ from envoi.core import (
     payment_requests,
     proto_rows,
 )
-from envoi.core.access import require_money_access, require_own_account, require_party
+from envoi.core.access import (
+    require_money_access,
+    require_own_account,
+    require_party,
+    require_transfer_reader,
+)
 from envoi.core.account_service import identity_ref
 from envoi.core.caller import current_caller
 from envoi.core.rate_limits import RateLimiter
@@ -168,7 +173,7 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
         row = run_in_transaction(
             self.runtime.pool, lambda conn: ledger.get_transfer(conn, request.transfer_id)
         )
-        require_party(caller, row)
+        require_transfer_reader(caller, row)
         return transfer_service_pb2.GetTransferResponse(transfer=proto_rows.transfer(row))
 
     def ListTransfers(self, request, context):

@@ -633,6 +633,29 @@ def test_the_wallet_never_reaches_a_merchants_money(call, wallet, own_merchant, 
     )
 
 
+def test_the_wallet_reads_no_transfer_of_merchants_alone(
+    wallet, admin, own_merchant, open_account, db
+):
+    """Issue 13: GetTransfer let a wallet token read any merchant's transfer by id.
+    The wallet reads a transfer only when a person or an association is a side of it."""
+    merchant_id, merchant = own_merchant
+    credit = admin.credit_account(merchant_id, 700).transfer
+    between_merchants = merchant.initiate_transfer(merchant_id, open_account("MERCHANT"), 300)
+    for transfer in (credit, between_merchants):
+        assert_refused(
+            lambda t=transfer: wallet.get_transfer(t.transfer_id),
+            errors.PermissionDenied,
+            "PERMISSION_DENIED",
+            db,
+        )
+        assert merchant.get_transfer(transfer.transfer_id).transfer_id == transfer.transfer_id
+    person = open_account()
+    paid_by_merchant = merchant.initiate_transfer(merchant_id, person, 200)
+    assert wallet.get_transfer(paid_by_merchant.transfer_id).to_account_id == person
+    paying_merchant = wallet.initiate_transfer(open_account(balance_cents=500), merchant_id, 200)
+    assert wallet.get_transfer(paying_merchant.transfer_id).to_account_id == merchant_id
+
+
 @pytest.mark.parametrize("kind", ["ASSOCIATION", "MERCHANT"])
 def test_the_wallet_opens_person_accounts_only(kind, wallet, admin, db):
     assert_refused(
