@@ -3,7 +3,8 @@
 - A merchant token reaches its own account, and the transfers it is party to.
 - A wallet token acts for people and associations, never for a merchant's
   money: that takes the merchant's own token.
-- A channel token reads only the transfers its channel started.
+- A channel token reads only the transfers its channel started, and starts
+  payments only from an identity of its own network: the author of the post.
 - A wallet token reads a transfer only when a person or an association is a
   side of it: those between merchants (or from envoi's funding to one) are
   the merchants' business.
@@ -49,4 +50,19 @@ def require_transfer_reader(caller: Caller, transfer: dict) -> None:
     ):
         raise errors.PermissionDenied(
             "a transfer between merchants is read only with a merchant's token"
+        )
+
+
+def require_channel_poster(caller: Caller, from_identity) -> None:
+    """A channel pays only from the identity that posted (one of its network's,
+    as the gateway read it from a signed delivery), never from an account id."""
+    if caller.role != "channel":
+        return
+    if from_identity is None:
+        raise errors.PermissionDenied(
+            "a channel starts a payment only from the identity that posted (from_identity)"
+        )
+    if from_identity.namespace != caller.channel_name:
+        raise errors.PermissionDenied(
+            f"the {caller.channel_name} channel speaks only for {caller.channel_name} identities"
         )

@@ -48,6 +48,9 @@ environment variables:
                                    many a minute, per server process (default: 10;
                                    0 turns the limit off)
   ENVOI_IDENTITY_RATE_BURST        ... after a burst of this many (default: 5)
+  ENVOI_CHANNEL_PENDING_MAX_COUNT  payments channels started from one account that
+                                   may wait for its code at once (default: 5)
+  ENVOI_CHANNEL_PENDING_MAX_CENTS  ... and what they may hold in all (default: 25000)
   ENVOI_CODE_MAX_ATTEMPTS          wrong codes before confirmations lock (default: 3)
   ENVOI_IDEMPOTENCY_RETENTION_S    how long request ids are kept (default: 86400,
                                    the minimum)
@@ -107,6 +110,8 @@ class Settings:
     token_cache_s: float = 2.0
     identity_rate_per_min: int = 10
     identity_rate_burst: int = 5
+    channel_pending_max_count: int = 5
+    channel_pending_max_cents: int = 25_000
     tls_cert_file: str | None = None
     tls_key_file: str | None = None
     tls_client_ca_file: str | None = None
@@ -121,6 +126,8 @@ class Settings:
             "code_max_attempts",
             "db_pool_size",
             "grpc_threads",
+            "channel_pending_max_count",
+            "channel_pending_max_cents",
         ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1")
@@ -235,6 +242,12 @@ def from_environment(env=os.environ, **overrides) -> Settings:
             env, "ENVOI_IDENTITY_RATE_PER_MIN", Settings.identity_rate_per_min
         ),
         "identity_rate_burst": _int(env, "ENVOI_IDENTITY_RATE_BURST", Settings.identity_rate_burst),
+        "channel_pending_max_count": _int(
+            env, "ENVOI_CHANNEL_PENDING_MAX_COUNT", Settings.channel_pending_max_count
+        ),
+        "channel_pending_max_cents": _int(
+            env, "ENVOI_CHANNEL_PENDING_MAX_CENTS", Settings.channel_pending_max_cents
+        ),
         "tls_cert_file": env.get("ENVOI_TLS_CERT_FILE") or None,
         "tls_key_file": env.get("ENVOI_TLS_KEY_FILE") or None,
         "tls_client_ca_file": env.get("ENVOI_TLS_CLIENT_CA_FILE") or None,

@@ -268,6 +268,8 @@ def initiate(
     transfer_policy.check_caps(
         conn, settings, sender=sender, recipient=recipient, amount_cents=amount_cents
     )
+    if initiated_by.startswith("channel:"):
+        transfer_policy.check_channel_holds(conn, settings, sender, amount_cents)
     available_cents = sender["balance_cents"] - sender["held_cents"] - sender["floor_cents"]
     if amount_cents > available_cents:
         raise errors.InsufficientFunds("the sender's available balance is too low")

@@ -34,6 +34,7 @@ from envoi.core.config import Settings
 from envoi.core.ledger_invariants import assert_ledger_invariants
 from envoi.core.runtime import Runtime, open_pool
 from envoi.core.server import load_payment_providers, prepare_database, start_server
+from envoi.v1 import identity_pb2
 
 # A valid SIREN (its Luhn check digit matches), for test merchants and associations.
 TEST_SIREN = "732829320"
@@ -81,9 +82,22 @@ def _ledger_invariants_hold(request):
         assert_ledger_invariants(request.getfixturevalue("database_url"))
 
 
+def settings_with(database_url: str, **overrides) -> Settings:
+    """The test server's settings, with `overrides`: for a module's own
+    `settings` fixture."""
+    return Settings(
+        **{
+            "database_url": database_url,
+            "code_key": TEST_CODE_KEY,
+            "currencies": ("EUR", "USD"),
+            **overrides,
+        }
+    )
+
+
 @pytest.fixture(scope="module")
 def settings(database_url):
-    return Settings(database_url=database_url, code_key=TEST_CODE_KEY, currencies=("EUR", "USD"))
+    return settings_with(database_url)
 
 
 @pytest.fixture(scope="module")
@@ -209,6 +223,22 @@ def open_account(admin):
         return account.account_id
 
     return open_
+
+
+@pytest.fixture(scope="module")
+def posted_by(admin):
+    """posted_by(account_id, network="twitter") -> a new identity of that network,
+    linked to the account: a channel starts payments only from the identity
+    that posted (docs/roles.md)."""
+
+    def link(account_id: str, network: str = "twitter") -> identity_pb2.Identity:
+        identity = identity_pb2.Identity(
+            namespace=network, subject_id=str(uuid.uuid4().int)[:18], handle="poster"
+        )
+        admin.link_identity(account_id, identity)
+        return identity
+
+    return link
 
 
 @pytest.fixture(scope="module")

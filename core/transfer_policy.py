@@ -134,3 +134,30 @@ def check_monthly_outgoing(conn, settings: Settings, sender: dict, amount_cents:
                     "tier": sender["tier"],
                 },
             )
+
+
+def check_channel_holds(conn, settings: Settings, sender: dict, amount_cents: int) -> None:
+    """What channels may hold on one account (its row locked) while the owner has
+    not answered: whoever controls a social account can then freeze only this
+    much of its money. Pending payments expire after confirmation_timeout_s, so
+    only that window of the sender's history is read."""
+    count, held_cents = conn.execute(
+        "SELECT count(*), coalesce(sum(amount_cents), 0) FROM transfers"
+        " WHERE from_account_id = %s AND state = 'PENDING_CONFIRMATION'"
+        " AND initiated_by LIKE 'channel:%%' AND expire_time > now()"
+        " AND create_time > now() - make_interval(secs => %s)",
+        (sender["account_id"], settings.confirmation_timeout_s),
+    ).fetchone()
+    if (
+        count >= settings.channel_pending_max_count
+        or held_cents + amount_cents > settings.channel_pending_max_cents
+    ):
+        raise errors.LimitExceeded(
+            f"payments started from posts already wait for this account's code"
+            f" ({count}, {held_cents} cents): confirm or decline them in the wallet first",
+            metadata={
+                "limit": "CHANNEL_PENDING",
+                "max_count": str(settings.channel_pending_max_count),
+                "limit_cents": str(settings.channel_pending_max_cents),
+            },
+        )

@@ -13,6 +13,7 @@ from envoi.core import (
     proto_rows,
 )
 from envoi.core.access import (
+    require_channel_poster,
     require_money_access,
     require_own_account,
     require_party,
@@ -83,6 +84,7 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
             require_own_account(caller, request.from_account_id)
         elif caller.role == "merchant":
             raise errors.PermissionDenied("a merchant pays from its own account id")
+        require_channel_poster(caller, from_identity)
 
         def work(conn):
             # Here, after the request id was looked up: a retry of a request

@@ -19,10 +19,13 @@ def read_all(client, cursor="") -> tuple[list, str]:
         cursor = page.next_cursor
 
 
-def test_a_channel_reads_its_own_events_in_order_and_resumes(channel, wallet, admin, open_account):
+def test_a_channel_reads_its_own_events_in_order_and_resumes(
+    channel, wallet, admin, open_account, posted_by
+):
     _, start = read_all(channel)
     alice, bob = open_account(balance_cents=5_000), open_account()
-    mine = channel.initiate_transfer(alice, bob, 100)
+    alice_posting = posted_by(alice)
+    mine = channel.initiate_transfer(alice_posting, bob, 100)
     wallet.initiate_transfer(alice, bob, 200)  # not the channel's: never shown to it
     wallet.confirm_transfer(mine.transfer_id, "123456")
     events, cursor = read_all(channel, start)
@@ -32,14 +35,14 @@ def test_a_channel_reads_its_own_events_in_order_and_resumes(channel, wallet, ad
     ]
     # Resuming from the cursor repeats nothing; the next event follows.
     assert read_all(channel, cursor)[0] == []
-    other = channel.initiate_transfer(alice, bob, 300)
+    other = channel.initiate_transfer(alice_posting, bob, 300)
     assert [e.transfer.transfer_id for e in read_all(channel, cursor)[0]] == [other.transfer_id]
     # An admin sees every event.
     assert len(read_all(admin, start)[0]) >= 4
 
 
 def test_a_channel_moves_past_others_events_instead_of_scanning_them_again(
-    channel, wallet, open_account
+    channel, wallet, open_account, posted_by
 ):
     _, start = read_all(channel)
     alice, bob = open_account(balance_cents=5_000), open_account()
@@ -47,7 +50,7 @@ def test_a_channel_moves_past_others_events_instead_of_scanning_them_again(
         wallet.initiate_transfer(alice, bob, 1)
     page = channel.list_events(start, page_size=2)  # looks at 20 events at most
     assert list(page.events) == [] and page.next_cursor != start
-    mine = channel.initiate_transfer(alice, bob, 100)
+    mine = channel.initiate_transfer(posted_by(alice), bob, 100)
     events, _ = read_all(channel, page.next_cursor)
     assert [e.transfer.transfer_id for e in events] == [mine.transfer_id]
 

@@ -80,11 +80,11 @@ def test_a_retried_wrong_code_counts_once(wallet, open_account):
     )
 
 
-def test_request_ids_belong_to_their_caller(wallet, channel, open_account, db):
+def test_request_ids_belong_to_their_caller(wallet, channel, open_account, posted_by, db):
     # Two parties choosing the same id do not see each other's answers.
     alice, bob = open_account(balance_cents=5_000), open_account()
     from_wallet = wallet.initiate_transfer(alice, bob, 100, request_id="shared-id")
-    from_channel = channel.initiate_transfer(alice, bob, 100, request_id="shared-id")
+    from_channel = channel.initiate_transfer(posted_by(alice), bob, 100, request_id="shared-id")
     assert from_wallet.transfer_id != from_channel.transfer_id
     assert count_transfers(db, alice) == 2
 

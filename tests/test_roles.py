@@ -17,7 +17,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from envoi.client import errors
 from envoi.core import api_tokens, roles
-from envoi.core.testing import TEST_SIREN
+from envoi.core.testing import TEST_SIREN, settings_with
 from envoi.providers.sandbox import bank_transfers, cards
 from envoi.v1 import (
     account_pb2,
@@ -28,6 +28,17 @@ from envoi.v1 import (
 )
 
 ROLES_DOC = pathlib.Path(__file__).parent.parent / "docs" / "roles.md"
+
+
+@pytest.fixture(scope="module")
+def settings(database_url):
+    # Every subject below leaves a payment started by the channel waiting on
+    # the module's one merchant account: no cap on those here (tests of the
+    # cap are in test_channel_holds.py).
+    return settings_with(
+        database_url, channel_pending_max_count=1_000_000, channel_pending_max_cents=10**12
+    )
+
 
 # Written out by hand, not read from core/roles.py: it is what the tests expect.
 EXPECTED_ALLOWED_ROLES = {
@@ -158,6 +169,9 @@ class Subject:
     merchant_id: str  # the module's merchant (the `merchant` caller's own account)
     api_key_id: str  # a live API key of merchant_id, made for this call
     collection_id: str  # an open collection owned by account_id
+    # How the caller names account_id as a payment's sender: a channel by the
+    # identity that posted, everyone else by the account id.
+    sender: "str | identity_pb2.Identity"
 
 
 # One valid request per RPC, which succeeds for every role allowed to call it.
@@ -175,7 +189,7 @@ CALLS = {
         s.account_id, 100
     ),
     "/envoi.v1.TransferService/InitiateTransfer": lambda client, s: client.initiate_transfer(
-        s.account_id, s.payee_id, 100
+        s.sender, s.payee_id, 100
     ),
     "/envoi.v1.TransferService/ConfirmTransfer": lambda client, s: client.confirm_transfer(
         s.pending_transfer_id, s.code
@@ -332,10 +346,11 @@ def subject_for(merchant, open_account, channel, admin, wallet, payment_provider
         else:
             account_id, code = open_account(balance_cents=5_000, code=PERSON_CODE), PERSON_CODE
         payee_id = open_account()
-        # Started by the `channel` caller, so that the channel may read it.
-        pending = channel.initiate_transfer(account_id, payee_id, 100)
         identity = new_identity()
         admin.link_identity(account_id, identity)
+        # Started by the `channel` caller (from the identity that posted), so
+        # that the channel may read it.
+        pending = channel.initiate_transfer(identity, payee_id, 100)
         # Cards top up people's accounts; a merchant's payouts need its own token.
         top_up = wallet.top_up(
             payee_id if caller == "merchant" else account_id,
@@ -371,6 +386,7 @@ def subject_for(merchant, open_account, channel, admin, wallet, payment_provider
                 "Roles",
                 "Roles" + secrets.token_hex(8),
             ).collection_id,
+            identity if caller == "channel" else account_id,
         )
 
     return make
@@ -571,7 +587,7 @@ def test_a_merchant_cancels_and_reads_only_its_transfers(
     ],
 )
 def test_a_channel_reads_only_the_transfers_it_started(
-    initiator, allowed, channel, wallet, make_token, client_for, open_account, db
+    initiator, allowed, channel, wallet, make_token, client_for, open_account, posted_by, db
 ):
     initiators = {
         "wallet": wallet,
@@ -581,9 +597,11 @@ def test_a_channel_reads_only_the_transfers_it_started(
             make_token("channel", channel_name="twitter")
         ),
     }
-    transfer = initiators[initiator].initiate_transfer(
-        open_account(balance_cents=1_000), open_account(), 100
+    sender = open_account(balance_cents=1_000)
+    from_ = {"wallet": sender, "another channel": posted_by(sender, "mastodon")}.get(
+        initiator, posted_by(sender)
     )
+    transfer = initiators[initiator].initiate_transfer(from_, open_account(), 100)
     if allowed:
         assert channel.get_transfer(transfer.transfer_id) == transfer
     else:
@@ -593,6 +611,29 @@ def test_a_channel_reads_only_the_transfers_it_started(
             "PERMISSION_DENIED",
             db,
         )
+
+
+def test_a_channel_starts_payments_only_from_the_identity_that_posted(
+    channel, posted_by, open_account, db
+):
+    """Issue 13, finding 7: a channel token could initiate from any
+    from_account_id, and four 250 € holds froze a victim's balance and daily cap."""
+    victim, payee = open_account(balance_cents=100_000, tier="VERIFIED"), open_account()
+    assert_refused(
+        lambda: channel.initiate_transfer(victim, payee, 25_000),
+        errors.PermissionDenied,
+        "PERMISSION_DENIED",
+        db,
+    )
+    # Another network's identity is not this channel's to speak for.
+    mastodon_user = posted_by(victim, "mastodon")
+    assert_refused(
+        lambda: channel.initiate_transfer(mastodon_user, payee, 100),
+        errors.PermissionDenied,
+        "PERMISSION_DENIED",
+        db,
+    )
+    assert channel.initiate_transfer(posted_by(victim), payee, 100).transfer_id
 
 
 # (wallet, merchant account, a pending transfer the merchant pays)
@@ -674,11 +715,11 @@ def test_the_wallet_opens_person_accounts_only(kind, wallet, admin, db):
     "refusal", ["channel confirms", "other merchant confirms", "other merchant cancels"]
 )
 def test_a_refused_confirm_or_cancel_moves_no_money(
-    refusal, channel, wallet, own_merchant, open_account
+    refusal, channel, wallet, own_merchant, open_account, posted_by
 ):
     _, other_merchant = own_merchant
     alice, bob = open_account(balance_cents=5_000, code=PERSON_CODE), open_account()
-    transfer = channel.initiate_transfer(alice, bob, 1_200)
+    transfer = channel.initiate_transfer(posted_by(alice), bob, 1_200)
     refused_call = {
         # The channel has the right code too: still refused, the code is for the wallet app.
         "channel confirms": lambda: channel.confirm_transfer(transfer.transfer_id, PERSON_CODE),
