@@ -1,5 +1,5 @@
-"""The gateway's own state in PostgreSQL (migration 0003): cursors, and the
-messages to send, each exactly once."""
+"""The gateway's own state in PostgreSQL (migrations 0003 and 0018): cursors,
+the messages to send, each exactly once, and the posts taken in, each once."""
 
 import datetime
 
@@ -28,6 +28,26 @@ class GatewayStore:
             " DO UPDATE SET value = EXCLUDED.value, update_time = now()",
             (channel, name, value),
         )
+
+    def taken_in(self, channel: str, post_id: str) -> bool:
+        """Whether this post was taken in before (whatever became of it)."""
+        with self.pool.connection() as conn:
+            return (
+                conn.execute(
+                    "SELECT 1 FROM channel_intake WHERE channel = %s AND post_id = %s",
+                    (channel, post_id),
+                ).fetchone()
+                is not None
+            )
+
+    def record_intake(self, channel: str, post_id: str, outcome: str) -> None:
+        """Remember a post once it was handled: a replay of it is then left alone."""
+        with self.pool.connection() as conn:
+            conn.execute(
+                "INSERT INTO channel_intake (channel, post_id, outcome) VALUES (%s, %s, %s)"
+                " ON CONFLICT DO NOTHING",
+                (channel, post_id, outcome),
+            )
 
     def queue(self, conn, channel: str, messages: list[OutboundMessage]) -> None:
         """Store messages to send; a key already queued (or sent) is kept as it was."""

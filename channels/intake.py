@@ -33,12 +33,22 @@ REFUSALS = {
 
 
 def take_in(channel: Channel, client: EnvoiClient, store: GatewayStore, post: InboundPost) -> str:
-    """Handle one post; return what became of it: "initiated", "ignored" or "refused".
+    """Handle one post, once ever; return what became of it: "initiated",
+    "ignored" or "refused" ("ignored" too for a post taken in before: a replay,
+    even after envoi forgot its request id, starts and answers nothing).
 
     Raises envoi.client.errors.Unavailable when the core cannot be reached, so
     that the webhook answers 503 (and the network delivers again) or the poller
-    keeps its cursor.
+    keeps its cursor: such a post is not recorded.
     """
+    if store.taken_in(channel.name, post.post_id):
+        return "ignored"
+    outcome = _take_in_once(channel, client, store, post)
+    store.record_intake(channel.name, post.post_id, outcome)
+    return outcome
+
+
+def _take_in_once(channel: Channel, client: EnvoiClient, store: GatewayStore, post) -> str:
     result = channel.grammar.parse(
         post.text,
         direct_message=post.direct_message,

@@ -291,6 +291,31 @@ def initiate(
     )
 
 
+def taken_in_before(conn, initiated_by: str, channel_reference: str, request) -> dict | None:
+    """The transfer a channel already started for this message, or None. The
+    same message asking for something else is refused: a message is immutable."""
+    row = (
+        conn.cursor(row_factory=dict_row)
+        .execute(
+            TRANSFER_WITH_NAMES + " WHERE t.initiated_by = %s AND t.channel_reference = %s",
+            (initiated_by, channel_reference),
+        )
+        .fetchone()
+    )
+    if row is None:
+        return None
+    if (row["from_subject_id"], row["amount_cents"], row["currency_code"]) != (
+        request.from_identity.subject_id,
+        request.amount.amount_cents,
+        request.amount.currency_code,
+    ):
+        raise errors.IdempotencyKeyReused(
+            "this channel_reference was already taken in for a different payment",
+            field_violations={"channel_reference": "already used for a different payment"},
+        )
+    return row
+
+
 def _insert_transfer(
     conn,
     *,
@@ -352,6 +377,12 @@ def _insert_transfer(
         # The database's own floor check: the last word on overdrafts.
         if exc.diag.constraint_name == "balance_above_floor":
             raise errors.InsufficientFunds("the sender's available balance is too low") from None
+        raise
+    except psycopg.errors.UniqueViolation as exc:
+        # The same channel message, taken in concurrently: run again, and
+        # taken_in_before finds the transfer that committed first.
+        if exc.diag.constraint_name == "transfers_channel_reference":
+            raise psycopg.errors.SerializationFailure("one message, concurrently") from exc
         raise
 
 

@@ -88,7 +88,16 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
 
         def work(conn):
             # Here, after the request id was looked up: a retry of a request
-            # already answered gets its answer and spends nothing.
+            # already answered gets its answer and spends nothing; so does a
+            # channel's message taken in before, however long ago.
+            if caller.role == "channel" and request.channel_reference:
+                earlier = ledger.taken_in_before(
+                    conn, caller.principal, request.channel_reference, request
+                )
+                if earlier is not None:
+                    return transfer_service_pb2.InitiateTransferResponse(
+                        transfer=proto_rows.transfer(earlier)
+                    )
             if from_identity is not None:
                 wait_s = self.identity_limiter.take(from_identity[:2])
                 if wait_s is not None:

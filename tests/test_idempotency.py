@@ -1,5 +1,7 @@
 """AIP-155 request ids: the first answer again, reuse refused, nothing applied twice."""
 
+import uuid
+
 import pytest
 from concurrently import run_together
 
@@ -105,3 +107,37 @@ def test_request_ids_are_kept_at_least_a_day(wallet, open_account, db, runtime):
     )
     with runtime.pool.connection() as conn:
         assert idempotency.purge_expired(conn, runtime.settings.idempotency_retention_s) >= 1
+
+
+def test_a_channel_message_starts_one_transfer_long_after_its_request_id_is_gone(
+    channel, wallet, open_account, posted_by, db
+):
+    """Issue 13: request ids are forgotten after a day, so the ledger itself keeps
+    one transfer per channel message (channel_reference), for ever."""
+    alice, bob = open_account(balance_cents=5_000), open_account()
+    poster = posted_by(alice)
+    reference = f"post:{uuid.uuid4().int % 10**18}"
+    first = channel.initiate_transfer(poster, bob, 100, channel_reference=reference)
+    wallet.cancel_transfer(first.transfer_id)
+    db.execute("DELETE FROM idempotency_keys WHERE principal = 'channel:twitter'")
+    again = channel.initiate_transfer(poster, bob, 100, channel_reference=reference)
+    assert (again.transfer_id, again.state) == (
+        first.transfer_id,
+        transfer_pb2.TRANSFER_STATE_CANCELLED,
+    )
+    with pytest.raises(errors.IdempotencyKeyReused):
+        channel.initiate_transfer(poster, bob, 999, channel_reference=reference)
+    assert count_transfers(db, alice) == 1
+
+
+def test_one_channel_message_sent_at_once_with_other_request_ids_starts_one_transfer(
+    channel, open_account, posted_by, db
+):
+    alice, bob = open_account(balance_cents=5_000), open_account()
+    poster = posted_by(alice)
+    reference = f"post:{uuid.uuid4().int % 10**18}"
+    results = run_together(
+        [lambda: channel.initiate_transfer(poster, bob, 100, channel_reference=reference)] * 5
+    )
+    assert len({result.transfer_id for result in results}) == 1
+    assert count_transfers(db, alice) == 1

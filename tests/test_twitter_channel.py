@@ -123,6 +123,36 @@ def test_a_signed_delivery_starts_one_payment_even_replayed(
     assert state == "PENDING_CONFIRMATION"
 
 
+def forget_request_ids(db) -> None:
+    """What a day of maintenance does: the request ids past their retention go."""
+    db.execute("UPDATE idempotency_keys SET create_time = now() - interval '2 days'")
+    db.execute("DELETE FROM idempotency_keys WHERE create_time < now() - interval '1 day'")
+
+
+def test_a_delivery_replayed_after_its_request_id_is_forgotten_starts_nothing(
+    x, bot, start_twitter_gateway, person, wallet, admin, db
+):
+    """Issue 13: a genuine delivery replayed after the 24 h purge of request ids
+    started a new payment. A post is taken in once, for as long as envoi lives."""
+    gateway = start_twitter_gateway()
+    (alice, _), (bob, _) = person(5_000), person()
+    paid = x.post(alice, f"@SmoneyFR #envoyer 10€ @{bob['username']}")
+    deliver(x, gateway, paid, bot)
+    [(transfer_id, _)] = transfers_of_post(db, paid["id"])
+    wallet.cancel_transfer(str(transfer_id))
+    (carol, carol_account), dave = person(0), person()[0]
+    refused = x.post(carol, f"@SmoneyFR #envoyer 10€ @{dave['username']}")
+    deliver(x, gateway, refused, bot)  # INSUFFICIENT_FUNDS: refused, nothing started
+    assert transfers_of_post(db, refused["id"]) == []
+    admin.credit_account(carol_account, 5_000)  # a replay would now find the money
+    forget_request_ids(db)
+    for post in (paid, refused):
+        status, _ = deliver(x, gateway, post, bot)
+        assert status == 200
+    assert [state for _, state in transfers_of_post(db, paid["id"])] == ["CANCELLED"]
+    assert transfers_of_post(db, refused["id"]) == []
+
+
 @pytest.mark.parametrize("signature", ["", "sha256=AAAA", "forged"])
 def test_a_bad_or_missing_signature_gets_401_and_records_nothing(
     x, bot, start_twitter_gateway, person, db, signature
