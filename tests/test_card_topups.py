@@ -454,3 +454,43 @@ def test_a_refund_the_provider_could_not_take_is_sent_later_once(
     assert refunds_to_card(sandbox, [pending]) == 40_000
     assert wallet.get_top_up(pending.top_up_id).refund.HasField("send_time")
     assert money_of(wallet, alice)[0] == 120_000
+
+
+def test_only_a_top_up_failed_for_its_maximum_is_refunded_and_whole_and_once(
+    wallet, sandbox, open_account, db
+):
+    """The rules of migration 0016, whatever SQL a writer sends."""
+    alice = open_account()
+    done = top_up(wallet, alice, cards.SUCCEEDS)
+    insert_refund = (
+        "INSERT INTO top_up_refunds (top_up_id, currency_code, amount_cents) VALUES (%s, 'EUR', 1)"
+    )
+    with pytest.raises(psycopg.errors.CheckViolation):
+        db.execute(insert_refund, (done.top_up_id,))  # it was credited: nothing to refund
+    insert_failed = (
+        "INSERT INTO card_top_ups (top_up_id, account_id, currency_code, amount_cents,"
+        " provider, provider_reference, card_token, card_last4, state, failure_reason,"
+        " initiated_by, resolve_time) VALUES (gen_random_uuid(), %s, 'EUR', 700, 'sandbox',"
+        " %s, 'tok', '4242', 'FAILED', 'max_balance_exceeded', 'test', now())"
+        " RETURNING top_up_id"
+    )
+    with pytest.raises(psycopg.errors.CheckViolation), db.transaction():
+        db.execute(insert_failed, (alice, "no-refund"))  # failed for the maximum, not refunded
+    with db.transaction():
+        top_up_id = db.execute(insert_failed, (alice, "refunded")).fetchone()[0]
+        db.execute(insert_refund, (top_up_id,))
+    assert db.execute(
+        "SELECT amount_cents FROM top_up_refunds WHERE top_up_id = %s", (top_up_id,)
+    ).fetchone() == (700,)  # the whole charge, not what the writer said
+    db.execute(
+        "UPDATE top_up_refunds SET provider_reference = 'r1', send_time = now()"
+        " WHERE top_up_id = %s",
+        (top_up_id,),
+    )
+    for sql in (
+        "UPDATE top_up_refunds SET provider_reference = 'r2' WHERE top_up_id = %s",
+        "UPDATE top_up_refunds SET amount_cents = 1 WHERE top_up_id = %s",
+        "DELETE FROM top_up_refunds WHERE top_up_id = %s",
+    ):
+        with pytest.raises(psycopg.errors.RestrictViolation):
+            db.execute(sql, (top_up_id,))
