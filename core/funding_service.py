@@ -3,10 +3,19 @@
 TopUp asks the provider to charge the card before anything is written, with
 the top-up id as idempotency key, and then records the answer, its credit,
 its event and the request_id in one transaction: a retry (even after a crash
-between the two) charges the card once and credits it once.
+between the two) charges the card once and credits it once. A charge whose
+credit would pass the account's maximum balance is refunded instead; TopUp
+and CompleteTopUp hand that refund to the provider once it has committed.
 """
 
-from envoi.core import card_top_ups, idempotency, ledger, proto_rows, provider_calls
+from envoi.core import (
+    card_top_ups,
+    idempotency,
+    ledger,
+    proto_rows,
+    provider_calls,
+    top_up_refunds,
+)
 from envoi.core.access import require_money_access, require_own_account
 from envoi.core.caller import current_caller
 from envoi.core.request_validation import RequestCheck
@@ -67,6 +76,7 @@ class FundingService(funding_service_pb2_grpc.FundingServiceServicer):
         def work(conn):
             row = card_top_ups.record(
                 conn,
+                self.runtime.settings,
                 top_up_id=top_up_id,
                 account_id=request.account_id,
                 currency_code=request.amount.currency_code,
@@ -78,9 +88,11 @@ class FundingService(funding_service_pb2_grpc.FundingServiceServicer):
             )
             return funding_service_pb2.TopUpResponse(top_up=proto_rows.top_up(row))
 
-        return apply_once(
+        answer = apply_once(
             self.runtime.pool, method, request, funding_service_pb2.TopUpResponse, work
         )
+        self._send_refund(answer.top_up)
+        return answer
 
     def GetTopUp(self, request, context):
         check = RequestCheck()
@@ -109,13 +121,23 @@ class FundingService(funding_service_pb2_grpc.FundingServiceServicer):
         result = provider_calls.verified_callback(provider, request.payload, request.signature)
 
         def work(conn):
-            row = card_top_ups.resolve_by_callback(conn, provider.name, result)
+            row = card_top_ups.resolve_by_callback(
+                conn, self.runtime.settings, provider.name, result
+            )
             return funding_service_pb2.CompleteTopUpResponse(top_up=proto_rows.top_up(row))
 
-        return apply_once(
+        answer = apply_once(
             self.runtime.pool,
             SERVICE + "CompleteTopUp",
             request,
             funding_service_pb2.CompleteTopUpResponse,
             work,
         )
+        self._send_refund(answer.top_up)
+        return answer
+
+    def _send_refund(self, top_up) -> None:
+        """After commit: give back to the card a charge that would have passed the
+        maximum balance. If the provider cannot take it now, maintenance retries."""
+        if top_up.HasField("refund") and not top_up.refund.HasField("send_time"):
+            top_up_refunds.send(self.runtime, top_up.top_up_id)

@@ -98,6 +98,16 @@ CHECKS = {
         "     t.currency_code, f.system_purpose) IS DISTINCT FROM ('FUNDING', 'COMPLETED',"
         "     u.account_id, u.amount_cents, u.currency_code, 'FUNDING'))"
     ),
+    # Charged = credited + refunded: a charge that succeeded but would have passed
+    # the maximum balance is refunded, whole, and no other top-up is.
+    "a top-up is refunded exactly when it failed for its maximum balance": (
+        "SELECT u.top_up_id FROM card_top_ups u"
+        " LEFT JOIN top_up_refunds r ON r.top_up_id = u.top_up_id"
+        " WHERE (u.state = 'FAILED' AND u.failure_reason = 'max_balance_exceeded')"
+        "       <> (r.top_up_id IS NOT NULL)"
+        " OR (r.top_up_id IS NOT NULL AND (r.amount_cents, r.currency_code)"
+        "     IS DISTINCT FROM (u.amount_cents, u.currency_code))"
+    ),
     "one outbox event per resolved top-up, none while pending": (
         "SELECT u.top_up_id FROM card_top_ups u"
         " WHERE (SELECT count(*) FROM outbox_events e WHERE e.top_up_id = u.top_up_id)"

@@ -1,5 +1,6 @@
 """Background work of each server process: expire pending transfers whose
-time is up, hand payouts left unsubmitted to their provider, fold the
+time is up, hand payouts left unsubmitted and card refunds left unsent to
+their provider, fold the
 deferred credits of hot accounts into their balance, and forget request ids
 past their retention."""
 
@@ -7,7 +8,7 @@ import logging
 import threading
 import time
 
-from envoi.core import idempotency, ledger, payout_submission
+from envoi.core import idempotency, ledger, payout_submission, top_up_refunds
 from envoi.core.runtime import Runtime
 from envoi.core.transactions import run_in_transaction
 
@@ -57,6 +58,9 @@ class MaintenanceThread(threading.Thread):
                 submitted = payout_submission.submit_due(self.runtime)
                 if submitted:
                     log.info("submitted %d payout(s) left behind", submitted)
+                refunded = top_up_refunds.send_due(self.runtime)
+                if refunded:
+                    log.info("sent %d card refund(s) left behind", refunded)
                 if time.monotonic() >= next_purge:
                     run_in_transaction(
                         self.runtime.pool,

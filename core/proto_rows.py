@@ -129,6 +129,20 @@ def top_up(row: dict) -> top_up_pb2.TopUp:
         transfer_id=str(row["transfer_id"] or ""),
         create_time=_timestamp(row["create_time"]),
         resolve_time=_timestamp(row["resolve_time"]),
+        refund=_top_up_refund(row),
+    )
+
+
+def _top_up_refund(row: dict) -> top_up_pb2.TopUpRefund | None:
+    """The refund to the card of a top-up failed for its maximum balance; None otherwise."""
+    if row.get("refund_cents") is None:
+        return None
+    amount = money_pb2.Money(currency_code=row["currency_code"], amount_cents=row["refund_cents"])
+    return top_up_pb2.TopUpRefund(
+        amount=amount,
+        provider_reference=row["refund_reference"] or "",
+        create_time=_timestamp(row["refund_create_time"]),
+        send_time=_timestamp(row["refund_send_time"]),
     )
 
 

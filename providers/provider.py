@@ -64,6 +64,16 @@ class FundingProvider(abc.ABC):
         """Charge the card behind card_token; raise InvalidCardToken or ProviderUnavailable."""
 
     @abc.abstractmethod
+    def refund(
+        self, *, idempotency_key: str, charge_reference: str, amount_cents: int, currency_code: str
+    ) -> str:
+        """Give amount_cents of the charge named by charge_reference (a ChargeResult's
+        reference) back to its card; return your reference for the refund. envoi
+        refunds a whole charge that succeeded but could not be credited (the account's
+        maximum balance), perhaps more than once with the same key: refund once.
+        Raise ProviderUnavailable to be retried."""
+
+    @abc.abstractmethod
     def parse_callback(self, payload: bytes, signature: str) -> CallbackResult:
         """Verify and read a callback about a PENDING charge, from the raw body the
         provider sent; raise InvalidSignature (first) or InvalidCallback."""

@@ -14,7 +14,9 @@ from concurrently import run_together
 from error_status import ledger_state
 
 from envoi.client import errors
+from envoi.core import top_up_refunds
 from envoi.core.testing import TEST_PROVIDER_ENV
+from envoi.providers.provider import ProviderUnavailable
 from envoi.providers.sandbox import callbacks, cards
 from envoi.v1 import event_pb2, top_up_pb2, transfer_pb2
 
@@ -346,3 +348,149 @@ def test_success_credits_through_the_trigger_only(wallet, open_account, db):
         ).fetchone()
     assert str(row[0]) != funding_credit
     assert money_of(wallet, alice) == (1_000, 0, 1_000)
+
+
+# The maximum balance of an UNVERIFIED account (the default, 1,500 EUR).
+UNVERIFIED_MAX_CENTS = 150_000
+
+
+def refunds_to_card(sandbox, top_ups) -> int:
+    """What the sandbox refunded to the cards of these top-ups, in cents."""
+    references = {t.provider_reference for t in top_ups}
+    return sum(
+        amount_cents
+        for charge_reference, amount_cents, _ in sandbox.refunds.values()
+        if charge_reference in references
+    )
+
+
+def test_a_3ds_top_up_completed_over_the_maximum_fails_and_is_refunded(
+    wallet, admin, sandbox, open_account, db
+):
+    """Issue 13, finding 4: the maximum was not checked again at completion."""
+    alice = open_account()
+    pending = top_up(wallet, alice, cards.THREE_D_SECURE, 100_000)
+    filler = top_up(wallet, alice, cards.SUCCEEDS, 50_000)  # fits with the pending one
+    admin.credit_account(alice, 20_000)  # money from elsewhere while 3-D Secure waits
+    callback = sandbox.three_d_secure_callback(pending.provider_reference, authenticated=True)
+    done = wallet.complete_top_up("sandbox", *callback)
+
+    assert money_of(wallet, alice)[0] == 70_000 <= UNVERIFIED_MAX_CENTS
+    assert done.state == top_up_pb2.TOP_UP_STATE_FAILED
+    assert done.failure_reason == "max_balance_exceeded" and done.transfer_id == ""
+    assert done.refund.amount.amount_cents == 100_000
+    assert credits_to(db, alice) == [(50_000, "FUNDING"), (20_000, "FUNDING")]
+    assert refunds_to_card(sandbox, [pending]) == 100_000
+    assert refunds_to_card(sandbox, [filler]) == 0
+    shown = wallet.get_top_up(pending.top_up_id).refund
+    assert shown.provider_reference and shown.HasField("send_time")
+    assert events_of(admin, pending.top_up_id) == ["EVENT_TYPE_TOP_UP_FAILED"]
+    # Delivered again: the same answer, no second refund.
+    assert wallet.complete_top_up("sandbox", *callback).state == top_up_pb2.TOP_UP_STATE_FAILED
+    assert len([r for r in sandbox.refunds.values() if r[0] == pending.provider_reference]) == 1
+
+
+def test_a_pending_3ds_top_up_counts_before_another_card_is_charged(
+    wallet, sandbox, open_account, db
+):
+    alice = open_account()
+    top_up(wallet, alice, cards.THREE_D_SECURE, 100_000)
+    charged_before = dict(sandbox.charged_cents_by_reference)
+    with pytest.raises(errors.LimitExceeded) as refused:
+        top_up(wallet, alice, cards.SUCCEEDS, 60_000)
+    assert refused.value.metadata["limit"] == "MAX_BALANCE"
+    assert sandbox.charged_cents_by_reference == charged_before  # the card was not charged
+    assert db.execute(
+        "SELECT count(*) FROM card_top_ups WHERE account_id = %s", (alice,)
+    ).fetchone() == (1,)
+
+
+def test_concurrent_top_ups_never_pass_the_maximum_and_every_cent_charged_is_accounted(
+    wallet, sandbox, open_account, db
+):
+    """Issue 13, finding 4: eight concurrent 1,000 EUR top-ups overshot."""
+    alice = open_account()
+    results = run_together(
+        [lambda: top_up(wallet, alice, cards.SUCCEEDS, 100_000) for _ in range(8)]
+    )
+    balance_cents = money_of(wallet, alice)[0]
+    assert balance_cents <= UNVERIFIED_MAX_CENTS
+    top_ups = [r for r in results if isinstance(r, top_up_pb2.TopUp)]
+    refused = [r for r in results if not isinstance(r, top_up_pb2.TopUp)]
+    assert all(isinstance(r, errors.LimitExceeded) for r in refused), refused
+    charged_cents = sum(
+        sandbox.charged_cents_by_reference.get(t.provider_reference, 0) for t in top_ups
+    )
+    credited_cents = sum(amount for amount, _ in credits_to(db, alice))
+    assert credited_cents == balance_cents == 100_000
+    assert charged_cents == credited_cents + refunds_to_card(sandbox, top_ups)
+    for t in top_ups:
+        assert t.state == top_up_pb2.TOP_UP_STATE_SUCCEEDED or (
+            t.failure_reason == "max_balance_exceeded" and t.refund.amount.amount_cents == 100_000
+        ), t
+
+
+def test_a_refund_the_provider_could_not_take_is_sent_later_once(
+    wallet, admin, sandbox, runtime, open_account, monkeypatch
+):
+    alice = open_account(balance_cents=100_000)
+    pending = top_up(wallet, alice, cards.THREE_D_SECURE, 40_000)
+    admin.credit_account(alice, 20_000)  # 1,200 EUR: the pending 400 EUR no longer fits
+    callback = sandbox.three_d_secure_callback(pending.provider_reference, authenticated=True)
+
+    def unavailable(**_):
+        raise ProviderUnavailable("the card network is down")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(sandbox, "refund", unavailable)
+        done = wallet.complete_top_up("sandbox", *callback)
+    assert done.failure_reason == "max_balance_exceeded"
+    unsent = wallet.get_top_up(pending.top_up_id).refund
+    assert unsent.amount.amount_cents == 40_000 and not unsent.HasField("send_time")
+    assert unsent.provider_reference == ""
+    assert refunds_to_card(sandbox, [pending]) == 0
+    assert top_up_refunds.send_due(runtime, older_than_s=0) >= 1
+    assert top_up_refunds.send_due(runtime, older_than_s=0) == 0  # each once
+    assert refunds_to_card(sandbox, [pending]) == 40_000
+    assert wallet.get_top_up(pending.top_up_id).refund.HasField("send_time")
+    assert money_of(wallet, alice)[0] == 120_000
+
+
+def test_only_a_top_up_failed_for_its_maximum_is_refunded_and_whole_and_once(
+    wallet, sandbox, open_account, db
+):
+    """The rules of migration 0016, whatever SQL a writer sends."""
+    alice = open_account()
+    done = top_up(wallet, alice, cards.SUCCEEDS)
+    insert_refund = (
+        "INSERT INTO top_up_refunds (top_up_id, currency_code, amount_cents) VALUES (%s, 'EUR', 1)"
+    )
+    with pytest.raises(psycopg.errors.CheckViolation):
+        db.execute(insert_refund, (done.top_up_id,))  # it was credited: nothing to refund
+    insert_failed = (
+        "INSERT INTO card_top_ups (top_up_id, account_id, currency_code, amount_cents,"
+        " provider, provider_reference, card_token, card_last4, state, failure_reason,"
+        " initiated_by, resolve_time) VALUES (gen_random_uuid(), %s, 'EUR', 700, 'sandbox',"
+        " %s, 'tok', '4242', 'FAILED', 'max_balance_exceeded', 'test', now())"
+        " RETURNING top_up_id"
+    )
+    with pytest.raises(psycopg.errors.CheckViolation), db.transaction():
+        db.execute(insert_failed, (alice, "no-refund"))  # failed for the maximum, not refunded
+    with db.transaction():
+        top_up_id = db.execute(insert_failed, (alice, "refunded")).fetchone()[0]
+        db.execute(insert_refund, (top_up_id,))
+    assert db.execute(
+        "SELECT amount_cents FROM top_up_refunds WHERE top_up_id = %s", (top_up_id,)
+    ).fetchone() == (700,)  # the whole charge, not what the writer said
+    db.execute(
+        "UPDATE top_up_refunds SET provider_reference = 'r1', send_time = now()"
+        " WHERE top_up_id = %s",
+        (top_up_id,),
+    )
+    for sql in (
+        "UPDATE top_up_refunds SET provider_reference = 'r2' WHERE top_up_id = %s",
+        "UPDATE top_up_refunds SET amount_cents = 1 WHERE top_up_id = %s",
+        "DELETE FROM top_up_refunds WHERE top_up_id = %s",
+    ):
+        with pytest.raises(psycopg.errors.RestrictViolation):
+            db.execute(sql, (top_up_id,))

@@ -3,6 +3,10 @@
 In production the app hands the card to the provider's own SDK and envoi only
 ever sees a token; tokenize_card plays that part here. The token says how the
 card behaves and its last four digits, nothing more.
+
+Like a card network's dashboard, the object remembers (in memory, for the
+process) what it charged and what it refunded, so that tests can check that
+every cent charged was credited or given back.
 """
 
 import re
@@ -38,6 +42,11 @@ class SandboxCards(FundingProvider):
 
     def __init__(self, config: SandboxConfig):
         self._secret = config.webhook_secret
+        # What was charged: charge reference -> cents (3-D Secure ones once authenticated).
+        self.charged_cents_by_reference = {}
+        self._pending_cents_by_reference = {}
+        # What was refunded: refund idempotency key -> (charge reference, cents, currency).
+        self.refunds = {}
 
     def __repr__(self):
         return "SandboxCards()"
@@ -52,9 +61,11 @@ class SandboxCards(FundingProvider):
         # The same key always gets the same reference: a repeated charge is the first one.
         reference = f"sbx_ch_{idempotency_key}"
         if behaviour == "succeeds":
+            self.charged_cents_by_reference[reference] = amount_cents
             return ChargeResult(reference, "SUCCEEDED", last4)
         if behaviour == "declined":
             return ChargeResult(reference, "FAILED", last4, failure_reason="card_declined")
+        self._pending_cents_by_reference[reference] = amount_cents
         return ChargeResult(
             reference, "PENDING", last4, next_action_url=f"https://sandbox.invalid/3ds/{reference}"
         )
@@ -62,10 +73,23 @@ class SandboxCards(FundingProvider):
     def three_d_secure_callback(self, reference: str, *, authenticated: bool) -> tuple[bytes, str]:
         """(body, signature) the sandbox sends once the person passed or failed 3-D Secure."""
         if authenticated:
+            if reference in self._pending_cents_by_reference:
+                self.charged_cents_by_reference[reference] = self._pending_cents_by_reference[
+                    reference
+                ]
             return callbacks.signed(self._secret, "charge.succeeded", reference)
         return callbacks.signed(
             self._secret, "charge.failed", reference, failure_reason="authentication_failed"
         )
+
+    def refund(
+        self, *, idempotency_key: str, charge_reference: str, amount_cents: int, currency_code: str
+    ) -> str:
+        if not charge_reference.startswith("sbx_ch_"):
+            raise ValueError("not a sandbox charge")
+        # The same key is the same refund: the card gets the money back once.
+        self.refunds.setdefault(idempotency_key, (charge_reference, amount_cents, currency_code))
+        return f"sbx_re_{idempotency_key}"
 
     def parse_callback(self, payload: bytes, signature: str):
         return callbacks.parse(self._secret, payload, signature, CHARGE_STATES_BY_CALLBACK_TYPE)

@@ -26,15 +26,17 @@ from envoi.v1 import money_pb2 as envoi_dot_v1_dot_money__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15\x65nvoi/v1/top_up.proto\x12\x08\x65nvoi.v1\x1a\x14\x65nvoi/v1/money.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xed\x03\n\x05TopUp\x12\x1a\n\ttop_up_id\x18\x01 \x01(\tR\x07topUpId\x12\x1d\n\naccount_id\x18\x02 \x01(\tR\taccountId\x12\'\n\x06\x61mount\x18\x03 \x01(\x0b\x32\x0f.envoi.v1.MoneyR\x06\x61mount\x12*\n\x05state\x18\x04 \x01(\x0e\x32\x14.envoi.v1.TopUpStateR\x05state\x12\x1a\n\x08provider\x18\x05 \x01(\tR\x08provider\x12-\n\x12provider_reference\x18\x06 \x01(\tR\x11providerReference\x12\x1d\n\ncard_last4\x18\x07 \x01(\tR\tcardLast4\x12&\n\x0fnext_action_url\x18\x08 \x01(\tR\rnextActionUrl\x12%\n\x0e\x66\x61ilure_reason\x18\t \x01(\tR\rfailureReason\x12\x1f\n\x0btransfer_id\x18\n \x01(\tR\ntransferId\x12;\n\x0b\x63reate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12=\n\x0cresolve_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0bresolveTime*y\n\nTopUpState\x12\x1c\n\x18TOP_UP_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14TOP_UP_STATE_PENDING\x10\x01\x12\x1a\n\x16TOP_UP_STATE_SUCCEEDED\x10\x02\x12\x17\n\x13TOP_UP_STATE_FAILED\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15\x65nvoi/v1/top_up.proto\x12\x08\x65nvoi.v1\x1a\x14\x65nvoi/v1/money.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9c\x04\n\x05TopUp\x12\x1a\n\ttop_up_id\x18\x01 \x01(\tR\x07topUpId\x12\x1d\n\naccount_id\x18\x02 \x01(\tR\taccountId\x12\'\n\x06\x61mount\x18\x03 \x01(\x0b\x32\x0f.envoi.v1.MoneyR\x06\x61mount\x12*\n\x05state\x18\x04 \x01(\x0e\x32\x14.envoi.v1.TopUpStateR\x05state\x12\x1a\n\x08provider\x18\x05 \x01(\tR\x08provider\x12-\n\x12provider_reference\x18\x06 \x01(\tR\x11providerReference\x12\x1d\n\ncard_last4\x18\x07 \x01(\tR\tcardLast4\x12&\n\x0fnext_action_url\x18\x08 \x01(\tR\rnextActionUrl\x12%\n\x0e\x66\x61ilure_reason\x18\t \x01(\tR\rfailureReason\x12\x1f\n\x0btransfer_id\x18\n \x01(\tR\ntransferId\x12;\n\x0b\x63reate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12=\n\x0cresolve_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0bresolveTime\x12-\n\x06refund\x18\r \x01(\x0b\x32\x15.envoi.v1.TopUpRefundR\x06refund\"\xdb\x01\n\x0bTopUpRefund\x12\'\n\x06\x61mount\x18\x01 \x01(\x0b\x32\x0f.envoi.v1.MoneyR\x06\x61mount\x12-\n\x12provider_reference\x18\x02 \x01(\tR\x11providerReference\x12;\n\x0b\x63reate_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12\x37\n\tsend_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x08sendTime*y\n\nTopUpState\x12\x1c\n\x18TOP_UP_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14TOP_UP_STATE_PENDING\x10\x01\x12\x1a\n\x16TOP_UP_STATE_SUCCEEDED\x10\x02\x12\x17\n\x13TOP_UP_STATE_FAILED\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'envoi.v1.top_up_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_TOPUPSTATE']._serialized_start=586
-  _globals['_TOPUPSTATE']._serialized_end=707
+  _globals['_TOPUPSTATE']._serialized_start=855
+  _globals['_TOPUPSTATE']._serialized_end=976
   _globals['_TOPUP']._serialized_start=91
-  _globals['_TOPUP']._serialized_end=584
+  _globals['_TOPUP']._serialized_end=631
+  _globals['_TOPUPREFUND']._serialized_start=634
+  _globals['_TOPUPREFUND']._serialized_end=853
 # @@protoc_insertion_point(module_scope)

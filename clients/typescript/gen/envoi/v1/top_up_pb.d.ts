@@ -72,7 +72,8 @@ export declare type TopUp = Message<"envoi.v1.TopUp"> & {
   nextActionUrl: string;
 
   /**
-   * For FAILED: the provider's code, e.g. "card_declined" or "authentication_failed".
+   * For FAILED: the provider's code, e.g. "card_declined" or "authentication_failed",
+   * or envoi's own "max_balance_exceeded" (the card was charged, then refunded).
    *
    * @generated from field: string failure_reason = 9;
    */
@@ -96,6 +97,14 @@ export declare type TopUp = Message<"envoi.v1.TopUp"> & {
    * @generated from field: google.protobuf.Timestamp resolve_time = 12;
    */
   resolveTime?: Timestamp | undefined;
+
+  /**
+   * For FAILED "max_balance_exceeded": the whole charge going back to the card.
+   * Unset for any other top-up.
+   *
+   * @generated from field: envoi.v1.TopUpRefund refund = 13;
+   */
+  refund?: TopUpRefund | undefined;
 };
 
 /**
@@ -103,6 +112,49 @@ export declare type TopUp = Message<"envoi.v1.TopUp"> & {
  * Use `create(TopUpSchema)` to create a new message.
  */
 export declare const TopUpSchema: GenMessage<TopUp>;
+
+/**
+ * A charge envoi gives back to the card because crediting it would have taken
+ * the account over its maximum balance. Recorded with the FAILED state, then
+ * handed to the provider (retried until it takes it, exactly once).
+ *
+ * @generated from message envoi.v1.TopUpRefund
+ */
+export declare type TopUpRefund = Message<"envoi.v1.TopUpRefund"> & {
+  /**
+   * The whole amount of the charge.
+   *
+   * @generated from field: envoi.v1.Money amount = 1;
+   */
+  amount?: Money | undefined;
+
+  /**
+   * The provider's id of the refund; empty until the provider took it.
+   *
+   * @generated from field: string provider_reference = 2;
+   */
+  providerReference: string;
+
+  /**
+   * When envoi decided the refund (the top-up's resolve time).
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 3;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * When the provider took the refund; unset until then.
+   *
+   * @generated from field: google.protobuf.Timestamp send_time = 4;
+   */
+  sendTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message envoi.v1.TopUpRefund.
+ * Use `create(TopUpRefundSchema)` to create a new message.
+ */
+export declare const TopUpRefundSchema: GenMessage<TopUpRefund>;
 
 /**
  * Where a card top-up is. It resolves exactly once.
@@ -131,7 +183,10 @@ export enum TopUpState {
   SUCCEEDED = 2,
 
   /**
-   * The card was not charged (failure_reason); nothing was credited.
+   * Nothing was credited (failure_reason). Either the card was not charged
+   * (the provider's code, e.g. "card_declined"), or it was and the credit would
+   * have taken the account over its tier's maximum balance
+   * ("max_balance_exceeded"): then the charge is refunded to the card (refund).
    *
    * @generated from enum value: TOP_UP_STATE_FAILED = 3;
    */
