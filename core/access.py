@@ -4,6 +4,7 @@
 - A wallet token acts for people and associations, never for a merchant's
   money: that takes the merchant's own token.
 - A channel token reads only the transfers its channel started.
+- Settlement accounts are envoi's own: only an admin reads them.
 """
 
 from envoi.client import errors
@@ -21,6 +22,8 @@ def require_money_access(caller: Caller, account_kind: str) -> None:
         raise errors.PermissionDenied(
             "a merchant account's money is reached only with its merchant token"
         )
+    if caller.role != "admin" and account_kind == "SETTLEMENT":
+        raise errors.PermissionDenied("a settlement account is envoi's own: an admin's to read")
 
 
 def require_party(caller: Caller, transfer: dict, *, may_be_recipient: bool = True) -> None:

@@ -448,7 +448,13 @@ def build_parser() -> argparse.ArgumentParser:
         dest="account_command", required=True, metavar="ACTION"
     )
     p = account.add_parser("open", help="open an account")
-    p.add_argument("--kind", default="PERSON", choices=["PERSON", "ASSOCIATION", "MERCHANT"])
+    p.add_argument(
+        "--kind",
+        default="PERSON",
+        choices=["PERSON", "ASSOCIATION", "MERCHANT", "SETTLEMENT"],
+        help="PERSON (the wallet's); the others need an admin token. SETTLEMENT: one of"
+        " envoi's clearing accounts, moved only by batches (CreateTransfers)",
+    )
     p.add_argument("--name", required=True, help="display name")
     p.add_argument("--code", required=True, help="the 6-digit confirmation code")
     p.add_argument("--currency", default="", help="ISO 4217 code (default: the server's)")

@@ -43,6 +43,7 @@ EXPECTED_ALLOWED_ROLES = {
     "/envoi.v1.AccountService/SetNotificationPreference": {"wallet", "merchant"},
     "/envoi.v1.AccountService/SetBusinessProfile": {"admin"},
     "/envoi.v1.AccountService/SetMerchantFees": {"admin"},
+    "/envoi.v1.AccountService/SetDebitMandate": {"admin"},
     "/envoi.v1.TransferService/InitiateTransfer": {"channel", "wallet", "merchant"},
     "/envoi.v1.TransferService/ConfirmTransfer": {"wallet", "merchant"},
     "/envoi.v1.TransferService/CancelTransfer": {"wallet", "merchant", "admin"},
@@ -158,6 +159,7 @@ class Subject:
     merchant_id: str  # the module's merchant (the `merchant` caller's own account)
     api_key_id: str  # a live API key of merchant_id, made for this call
     collection_id: str  # an open collection owned by account_id
+    settlement_id: str  # a funded settlement account: what batches debit
 
 
 # One valid request per RPC, which succeeds for every role allowed to call it.
@@ -212,6 +214,10 @@ CALLS = {
     "/envoi.v1.AccountService/SetMerchantFees": lambda client, s: client.set_merchant_fees(
         s.merchant_id, 0, 0
     ),
+    # A revocation of a mandate the merchant does not have: other tests see no change.
+    "/envoi.v1.AccountService/SetDebitMandate": lambda client, s: client.set_debit_mandate(
+        s.merchant_id, active=False, reason="roles test"
+    ),
     "/envoi.v1.TransferService/ListPendingConfirmations": lambda client, s: (
         client.list_pending_confirmations(s.account_id)
     ),
@@ -263,7 +269,7 @@ CALLS = {
         s.account_id
     ),
     "/envoi.v1.TransferService/CreateTransfers": lambda client, s: client.create_transfers(
-        [{"from_account_id": s.account_id, "to_account_id": s.payee_id, "amount_cents": 100}],
+        [{"from_account_id": s.settlement_id, "to_account_id": s.payee_id, "amount_cents": 100}],
         mode="ALL_OR_NOTHING",
     ),
 }
@@ -371,6 +377,7 @@ def subject_for(merchant, open_account, channel, admin, wallet, payment_provider
                 "Roles",
                 "Roles" + secrets.token_hex(8),
             ).collection_id,
+            open_account("SETTLEMENT", balance_cents=100),
         )
 
     return make
