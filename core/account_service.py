@@ -2,7 +2,7 @@
 
 from envoi.client import errors
 from envoi.core import business_profiles, debit_mandates, ledger, merchant_fees, proto_rows
-from envoi.core.access import require_money_access, require_own_account
+from envoi.core.access import require_account_access, require_money_access, require_own_account
 from envoi.core.caller import current_caller
 from envoi.core.request_validation import MAX_DISPLAY_NAME_LENGTH, MAX_MEMO_LENGTH, RequestCheck
 from envoi.core.runtime import Runtime
@@ -96,16 +96,18 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
         )
 
     def GetAccount(self, request, context):
+        caller = current_caller.get()
         check = RequestCheck()
         check.uuid("account_id", request.account_id)
         check.raise_if_any()
-        require_own_account(current_caller.get(), request.account_id)
-        return run_in_transaction(
-            self.runtime.pool,
-            lambda conn: account_service_pb2.GetAccountResponse(
-                account=self._account(conn, ledger.get_account(conn, request.account_id))
-            ),
-        )
+        require_own_account(caller, request.account_id)
+
+        def read(conn):
+            row = ledger.get_account(conn, request.account_id)
+            require_account_access(caller, row["kind"])
+            return account_service_pb2.GetAccountResponse(account=self._account(conn, row))
+
+        return run_in_transaction(self.runtime.pool, read)
 
     def GetBalance(self, request, context):
         row = self._readable_account(request)

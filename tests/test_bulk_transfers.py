@@ -646,8 +646,9 @@ def test_a_settlement_account_takes_no_payment(wallet, admin, open_account):
         wallet.initiate_transfer(alice, bank, 100)
     with pytest.raises(errors.PermissionDenied):
         wallet.initiate_transfer(bank, alice, 100)
-    with pytest.raises(errors.PermissionDenied):
-        wallet.get_balance(bank)
+    for read in (wallet.get_balance, wallet.get_account, wallet.list_transfers):
+        with pytest.raises(errors.PermissionDenied):
+            read(bank)
     assert balances(admin, bank, alice) == [1_000, 500]
 
 
