@@ -6,6 +6,7 @@ recorded; it credits no account over its tier's maximum balance."""
 
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import psycopg.errors
 import pytest
@@ -683,3 +684,61 @@ def test_the_database_refuses_a_ledger_debit_of_any_other_account(open_account, 
     assert db.execute(
         "SELECT account_balance_cents(a) FROM accounts a WHERE account_id = %s", (alice,)
     ).fetchone() == (1_010,)
+
+
+def wait_for_a_lock_wait(db, timeout_s=30.0) -> None:
+    """Until some backend of this database waits for a row lock."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        waiting = db.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        ).fetchone()[0]
+        if waiting:
+            return
+        time.sleep(0.05)
+    pytest.fail("no backend came to wait for the lock")
+
+
+@pytest.mark.parametrize("path", ["gRPC", "raw SQL"])
+def test_a_batch_waiting_on_a_revocation_in_flight_sees_it(
+    path, service, admin, open_account, database_url, db
+):
+    """A revocation and a batch are serialized by the merchant's row lock: a
+    batch that comes while the revocation is being written waits for it, then
+    is refused; the trigger re-reads the mandate under that lock too."""
+    shop, bank = open_account("MERCHANT", balance_cents=1_000), open_account("SETTLEMENT")
+    admin.set_debit_mandate(shop, active=True, reason="concurrency test")
+    revoking = psycopg.connect(database_url)
+    revoking.execute(
+        "INSERT INTO debit_mandate_changes (account_id, active, reason, principal, token_id)"
+        " VALUES (%s, false, 'revoked while a batch comes', 'test', gen_random_uuid())",
+        (shop,),
+    )
+
+    def batch():
+        if path == "gRPC":
+            return statuses(service.create_transfers([move(shop, bank, 100)], mode="INDEPENDENT"))
+        with psycopg.connect(database_url) as conn:
+            try:
+                conn.execute(
+                    "INSERT INTO transfers (transfer_id, kind, state, from_account_id,"
+                    " to_account_id, currency_code, amount_cents, initiated_by, resolve_time)"
+                    " VALUES (gen_random_uuid(), 'LEDGER', 'COMPLETED', %s, %s, 'EUR', 100,"
+                    " 'test', now())",
+                    (shop, bank),
+                )
+            except psycopg.errors.CheckViolation as refused:
+                return refused.diag.constraint_name
+            return "posted"
+
+    with ThreadPoolExecutor(1) as pool:
+        outcome = pool.submit(batch)
+        wait_for_a_lock_wait(db)
+        revoking.commit()
+        revoking.close()
+        refused = outcome.result(timeout=60)
+    assert refused == (
+        [(FAILED, "DEBIT_NOT_ALLOWED")] if path == "gRPC" else "ledger_debit_allowed"
+    )
+    assert balances(admin, shop, bank) == [1_000, 0]
