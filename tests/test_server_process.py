@@ -174,6 +174,15 @@ def test_embedded_database_serves_the_cli_and_keeps_data_and_code_key_across_res
         admin, "account", "open", "--kind", "SETTLEMENT", "--name", "Bank", "--code", "111111"
     )["account_id"]
     api(admin, "account", "credit", bank, "--amount-cents", "1000")
+    shop = api(admin, "account", "open", "--kind", "MERCHANT", "--name", "Shop", "--code", "222222")
+    granted = api(
+        admin, "account", "debit-mandate", shop["account_id"], "--grant", "--reason", "RUM-1"
+    )
+    assert granted["debit_mandate"]["reason"] == "RUM-1"
+    revoked = api(
+        admin, "account", "debit-mandate", shop["account_id"], "--revoke", "--reason", "end"
+    )
+    assert "debit_mandate" not in revoked
     ledger = envoi_cli(env, "token", "create", "--role", "ledger")
     assert ledger["role"] == "ledger"
     with EnvoiClient(server.target, ledger["token"]) as service:
