@@ -7,7 +7,8 @@
 --     an ASSOCIATION account; every change is kept (who, why, when).
 --   * a LEDGER transfer debits only a SETTLEMENT account or an account with
 --     a live mandate, and credits only customer accounts, whatever the SQL
---     that inserts it.
+--     that inserts it. LEDGER transfers posted before this migration are
+--     left as they are (postings never change); they may have debited people.
 ALTER TABLE accounts DROP CONSTRAINT accounts_kind_check;
 ALTER TABLE accounts ADD CONSTRAINT accounts_kind_check
     CHECK (kind IN ('PERSON', 'ASSOCIATION', 'MERCHANT', 'SYSTEM', 'COLLECTION', 'SETTLEMENT'));
