@@ -742,3 +742,22 @@ def test_a_batch_waiting_on_a_revocation_in_flight_sees_it(
         [(FAILED, "DEBIT_NOT_ALLOWED")] if path == "gRPC" else "ledger_debit_allowed"
     )
     assert balances(admin, shop, bank) == [1_000, 0]
+
+
+def test_concurrent_batches_never_credit_past_the_maximum_balance(
+    service, admin, settlement, open_account, settings
+):
+    """The maximum balance is decided under the row locks the batches take:
+    of batches racing to fill one account, only those that fit post."""
+    max_cents = settings.unverified_max_balance_cents
+    alice = open_account(balance_cents=max_cents - 100)
+    banks = [settlement(balance_cents=1_000) for _ in range(4)]
+    results = run_together(
+        [
+            lambda bank=bank: service.create_transfers([move(bank, alice, 60)], mode="INDEPENDENT")
+            for bank in banks
+        ]
+    )
+    outcomes = sorted(statuses(response)[0] for response in results)
+    assert outcomes == [(CREATED, "")] + [(FAILED, "LIMIT_EXCEEDED")] * 3
+    assert balances(admin, alice) == [max_cents - 40]
