@@ -8,6 +8,7 @@
 - A wallet token reads a transfer only when a person or an association is a
   side of it: those between merchants (or from envoi's funding to one) are
   the merchants' business.
+- Settlement accounts are envoi's own: only an admin reads them.
 """
 
 from envoi.client import errors
@@ -19,8 +20,15 @@ def require_own_account(caller: Caller, account_id: str) -> None:
         raise errors.PermissionDenied("a merchant token reaches only its own account")
 
 
+def require_account_access(caller: Caller, account_kind: str) -> None:
+    """Before reading an account of this kind at all."""
+    if caller.role != "admin" and account_kind == "SETTLEMENT":
+        raise errors.PermissionDenied("a settlement account is envoi's own: an admin's to read")
+
+
 def require_money_access(caller: Caller, account_kind: str) -> None:
     """Before reading or moving the money of an account of this kind."""
+    require_account_access(caller, account_kind)
     if caller.role == "wallet" and account_kind == "MERCHANT":
         raise errors.PermissionDenied(
             "a merchant account's money is reached only with its merchant token"

@@ -1,8 +1,8 @@
 """envoi.v1.AccountService: open accounts, read them, change codes, credit money in."""
 
 from envoi.client import errors
-from envoi.core import business_profiles, ledger, merchant_fees, proto_rows
-from envoi.core.access import require_money_access, require_own_account
+from envoi.core import business_profiles, debit_mandates, ledger, merchant_fees, proto_rows
+from envoi.core.access import require_account_access, require_money_access, require_own_account
 from envoi.core.caller import current_caller
 from envoi.core.request_validation import MAX_DISPLAY_NAME_LENGTH, MAX_MEMO_LENGTH, RequestCheck
 from envoi.core.runtime import Runtime
@@ -19,6 +19,8 @@ OPENABLE_KINDS = {
     account_pb2.ACCOUNT_KIND_PERSON: "ACCOUNT_KIND_PERSON",
     account_pb2.ACCOUNT_KIND_ASSOCIATION: "ACCOUNT_KIND_ASSOCIATION",
     account_pb2.ACCOUNT_KIND_MERCHANT: "ACCOUNT_KIND_MERCHANT",
+    # envoi's own clearing accounts; only an admin opens one (the wallet, people).
+    account_pb2.ACCOUNT_KIND_SETTLEMENT: "ACCOUNT_KIND_SETTLEMENT",
 }
 
 
@@ -94,16 +96,18 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
         )
 
     def GetAccount(self, request, context):
+        caller = current_caller.get()
         check = RequestCheck()
         check.uuid("account_id", request.account_id)
         check.raise_if_any()
-        require_own_account(current_caller.get(), request.account_id)
-        return run_in_transaction(
-            self.runtime.pool,
-            lambda conn: account_service_pb2.GetAccountResponse(
-                account=self._account(conn, ledger.get_account(conn, request.account_id))
-            ),
-        )
+        require_own_account(caller, request.account_id)
+
+        def read(conn):
+            row = ledger.get_account(conn, request.account_id)
+            require_account_access(caller, row["kind"])
+            return account_service_pb2.GetAccountResponse(account=self._account(conn, row))
+
+        return run_in_transaction(self.runtime.pool, read)
 
     def GetBalance(self, request, context):
         row = self._readable_account(request)
@@ -314,6 +318,31 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
             SERVICE + "SetMerchantFees",
             request,
             account_service_pb2.SetMerchantFeesResponse,
+            work,
+        )
+
+    def SetDebitMandate(self, request, context):
+        caller = current_caller.get()
+        check = RequestCheck()
+        check.request_id(request.request_id)
+        check.uuid("account_id", request.account_id)
+        check.text("reason", request.reason, max_length=MAX_MEMO_LENGTH, required=True)
+        check.raise_if_any()
+
+        def work(conn):
+            account = ledger.get_account(conn, request.account_id, lock=True)
+            debit_mandates.set_mandate(
+                conn, account, active=request.active, reason=request.reason, caller=caller
+            )
+            return account_service_pb2.SetDebitMandateResponse(
+                account=self._account(conn, ledger.get_account(conn, request.account_id))
+            )
+
+        return apply_once(
+            self.runtime.pool,
+            SERVICE + "SetDebitMandate",
+            request,
+            account_service_pb2.SetDebitMandateResponse,
             work,
         )
 

@@ -12,7 +12,8 @@ on that server) and a real `envoi serve` subprocess. It measures, in order:
 3. p2p_confirmed_tps, p50_ms, p99_ms: InitiateTransfer then ConfirmTransfer
    through gRPC between random person accounts, from concurrent clients;
 4. bulk_tps and sql_bulk_tps: batches of LEDGER transfers between random
-   person accounts, all-or-nothing through gRPC CreateTransfers (a ledger
+   settlement accounts (as many as there are person accounts: batches never
+   debit people), all-or-nothing through gRPC CreateTransfers (a ledger
    token), against the same batches as raw set-based SQL (one transaction a
    batch: lock the accounts in id order, one INSERT ... SELECT FROM unnest of
    COMPLETED transfers, the triggers post them), both from one client sending
@@ -356,6 +357,32 @@ def prepare_ledger(database_url: str, mode: Mode, code_key: bytes) -> tuple[list
     return person_ids, association_id
 
 
+def open_settlement_accounts(database_url: str, count: int, code_key: bytes) -> list[str]:
+    """`count` funded SETTLEMENT accounts, straight in SQL: what the bulk phases
+    move money between (a batch never debits a person)."""
+    settlement_ids = [str(uuid.uuid4()) for _ in range(count)]
+    with psycopg.connect(database_url) as conn:
+        with conn.cursor().copy(
+            "COPY accounts (account_id, kind, display_name, currency_code, code_hmac) FROM STDIN"
+        ) as copy:
+            for n, account_id in enumerate(settlement_ids):
+                code_hmac = confirmation_codes.code_hmac(code_key, account_id, CODE)
+                copy.write_row(
+                    (account_id, "SETTLEMENT", f"bench settlement {n}", "EUR", code_hmac)
+                )
+        conn.execute(
+            "INSERT INTO transfers (transfer_id, kind, state, from_account_id, to_account_id,"
+            " currency_code, amount_cents, memo, initiated_by, resolve_time)"
+            " SELECT gen_random_uuid(), 'FUNDING', 'COMPLETED', funding.account_id,"
+            "        s.account_id, 'EUR', %s, 'bench funding', 'admin', now()"
+            " FROM unnest(%s::uuid[]) AS s(account_id), accounts funding"
+            " WHERE funding.system_purpose = 'FUNDING' AND funding.currency_code = 'EUR'",
+            (FUNDING_CENTS, settlement_ids),
+        )
+        conn.execute("ANALYZE accounts")
+    return settlement_ids
+
+
 # --- the envoi server ---------------------------------------------------------------
 
 
@@ -687,13 +714,13 @@ BULK_INITIATED_BY = "ledger"
 
 
 def bulk_batch(
-    person_ids: list[str], size: int, rng: random.Random
+    account_ids: list[str], size: int, rng: random.Random
 ) -> list[bulk_transfers.NewTransfer]:
-    """`size` transfers of TRANSFER_CENTS between random distinct person accounts."""
+    """`size` transfers of TRANSFER_CENTS between random distinct (settlement) accounts."""
     return [
         bulk_transfers.NewTransfer(
             str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-            *rng.sample(person_ids, 2),
+            *rng.sample(account_ids, 2),
             TRANSFER_CENTS,
             "EUR",
             "bench bulk",
@@ -709,14 +736,14 @@ class BulkResult:
     batches: int
 
 
-def _run_batches(person_ids: list[str], mode: Mode, seed: int, post) -> BulkResult:
+def _run_batches(account_ids: list[str], mode: Mode, seed: int, post) -> BulkResult:
     """post(batch) batch after batch for phase_s; the rate is transfers over the
     time spent in post (making the batches on the bench's side is left out)."""
     rng = random.Random(seed)
     busy_s, transfers, batches = 0.0, 0, 0
     deadline = time.monotonic() + mode.phase_s
     while time.monotonic() < deadline:
-        batch = bulk_batch(person_ids, mode.bulk_batch, rng)
+        batch = bulk_batch(account_ids, mode.bulk_batch, rng)
         started = time.monotonic()
         post(batch)
         busy_s += time.monotonic() - started
@@ -725,7 +752,7 @@ def _run_batches(person_ids: list[str], mode: Mode, seed: int, post) -> BulkResu
     return BulkResult(round(transfers / busy_s, 1) if busy_s else 0.0, transfers, batches)
 
 
-def measure_sql_bulk_tps(database_url: str, person_ids: list[str], mode: Mode) -> BulkResult:
+def measure_sql_bulk_tps(database_url: str, account_ids: list[str], mode: Mode) -> BulkResult:
     """The database work of CreateTransfers as raw SQL, one transaction a batch:
     lock the accounts in id order, then envoi's own INSERT ... SELECT FROM unnest."""
     with psycopg.connect(database_url, autocommit=True) as conn:
@@ -735,10 +762,10 @@ def measure_sql_bulk_tps(database_url: str, person_ids: list[str], mode: Mode) -
                 bulk_transfers.lock_accounts(conn, batch)
                 bulk_transfers.insert_completed(conn, batch, BULK_INITIATED_BY)
 
-        return _run_batches(person_ids, mode, 1, post)
+        return _run_batches(account_ids, mode, 1, post)
 
 
-def measure_bulk_tps(target: str, token: str, person_ids: list[str], mode: Mode) -> BulkResult:
+def measure_bulk_tps(target: str, token: str, account_ids: list[str], mode: Mode) -> BulkResult:
     """Batches of the same kind through gRPC CreateTransfers, all-or-nothing."""
     from envoi.client import EnvoiClient
     from envoi.v1 import money_pb2, transfer_service_pb2
@@ -764,7 +791,7 @@ def measure_bulk_tps(target: str, token: str, person_ids: list[str], mode: Mode)
             if len(response.results) != len(batch):
                 raise RuntimeError(f"CreateTransfers answered {len(response.results)} results")
 
-        return _run_batches(person_ids, mode, 2, post)
+        return _run_batches(account_ids, mode, 2, post)
 
 
 # --- a post on X to CONFIRMATION_REQUIRED -------------------------------------------
@@ -953,7 +980,8 @@ def run(mode: Mode, out_dir: pathlib.Path, server_url: str | None, workers: int)
         sql_hot_tps, _ = measure_sql_transfer_tps(ledger_url, mode, workdir, hot=True)
         results["sql_hot_transfer_tps"] = round(sql_hot_tps, 1)
         print("envoi bench: batches of transfers as raw SQL", file=sys.stderr, flush=True)
-        sql_bulk = measure_sql_bulk_tps(ledger_url, person_ids, mode)
+        settlement_ids = open_settlement_accounts(ledger_url, mode.accounts, BENCH_CODE_KEY)
+        sql_bulk = measure_sql_bulk_tps(ledger_url, settlement_ids, mode)
 
         with psycopg.connect(ledger_url, autocommit=True) as conn:
             _, wallet_token = api_tokens.create_token(conn, "wallet")
@@ -993,7 +1021,7 @@ def run(mode: Mode, out_dir: pathlib.Path, server_url: str | None, workers: int)
             server.wait_until_serving()
             with RssSampler(server.process.pid) as bulk_rss:
                 print("envoi bench: CreateTransfers over gRPC", file=sys.stderr, flush=True)
-                bulk = measure_bulk_tps(server.target, ledger_token, person_ids, mode)
+                bulk = measure_bulk_tps(server.target, ledger_token, settlement_ids, mode)
         finally:
             server.stop()
         print("envoi bench: signed webhooks to CONFIRMATION_REQUIRED", file=sys.stderr)

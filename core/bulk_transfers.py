@@ -7,11 +7,15 @@ One transaction per batch, in three steps:
    transfer ids already exist;
 2. decide each transfer in the order of the batch, against the locked
    balances: it exists already (same content), or fails (a reason), or is
-   created, and then moves the running balances the next ones see;
+   created, and then moves the running balances the next ones see. A
+   batch debits only what DEBITABLE allows (DEBIT_NOT_ALLOWED otherwise),
+   and never takes a recipient over its tier's maximum balance
+   (LIMIT_EXCEEDED);
 3. insert every created transfer with one INSERT ... SELECT FROM unnest(...),
    in batch order. The triggers of the migrations do the bookkeeping: two
    postings, the balances, one TRANSFER_COMPLETED outbox event each, and the
-   floor CHECK on accounts, which stays the last word on overdrafts.
+   floor CHECK on accounts, which stays the last word on overdrafts, and the
+   trigger of migration 0015, the last word on which accounts a batch debits.
 
 Step 2 is exact because the accounts are locked: the insert of step 3 meets
 the same balances, so in independent mode a failing transfer never aborts
@@ -24,6 +28,8 @@ import psycopg
 import psycopg.errors
 
 from envoi.client import errors
+from envoi.core import transfer_policy
+from envoi.core.config import Settings
 
 MAX_TRANSFERS = 8_000
 KIND = "LEDGER"
@@ -48,7 +54,12 @@ class Outcome:
 
 
 def create_transfers(
-    conn: psycopg.Connection, batch: list[NewTransfer], *, all_or_nothing: bool, initiated_by: str
+    conn: psycopg.Connection,
+    settings: Settings,
+    batch: list[NewTransfer],
+    *,
+    all_or_nothing: bool,
+    initiated_by: str,
 ) -> list[Outcome]:
     """Post the batch; one outcome per transfer, in order.
 
@@ -68,7 +79,7 @@ def create_transfers(
 
     outcomes = []
     for index, transfer in enumerate(batch):
-        outcome = _decide(transfer, accounts, existing)
+        outcome = _decide(settings, transfer, accounts, existing)
         if outcome.status == FAILED and all_or_nothing:
             raise errors.BatchRejected(
                 f"transfers[{index}] failed ({outcome.reason}): {outcome.message};"
@@ -87,16 +98,37 @@ def create_transfers(
     return outcomes
 
 
+# The accounts a batch may debit without their owner's code: envoi's own
+# settlement accounts, and merchants' or associations' under a live mandate
+# an admin recorded (SetDebitMandate). Never a person's. The trigger of
+# migration 0015 holds the same rule for any SQL.
+DEBITABLE = "kind = 'SETTLEMENT' OR debit_mandate_time IS NOT NULL"
+
+
+@dataclasses.dataclass
+class LockedAccount:
+    """An account of the batch as the running decisions see it."""
+
+    currency_code: str
+    available_cents: int  # what it may still spend
+    balance_cents: int  # against its tier's maximum balance
+    kind: str
+    tier: str
+    credits_deferred: bool
+    debitable: bool
+
+
 def lock_accounts(conn: psycopg.Connection, batch: list[NewTransfer]) -> dict:
     """Lock every account the batch touches, in account_id order; returns
-    {account id: [currency, money available to spend]} (system accounts are
-    not reachable, so absent)."""
+    {account id: LockedAccount} (system accounts and collections are not
+    reachable, so absent)."""
     account_ids = sorted({a for t in batch for a in (t.from_account_id, t.to_account_id)})
     return {
-        str(account_id): [currency_code, available_cents]
-        for account_id, currency_code, available_cents in conn.execute(
+        str(row[0]): LockedAccount(*row[1:])
+        for row in conn.execute(
             "SELECT account_id, currency_code,"
-            " account_balance_cents(accounts) - held_cents - floor_cents"
+            " account_balance_cents(accounts) - held_cents - floor_cents,"
+            f" account_balance_cents(accounts), kind, tier, credits_deferred, {DEBITABLE}"
             # Collections are paid into and out of only by their own rules.
             " FROM accounts WHERE account_id = ANY(%s::uuid[])"
             " AND kind NOT IN ('SYSTEM', 'COLLECTION')"
@@ -106,7 +138,7 @@ def lock_accounts(conn: psycopg.Connection, batch: list[NewTransfer]) -> dict:
     }
 
 
-def _decide(transfer: NewTransfer, accounts: dict, existing: dict) -> Outcome:
+def _decide(settings: Settings, transfer: NewTransfer, accounts: dict, existing: dict) -> Outcome:
     content = (
         KIND,
         transfer.from_account_id,
@@ -132,18 +164,37 @@ def _decide(transfer: NewTransfer, accounts: dict, existing: dict) -> Outcome:
             )
     sender, recipient = accounts[transfer.from_account_id], accounts[transfer.to_account_id]
     for side, account in (("from_account_id", sender), ("to_account_id", recipient)):
-        if account[0] != transfer.currency_code:
+        if account.currency_code != transfer.currency_code:
             return Outcome(
                 FAILED,
                 errors.CurrencyMismatch.reason,
-                f"{side} holds {account[0]}, not {transfer.currency_code}",
+                f"{side} holds {account.currency_code}, not {transfer.currency_code}",
             )
-    if transfer.amount_cents > sender[1]:
+    if not sender.debitable:
+        return Outcome(
+            FAILED,
+            errors.DebitNotAllowed.reason,
+            f"a batch may not debit this {sender.kind.lower()} account: only settlement"
+            " accounts and accounts with a debit mandate",
+        )
+    if transfer.amount_cents > sender.available_cents:
         return Outcome(
             FAILED, errors.InsufficientFunds.reason, "the sender's available balance is too low"
         )
-    sender[1] -= transfer.amount_cents
-    recipient[1] += transfer.amount_cents
+    if not transfer_policy.fits_max_balance(settings, vars(recipient), transfer.amount_cents):
+        max_balance_cents, _ = transfer_policy.tier_limits_cents(settings, recipient.tier)
+        return Outcome(
+            FAILED,
+            errors.LimitExceeded.reason,
+            "this would take the recipient over the maximum balance of its tier"
+            f" ({max_balance_cents} cents)",
+        )
+    for account, delta_cents in (
+        (sender, -transfer.amount_cents),
+        (recipient, transfer.amount_cents),
+    ):
+        account.available_cents += delta_cents
+        account.balance_cents += delta_cents
     existing[transfer.transfer_id] = content  # a later copy in the batch would exist
     return Outcome(CREATED)
 
@@ -171,6 +222,8 @@ def insert_completed(
         # The database's own floor check: the pre-check above should make this unreachable.
         if exc.diag.constraint_name == "balance_above_floor":
             raise errors.InsufficientFunds("a sender's available balance is too low") from None
+        if exc.diag.constraint_name == "ledger_debit_allowed":
+            raise errors.DebitNotAllowed("a batch may not debit one of these accounts") from None
         raise
     except psycopg.errors.UniqueViolation as exc:
         # A concurrent batch inserted one of these ids first (on other accounts,

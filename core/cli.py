@@ -249,6 +249,9 @@ API_COMMANDS = {
     "account credit": lambda c, a: c.credit_account(
         a.account_id, a.amount_cents, currency_code=a.currency, memo=a.memo
     ),
+    "account debit-mandate": lambda c, a: c.set_debit_mandate(
+        a.account_id, active=a.active, reason=a.reason
+    ),
     "transfer send": lambda c, a: c.initiate_transfer(
         a.from_account, a.to_account, a.amount_cents, currency_code=a.currency, memo=a.memo
     ),
@@ -448,7 +451,13 @@ def build_parser() -> argparse.ArgumentParser:
         dest="account_command", required=True, metavar="ACTION"
     )
     p = account.add_parser("open", help="open an account")
-    p.add_argument("--kind", default="PERSON", choices=["PERSON", "ASSOCIATION", "MERCHANT"])
+    p.add_argument(
+        "--kind",
+        default="PERSON",
+        choices=["PERSON", "ASSOCIATION", "MERCHANT", "SETTLEMENT"],
+        help="PERSON (the wallet's); the others need an admin token. SETTLEMENT: one of"
+        " envoi's clearing accounts, moved only by batches (CreateTransfers)",
+    )
     p.add_argument("--name", required=True, help="display name")
     p.add_argument("--code", required=True, help="the 6-digit confirmation code")
     p.add_argument("--currency", default="", help="ISO 4217 code (default: the server's)")
@@ -467,6 +476,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--currency", default="EUR")
     p.add_argument("--memo", default="")
     api_options(p, "account credit")
+    p = account.add_parser(
+        "debit-mandate",
+        help="admin: let batches (CreateTransfers) debit a merchant or association, or stop",
+    )
+    p.add_argument("account_id")
+    grant = p.add_mutually_exclusive_group(required=True)
+    grant.add_argument("--grant", dest="active", action="store_true", help="record a mandate")
+    grant.add_argument("--revoke", dest="active", action="store_false", help="revoke it")
+    p.add_argument("--reason", required=True, help="why: kept with who and when (280 at most)")
+    api_options(p, "account debit-mandate")
 
     transfer = commands.add_parser(
         "transfer", help="send, confirm, cancel and list transfers"

@@ -59,6 +59,7 @@ class CollectionService(collection_service_pb2_grpc.CollectionServiceServicer):
         def work(conn):
             owner = ledger.get_account(conn, request.owner_account_id)
             require_money_access(caller, owner["kind"])
+            transfer_policy.refuse_settlement(owner, "owner_account_id")
             if owner["kind"] == "MERCHANT":
                 # Its contributions would reach it without its fee: a merchant
                 # is paid by payments and payment requests, which bear it.

@@ -30,7 +30,7 @@ ACCOUNT_COLUMNS = (
     " account_balance_cents(accounts) AS balance_cents, held_cents, floor_cents, code_hmac,"
     " failed_code_attempts, create_time, tier, notification_preference, credits_deferred,"
     " legal_name, registration_country_code, registration_number, profile_verify_time,"
-    " fee_basis_points, fee_fixed_cents"
+    " fee_basis_points, fee_fixed_cents, debit_mandate_reason, debit_mandate_time"
 )
 TRANSFER_COLUMNS = (
     "transfer_id, seq, kind, state, from_account_id, to_account_id, currency_code,"
@@ -256,6 +256,8 @@ def initiate(
     # requests cannot both pass the daily cap or both spend the same money.
     sender = get_account(conn, from_account_id, lock=True)
     authorize_sender(sender)
+    for account, field in ((sender, "from_account_id"), (recipient, "to_account_id")):
+        transfer_policy.refuse_settlement(account, field)
     for account, field in ((sender, "from_account_id"), (recipient, "to_account_id")):
         if account["currency_code"] != currency_code:
             raise errors.CurrencyMismatch(
@@ -680,6 +682,8 @@ def link_identity(conn, settings: Settings, account_id: str, identity: IdentityR
     # Not locked here: the claim locks the waiting transfers, then the account,
     # in the order every other path takes.
     account = get_account(conn, account_id)
+    # Money waiting for the identity would reach the account by a claim.
+    transfer_policy.refuse_settlement(account, "account_id")
     owner = conn.execute(
         "INSERT INTO identities (namespace, subject_id, handle, account_id)"
         " VALUES (%s, %s, %s, %s) ON CONFLICT (namespace, subject_id)"

@@ -186,6 +186,17 @@ CHECKS = {
         "        WHERE r.collection_id = c.collection_id AND r.kind = 'COLLECTION_REFUND'"
         "        AND r.to_account_id = paid.payer))"
     ),
+    # Bulk transfers (migration 0015): no batch debits a person; a settlement
+    # account is moved only by batches and credits.
+    "a LEDGER transfer debits only a settlement account, a merchant or an association": (
+        "SELECT t.transfer_id FROM transfers t JOIN accounts a ON a.account_id = t.from_account_id"
+        " WHERE t.kind = 'LEDGER' AND a.kind NOT IN ('SETTLEMENT', 'MERCHANT', 'ASSOCIATION')"
+    ),
+    "a settlement account takes part only in LEDGER and FUNDING transfers": (
+        "SELECT t.transfer_id FROM transfers t"
+        " JOIN accounts a ON a.account_id IN (t.from_account_id, t.to_account_id)"
+        " WHERE a.kind = 'SETTLEMENT' AND t.kind NOT IN ('LEDGER', 'FUNDING')"
+    ),
     "one outbox event per resolved collection, none while open": (
         "SELECT c.collection_id FROM collections c"
         " WHERE (SELECT count(*) FROM outbox_events e WHERE e.collection_id = c.collection_id)"

@@ -64,6 +64,7 @@ def request_payment(
         )
     merchant = ledger.get_account(conn, merchant_account_id)
     payer = ledger.get_account(conn, payer_account_id)
+    transfer_policy.refuse_settlement(payer, "payer_account_id")
     for account, field in ((payer, "payer_account_id"), (merchant, "account_id")):
         if account["currency_code"] != currency_code:
             raise errors.CurrencyMismatch(

@@ -46,6 +46,11 @@ def account(row: dict, code_max_attempts: int, identities=()) -> account_pb2.Acc
         )
         if row["fee_basis_points"] is not None
         else None,
+        debit_mandate=account_pb2.DebitMandate(
+            reason=row["debit_mandate_reason"], create_time=_timestamp(row["debit_mandate_time"])
+        )
+        if row["debit_mandate_time"] is not None
+        else None,
     )
 
 

@@ -18,6 +18,7 @@ ALLOWED_ROLES_BY_METHOD = {
     "/envoi.v1.AccountService/SetNotificationPreference": {"wallet", "merchant"},
     "/envoi.v1.AccountService/SetBusinessProfile": {"admin"},
     "/envoi.v1.AccountService/SetMerchantFees": {"admin"},
+    "/envoi.v1.AccountService/SetDebitMandate": {"admin"},
     "/envoi.v1.TransferService/InitiateTransfer": {"channel", "wallet", "merchant"},
     "/envoi.v1.TransferService/ConfirmTransfer": {"wallet", "merchant"},
     "/envoi.v1.TransferService/CancelTransfer": {"wallet", "merchant", "admin"},

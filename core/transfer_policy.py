@@ -23,6 +23,15 @@ def per_transfer_cap_cents(settings: Settings, recipient_kind: str) -> int:
 KINDS_NEEDING_VERIFIED_PROFILE = ("MERCHANT", "ASSOCIATION")
 
 
+def refuse_settlement(account: dict, field: str) -> None:
+    """A settlement account is moved only by CreateTransfers batches and
+    CreditAccount: no payment, payment request, collection or withdrawal."""
+    if account["kind"] == "SETTLEMENT":
+        raise errors.PermissionDenied(
+            f"{field} is a settlement account: it moves money only in CreateTransfers batches"
+        )
+
+
 def check_recipient_verified(recipient: dict) -> None:
     """Refuse a payment to a merchant or an association whose business profile
     (legal name, registration number) no admin has verified."""
@@ -48,6 +57,8 @@ def fits_max_balance(settings: Settings, account: dict, incoming_cents: int) -> 
         # An account that collects (an association) has no maximum balance:
         # checking one would need its row locked for every donation.
         return True
+    if account.get("kind") == "SETTLEMENT":
+        return True  # envoi's own clearing money: no tier limits it
     max_balance_cents, _ = tier_limits_cents(settings, account["tier"])
     return not max_balance_cents or account["balance_cents"] + incoming_cents <= max_balance_cents
 

@@ -281,7 +281,11 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
 
         def work(conn):
             outcomes = bulk_transfers.create_transfers(
-                conn, batch, all_or_nothing=all_or_nothing, initiated_by=caller.principal
+                conn,
+                self.settings,
+                batch,
+                all_or_nothing=all_or_nothing,
+                initiated_by=caller.principal,
             )
             return transfer_service_pb2.CreateTransfersResponse(
                 results=[

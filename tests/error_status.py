@@ -39,6 +39,7 @@ SPEC = {
     "PAYOUT_NOT_PENDING": (errors.PayoutNotPending, grpc.StatusCode.FAILED_PRECONDITION),
     "TRANSFER_ID_REUSED": (errors.TransferIdReused, grpc.StatusCode.ALREADY_EXISTS),
     "BATCH_REJECTED": (errors.BatchRejected, grpc.StatusCode.FAILED_PRECONDITION),
+    "DEBIT_NOT_ALLOWED": (errors.DebitNotAllowed, grpc.StatusCode.FAILED_PRECONDITION),
     "RATE_LIMITED": (errors.RateLimited, grpc.StatusCode.RESOURCE_EXHAUSTED),
     "PAYMENT_REQUEST_EXISTS": (errors.PaymentRequestExists, grpc.StatusCode.ALREADY_EXISTS),
     "API_KEY_NOT_FOUND": (errors.ApiKeyNotFound, grpc.StatusCode.NOT_FOUND),

@@ -159,8 +159,11 @@ def test_every_mutating_call_gets_a_request_id_of_its_own(
     shop = admin.open_account("MERCHANT", "Shop", "222222").account_id
     admin.set_business_profile(shop, "Shop SAS", "732829320")
     admin.set_merchant_fees(shop, 150, 25)
+    admin.set_debit_mandate(shop, active=True, reason="client test mandate")
+    bank = admin.open_account("SETTLEMENT", "Bank", "333333").account_id
+    admin.credit_account(bank, 1)
     admin.create_transfers(
-        [{"from_account_id": alice, "to_account_id": bob, "amount_cents": 1}], mode="INDEPENDENT"
+        [{"from_account_id": bank, "to_account_id": bob, "amount_cents": 1}], mode="INDEPENDENT"
     )
     sandbox_cards = payment_providers["funding_providers"]["sandbox"]
     three_d_secure = wallet.top_up(

@@ -115,9 +115,13 @@ def test_the_invariant_checker_counts_deferred_credits(database_url, open_accoun
         conn.rollback()
 
 
-def test_a_debit_folds_the_deferred_credits_before_the_floor_check(database_url, open_account):
+def test_a_debit_folds_the_deferred_credits_before_the_floor_check(
+    database_url, open_account, admin
+):
     association, person = open_account("ASSOCIATION"), open_account()
-    funder = open_account(balance_cents=300)
+    # LEDGER transfers debit a settlement account, or an association under a mandate.
+    admin.set_debit_mandate(association, active=True, reason="database rules test")
+    funder = open_account("SETTLEMENT", balance_cents=300)
     with psycopg.connect(database_url) as conn:
         insert = (
             "INSERT INTO transfers (transfer_id, kind, state, from_account_id, to_account_id,"

@@ -61,7 +61,7 @@ def test_in_sql_a_credit_to_a_locked_association_does_not_wait_but_to_a_person_d
     database_url, open_account, row_locked
 ):
     association, person = open_account("ASSOCIATION"), open_account()
-    alice = open_account(balance_cents=5_000)
+    bank = open_account("SETTLEMENT", balance_cents=5_000)  # what LEDGER transfers debit
     row_locked(association)
     row_locked(person)
     with psycopg.connect(database_url) as conn:
@@ -71,10 +71,10 @@ def test_in_sql_a_credit_to_a_locked_association_does_not_wait_but_to_a_person_d
             " currency_code, amount_cents, initiated_by, resolve_time)"
             " VALUES (%s, 'LEDGER', 'COMPLETED', %s, %s, 'EUR', 100, 'test', now())"
         )
-        conn.execute(insert, (uuid.uuid4(), alice, association))
+        conn.execute(insert, (uuid.uuid4(), bank, association))
         conn.commit()
         with pytest.raises(psycopg.errors.LockNotAvailable):
-            conn.execute(insert, (uuid.uuid4(), alice, person))
+            conn.execute(insert, (uuid.uuid4(), bank, person))
 
 
 def test_deferred_credits_count_in_the_balance_and_can_all_be_spent(

@@ -229,9 +229,10 @@ def test_escrow_and_batches_bear_no_fee(open_account, admin, wallet, db):
     merchant_id = open_account("MERCHANT")
     admin.set_merchant_fees(merchant_id, 500, 50)
     payer = open_account(balance_cents=5_000, code=CODE)
+    bank = open_account("SETTLEMENT", balance_cents=1_000)
     revenue_before = fee_revenue_cents(db)
     admin.create_transfers(
-        [{"from_account_id": payer, "to_account_id": merchant_id, "amount_cents": 1_000}],
+        [{"from_account_id": bank, "to_account_id": merchant_id, "amount_cents": 1_000}],
         mode="ALL_OR_NOTHING",
     )
     assert balance_cents(admin, merchant_id) == 1_000

@@ -54,6 +54,7 @@ EXPECTED_ALLOWED_ROLES = {
     "/envoi.v1.AccountService/SetNotificationPreference": {"wallet", "merchant"},
     "/envoi.v1.AccountService/SetBusinessProfile": {"admin"},
     "/envoi.v1.AccountService/SetMerchantFees": {"admin"},
+    "/envoi.v1.AccountService/SetDebitMandate": {"admin"},
     "/envoi.v1.TransferService/InitiateTransfer": {"channel", "wallet", "merchant"},
     "/envoi.v1.TransferService/ConfirmTransfer": {"wallet", "merchant"},
     "/envoi.v1.TransferService/CancelTransfer": {"wallet", "merchant", "admin"},
@@ -172,6 +173,7 @@ class Subject:
     # How the caller names account_id as a payment's sender: a channel by the
     # identity that posted, everyone else by the account id.
     sender: "str | identity_pb2.Identity"
+    settlement_id: str  # a funded settlement account: what batches debit
 
 
 # One valid request per RPC, which succeeds for every role allowed to call it.
@@ -226,6 +228,10 @@ CALLS = {
     "/envoi.v1.AccountService/SetMerchantFees": lambda client, s: client.set_merchant_fees(
         s.merchant_id, 0, 0
     ),
+    # A revocation of a mandate the merchant does not have: other tests see no change.
+    "/envoi.v1.AccountService/SetDebitMandate": lambda client, s: client.set_debit_mandate(
+        s.merchant_id, active=False, reason="roles test"
+    ),
     "/envoi.v1.TransferService/ListPendingConfirmations": lambda client, s: (
         client.list_pending_confirmations(s.account_id)
     ),
@@ -277,7 +283,7 @@ CALLS = {
         s.account_id
     ),
     "/envoi.v1.TransferService/CreateTransfers": lambda client, s: client.create_transfers(
-        [{"from_account_id": s.account_id, "to_account_id": s.payee_id, "amount_cents": 100}],
+        [{"from_account_id": s.settlement_id, "to_account_id": s.payee_id, "amount_cents": 100}],
         mode="ALL_OR_NOTHING",
     ),
 }
@@ -387,6 +393,7 @@ def subject_for(merchant, open_account, channel, admin, wallet, payment_provider
                 "Roles" + secrets.token_hex(8),
             ).collection_id,
             identity if caller == "channel" else account_id,
+            open_account("SETTLEMENT", balance_cents=100),
         )
 
     return make

@@ -168,16 +168,30 @@ def test_embedded_database_serves_the_cli_and_keeps_data_and_code_key_across_res
     assert confirmed["state"] == "TRANSFER_STATE_COMPLETED"
     assert (balance(alice), balance(bob)) == ((3500, 0), (1500, 0))
 
-    # An internal service's token posts batches of transfers, and only that.
+    # An internal service's token posts batches of transfers, and only that,
+    # from one of envoi's settlement accounts (never from a person's).
+    bank = api(
+        admin, "account", "open", "--kind", "SETTLEMENT", "--name", "Bank", "--code", "111111"
+    )["account_id"]
+    api(admin, "account", "credit", bank, "--amount-cents", "1000")
+    shop = api(admin, "account", "open", "--kind", "MERCHANT", "--name", "Shop", "--code", "222222")
+    granted = api(
+        admin, "account", "debit-mandate", shop["account_id"], "--grant", "--reason", "RUM-1"
+    )
+    assert granted["debit_mandate"]["reason"] == "RUM-1"
+    revoked = api(
+        admin, "account", "debit-mandate", shop["account_id"], "--revoke", "--reason", "end"
+    )
+    assert "debit_mandate" not in revoked
     ledger = envoi_cli(env, "token", "create", "--role", "ledger")
     assert ledger["role"] == "ledger"
     with EnvoiClient(server.target, ledger["token"]) as service:
-        batch = [{"from_account_id": alice, "to_account_id": bob, "amount_cents": 500}] * 2
+        batch = [{"from_account_id": bank, "to_account_id": bob, "amount_cents": 500}] * 2
         results = service.create_transfers(batch, mode="ALL_OR_NOTHING").results
         assert len(results) == 2 and results[0].transfer_id != results[1].transfer_id
         with pytest.raises(errors.PermissionDenied):
             service.get_balance(alice)
-    assert (balance(alice), balance(bob)) == ((2500, 0), (2500, 0))
+    assert (balance(alice), balance(bob)) == ((3500, 0), (2500, 0))
     assert server.terminate() == 0, server.log()
 
 

@@ -308,6 +308,19 @@ class EnvoiClient:
         )
         return self.call(self.accounts.SetMerchantFees, request).account
 
+    def set_debit_mandate(
+        self, account_id: str, *, active: bool, reason: str, request_id: str | None = None
+    ) -> account_pb2.Account:
+        """Admin: let CreateTransfers batches debit a merchant's or an
+        association's account (active=True), or stop them (False); reason is kept."""
+        request = account_service_pb2.SetDebitMandateRequest(
+            request_id=self._request_id(request_id),
+            account_id=account_id,
+            active=active,
+            reason=reason,
+        )
+        return self.call(self.accounts.SetDebitMandate, request).account
+
     def resolve_identity(
         self, identity: identity_pb2.Identity
     ) -> account_service_pb2.ResolveIdentityResponse:

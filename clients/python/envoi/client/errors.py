@@ -212,10 +212,19 @@ class TransferIdReused(EnvoiError):
     reason, code = "TRANSFER_ID_REUSED", grpc.StatusCode.ALREADY_EXISTS
 
 
+class DebitNotAllowed(EnvoiError):
+    """CreateTransfers: the transfer debits an account a batch may not debit: a
+    person's, or a merchant's or an association's without a live debit mandate
+    (SetDebitMandate). Found in a batch's results, or in BatchRejected."""
+
+    reason, code = "DEBIT_NOT_ALLOWED", grpc.StatusCode.FAILED_PRECONDITION
+
+
 class BatchRejected(EnvoiError):
     """CreateTransfers in all-or-nothing mode: one transfer failed, so none was
     posted. metadata: index, transfer_id, and failure_reason (INSUFFICIENT_FUNDS,
-    ACCOUNT_NOT_FOUND, CURRENCY_MISMATCH or TRANSFER_ID_REUSED)."""
+    ACCOUNT_NOT_FOUND, CURRENCY_MISMATCH, DEBIT_NOT_ALLOWED, LIMIT_EXCEEDED or
+    TRANSFER_ID_REUSED)."""
 
     reason, code = "BATCH_REJECTED", grpc.StatusCode.FAILED_PRECONDITION
 

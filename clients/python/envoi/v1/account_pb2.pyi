@@ -20,6 +20,7 @@ class AccountKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ACCOUNT_KIND_MERCHANT: _ClassVar[AccountKind]
     ACCOUNT_KIND_SYSTEM: _ClassVar[AccountKind]
     ACCOUNT_KIND_COLLECTION: _ClassVar[AccountKind]
+    ACCOUNT_KIND_SETTLEMENT: _ClassVar[AccountKind]
 
 class AccountTier(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -39,6 +40,7 @@ ACCOUNT_KIND_ASSOCIATION: AccountKind
 ACCOUNT_KIND_MERCHANT: AccountKind
 ACCOUNT_KIND_SYSTEM: AccountKind
 ACCOUNT_KIND_COLLECTION: AccountKind
+ACCOUNT_KIND_SETTLEMENT: AccountKind
 ACCOUNT_TIER_UNSPECIFIED: AccountTier
 ACCOUNT_TIER_UNVERIFIED: AccountTier
 ACCOUNT_TIER_VERIFIED: AccountTier
@@ -48,7 +50,7 @@ NOTIFICATION_PREFERENCE_PRIVATE_MESSAGE: NotificationPreference
 NOTIFICATION_PREFERENCE_APP_ONLY: NotificationPreference
 
 class Account(_message.Message):
-    __slots__ = ("account_id", "kind", "display_name", "currency_code", "create_time", "code_locked", "identities", "tier", "notification_preference", "business_profile", "merchant_fees")
+    __slots__ = ("account_id", "kind", "display_name", "currency_code", "create_time", "code_locked", "identities", "tier", "notification_preference", "business_profile", "merchant_fees", "debit_mandate")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -60,6 +62,7 @@ class Account(_message.Message):
     NOTIFICATION_PREFERENCE_FIELD_NUMBER: _ClassVar[int]
     BUSINESS_PROFILE_FIELD_NUMBER: _ClassVar[int]
     MERCHANT_FEES_FIELD_NUMBER: _ClassVar[int]
+    DEBIT_MANDATE_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     kind: AccountKind
     display_name: str
@@ -71,7 +74,16 @@ class Account(_message.Message):
     notification_preference: NotificationPreference
     business_profile: BusinessProfile
     merchant_fees: MerchantFees
-    def __init__(self, account_id: _Optional[str] = ..., kind: _Optional[_Union[AccountKind, str]] = ..., display_name: _Optional[str] = ..., currency_code: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., code_locked: _Optional[bool] = ..., identities: _Optional[_Iterable[_Union[_identity_pb2.Identity, _Mapping]]] = ..., tier: _Optional[_Union[AccountTier, str]] = ..., notification_preference: _Optional[_Union[NotificationPreference, str]] = ..., business_profile: _Optional[_Union[BusinessProfile, _Mapping]] = ..., merchant_fees: _Optional[_Union[MerchantFees, _Mapping]] = ...) -> None: ...
+    debit_mandate: DebitMandate
+    def __init__(self, account_id: _Optional[str] = ..., kind: _Optional[_Union[AccountKind, str]] = ..., display_name: _Optional[str] = ..., currency_code: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., code_locked: _Optional[bool] = ..., identities: _Optional[_Iterable[_Union[_identity_pb2.Identity, _Mapping]]] = ..., tier: _Optional[_Union[AccountTier, str]] = ..., notification_preference: _Optional[_Union[NotificationPreference, str]] = ..., business_profile: _Optional[_Union[BusinessProfile, _Mapping]] = ..., merchant_fees: _Optional[_Union[MerchantFees, _Mapping]] = ..., debit_mandate: _Optional[_Union[DebitMandate, _Mapping]] = ...) -> None: ...
+
+class DebitMandate(_message.Message):
+    __slots__ = ("reason", "create_time")
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    reason: str
+    create_time: _timestamp_pb2.Timestamp
+    def __init__(self, reason: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class BusinessProfile(_message.Message):
     __slots__ = ("legal_name", "registration_country_code", "registration_number", "verified", "verify_time")

@@ -211,3 +211,21 @@ class SetMerchantFeesResponse(_message.Message):
     ACCOUNT_FIELD_NUMBER: _ClassVar[int]
     account: _account_pb2.Account
     def __init__(self, account: _Optional[_Union[_account_pb2.Account, _Mapping]] = ...) -> None: ...
+
+class SetDebitMandateRequest(_message.Message):
+    __slots__ = ("request_id", "account_id", "active", "reason")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    account_id: str
+    active: bool
+    reason: str
+    def __init__(self, request_id: _Optional[str] = ..., account_id: _Optional[str] = ..., active: _Optional[bool] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class SetDebitMandateResponse(_message.Message):
+    __slots__ = ("account",)
+    ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    account: _account_pb2.Account
+    def __init__(self, account: _Optional[_Union[_account_pb2.Account, _Mapping]] = ...) -> None: ...

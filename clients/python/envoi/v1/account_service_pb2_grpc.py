@@ -96,6 +96,11 @@ class AccountServiceStub:
                 request_serializer=envoi_dot_v1_dot_account__service__pb2.SetMerchantFeesRequest.SerializeToString,
                 response_deserializer=envoi_dot_v1_dot_account__service__pb2.SetMerchantFeesResponse.FromString,
                 _registered_method=True)
+        self.SetDebitMandate = channel.unary_unary(
+                '/envoi.v1.AccountService/SetDebitMandate',
+                request_serializer=envoi_dot_v1_dot_account__service__pb2.SetDebitMandateRequest.SerializeToString,
+                response_deserializer=envoi_dot_v1_dot_account__service__pb2.SetDebitMandateResponse.FromString,
+                _registered_method=True)
 
 
 class AccountServiceServicer:
@@ -186,6 +191,14 @@ class AccountServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetDebitMandate(self, request, context):
+        """Admin only: record (active) or revoke a mandate letting CreateTransfers
+        batches debit a merchant's or an association's account. Never a person's.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AccountServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -248,6 +261,11 @@ def add_AccountServiceServicer_to_server(servicer, server):
                     servicer.SetMerchantFees,
                     request_deserializer=envoi_dot_v1_dot_account__service__pb2.SetMerchantFeesRequest.FromString,
                     response_serializer=envoi_dot_v1_dot_account__service__pb2.SetMerchantFeesResponse.SerializeToString,
+            ),
+            'SetDebitMandate': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetDebitMandate,
+                    request_deserializer=envoi_dot_v1_dot_account__service__pb2.SetDebitMandateRequest.FromString,
+                    response_serializer=envoi_dot_v1_dot_account__service__pb2.SetDebitMandateResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -576,6 +594,33 @@ class AccountService:
             '/envoi.v1.AccountService/SetMerchantFees',
             envoi_dot_v1_dot_account__service__pb2.SetMerchantFeesRequest.SerializeToString,
             envoi_dot_v1_dot_account__service__pb2.SetMerchantFeesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetDebitMandate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/envoi.v1.AccountService/SetDebitMandate',
+            envoi_dot_v1_dot_account__service__pb2.SetDebitMandateRequest.SerializeToString,
+            envoi_dot_v1_dot_account__service__pb2.SetDebitMandateResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -123,7 +123,9 @@ class TransferServiceServicer:
     def CreateTransfers(self, request, context):
         """Posts a batch of up to 8,000 transfers at once (COMPLETED, no code, no
         hold), each with an id the caller chose: for internal services
-        (settlements, payouts, migrations) with the admin or ledger role.
+        (settlements, payouts, migrations) with the admin or ledger role. A batch
+        debits only SETTLEMENT accounts and merchants or associations with a live
+        debit mandate (DEBIT_NOT_ALLOWED otherwise), never a person.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

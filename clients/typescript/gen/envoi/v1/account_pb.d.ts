@@ -89,6 +89,15 @@ export declare type Account = Message<"envoi.v1.Account"> & {
    * @generated from field: envoi.v1.MerchantFees merchant_fees = 11;
    */
   merchantFees?: MerchantFees | undefined;
+
+  /**
+   * Merchants and associations: set while an admin's debit mandate lets
+   * CreateTransfers batches debit this account (SetDebitMandate). Unset:
+   * no batch may debit it. People never have one.
+   *
+   * @generated from field: envoi.v1.DebitMandate debit_mandate = 12;
+   */
+  debitMandate?: DebitMandate | undefined;
 };
 
 /**
@@ -96,6 +105,34 @@ export declare type Account = Message<"envoi.v1.Account"> & {
  * Use `create(AccountSchema)` to create a new message.
  */
 export declare const AccountSchema: GenMessage<Account>;
+
+/**
+ * An admin's record that CreateTransfers batches may debit a merchant's or an
+ * association's account (a direct-debit agreement the operator holds).
+ *
+ * @generated from message envoi.v1.DebitMandate
+ */
+export declare type DebitMandate = Message<"envoi.v1.DebitMandate"> & {
+  /**
+   * Why, as the admin recorded it (1 to 280 characters).
+   *
+   * @generated from field: string reason = 1;
+   */
+  reason: string;
+
+  /**
+   * When it was recorded.
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 2;
+   */
+  createTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message envoi.v1.DebitMandate.
+ * Use `create(DebitMandateSchema)` to create a new message.
+ */
+export declare const DebitMandateSchema: GenMessage<DebitMandate>;
 
 /**
  * The legal identity of a merchant or an association.
@@ -266,6 +303,17 @@ export enum AccountKind {
    * @generated from enum value: ACCOUNT_KIND_COLLECTION = 5;
    */
   COLLECTION = 5,
+
+  /**
+   * One of envoi's own clearing accounts (money between envoi and a partner
+   * bank or a card acquirer), opened by an admin. Floor 0, no maximum
+   * balance. Moved only by CreateTransfers batches (which may debit it
+   * without a code) and credited by CreditAccount; no payment, top-up or
+   * withdrawal reaches it.
+   *
+   * @generated from enum value: ACCOUNT_KIND_SETTLEMENT = 6;
+   */
+  SETTLEMENT = 6,
 }
 
 /**

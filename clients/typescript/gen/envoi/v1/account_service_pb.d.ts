@@ -586,6 +586,60 @@ export declare type SetMerchantFeesResponse = Message<"envoi.v1.SetMerchantFeesR
 export declare const SetMerchantFeesResponseSchema: GenMessage<SetMerchantFeesResponse>;
 
 /**
+ * @generated from message envoi.v1.SetDebitMandateRequest
+ */
+export declare type SetDebitMandateRequest = Message<"envoi.v1.SetDebitMandateRequest"> & {
+  /**
+   * @generated from field: string request_id = 1;
+   */
+  requestId: string;
+
+  /**
+   * A MERCHANT or ASSOCIATION account.
+   *
+   * @generated from field: string account_id = 2;
+   */
+  accountId: string;
+
+  /**
+   * True records a mandate (or replaces the live one's reason); false revokes it.
+   *
+   * @generated from field: bool active = 3;
+   */
+  active: boolean;
+
+  /**
+   * Why: the agreement it rests on, or why it ends. 1 to 280 characters; kept
+   * with who recorded it and when.
+   *
+   * @generated from field: string reason = 4;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message envoi.v1.SetDebitMandateRequest.
+ * Use `create(SetDebitMandateRequestSchema)` to create a new message.
+ */
+export declare const SetDebitMandateRequestSchema: GenMessage<SetDebitMandateRequest>;
+
+/**
+ * @generated from message envoi.v1.SetDebitMandateResponse
+ */
+export declare type SetDebitMandateResponse = Message<"envoi.v1.SetDebitMandateResponse"> & {
+  /**
+   * @generated from field: envoi.v1.Account account = 1;
+   */
+  account?: Account | undefined;
+};
+
+/**
+ * Describes the message envoi.v1.SetDebitMandateResponse.
+ * Use `create(SetDebitMandateResponseSchema)` to create a new message.
+ */
+export declare const SetDebitMandateResponseSchema: GenMessage<SetDebitMandateResponse>;
+
+/**
  * Opens accounts and reads their money. docs/roles.md says which role may
  * call what; docs/errors.md lists every error reason.
  *
@@ -707,6 +761,17 @@ export declare const AccountService: GenService<{
     methodKind: "unary";
     input: typeof SetMerchantFeesRequestSchema;
     output: typeof SetMerchantFeesResponseSchema;
+  },
+  /**
+   * Admin only: record (active) or revoke a mandate letting CreateTransfers
+   * batches debit a merchant's or an association's account. Never a person's.
+   *
+   * @generated from rpc envoi.v1.AccountService.SetDebitMandate
+   */
+  setDebitMandate: {
+    methodKind: "unary";
+    input: typeof SetDebitMandateRequestSchema;
+    output: typeof SetDebitMandateResponseSchema;
   },
 }>;
 

@@ -476,7 +476,8 @@ export declare type CreateTransferResult = Message<"envoi.v1.CreateTransferResul
 
   /**
    * For FAILED, an error reason of docs/errors.md: INSUFFICIENT_FUNDS,
-   * ACCOUNT_NOT_FOUND, CURRENCY_MISMATCH or TRANSFER_ID_REUSED.
+   * ACCOUNT_NOT_FOUND, CURRENCY_MISMATCH, DEBIT_NOT_ALLOWED, LIMIT_EXCEEDED
+   * or TRANSFER_ID_REUSED.
    *
    * @generated from field: string reason = 4;
    */
@@ -689,7 +690,9 @@ export declare const TransferService: GenService<{
   /**
    * Posts a batch of up to 8,000 transfers at once (COMPLETED, no code, no
    * hold), each with an id the caller chose: for internal services
-   * (settlements, payouts, migrations) with the admin or ledger role.
+   * (settlements, payouts, migrations) with the admin or ledger role. A batch
+   * debits only SETTLEMENT accounts and merchants or associations with a live
+   * debit mandate (DEBIT_NOT_ALLOWED otherwise), never a person.
    *
    * @generated from rpc envoi.v1.TransferService.CreateTransfers
    */
