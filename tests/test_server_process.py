@@ -24,6 +24,7 @@ from server_process import (
     NOT_SERVING,
     SHUTDOWN_GRACE_S,
     ServerProcess,
+    database_env,
     envoi_env,
     free_port,
     health_status,
@@ -91,7 +92,7 @@ def start_server(tmp_path):
 def external_db_env(database_url, tmp_path):
     """Settings for a server on the test database, as conftest's servers use it."""
     return envoi_env(
-        ENVOI_DATABASE_URL=database_url,
+        **database_env(database_url),
         ENVOI_CODE_KEY=TEST_CODE_KEY.decode(),
         ENVOI_CURRENCIES="EUR,USD",
         ENVOI_DATA_DIR=str(tmp_path / "data"),
