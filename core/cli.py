@@ -27,8 +27,11 @@ GATEWAY_HELP = (
 environment variables:
   ENVOI_CHANNELS                   comma-separated plugin names to load (default: all)
   ENVOI_CHANNEL_TOKEN_<NAME>       the channel token of channel NAME (e.g.
-                                   ENVOI_CHANNEL_TOKEN_TWITTER); unset, the gateway
-                                   makes one in the database for this run
+                                   ENVOI_CHANNEL_TOKEN_TWITTER), required for each
+                                   channel (envoi token create --role channel);
+                                   `envoi serve` mints them for its gateway
+  ENVOI_GATEWAY_DATABASE_URL       the gateway's own state, as a member of
+                                   envoi_gateway (docs/operations.md); required
   ENVOI_GATEWAY_LISTEN             webhook address (default: localhost:8080)
 
 """
@@ -158,14 +161,20 @@ def cmd_plugins(args):
 
 
 def cmd_migrate(args):
-    settings = _settings(args)
-    if settings.database_url and not settings.migration_database_url:
+    settings = config.from_environment(
+        data_dir=pathlib.Path(args.data_dir) if args.data_dir else None
+    )
+    owner_url = args.database_url or settings.migration_database_url
+    if not owner_url and settings.database_url:
         sys.exit(
             "envoi migrate runs as the tables' owner: set ENVOI_MIGRATION_DATABASE_URL "
             "(docs/operations.md)"
         )
-    urls = startup.database_urls(settings)
-    _print_json({"applied": startup.migrate(urls.owner)})
+    if owner_url:
+        applied = startup.migrate(owner_url)
+    else:  # the embedded database, migrated as it is set up
+        applied = list(startup.database_urls(settings).applied_now)
+    _print_json({"applied": applied})
 
 
 def _with_database(args, work):
@@ -296,10 +305,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="envoi", description=DESCRIPTION)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def database_options(p):
+    def database_options(p, variable="ENVOI_DATABASE_URL"):
         p.add_argument(
             "--database-url",
-            help="PostgreSQL URL (default: ENVOI_DATABASE_URL, else the embedded PostgreSQL)",
+            help=f"PostgreSQL URL (default: {variable}, else the embedded PostgreSQL)",
         )
         p.add_argument(
             "--data-dir",
@@ -311,8 +320,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the gRPC server",
         epilog=config.SETTINGS_HELP + PROVIDERS_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Serve envoi over gRPC, with health checking and reflection. Applies "
-        "migrations first. SIGTERM: health turns NOT_SERVING, in-flight RPCs finish.",
+        description="Serve envoi over gRPC, with health checking and reflection, as the "
+        "server's database role. Applies migrations first with the owner's URL (embedded "
+        "database, or ENVOI_MIGRATION_DATABASE_URL), else checks the schema is current. "
+        "Runs the channel gateway as a separate process. SIGTERM: health turns "
+        "NOT_SERVING, in-flight RPCs finish.",
     )
     serve.add_argument(
         "--listen", help="address to serve on (default: ENVOI_LISTEN or localhost:50051)"
@@ -323,7 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="server processes sharing the port (default: ENVOI_WORKERS or 1)",
     )
     serve.add_argument(
-        "--no-gateway", action="store_true", help="do not run the channel gateway in this process"
+        "--no-gateway", action="store_true", help="do not start the channel gateway's process"
     )
     serve.add_argument(
         "--gateway-listen",
@@ -341,7 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Run the channel gateway alone: each configured channel's webhooks, its "
         "poller and its notifications, talking to envoi over gRPC with a channel "
-        "token. `envoi serve` runs it too, unless --no-gateway.",
+        "token. `envoi serve` runs it too (as a child process), unless --no-gateway.",
     )
     gateway.add_argument(
         "--listen",
@@ -353,7 +365,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("ENVOI_TARGET", DEFAULT_TARGET),
         help="envoi's gRPC address (default: ENVOI_TARGET or localhost:50051)",
     )
-    database_options(gateway)
+    gateway.add_argument(
+        "--database-url",
+        help="the gateway's PostgreSQL URL, a member of envoi_gateway "
+        "(default: ENVOI_GATEWAY_DATABASE_URL)",
+    )
     gateway.set_defaults(handler=cmd_gateway)
     # Outside channel plugins document their settings too, read only when help is asked for.
     gateway.format_help = _with_plugin_settings(gateway.format_help)
@@ -367,8 +383,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     plugins_command.set_defaults(handler=cmd_plugins)
 
-    migrate = commands.add_parser("migrate", help="apply database migrations")
-    database_options(migrate)
+    migrate = commands.add_parser(
+        "migrate",
+        help="apply database migrations, as the tables' owner",
+        description="Apply the pending migrations as the owner of the tables: "
+        "--database-url or ENVOI_MIGRATION_DATABASE_URL, else the embedded PostgreSQL "
+        "(docs/operations.md).",
+    )
+    database_options(migrate, "ENVOI_MIGRATION_DATABASE_URL")
     migrate.set_defaults(handler=cmd_migrate)
 
     token = commands.add_parser("token", help="create and revoke API tokens").add_subparsers(

@@ -20,6 +20,8 @@ class DatabaseUrls:
     gateway: str | None = dataclasses.field(default=None, repr=False)
     # The embedded server's handle: it runs while this is referenced.
     embedded: object | None = dataclasses.field(default=None, repr=False)
+    # The embedded database is migrated on the way: the files applied then.
+    applied_now: tuple[str, ...] = ()
 
 
 def database_urls(settings: Settings) -> DatabaseUrls:
@@ -31,13 +33,14 @@ def database_urls(settings: Settings) -> DatabaseUrls:
     pgdata = settings.data_dir / "pgdata"
     owner_url, handle = embedded_postgres.start(pgdata)
     log.info("embedded PostgreSQL 16 in %s", pgdata)
-    migrate(owner_url)  # the roles exist from migration 0017 on
+    applied = migrate(owner_url)  # the roles exist from migration 0017 on
     db_roles.enable_login(owner_url)
     return DatabaseUrls(
         db_roles.role_url(owner_url, db_roles.SERVER_ROLE),
         owner_url,
         db_roles.role_url(owner_url, db_roles.GATEWAY_ROLE),
         handle,
+        tuple(applied),
     )
 
 

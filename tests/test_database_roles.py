@@ -51,8 +51,7 @@ def privileges(db, role: str, table: str) -> str:
 
 def test_every_table_has_decided_privileges(db):
     tables = {
-        row[0]
-        for row in db.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        row[0] for row in db.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
     }
     assert tables - EXPECTED_PRIVILEGES.keys() == set(), "a table nobody decided privileges for"
     found = {
