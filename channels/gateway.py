@@ -75,3 +75,8 @@ class Gateway:
             self._thread.join()
         if self.webhooks:
             self.webhooks.stop()
+
+
+def token_variable(channel_name: str) -> str:
+    """The environment variable that holds a channel's token."""
+    return f"ENVOI_CHANNEL_TOKEN_{channel_name.upper()}"

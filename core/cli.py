@@ -111,14 +111,14 @@ def cmd_gateway(args):
         sys.exit(f"envoi gateway: {error}")
     if not channels:
         sys.exit("envoi gateway: no channel is configured (see envoi plugins)")
-    missing = [f"ENVOI_CHANNEL_TOKEN_{c.name.upper()}" for c in channels]
+    missing = [gateway.token_variable(c.name) for c in channels]
     missing = [name for name in missing if not os.environ.get(name)]
     if missing:
         sys.exit(f"envoi gateway: set {', '.join(missing)} (envoi token create --role channel)")
     clients = {
         c.name: EnvoiClient(
             args.target,
-            os.environ[f"ENVOI_CHANNEL_TOKEN_{c.name.upper()}"],
+            os.environ[gateway.token_variable(c.name)],
             credentials=tls.client_credentials(),
         )
         for c in channels

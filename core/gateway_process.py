@@ -27,14 +27,11 @@ STOP_TIMEOUT_S = 30.0
 CORE_ONLY_VARIABLES = ("ENVOI_DATABASE_URL", "ENVOI_MIGRATION_DATABASE_URL", "ENVOI_CODE_KEY")
 
 
-def token_variable(channel_name: str) -> str:
-    return f"ENVOI_CHANNEL_TOKEN_{channel_name.upper()}"
-
-
 def start(target: str, urls: DatabaseUrls, listen: str, env=os.environ):
     """Start `envoi gateway` for the configured channels; return its stop function
     (None when no channel is configured)."""
     from envoi.channels import plugins
+    from envoi.channels.gateway import token_variable
 
     channel_names = [channel.name for channel in plugins.load_channels(env)]
     if not channel_names:
