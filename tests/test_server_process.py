@@ -11,6 +11,7 @@ import signal
 import socket
 import stat
 import subprocess
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -477,17 +478,50 @@ def gateway_process_of(server: ServerProcess) -> psutil.Process:
     return wait_for(found, "the gateway's process")
 
 
+TWITTER_TEST_ENV = {
+    "ENVOI_CHANNELS": "twitter",
+    "ENVOI_TWITTER_API_BASE_URL": "http://127.0.0.1:9",
+    "ENVOI_TWITTER_BOT_USER_ID": "1",
+    **{
+        f"ENVOI_TWITTER_{key}": "test-only"
+        for key in ("CONSUMER_KEY", "CONSUMER_SECRET", "ACCESS_TOKEN", "ACCESS_TOKEN_SECRET")
+    },
+}
+
+
+def test_envoi_gateway_alone_needs_its_token_and_its_own_role(gateway_database_url):
+    """It cannot make a token (nor read the ledger): each channel's comes from outside."""
+    done = run_envoi("gateway", timeout_s=60, **TWITTER_TEST_ENV)
+    assert done.returncode != 0 and "ENVOI_GATEWAY_DATABASE_URL" in done.stderr
+    done = run_envoi(
+        "gateway", timeout_s=60, ENVOI_GATEWAY_DATABASE_URL=gateway_database_url, **TWITTER_TEST_ENV
+    )
+    assert done.returncode != 0 and "ENVOI_CHANNEL_TOKEN_TWITTER" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_the_gateways_code_does_not_load_the_token_module():
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from envoi.core import cli; cli.build_parser();"
+            " import envoi.channels.gateway, envoi.channels.gateway_store, envoi.channels.plugins;"
+            " print('envoi.core.api_tokens' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.stdout.strip() == "False", done.stderr
+
+
 def test_serve_stops_with_a_failure_code_when_its_gateway_dies(start_server, external_db_env, db):
     # A dead gateway takes serve down (exit 1), so that a supervisor restarts the pair.
     env = {
         **external_db_env,
-        "ENVOI_TWITTER_API_BASE_URL": "http://127.0.0.1:9",
-        "ENVOI_TWITTER_BOT_USER_ID": "1",
+        **TWITTER_TEST_ENV,
         "ENVOI_GATEWAY_LISTEN": f"127.0.0.1:{free_port()}",
-        **{
-            f"ENVOI_TWITTER_{key}": "test-only"
-            for key in ("CONSUMER_KEY", "CONSUMER_SECRET", "ACCESS_TOKEN", "ACCESS_TOKEN_SECRET")
-        },
     }
     tokens_before = live_channel_tokens(db)
     server = start_server(env)
