@@ -1,18 +1,16 @@
 """The channel gateway: webhooks, pollers, the event relay and the message
 sender of every loaded channel, talking to envoi's core through gRPC only,
-each channel with a `channel` token of its own name."""
+each channel with a `channel` token of its own name. It never touches the
+ledger's tables: its store connects as envoi_gateway (docs/operations.md)."""
 
 import logging
 import threading
 import time
 
-import psycopg
-
 from envoi.channels import notifier, poller
 from envoi.channels.gateway_store import GatewayStore
 from envoi.channels.webhook_server import WebhookServer
 from envoi.client import EnvoiClient
-from envoi.core import api_tokens
 
 log = logging.getLogger("envoi.channels.gateway")
 
@@ -79,23 +77,6 @@ class Gateway:
             self.webhooks.stop()
 
 
-def channel_tokens(channels: list, env, database_url: str) -> tuple[dict[str, str], list[str]]:
-    """ENVOI_CHANNEL_TOKEN_<NAME> for each channel, else a token made for this run.
-    Returns the tokens by channel and the ids of the ones made here (to revoke at stop)."""
-    tokens, made = {}, []
-    for channel in channels:
-        token = env.get(f"ENVOI_CHANNEL_TOKEN_{channel.name.upper()}")
-        if not token:
-            with psycopg.connect(database_url, autocommit=True) as conn:
-                token_id, token = api_tokens.create_token(
-                    conn, "channel", channel_name=channel.name
-                )
-            made.append(token_id)
-        tokens[channel.name] = token
-    return tokens, made
-
-
-def revoke_tokens(database_url: str, token_ids: list[str]) -> None:
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        for token_id in token_ids:
-            api_tokens.revoke_token(conn, token_id)
+def token_variable(channel_name: str) -> str:
+    """The environment variable that holds a channel's token."""
+    return f"ENVOI_CHANNEL_TOKEN_{channel_name.upper()}"

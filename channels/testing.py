@@ -29,15 +29,16 @@ def channel_client_for(client_for, make_token):
 
 
 @pytest.fixture
-def start_gateway(runtime):
+def start_gateway(gateway_pool):
     """start_gateway(channel, client) -> a Gateway whose webhooks listen on a free
     local port (gateway.webhooks.port, when the channel has routes); drive it
-    with gateway.run_once(). Stopped after the test."""
+    with gateway.run_once(). Its store connects as envoi_gateway, as in production.
+    Stopped after the test."""
     started = []
 
     def start(channel, client):
         gateway = Gateway(
-            [channel], {channel.name: client}, GatewayStore(runtime.pool), listen="127.0.0.1:0"
+            [channel], {channel.name: client}, GatewayStore(gateway_pool), listen="127.0.0.1:0"
         )
         if gateway.webhooks:
             gateway.webhooks.start()

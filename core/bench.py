@@ -55,10 +55,10 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from envoi.core import (
-    api_tokens,
     bench_plots,
     bulk_transfers,
     confirmation_codes,
+    db_roles,
     embedded_postgres,
     migrations,
 )
@@ -392,6 +392,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def create_token(conn, role: str) -> tuple[str, str]:
+    from envoi.core import api_tokens  # here: `envoi gateway` imports this module's CLI
+
+    return api_tokens.create_token(conn, role)
+
+
 class EnvoiServer:
     """`envoi serve` as a subprocess on a free port, limits lifted for the bench."""
 
@@ -404,11 +410,16 @@ class EnvoiServer:
         gateway_env: dict | None = None,
         target: str | None = None,
     ):
-        """gateway_env: run the channel gateway too, with these settings;
+        """database_url: the tables' owner's (serve migrates with it and connects as
+        envoi_server); gateway_env: run the channel gateway too, with these settings;
         target: listen there (a restart on the same address) instead of a free port."""
         self.target = target or f"127.0.0.1:{free_port()}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("ENVOI_")}
+        db_roles.enable_login(database_url)
         env.update(
+            ENVOI_DATABASE_URL=db_roles.role_url(database_url, db_roles.SERVER_ROLE),
+            ENVOI_MIGRATION_DATABASE_URL=database_url,
+            ENVOI_GATEWAY_DATABASE_URL=db_roles.role_url(database_url, db_roles.GATEWAY_ROLE),
             ENVOI_CODE_KEY=code_key.decode(),
             ENVOI_WORKERS=str(workers),
             ENVOI_DAILY_CAP_CENTS="0",
@@ -422,7 +433,7 @@ class EnvoiServer:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "envoi.core.cli", "serve"]
             + ([] if gateway_env else ["--no-gateway"])
-            + ["--listen", self.target, "--database-url", database_url],
+            + ["--listen", self.target],
             env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -826,7 +837,7 @@ def measure_tweet_to_pending(
             **{f"ENVOI_TWITTER_{k.upper()}": v for k, v in x.oauth1_credentials(bot).items()},
         }
         with psycopg.connect(database_url, autocommit=True) as conn:
-            _, wallet_token = api_tokens.create_token(conn, "wallet")
+            _, wallet_token = create_token(conn, "wallet")
         server = EnvoiServer(
             database_url, BENCH_CODE_KEY, 1, workdir / "serve-gateway.log", gateway_env
         )
@@ -984,8 +995,8 @@ def run(mode: Mode, out_dir: pathlib.Path, server_url: str | None, workers: int)
         sql_bulk = measure_sql_bulk_tps(ledger_url, settlement_ids, mode)
 
         with psycopg.connect(ledger_url, autocommit=True) as conn:
-            _, wallet_token = api_tokens.create_token(conn, "wallet")
-            _, ledger_token = api_tokens.create_token(conn, "ledger")
+            _, wallet_token = create_token(conn, "wallet")
+            _, ledger_token = create_token(conn, "ledger")
         server = EnvoiServer(ledger_url, BENCH_CODE_KEY, workers, workdir / "serve.log")
         try:
             server.wait_until_serving()

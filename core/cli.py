@@ -17,7 +17,7 @@ from google.protobuf import json_format
 from envoi.channels.twitter.config import SETTINGS_HELP as TWITTER_SETTINGS_HELP
 from envoi.client import EnvoiClient, EnvoiError
 from envoi.client.client import DEFAULT_TARGET
-from envoi.core import api_tokens, bench, config, migrations, startup, tls, torture
+from envoi.core import bench, config, startup, tls, torture
 from envoi.providers.sandbox.config import SETTINGS_HELP as SANDBOX_SETTINGS_HELP
 
 DESCRIPTION = "envoi: a gRPC payment core with plug-in social channels"
@@ -27,8 +27,11 @@ GATEWAY_HELP = (
 environment variables:
   ENVOI_CHANNELS                   comma-separated plugin names to load (default: all)
   ENVOI_CHANNEL_TOKEN_<NAME>       the channel token of channel NAME (e.g.
-                                   ENVOI_CHANNEL_TOKEN_TWITTER); unset, the gateway
-                                   makes one in the database for this run
+                                   ENVOI_CHANNEL_TOKEN_TWITTER), required for each
+                                   channel (envoi token create --role channel);
+                                   `envoi serve` mints them for its gateway
+  ENVOI_GATEWAY_DATABASE_URL       the gateway's own state, as a member of
+                                   envoi_gateway (docs/operations.md); required
   ENVOI_GATEWAY_LISTEN             webhook address (default: localhost:8080)
 
 """
@@ -68,69 +71,67 @@ def _print_message(message) -> None:
     )
 
 
+# api_tokens is imported where a token is made (here and in bench), never at
+# import: `envoi gateway` runs this module and must not be able to mint one.
+
+
 def cmd_serve(args):
-    from envoi.core import server  # grpc server parts load only for this command
+    from envoi.core import gateway_process, server  # grpc server parts load only for this command
 
     settings = _settings(args)
     companion = None
     if not args.no_gateway:
 
-        def companion(database_url):
-            return _start_gateway(settings.listen, database_url, args.gateway_listen)
+        def companion(urls):
+            return gateway_process.start(settings.listen, urls, args.gateway_listen)
 
     server.serve(settings, companion)
 
 
-def _start_gateway(target: str, database_url: str, listen: str):
-    """Start the channel gateway in this process; return its stop function."""
+def cmd_gateway(args):
+    """The gateway alone: channel tokens from the environment, its own database role;
+    nothing here can read the ledger or mint a token (docs/operations.md)."""
+    import logging
+    import signal
+    import threading
+
     from envoi.channels import gateway, plugins
     from envoi.channels.gateway_store import GatewayStore
     from envoi.core.runtime import open_pool
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(message)s")
+    database_url = getattr(args, "database_url", None) or os.environ.get(
+        "ENVOI_GATEWAY_DATABASE_URL"
+    )
+    if not database_url:
+        sys.exit("envoi gateway: set ENVOI_GATEWAY_DATABASE_URL (a member of envoi_gateway)")
     try:
         channels = plugins.load_channels()
     except ValueError as error:  # a plugin's bad configuration, named without its values
         sys.exit(f"envoi gateway: {error}")
     if not channels:
-        return None
-    tokens, made_token_ids = gateway.channel_tokens(channels, os.environ, database_url)
-    pool = open_pool(database_url, 4)
-    running = gateway.Gateway(
-        channels,
-        {
-            name: EnvoiClient(target, token, credentials=tls.client_credentials())
-            for name, token in tokens.items()
-        },
-        GatewayStore(pool),
-        listen=listen,
-    )
-    running.start()
-
-    def stop():
-        running.stop()
-        pool.close()
-        gateway.revoke_tokens(database_url, made_token_ids)
-
-    return stop
-
-
-def cmd_gateway(args):
-    import logging
-    import signal
-    import threading
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(message)s")
-    settings = _settings(args)
-    database_url, _embedded = startup.database_url(settings)
-    migrations.migrate(database_url)
-    stop = _start_gateway(args.target, database_url, args.listen)
-    if stop is None:
         sys.exit("envoi gateway: no channel is configured (see envoi plugins)")
+    missing = [gateway.token_variable(c.name) for c in channels]
+    missing = [name for name in missing if not os.environ.get(name)]
+    if missing:
+        sys.exit(f"envoi gateway: set {', '.join(missing)} (envoi token create --role channel)")
+    clients = {
+        c.name: EnvoiClient(
+            args.target,
+            os.environ[gateway.token_variable(c.name)],
+            credentials=tls.client_credentials(),
+        )
+        for c in channels
+    }
+    pool = open_pool(database_url, 4)
+    running = gateway.Gateway(channels, clients, GatewayStore(pool), listen=args.listen)
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    running.start()
     stopping.wait()
-    stop()
+    running.stop()
+    pool.close()
 
 
 def _with_plugin_settings(format_help):
@@ -160,23 +161,34 @@ def cmd_plugins(args):
 
 
 def cmd_migrate(args):
-    settings = _settings(args)
-    database_url, _embedded = startup.database_url(settings)
-    applied = migrations.migrate(database_url)
+    settings = config.from_environment(
+        data_dir=pathlib.Path(args.data_dir) if args.data_dir else None
+    )
+    owner_url = args.database_url or settings.migration_database_url
+    if not owner_url and settings.database_url:
+        sys.exit(
+            "envoi migrate runs as the tables' owner: set ENVOI_MIGRATION_DATABASE_URL "
+            "(docs/operations.md)"
+        )
+    if owner_url:
+        applied = startup.migrate(owner_url)
+    else:  # the embedded database, migrated as it is set up
+        applied = list(startup.database_urls(settings).applied_now)
     _print_json({"applied": applied})
 
 
 def _with_database(args, work):
+    """work(conn) as the server's role, on a current schema (never as the owner)."""
     import psycopg
 
-    settings = _settings(args)
-    database_url, _embedded = startup.database_url(settings)
-    migrations.migrate(database_url)
-    with psycopg.connect(database_url, autocommit=True) as conn:
+    urls = startup.server_database(_settings(args))
+    with psycopg.connect(urls.server, autocommit=True) as conn:
         return work(conn)
 
 
 def cmd_token_create(args):
+    from envoi.core import api_tokens
+
     token_id, token = _with_database(
         args,
         lambda conn: api_tokens.create_token(
@@ -187,6 +199,8 @@ def cmd_token_create(args):
 
 
 def cmd_token_revoke(args):
+    from envoi.core import api_tokens
+
     if not _with_database(args, lambda conn: api_tokens.revoke_token(conn, args.token_id)):
         sys.exit(f"no live token {args.token_id}")
     _print_json({"revoked": args.token_id})
@@ -294,10 +308,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="envoi", description=DESCRIPTION)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def database_options(p):
+    def database_options(p, variable="ENVOI_DATABASE_URL"):
         p.add_argument(
             "--database-url",
-            help="PostgreSQL URL (default: ENVOI_DATABASE_URL, else the embedded PostgreSQL)",
+            help=f"PostgreSQL URL (default: {variable}, else the embedded PostgreSQL)",
         )
         p.add_argument(
             "--data-dir",
@@ -309,8 +323,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the gRPC server",
         epilog=config.SETTINGS_HELP + PROVIDERS_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Serve envoi over gRPC, with health checking and reflection. Applies "
-        "migrations first. SIGTERM: health turns NOT_SERVING, in-flight RPCs finish.",
+        description="Serve envoi over gRPC, with health checking and reflection, as the "
+        "server's database role. Applies migrations first with the owner's URL (embedded "
+        "database, or ENVOI_MIGRATION_DATABASE_URL), else checks the schema is current. "
+        "Runs the channel gateway as a separate process. SIGTERM: health turns "
+        "NOT_SERVING, in-flight RPCs finish.",
     )
     serve.add_argument(
         "--listen", help="address to serve on (default: ENVOI_LISTEN or localhost:50051)"
@@ -321,7 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="server processes sharing the port (default: ENVOI_WORKERS or 1)",
     )
     serve.add_argument(
-        "--no-gateway", action="store_true", help="do not run the channel gateway in this process"
+        "--no-gateway", action="store_true", help="do not start the channel gateway's process"
     )
     serve.add_argument(
         "--gateway-listen",
@@ -339,7 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Run the channel gateway alone: each configured channel's webhooks, its "
         "poller and its notifications, talking to envoi over gRPC with a channel "
-        "token. `envoi serve` runs it too, unless --no-gateway.",
+        "token. `envoi serve` runs it too (as a child process), unless --no-gateway.",
     )
     gateway.add_argument(
         "--listen",
@@ -351,7 +368,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("ENVOI_TARGET", DEFAULT_TARGET),
         help="envoi's gRPC address (default: ENVOI_TARGET or localhost:50051)",
     )
-    database_options(gateway)
+    gateway.add_argument(
+        "--database-url",
+        help="the gateway's PostgreSQL URL, a member of envoi_gateway "
+        "(default: ENVOI_GATEWAY_DATABASE_URL)",
+    )
     gateway.set_defaults(handler=cmd_gateway)
     # Outside channel plugins document their settings too, read only when help is asked for.
     gateway.format_help = _with_plugin_settings(gateway.format_help)
@@ -365,15 +386,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     plugins_command.set_defaults(handler=cmd_plugins)
 
-    migrate = commands.add_parser("migrate", help="apply database migrations")
-    database_options(migrate)
+    migrate = commands.add_parser(
+        "migrate",
+        help="apply database migrations, as the tables' owner",
+        description="Apply the pending migrations as the owner of the tables: "
+        "--database-url or ENVOI_MIGRATION_DATABASE_URL, else the embedded PostgreSQL "
+        "(docs/operations.md).",
+    )
+    database_options(migrate, "ENVOI_MIGRATION_DATABASE_URL")
     migrate.set_defaults(handler=cmd_migrate)
 
     token = commands.add_parser("token", help="create and revoke API tokens").add_subparsers(
         dest="token_command", required=True, metavar="ACTION"
     )
     create = token.add_parser("create", help="create a bearer token; it is printed once")
-    create.add_argument("--role", required=True, choices=api_tokens.ROLES)
+    create.add_argument(
+        "--role", required=True, help="the token's role, as in docs/roles.md (e.g. admin)"
+    )
     create.add_argument("--channel", help="channel name, for --role channel (e.g. twitter)")
     create.add_argument("--account", help="merchant account id, for --role merchant")
     database_options(create)

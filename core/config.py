@@ -10,8 +10,17 @@ import pathlib
 
 SETTINGS_HELP = """\
 environment variables:
-  ENVOI_DATABASE_URL               PostgreSQL URL; unset: an embedded PostgreSQL 16
-                                   in ENVOI_DATA_DIR/pgdata, kept across restarts
+  ENVOI_DATABASE_URL               PostgreSQL URL of the server's role, a member of
+                                   envoi_server that owns no table (serve refuses an
+                                   owner or a superuser; docs/operations.md); unset:
+                                   an embedded PostgreSQL 16 in ENVOI_DATA_DIR/pgdata,
+                                   kept across restarts, roles and URLs made by envoi
+  ENVOI_MIGRATION_DATABASE_URL     URL of the tables' owner: `envoi migrate` uses it,
+                                   and `envoi serve` migrates at start when it is
+                                   set (unset: serve checks the schema is current)
+  ENVOI_GATEWAY_DATABASE_URL       URL of the gateway's role, a member of
+                                   envoi_gateway (its own tables only); needed
+                                   with ENVOI_DATABASE_URL when a channel is set up
   ENVOI_DATA_DIR                   embedded database and generated key file
                                    (default: ~/.local/share/envoi)
   ENVOI_CODE_KEY                   secret key (>= 32 characters) for the HMAC of
@@ -85,6 +94,8 @@ class ConfigError(ValueError):
 class Settings:
     # Secrets stay out of repr(), so logging the settings cannot leak them.
     database_url: str | None = dataclasses.field(default=None, repr=False)
+    migration_database_url: str | None = dataclasses.field(default=None, repr=False)
+    gateway_database_url: str | None = dataclasses.field(default=None, repr=False)
     data_dir: pathlib.Path = pathlib.Path.home() / ".local/share/envoi"
     code_key: bytes | None = dataclasses.field(default=None, repr=False)
     listen: str = "localhost:50051"
@@ -196,6 +207,8 @@ def from_environment(env=os.environ, **overrides) -> Settings:
     """Settings from ENVOI_* variables; keyword overrides (from flags) win when not None."""
     values = {
         "database_url": env.get("ENVOI_DATABASE_URL") or None,
+        "migration_database_url": env.get("ENVOI_MIGRATION_DATABASE_URL") or None,
+        "gateway_database_url": env.get("ENVOI_GATEWAY_DATABASE_URL") or None,
         "data_dir": pathlib.Path(env["ENVOI_DATA_DIR"])
         if env.get("ENVOI_DATA_DIR")
         else Settings.data_dir,

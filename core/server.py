@@ -19,7 +19,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from envoi.core import ledger, migrations, startup, tls
+from envoi.core import ledger, startup, tls
 from envoi.core.account_service import AccountService
 from envoi.core.api_key_service import ApiKeyService
 from envoi.core.auth_interceptor import AuthInterceptor
@@ -169,9 +169,12 @@ def load_payment_providers(env=os.environ) -> dict:
 
 
 def prepare_database(database_url: str, settings: Settings) -> None:
-    applied = migrations.migrate(database_url)
-    if applied:
-        log.info("applied migrations: %s", ", ".join(applied))
+    """As the tables' owner: migrate, then make the system accounts."""
+    startup.migrate(database_url)
+    ensure_system_accounts(database_url, settings)
+
+
+def ensure_system_accounts(database_url: str, settings: Settings) -> None:
     pool = open_pool(database_url, 1)
     try:
         with pool.connection() as conn, conn.transaction():
@@ -220,19 +223,19 @@ async def _serve_until_stopped(runtime: Runtime) -> None:
 
 
 def serve(settings: Settings, companion=None) -> None:
-    """Serve until SIGTERM. `companion(database_url)`, if given, starts something
-    to run beside the server (the channel gateway) and returns its stop function."""
+    """Serve until SIGTERM. `companion(urls)`, if given, starts something to run
+    beside the server (the channel gateway's process) and returns its stop function."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(message)s")
     code_key = startup.code_key(settings)
-    database_url, embedded_handle = startup.database_url(settings)
-    prepare_database(database_url, settings)
-    stop_companion = companion(database_url) if companion else None
+    urls = startup.server_database(settings)
+    ensure_system_accounts(urls.server, settings)
+    stop_companion = companion(urls) if companion else None
     try:
-        _serve_workers(settings, database_url, code_key)
+        _serve_workers(settings, urls.server, code_key)
     finally:
         if stop_companion:
             stop_companion()
-    del embedded_handle
+    del urls
 
 
 def _serve_workers(settings: Settings, database_url: str, code_key: bytes) -> None:

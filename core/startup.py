@@ -1,22 +1,66 @@
 """What `envoi serve`, `envoi migrate` and `envoi token` need before they run:
-the database (the configured one, or the embedded one) and the code key."""
+the database URLs of each role (the configured ones, or the embedded
+database's) and the code key."""
 
+import dataclasses
 import logging
 
-from envoi.core import confirmation_codes, embedded_postgres
+from envoi.core import confirmation_codes, db_roles, embedded_postgres, migrations
 from envoi.core.config import ConfigError, Settings
 
 log = logging.getLogger("envoi.startup")
 
 
-def database_url(settings: Settings) -> tuple[str, object | None]:
-    """The URL to use and, for the embedded server, the handle that keeps it running."""
+@dataclasses.dataclass(frozen=True)
+class DatabaseUrls:
+    """One URL per role (docs/operations.md); owner and gateway may be unknown (None)."""
+
+    server: str = dataclasses.field(repr=False)
+    owner: str | None = dataclasses.field(default=None, repr=False)
+    gateway: str | None = dataclasses.field(default=None, repr=False)
+    # The embedded server's handle: it runs while this is referenced.
+    embedded: object | None = dataclasses.field(default=None, repr=False)
+    # The embedded database is migrated on the way: the files applied then.
+    applied_now: tuple[str, ...] = ()
+
+
+def database_urls(settings: Settings) -> DatabaseUrls:
+    """The configured URLs; unset, the embedded database's, migrated, with its roles."""
     if settings.database_url:
-        return settings.database_url, None
+        return DatabaseUrls(
+            settings.database_url, settings.migration_database_url, settings.gateway_database_url
+        )
     pgdata = settings.data_dir / "pgdata"
-    url, handle = embedded_postgres.start(pgdata)
+    owner_url, handle = embedded_postgres.start(pgdata)
     log.info("embedded PostgreSQL 16 in %s", pgdata)
-    return url, handle
+    applied = migrate(owner_url)  # the roles exist from migration 0017 on
+    db_roles.enable_login(owner_url)
+    return DatabaseUrls(
+        db_roles.role_url(owner_url, db_roles.SERVER_ROLE),
+        owner_url,
+        db_roles.role_url(owner_url, db_roles.GATEWAY_ROLE),
+        handle,
+        tuple(applied),
+    )
+
+
+def migrate(owner_url: str) -> list[str]:
+    applied = migrations.migrate(owner_url)
+    if applied:
+        log.info("applied migrations: %s", ", ".join(applied))
+    return applied
+
+
+def server_database(settings: Settings) -> DatabaseUrls:
+    """The URLs for the server's role, its schema migrated (with the owner's URL) or
+    checked current, and the role checked to hold no more than it should."""
+    urls = database_urls(settings)
+    if urls.owner:
+        migrate(urls.owner)
+    else:
+        db_roles.check_schema_current(urls.server)
+    db_roles.check_server_role(urls.server, "ENVOI_DATABASE_URL")
+    return urls
 
 
 def code_key(settings: Settings) -> bytes:

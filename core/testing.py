@@ -8,6 +8,11 @@ The database server is ENVOI_TEST_DATABASE_URL when set, else an embedded
 PostgreSQL 16 (pgserver) started for the session. Each session works in a new
 database of its own on that server, dropped at the end.
 
+`database_url` and `db` connect as the owner of the tables (tests read and
+change SQL directly); the server's pool connects as envoi_server
+(`server_database_url`) and the gateway's as envoi_gateway
+(`gateway_database_url`), so a missing grant fails a test (docs/operations.md).
+
 Each test module gets its own envoi server; a module changes the server's
 settings by overriding the `settings` fixture.
 
@@ -28,7 +33,7 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from envoi.client import EnvoiClient
-from envoi.core import api_tokens, embedded_postgres, migrations
+from envoi.core import api_tokens, db_roles, embedded_postgres, migrations
 from envoi.core.auth_interceptor import AuthInterceptor
 from envoi.core.config import Settings
 from envoi.core.ledger_invariants import assert_ledger_invariants
@@ -66,6 +71,27 @@ def database_url(postgres_server_url):
     yield url
     with psycopg.connect(postgres_server_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def server_database_url(database_url):
+    """The session's database as envoi_server, the role `envoi serve` connects as."""
+    db_roles.enable_login(database_url)
+    return db_roles.role_url(database_url, db_roles.SERVER_ROLE)
+
+
+@pytest.fixture(scope="session")
+def gateway_database_url(database_url):
+    """The session's database as envoi_gateway, the channel gateway's role."""
+    db_roles.enable_login(database_url)
+    return db_roles.role_url(database_url, db_roles.GATEWAY_ROLE)
+
+
+@pytest.fixture(scope="module")
+def gateway_pool(gateway_database_url):
+    pool = open_pool(gateway_database_url, 4)
+    yield pool
+    pool.close()
 
 
 @pytest.fixture
@@ -107,8 +133,8 @@ def payment_providers():
 
 
 @pytest.fixture(scope="module")
-def runtime(settings, database_url, payment_providers):
-    pool = open_pool(database_url, 24)
+def runtime(settings, server_database_url, payment_providers):
+    pool = open_pool(server_database_url, 24)
     yield Runtime(settings, pool, settings.code_key, **payment_providers)
     pool.close()
 
@@ -160,11 +186,11 @@ def grpc_server(grpc_addr, grpc_interceptors, runtime):
 
 
 @pytest.fixture(scope="module")
-def make_token(database_url):
-    """make_token(role, ...) -> a new bearer token."""
+def make_token(server_database_url):
+    """make_token(role, ...) -> a new bearer token, made as `envoi token create` does."""
 
     def make(role, **subject):
-        with psycopg.connect(database_url, autocommit=True) as conn:
+        with psycopg.connect(server_database_url, autocommit=True) as conn:
             return api_tokens.create_token(conn, role, **subject)[1]
 
     return make

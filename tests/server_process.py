@@ -14,6 +14,8 @@ import psutil
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from envoi.core import db_roles
+
 ENVOI = Path(sys.executable).with_name("envoi")
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -33,6 +35,17 @@ def envoi_env(**variables) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ENVOI_")}
     env.update(variables)
     return env
+
+
+def database_env(owner_url: str) -> dict:
+    """The three database settings of an `envoi serve` on owner_url's database: the
+    server's and the gateway's roles, and the owner to migrate (docs/operations.md)."""
+    db_roles.enable_login(owner_url)
+    return {
+        "ENVOI_DATABASE_URL": db_roles.role_url(owner_url, db_roles.SERVER_ROLE),
+        "ENVOI_MIGRATION_DATABASE_URL": owner_url,
+        "ENVOI_GATEWAY_DATABASE_URL": db_roles.role_url(owner_url, db_roles.GATEWAY_ROLE),
+    }
 
 
 def run_envoi(*args: str, timeout_s: float, **variables) -> subprocess.CompletedProcess:

@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from server_process import SHUTDOWN_GRACE_S, ServerProcess, envoi_env, wait_for
+from server_process import SHUTDOWN_GRACE_S, ServerProcess, database_env, envoi_env, wait_for
 
 from envoi.client import EnvoiClient
 from envoi.core.testing import TEST_CODE_KEY, TEST_SIREN
@@ -24,7 +24,7 @@ EXIT_TIMEOUT_S = 60
 def server(database_url, tmp_path):
     server = ServerProcess(
         envoi_env(
-            ENVOI_DATABASE_URL=database_url,
+            **database_env(database_url),
             ENVOI_CODE_KEY=TEST_CODE_KEY.decode(),
             ENVOI_CURRENCIES="EUR,USD",
             ENVOI_DATA_DIR=str(tmp_path / "data"),

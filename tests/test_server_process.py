@@ -8,8 +8,10 @@ its own ENVOI_DATA_DIR, and waits for the gRPC health service to say SERVING.
 
 import json
 import signal
+import socket
 import stat
 import subprocess
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -24,13 +26,16 @@ from server_process import (
     NOT_SERVING,
     SHUTDOWN_GRACE_S,
     ServerProcess,
+    database_env,
     envoi_env,
     free_port,
     health_status,
+    run_envoi,
     wait_for,
 )
 
 from envoi.client import EnvoiClient, errors
+from envoi.core import db_roles
 from envoi.core.testing import TEST_CODE_KEY
 from envoi.v1 import transfer_pb2
 
@@ -91,7 +96,7 @@ def start_server(tmp_path):
 def external_db_env(database_url, tmp_path):
     """Settings for a server on the test database, as conftest's servers use it."""
     return envoi_env(
-        ENVOI_DATABASE_URL=database_url,
+        **database_env(database_url),
         ENVOI_CODE_KEY=TEST_CODE_KEY.decode(),
         ENVOI_CURRENCIES="EUR,USD",
         ENVOI_DATA_DIR=str(tmp_path / "data"),
@@ -333,6 +338,57 @@ def test_a_database_url_without_a_code_key_refuses_to_start(tmp_path):
     assert not (tmp_path / "data" / "code.key").exists()
 
 
+@pytest.mark.parametrize("role", ["owner", "superuser"])
+def test_serve_refuses_a_role_that_could_change_the_ledgers_rules(
+    external_db_env, database_url, db, role
+):
+    """As the tables' owner or a superuser, serve could disable the ledger's
+    triggers: it refuses to start, naming the setting and the doc."""
+    url = database_url  # the tests' owner is a superuser
+    if role == "owner":
+        name = "envoi_test_owner"
+        db.execute(
+            "DO $$ BEGIN CREATE ROLE envoi_test_owner LOGIN;"
+            " EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+        )
+        db.execute("CREATE TABLE envoi_test_owned (x int)")
+        db.execute(f"ALTER TABLE envoi_test_owned OWNER TO {name}")
+        url = db_roles.role_url(database_url, name)
+    try:
+        done = run_envoi(
+            "serve",
+            "--listen",
+            f"127.0.0.1:{free_port()}",
+            timeout_s=60,
+            **{**external_db_env, "ENVOI_DATABASE_URL": url},
+        )
+    finally:
+        if role == "owner":
+            db.execute("DROP TABLE envoi_test_owned")
+    assert done.returncode != 0
+    assert "ENVOI_DATABASE_URL connects as" in done.stderr
+    assert "docs/operations.md" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_serve_without_the_owners_url_needs_a_current_schema(
+    external_db_env, postgres_server_url, tmp_path
+):
+    name = f"envoi_test_empty_{tmp_path.name[-8:].lower()}"
+    with psycopg.connect(postgres_server_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        empty = db_roles.role_url(postgres_server_url, db_roles.SERVER_ROLE)
+        empty = psycopg.conninfo.make_conninfo(empty, dbname=name)
+        env = {**external_db_env, "ENVOI_DATABASE_URL": empty}
+        del env["ENVOI_MIGRATION_DATABASE_URL"]
+        done = run_envoi("serve", "--listen", f"127.0.0.1:{free_port()}", timeout_s=60, **env)
+    finally:
+        with psycopg.connect(postgres_server_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    assert done.returncode != 0
+    assert "envoi migrate" in done.stderr and "Traceback" not in done.stderr
+
+
 def test_a_crashed_worker_stops_the_server_with_a_failure_code(start_server, external_db_env):
     server = start_server(external_db_env, "--workers", "2")
     crashed, survivor = wait_for_workers(server)
@@ -366,6 +422,7 @@ def test_serve_runs_the_channel_gateway_with_the_twitter_channel(
         }
         tokens_before = live_channel_tokens(db)
         server = start_server(env)
+        gateway = gateway_process_of(server)
         wallet_token, admin_token = make_token("wallet"), make_token("admin")
         wallet = EnvoiClient(server.target, wallet_token)
         admin = EnvoiClient(server.target, admin_token)
@@ -382,6 +439,7 @@ def test_serve_runs_the_channel_gateway_with_the_twitter_channel(
 
         post = x.post(alice, "@SmoneyFR #envoyer 5€ @bob_fs")
         webhook = f"http://127.0.0.1:{gateway_port}/twitter/webhook"
+        wait_for(lambda: port_open(gateway_port), "the gateway's webhooks")
         status, _ = x.deliver_webhook(
             webhook, x.account_activity_payload(post, bot), x.consumer_secret
         )
@@ -391,7 +449,17 @@ def test_serve_runs_the_channel_gateway_with_the_twitter_channel(
         forged = x.post(alice, "@SmoneyFR #envoyer 1€ @bob_fs")
         payload = x.account_activity_payload(forged, bot)
         assert x.deliver_webhook(webhook, payload, "not the consumer secret")[0] == 401
+        # The gateway answered from its own process, which holds none of the core's
+        # secrets: its database URL is the envoi_gateway role's, its token the one
+        # serve minted for it.
+        assert gateway.pid != server.process.pid and gateway.is_running()
+        gateway_env = gateway.environ()
+        for name in ("ENVOI_DATABASE_URL", "ENVOI_MIGRATION_DATABASE_URL", "ENVOI_CODE_KEY"):
+            assert name not in gateway_env
+        assert "envoi_gateway" in gateway_env["ENVOI_GATEWAY_DATABASE_URL"]
+        assert gateway_env["ENVOI_CHANNEL_TOKEN_TWITTER"]
         assert server.terminate() == 0
+        assert not gateway.is_running()
         # Nothing secret in the server's own log (it logs at INFO), errors included.
         log = server.log()
         assert "serving gRPC" in log, "the server's log was not captured"
@@ -405,6 +473,76 @@ def test_serve_runs_the_channel_gateway_with_the_twitter_channel(
             assert secret not in log, f"the {name} is in the server's log"
         # The channel token the gateway made for its run dies with it.
         assert live_channel_tokens(db) == tokens_before
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def gateway_process_of(server: ServerProcess) -> psutil.Process:
+    """The `envoi gateway` child of an `envoi serve`."""
+
+    def found():
+        for child in psutil.Process(server.process.pid).children():
+            if "gateway" in child.cmdline():
+                return child
+        return None
+
+    return wait_for(found, "the gateway's process")
+
+
+TWITTER_TEST_ENV = {
+    "ENVOI_CHANNELS": "twitter",
+    "ENVOI_TWITTER_API_BASE_URL": "http://127.0.0.1:9",
+    "ENVOI_TWITTER_BOT_USER_ID": "1",
+    **{
+        f"ENVOI_TWITTER_{key}": "test-only"
+        for key in ("CONSUMER_KEY", "CONSUMER_SECRET", "ACCESS_TOKEN", "ACCESS_TOKEN_SECRET")
+    },
+}
+
+
+def test_envoi_gateway_alone_needs_its_token_and_its_own_role(gateway_database_url):
+    """It cannot make a token (nor read the ledger): each channel's comes from outside."""
+    done = run_envoi("gateway", timeout_s=60, **TWITTER_TEST_ENV)
+    assert done.returncode != 0 and "ENVOI_GATEWAY_DATABASE_URL" in done.stderr
+    done = run_envoi(
+        "gateway", timeout_s=60, ENVOI_GATEWAY_DATABASE_URL=gateway_database_url, **TWITTER_TEST_ENV
+    )
+    assert done.returncode != 0 and "ENVOI_CHANNEL_TOKEN_TWITTER" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_the_gateways_code_does_not_load_the_token_module():
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from envoi.core import cli; cli.build_parser();"
+            " import envoi.channels.gateway, envoi.channels.gateway_store, envoi.channels.plugins;"
+            " print('envoi.core.api_tokens' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.stdout.strip() == "False", done.stderr
+
+
+def test_serve_stops_with_a_failure_code_when_its_gateway_dies(start_server, external_db_env, db):
+    # A dead gateway takes serve down (exit 1), so that a supervisor restarts the pair.
+    env = {
+        **external_db_env,
+        **TWITTER_TEST_ENV,
+        "ENVOI_GATEWAY_LISTEN": f"127.0.0.1:{free_port()}",
+    }
+    tokens_before = live_channel_tokens(db)
+    server = start_server(env)
+    gateway_process_of(server).kill()
+    assert server.process.wait(timeout=SHUTDOWN_GRACE_S + 10) != 0, server.log()
+    assert "channel gateway exited" in server.log()
+    assert live_channel_tokens(db) == tokens_before
 
 
 def live_channel_tokens(db) -> int:

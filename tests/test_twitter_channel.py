@@ -318,13 +318,13 @@ def test_unclaimed_money_is_refunded_at_the_deadline_and_both_are_told(
 
 
 def test_a_rate_limited_reply_is_delayed_then_sent_once(
-    x, bot, start_twitter_gateway, person, runtime
+    x, bot, start_twitter_gateway, person, gateway_pool
 ):
     gateway = start_twitter_gateway()
     (alice, _), (bob, _) = person(5_000), person()
     # Messages earlier tests left retrying (a DM X refused for good is retried
     # with backoff) must not take this test's 429.
-    with runtime.pool.connection() as conn:
+    with gateway_pool.connection() as conn:
         conn.execute(
             "UPDATE channel_messages SET not_before = now() + interval '1 hour'"
             " WHERE sent_time IS NULL"
@@ -335,7 +335,7 @@ def test_a_rate_limited_reply_is_delayed_then_sent_once(
     gateway.run_once()
     assert x.replies_to(post) == []  # limited: kept, not dropped
     [message] = [
-        m for m in GatewayStore(runtime.pool).messages("twitter") if m["in_reply_to"] == post["id"]
+        m for m in GatewayStore(gateway_pool).messages("twitter") if m["in_reply_to"] == post["id"]
     ]
     assert message["sent_time"] is None and message["attempts"] == 1
     time.sleep(1.2)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import rpc_catalog
-from server_process import ServerProcess, envoi_env
+from server_process import ServerProcess, database_env, envoi_env
 
 from envoi.client import EnvoiClient
 from envoi.core.testing import TEST_CODE_KEY, TEST_SIREN
@@ -58,7 +58,7 @@ def install_client_packages():
 @pytest.fixture
 def server(tmp_path, database_url):
     env = envoi_env(
-        ENVOI_DATABASE_URL=database_url,
+        **database_env(database_url),
         ENVOI_CODE_KEY=TEST_CODE_KEY.decode(),
         ENVOI_DATA_DIR=str(tmp_path / "data"),
     )

@@ -14,7 +14,7 @@ import psutil
 import psycopg
 import pytest
 from event_streams import StreamReader
-from server_process import ServerProcess, envoi_env, free_port, wait_for
+from server_process import ServerProcess, database_env, envoi_env, free_port, wait_for
 
 from envoi.client import EnvoiClient, errors
 from envoi.core import api_tokens, ledger
@@ -376,7 +376,7 @@ def test_shutdown_ends_each_stream_with_unavailable_and_the_client_resumes_on_th
 def test_sigterm_does_not_wait_for_open_streams(tmp_path, database_url, make_token):
     grace_s = 20
     env = envoi_env(
-        ENVOI_DATABASE_URL=database_url,
+        **database_env(database_url),
         ENVOI_CODE_KEY=TEST_CODE_KEY.decode(),
         ENVOI_DATA_DIR=str(tmp_path / "data"),
         ENVOI_SHUTDOWN_GRACE_S=str(grace_s),
@@ -421,7 +421,7 @@ def test_a_thousand_idle_streams_on_one_server_process(
     tmp_path, database_url, make_token, record_property
 ):
     env = envoi_env(
-        ENVOI_DATABASE_URL=database_url,
+        **database_env(database_url),
         ENVOI_CODE_KEY=TEST_CODE_KEY.decode(),
         ENVOI_CURRENCIES="EUR,USD",
         ENVOI_DATA_DIR=str(tmp_path / "data"),

@@ -331,11 +331,11 @@ def test_envoi_gateway_help_documents_every_setting():
         assert re.search(rf"^\s+{name}\s", done.stdout, re.MULTILINE), name
 
 
-def test_a_half_configuration_stops_the_gateway_naming_what_is_missing(database_url):
+def test_a_half_configuration_stops_the_gateway_naming_what_is_missing(gateway_database_url):
     envoi = pathlib.Path(sys.executable).with_name("envoi")
     secret = "a-secret-that-must-not-be-printed"
     done = subprocess.run(
-        [str(envoi), "gateway", "--database-url", database_url],
+        [str(envoi), "gateway", "--database-url", gateway_database_url],
         env={
             "PATH": "/usr/bin:/bin",
             "MESSENGER_APP_SECRET": secret,
