@@ -13,6 +13,7 @@ from event_streams import StreamReader
 from server_process import wait_for
 
 from envoi.client import errors
+from envoi.core import config
 from envoi.providers.sandbox import bank_transfers
 from envoi.v1 import (
     account_service_pb2,
@@ -371,3 +372,23 @@ def test_the_code_reset_event_reaches_the_accounts_stream(grpc_server, admin, wa
     assert [e.code_reset for e in listed if e.type == event_pb2.EVENT_TYPE_CODE_RESET][-1] == (
         reset.code_reset
     )
+
+
+def test_the_hold_is_configured_and_bounded():
+    assert config.from_environment({}).code_reset_hold_s == 86_400
+    assert config.from_environment({"ENVOI_CODE_RESET_HOLD_S": "7200"}).code_reset_hold_s == 7_200
+    with pytest.raises(config.ConfigError, match="code_reset_hold_s must be at least 3600"):
+        config.from_environment({"ENVOI_CODE_RESET_HOLD_S": "60"})
+
+
+def test_no_confirmation_racing_a_reset_pays_with_the_new_code(admin, wallet, open_account):
+    """The new code and the hold commit together, under the account's row lock:
+    no confirmation sees one without the other."""
+    alice, bob = open_account(balance_cents=5_000), open_account()
+    transfers = [wallet.initiate_transfer(alice, bob, 100) for _ in range(8)]
+    calls = [lambda t=t: wallet.confirm_transfer(t.transfer_id, NEW_CODE) for t in transfers]
+    results = run_together([lambda: admin.reset_code(alice, NEW_CODE, REASON), *calls])
+    assert results[0].account.HasField("code_reset_hold_end_time")
+    refusals = {errors.InvalidCode, errors.CodeLocked, errors.CodeResetHold}
+    assert all(type(result) in refusals for result in results[1:]), results[1:]
+    assert balance_cents(wallet, alice) == 5_000 and balance_cents(wallet, bob) == 0
