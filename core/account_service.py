@@ -1,7 +1,14 @@
-"""envoi.v1.AccountService: open accounts, read them, change codes, credit money in."""
+"""envoi.v1.AccountService: open accounts, read them, change or reset codes, credit money in."""
 
 from envoi.client import errors
-from envoi.core import business_profiles, debit_mandates, ledger, merchant_fees, proto_rows
+from envoi.core import (
+    business_profiles,
+    code_resets,
+    debit_mandates,
+    ledger,
+    merchant_fees,
+    proto_rows,
+)
 from envoi.core.access import require_account_access, require_money_access, require_own_account
 from envoi.core.caller import current_caller
 from envoi.core.request_validation import MAX_DISPLAY_NAME_LENGTH, MAX_MEMO_LENGTH, RequestCheck
@@ -119,14 +126,21 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
         check = RequestCheck()
         check.request_id(request.request_id)
         check.uuid("account_id", request.account_id)
+        check.code("current_code", request.current_code)
         check.code("new_code", request.new_code)
         check.raise_if_any()
         require_own_account(caller, request.account_id)
 
         def work(conn):
-            require_money_access(caller, ledger.get_account(conn, request.account_id)["kind"])
+            account = ledger.get_account(conn, request.account_id, lock=True)
+            require_money_access(caller, account["kind"])
             row = ledger.change_code(
-                conn, self.runtime.code_key, request.account_id, request.new_code
+                conn,
+                self.settings,
+                self.runtime.code_key,
+                account,
+                request.current_code,
+                request.new_code,
             )
             return account_service_pb2.ChangeCodeResponse(account=self._account(conn, row))
 
@@ -135,6 +149,40 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
             SERVICE + "ChangeCode",
             request,
             account_service_pb2.ChangeCodeResponse,
+            work,
+        )
+
+    def ResetCode(self, request, context):
+        caller = current_caller.get()
+        check = RequestCheck()
+        check.request_id(request.request_id)
+        check.uuid("account_id", request.account_id)
+        check.code("new_code", request.new_code)
+        check.text(
+            "reason", request.reason, max_length=code_resets.MAX_REASON_LENGTH, required=True
+        )
+        check.raise_if_any()
+
+        def work(conn):
+            reset = code_resets.reset(
+                conn,
+                self.runtime.code_key,
+                self.settings.code_reset_hold_s,
+                account=ledger.get_account(conn, request.account_id, lock=True),
+                new_code=request.new_code,
+                reason=request.reason,
+                by=caller,
+            )
+            return account_service_pb2.ResetCodeResponse(
+                account=self._account(conn, ledger.get_account(conn, request.account_id)),
+                code_reset=proto_rows.code_reset(reset),
+            )
+
+        return apply_once(
+            self.runtime.pool,
+            SERVICE + "ResetCode",
+            request,
+            account_service_pb2.ResetCodeResponse,
             work,
         )
 

@@ -259,7 +259,8 @@ API_COMMANDS = {
     "account open": lambda c, a: c.open_account(a.kind, a.name, a.code, currency_code=a.currency),
     "account get": lambda c, a: c.get_account(a.account_id),
     "account balance": lambda c, a: c.get_balance(a.account_id),
-    "account change-code": lambda c, a: c.change_code(a.account_id, a.code),
+    "account change-code": lambda c, a: c.change_code(a.account_id, a.current_code, a.code),
+    "account reset-code": lambda c, a: c.reset_code(a.account_id, a.code, a.reason),
     "account credit": lambda c, a: c.credit_account(
         a.account_id, a.amount_cents, currency_code=a.currency, memo=a.memo
     ),
@@ -495,10 +496,23 @@ def build_parser() -> argparse.ArgumentParser:
         p = account.add_parser(action, help=text)
         p.add_argument("account_id")
         api_options(p, f"account {action}")
-    p = account.add_parser("change-code", help="set a new code (lifts a code lock)")
+    p = account.add_parser(
+        "change-code",
+        help="wallet: set a new code, given the current one (a wrong one counts toward the lock)",
+    )
     p.add_argument("account_id")
+    p.add_argument("--current-code", required=True, help="the account's 6-digit code now")
     p.add_argument("--code", required=True, help="the new 6-digit code")
     api_options(p, "account change-code")
+    p = account.add_parser(
+        "reset-code",
+        help="admin: set a forgotten or locked code; money out is held for"
+        " ENVOI_CODE_RESET_HOLD_S (default 24 h) and the owner is told",
+    )
+    p.add_argument("account_id")
+    p.add_argument("--code", required=True, help="the new 6-digit code")
+    p.add_argument("--reason", required=True, help="why, for the audit trail (1 to 500 characters)")
+    api_options(p, "account reset-code")
     p = account.add_parser("credit", help="admin: move money in from the funding account")
     p.add_argument("account_id")
     p.add_argument("--amount-cents", type=int, required=True)

@@ -61,6 +61,9 @@ environment variables:
                                    may wait for its code at once (default: 5)
   ENVOI_CHANNEL_PENDING_MAX_CENTS  ... and what they may hold in all (default: 25000)
   ENVOI_CODE_MAX_ATTEMPTS          wrong codes before confirmations lock (default: 3)
+  ENVOI_CODE_RESET_HOLD_S          after an admin's ResetCode, no money leaves the
+                                   account by a path that needs its code for this
+                                   long (default: 86400, 24 hours; at least 3600)
   ENVOI_IDEMPOTENCY_RETENTION_S    how long request ids are kept (default: 86400,
                                    the minimum)
   ENVOI_SHUTDOWN_GRACE_S           on SIGTERM, time left to in-flight RPCs (default: 10)
@@ -84,6 +87,8 @@ environment variables:
 """
 
 MIN_IDEMPOTENCY_RETENTION_S = 24 * 3600
+# A reset hold shorter than this would not give an owner time to notice.
+MIN_CODE_RESET_HOLD_S = 3600
 
 
 class ConfigError(ValueError):
@@ -109,6 +114,7 @@ class Settings:
     merchant_fee_basis_points: int = 0
     merchant_fee_fixed_cents: int = 0
     code_max_attempts: int = 3
+    code_reset_hold_s: int = 24 * 3600
     unverified_max_balance_cents: int = 150_000
     unverified_monthly_out_cents: int = 250_000
     verified_max_balance_cents: int = 10_000_000
@@ -169,6 +175,8 @@ class Settings:
             raise ConfigError("merchant_fee_basis_points must be between 0 and 10000 (100 %)")
         if not 0 <= self.merchant_fee_fixed_cents <= 100_000:
             raise ConfigError("merchant_fee_fixed_cents must be between 0 and 100000")
+        if self.code_reset_hold_s < MIN_CODE_RESET_HOLD_S:
+            raise ConfigError("code_reset_hold_s must be at least 3600 (1 hour)")
         if self.idempotency_retention_s < MIN_IDEMPOTENCY_RETENTION_S:
             raise ConfigError("idempotency_retention_s must be at least 86400 (24 hours)")
         if not self.currencies or any(
@@ -243,6 +251,7 @@ def from_environment(env=os.environ, **overrides) -> Settings:
             )
         },
         "code_max_attempts": _int(env, "ENVOI_CODE_MAX_ATTEMPTS", Settings.code_max_attempts),
+        "code_reset_hold_s": _int(env, "ENVOI_CODE_RESET_HOLD_S", Settings.code_reset_hold_s),
         "idempotency_retention_s": _int(
             env, "ENVOI_IDEMPOTENCY_RETENTION_S", Settings.idempotency_retention_s
         ),

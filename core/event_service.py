@@ -5,7 +5,7 @@ import asyncio
 import base64
 
 from envoi.client import errors
-from envoi.core import card_top_ups, collection_ledger, ledger, payouts, proto_rows
+from envoi.core import card_top_ups, code_resets, collection_ledger, ledger, payouts, proto_rows
 from envoi.core.access import require_money_access, require_own_account
 from envoi.core.caller import current_caller
 from envoi.core.event_wakeups import EventWakeups
@@ -20,7 +20,8 @@ WATCH_READ_SIZE = 100  # events a stream reads per query
 
 
 def read_events(conn, **filters) -> list[tuple[dict, dict | None]]:
-    """ledger.list_events, each with the top-up or payout it is about, as it is now."""
+    """ledger.list_events, each with the top-up, payout, collection or code
+    reset it is about, as it is now."""
     return _with_subjects(conn, ledger.list_events(conn, **filters))
 
 
@@ -37,9 +38,18 @@ def _with_subjects(conn, rows: list[dict]) -> list[tuple[dict, dict | None]]:
         **collection_ledger.get_many(
             conn, [r["event_collection_id"] for r in rows if r["event_collection_id"]]
         ),
+        **code_resets.get_many(conn, [r["code_reset_id"] for r in rows if r["code_reset_id"]]),
     }
     return [
-        (row, subjects.get(row["top_up_id"] or row["payout_id"] or row["event_collection_id"]))
+        (
+            row,
+            subjects.get(
+                row["top_up_id"]
+                or row["payout_id"]
+                or row["event_collection_id"]
+                or row["code_reset_id"]
+            ),
+        )
         for row in rows
     ]
 

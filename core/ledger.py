@@ -17,7 +17,13 @@ import psycopg.errors
 from psycopg.rows import dict_row
 
 from envoi.client import errors
-from envoi.core import collection_ledger, confirmation_codes, merchant_fees, transfer_policy
+from envoi.core import (
+    code_resets,
+    collection_ledger,
+    confirmation_codes,
+    merchant_fees,
+    transfer_policy,
+)
 from envoi.core.config import Settings
 from envoi.core.idempotency import RecordedFailure
 
@@ -25,12 +31,18 @@ FUNDING_PURPOSE = "FUNDING"
 ESCROW_PURPOSE = "ESCROW"
 PAYOUT_PURPOSE = "PAYOUT"
 FEE_REVENUE_PURPOSE = "FEE_REVENUE"
+# The end of a code reset's hold (code_resets.py) while it lasts, else NULL:
+# compared by the database's clock, with the read of the row.
+CODE_HOLD_END_TIME = (
+    "CASE WHEN code_hold_end_time > now() THEN code_hold_end_time END AS code_hold_end_time"
+)
 ACCOUNT_COLUMNS = (
     "account_id, kind, display_name, currency_code,"
     " account_balance_cents(accounts) AS balance_cents, held_cents, floor_cents, code_hmac,"
     " failed_code_attempts, create_time, tier, notification_preference, credits_deferred,"
     " legal_name, registration_country_code, registration_number, profile_verify_time,"
-    " fee_basis_points, fee_fixed_cents, debit_mandate_reason, debit_mandate_time"
+    " fee_basis_points, fee_fixed_cents, debit_mandate_reason, debit_mandate_time, "
+    + CODE_HOLD_END_TIME
 )
 TRANSFER_COLUMNS = (
     "transfer_id, seq, kind, state, from_account_id, to_account_id, currency_code,"
@@ -132,22 +144,21 @@ def get_account(conn, account_id: str, *, lock: bool = False) -> dict:
     return row
 
 
-def change_code(conn, code_key: bytes, account_id: str, new_code: str) -> dict:
-    """Set a new code and clear wrong attempts, which lifts a lock."""
-    row = (
+def change_code(
+    conn, settings: Settings, code_key: bytes, account: dict, current_code: str, new_code: str
+) -> dict:
+    """Set a new code on the locked `account` if `current_code` is its code now
+    (verify_code: a wrong one is counted, a locked code stays locked)."""
+    verify_code(conn, settings, code_key, account, current_code)
+    account_id = str(account["account_id"])
+    return (
         conn.cursor(row_factory=dict_row)
         .execute(
-            f"UPDATE accounts SET code_hmac = %s, failed_code_attempts = 0"
-            f" WHERE account_id = %s AND kind NOT IN {HIDDEN_KINDS} RETURNING {ACCOUNT_COLUMNS}",
+            f"UPDATE accounts SET code_hmac = %s WHERE account_id = %s RETURNING {ACCOUNT_COLUMNS}",
             (confirmation_codes.code_hmac(code_key, account_id, new_code), account_id),
         )
         .fetchone()
     )
-    if row is None:
-        raise errors.AccountNotFound(
-            f"no account {account_id}", metadata={"account_id": account_id}
-        )
-    return row
 
 
 def credit(
@@ -460,7 +471,9 @@ def verify_code(conn, settings: Settings, code_key: bytes, account: dict, code: 
     """Raise CodeLocked, or InvalidCode (recorded: the attempt is counted), unless
     `code` is the account's; a right code clears the count. `account` is locked."""
     if account["failed_code_attempts"] >= settings.code_max_attempts:
-        raise errors.CodeLocked("too many wrong codes: change the code to confirm again")
+        raise errors.CodeLocked(
+            "too many wrong codes: the code is locked until an admin sets a new one (ResetCode)"
+        )
     if not confirmation_codes.code_matches(
         code_key, str(account["account_id"]), code, bytes(account["code_hmac"])
     ):
@@ -492,7 +505,7 @@ def confirm(conn, settings: Settings, code_key: bytes, transfer: dict, code: str
     # deferred: donations to one association must not queue on its row.
     columns = (
         "account_id, kind, tier, balance_cents, code_hmac, failed_code_attempts,"
-        " profile_verify_time"
+        f" profile_verify_time, {CODE_HOLD_END_TIME}"
     )
     accounts = {
         row["account_id"]: row
@@ -507,6 +520,7 @@ def confirm(conn, settings: Settings, code_key: bytes, transfer: dict, code: str
             {"from": transfer["from_account_id"], "to": transfer["to_account_id"]},
         )
     }
+    code_resets.require_no_hold(accounts[transfer["from_account_id"]])
     verify_code(conn, settings, code_key, accounts[transfer["from_account_id"]], code)
     recipient = accounts[transfer["to_account_id"]]
     if transfer["merchant_reference"] is not None:
@@ -817,13 +831,14 @@ def list_events(
     """
     scanned, params = _events_looked_at(after, visible_below, scan_limit)
     params["limit"] = limit
-    # An event is about a transfer (its columns), or a top-up, a payout or a
-    # collection (their ids).
+    # An event is about a transfer (its columns), or a top-up, a payout, a
+    # collection or a code reset (their ids).
     sql = (
         f"SELECT e.event_id, e.tx_id::text::bigint AS tx_id, e.event_type,"
         f" e.create_time AS event_time, e.top_up_id, e.payout_id,"
-        f" e.collection_id AS event_collection_id,"
-        f" coalesce(tu.account_id, po.account_id, co.owner_account_id) AS subject_account_id,"
+        f" e.collection_id AS event_collection_id, e.code_reset_id,"
+        f" coalesce(tu.account_id, po.account_id, co.owner_account_id, cr.account_id)"
+        f"  AS subject_account_id,"
         f" t.{TRANSFER_COLUMNS.replace(', ', ', t.')},"
         # How each side wants to be told; escrow stands for someone with no account yet.
         f" fa.notification_preference AS from_notification_preference,"
@@ -834,6 +849,7 @@ def list_events(
         f" LEFT JOIN accounts ta ON ta.account_id = t.to_account_id"
         f" LEFT JOIN card_top_ups tu ON tu.top_up_id = e.top_up_id"
         f" LEFT JOIN payouts po ON po.payout_id = e.payout_id"
+        f" LEFT JOIN code_resets cr ON cr.code_reset_id = e.code_reset_id"
         # The collection an event is about, or a completed contribution,
         # payout or refund is of: its owner sees them.
         f" LEFT JOIN collections co ON co.collection_id = CASE"
@@ -847,7 +863,7 @@ def list_events(
         sql += (
             " AND %(account_id)s IN"
             " (t.from_account_id, t.to_account_id, tu.account_id, po.account_id,"
-            "  co.owner_account_id)"
+            "  co.owner_account_id, cr.account_id)"
         )
         params["account_id"] = account_id
     sql += " ORDER BY e.tx_id, e.event_id LIMIT %(limit)s"

@@ -13,7 +13,7 @@ import psycopg.errors
 from psycopg.rows import dict_row
 
 from envoi.client import errors
-from envoi.core import ledger, transfer_policy
+from envoi.core import code_resets, ledger, transfer_policy
 from envoi.core.config import Settings
 from envoi.providers.provider import CallbackResult
 
@@ -37,8 +37,9 @@ def hold(
     provider: str,
     initiated_by: str,
 ) -> dict:
-    """Check the holder's code and the available balance of the locked account,
-    then hold the amount: a PENDING payout."""
+    """Check the holder's code (outside a code reset's hold) and the available
+    balance of the locked account, then hold the amount: a PENDING payout."""
+    code_resets.require_no_hold(account)
     ledger.verify_code(conn, settings, code_key, account, code)
     transfer_policy.check_monthly_outgoing(conn, settings, account, amount_cents)
     available_cents = account["balance_cents"] - account["held_cents"] - account["floor_cents"]

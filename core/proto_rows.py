@@ -38,6 +38,7 @@ def account(row: dict, code_max_attempts: int, identities=()) -> account_pb2.Acc
         currency_code=row["currency_code"],
         create_time=_timestamp(row["create_time"]),
         code_locked=row["failed_code_attempts"] >= code_max_attempts,
+        code_reset_hold_end_time=_timestamp(row["code_hold_end_time"]),
         tier=account_pb2.AccountTier.Value("ACCOUNT_TIER_" + row["tier"]),
         notification_preference=notification_preference(row["notification_preference"]),
         business_profile=business_profile(row),
@@ -174,7 +175,8 @@ def payout(row: dict) -> payout_pb2.Payout:
 
 
 def event(row: dict, cursor: str, subject: dict | None = None) -> event_pb2.Event:
-    """An event row; `subject` is the top-up, payout or collection row of an event about one."""
+    """An event row; `subject` is the top-up, payout, collection or code reset
+    row of an event about one."""
     message = event_pb2.Event(
         sender_notification_preference=notification_preference(
             row["from_notification_preference"] or "PUBLIC_REPLY"
@@ -192,9 +194,20 @@ def event(row: dict, cursor: str, subject: dict | None = None) -> event_pb2.Even
         message.payout.CopyFrom(payout(subject))
     elif row.get("event_collection_id") is not None:
         message.collection.CopyFrom(collection(subject))
+    elif row.get("code_reset_id") is not None:
+        message.code_reset.CopyFrom(code_reset(subject))
     else:
         message.transfer.CopyFrom(transfer(row))
     return message
+
+
+def code_reset(row: dict) -> account_pb2.CodeReset:
+    return account_pb2.CodeReset(
+        code_reset_id=str(row["code_reset_id"]),
+        account_id=str(row["account_id"]),
+        reset_time=_timestamp(row["reset_time"]),
+        hold_end_time=_timestamp(row["hold_end_time"]),
+    )
 
 
 def api_key(row: dict) -> api_key_pb2.ApiKey:

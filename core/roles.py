@@ -9,7 +9,11 @@ ALLOWED_ROLES_BY_METHOD = {
     "/envoi.v1.AccountService/OpenAccount": {"wallet", "admin"},
     "/envoi.v1.AccountService/GetAccount": {"wallet", "merchant", "admin"},
     "/envoi.v1.AccountService/GetBalance": {"wallet", "merchant", "admin"},
-    "/envoi.v1.AccountService/ChangeCode": {"wallet", "merchant"},
+    # The current code is needed, whoever calls. Not a merchant key: one that
+    # leaked must not be able to set the code its Withdraw asks for.
+    "/envoi.v1.AccountService/ChangeCode": {"wallet"},
+    # A forgotten or locked code: set by an admin, with a hold on money out.
+    "/envoi.v1.AccountService/ResetCode": {"admin"},
     "/envoi.v1.AccountService/CreditAccount": {"admin"},
     "/envoi.v1.AccountService/LinkIdentity": {"wallet", "admin"},
     "/envoi.v1.AccountService/UnlinkIdentity": {"wallet", "admin"},

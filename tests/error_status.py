@@ -33,6 +33,7 @@ SPEC = {
     "AMOUNT_BELOW_FEE": (errors.AmountBelowFee, grpc.StatusCode.FAILED_PRECONDITION),
     "INVALID_CODE": (errors.InvalidCode, grpc.StatusCode.FAILED_PRECONDITION),
     "CODE_LOCKED": (errors.CodeLocked, grpc.StatusCode.FAILED_PRECONDITION),
+    "CODE_RESET_HOLD": (errors.CodeResetHold, grpc.StatusCode.FAILED_PRECONDITION),
     "TRANSFER_NOT_PENDING": (errors.TransferNotPending, grpc.StatusCode.FAILED_PRECONDITION),
     "TRANSFER_EXPIRED": (errors.TransferExpired, grpc.StatusCode.FAILED_PRECONDITION),
     "TOP_UP_NOT_PENDING": (errors.TopUpNotPending, grpc.StatusCode.FAILED_PRECONDITION),

@@ -145,7 +145,7 @@ def test_every_mutating_call_gets_a_request_id_of_its_own(
     admin = client_for(make_token("admin"))
     alice = wallet.open_account("PERSON", "Alice", "123456").account_id
     bob = wallet.open_account("PERSON", "Bob", "654321").account_id
-    wallet.change_code(alice, "111111")
+    wallet.change_code(alice, "123456", "111111")
     admin.credit_account(alice, 1_000)
     confirmed = wallet.initiate_transfer(alice, bob, 100)
     wallet.confirm_transfer(confirmed.transfer_id, "111111")
@@ -198,6 +198,7 @@ def test_every_mutating_call_gets_a_request_id_of_its_own(
     wallet.close_collection(pot.collection_id)
     drive = wallet.create_collection(bob, "Drive", "ClientTest" + uuid.uuid4().hex[:8])
     wallet.cancel_collection(drive.collection_id)
+    admin.reset_code(bob, "333333", "client test: the owner forgot the code")
 
     mutating_calls = [(m, rid) for m, rid in recorder.calls if m in MUTATING_METHODS]
     assert {m for m, _ in mutating_calls} == MUTATING_METHODS

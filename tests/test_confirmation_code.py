@@ -1,4 +1,4 @@
-"""Wrong codes lock confirmations; changing the code unlocks; the lock survives restarts."""
+"""Wrong codes lock confirmations; an admin's reset unlocks; the lock survives restarts."""
 
 import pytest
 
@@ -8,7 +8,7 @@ from envoi.core.testing import ServerOnThread
 from envoi.v1 import transfer_pb2
 
 
-def test_three_wrong_codes_lock_until_the_code_changes(wallet, open_account, db):
+def test_three_wrong_codes_lock_until_an_admin_resets_the_code(wallet, admin, open_account, db):
     alice, bob = open_account(balance_cents=5_000), open_account()
     transfer = wallet.initiate_transfer(alice, bob, 500)
     for attempts_left in ("2", "1", "0"):
@@ -25,8 +25,13 @@ def test_three_wrong_codes_lock_until_the_code_changes(wallet, open_account, db)
     )
     assert wallet.get_balance(bob).balance.amount_cents == 0
 
-    wallet.change_code(alice, "222222")
+    with pytest.raises(errors.CodeLocked):  # the owner cannot lift it alone
+        wallet.change_code(alice, "123456", "222222")
+    admin.reset_code(alice, "222222", "test: the owner forgot the code")
     assert not wallet.get_account(alice).code_locked
+    with pytest.raises(errors.CodeResetHold):  # money out waits for the hold's end
+        wallet.confirm_transfer(transfer.transfer_id, "222222")
+    db.execute("UPDATE accounts SET code_hold_end_time = now() WHERE account_id = %s", (alice,))
     with pytest.raises(errors.InvalidCode):
         wallet.confirm_transfer(transfer.transfer_id, "123456")  # the old code is gone
     assert (

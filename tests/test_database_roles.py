@@ -25,6 +25,10 @@ EXPECTED_PRIVILEGES = {
     "payouts": (SIU, ""),
     "deferred_credits": (SID, ""),
     "collections": (SIU, ""),
+    "code_resets": (SI, ""),
+    "debit_mandate_changes": (SI, ""),
+    "top_up_refunds": (SIU, ""),
+    "channel_intake": ("", SI),
     "channel_cursors": ("", SIU),
     "channel_messages": ("", SIU),
 }

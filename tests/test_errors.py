@@ -164,7 +164,9 @@ def get_balance(p, **changes):
 
 
 def change_code(p, **changes):
-    fields = dict(request_id=new_request_id(), account_id=p.alice, new_code="123456")
+    fields = dict(
+        request_id=new_request_id(), account_id=p.alice, current_code="123456", new_code="123456"
+    )
     return accounts_pb.ChangeCodeRequest(**{**fields, **changes})
 
 
@@ -535,6 +537,12 @@ INVALID_REQUESTS = {
         "wallet",
         lambda p: change_code(p, account_id="alice"),
         ["account_id"],
+    ),
+    "change code: no current_code": (
+        "ChangeCode",
+        "wallet",
+        lambda p: change_code(p, current_code=""),
+        ["current_code"],
     ),
     "change code: new_code in Arabic-Indic digits": (
         "ChangeCode",
@@ -933,7 +941,7 @@ def test_daily_cap_counts_pending_and_completed_payments(rpc, auth, wallet, open
     )
 
 
-def test_wrong_codes_count_attempts_then_lock(rpc, auth, wallet, open_account, db):
+def test_wrong_codes_count_attempts_then_lock(rpc, auth, wallet, admin, open_account, db):
     alice, bob = open_account(balance_cents=5_000, code="111111"), open_account()
     transfer = wallet.initiate_transfer(alice, bob, 1_000)
     p = types.SimpleNamespace(alice=alice, bob=bob, pending=transfer.transfer_id)
@@ -975,8 +983,10 @@ def test_wrong_codes_count_attempts_then_lock(rpc, auth, wallet, open_account, d
         wallet.get_transfer(transfer.transfer_id).state
         == transfer_pb2.TRANSFER_STATE_PENDING_CONFIRMATION
     )
-    # What the caller is told to do: change the code, confirm with a new request_id.
-    wallet.change_code(alice, "222222")
+    # What the caller is told to do: an admin's ResetCode; once its hold is
+    # over (moved into the past here), confirm with a new request_id.
+    admin.reset_code(alice, "222222", "test: the owner forgot the code")
+    db.execute("UPDATE accounts SET code_hold_end_time = now() WHERE account_id = %s", (alice,))
     confirmed = wallet.confirm_transfer(transfer.transfer_id, "222222")
     assert confirmed.state == transfer_pb2.TRANSFER_STATE_COMPLETED
 

@@ -45,7 +45,8 @@ EXPECTED_ALLOWED_ROLES = {
     "/envoi.v1.AccountService/OpenAccount": {"wallet", "admin"},
     "/envoi.v1.AccountService/GetAccount": {"wallet", "merchant", "admin"},
     "/envoi.v1.AccountService/GetBalance": {"wallet", "merchant", "admin"},
-    "/envoi.v1.AccountService/ChangeCode": {"wallet", "merchant"},
+    "/envoi.v1.AccountService/ChangeCode": {"wallet"},
+    "/envoi.v1.AccountService/ResetCode": {"admin"},
     "/envoi.v1.AccountService/CreditAccount": {"admin"},
     "/envoi.v1.AccountService/LinkIdentity": {"wallet", "admin"},
     "/envoi.v1.AccountService/UnlinkIdentity": {"wallet", "admin"},
@@ -185,7 +186,10 @@ CALLS = {
     "/envoi.v1.AccountService/GetBalance": lambda client, s: client.get_balance(s.account_id),
     # The same code again: the merchant's account is shared by the whole module.
     "/envoi.v1.AccountService/ChangeCode": lambda client, s: client.change_code(
-        s.account_id, s.code
+        s.account_id, s.code, s.code
+    ),
+    "/envoi.v1.AccountService/ResetCode": lambda client, s: client.reset_code(
+        s.account_id, s.code, "roles test: the owner forgot the code"
     ),
     "/envoi.v1.AccountService/CreditAccount": lambda client, s: client.credit_account(
         s.account_id, 100
@@ -495,7 +499,7 @@ def test_the_token_must_be_sent_as_a_bearer_token(grpc_channel, make_token, open
 
 @pytest.fixture
 def own_merchant(open_account, make_token, client_for):
-    """A merchant of this test alone (account id, client), so that it may change its code."""
+    """A merchant of this test alone (account id, client)."""
     account_id = open_account("MERCHANT", code=MERCHANT_CODE, balance_cents=5_000)
     return account_id, client_for(make_token("merchant", merchant_account_id=account_id))
 
@@ -504,7 +508,6 @@ def own_merchant(open_account, make_token, client_for):
 MERCHANT_ACCOUNT_CALLS = {
     "GetAccount": lambda client, account, counterparty: client.get_account(account),
     "GetBalance": lambda client, account, counterparty: client.get_balance(account),
-    "ChangeCode": lambda client, account, counterparty: client.change_code(account, "999999"),
     "ListTransfers": lambda client, account, counterparty: client.list_transfers(account),
     "InitiateTransfer": lambda client, account, counterparty: client.initiate_transfer(
         account, counterparty, 100
@@ -646,7 +649,9 @@ def test_a_channel_starts_payments_only_from_the_identity_that_posted(
 # (wallet, merchant account, a pending transfer the merchant pays)
 WALLET_ON_MERCHANT_MONEY = {
     "GetBalance": lambda wallet, account, transfer: wallet.get_balance(account),
-    "ChangeCode": lambda wallet, account, transfer: wallet.change_code(account, "999999"),
+    "ChangeCode": lambda wallet, account, transfer: wallet.change_code(
+        account, MERCHANT_CODE, "999999"
+    ),
     "ListTransfers": lambda wallet, account, transfer: wallet.list_transfers(account),
     "InitiateTransfer": lambda wallet, account, transfer: wallet.initiate_transfer(
         account, transfer.to_account_id, 100

@@ -45,7 +45,11 @@ def test_secrets_stay_out_of_logs_and_errors(
     transfer = wallet.initiate_transfer(alice, bob, 1_000)
     refused(lambda: wallet.confirm_transfer(transfer.transfer_id, WRONG_CODE))
     wallet.confirm_transfer(transfer.transfer_id, CODE)
-    wallet.change_code(alice, NEW_CODE)
+    refused(lambda: wallet.change_code(alice, WRONG_CODE, NEW_CODE))
+    wallet.change_code(alice, CODE, NEW_CODE)
+    admin.reset_code(bob, NEW_CODE, "logs test: the owner forgot the code")
+    held = wallet.initiate_transfer(bob, alice, 100)
+    refused(lambda: wallet.confirm_transfer(held.transfer_id, NEW_CODE))  # CODE_RESET_HOLD
     refused(lambda: wallet.open_account("PERSON", "Carol", "12345"))  # not 6 digits
     refused(lambda: client_for(revoked_token).get_account(alice))
     refused(lambda: client_for(wallet_token + "x").get_account(alice))
@@ -69,7 +73,7 @@ def test_secrets_stay_out_of_logs_and_errors(
         "callback signature": signature,
         "card number": cards.THREE_D_SECURE,
     }
-    assert len(seen) == 5 and caplog.records, "the flows did not run"
+    assert len(seen) == 7 and caplog.records, "the flows did not run"
     texts = {"the log": caplog.text, **{f"error {e.reason}": error_text(e) for e in seen}}
     leaks = [
         f"{name} in {where}"

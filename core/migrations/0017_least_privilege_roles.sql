@@ -34,6 +34,10 @@ GRANT SELECT, INSERT ON postings, outbox_events TO envoi_server;
 GRANT SELECT, INSERT, DELETE ON idempotency_keys TO envoi_server;
 GRANT SELECT, INSERT, UPDATE, DELETE ON identities TO envoi_server;
 GRANT SELECT, INSERT, DELETE ON deferred_credits TO envoi_server;
+-- Audit trails, written once (their triggers forbid changes): code resets,
+-- debit mandates. Refunds to a card are marked sent once.
+GRANT SELECT, INSERT ON code_resets, debit_mandate_changes TO envoi_server;
+GRANT SELECT, INSERT, UPDATE ON top_up_refunds TO envoi_server;
 
 -- The gateway: its own state only, nothing of the ledger.
 GRANT SELECT, INSERT, UPDATE ON channel_cursors, channel_messages TO envoi_gateway;

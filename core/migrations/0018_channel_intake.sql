@@ -18,3 +18,5 @@ CREATE TABLE channel_intake (
     take_time timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (channel, post_id)
 );
+-- The gateway records what it took in; the core never reads it.
+GRANT SELECT, INSERT ON channel_intake TO envoi_gateway;

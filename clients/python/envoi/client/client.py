@@ -198,12 +198,34 @@ class EnvoiClient:
         return self.call(self.accounts.GetBalance, request).balance
 
     def change_code(
-        self, account_id: str, new_code: str, *, request_id: str | None = None
+        self,
+        account_id: str,
+        current_code: str,
+        new_code: str,
+        *,
+        request_id: str | None = None,
     ) -> account_pb2.Account:
+        """Wallet: a wrong current_code counts toward the lock (INVALID_CODE)."""
         request = account_service_pb2.ChangeCodeRequest(
-            request_id=self._request_id(request_id), account_id=account_id, new_code=new_code
+            request_id=self._request_id(request_id),
+            account_id=account_id,
+            current_code=current_code,
+            new_code=new_code,
         )
         return self.call(self.accounts.ChangeCode, request).account
+
+    def reset_code(
+        self, account_id: str, new_code: str, reason: str, *, request_id: str | None = None
+    ) -> account_service_pb2.ResetCodeResponse:
+        """Admin: set a forgotten or locked code; money out of the account is
+        held for the server's cooling-off period, and its owner is told."""
+        request = account_service_pb2.ResetCodeRequest(
+            request_id=self._request_id(request_id),
+            account_id=account_id,
+            new_code=new_code,
+            reason=reason,
+        )
+        return self.call(self.accounts.ResetCode, request)
 
     def credit_account(
         self,

@@ -184,7 +184,16 @@ class InvalidCode(EnvoiError):
 
 
 class CodeLocked(EnvoiError):
+    """Only an admin's ResetCode sets a new code and lifts the lock."""
+
     reason, code = "CODE_LOCKED", grpc.StatusCode.FAILED_PRECONDITION
+
+
+class CodeResetHold(EnvoiError):
+    """An admin reset the code lately: no money leaves the account until
+    metadata["hold_end_time"] (RFC 3339). Nothing changed, no attempt counted."""
+
+    reason, code = "CODE_RESET_HOLD", grpc.StatusCode.FAILED_PRECONDITION
 
 
 class TransferNotPending(EnvoiError):

@@ -50,7 +50,7 @@ NOTIFICATION_PREFERENCE_PRIVATE_MESSAGE: NotificationPreference
 NOTIFICATION_PREFERENCE_APP_ONLY: NotificationPreference
 
 class Account(_message.Message):
-    __slots__ = ("account_id", "kind", "display_name", "currency_code", "create_time", "code_locked", "identities", "tier", "notification_preference", "business_profile", "merchant_fees", "debit_mandate")
+    __slots__ = ("account_id", "kind", "display_name", "currency_code", "create_time", "code_locked", "identities", "tier", "notification_preference", "business_profile", "merchant_fees", "debit_mandate", "code_reset_hold_end_time")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -63,6 +63,7 @@ class Account(_message.Message):
     BUSINESS_PROFILE_FIELD_NUMBER: _ClassVar[int]
     MERCHANT_FEES_FIELD_NUMBER: _ClassVar[int]
     DEBIT_MANDATE_FIELD_NUMBER: _ClassVar[int]
+    CODE_RESET_HOLD_END_TIME_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     kind: AccountKind
     display_name: str
@@ -75,7 +76,8 @@ class Account(_message.Message):
     business_profile: BusinessProfile
     merchant_fees: MerchantFees
     debit_mandate: DebitMandate
-    def __init__(self, account_id: _Optional[str] = ..., kind: _Optional[_Union[AccountKind, str]] = ..., display_name: _Optional[str] = ..., currency_code: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., code_locked: _Optional[bool] = ..., identities: _Optional[_Iterable[_Union[_identity_pb2.Identity, _Mapping]]] = ..., tier: _Optional[_Union[AccountTier, str]] = ..., notification_preference: _Optional[_Union[NotificationPreference, str]] = ..., business_profile: _Optional[_Union[BusinessProfile, _Mapping]] = ..., merchant_fees: _Optional[_Union[MerchantFees, _Mapping]] = ..., debit_mandate: _Optional[_Union[DebitMandate, _Mapping]] = ...) -> None: ...
+    code_reset_hold_end_time: _timestamp_pb2.Timestamp
+    def __init__(self, account_id: _Optional[str] = ..., kind: _Optional[_Union[AccountKind, str]] = ..., display_name: _Optional[str] = ..., currency_code: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., code_locked: _Optional[bool] = ..., identities: _Optional[_Iterable[_Union[_identity_pb2.Identity, _Mapping]]] = ..., tier: _Optional[_Union[AccountTier, str]] = ..., notification_preference: _Optional[_Union[NotificationPreference, str]] = ..., business_profile: _Optional[_Union[BusinessProfile, _Mapping]] = ..., merchant_fees: _Optional[_Union[MerchantFees, _Mapping]] = ..., debit_mandate: _Optional[_Union[DebitMandate, _Mapping]] = ..., code_reset_hold_end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class DebitMandate(_message.Message):
     __slots__ = ("reason", "create_time")
@@ -84,6 +86,18 @@ class DebitMandate(_message.Message):
     reason: str
     create_time: _timestamp_pb2.Timestamp
     def __init__(self, reason: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CodeReset(_message.Message):
+    __slots__ = ("code_reset_id", "account_id", "reset_time", "hold_end_time")
+    CODE_RESET_ID_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    RESET_TIME_FIELD_NUMBER: _ClassVar[int]
+    HOLD_END_TIME_FIELD_NUMBER: _ClassVar[int]
+    code_reset_id: str
+    account_id: str
+    reset_time: _timestamp_pb2.Timestamp
+    hold_end_time: _timestamp_pb2.Timestamp
+    def __init__(self, code_reset_id: _Optional[str] = ..., account_id: _Optional[str] = ..., reset_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., hold_end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class BusinessProfile(_message.Message):
     __slots__ = ("legal_name", "registration_country_code", "registration_number", "verified", "verify_time")

@@ -59,20 +59,42 @@ class GetBalanceResponse(_message.Message):
     def __init__(self, balance: _Optional[_Union[_account_pb2.Balance, _Mapping]] = ...) -> None: ...
 
 class ChangeCodeRequest(_message.Message):
-    __slots__ = ("request_id", "account_id", "new_code")
+    __slots__ = ("request_id", "account_id", "new_code", "current_code")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     NEW_CODE_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_CODE_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     account_id: str
     new_code: str
-    def __init__(self, request_id: _Optional[str] = ..., account_id: _Optional[str] = ..., new_code: _Optional[str] = ...) -> None: ...
+    current_code: str
+    def __init__(self, request_id: _Optional[str] = ..., account_id: _Optional[str] = ..., new_code: _Optional[str] = ..., current_code: _Optional[str] = ...) -> None: ...
 
 class ChangeCodeResponse(_message.Message):
     __slots__ = ("account",)
     ACCOUNT_FIELD_NUMBER: _ClassVar[int]
     account: _account_pb2.Account
     def __init__(self, account: _Optional[_Union[_account_pb2.Account, _Mapping]] = ...) -> None: ...
+
+class ResetCodeRequest(_message.Message):
+    __slots__ = ("request_id", "account_id", "new_code", "reason")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    NEW_CODE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    account_id: str
+    new_code: str
+    reason: str
+    def __init__(self, request_id: _Optional[str] = ..., account_id: _Optional[str] = ..., new_code: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ResetCodeResponse(_message.Message):
+    __slots__ = ("account", "code_reset")
+    ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    CODE_RESET_FIELD_NUMBER: _ClassVar[int]
+    account: _account_pb2.Account
+    code_reset: _account_pb2.CodeReset
+    def __init__(self, account: _Optional[_Union[_account_pb2.Account, _Mapping]] = ..., code_reset: _Optional[_Union[_account_pb2.CodeReset, _Mapping]] = ...) -> None: ...
 
 class CreditAccountRequest(_message.Message):
     __slots__ = ("request_id", "account_id", "amount", "memo")

@@ -56,6 +56,11 @@ class AccountServiceStub:
                 request_serializer=envoi_dot_v1_dot_account__service__pb2.ChangeCodeRequest.SerializeToString,
                 response_deserializer=envoi_dot_v1_dot_account__service__pb2.ChangeCodeResponse.FromString,
                 _registered_method=True)
+        self.ResetCode = channel.unary_unary(
+                '/envoi.v1.AccountService/ResetCode',
+                request_serializer=envoi_dot_v1_dot_account__service__pb2.ResetCodeRequest.SerializeToString,
+                response_deserializer=envoi_dot_v1_dot_account__service__pb2.ResetCodeResponse.FromString,
+                _registered_method=True)
         self.CreditAccount = channel.unary_unary(
                 '/envoi.v1.AccountService/CreditAccount',
                 request_serializer=envoi_dot_v1_dot_account__service__pb2.CreditAccountRequest.SerializeToString,
@@ -128,7 +133,18 @@ class AccountServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ChangeCode(self, request, context):
-        """Sets a new confirmation code and lifts a code lock.
+        """Sets a new confirmation code, given the current one. A wrong current
+        code counts toward the lock like a wrong confirmation; a locked code
+        stays locked (CODE_LOCKED): only an admin's ResetCode lifts it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResetCode(self, request, context):
+        """Admin only: sets a forgotten or locked code, clears the wrong attempts,
+        and holds money out of the account (by any path that needs its code)
+        for the server's cooling-off period; the owner gets a CODE_RESET event.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -221,6 +237,11 @@ def add_AccountServiceServicer_to_server(servicer, server):
                     servicer.ChangeCode,
                     request_deserializer=envoi_dot_v1_dot_account__service__pb2.ChangeCodeRequest.FromString,
                     response_serializer=envoi_dot_v1_dot_account__service__pb2.ChangeCodeResponse.SerializeToString,
+            ),
+            'ResetCode': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResetCode,
+                    request_deserializer=envoi_dot_v1_dot_account__service__pb2.ResetCodeRequest.FromString,
+                    response_serializer=envoi_dot_v1_dot_account__service__pb2.ResetCodeResponse.SerializeToString,
             ),
             'CreditAccount': grpc.unary_unary_rpc_method_handler(
                     servicer.CreditAccount,
@@ -378,6 +399,33 @@ class AccountService:
             '/envoi.v1.AccountService/ChangeCode',
             envoi_dot_v1_dot_account__service__pb2.ChangeCodeRequest.SerializeToString,
             envoi_dot_v1_dot_account__service__pb2.ChangeCodeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResetCode(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/envoi.v1.AccountService/ResetCode',
+            envoi_dot_v1_dot_account__service__pb2.ResetCodeRequest.SerializeToString,
+            envoi_dot_v1_dot_account__service__pb2.ResetCodeResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -51,7 +51,8 @@ export declare type Account = Message<"envoi.v1.Account"> & {
   createTime?: Timestamp | undefined;
 
   /**
-   * True after too many wrong confirmation codes; ChangeCode unlocks it.
+   * True after too many wrong confirmation codes. Only an admin's ResetCode
+   * unlocks it (ChangeCode needs the current code, and refuses while locked).
    *
    * @generated from field: bool code_locked = 6;
    */
@@ -98,6 +99,15 @@ export declare type Account = Message<"envoi.v1.Account"> & {
    * @generated from field: envoi.v1.DebitMandate debit_mandate = 12;
    */
   debitMandate?: DebitMandate | undefined;
+
+  /**
+   * Set while the cooling-off hold after an admin's ResetCode lasts: until
+   * then no money leaves the account by a path that needs its code
+   * (confirming a payment it pays, Withdraw). Unset when there is none.
+   *
+   * @generated from field: google.protobuf.Timestamp code_reset_hold_end_time = 13;
+   */
+  codeResetHoldEndTime?: Timestamp | undefined;
 };
 
 /**
@@ -133,6 +143,42 @@ export declare type DebitMandate = Message<"envoi.v1.DebitMandate"> & {
  * Use `create(DebitMandateSchema)` to create a new message.
  */
 export declare const DebitMandateSchema: GenMessage<DebitMandate>;
+
+/**
+ * An admin set a new code for an account (ResetCode): the owner is told
+ * (EVENT_TYPE_CODE_RESET). The admin's reason stays in envoi's audit trail.
+ *
+ * @generated from message envoi.v1.CodeReset
+ */
+export declare type CodeReset = Message<"envoi.v1.CodeReset"> & {
+  /**
+   * @generated from field: string code_reset_id = 1;
+   */
+  codeResetId: string;
+
+  /**
+   * @generated from field: string account_id = 2;
+   */
+  accountId: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp reset_time = 3;
+   */
+  resetTime?: Timestamp | undefined;
+
+  /**
+   * Until then no money leaves the account by a path that needs its code.
+   *
+   * @generated from field: google.protobuf.Timestamp hold_end_time = 4;
+   */
+  holdEndTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message envoi.v1.CodeReset.
+ * Use `create(CodeResetSchema)` to create a new message.
+ */
+export declare const CodeResetSchema: GenMessage<CodeReset>;
 
 /**
  * The legal identity of a merchant or an association.

@@ -4,7 +4,7 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
-import type { Account, AccountKind, AccountTier, Balance, BusinessProfile, MerchantFees, NotificationPreference } from "./account_pb.js";
+import type { Account, AccountKind, AccountTier, Balance, BusinessProfile, CodeReset, MerchantFees, NotificationPreference } from "./account_pb.js";
 import type { Identity } from "./identity_pb.js";
 import type { Transfer } from "./transfer_pb.js";
 import type { Money } from "./money_pb.js";
@@ -174,6 +174,13 @@ export declare type ChangeCodeRequest = Message<"envoi.v1.ChangeCodeRequest"> & 
    * @generated from field: string new_code = 3;
    */
   newCode: string;
+
+  /**
+   * Required: the account's code now, exactly 6 ASCII digits.
+   *
+   * @generated from field: string current_code = 4;
+   */
+  currentCode: string;
 };
 
 /**
@@ -197,6 +204,65 @@ export declare type ChangeCodeResponse = Message<"envoi.v1.ChangeCodeResponse"> 
  * Use `create(ChangeCodeResponseSchema)` to create a new message.
  */
 export declare const ChangeCodeResponseSchema: GenMessage<ChangeCodeResponse>;
+
+/**
+ * @generated from message envoi.v1.ResetCodeRequest
+ */
+export declare type ResetCodeRequest = Message<"envoi.v1.ResetCodeRequest"> & {
+  /**
+   * @generated from field: string request_id = 1;
+   */
+  requestId: string;
+
+  /**
+   * @generated from field: string account_id = 2;
+   */
+  accountId: string;
+
+  /**
+   * Exactly 6 ASCII digits.
+   *
+   * @generated from field: string new_code = 3;
+   */
+  newCode: string;
+
+  /**
+   * Required, 1 to 500 characters: why (e.g. the support ticket and how the
+   * owner's identity was checked). Kept in the audit trail.
+   *
+   * @generated from field: string reason = 4;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message envoi.v1.ResetCodeRequest.
+ * Use `create(ResetCodeRequestSchema)` to create a new message.
+ */
+export declare const ResetCodeRequestSchema: GenMessage<ResetCodeRequest>;
+
+/**
+ * @generated from message envoi.v1.ResetCodeResponse
+ */
+export declare type ResetCodeResponse = Message<"envoi.v1.ResetCodeResponse"> & {
+  /**
+   * With code_reset_hold_end_time set.
+   *
+   * @generated from field: envoi.v1.Account account = 1;
+   */
+  account?: Account | undefined;
+
+  /**
+   * @generated from field: envoi.v1.CodeReset code_reset = 2;
+   */
+  codeReset?: CodeReset | undefined;
+};
+
+/**
+ * Describes the message envoi.v1.ResetCodeResponse.
+ * Use `create(ResetCodeResponseSchema)` to create a new message.
+ */
+export declare const ResetCodeResponseSchema: GenMessage<ResetCodeResponse>;
 
 /**
  * @generated from message envoi.v1.CreditAccountRequest
@@ -673,7 +739,9 @@ export declare const AccountService: GenService<{
     output: typeof GetBalanceResponseSchema;
   },
   /**
-   * Sets a new confirmation code and lifts a code lock.
+   * Sets a new confirmation code, given the current one. A wrong current
+   * code counts toward the lock like a wrong confirmation; a locked code
+   * stays locked (CODE_LOCKED): only an admin's ResetCode lifts it.
    *
    * @generated from rpc envoi.v1.AccountService.ChangeCode
    */
@@ -681,6 +749,18 @@ export declare const AccountService: GenService<{
     methodKind: "unary";
     input: typeof ChangeCodeRequestSchema;
     output: typeof ChangeCodeResponseSchema;
+  },
+  /**
+   * Admin only: sets a forgotten or locked code, clears the wrong attempts,
+   * and holds money out of the account (by any path that needs its code)
+   * for the server's cooling-off period; the owner gets a CODE_RESET event.
+   *
+   * @generated from rpc envoi.v1.AccountService.ResetCode
+   */
+  resetCode: {
+    methodKind: "unary";
+    input: typeof ResetCodeRequestSchema;
+    output: typeof ResetCodeResponseSchema;
   },
   /**
    * Admin only: moves money in from the funding system account.

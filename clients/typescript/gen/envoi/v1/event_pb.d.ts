@@ -6,7 +6,7 @@ import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2"
 import type { Message } from "@bufbuild/protobuf";
 import type { Transfer } from "./transfer_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import type { NotificationPreference } from "./account_pb.js";
+import type { CodeReset, NotificationPreference } from "./account_pb.js";
 import type { TopUp } from "./top_up_pb.js";
 import type { Payout } from "./payout_pb.js";
 import type { Collection } from "./collection_pb.js";
@@ -34,7 +34,7 @@ export declare type Event = Message<"envoi.v1.Event"> & {
 
   /**
    * What the event is about, as it is now (it may have moved on since the
-   * event): a transfer, a top-up, a payout or a collection.
+   * event): a transfer, a top-up, a payout, a collection or a code reset.
    *
    * @generated from field: envoi.v1.Transfer transfer = 3;
    */
@@ -74,6 +74,13 @@ export declare type Event = Message<"envoi.v1.Event"> & {
    * @generated from field: envoi.v1.Collection collection = 9;
    */
   collection?: Collection | undefined;
+
+  /**
+   * For CODE_RESET.
+   *
+   * @generated from field: envoi.v1.CodeReset code_reset = 10;
+   */
+  codeReset?: CodeReset | undefined;
 };
 
 /**
@@ -190,6 +197,14 @@ export enum EventType {
    * @generated from enum value: EVENT_TYPE_COLLECTION_CANCELLED = 14;
    */
   COLLECTION_CANCELLED = 14,
+
+  /**
+   * An admin reset the account's code (ResetCode): money out is held until
+   * code_reset.hold_end_time. Tell the owner: it may not have been them.
+   *
+   * @generated from enum value: EVENT_TYPE_CODE_RESET = 15;
+   */
+  CODE_RESET = 15,
 }
 
 /**
