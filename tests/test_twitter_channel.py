@@ -25,17 +25,6 @@ _names = iter(range(10**6))
 
 
 @pytest.fixture(scope="module")
-def x():
-    with XApiEmulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture(scope="module")
-def bot(x):
-    return x.add_user("SmoneyFR")
-
-
-@pytest.fixture(scope="module")
 def make_channel(x, bot):
     def make(poll_interval_s=0.0):
         return TwitterChannel(
