@@ -167,3 +167,12 @@ def test_oversized_headers_are_refused(serve):
 def test_a_path_no_channel_serves_is_404(serve):
     sock = connect(serve(), b"GET /nowhere HTTP/1.1\r\nHost: envoi\r\n\r\n")
     assert status_of(sock) == 404
+
+
+def test_past_the_connection_limit_a_request_gets_503(serve):
+    server = serve(max_connections=5)
+    held = [connect(server, POST_HEAD) for _ in range(5)]  # headers not finished
+    sock = connect(server, b"GET /nowhere HTTP/1.1\r\nHost: envoi\r\n\r\n")
+    assert status_of(sock) == 503
+    for sock in held:
+        sock.close()
