@@ -1,6 +1,7 @@
 """The Twitter/X channel end to end: real tweepy against the local X API
 emulator over HTTP, envoi's real gRPC server, the real gateway and database."""
 
+import base64
 import datetime
 import json
 import time
@@ -21,17 +22,6 @@ from envoi.v1 import identity_pb2, transfer_pb2
 
 S = transfer_pb2
 _names = iter(range(10**6))
-
-
-@pytest.fixture(scope="module")
-def x():
-    with XApiEmulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture(scope="module")
-def bot(x):
-    return x.add_user("SmoneyFR")
 
 
 @pytest.fixture(scope="module")
@@ -105,9 +95,62 @@ def texts(replies) -> list[str]:
 
 def test_the_crc_challenge_is_answered_with_the_signed_token(x, start_twitter_gateway):
     gateway = start_twitter_gateway()
-    status, body = x.crc_request(webhook_url(gateway), "challenge-123")
+    token = x.new_crc_token()  # "M2RkODJkZmMtYjlkYi00NmQ4LTk0MGUtM2JjYzkwM2Q4MjQ0"
+    status, body = x.crc_request(webhook_url(gateway), token)
     assert status == 200
-    assert body == {"response_token": x.expected_crc_response("challenge-123", x.consumer_secret)}
+    assert body == {"response_token": x.expected_crc_response(token, x.consumer_secret)}
+
+
+def test_a_crc_signs_no_forged_delivery_so_posting_it_gets_401(
+    x, bot, start_twitter_gateway, person, db
+):
+    """Issue 13, finding 1: the CRC signed any crc_token, and deliveries are
+    signed with the same formula, so a forged body sent as the token came back
+    with its valid signature."""
+    gateway = start_twitter_gateway()
+    (alice, _), (bob, _) = person(50_000), person()
+    post = x.post(alice, f"@SmoneyFR #envoyer 250€ @{bob['username']}")
+    forged = json.dumps(x.account_activity_payload(post, bot), separators=(",", ":"))
+    crc_status, answer = x.crc_request(webhook_url(gateway), forged)
+    stolen_signature = (answer or {}).get("response_token", "")  # what the attack would get
+    status, _ = x.deliver_webhook(
+        webhook_url(gateway), forged.encode(), x.consumer_secret, signature=stolen_signature
+    )
+    assert (crc_status, stolen_signature, status) == (400, "", 401)
+    assert transfers_of_post(db, post["id"]) == []
+
+
+@pytest.mark.parametrize(
+    "crc_token",
+    [
+        "",
+        "challenge-123",
+        "3dd82dfc-b9db-46d8-940e-3bcc903d8244",  # a UUID, not its base64
+        base64.b64encode(b"3DD82DFC-B9DB-46D8-940E-3BCC903D8244").decode(),  # not canonical
+        base64.b64encode(b"x" * 36).decode(),  # 48 characters, not a UUID
+        base64.b64encode(b'{"tweet_create_events":[1]}').decode(),
+        "M2RkODJkZmMtYjlkYi00NmQ4LTk0MGUtM2JjYzkwM2Q4MjQ0\n",
+        "M2RkODJkZmMtYjlkYi00NmQ4LTk0MGUtM2JjYzkwM2Q4MjQ0==",  # padding it never has
+    ],
+)
+def test_the_crc_answers_400_to_a_token_x_would_not_send(x, start_twitter_gateway, crc_token):
+    gateway = start_twitter_gateway()
+    status, answer = x.crc_request(webhook_url(gateway), crc_token)
+    assert status == 400 and "response_token" not in answer
+
+
+@pytest.mark.parametrize(
+    "crc_token",
+    [
+        "M2RkODJkZmMtYjlkYi00NmQ4LTk0MGUtM2JjYzkwM2Q4MjQ0",  # from a real X CRC request
+        XApiEmulator.new_crc_token(),
+    ],
+)
+def test_the_crc_answers_a_token_of_x_s_shape(x, start_twitter_gateway, crc_token):
+    gateway = start_twitter_gateway()
+    status, answer = x.crc_request(webhook_url(gateway), crc_token)
+    assert status == 200
+    assert answer == {"response_token": x.expected_crc_response(crc_token, x.consumer_secret)}
 
 
 def test_a_signed_delivery_starts_one_payment_even_replayed(
@@ -497,7 +540,7 @@ def test_fuzzed_webhook_bodies_get_a_clean_answer_and_the_gateway_stays_up(
 
     fuzz()
     assert {200, 400} <= set(statuses), statuses  # both kinds were tried
-    assert x.crc_request(webhook_url(gateway), "still-up")[0] == 200
+    assert x.crc_request(webhook_url(gateway))[0] == 200
 
 
 def test_a_post_pays_into_a_collection_by_its_hashtag(
@@ -537,3 +580,9 @@ def test_a_post_pays_into_a_collection_by_its_hashtag(
     deliver(x, gateway, unknown, bot)
     gateway.run_once()
     assert "No collection has this hashtag." in [dm["text"] for dm in x.dms_to(carol)]
+
+
+@pytest.mark.parametrize("body", [b'"a string"', b"[]", b"42", b"null"])
+def test_only_a_json_object_is_a_delivery(body):
+    with pytest.raises(TypeError):
+        posts_in(body, bot_user_id="9")

@@ -7,6 +7,8 @@ import http.server
 import json
 import logging
 import threading
+import urllib.parse
+import uuid
 
 import pytest
 import requests
@@ -17,6 +19,7 @@ from envoi.channels.twitter.x_api_emulator import (
     crc_request,
     deliver_webhook,
     expected_crc_response,
+    new_crc_token,
     signature,
 )
 from envoi.channels.twitter.x_api_session import HostRewritingSession, make_client
@@ -413,6 +416,15 @@ def test_the_signature_helpers_match_an_independent_hmac():
     assert expected_crc_response("token-1", secret) == "sha256=" + crc
 
 
+def test_crc_tokens_have_the_shape_x_sends():
+    tokens = {new_crc_token() for _ in range(50)}
+    assert len(tokens) == 50
+    for token in tokens:  # base64 of a UUID string, as in M2RkODJkZmMtYjlk...
+        assert len(token) == 48
+        text = base64.b64decode(token).decode()
+        assert str(uuid.UUID(text)) == text
+
+
 @pytest.fixture
 def receiver():
     """A webhook endpoint that answers CRC and checks signatures, as a channel must."""
@@ -420,7 +432,9 @@ def receiver():
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
-            token = self.path.partition("crc_token=")[2]
+            query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+            token = query["crc_token"][0]
+            assert set(query) == {"crc_token", "nonce"}
             self._answer(200, {"response_token": expected_crc_response(token, secret)})
 
         def do_POST(self):
@@ -451,10 +465,13 @@ def receiver():
 
 def test_deliver_webhook_and_crc_over_real_http(x, bot, receiver):
     url, secret, received = receiver
-    assert crc_request(url, "abc") == (
+    token = new_crc_token()
+    assert crc_request(url, token) == (
         200,
-        {"response_token": expected_crc_response("abc", secret)},
+        {"response_token": expected_crc_response(token, secret)},
     )
+    status, answer = crc_request(url)  # a fresh token of its own
+    assert status == 200 and answer["response_token"].startswith("sha256=")
     payment = x.post(x.add_user("bob"), "@SmoneyFR #envoyer 10€ @bob")
     payload = x.account_activity_payload(payment, bot)
     status, _ = deliver_webhook(url, payload, secret)

@@ -5,10 +5,17 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 
 from envoi.channels.channel import InboundPost, Person
 
 SIGNATURE_HEADER = "x-twitter-webhooks-signature"
+
+# X's crc_token is base64 of a UUID string: 36 bytes, so 48 characters and never
+# padding, in the standard or the URL-safe alphabet.
+_CRC_TOKEN = re.compile(r"[A-Za-z0-9+/_-]{48}")
+_UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_URL_SAFE_TO_STANDARD = str.maketrans("-_", "+/")
 
 
 def signed(message: bytes, consumer_secret: str) -> str:
@@ -16,6 +23,16 @@ def signed(message: bytes, consumer_secret: str) -> str:
     (of the crc_token) and its delivery signature (of the raw body)."""
     digest = hmac.new(consumer_secret.encode(), message, hashlib.sha256).digest()
     return "sha256=" + base64.b64encode(digest).decode()
+
+
+def is_crc_token(token: str) -> bool:
+    """Whether `token` is shaped as X's CRC sends it: base64 of a canonical
+    (lower-case) UUID. The CRC answers only such tokens, so it signs nothing an
+    attacker chose: the signature of a crc_token is never that of a delivery."""
+    if not _CRC_TOKEN.fullmatch(token):
+        return False
+    decoded = base64.b64decode(token.translate(_URL_SAFE_TO_STANDARD), validate=True)
+    return _UUID.fullmatch(decoded) is not None
 
 
 def signature_is_valid(body: bytes, signature_header: str | None, consumer_secret: str) -> bool:
@@ -61,6 +78,8 @@ def _visible_part(full: dict, tweet: dict, bot_user_id: str) -> tuple[str, list[
 def posts_in(body: bytes, bot_user_id: str) -> list[InboundPost]:
     """The posts and private messages of a delivery, except the bot's own."""
     payload = json.loads(body)
+    if not isinstance(payload, dict):  # nor can a CRC token ever be a delivery
+        raise TypeError(f"a delivery is a JSON object, not {type(payload).__name__}")
     posts = []
     for tweet in payload.get("tweet_create_events", []):
         if tweet["user"]["id_str"] == bot_user_id:

@@ -55,8 +55,8 @@ class TwitterChannel(Channel):
 
     def _crc(self, request: WebhookRequest) -> WebhookResponse:
         crc_token = request.query.get("crc_token", "")
-        if not crc_token:
-            return WebhookResponse(400, b'{"error": "crc_token is required"}')
+        if not account_activity.is_crc_token(crc_token):  # sign nothing a caller chose
+            return WebhookResponse(400, b'{"error": "crc_token is not one X sends"}')
         token = account_activity.signed(crc_token.encode(), self.config.consumer_secret)
         return WebhookResponse(200, json.dumps({"response_token": token}).encode())
 

@@ -62,6 +62,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from http import HTTPStatus
 from typing import Any, Callable
 
@@ -176,9 +177,21 @@ def deliver_webhook(
     return _http(request, timeout_s)
 
 
-def crc_request(url: str, crc_token: str, *, timeout_s: float = 10.0) -> tuple[int, Any]:
-    """X's CRC GET; returns the status and the parsed JSON (None if not JSON)."""
-    query = urllib.parse.urlencode({"crc_token": crc_token})
+def new_crc_token() -> str:
+    """A crc_token as X sends it: base64 of a random UUID string (48 characters)."""
+    return base64.b64encode(str(uuid.uuid4()).encode()).decode().rstrip("=")
+
+
+def crc_request(
+    url: str, crc_token: str | None = None, *, timeout_s: float = 10.0
+) -> tuple[int, Any]:
+    """X's CRC GET, with a fresh real-shaped token unless ``crc_token`` is given
+    (a test's hostile one) and a nonce (base64 of the time in milliseconds), as
+    X sends them; returns the status and the parsed JSON (None if not JSON)."""
+    nonce = base64.b64encode(str(int(time.time() * 1000)).encode()).decode().rstrip("=")
+    query = urllib.parse.urlencode(
+        {"crc_token": new_crc_token() if crc_token is None else crc_token, "nonce": nonce}
+    )
     status, body = _http(
         urllib.request.Request(f"{url}{'&' if '?' in url else '?'}{query}"), timeout_s
     )
@@ -305,6 +318,7 @@ class XApiEmulator:
     expected_crc_response = staticmethod(expected_crc_response)
     deliver_webhook = staticmethod(deliver_webhook)
     crc_request = staticmethod(crc_request)
+    new_crc_token = staticmethod(new_crc_token)
 
     def __init__(
         self,

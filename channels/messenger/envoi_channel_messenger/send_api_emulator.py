@@ -5,7 +5,7 @@ GET). Use it in tests of this channel, or as a model for your own::
     with SendApiEmulator(page_id="1001") as meta:
         payload = meta.webhook_payload(meta.user_message("2001", "envoyer 10€ @alice"))
         status, _ = meta.deliver(webhook_url, payload)          # X-Hub-Signature-256
-        status, body = meta.verify(webhook_url, meta.verify_token, "challenge")
+        status, body = meta.verify(webhook_url, meta.verify_token, "1158201444")
         ...                                                      # the channel replies
         assert meta.sent[0]["text"].startswith("Confirm")
 

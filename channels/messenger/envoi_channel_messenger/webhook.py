@@ -25,6 +25,9 @@ _PSID = re.compile(r"[0-9]{1,64}")
 # "messenger:<mid>" fits envoi's 128 characters.
 _MID = re.compile(r"[A-Za-z0-9_.:\-]{1,100}")
 IGNORED_EVENTS = ("delivery", "read")
+# Meta's hub.challenge is a number (1158201444): only such a challenge is echoed,
+# so the verification answers no bytes a caller chose.
+_CHALLENGE = re.compile(r"[0-9]{1,32}")
 
 
 def sign(body: bytes, app_secret: str) -> str:
@@ -45,11 +48,12 @@ def signature_is_valid(body: bytes, header: str | None, app_secret: str) -> bool
 def verification_challenge(query: dict, verify_token: str) -> str | None:
     """The hub.challenge to echo when Meta subscribes with our verify token, else None."""
     given = query.get("hub.verify_token", "")
-    if query.get("hub.mode") != "subscribe" or not query.get("hub.challenge"):
+    challenge = query.get("hub.challenge", "")
+    if query.get("hub.mode") != "subscribe" or not _CHALLENGE.fullmatch(challenge):
         return None
     if not hmac.compare_digest(given.encode(), verify_token.encode()):
         return None
-    return query["hub.challenge"]
+    return challenge
 
 
 def _field(container: dict, key: str, kind: type, pattern: re.Pattern | None = None):

@@ -155,6 +155,9 @@ def test_the_package_uses_only_envois_public_plugin_api():
         ("subscribe", False, "1158201444", 403),
         ("unsubscribe", True, "1158201444", 403),
         ("subscribe", True, "", 403),
+        ("subscribe", True, "<script>alert(1)</script>", 403),
+        ("subscribe", True, "1158201444\n", 403),
+        ("subscribe", True, "1" * 33, 403),
     ],
 )
 def test_the_verification_echoes_the_challenge_only_with_the_right_token(
@@ -308,8 +311,8 @@ def test_secrets_stay_out_of_logs(meta, start, payer, tweeter, caplog):
     caplog.set_level(logging.DEBUG)
     gateway, _ = start()
     (psid, _), (handle, _) = payer(), tweeter()
-    meta.verify(url(gateway), meta.verify_token, "abc")
-    meta.verify(url(gateway), "wrong-token", "abc")
+    meta.verify(url(gateway), meta.verify_token, "1158201444")
+    meta.verify(url(gateway), "wrong-token", "1158201444")
     event = meta.user_message(psid, f"envoyer 1€ @{handle}")
     meta.deliver(url(gateway), meta.webhook_payload(event), signature="sha256=" + "1" * 64)
     meta.deliver(url(gateway), meta.webhook_payload(event))
