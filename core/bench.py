@@ -881,7 +881,7 @@ def _wait_for_webhooks(x, url: str) -> None:
     deadline = time.monotonic() + SERVER_READY_TIMEOUT_S
     while time.monotonic() < deadline:
         try:
-            if x.crc_request(url, "bench", timeout_s=1.0)[0] == 200:
+            if x.crc_request(url, timeout_s=1.0)[0] == 200:
                 return
         except OSError:
             pass

@@ -49,7 +49,7 @@ def credits_to(db, account_id) -> list[tuple]:
     return db.execute(
         "SELECT t.amount_cents, f.system_purpose FROM transfers t"
         " JOIN accounts f ON f.account_id = t.from_account_id"
-        " WHERE t.to_account_id = %s AND t.kind = 'FUNDING'",
+        " WHERE t.to_account_id = %s AND t.kind = 'FUNDING' ORDER BY t.seq",
         (account_id,),
     ).fetchall()
 

@@ -18,7 +18,7 @@ POST_HEAD = f"POST {WEBHOOK_PATH} HTTP/1.1\r\nHost: envoi\r\n".encode()
 
 
 @pytest.fixture
-def serve(x, bot, runtime, channel_client_for):
+def serve(x, bot, gateway_pool, channel_client_for):
     """serve(**limits) -> a started WebhookServer for the Twitter channel."""
     servers = []
 
@@ -35,7 +35,7 @@ def serve(x, bot, runtime, channel_client_for):
             "127.0.0.1:0",
             {channel: channel.webhook_routes()},
             {"twitter": channel_client_for("twitter")},
-            GatewayStore(runtime.pool),
+            GatewayStore(gateway_pool),
             WebhookLimits(**limits),
         )
         server.start()
