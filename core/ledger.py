@@ -304,13 +304,21 @@ def initiate(
     )
 
 
+# One channel message's transfer, with the predicate of the partial index
+# transfers_channel_reference written out so that the planner uses it.
+CHANNEL_MESSAGE_FILTER = (
+    " WHERE t.initiated_by = %s AND t.channel_reference = %s"
+    " AND t.initiated_by LIKE 'channel:%%' AND t.channel_reference <> ''"
+)
+
+
 def taken_in_before(conn, initiated_by: str, channel_reference: str, request) -> dict | None:
     """The transfer a channel already started for this message, or None. The
     same message asking for something else is refused: a message is immutable."""
     row = (
         conn.cursor(row_factory=dict_row)
         .execute(
-            TRANSFER_WITH_NAMES + " WHERE t.initiated_by = %s AND t.channel_reference = %s",
+            TRANSFER_WITH_NAMES + CHANNEL_MESSAGE_FILTER,
             (initiated_by, channel_reference),
         )
         .fetchone()
