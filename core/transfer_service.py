@@ -90,21 +90,10 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
             # Here, after the request id was looked up: a retry of a request
             # already answered gets its answer and spends nothing; so does a
             # channel's message taken in before, however long ago.
-            if caller.role == "channel" and request.channel_reference:
-                earlier = ledger.taken_in_before(
-                    conn, caller.principal, request.channel_reference, request
-                )
-                if earlier is not None:
-                    return transfer_service_pb2.InitiateTransferResponse(
-                        transfer=proto_rows.transfer(earlier)
-                    )
-            if from_identity is not None:
-                wait_s = self.identity_limiter.take(from_identity[:2])
-                if wait_s is not None:
-                    raise errors.RateLimited(
-                        "too many payments from this identity; try again later",
-                        metadata={"retry_after_s": str(math.ceil(wait_s))},
-                    )
+            earlier = self._taken_in_before(conn, caller, request)
+            if earlier is not None:
+                return earlier
+            self._take_identity_rate(from_identity)
             row = ledger.initiate(
                 conn,
                 self.settings,
@@ -130,6 +119,27 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
             transfer_service_pb2.InitiateTransferResponse,
             work,
         )
+
+    @staticmethod
+    def _taken_in_before(conn, caller, request):
+        """The answer for a channel message that already started a transfer, or None."""
+        if caller.role != "channel" or not request.channel_reference:
+            return None
+        earlier = ledger.taken_in_before(conn, caller.principal, request.channel_reference, request)
+        if earlier is None:
+            return None
+        return transfer_service_pb2.InitiateTransferResponse(transfer=proto_rows.transfer(earlier))
+
+    def _take_identity_rate(self, from_identity) -> None:
+        """Spend one payment of the identity's rate; RATE_LIMITED past it."""
+        if from_identity is None:
+            return
+        wait_s = self.identity_limiter.take(from_identity[:2])
+        if wait_s is not None:
+            raise errors.RateLimited(
+                "too many payments from this identity; try again later",
+                metadata={"retry_after_s": str(math.ceil(wait_s))},
+            )
 
     def ConfirmTransfer(self, request, context):
         caller = current_caller.get()
