@@ -4,6 +4,6 @@ A channel turns posts on a social network into payments through envoi's gRPC
 API, with a `channel` token; docs/plugins.md explains how to write one.
 """
 
-from envoi.channels.hookspecs import hookimpl
+from envoi.plugins.hookspecs import hookimpl
 
 __all__ = ["hookimpl"]

@@ -17,7 +17,8 @@ from google.protobuf import json_format
 from envoi.channels.twitter.config import SETTINGS_HELP as TWITTER_SETTINGS_HELP
 from envoi.client import EnvoiClient, EnvoiError
 from envoi.client.client import DEFAULT_TARGET
-from envoi.core import bench, config, startup, tls, torture
+from envoi.core import config, startup, tls
+from envoi.core.ops import bench, torture
 from envoi.providers.sandbox.config import SETTINGS_HELP as SANDBOX_SETTINGS_HELP
 
 DESCRIPTION = "envoi: a gRPC payment core with plug-in social channels"
@@ -155,7 +156,7 @@ def _with_plugin_settings(format_help):
 
 
 def cmd_plugins(args):
-    from envoi.channels import plugins
+    from envoi import plugins
 
     _print_json([dataclasses.asdict(plugin) for plugin in plugins.installed_plugins()])
 
@@ -187,7 +188,7 @@ def _with_database(args, work):
 
 
 def cmd_token_create(args):
-    from envoi.core import api_tokens
+    from envoi.core.auth import api_tokens
 
     token_id, token = _with_database(
         args,
@@ -199,7 +200,7 @@ def cmd_token_create(args):
 
 
 def cmd_token_revoke(args):
-    from envoi.core import api_tokens
+    from envoi.core.auth import api_tokens
 
     if not _with_database(args, lambda conn: api_tokens.revoke_token(conn, args.token_id)):
         sys.exit(f"no live token {args.token_id}")

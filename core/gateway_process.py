@@ -16,7 +16,7 @@ import threading
 
 import psycopg
 
-from envoi.core import api_tokens
+from envoi.core.auth import api_tokens
 from envoi.core.config import ConfigError
 from envoi.core.startup import DatabaseUrls
 
@@ -30,7 +30,7 @@ CORE_ONLY_VARIABLES = ("ENVOI_DATABASE_URL", "ENVOI_MIGRATION_DATABASE_URL", "EN
 def start(target: str, urls: DatabaseUrls, listen: str, env=os.environ):
     """Start `envoi gateway` for the configured channels; return its stop function
     (None when no channel is configured)."""
-    from envoi.channels import plugins
+    from envoi import plugins
     from envoi.channels.gateway import token_variable
 
     channel_names = [channel.name for channel in plugins.load_channels(env)]

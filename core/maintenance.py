@@ -8,9 +8,9 @@ import logging
 import threading
 import time
 
-from envoi.core import idempotency, ledger, payout_submission, top_up_refunds
+from envoi.core.ledger import accounts, idempotency, payout_submission, top_up_refunds, transfers
+from envoi.core.ledger.transactions import run_in_transaction
 from envoi.core.runtime import Runtime
-from envoi.core.transactions import run_in_transaction
 
 log = logging.getLogger("envoi.maintenance")
 
@@ -22,10 +22,10 @@ MAX_EXPIRIES_PER_TICK = 1000
 def fold_deferred_credits(runtime: Runtime) -> int:
     """Fold every account's deferred credits, one account per transaction so
     that each row lock is short; return how many accounts were folded."""
-    account_ids = run_in_transaction(runtime.pool, ledger.accounts_with_deferred_credits)
+    account_ids = run_in_transaction(runtime.pool, accounts.accounts_with_deferred_credits)
     for account_id in account_ids:
         run_in_transaction(
-            runtime.pool, lambda conn, a=account_id: ledger.fold_deferred_credits(conn, a)
+            runtime.pool, lambda conn, a=account_id: accounts.fold_deferred_credits(conn, a)
         )
     return len(account_ids)
 
@@ -35,7 +35,7 @@ def expire_due_transfers(runtime: Runtime, now=None) -> int:
     past at `now` (default: the database's clock); return how many."""
     resolved = 0
     while resolved < MAX_EXPIRIES_PER_TICK and run_in_transaction(
-        runtime.pool, lambda conn: ledger.expire_or_refund_one_due(conn, now)
+        runtime.pool, lambda conn: transfers.expire_or_refund_one_due(conn, now)
     ):
         resolved += 1
     return resolved

@@ -19,20 +19,21 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from envoi.core import ledger, startup, tls
-from envoi.core.account_service import AccountService
-from envoi.core.api_key_service import ApiKeyService
-from envoi.core.auth_interceptor import AuthInterceptor
-from envoi.core.collection_service import CollectionService
+from envoi.core import startup, tls
+from envoi.core.api.account_service import AccountService
+from envoi.core.api.api_key_service import ApiKeyService
+from envoi.core.api.collection_service import CollectionService
+from envoi.core.api.event_service import EventService
+from envoi.core.api.event_wakeups import EventWakeups
+from envoi.core.api.funding_service import FundingService
+from envoi.core.api.payment_request_service import PaymentRequestService
+from envoi.core.api.payout_service import PayoutService
+from envoi.core.api.transfer_service import TransferService
+from envoi.core.auth.interceptor import AuthInterceptor
 from envoi.core.config import Settings
-from envoi.core.event_service import EventService
-from envoi.core.event_wakeups import EventWakeups
-from envoi.core.funding_service import FundingService
+from envoi.core.ledger import accounts
 from envoi.core.maintenance import MaintenanceThread
-from envoi.core.payment_request_service import PaymentRequestService
-from envoi.core.payout_service import PayoutService
 from envoi.core.runtime import Runtime, open_pool
-from envoi.core.transfer_service import TransferService
 from envoi.v1 import (
     account_service_pb2,
     account_service_pb2_grpc,
@@ -153,7 +154,7 @@ async def start_server(runtime: Runtime, listen: str, interceptors=None) -> Runn
 def load_payment_providers(env=os.environ) -> dict:
     """Runtime's funding_providers and payout_providers, from the enabled provider
     plugins (entry point group envoi.providers, limited by ENVOI_PROVIDERS)."""
-    from envoi.channels import plugins
+    from envoi import plugins
 
     manager = plugins.plugin_manager(env, plugins.PROVIDER_ENTRY_POINT_GROUP)
     providers = {
@@ -178,7 +179,7 @@ def ensure_system_accounts(database_url: str, settings: Settings) -> None:
     pool = open_pool(database_url, 1)
     try:
         with pool.connection() as conn, conn.transaction():
-            ledger.ensure_system_accounts(conn, settings.currencies)
+            accounts.ensure_system_accounts(conn, settings.currencies)
     finally:
         pool.close()
 

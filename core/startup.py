@@ -5,8 +5,10 @@ database's) and the code key."""
 import dataclasses
 import logging
 
-from envoi.core import confirmation_codes, db_roles, embedded_postgres, migrations
+from envoi.core import embedded_postgres, schema
 from envoi.core.config import ConfigError, Settings
+from envoi.core.policy import confirmation_codes
+from envoi.core.schema import db_roles
 
 log = logging.getLogger("envoi.startup")
 
@@ -45,7 +47,7 @@ def database_urls(settings: Settings) -> DatabaseUrls:
 
 
 def migrate(owner_url: str) -> list[str]:
-    applied = migrations.migrate(owner_url)
+    applied = schema.migrate(owner_url)
     if applied:
         log.info("applied migrations: %s", ", ".join(applied))
     return applied

@@ -33,11 +33,13 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from envoi.client import EnvoiClient
-from envoi.core import api_tokens, db_roles, embedded_postgres, migrations
-from envoi.core.auth_interceptor import AuthInterceptor
+from envoi.core import embedded_postgres, schema
+from envoi.core.auth import api_tokens
+from envoi.core.auth.interceptor import AuthInterceptor
 from envoi.core.config import Settings
-from envoi.core.ledger_invariants import assert_ledger_invariants
+from envoi.core.ledger.invariants import assert_ledger_invariants
 from envoi.core.runtime import Runtime, open_pool
+from envoi.core.schema import db_roles
 from envoi.core.server import load_payment_providers, prepare_database, start_server
 from envoi.v1 import identity_pb2
 
@@ -66,7 +68,7 @@ def database_url(postgres_server_url):
     with psycopg.connect(postgres_server_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     url = make_conninfo(**{**conninfo_to_dict(postgres_server_url), "dbname": name})
-    migrations.migrate(url)
+    schema.migrate(url)
     prepare_database(url, Settings(currencies=("EUR", "USD")))
     yield url
     with psycopg.connect(postgres_server_url, autocommit=True) as conn:

@@ -14,7 +14,7 @@ import psutil
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from envoi.core import db_roles
+from envoi.core.schema import db_roles
 
 ENVOI = Path(sys.executable).with_name("envoi")
 SERVING = health_pb2.HealthCheckResponse.SERVING

@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 from envoi.client import errors
-from envoi.core import api_keys, api_tokens
+from envoi.core.auth import api_keys, api_tokens
 from envoi.core.config import Settings
 from envoi.core.testing import TEST_CODE_KEY
 

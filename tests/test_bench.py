@@ -6,7 +6,7 @@ import json
 
 from server_process import run_envoi
 
-from envoi.core.bench import RESULT_KEYS
+from envoi.core.ops.bench import RESULT_KEYS
 
 BENCH_TIMEOUT_S = 120
 

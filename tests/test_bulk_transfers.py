@@ -14,7 +14,7 @@ from concurrently import run_together
 from error_status import bearer, expect_failure
 
 from envoi.client import errors
-from envoi.core import ledger
+from envoi.core.ledger import accounts
 from envoi.v1 import (
     account_pb2,
     money_pb2,
@@ -148,7 +148,7 @@ def test_one_failure_rejects_the_whole_batch_and_changes_nothing(
     alice, bob = settlement(balance_cents=1_000), settlement()
     taken = move(alice, bob, 10)
     service.create_transfers([taken], mode="ALL_OR_NOTHING")
-    funding = str(ledger.system_account_id(db, ledger.FUNDING_PURPOSE, "EUR"))
+    funding = str(accounts.system_account_id(db, accounts.FUNDING_PURPOSE, "EUR"))
     bad_transfer = {
         "overdraws": move(alice, bob, 500),  # 990 - 600 left: 500 is too much
         "unknown recipient": move(alice, str(uuid.uuid4()), 5),

@@ -5,7 +5,7 @@ import psycopg
 import pytest
 
 from envoi.client import errors
-from envoi.core import business_profiles
+from envoi.core.policy import business_profiles
 from envoi.core.testing import TEST_SIREN
 from envoi.v1 import transfer_pb2
 

@@ -14,7 +14,7 @@ from concurrently import run_together
 from error_status import ledger_state
 
 from envoi.client import errors
-from envoi.core import top_up_refunds
+from envoi.core.ledger import top_up_refunds
 from envoi.core.testing import TEST_PROVIDER_ENV
 from envoi.providers.provider import ProviderUnavailable
 from envoi.providers.sandbox import callbacks, cards

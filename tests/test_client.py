@@ -12,7 +12,7 @@ import pytest
 import rpc_catalog
 
 from envoi.client import EnvoiClient, errors
-from envoi.core.auth_interceptor import AuthInterceptor
+from envoi.core.auth.interceptor import AuthInterceptor
 from envoi.providers.sandbox import bank_transfers, cards
 from envoi.v1 import (
     identity_pb2,

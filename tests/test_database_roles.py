@@ -5,7 +5,7 @@ table, over real connections as those roles."""
 import psycopg
 import pytest
 
-from envoi.core import db_roles
+from envoi.core.schema import db_roles
 
 # Every table of the schema, with what each role may do to it. A new table
 # fails test_every_table_has_decided_privileges until someone decides here

@@ -6,7 +6,7 @@ import psycopg
 import psycopg.errors
 import pytest
 
-from envoi.core.ledger_invariants import assert_ledger_invariants
+from envoi.core.ledger.invariants import assert_ledger_invariants
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from envoi.client import errors
-from envoi.core import roles
+from envoi.core.auth import roles
 
 METHODS = rpc_catalog.methods_by_path()
 # The role each method is fuzzed with: the strongest that may call it.

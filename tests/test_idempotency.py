@@ -6,7 +6,7 @@ import pytest
 from concurrently import run_together
 
 from envoi.client import errors
-from envoi.core import ledger
+from envoi.core.ledger import transfers
 from envoi.v1 import transfer_pb2
 
 
@@ -93,7 +93,7 @@ def test_request_ids_belong_to_their_caller(wallet, channel, open_account, poste
 
 
 def test_request_ids_are_kept_at_least_a_day(wallet, open_account, db, runtime):
-    from envoi.core import idempotency
+    from envoi.core.ledger import idempotency
 
     alice, bob = open_account(balance_cents=5_000), open_account()
     wallet.initiate_transfer(alice, bob, 100, request_id="kept-1")
@@ -150,7 +150,7 @@ def test_finding_a_channel_message_reads_its_index_not_the_ledger(db):
     db.execute("SET enable_seqscan = off")  # the test ledger is small: ask what it could use
     try:
         plan = db.execute(
-            "EXPLAIN " + ledger.TRANSFER_WITH_NAMES + ledger.CHANNEL_MESSAGE_FILTER,
+            "EXPLAIN " + transfers.TRANSFER_WITH_NAMES + transfers.CHANNEL_MESSAGE_FILTER,
             ("channel:twitter", "post:1"),
         ).fetchall()
     finally:

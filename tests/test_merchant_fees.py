@@ -8,9 +8,9 @@ import pytest
 from concurrently import run_together
 
 from envoi.client import errors
-from envoi.core import merchant_fees
 from envoi.core.config import Settings
-from envoi.core.ledger_invariants import assert_ledger_invariants
+from envoi.core.ledger.invariants import assert_ledger_invariants
+from envoi.core.policy import merchant_fees
 from envoi.core.testing import TEST_CODE_KEY
 from envoi.v1 import event_pb2, identity_pb2, transfer_pb2
 

@@ -7,7 +7,7 @@ import pytest
 from concurrently import run_together
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from envoi.core import migrations
+from envoi.core import schema
 
 
 @pytest.fixture
@@ -21,16 +21,16 @@ def empty_database_url(postgres_server_url):
 
 
 def test_concurrent_migrations_apply_each_file_once(empty_database_url):
-    names = [name for _, name, _ in migrations.migration_files()]
-    results = run_together([lambda: migrations.migrate(empty_database_url)] * 4)
+    names = [name for _, name, _ in schema.migration_files()]
+    results = run_together([lambda: schema.migrate(empty_database_url)] * 4)
     # Exactly one runner applied everything; the others found it done.
     assert sorted(results, key=len) == [[], [], [], names]
     with psycopg.connect(empty_database_url) as conn:
         applied = conn.execute("SELECT name FROM schema_migrations ORDER BY version").fetchall()
     assert [row[0] for row in applied] == names
-    assert migrations.migrate(empty_database_url) == []
+    assert schema.migrate(empty_database_url) == []
 
 
 def test_migration_files_are_numbered_without_gaps():
-    versions = [version for version, _, _ in migrations.migration_files()]
+    versions = [version for version, _, _ in schema.migration_files()]
     assert versions == list(range(1, len(versions) + 1))

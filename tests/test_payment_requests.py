@@ -12,7 +12,8 @@ from concurrently import run_together
 from event_streams import StreamReader
 
 from envoi.client import errors
-from envoi.core import maintenance, payment_requests
+from envoi.core import maintenance
+from envoi.core.ledger import payment_requests
 from envoi.v1 import event_pb2, identity_pb2, transfer_pb2
 
 PERSON_CODE = "123456"

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from envoi.channels import plugins
+from envoi import plugins
 from envoi.channels.twitter.channel import TwitterChannel
 from envoi.providers.sandbox.bank_transfers import SandboxBankTransfers
 from envoi.providers.sandbox.cards import SandboxCards

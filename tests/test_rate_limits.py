@@ -6,7 +6,7 @@ import pytest
 from fake_clock import FakeClock
 
 from envoi.client import errors
-from envoi.core.rate_limits import RateLimiter
+from envoi.core.policy.rate_limits import RateLimiter
 from envoi.v1 import identity_pb2
 
 
@@ -27,7 +27,7 @@ def test_a_rate_of_zero_turns_the_limit_off():
 
 
 def test_idle_buckets_are_dropped_when_memory_is_full(monkeypatch):
-    monkeypatch.setattr("envoi.core.rate_limits.MAX_BUCKETS", 2)
+    monkeypatch.setattr("envoi.core.policy.rate_limits.MAX_BUCKETS", 2)
     clock = FakeClock()
     limiter = RateLimiter(per_minute=60, burst=1, clock=clock)
     limiter.take(("x", "1"))

@@ -14,8 +14,9 @@ import psycopg
 import pytest
 
 from envoi.client import EnvoiClient, errors
-from envoi.core import api_tokens, bench, torture
-from envoi.core.replicated_postgres import ReplicatedPostgres
+from envoi.core.auth import api_tokens
+from envoi.core.ops import bench, torture
+from envoi.core.ops.replicated_postgres import ReplicatedPostgres
 
 
 @dataclasses.dataclass(frozen=True)

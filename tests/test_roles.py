@@ -16,7 +16,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from envoi.client import errors
-from envoi.core import api_tokens, roles
+from envoi.core.auth import api_tokens, roles
 from envoi.core.testing import TEST_SIREN, settings_with
 from envoi.providers.sandbox import bank_transfers, cards
 from envoi.v1 import (

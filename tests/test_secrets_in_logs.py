@@ -8,7 +8,7 @@ import psycopg
 import pytest
 
 from envoi.client import errors
-from envoi.core import api_tokens
+from envoi.core.auth import api_tokens
 from envoi.core.testing import TEST_CODE_KEY, TEST_PROVIDER_ENV
 from envoi.providers.sandbox import cards
 

@@ -35,7 +35,7 @@ from server_process import (
 )
 
 from envoi.client import EnvoiClient, errors
-from envoi.core import db_roles
+from envoi.core.schema import db_roles
 from envoi.core.testing import TEST_CODE_KEY
 from envoi.v1 import transfer_pb2
 
@@ -520,8 +520,8 @@ def test_the_gateways_code_does_not_load_the_token_module():
             sys.executable,
             "-c",
             "import sys; from envoi.core import cli; cli.build_parser();"
-            " import envoi.channels.gateway, envoi.channels.gateway_store, envoi.channels.plugins;"
-            " print('envoi.core.api_tokens' in sys.modules)",
+            " import envoi.channels.gateway, envoi.channels.gateway_store, envoi.plugins;"
+            " print('envoi.core.auth.api_tokens' in sys.modules)",
         ],
         capture_output=True,
         text=True,

@@ -2,8 +2,8 @@
 
 from fake_clock import FakeClock
 
-from envoi.core.caller import Caller
-from envoi.core.token_cache import TokenCache
+from envoi.core.auth.caller import Caller
+from envoi.core.auth.token_cache import TokenCache
 
 WALLET = Caller("0b5c2d3e-0000-4000-8000-000000000001", "wallet", None, None)
 
@@ -26,7 +26,7 @@ def test_a_ttl_of_zero_remembers_nothing():
 
 
 def test_the_cache_stays_bounded_and_drops_expired_entries_first(monkeypatch):
-    monkeypatch.setattr("envoi.core.token_cache.MAX_ENTRIES", 3)
+    monkeypatch.setattr("envoi.core.auth.token_cache.MAX_ENTRIES", 3)
     clock = FakeClock()
     cache = TokenCache(1.0, clock=clock)
     for key in (b"a", b"b", b"c"):

@@ -7,7 +7,7 @@ import uuid
 import psycopg
 from server_process import run_envoi
 
-from envoi.core import torture
+from envoi.core.ops import torture
 
 TORTURE_TIMEOUT_S = 180
 

@@ -17,11 +17,12 @@ from event_streams import StreamReader
 from server_process import ServerProcess, database_env, envoi_env, free_port, wait_for
 
 from envoi.client import EnvoiClient, errors
-from envoi.core import api_tokens, ledger
+from envoi.core.api.event_service import decode_cursor
+from envoi.core.auth import api_tokens
 from envoi.core.config import Settings
-from envoi.core.event_service import decode_cursor
+from envoi.core.ledger import transfers
+from envoi.core.ledger.transactions import run_in_transaction
 from envoi.core.testing import TEST_CODE_KEY, ServerOnThread
-from envoi.core.transactions import run_in_transaction
 from envoi.providers.sandbox import bank_transfers, cards
 from envoi.v1 import event_pb2, event_service_pb2, event_service_pb2_grpc, identity_pb2
 
@@ -406,7 +407,7 @@ def credit_while_no_server_runs(runtime, account_id) -> str:
     """A credit committed straight through the ledger while no server runs."""
     row = run_in_transaction(
         runtime.pool,
-        lambda conn: ledger.credit(conn, runtime.settings, account_id, 1, "EUR", "", "admin"),
+        lambda conn: transfers.credit(conn, runtime.settings, account_id, 1, "EUR", "", "admin"),
     )
     return str(row["transfer_id"])
 

@@ -1,0 +1,414 @@
+"""envoi.v1.AccountService: open accounts, read them, change or reset codes, credit money in."""
+
+from envoi.client import errors
+from envoi.core.api import proto_rows
+from envoi.core.api.request_validation import MAX_DISPLAY_NAME_LENGTH, MAX_MEMO_LENGTH, RequestCheck
+from envoi.core.auth.access import require_account_access, require_money_access, require_own_account
+from envoi.core.auth.caller import current_caller
+from envoi.core.ledger import accounts, code_resets, debit_mandates, identities, transfers
+from envoi.core.ledger.transactions import apply_once, run_in_transaction
+from envoi.core.policy import business_profiles, merchant_fees
+from envoi.core.runtime import Runtime
+from envoi.v1 import account_pb2, account_service_pb2, account_service_pb2_grpc, identity_pb2
+
+SERVICE = "/envoi.v1.AccountService/"
+TIERS = {
+    account_pb2.ACCOUNT_TIER_UNVERIFIED: "ACCOUNT_TIER_UNVERIFIED",
+    account_pb2.ACCOUNT_TIER_VERIFIED: "ACCOUNT_TIER_VERIFIED",
+}
+PREFERENCES = {value: name for name, value in account_pb2.NotificationPreference.items() if value}
+OPENABLE_KINDS = {
+    account_pb2.ACCOUNT_KIND_PERSON: "ACCOUNT_KIND_PERSON",
+    account_pb2.ACCOUNT_KIND_ASSOCIATION: "ACCOUNT_KIND_ASSOCIATION",
+    account_pb2.ACCOUNT_KIND_MERCHANT: "ACCOUNT_KIND_MERCHANT",
+    # envoi's own clearing accounts; only an admin opens one (the wallet, people).
+    account_pb2.ACCOUNT_KIND_SETTLEMENT: "ACCOUNT_KIND_SETTLEMENT",
+}
+
+
+def identity_ref(identity: identity_pb2.Identity) -> identities.IdentityRef:
+    return identities.IdentityRef(identity.namespace, identity.subject_id, identity.handle)
+
+
+class AccountService(account_service_pb2_grpc.AccountServiceServicer):
+    def __init__(self, runtime: Runtime):
+        self.runtime = runtime
+        self.settings = runtime.settings
+
+    def OpenAccount(self, request, context):
+        caller = current_caller.get()
+        check = RequestCheck()
+        check.request_id(request.request_id)
+        check.enum("kind", request.kind, OPENABLE_KINDS)
+        check.text(
+            "display_name", request.display_name, max_length=MAX_DISPLAY_NAME_LENGTH, required=True
+        )
+        check.code("code", request.code)
+        if request.HasField("identity"):
+            check.identity("identity", request.identity)
+        currency_code = request.currency_code or self.settings.default_currency
+        if currency_code not in self.settings.currencies:
+            check.fail("currency_code", f"must be one of: {', '.join(self.settings.currencies)}")
+        check.raise_if_any()
+        if caller.role == "wallet" and request.kind != account_pb2.ACCOUNT_KIND_PERSON:
+            raise errors.PermissionDenied("the wallet role opens PERSON accounts only")
+        kind = OPENABLE_KINDS[request.kind].removeprefix("ACCOUNT_KIND_")
+
+        def work(conn):
+            row = accounts.open_account(
+                conn,
+                self.settings,
+                self.runtime.code_key,
+                kind=kind,
+                display_name=request.display_name,
+                currency_code=currency_code,
+                code=request.code,
+            )
+            claimed = []
+            if request.HasField("identity"):
+                claimed = identities.link_identity(
+                    conn, self.settings, str(row["account_id"]), identity_ref(request.identity)
+                )
+            return account_service_pb2.OpenAccountResponse(
+                account=self._account(conn, row),
+                claimed_transfers=[proto_rows.transfer(t) for t in claimed],
+            )
+
+        return apply_once(
+            self.runtime.pool,
+            SERVICE + "OpenAccount",
+            request,
+            account_service_pb2.OpenAccountResponse,
+            work,
+        )
+
+    def _account(self, conn, row: dict):
+        """The Account message of a row, with its linked identities."""
+        return proto_rows.account(
+            row,
+            self.settings.code_max_attempts,
+            identities.account_identities(conn, row["account_id"]),
+        )
+
+    def _readable_account(self, request) -> dict:
+        check = RequestCheck()
+        check.uuid("account_id", request.account_id)
+        check.raise_if_any()
+        require_own_account(current_caller.get(), request.account_id)
+        return run_in_transaction(
+            self.runtime.pool, lambda conn: accounts.get_account(conn, request.account_id)
+        )
+
+    def GetAccount(self, request, context):
+        caller = current_caller.get()
+        check = RequestCheck()
+        check.uuid("account_id", request.account_id)
+        check.raise_if_any()
+        require_own_account(caller, request.account_id)
+
+        def read(conn):
+            row = accounts.get_account(conn, request.account_id)
+            require_account_access(caller, row["kind"])
+            return account_service_pb2.GetAccountResponse(account=self._account(conn, row))
+
+        return run_in_transaction(self.runtime.pool, read)
+
+    def GetBalance(self, request, context):
+        row = self._readable_account(request)
+        require_money_access(current_caller.get(), row["kind"])
+        return account_service_pb2.GetBalanceResponse(balance=proto_rows.balance(row))
+
+    def ChangeCode(self, request, context):
+        caller = current_caller.get()
+        check = RequestCheck()
+        check.request_id(request.request_id)
+        check.uuid("account_id", request.account_id)
+        check.code("current_code", request.current_code)
+        check.code("new_code", request.new_code)
+        check.raise_if_any()
+        require_own_account(caller, request.account_id)
+
+        def work(conn):
+            account = accounts.get_account(conn, request.account_id, lock=True)
+            require_money_access(caller, account["kind"])
+            row = accounts.change_code(
+                conn,
+                self.settings,
+                self.runtime.code_key,
+                account,
+                request.current_code,
+                request.new_code,
+            )
+            return account_service_pb2.ChangeCodeResponse(account=self._account(conn, row))
+
+        return apply_once(
+            self.runtime.pool,
+            SERVICE + "ChangeCode",
+            request,
+            account_service_pb2.ChangeCodeResponse,
+            work,
+        )
+
+    def ResetCode(self, request, context):
+        caller = current_caller.get()
+        check = RequestCheck()
+        check.request_id(request.request_id)
+        check.uuid("account_id", request.account_id)
+        check.code("new_code", request.new_code)
+        check.text(
+            "reason", request.reason, max_length=code_resets.MAX_REASON_LENGTH, required=True
+        )
+        check.raise_if_any()
+
+        def work(conn):
+            reset = code_resets.reset(
+                conn,
+                self.runtime.code_key,
+                self.settings.code_reset_hold_s,
+                account=accounts.get_account(conn, request.account_id, lock=True),
+                new_code=request.new_code,
+                reason=request.reason,
+                by=caller,
+            )
+            return account_service_pb2.ResetCodeResponse(
+                account=self._account(conn, accounts.get_account(conn, request.account_id)),
+                code_reset=proto_rows.code_reset(reset),
+            )
+
+        return apply_once(
+            self.runtime.pool,
+            SERVICE + "ResetCode",
+            request,
+            account_service_pb2.ResetCodeResponse,
+            work,
+        )
+
+    def CreditAccount(self, request, context):
+        caller = current_caller.get()
+        check = RequestCheck()
+        check.request_id(request.request_id)
+        check.uuid("account_id", request.account_id)
+        check.money("amount", request.amount, self.settings.currencies)
+        check.text("memo", request.memo, max_length=MAX_MEMO_LENGTH)
+        check.raise_if_any()
+
+        def work(conn):
+            transfer = transfers.credit(
+                conn,
+                self.settings,
+                request.account_id,
+                request.amount.amount_cents,
+                request.amount.currency_code,
+                request.memo,
+                caller.principal,
+            )
+            account = accounts.get_account(conn, request.account_id)
+            return account_service_pb2.CreditAccountResponse(
+                transfer=proto_rows.transfer(transfer), balance=proto_rows.balance(account)
+            )
+
+        return apply_once(
+            self.runtime.pool,
+            SERVICE + "CreditAccount",
+            request,
+            account_service_pb2.CreditAccountResponse,
+            work,
+        )
+
+    def LinkIdentity(self, request, context):
+        caller = current_caller.get()
+        check = RequestCheck()
+        check.request_id(request.request_id)
+        check.uuid("account_id", request.account_id)
+        check.identity("identity", request.identity)
+        check.raise_if_any()
+
+        def work(conn):
+            require_money_access(caller, accounts.get_account(conn, request.account_id)["kind"])
+            claimed = identities.link_identity(
+                conn, self.settings, request.account_id, identity_ref(request.identity)
+            )
+            return account_service_pb2.LinkIdentityResponse(
+                account=self._account(conn, accounts.get_account(conn, request.account_id)),
+                claimed_transfers=[proto_rows.transfer(t) for t in claimed],
+            )
+
+        return apply_once(
+            self.runtime.pool,
+            SERVICE + "LinkIdentity",
+            request,
+            account_service_pb2.LinkIdentityResponse,
+            work,
+        )
+
+    def UnlinkIdentity(self, request, context):
+        caller = current_caller.get()
+        check = RequestCheck()
+        check.request_id(request.request_id)
+        check.uuid("account_id", request.account_id)
+        check.identity("identity", request.identity)
+        check.raise_if_any()
+
+        def work(conn):
+            require_money_access(caller, accounts.get_account(conn, request.account_id)["kind"])
+            identities.unlink_identity(conn, request.account_id, identity_ref(request.identity))
+            return account_service_pb2.UnlinkIdentityResponse(
+                account=self._account(conn, accounts.get_account(conn, request.account_id))
+            )
+
+        return apply_once(
+            self.runtime.pool,
+            SERVICE + "UnlinkIdentity",
+            request,
+            account_service_pb2.UnlinkIdentityResponse,
+            work,
+        )
+
+    def SetAccountTier(self, request, context):
+        check = RequestCheck()
+        check.request_id(request.request_id)
+        check.uuid("account_id", request.account_id)
+        check.enum("tier", request.tier, TIERS)
+        check.raise_if_any()
+        tier = TIERS[request.tier].removeprefix("ACCOUNT_TIER_")
+
+        def work(conn):
+            claimed = accounts.set_tier(conn, self.settings, request.account_id, tier)
+            return account_service_pb2.SetAccountTierResponse(
+                account=self._account(conn, accounts.get_account(conn, request.account_id)),
+                claimed_transfers=[proto_rows.transfer(t) for t in claimed],
+            )
+
+        return apply_once(
+            self.runtime.pool,
+            SERVICE + "SetAccountTier",
+            request,
+            account_service_pb2.SetAccountTierResponse,
+            work,
+        )
+
+    def SetNotificationPreference(self, request, context):
+        caller = current_caller.get()
+        check = RequestCheck()
+        check.request_id(request.request_id)
+        check.uuid("account_id", request.account_id)
+        check.enum("notification_preference", request.notification_preference, PREFERENCES)
+        check.raise_if_any()
+        require_own_account(caller, request.account_id)
+        preference = PREFERENCES[request.notification_preference].removeprefix(
+            "NOTIFICATION_PREFERENCE_"
+        )
+
+        def work(conn):
+            require_money_access(caller, accounts.get_account(conn, request.account_id)["kind"])
+            accounts.set_notification_preference(conn, request.account_id, preference)
+            return account_service_pb2.SetNotificationPreferenceResponse(
+                account=self._account(conn, accounts.get_account(conn, request.account_id))
+            )
+
+        return apply_once(
+            self.runtime.pool,
+            SERVICE + "SetNotificationPreference",
+            request,
+            account_service_pb2.SetNotificationPreferenceResponse,
+            work,
+        )
+
+    def SetBusinessProfile(self, request, context):
+        check = RequestCheck()
+        check.request_id(request.request_id)
+        check.uuid("account_id", request.account_id)
+        business_profiles.check_profile(check, "business_profile", request.business_profile)
+        check.raise_if_any()
+
+        def work(conn):
+            account = accounts.get_account(conn, request.account_id, lock=True)
+            business_profiles.set_profile(conn, account, request.business_profile)
+            return account_service_pb2.SetBusinessProfileResponse(
+                account=self._account(conn, accounts.get_account(conn, request.account_id))
+            )
+
+        return apply_once(
+            self.runtime.pool,
+            SERVICE + "SetBusinessProfile",
+            request,
+            account_service_pb2.SetBusinessProfileResponse,
+            work,
+        )
+
+    def SetMerchantFees(self, request, context):
+        check = RequestCheck()
+        check.request_id(request.request_id)
+        check.uuid("account_id", request.account_id)
+        fees = request.merchant_fees
+        if not 0 <= fees.basis_points <= merchant_fees.MAX_BASIS_POINTS:
+            check.fail(
+                "merchant_fees.basis_points",
+                f"must be between 0 and {merchant_fees.MAX_BASIS_POINTS} (100 %)",
+            )
+        if not 0 <= fees.fixed_cents <= merchant_fees.MAX_FIXED_CENTS:
+            limit = merchant_fees.MAX_FIXED_CENTS
+            check.fail("merchant_fees.fixed_cents", f"must be between 0 and {limit}")
+        check.raise_if_any()
+
+        def work(conn):
+            account = accounts.get_account(conn, request.account_id, lock=True)
+            merchant_fees.set_fees(conn, account, fees.basis_points, fees.fixed_cents)
+            return account_service_pb2.SetMerchantFeesResponse(
+                account=self._account(conn, accounts.get_account(conn, request.account_id))
+            )
+
+        return apply_once(
+            self.runtime.pool,
+            SERVICE + "SetMerchantFees",
+            request,
+            account_service_pb2.SetMerchantFeesResponse,
+            work,
+        )
+
+    def SetDebitMandate(self, request, context):
+        caller = current_caller.get()
+        check = RequestCheck()
+        check.request_id(request.request_id)
+        check.uuid("account_id", request.account_id)
+        check.text("reason", request.reason, max_length=MAX_MEMO_LENGTH, required=True)
+        check.raise_if_any()
+
+        def work(conn):
+            account = accounts.get_account(conn, request.account_id, lock=True)
+            debit_mandates.set_mandate(
+                conn, account, active=request.active, reason=request.reason, caller=caller
+            )
+            return account_service_pb2.SetDebitMandateResponse(
+                account=self._account(conn, accounts.get_account(conn, request.account_id))
+            )
+
+        return apply_once(
+            self.runtime.pool,
+            SERVICE + "SetDebitMandate",
+            request,
+            account_service_pb2.SetDebitMandateResponse,
+            work,
+        )
+
+    def ResolveIdentity(self, request, context):
+        check = RequestCheck()
+        check.identity("identity", request.identity, need_subject_id=False)
+        if not request.identity.subject_id and not request.identity.handle:
+            check.fail("identity.subject_id", "give subject_id, or else handle")
+        check.raise_if_any()
+        row = run_in_transaction(
+            self.runtime.pool,
+            lambda conn: identities.resolve_identity(
+                conn,
+                request.identity.namespace,
+                subject_id=request.identity.subject_id,
+                handle=request.identity.handle,
+            ),
+        )
+        return account_service_pb2.ResolveIdentityResponse(
+            account_id=str(row["account_id"]),
+            display_name=row["display_name"],
+            kind=account_pb2.AccountKind.Value("ACCOUNT_KIND_" + row["kind"]),
+            identity=proto_rows.identity(row["namespace"], row["subject_id"], row["handle"]),
+        )

@@ -1,0 +1,137 @@
+"""envoi.v1.ApiKeyService: merchants' API keys.
+
+An admin manages the keys of any merchant account (and creates a merchant's
+first); a merchant key those of its own account only. A secret is in the
+answer to CreateApiKey or RotateApiKey and nowhere else: the answer kept for
+a retry of the same request_id has it removed.
+"""
+
+from envoi.client import errors
+from envoi.core.api import proto_rows
+from envoi.core.api.request_validation import RequestCheck
+from envoi.core.auth import api_keys
+from envoi.core.auth.access import require_own_account
+from envoi.core.auth.caller import Caller, current_caller
+from envoi.core.ledger.transactions import apply_once, run_in_transaction
+from envoi.core.runtime import Runtime
+from envoi.v1 import api_key_service_pb2, api_key_service_pb2_grpc
+
+SERVICE = "/envoi.v1.ApiKeyService/"
+
+
+def without_secret(response):
+    kept = type(response)()
+    kept.CopyFrom(response)
+    kept.ClearField("secret")
+    return kept
+
+
+def require_key_manager(caller: Caller) -> None:
+    """A rotated key in its grace period still pays and reads, but manages no
+    keys: a key it made would outlive its revocation."""
+    if caller.in_grace_period:
+        raise errors.PermissionDenied(
+            "this key was rotated and works only for its grace period: it cannot manage"
+            " API keys; use the new key"
+        )
+
+
+def require_own_key(caller: Caller, key: dict) -> None:
+    if caller.role == "merchant" and str(key["merchant_account_id"]) != caller.merchant_account_id:
+        raise errors.PermissionDenied("a merchant key manages only its own merchant's keys")
+
+
+class ApiKeyService(api_key_service_pb2_grpc.ApiKeyServiceServicer):
+    def __init__(self, runtime: Runtime):
+        self.runtime = runtime
+
+    def CreateApiKey(self, request, context):
+        caller = current_caller.get()
+        check = RequestCheck()
+        check.request_id(request.request_id)
+        check.uuid("account_id", request.account_id)
+        check.text("label", request.label, max_length=api_keys.MAX_LABEL_LENGTH)
+        check.raise_if_any()
+        require_key_manager(caller)
+        require_own_account(caller, request.account_id)
+
+        def work(conn):
+            row, secret = api_keys.create(conn, request.account_id, request.label)
+            return api_key_service_pb2.CreateApiKeyResponse(
+                api_key=proto_rows.api_key(row), secret=secret
+            )
+
+        return apply_once(
+            self.runtime.pool,
+            SERVICE + "CreateApiKey",
+            request,
+            api_key_service_pb2.CreateApiKeyResponse,
+            work,
+            redact=without_secret,
+        )
+
+    def ListApiKeys(self, request, context):
+        caller = current_caller.get()
+        check = RequestCheck()
+        check.uuid("account_id", request.account_id)
+        check.raise_if_any()
+        require_key_manager(caller)
+        require_own_account(caller, request.account_id)
+        rows = run_in_transaction(
+            self.runtime.pool, lambda conn: api_keys.list_keys(conn, request.account_id)
+        )
+        return api_key_service_pb2.ListApiKeysResponse(
+            api_keys=[proto_rows.api_key(row) for row in rows]
+        )
+
+    def RotateApiKey(self, request, context):
+        caller = current_caller.get()
+        check = RequestCheck()
+        check.request_id(request.request_id)
+        check.uuid("api_key_id", request.api_key_id)
+        if not 0 <= request.grace_period_s <= api_keys.MAX_GRACE_PERIOD_S:
+            check.fail("grace_period_s", f"0 to {api_keys.MAX_GRACE_PERIOD_S} seconds")
+        check.raise_if_any()
+        require_key_manager(caller)
+
+        def work(conn):
+            key = api_keys.get(conn, request.api_key_id, lock=True)
+            require_own_key(caller, key)
+            new, secret, old = api_keys.rotate(conn, key, request.grace_period_s)
+            return api_key_service_pb2.RotateApiKeyResponse(
+                api_key=proto_rows.api_key(new),
+                secret=secret,
+                rotated_api_key=proto_rows.api_key(old),
+            )
+
+        return apply_once(
+            self.runtime.pool,
+            SERVICE + "RotateApiKey",
+            request,
+            api_key_service_pb2.RotateApiKeyResponse,
+            work,
+            redact=without_secret,
+        )
+
+    def RevokeApiKey(self, request, context):
+        caller = current_caller.get()
+        check = RequestCheck()
+        check.request_id(request.request_id)
+        check.uuid("api_key_id", request.api_key_id)
+        check.raise_if_any()
+        require_key_manager(caller)
+
+        def work(conn):
+            key = api_keys.get(conn, request.api_key_id, lock=True)
+            require_own_key(caller, key)
+            return api_key_service_pb2.RevokeApiKeyResponse(
+                api_key=proto_rows.api_key(api_keys.revoke(conn, key))
+            )
+
+        return apply_once(
+            self.runtime.pool,
+            SERVICE + "RevokeApiKey",
+            request,
+            api_key_service_pb2.RevokeApiKeyResponse,
+            work,
+        )

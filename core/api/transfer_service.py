@@ -1,0 +1,382 @@
+"""envoi.v1.TransferService: two-phase transfers and the history of an account."""
+
+import dataclasses
+import math
+
+from envoi.client import errors
+from envoi.core.api import page_tokens, proto_rows
+from envoi.core.api.account_service import identity_ref
+from envoi.core.api.request_validation import (
+    MAX_CHANNEL_REFERENCE_LENGTH,
+    MAX_MEMO_LENGTH,
+    RequestCheck,
+)
+from envoi.core.auth.access import (
+    require_channel_poster,
+    require_money_access,
+    require_own_account,
+    require_party,
+    require_transfer_reader,
+)
+from envoi.core.auth.caller import current_caller
+from envoi.core.ledger import accounts, bulk_transfers, collections, payment_requests, transfers
+from envoi.core.ledger.transactions import apply_once, run_in_transaction
+from envoi.core.policy.rate_limits import RateLimiter
+from envoi.core.runtime import Runtime
+from envoi.v1 import transfer_pb2, transfer_service_pb2, transfer_service_pb2_grpc
+
+SERVICE = "/envoi.v1.TransferService/"
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+LISTABLE_STATES = {value: name for name, value in transfer_pb2.TransferState.items() if value}
+BATCH_MODES = {value: name for name, value in transfer_service_pb2.BatchMode.items() if value}
+# BadRequest details travel in a trailer: report the first few bad fields only.
+MAX_REPORTED_VIOLATIONS = 50
+DIRECTIONS = {
+    value: name.removeprefix("TRANSFER_DIRECTION_")
+    for name, value in transfer_service_pb2.TransferDirection.items()
+}
+
+
+class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
+    def __init__(self, runtime: Runtime):
+        self.runtime = runtime
+        self.settings = runtime.settings
+        self.identity_limiter = RateLimiter(
+            runtime.settings.identity_rate_per_min, runtime.settings.identity_rate_burst
+        )
+
+    def InitiateTransfer(self, request, context):
+        caller = current_caller.get()
+        check = RequestCheck()
+        check.request_id(request.request_id)
+        if request.HasField("from_identity") == bool(request.from_account_id):
+            check.fail("from_account_id", "give exactly one of from_account_id and from_identity")
+        elif request.HasField("from_identity"):
+            check.identity("from_identity", request.from_identity)
+        else:
+            check.uuid("from_account_id", request.from_account_id)
+        to_collection_hashtag = check_recipient(check, request)
+        check.money("amount", request.amount, self.settings.currencies)
+        check.text("memo", request.memo, max_length=MAX_MEMO_LENGTH)
+        check.text(
+            "channel_reference", request.channel_reference, max_length=MAX_CHANNEL_REFERENCE_LENGTH
+        )
+        check.raise_if_any()
+        from_identity = (
+            identity_ref(request.from_identity) if request.HasField("from_identity") else None
+        )
+        to_identity = identity_ref(request.to_identity) if request.HasField("to_identity") else None
+        if (request.from_account_id and request.from_account_id == request.to_account_id) or (
+            from_identity and to_identity and from_identity[:2] == to_identity[:2]
+        ):
+            raise errors.SelfTransfer(
+                "an account cannot pay itself",
+                field_violations={"to_account_id": "same as the sender"},
+            )
+        if from_identity is None:
+            require_own_account(caller, request.from_account_id)
+        elif caller.role == "merchant":
+            raise errors.PermissionDenied("a merchant pays from its own account id")
+        require_channel_poster(caller, from_identity)
+
+        def work(conn):
+            # Here, after the request id was looked up: a retry of a request
+            # already answered gets its answer and spends nothing; so does a
+            # channel's message taken in before, however long ago.
+            earlier = self._taken_in_before(conn, caller, request)
+            if earlier is not None:
+                return earlier
+            self._take_identity_rate(from_identity)
+            row = transfers.initiate(
+                conn,
+                self.settings,
+                from_account_id=request.from_account_id or None,
+                to_account_id=request.to_account_id or None,
+                from_identity=from_identity,
+                to_identity=to_identity,
+                amount_cents=request.amount.amount_cents,
+                currency_code=request.amount.currency_code,
+                memo=request.memo,
+                initiated_by=caller.principal,
+                channel_reference=request.channel_reference,
+                authorize_sender=lambda sender: require_money_access(caller, sender["kind"]),
+                to_collection_id=request.to_collection_id or None,
+                to_collection_hashtag=to_collection_hashtag,
+            )
+            return transfer_service_pb2.InitiateTransferResponse(transfer=proto_rows.transfer(row))
+
+        return apply_once(
+            self.runtime.pool,
+            SERVICE + "InitiateTransfer",
+            request,
+            transfer_service_pb2.InitiateTransferResponse,
+            work,
+        )
+
+    @staticmethod
+    def _taken_in_before(conn, caller, request):
+        """The answer for a channel message that already started a transfer, or None."""
+        if caller.role != "channel" or not request.channel_reference:
+            return None
+        earlier = transfers.taken_in_before(
+            conn, caller.principal, request.channel_reference, request
+        )
+        if earlier is None:
+            return None
+        return transfer_service_pb2.InitiateTransferResponse(transfer=proto_rows.transfer(earlier))
+
+    def _take_identity_rate(self, from_identity) -> None:
+        """Spend one payment of the identity's rate; RATE_LIMITED past it."""
+        if from_identity is None:
+            return
+        wait_s = self.identity_limiter.take(from_identity[:2])
+        if wait_s is not None:
+            raise errors.RateLimited(
+                "too many payments from this identity; try again later",
+                metadata={"retry_after_s": str(math.ceil(wait_s))},
+            )
+
+    def ConfirmTransfer(self, request, context):
+        caller = current_caller.get()
+        check = RequestCheck()
+        check.request_id(request.request_id)
+        check.uuid("transfer_id", request.transfer_id)
+        check.code("code", request.code)
+        check.raise_if_any()
+
+        def work(conn):
+            transfer = transfers.get_transfer(conn, request.transfer_id, lock=True)
+            require_party(caller, transfer, may_be_recipient=False)
+            require_money_access(caller, transfer["from_kind"])
+            row = transfers.confirm(
+                conn, self.settings, self.runtime.code_key, transfer, request.code
+            )
+            return transfer_service_pb2.ConfirmTransferResponse(transfer=proto_rows.transfer(row))
+
+        return apply_once(
+            self.runtime.pool,
+            SERVICE + "ConfirmTransfer",
+            request,
+            transfer_service_pb2.ConfirmTransferResponse,
+            work,
+        )
+
+    def CancelTransfer(self, request, context):
+        caller = current_caller.get()
+        check = RequestCheck()
+        check.request_id(request.request_id)
+        check.uuid("transfer_id", request.transfer_id)
+        check.raise_if_any()
+
+        def work(conn):
+            transfer = transfers.get_transfer(conn, request.transfer_id, lock=True)
+            require_party(caller, transfer)
+            require_money_access(caller, transfer["from_kind"])
+            row = transfers.cancel(conn, transfer)
+            return transfer_service_pb2.CancelTransferResponse(transfer=proto_rows.transfer(row))
+
+        return apply_once(
+            self.runtime.pool,
+            SERVICE + "CancelTransfer",
+            request,
+            transfer_service_pb2.CancelTransferResponse,
+            work,
+        )
+
+    def GetTransfer(self, request, context):
+        caller = current_caller.get()
+        check = RequestCheck()
+        check.uuid("transfer_id", request.transfer_id)
+        check.raise_if_any()
+        row = run_in_transaction(
+            self.runtime.pool, lambda conn: transfers.get_transfer(conn, request.transfer_id)
+        )
+        require_transfer_reader(caller, row)
+        return transfer_service_pb2.GetTransferResponse(transfer=proto_rows.transfer(row))
+
+    def ListTransfers(self, request, context):
+        check = RequestCheck()
+        check.uuid("account_id", request.account_id)
+        check_page_size(check, request.page_size)
+        for state in request.states:
+            check.enum("states", state, LISTABLE_STATES)
+        check.enum("direction", request.direction, DIRECTIONS)
+        if request.counterpart_account_id:
+            check.uuid("counterpart_account_id", request.counterpart_account_id)
+        if request.merchant_reference and not payment_requests.is_merchant_reference(
+            request.merchant_reference
+        ):
+            check.fail("merchant_reference", "a merchant_reference of RequestPayment")
+        start_time = check.timestamp("start_time", request)
+        end_time = check.timestamp("end_time", request)
+        if start_time and end_time and end_time <= start_time:
+            check.fail("end_time", "must be after start_time")
+        check.raise_if_any()
+        caller = current_caller.get()
+        require_own_account(caller, request.account_id)
+        direction = DIRECTIONS[request.direction]
+        history = transfers.HistoryFilter(
+            states=sorted(
+                {LISTABLE_STATES[s].removeprefix("TRANSFER_STATE_") for s in request.states}
+            ),
+            direction="BOTH" if direction == "UNSPECIFIED" else direction,
+            start_time=start_time,
+            end_time=end_time,
+            counterpart_account_id=request.counterpart_account_id,
+            merchant_reference=request.merchant_reference,
+        )
+        digest = page_tokens.filters_digest(request.account_id, history)
+        history = dataclasses.replace(
+            history, before_seq=page_tokens.decode(request.page_token, digest)
+        )
+        page_size = request.page_size or DEFAULT_PAGE_SIZE
+
+        def work(conn):
+            require_money_access(caller, accounts.get_account(conn, request.account_id)["kind"])
+            return transfers.list_transfers(
+                conn, request.account_id, history=history, limit=page_size + 1
+            )
+
+        rows = run_in_transaction(self.runtime.pool, work)
+        return page_of(transfer_service_pb2.ListTransfersResponse, rows, page_size, digest)
+
+    def ListPendingConfirmations(self, request, context):
+        check = RequestCheck()
+        check.uuid("account_id", request.account_id)
+        check_page_size(check, request.page_size)
+        check.raise_if_any()
+        caller = current_caller.get()
+        require_own_account(caller, request.account_id)
+        digest = page_tokens.filters_digest("pending", request.account_id)
+        after_seq = page_tokens.decode(request.page_token, digest)
+        page_size = request.page_size or DEFAULT_PAGE_SIZE
+
+        def work(conn):
+            require_money_access(caller, accounts.get_account(conn, request.account_id)["kind"])
+            return transfers.pending_confirmations(
+                conn, request.account_id, after_seq=after_seq, limit=page_size + 1
+            )
+
+        rows = run_in_transaction(self.runtime.pool, work)
+        return page_of(
+            transfer_service_pb2.ListPendingConfirmationsResponse, rows, page_size, digest
+        )
+
+    def CreateTransfers(self, request, context):
+        caller = current_caller.get()
+        check = RequestCheck()
+        check.request_id(request.request_id)
+        check.enum("mode", request.mode, BATCH_MODES)
+        count = len(request.transfers)
+        if not 1 <= count <= bulk_transfers.MAX_TRANSFERS:
+            check.fail("transfers", f"1 to {bulk_transfers.MAX_TRANSFERS} transfers")
+        else:
+            check_batch(check, request.transfers, self.settings.currencies)
+        check.raise_if_any()
+        batch = [
+            bulk_transfers.NewTransfer(
+                t.transfer_id,
+                t.from_account_id,
+                t.to_account_id,
+                t.amount.amount_cents,
+                t.amount.currency_code,
+                t.memo,
+            )
+            for t in request.transfers
+        ]
+        all_or_nothing = request.mode == transfer_service_pb2.BATCH_MODE_ALL_OR_NOTHING
+
+        def work(conn):
+            outcomes = bulk_transfers.create_transfers(
+                conn,
+                self.settings,
+                batch,
+                all_or_nothing=all_or_nothing,
+                initiated_by=caller.principal,
+            )
+            return transfer_service_pb2.CreateTransfersResponse(
+                results=[
+                    transfer_service_pb2.CreateTransferResult(
+                        index=index,
+                        transfer_id=transfer.transfer_id,
+                        status=CREATE_STATUSES[outcome.status],
+                        reason=outcome.reason,
+                        message=outcome.message,
+                    )
+                    for index, (transfer, outcome) in enumerate(zip(batch, outcomes, strict=True))
+                ]
+            )
+
+        return apply_once(
+            self.runtime.pool,
+            SERVICE + "CreateTransfers",
+            request,
+            transfer_service_pb2.CreateTransfersResponse,
+            work,
+        )
+
+
+CREATE_STATUSES = {
+    status: transfer_service_pb2.CreateTransferStatus.Value("CREATE_TRANSFER_STATUS_" + status)
+    for status in (bulk_transfers.CREATED, bulk_transfers.EXISTS, bulk_transfers.FAILED)
+}
+
+
+RECIPIENT_FIELDS = ("to_account_id", "to_identity", "to_collection_hashtag", "to_collection_id")
+
+
+def check_recipient(check: RequestCheck, request) -> str | None:
+    """Exactly one way to name the recipient; returns a collection hashtag without "#"."""
+    given = [
+        field
+        for field in RECIPIENT_FIELDS
+        if (request.HasField(field) if field == "to_identity" else getattr(request, field))
+    ]
+    if len(given) != 1:
+        check.fail("to_account_id", "give exactly one of " + ", ".join(RECIPIENT_FIELDS))
+        return None
+    (field,) = given
+    if field == "to_identity":
+        check.identity("to_identity", request.to_identity)
+    elif field == "to_collection_hashtag":
+        hashtag = collections.normalize_hashtag(request.to_collection_hashtag)
+        problem = collections.hashtag_problem(hashtag, ())
+        if problem:
+            check.fail("to_collection_hashtag", problem)
+        return hashtag
+    else:
+        check.uuid(field, getattr(request, field))
+    return None
+
+
+def check_batch(check: RequestCheck, transfers, currencies) -> None:
+    """Field violations of the transfers of a batch, by index: transfers[12].amount..."""
+    first_index = {}
+    for index, transfer in enumerate(transfers):
+        if len(check.violations) >= MAX_REPORTED_VIOLATIONS:
+            return
+        field = f"transfers[{index}]"
+        check.uuid(f"{field}.transfer_id", transfer.transfer_id)
+        seen = first_index.setdefault(transfer.transfer_id, index)
+        if seen != index:
+            check.fail(f"{field}.transfer_id", f"the same as transfers[{seen}].transfer_id")
+        check.uuid(f"{field}.from_account_id", transfer.from_account_id)
+        check.uuid(f"{field}.to_account_id", transfer.to_account_id)
+        if transfer.from_account_id and transfer.from_account_id == transfer.to_account_id:
+            check.fail(f"{field}.to_account_id", "same as the sender")
+        check.money(f"{field}.amount", transfer.amount, currencies)
+        check.text(f"{field}.memo", transfer.memo, max_length=MAX_MEMO_LENGTH)
+
+
+def check_page_size(check: RequestCheck, page_size: int) -> None:
+    if not 0 <= page_size <= MAX_PAGE_SIZE:
+        check.fail("page_size", f"must be between 0 and {MAX_PAGE_SIZE}")
+
+
+def page_of(response_type, rows: list[dict], page_size: int, digest: str):
+    """One page of transfers (rows holds one more when another page follows)."""
+    response = response_type(transfers=[proto_rows.transfer(row) for row in rows[:page_size]])
+    if len(rows) > page_size:
+        response.next_page_token = page_tokens.encode(rows[page_size - 1]["seq"], digest)
+    return response

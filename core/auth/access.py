@@ -1,0 +1,76 @@
+"""Which accounts and transfers a caller may reach, beyond its role (roles.py).
+
+- A merchant token reaches its own account, and the transfers it is party to.
+- A wallet token acts for people and associations, never for a merchant's
+  money: that takes the merchant's own token.
+- A channel token reads only the transfers its channel started, and starts
+  payments only from an identity of its own network: the author of the post.
+- A wallet token reads a transfer only when a person or an association is a
+  side of it: those between merchants (or from envoi's funding to one) are
+  the merchants' business.
+- Settlement accounts are envoi's own: only an admin reads them.
+"""
+
+from envoi.client import errors
+from envoi.core.auth.caller import Caller
+
+
+def require_own_account(caller: Caller, account_id: str) -> None:
+    if caller.role == "merchant" and account_id != caller.merchant_account_id:
+        raise errors.PermissionDenied("a merchant token reaches only its own account")
+
+
+def require_account_access(caller: Caller, account_kind: str) -> None:
+    """Before reading an account of this kind at all."""
+    if caller.role != "admin" and account_kind == "SETTLEMENT":
+        raise errors.PermissionDenied("a settlement account is envoi's own: an admin's to read")
+
+
+def require_money_access(caller: Caller, account_kind: str) -> None:
+    """Before reading or moving the money of an account of this kind."""
+    require_account_access(caller, account_kind)
+    if caller.role == "wallet" and account_kind == "MERCHANT":
+        raise errors.PermissionDenied(
+            "a merchant account's money is reached only with its merchant token"
+        )
+
+
+def require_party(caller: Caller, transfer: dict, *, may_be_recipient: bool = True) -> None:
+    if caller.role == "merchant":
+        sides = {str(transfer["from_account_id"])}
+        if may_be_recipient:
+            sides.add(str(transfer["to_account_id"]))
+        if caller.merchant_account_id not in sides:
+            raise errors.PermissionDenied("this transfer is not this merchant's")
+    elif caller.role == "channel" and transfer["initiated_by"] != caller.principal:
+        raise errors.PermissionDenied("a channel reads only the transfers it started")
+
+
+# The kinds of account the wallet backend acts for.
+WALLET_KINDS = ("PERSON", "ASSOCIATION")
+
+
+def require_transfer_reader(caller: Caller, transfer: dict) -> None:
+    """Before showing a transfer (read with its sides' kinds) to the caller."""
+    require_party(caller, transfer)
+    if caller.role == "wallet" and not {transfer["from_kind"], transfer["to_kind"]} & set(
+        WALLET_KINDS
+    ):
+        raise errors.PermissionDenied(
+            "a transfer between merchants is read only with a merchant's token"
+        )
+
+
+def require_channel_poster(caller: Caller, from_identity) -> None:
+    """A channel pays only from the identity that posted (one of its network's,
+    as the gateway read it from a signed delivery), never from an account id."""
+    if caller.role != "channel":
+        return
+    if from_identity is None:
+        raise errors.PermissionDenied(
+            "a channel starts a payment only from the identity that posted (from_identity)"
+        )
+    if from_identity.namespace != caller.channel_name:
+        raise errors.PermissionDenied(
+            f"the {caller.channel_name} channel speaks only for {caller.channel_name} identities"
+        )

@@ -1,0 +1,144 @@
+"""Payment requests: a merchant asks a person to pay it.
+
+A request is a PAYMENT transfer from the payer to the merchant, pending
+until the payer confirms it with their code (transfers.confirm), declines it
+(transfers.cancel) or it expires (maintenance). It holds nothing while it
+waits (migration 0013): a merchant must not be able to lock a person's
+money by asking, nor learn anything of it from the answer. So only what is
+about the merchant is checked here (the cap on a payment to it, its
+maximum balance); the payer's caps and money are checked when they confirm.
+"""
+
+import psycopg.errors
+
+from envoi.client import errors
+from envoi.core.config import Settings
+from envoi.core.ledger import accounts, identities, transfers
+from envoi.core.policy import merchant_fees, transfer_policy
+
+MIN_EXPIRE_AFTER_S = 60
+MAX_EXPIRE_AFTER_S = 7 * 24 * 3600  # transfer_policy.MAX_REQUEST_AGE
+MAX_MERCHANT_REFERENCE_LENGTH = 64
+# A merchant may not flood a person's confirmation screen.
+MAX_OPEN_REQUESTS_PER_PAYER = 5
+OPEN_REFERENCE_INDEX = "transfers_open_merchant_reference"
+
+
+def is_merchant_reference(value: str) -> bool:
+    """1 to 64 printable ASCII characters, no spaces (the CHECK of migration 0013)."""
+    return (
+        1 <= len(value) <= MAX_MERCHANT_REFERENCE_LENGTH
+        and value.isascii()
+        and all("!" <= c <= "~" for c in value)
+    )
+
+
+def request_payment(
+    conn,
+    settings: Settings,
+    *,
+    merchant_account_id: str,
+    payer_account_id: str | None,
+    payer_identity: identities.IdentityRef | None,
+    amount_cents: int,
+    currency_code: str,
+    merchant_reference: str,
+    memo: str,
+    expire_after_s: int,
+    initiated_by: str,
+) -> dict:
+    """Insert the pending request (its CONFIRMATION_REQUIRED event comes with it)."""
+    if payer_identity is not None:
+        payer_account_id = identities.identity_account_id(conn, payer_identity)
+        if payer_account_id is None:
+            raise errors.IdentityNotLinked(
+                "no account has linked the payer's identity",
+                metadata={
+                    "namespace": payer_identity.namespace,
+                    "subject_id": payer_identity.subject_id,
+                },
+            )
+    if payer_account_id == merchant_account_id:
+        raise errors.SelfTransfer(
+            "a merchant cannot ask itself to pay",
+            field_violations={"payer_account_id": "the merchant's own account"},
+        )
+    merchant = accounts.get_account(conn, merchant_account_id)
+    payer = accounts.get_account(conn, payer_account_id)
+    transfer_policy.refuse_settlement(payer, "payer_account_id")
+    for account, field in ((payer, "payer_account_id"), (merchant, "account_id")):
+        if account["currency_code"] != currency_code:
+            raise errors.CurrencyMismatch(
+                f"{field} holds {account['currency_code']}, not {currency_code}",
+                field_violations={"amount.currency_code": f"must be {account['currency_code']}"},
+            )
+    cap_cents = transfer_policy.per_transfer_cap_cents(settings, merchant["kind"])
+    if amount_cents > cap_cents:
+        raise errors.LimitExceeded(
+            f"a payment to a {merchant['kind'].lower()} is capped at {cap_cents} cents",
+            metadata={"limit": "PER_TRANSFER", "limit_cents": str(cap_cents)},
+        )
+    transfer_policy.check_max_balance(settings, merchant, amount_cents)
+    # As for a payment the payer starts: a verified merchant, paid more than its fee.
+    transfer_policy.check_recipient_verified(merchant)
+    merchant_fees.check_fee_below_amount(conn, merchant, amount_cents)
+    _refuse_open_reference(conn, merchant_account_id, merchant_reference)
+    _refuse_too_many_open(conn, merchant_account_id, payer_account_id)
+    try:
+        return transfers._insert_transfer(
+            conn,
+            kind="PAYMENT",
+            state="PENDING_CONFIRMATION",
+            from_account_id=payer_account_id,
+            to_account_id=merchant_account_id,
+            currency_code=currency_code,
+            amount_cents=amount_cents,
+            memo=memo,
+            initiated_by=initiated_by,
+            expire_after_s=expire_after_s,
+            from_identity=payer_identity,
+            merchant_reference=merchant_reference,
+        )
+    except psycopg.errors.UniqueViolation as exc:
+        # A concurrent request with the same reference committed first: the
+        # transaction is aborted, so the caller retries and is then refused.
+        if exc.diag.constraint_name == OPEN_REFERENCE_INDEX:
+            raise psycopg.errors.SerializationFailure("same reference, concurrently") from exc
+        raise
+
+
+def _refuse_open_reference(conn, merchant_account_id: str, merchant_reference: str) -> None:
+    row = conn.execute(
+        "SELECT transfer_id, state FROM transfers WHERE to_account_id = %s"
+        " AND merchant_reference = %s AND state IN ('PENDING_CONFIRMATION', 'COMPLETED')",
+        (merchant_account_id, merchant_reference),
+    ).fetchone()
+    if row is not None:
+        raise errors.PaymentRequestExists(
+            "a request with this merchant_reference is already pending or completed",
+            metadata={"transfer_id": str(row[0]), "state": row[1]},
+        )
+
+
+def _refuse_too_many_open(conn, merchant_account_id: str, payer_account_id: str) -> None:
+    """At most MAX_OPEN_REQUESTS_PER_PAYER pending requests from one merchant to
+    one payer. A lock of that pair alone (not of either account's row) makes
+    concurrent requests count one after the other."""
+    conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+        (f"payment-requests:{merchant_account_id}:{payer_account_id}",),
+    )
+    open_count = conn.execute(
+        "SELECT count(*) FROM transfers WHERE from_account_id = %s AND to_account_id = %s"
+        " AND state = 'PENDING_CONFIRMATION' AND merchant_reference IS NOT NULL"
+        " AND expire_time > now()",
+        (payer_account_id, merchant_account_id),
+    ).fetchone()[0]
+    if open_count >= MAX_OPEN_REQUESTS_PER_PAYER:
+        raise errors.LimitExceeded(
+            f"this payer already has {open_count} requests of this merchant to answer",
+            metadata={
+                "limit": "OPEN_REQUESTS",
+                "max_open_requests": str(MAX_OPEN_REQUESTS_PER_PAYER),
+            },
+        )

@@ -1,0 +1,1194 @@
+"""`envoi bench`: how much of PostgreSQL's capacity envoi turns into payments.
+
+One run starts everything it measures: an embedded PostgreSQL in a temporary
+directory (or, with ENVOI_DATABASE_URL, fresh databases it creates and drops
+on that server) and a real `envoi serve` subprocess. It measures, in order:
+
+1. pgbench_tps: pgbench's built-in tpcb-like workload, the database's limit
+   for small write transactions;
+2. sql_transfer_tps: a pgbench script doing the database work of one
+   confirmed transfer as raw SQL (insert PENDING_CONFIRMATION, update to
+   COMPLETED: envoi's triggers hold, post and write the outbox);
+3. p2p_confirmed_tps, p50_ms, p99_ms: InitiateTransfer then ConfirmTransfer
+   through gRPC between random person accounts, from concurrent clients;
+4. bulk_tps and sql_bulk_tps: batches of LEDGER transfers between random
+   settlement accounts (as many as there are person accounts: batches never
+   debit people), all-or-nothing through gRPC CreateTransfers (a ledger
+   token), against the same batches as raw set-based SQL (one transaction a
+   batch: lock the accounts in id order, one INSERT ... SELECT FROM unnest of
+   COMPLETED transfers, the triggers post them), both from one client sending
+   batch after batch;
+5. hot_account_tps: the same as 3, every transfer paying one association
+   (and sql_hot_transfer_tps: the same as 2, every transfer paying it);
+   collection_tps: the same as 3, every transfer paying into one collection
+   named by its hashtag, as a post would (a popular charity drive);
+6. tweet_to_pending_p99_ms: signed X webhooks at 200 posts per second to a
+   second `envoi serve` running its channel gateway (the X API emulator plays
+   X), until each post's CONFIRMATION_REQUIRED event;
+7. max_rss_mb: the largest resident memory of an envoi server process.
+
+Besides: person to person again at several concurrencies (concurrency_sweep),
+the CPU the server, PostgreSQL and the clients spent per confirmed transfer,
+and two PNG plots (bench_plots.py). A measure left null in results.json has a
+note saying why. docs/performance.md has a run.
+"""
+
+import argparse
+import json
+import multiprocessing
+import os
+import pathlib
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from envoi.core import embedded_postgres, schema
+from envoi.core.config import Settings
+from envoi.core.ledger import bulk_transfers
+from envoi.core.ops import bench_plots
+from envoi.core.ops.replicated_postgres import as_user
+from envoi.core.policy import confirmation_codes
+from envoi.core.schema import db_roles
+
+CODE = "123456"
+BENCH_CODE_KEY = b"envoi bench only: confirmation code key, 48 bytes"
+FUNDING_CENTS = 10_000_000  # per account: never runs out at 1 cent a transfer
+TRANSFER_CENTS = 1
+SERVER_READY_TIMEOUT_S = 60.0
+STATS_SETTLE_S = 0.5  # for the last backends' statistics to reach pg_stat_database
+NULL_NOTES = {
+    "bulk_tps": "no CreateTransfers batch finished in the phase",
+    "sql_bulk_tps": "no raw SQL batch finished in the phase",
+    "tweet_to_pending_p99_ms": "no post reached CONFIRMATION_REQUIRED in time",
+}
+RESULT_KEYS = (
+    "pgbench_tps",
+    "sql_transfer_tps",
+    "p2p_confirmed_tps",
+    "p50_ms",
+    "p99_ms",
+    "bulk_tps",
+    "sql_bulk_tps",
+    "hot_account_tps",
+    "sql_hot_transfer_tps",
+    "collection_tps",
+    "tweet_to_pending_p99_ms",
+    "max_rss_mb",
+)
+
+
+@dataclass(frozen=True)
+class Mode:
+    name: str
+    accounts: int
+    pgbench_scale: int
+    pgbench_clients: int
+    phase_s: float  # duration of each measured phase
+    client_processes: int
+    threads_per_process: int
+    tweets_per_s: float
+    bulk_batch: int  # transfers per CreateTransfers call (and per raw SQL batch)
+    # Person to person again at each of these threads per client process,
+    # for the plot of throughput against concurrency.
+    sweep_threads: tuple[int, ...]
+    sweep_phase_s: float
+
+
+MODES = {
+    "full": Mode("full", 10_000, 10, 8, 15.0, 2, 8, 200.0, 8_000, (1, 2, 4, 8, 16, 32), 5.0),
+    "quick": Mode("quick", 2_000, 1, 4, 4.0, 2, 4, 200.0, 1_000, (1, 4, 16), 2.0),
+    # For the test only: checks the whole path, measures nothing worth reading.
+    "smoke": Mode("smoke", 100, 1, 2, 1.0, 1, 2, 20.0, 1_000, (1, 2), 0.5),
+}
+
+
+def pg_bin(name: str) -> pathlib.Path:
+    """A PostgreSQL program shipped in the pgserver wheel."""
+    import pgserver
+
+    return pathlib.Path(pgserver.__file__).parent / "pginstall" / "bin" / name
+
+
+# --- the database server and the bench's databases --------------------------------
+
+
+class Databases:
+    """The PostgreSQL server (embedded in a temporary directory, or the given
+    one) and the databases of this run, created on entry and dropped on exit."""
+
+    def __init__(self, server_url: str | None):
+        self._given_url = server_url
+        self._tmp = None
+        self._handle = None
+        self.server_url = ""
+        self._made: list[str] = []
+
+    def __enter__(self):
+        if self._given_url:
+            self.server_url = self._given_url
+        else:
+            self._tmp = tempfile.mkdtemp(prefix="envoi-bench-pg-")
+            self.server_url, self._handle = embedded_postgres.start(
+                pathlib.Path(self._tmp) / "pgdata"
+            )
+        return self
+
+    @property
+    def pgdata(self) -> pathlib.Path | None:
+        """The embedded server's data directory; None on a given server."""
+        return pathlib.Path(self._tmp) / "pgdata" if self._tmp else None
+
+    def restart_postgres(self) -> None:
+        """Stop the embedded server in immediate mode (SIGQUIT: no checkpoint,
+        so it recovers from its WAL on start, as after a crash), then start it
+        again as pgserver does (`envoi torture`), as pgserver's user."""
+        pid_file = self.pgdata / "postmaster.pid"
+        os.kill(int(pid_file.read_text().split()[0]), signal.SIGQUIT)
+        deadline = time.monotonic() + SERVER_READY_TIMEOUT_S
+        while pid_file.exists():
+            if time.monotonic() > deadline:
+                raise RuntimeError("PostgreSQL did not stop after SIGQUIT")
+            time.sleep(0.05)
+        socket_dir = conninfo_to_dict(self.server_url)["host"]
+        log = self.pgdata / "restart.log"
+        start = [pg_bin("pg_ctl"), "-D", self.pgdata, "-w", "-l", log]
+        start += ["-o", '-h ""', "-o", f"-k {socket_dir}", "start"]
+        done = subprocess.run(
+            as_user(self._handle.system_user, list(map(str, start))),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,  # pg_ctl's output is in log
+            timeout=60,
+            check=False,
+        )
+        if done.returncode != 0:
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise RuntimeError(f"PostgreSQL did not start again ({done.returncode}):\n{tail}")
+
+    def create(self, prefix: str) -> str:
+        name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(self.server_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        self._made.append(name)
+        return make_conninfo(**{**conninfo_to_dict(self.server_url), "dbname": name})
+
+    def __exit__(self, *exc_info):
+        with psycopg.connect(self.server_url, autocommit=True) as conn:
+            for name in self._made:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if self._handle is not None:
+            self._handle.cleanup()  # stops the server, removes pgdata
+            self._handle = None
+        if self._tmp:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+
+
+# --- pgbench ------------------------------------------------------------------------
+
+TPS_LINE = re.compile(r"^tps = ([0-9.]+)", re.MULTILINE)
+
+
+def run_pgbench(database_url: str, args: list[str]) -> str:
+    done = subprocess.run(
+        [str(pg_bin("pgbench")), *args, database_url],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"pgbench {' '.join(args)} failed:\n{done.stderr}")
+    return done.stdout
+
+
+def pgbench_tps(output: str) -> float:
+    match = TPS_LINE.search(output)
+    if not match:
+        raise RuntimeError(f"no tps in pgbench's output:\n{output}")
+    return float(match.group(1))
+
+
+PROCESSED_LINE = re.compile(r"^number of transactions actually processed: ([0-9]+)", re.MULTILINE)
+
+
+def pgbench_transactions(output: str) -> int:
+    match = PROCESSED_LINE.search(output)
+    return int(match.group(1)) if match else 0
+
+
+def measure_pgbench_tps(database_url: str, mode: Mode) -> float:
+    run_pgbench(database_url, ["-i", "-q", "-s", str(mode.pgbench_scale)])
+    output = run_pgbench(
+        database_url,
+        ["-M", "prepared", "-c", str(mode.pgbench_clients), "-j", "2", "-T", _seconds(mode)],
+    )
+    return pgbench_tps(output)
+
+
+def _seconds(mode: Mode) -> str:
+    return str(max(1, round(mode.phase_s)))
+
+
+# The database work of one confirmed transfer, as envoi does it in two
+# transactions (InitiateTransfer, then ConfirmTransfer): lock the sender,
+# insert the pending transfer (the trigger holds the amount), then lock it and
+# complete it (the trigger posts both legs and writes the outbox events).
+SQL_TRANSFER_SCRIPT = f"""\
+\\set from_n random(1, :accounts)
+\\set offset random(1, :accounts - 1)
+\\set to_n 1 + ((:from_n - 1 + :offset) % :accounts)
+BEGIN;
+SELECT account_id AS from_id FROM bench_accounts WHERE n = :from_n \\gset
+SELECT account_id AS to_id FROM bench_accounts WHERE n = :to_n \\gset
+SELECT balance_cents FROM accounts WHERE account_id = :from_id FOR UPDATE;
+INSERT INTO transfers (transfer_id, kind, state, from_account_id, to_account_id,
+    currency_code, amount_cents, memo, initiated_by, expire_time)
+  VALUES (gen_random_uuid(), 'PAYMENT', 'PENDING_CONFIRMATION', :from_id, :to_id,
+    'EUR', {TRANSFER_CENTS}, 'bench', 'wallet', now() + interval '15 minutes')
+  RETURNING transfer_id \\gset
+END;
+BEGIN;
+SELECT state FROM transfers WHERE transfer_id = :transfer_id FOR UPDATE;
+UPDATE transfers SET state = 'COMPLETED', resolve_time = now()
+  WHERE transfer_id = :transfer_id;
+END;
+"""
+
+
+# The same, every transfer paying the bench's one association: the database's
+# own rate for a charity drive (its credits are deferred: migration 0010).
+SQL_HOT_TRANSFER_SCRIPT = SQL_TRANSFER_SCRIPT.replace(
+    "SELECT account_id AS to_id FROM bench_accounts WHERE n = :to_n \\gset",
+    "SELECT account_id AS to_id FROM bench_accounts WHERE n = 0 \\gset",
+)
+
+
+def measure_sql_transfer_tps(
+    database_url: str, mode: Mode, workdir: pathlib.Path, *, hot: bool = False
+) -> tuple[float, int]:
+    """(transfers per second, transfers done): one pgbench transaction is one transfer."""
+    script = workdir / ("sql_hot_transfer.sql" if hot else "sql_transfer.sql")
+    script.write_text(SQL_HOT_TRANSFER_SCRIPT if hot else SQL_TRANSFER_SCRIPT)
+    output = run_pgbench(
+        database_url,
+        [
+            "-n",
+            "-M",
+            "prepared",
+            "-c",
+            str(mode.pgbench_clients),
+            "-j",
+            "2",
+            "-T",
+            _seconds(mode),
+            "-D",
+            f"accounts={mode.accounts}",
+            "-f",
+            str(script),
+        ],
+    )
+    return pgbench_tps(output), pgbench_transactions(output)
+
+
+# --- accounts, made directly in the database ----------------------------------------
+
+
+def prepare_ledger(database_url: str, mode: Mode, code_key: bytes) -> tuple[list[str], str]:
+    """Migrate, then open and fund `mode.accounts` person accounts and one
+    association (all with the code CODE) straight in SQL, through the same
+    triggers as a credit. Returns (person account ids, association id)."""
+    from envoi.core.server import prepare_database
+
+    schema.migrate(database_url)
+    prepare_database(database_url, Settings(database_url=database_url, code_key=code_key))
+    person_ids = [str(uuid.uuid4()) for _ in range(mode.accounts)]
+    association_id = str(uuid.uuid4())
+    with psycopg.connect(database_url) as conn:
+        conn.execute("CREATE TABLE bench_accounts (n integer PRIMARY KEY, account_id uuid)")
+        with conn.cursor().copy(
+            "COPY accounts (account_id, kind, display_name, currency_code, code_hmac) FROM STDIN"
+        ) as copy:
+            for n, account_id in enumerate([*person_ids, association_id]):
+                kind = "ASSOCIATION" if account_id == association_id else "PERSON"
+                copy.write_row(
+                    (
+                        account_id,
+                        kind,
+                        f"bench {kind.lower()} {n}",
+                        "EUR",
+                        confirmation_codes.code_hmac(code_key, account_id, CODE),
+                    )
+                )
+        # Payments to an association need its business profile verified.
+        conn.execute(
+            "UPDATE accounts SET legal_name = 'bench association',"
+            " registration_country_code = 'FR', registration_number = '732829320',"
+            " profile_verify_time = now() WHERE account_id = %s",
+            (association_id,),
+        )
+        with conn.cursor().copy("COPY bench_accounts (n, account_id) FROM STDIN") as copy:
+            # People are 1 to N (the scripts pick them at random), the association 0.
+            for n, account_id in enumerate([association_id, *person_ids]):
+                copy.write_row((n, account_id))
+        conn.execute(
+            "INSERT INTO transfers (transfer_id, kind, state, from_account_id, to_account_id,"
+            " currency_code, amount_cents, memo, initiated_by, resolve_time)"
+            " SELECT gen_random_uuid(), 'FUNDING', 'COMPLETED', funding.account_id,"
+            "        b.account_id, 'EUR', %s, 'bench funding', 'admin', now()"
+            " FROM bench_accounts b, accounts funding"
+            " WHERE funding.system_purpose = 'FUNDING' AND funding.currency_code = 'EUR'",
+            (FUNDING_CENTS,),
+        )
+        conn.execute("ANALYZE")
+    return person_ids, association_id
+
+
+def open_settlement_accounts(database_url: str, count: int, code_key: bytes) -> list[str]:
+    """`count` funded SETTLEMENT accounts, straight in SQL: what the bulk phases
+    move money between (a batch never debits a person)."""
+    settlement_ids = [str(uuid.uuid4()) for _ in range(count)]
+    with psycopg.connect(database_url) as conn:
+        with conn.cursor().copy(
+            "COPY accounts (account_id, kind, display_name, currency_code, code_hmac) FROM STDIN"
+        ) as copy:
+            for n, account_id in enumerate(settlement_ids):
+                code_hmac = confirmation_codes.code_hmac(code_key, account_id, CODE)
+                copy.write_row(
+                    (account_id, "SETTLEMENT", f"bench settlement {n}", "EUR", code_hmac)
+                )
+        conn.execute(
+            "INSERT INTO transfers (transfer_id, kind, state, from_account_id, to_account_id,"
+            " currency_code, amount_cents, memo, initiated_by, resolve_time)"
+            " SELECT gen_random_uuid(), 'FUNDING', 'COMPLETED', funding.account_id,"
+            "        s.account_id, 'EUR', %s, 'bench funding', 'admin', now()"
+            " FROM unnest(%s::uuid[]) AS s(account_id), accounts funding"
+            " WHERE funding.system_purpose = 'FUNDING' AND funding.currency_code = 'EUR'",
+            (FUNDING_CENTS, settlement_ids),
+        )
+        conn.execute("ANALYZE accounts")
+    return settlement_ids
+
+
+# --- the envoi server ---------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def create_token(conn, role: str) -> tuple[str, str]:
+    from envoi.core import api_tokens  # here: `envoi gateway` imports this module's CLI
+
+    return api_tokens.create_token(conn, role)
+
+
+class EnvoiServer:
+    """`envoi serve` as a subprocess on a free port, limits lifted for the bench."""
+
+    def __init__(
+        self,
+        database_url: str,
+        code_key: bytes,
+        workers: int,
+        log_path: pathlib.Path,
+        gateway_env: dict | None = None,
+        target: str | None = None,
+    ):
+        """database_url: the tables' owner's (serve migrates with it and connects as
+        envoi_server); gateway_env: run the channel gateway too, with these settings;
+        target: listen there (a restart on the same address) instead of a free port."""
+        self.target = target or f"127.0.0.1:{free_port()}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ENVOI_")}
+        db_roles.enable_login(database_url)
+        env.update(
+            ENVOI_DATABASE_URL=db_roles.role_url(database_url, db_roles.SERVER_ROLE),
+            ENVOI_MIGRATION_DATABASE_URL=database_url,
+            ENVOI_GATEWAY_DATABASE_URL=db_roles.role_url(database_url, db_roles.GATEWAY_ROLE),
+            ENVOI_CODE_KEY=code_key.decode(),
+            ENVOI_WORKERS=str(workers),
+            ENVOI_DAILY_CAP_CENTS="0",
+            # 50 people post 800 payments in 4 s, none confirmed: the limits
+            # on what one identity may post and hold are lifted for the bench.
+            ENVOI_IDENTITY_RATE_PER_MIN="0",
+            ENVOI_CHANNEL_PENDING_MAX_COUNT="1000000",
+            ENVOI_CHANNEL_PENDING_MAX_CENTS=str(10**12),
+            ENVOI_UNVERIFIED_MAX_BALANCE_CENTS="0",
+            ENVOI_UNVERIFIED_MONTHLY_OUT_CENTS="0",
+        )
+        env.update(gateway_env or {})
+        self._log = open(log_path, "ab")  # closed in stop(); a restart appends
+        self.log_path = log_path
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "envoi.core.cli", "serve"]
+            + ([] if gateway_env else ["--no-gateway"])
+            + ["--listen", self.target],
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def wait_until_serving(self) -> None:
+        import grpc
+        from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+        deadline = time.monotonic() + SERVER_READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"envoi serve exited with {self.process.returncode}:\n"
+                    + self.log_path.read_text(errors="replace")
+                )
+            with grpc.insecure_channel(self.target) as channel:
+                try:
+                    status = (
+                        health_pb2_grpc.HealthStub(channel)
+                        .Check(health_pb2.HealthCheckRequest(), timeout=1.0)
+                        .status
+                    )
+                    if status == health_pb2.HealthCheckResponse.SERVING:
+                        return
+                except grpc.RpcError:
+                    pass
+            time.sleep(0.2)
+        raise RuntimeError(f"envoi serve on {self.target} not SERVING after 60 s")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+
+
+class RssSampler:
+    """Samples the resident memory of a process and its children; keeps the largest."""
+
+    INTERVAL_S = 0.25
+
+    def __init__(self, pid: int):
+        self.max_rss_bytes = 0
+        self._pid = pid
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+
+    def _run(self) -> None:
+        import psutil
+
+        try:
+            root = psutil.Process(self._pid)
+        except psutil.NoSuchProcess:
+            return
+        while not self._stop.is_set():
+            try:
+                processes = [root, *root.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                return
+            for process in processes:
+                try:
+                    self.max_rss_bytes = max(self.max_rss_bytes, process.memory_info().rss)
+                except psutil.NoSuchProcess:
+                    pass
+            self._stop.wait(self.INTERVAL_S)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self._stop.set()
+        self._thread.join()
+
+
+# --- gRPC load ----------------------------------------------------------------------
+
+
+def _open_collection(target: str, wallet_token: str, owner_account_id: str) -> str:
+    """A collection of the (verified) association; its hashtag, as payers name it."""
+    from envoi.client import EnvoiClient
+
+    hashtag = "BenchDrive" + uuid.uuid4().hex[:8]
+    with EnvoiClient(target, wallet_token) as wallet:
+        wallet.create_collection(owner_account_id, "Bench drive", hashtag)
+    return "#" + hashtag
+
+
+def _client_process(
+    target: str,
+    token: str,
+    person_ids: list[str],
+    only_recipient: str | None,
+    threads: int,
+    duration_s: float,
+    seed: int,
+) -> tuple[list[float], int, float]:
+    """One client process: `threads` threads, each sending confirmed transfers
+    back to back for duration_s, to random people or all to only_recipient (an
+    account id, or a collection's #hashtag). Returns (latencies in s, errors,
+    CPU seconds)."""
+    from envoi.client import EnvoiClient, EnvoiError
+
+    latencies_s: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    client = EnvoiClient(target, token)
+    deadline = time.monotonic() + duration_s
+
+    def loop(thread_seed: int) -> None:
+        rng = random.Random(thread_seed)
+        mine = []
+        failed = 0
+        while time.monotonic() < deadline:
+            sender = rng.choice(person_ids)
+            recipient = only_recipient or rng.choice(person_ids)
+            if recipient == sender:
+                continue
+            start = time.perf_counter()
+            try:
+                transfer = client.initiate_transfer(sender, recipient, TRANSFER_CENTS)
+                client.confirm_transfer(transfer.transfer_id, CODE)
+            except EnvoiError:
+                failed += 1
+                continue
+            mine.append(time.perf_counter() - start)
+        with lock:
+            latencies_s.extend(mine)
+            errors[0] += failed
+
+    workers = [
+        threading.Thread(target=loop, args=(seed * 1000 + n,), daemon=True) for n in range(threads)
+    ]
+    cpu_start_s = time.process_time()  # imports and start-up left out
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    client.close()
+    return latencies_s, errors[0], time.process_time() - cpu_start_s
+
+
+@dataclass
+class LoadResult:
+    tps: float
+    p50_ms: float | None
+    p99_ms: float | None
+    transfers: int
+    errors: int
+    concurrency: int
+    latencies_ms: list  # every transfer's, for the plot; not in results.json
+    # CPU milliseconds per confirmed transfer: the envoi server, PostgreSQL, the
+    # bench's clients (all on the same cores); None without the server's pid.
+    cpu_ms_per_transfer: dict | None = None
+
+
+def cpu_seconds(server_pid: int) -> dict:
+    """CPU seconds used so far by the envoi server (with its workers) and by
+    every process named postgres on this machine."""
+    import psutil
+
+    def used(process) -> float:
+        times = process.cpu_times()
+        return times.user + times.system
+
+    server = psutil.Process(server_pid)
+    totals = {"envoi_server": 0.0, "postgres": 0.0}
+    for process in [server, *server.children(recursive=True)]:
+        try:
+            totals["envoi_server"] += used(process)
+        except psutil.NoSuchProcess:
+            pass
+    for process in psutil.process_iter(["name"]):
+        if process.info["name"] == "postgres":
+            try:
+                totals["postgres"] += used(process)
+            except psutil.NoSuchProcess:
+                pass
+    return totals
+
+
+def percentile_ms(sorted_latencies_s: list[float], fraction: float) -> float | None:
+    if not sorted_latencies_s:
+        return None
+    index = min(len(sorted_latencies_s) - 1, int(fraction * len(sorted_latencies_s)))
+    return round(sorted_latencies_s[index] * 1000, 2)
+
+
+def measure_confirmed_transfers(
+    target: str,
+    token: str,
+    person_ids: list[str],
+    only_recipient: str | None,
+    mode: Mode,
+    *,
+    threads_per_process: int | None = None,
+    phase_s: float | None = None,
+    server_pid: int | None = None,
+) -> LoadResult:
+    context = multiprocessing.get_context("spawn")  # gRPC must not be forked
+    threads_per_process = threads_per_process or mode.threads_per_process
+    phase_s = phase_s or mode.phase_s
+    jobs = [
+        (target, token, person_ids, only_recipient, threads_per_process, phase_s, seed)
+        for seed in range(mode.client_processes)
+    ]
+    cpu_before = cpu_seconds(server_pid) if server_pid else None
+    with context.Pool(mode.client_processes) as pool:
+        # Each process sends for phase_s from its own start: the rate is
+        # completed transfers over phase_s, process start-up left out.
+        results = pool.starmap(_client_process, jobs)
+    latencies_s = sorted(latency for part, _, _ in results for latency in part)
+    cpu_ms_per_transfer = None
+    if cpu_before is not None and latencies_s:
+        cpu_after = cpu_seconds(server_pid)
+        spent_s = {side: cpu_after[side] - cpu_before[side] for side in cpu_after}
+        spent_s["bench_clients"] = sum(cpu_s for _, _, cpu_s in results)
+        cpu_ms_per_transfer = {
+            side: round(1000 * cpu_s / len(latencies_s), 2) for side, cpu_s in spent_s.items()
+        }
+    return LoadResult(
+        tps=round(len(latencies_s) / phase_s, 1),
+        p50_ms=percentile_ms(latencies_s, 0.50),
+        p99_ms=percentile_ms(latencies_s, 0.99),
+        transfers=len(latencies_s),
+        errors=sum(failed for _, failed, _ in results),
+        concurrency=mode.client_processes * threads_per_process,
+        latencies_ms=[latency * 1000 for latency in latencies_s],
+        cpu_ms_per_transfer=cpu_ms_per_transfer,
+    )
+
+
+def measure_concurrency_sweep(
+    target: str, token: str, person_ids: list[str], mode: Mode
+) -> list[dict]:
+    """Person to person at each concurrency of mode.sweep_threads."""
+    sweep = []
+    for threads in mode.sweep_threads:
+        load = measure_confirmed_transfers(
+            target,
+            token,
+            person_ids,
+            None,
+            mode,
+            threads_per_process=threads,
+            phase_s=mode.sweep_phase_s,
+        )
+        sweep.append(
+            {
+                "concurrency": load.concurrency,
+                "tps": load.tps,
+                "p50_ms": load.p50_ms,
+                "p99_ms": load.p99_ms,
+                "transfers": load.transfers,
+                "errors": load.errors,
+            }
+        )
+    return sweep
+
+
+def database_work(server_url: str, database_url: str) -> dict:
+    """Commits and rows written so far in one database (pg_stat_database; a
+    backend reports its counts when it goes idle or exits)."""
+    name = conninfo_to_dict(database_url)["dbname"]
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT xact_commit, tup_inserted + tup_updated + tup_deleted"
+            " FROM pg_stat_database WHERE datname = %s",
+            (name,),
+        ).fetchone()
+    return {"commits": row[0], "rows_written": row[1]}
+
+
+def per_transfer(before: dict, after: dict, transfers: int) -> dict:
+    return {
+        "db_commits": round((after["commits"] - before["commits"]) / transfers, 2),
+        "db_rows_written": round((after["rows_written"] - before["rows_written"]) / transfers, 2),
+    }
+
+
+# --- bulk transfers: CreateTransfers against raw set-based SQL -------------------------
+
+BULK_INITIATED_BY = "ledger"
+
+
+def bulk_batch(
+    account_ids: list[str], size: int, rng: random.Random
+) -> list[bulk_transfers.NewTransfer]:
+    """`size` transfers of TRANSFER_CENTS between random distinct (settlement) accounts."""
+    return [
+        bulk_transfers.NewTransfer(
+            str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            *rng.sample(account_ids, 2),
+            TRANSFER_CENTS,
+            "EUR",
+            "bench bulk",
+        )
+        for _ in range(size)
+    ]
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    tps: float
+    transfers: int
+    batches: int
+
+
+def _run_batches(account_ids: list[str], mode: Mode, seed: int, post) -> BulkResult:
+    """post(batch) batch after batch for phase_s; the rate is transfers over the
+    time spent in post (making the batches on the bench's side is left out)."""
+    rng = random.Random(seed)
+    busy_s, transfers, batches = 0.0, 0, 0
+    deadline = time.monotonic() + mode.phase_s
+    while time.monotonic() < deadline:
+        batch = bulk_batch(account_ids, mode.bulk_batch, rng)
+        started = time.monotonic()
+        post(batch)
+        busy_s += time.monotonic() - started
+        transfers += len(batch)
+        batches += 1
+    return BulkResult(round(transfers / busy_s, 1) if busy_s else 0.0, transfers, batches)
+
+
+def measure_sql_bulk_tps(database_url: str, account_ids: list[str], mode: Mode) -> BulkResult:
+    """The database work of CreateTransfers as raw SQL, one transaction a batch:
+    lock the accounts in id order, then envoi's own INSERT ... SELECT FROM unnest."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+
+        def post(batch: list[bulk_transfers.NewTransfer]) -> None:
+            with conn.transaction():
+                bulk_transfers.lock_accounts(conn, batch)
+                bulk_transfers.insert_completed(conn, batch, BULK_INITIATED_BY)
+
+        return _run_batches(account_ids, mode, 1, post)
+
+
+def measure_bulk_tps(target: str, token: str, account_ids: list[str], mode: Mode) -> BulkResult:
+    """Batches of the same kind through gRPC CreateTransfers, all-or-nothing."""
+    from envoi.client import EnvoiClient
+    from envoi.v1 import money_pb2, transfer_service_pb2
+
+    with EnvoiClient(target, token, timeout_s=60.0) as client:
+
+        def post(batch: list[bulk_transfers.NewTransfer]) -> None:
+            response = client.create_transfers(
+                [
+                    transfer_service_pb2.TransferToCreate(
+                        transfer_id=t.transfer_id,
+                        from_account_id=t.from_account_id,
+                        to_account_id=t.to_account_id,
+                        amount=money_pb2.Money(
+                            currency_code=t.currency_code, amount_cents=t.amount_cents
+                        ),
+                        memo=t.memo,
+                    )
+                    for t in batch
+                ],
+                mode="ALL_OR_NOTHING",
+            )
+            if len(response.results) != len(batch):
+                raise RuntimeError(f"CreateTransfers answered {len(response.results)} results")
+
+        return _run_batches(account_ids, mode, 2, post)
+
+
+# --- a post on X to CONFIRMATION_REQUIRED -------------------------------------------
+
+TWEET_SENDERS = 50
+
+
+def measure_tweet_to_pending(
+    database_url: str, person_ids: list[str], mode: Mode, workdir: pathlib.Path
+) -> dict:
+    """Signed Account Activity webhooks at tweets_per_s to an `envoi serve` with
+    its gateway (the X API emulator plays X), each a payment post by a linked
+    person; the latency of a post is from its POST's start to the commit time of
+    its transfer's CONFIRMATION_REQUIRED event (the event's create_time, the
+    start of that transaction: a slight underestimate)."""
+    from envoi.channels.twitter.channel import WEBHOOK_PATH
+    from envoi.channels.twitter.x_api_emulator import XApiEmulator
+    from envoi.client import EnvoiClient
+    from envoi.v1 import identity_pb2
+
+    gateway_listen = f"127.0.0.1:{free_port()}"
+    with XApiEmulator() as x:
+        bot = x.add_user("SmoneyFR")
+        users = [x.add_user(f"bench{n}") for n in range(TWEET_SENDERS + 1)]
+        gateway_env = {
+            "ENVOI_CHANNELS": "twitter",
+            "ENVOI_GATEWAY_LISTEN": gateway_listen,
+            "ENVOI_TWITTER_BOT_HANDLE": "SmoneyFR",
+            "ENVOI_TWITTER_BOT_USER_ID": bot["id"],
+            "ENVOI_TWITTER_API_BASE_URL": x.base_url,
+            "ENVOI_TWITTER_POLL_INTERVAL_S": "0",
+            **{f"ENVOI_TWITTER_{k.upper()}": v for k, v in x.oauth1_credentials(bot).items()},
+        }
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            _, wallet_token = create_token(conn, "wallet")
+        server = EnvoiServer(
+            database_url, BENCH_CODE_KEY, 1, workdir / "serve-gateway.log", gateway_env
+        )
+        try:
+            server.wait_until_serving()
+            with EnvoiClient(server.target, wallet_token) as wallet:
+                for user, account_id in zip(users, person_ids, strict=False):
+                    wallet.link_identity(
+                        account_id,
+                        identity_pb2.Identity(
+                            namespace="twitter", subject_id=user["id"], handle=user["username"]
+                        ),
+                    )
+            url = f"http://{gateway_listen}{WEBHOOK_PATH}"
+            _wait_for_webhooks(x, url)
+            recipient = users[-1]["username"]
+            payloads = [
+                x.account_activity_payload(
+                    x.post(users[n % TWEET_SENDERS], f"@SmoneyFR #envoyer 1€ @{recipient}"), bot
+                )
+                for n in range(round(mode.tweets_per_s * mode.phase_s))
+            ]
+            with RssSampler(server.process.pid) as rss:
+                sent_at, failed_posts = _deliver_at_rate(x, url, payloads, mode.tweets_per_s)
+                latencies_s = _wait_for_pending(database_url, sent_at)
+        finally:
+            server.stop()
+    latencies_s.sort()
+    return {
+        "posts": len(payloads),
+        "posts_not_accepted": failed_posts,  # refused, reset or not 200: left out
+        "pending": len(latencies_s),
+        "p50_ms": percentile_ms(latencies_s, 0.50),
+        "p99_ms": percentile_ms(latencies_s, 0.99),
+        "posts_per_s": mode.tweets_per_s,
+        "max_rss_bytes": rss.max_rss_bytes,
+    }
+
+
+def _wait_for_webhooks(x, url: str) -> None:
+    deadline = time.monotonic() + SERVER_READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        try:
+            if x.crc_request(url, timeout_s=1.0)[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"the gateway's webhook {url} does not answer")
+
+
+def _deliver_at_rate(
+    x, url: str, payloads: list[dict], per_s: float
+) -> tuple[dict[str, float], int]:
+    """POST each payload at its slot of a fixed schedule; return ({post id: send
+    epoch s} of the posts the gateway accepted (200), how many it did not)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    sent_at: dict[str, float] = {}
+    start = time.monotonic()
+
+    def deliver(n: int) -> None:
+        delay_s = start + n / per_s - time.monotonic()
+        if delay_s > 0:
+            time.sleep(delay_s)
+        started_s = time.time()
+        try:
+            status, _ = x.deliver_webhook(url, payloads[n], x.consumer_secret)
+        except OSError:  # refused or reset: the gateway did not take it
+            status = None
+        if status == 200:
+            sent_at[payloads[n]["tweet_create_events"][0]["id_str"]] = started_s
+        else:
+            failed.append(status)
+
+    failed: list = []
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        list(pool.map(deliver, range(len(payloads))))
+    return sent_at, len(failed)
+
+
+PENDING_WAIT_S = 10.0
+
+
+def _wait_for_pending(database_url: str, sent_at: dict[str, float]) -> list[float]:
+    """Latencies (s) of the posts whose CONFIRMATION_REQUIRED event exists."""
+    deadline = time.monotonic() + PENDING_WAIT_S
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        while True:
+            rows = conn.execute(
+                "SELECT t.channel_reference, extract(epoch FROM e.create_time)"
+                " FROM outbox_events e JOIN transfers t USING (transfer_id)"
+                " WHERE e.event_type = 'CONFIRMATION_REQUIRED'"
+                " AND t.channel_reference LIKE 'post:%%'"
+            ).fetchall()
+            if len(rows) >= len(sent_at) or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+    latencies_s = []
+    for reference, created_epoch_s in rows:
+        post_id = reference.removeprefix("post:")
+        if post_id in sent_at:
+            latencies_s.append(float(created_epoch_s) - sent_at[post_id])
+    return latencies_s
+
+
+# --- the run ------------------------------------------------------------------------
+
+
+def machine() -> dict:
+    info = {"cpu_count": os.cpu_count(), "platform": sys.platform}
+    try:
+        import psutil
+
+        info["memory_mb"] = round(psutil.virtual_memory().total / 2**20)
+    except ImportError:
+        pass
+    return info
+
+
+def ratio(numerator, denominator) -> float | None:
+    if numerator is None or not denominator:
+        return None
+    return round(numerator / denominator, 3)
+
+
+def run(mode: Mode, out_dir: pathlib.Path, server_url: str | None, workers: int) -> dict:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    results: dict = dict.fromkeys(RESULT_KEYS)
+    results["mode"] = mode.name
+    results["machine"] = machine()
+    with tempfile.TemporaryDirectory(prefix="envoi-bench-") as tmp, Databases(server_url) as dbs:
+        workdir = pathlib.Path(tmp)
+        print(f"envoi bench ({mode.name}): pgbench tpcb-like", file=sys.stderr, flush=True)
+        results["pgbench_tps"] = round(measure_pgbench_tps(dbs.create("envoi_pgbench"), mode), 1)
+
+        ledger_url = dbs.create("envoi_bench")
+        person_ids, association_id = prepare_ledger(ledger_url, mode, BENCH_CODE_KEY)
+        print("envoi bench: one confirmed transfer as raw SQL", file=sys.stderr, flush=True)
+        sql_before = database_work(dbs.server_url, ledger_url)
+        sql_tps, sql_transfers = measure_sql_transfer_tps(ledger_url, mode, workdir)
+        results["sql_transfer_tps"] = round(sql_tps, 1)
+        time.sleep(STATS_SETTLE_S)
+        sql_after = database_work(dbs.server_url, ledger_url)
+        if sql_transfers:
+            results["per_confirmed_transfer_in_sql"] = per_transfer(
+                sql_before, sql_after, sql_transfers
+            )
+        print("envoi bench: one transfer to one association as raw SQL", file=sys.stderr)
+        sql_hot_tps, _ = measure_sql_transfer_tps(ledger_url, mode, workdir, hot=True)
+        results["sql_hot_transfer_tps"] = round(sql_hot_tps, 1)
+        print("envoi bench: batches of transfers as raw SQL", file=sys.stderr, flush=True)
+        settlement_ids = open_settlement_accounts(ledger_url, mode.accounts, BENCH_CODE_KEY)
+        sql_bulk = measure_sql_bulk_tps(ledger_url, settlement_ids, mode)
+
+        with psycopg.connect(ledger_url, autocommit=True) as conn:
+            _, wallet_token = create_token(conn, "wallet")
+            _, ledger_token = create_token(conn, "ledger")
+        server = EnvoiServer(ledger_url, BENCH_CODE_KEY, workers, workdir / "serve.log")
+        try:
+            server.wait_until_serving()
+            work_before = database_work(dbs.server_url, ledger_url)
+            with RssSampler(server.process.pid) as rss:
+                print("envoi bench: person to person over gRPC", file=sys.stderr, flush=True)
+                p2p = measure_confirmed_transfers(
+                    server.target,
+                    wallet_token,
+                    person_ids,
+                    None,
+                    mode,
+                    server_pid=server.process.pid,
+                )
+                print("envoi bench: every transfer to one association", file=sys.stderr)
+                hot = measure_confirmed_transfers(
+                    server.target, wallet_token, person_ids, association_id, mode
+                )
+                print("envoi bench: every transfer into one collection", file=sys.stderr)
+                drive = _open_collection(server.target, wallet_token, association_id)
+                collection = measure_confirmed_transfers(
+                    server.target, wallet_token, person_ids, drive, mode
+                )
+                print("envoi bench: person to person at each concurrency", file=sys.stderr)
+                sweep = measure_concurrency_sweep(server.target, wallet_token, person_ids, mode)
+        finally:
+            server.stop()  # its connections close: their counts are reported
+        time.sleep(STATS_SETTLE_S)
+        work_after = database_work(dbs.server_url, ledger_url)
+        # A server of its own, so that the counts above are the two phases' only.
+        server = EnvoiServer(ledger_url, BENCH_CODE_KEY, workers, workdir / "serve-bulk.log")
+        try:
+            server.wait_until_serving()
+            with RssSampler(server.process.pid) as bulk_rss:
+                print("envoi bench: CreateTransfers over gRPC", file=sys.stderr, flush=True)
+                bulk = measure_bulk_tps(server.target, ledger_token, settlement_ids, mode)
+        finally:
+            server.stop()
+        print("envoi bench: signed webhooks to CONFIRMATION_REQUIRED", file=sys.stderr)
+        tweets = measure_tweet_to_pending(ledger_url, person_ids, mode, workdir)
+        from envoi.core.ledger.invariants import assert_ledger_invariants
+
+        assert_ledger_invariants(ledger_url)
+
+    results.update(
+        p2p_confirmed_tps=p2p.tps,
+        p50_ms=p2p.p50_ms,
+        p99_ms=p2p.p99_ms,
+        hot_account_tps=hot.tps,
+        hot_p50_ms=hot.p50_ms,
+        hot_p99_ms=hot.p99_ms,
+        collection_tps=collection.tps,
+        collection_p99_ms=collection.p99_ms,
+        bulk_tps=bulk.tps or None,
+        sql_bulk_tps=sql_bulk.tps or None,
+        tweet_to_pending_p99_ms=tweets["p99_ms"],
+        tweet_to_pending=tweets,
+        max_rss_mb=round(
+            max(rss.max_rss_bytes, bulk_rss.max_rss_bytes, tweets.pop("max_rss_bytes")) / 2**20, 1
+        )
+        or None,
+    )
+    results["ratios"] = {
+        "p2p_over_pgbench": ratio(p2p.tps, results["pgbench_tps"]),
+        "p2p_over_sql_transfer": ratio(p2p.tps, results["sql_transfer_tps"]),
+        "bulk_over_sql_bulk": ratio(results["bulk_tps"], results["sql_bulk_tps"]),
+        "hot_over_p2p": ratio(hot.tps, p2p.tps),
+        "collection_over_p2p": ratio(collection.tps, p2p.tps),
+        "sql_hot_over_sql_transfer": ratio(results["sql_hot_transfer_tps"], sql_tps),
+    }
+    grpc_transfers = (
+        p2p.transfers
+        + hot.transfers
+        + collection.transfers
+        + sum(point["transfers"] for point in sweep)
+    )
+    if grpc_transfers:
+        # Over the gRPC phases on that server (p2p, hot, collection, the sweep); includes
+        # the server's own background work (expiry checks, folding).
+        results["per_confirmed_transfer_over_grpc"] = per_transfer(
+            work_before, work_after, grpc_transfers
+        )
+    results["settings"] = {
+        "accounts": mode.accounts,
+        "phase_s": mode.phase_s,
+        "pgbench_scale": mode.pgbench_scale,
+        "pgbench_clients": mode.pgbench_clients,
+        "grpc_concurrency": p2p.concurrency,
+        "client_processes": mode.client_processes,
+        "server_workers": workers,
+        "bulk_batch": mode.bulk_batch,
+        "transfers": {
+            "p2p": p2p.transfers,
+            "hot": hot.transfers,
+            "collection": collection.transfers,
+            "bulk": bulk.transfers,
+            "sql_bulk": sql_bulk.transfers,
+        },
+        "errors": {"p2p": p2p.errors, "hot": hot.errors, "collection": collection.errors},
+        "database": "ENVOI_DATABASE_URL" if server_url else "embedded PostgreSQL 16 (pgserver)",
+    }
+    results["concurrency_sweep"] = sweep
+    # Where the two cores went during the person-to-person phase.
+    results["cpu_ms_per_confirmed_transfer"] = p2p.cpu_ms_per_transfer
+    results["notes"] = {key: note for key, note in NULL_NOTES.items() if results[key] is None}
+    try:
+        results["plots"] = bench_plots.write_plots(
+            out_dir,
+            sweep,
+            {"person to person": p2p.latencies_ms, "one association": hot.latencies_ms},
+            f"envoi bench --{mode.name}" if mode.name != "full" else "envoi bench",
+        )
+    except ImportError:
+        results["plots"] = []
+        results["notes"]["plots"] = "matplotlib is not installed (pip install envoi[bench])"
+    if results["max_rss_mb"] is None:
+        results["notes"]["max_rss_mb"] = "psutil is not installed"
+    results["elapsed_s"] = round(time.monotonic() - started, 1)
+    (out_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    table = markdown_table(results)
+    (out_dir / "results.md").write_text(table)
+    return results
+
+
+GOALS = {
+    "p2p_confirmed_tps": ">= 0.5 x pgbench_tps",
+    "bulk_tps": ">= 0.5 x sql_bulk_tps",
+    "hot_account_tps": ">= 0.8 x p2p_confirmed_tps",
+    "collection_tps": ">= 0.8 x p2p_confirmed_tps",
+    "tweet_to_pending_p99_ms": "<= 50",
+    "max_rss_mb": "<= 200",
+}
+
+
+def markdown_table(results: dict) -> str:
+    lines = [
+        f"envoi bench, mode {results['mode']}, {results['machine']['cpu_count']} CPUs",
+        "",
+        "| measure | value | goal |",
+        "|---|---|---|",
+    ]
+    for key in RESULT_KEYS:
+        value = results[key]
+        shown = "null: " + results["notes"].get(key, "") if value is None else f"{value:g}"
+        lines.append(f"| {key} | {shown} | {GOALS.get(key, '')} |")
+    for key, value in results["ratios"].items():
+        lines.append(f"| {key} | {'null' if value is None else f'{value:g}'} | |")
+    lines += ["", "| clients in flight | p2p confirmed/s | p50_ms | p99_ms |", "|---|---|---|---|"]
+    for point in results["concurrency_sweep"]:
+        lines.append(
+            f"| {point['concurrency']} | {point['tps']:g} | {point['p50_ms']} | {point['p99_ms']} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(prog="envoi bench", description=__doc__.split("\n")[0])
+    add_arguments(parser)
+    run_command(parser.parse_args(argv))
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument(
+        "--quick", action="store_true", help="fewer accounts, short phases (under a minute)"
+    )
+    size.add_argument(
+        "--smoke", action="store_true", help="a few seconds, for tests: checks the path only"
+    )
+    parser.add_argument(
+        "--out", required=True, help="directory for results.json, results.md and the plots"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="envoi server processes (ENVOI_WORKERS of the server; default 1)",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("ENVOI_DATABASE_URL"),
+        help="PostgreSQL server to create the bench databases on, and drop them "
+        "(default: ENVOI_DATABASE_URL, else an embedded PostgreSQL in a temporary directory)",
+    )
+
+
+def run_command(args) -> None:
+    mode = MODES["smoke" if args.smoke else "quick" if args.quick else "full"]
+    results = run(mode, pathlib.Path(args.out), args.database_url, args.workers)
+    print(markdown_table(results), end="")
+
+
+if __name__ == "__main__":
+    main()
