@@ -96,7 +96,8 @@ def cmd_gateway(args):
     import signal
     import threading
 
-    from envoi.channels import gateway, plugins
+    from envoi import plugins
+    from envoi.channels import gateway
     from envoi.channels.gateway_store import GatewayStore
     from envoi.core.runtime import open_pool
 

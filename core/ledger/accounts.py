@@ -1,5 +1,7 @@
 """Accounts: opening, reading under lock, codes, tiers, envoi's own system accounts."""
 
+from __future__ import annotations
+
 import uuid
 
 import psycopg

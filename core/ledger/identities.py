@@ -1,5 +1,7 @@
 """Identities on the networks linked to accounts, and the escrow they claim."""
 
+from __future__ import annotations
+
 from typing import NamedTuple
 
 from psycopg.rows import dict_row

@@ -1,5 +1,7 @@
 """The outbox: reading the events each transaction wrote, in commit order."""
 
+from __future__ import annotations
+
 from psycopg.rows import dict_row
 
 from envoi.core.ledger import transfers

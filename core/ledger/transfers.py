@@ -7,6 +7,8 @@ the accounts it touches in account_id order, so two transactions never wait
 on each other in a circle.
 """
 
+from __future__ import annotations
+
 import dataclasses
 import datetime
 import uuid

@@ -390,7 +390,7 @@ def free_port() -> int:
 
 
 def create_token(conn, role: str) -> tuple[str, str]:
-    from envoi.core import api_tokens  # here: `envoi gateway` imports this module's CLI
+    from envoi.core.auth import api_tokens  # here: `envoi gateway` imports this module's CLI
 
     return api_tokens.create_token(conn, role)
 
