@@ -30,7 +30,6 @@ import uuid
 
 import psycopg
 import pytest
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from envoi.client import EnvoiClient
 from envoi.core import embedded_postgres, schema
@@ -38,6 +37,7 @@ from envoi.core.auth import api_tokens
 from envoi.core.auth.interceptor import AuthInterceptor
 from envoi.core.config import Settings
 from envoi.core.ledger.invariants import assert_ledger_invariants
+from envoi.core.ops.harness import create_database, drop_database
 from envoi.core.runtime import Runtime, open_pool
 from envoi.core.schema import db_roles
 from envoi.core.server import load_payment_providers, prepare_database, start_server
@@ -64,15 +64,11 @@ def postgres_server_url(tmp_path_factory):
 @pytest.fixture(scope="session")
 def database_url(postgres_server_url):
     """A new, migrated database for this session."""
-    name = f"envoi_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = make_conninfo(**{**conninfo_to_dict(postgres_server_url), "dbname": name})
+    url = create_database(postgres_server_url, "envoi_test")
     schema.migrate(url)
     prepare_database(url, Settings(currencies=("EUR", "USD")))
     yield url
-    with psycopg.connect(postgres_server_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    drop_database(postgres_server_url, url)
 
 
 @pytest.fixture(scope="session")

@@ -40,9 +40,6 @@ import os
 import pathlib
 import random
 import re
-import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -52,15 +49,22 @@ import uuid
 from dataclasses import dataclass
 
 import psycopg
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import conninfo_to_dict
 
-from envoi.core import embedded_postgres, schema
+from envoi.core import schema
 from envoi.core.config import Settings
 from envoi.core.ledger import bulk_transfers
 from envoi.core.ops import bench_plots
-from envoi.core.ops.replicated_postgres import as_user
+from envoi.core.ops.harness import (
+    Databases,
+    RssSampler,
+    ServeProcess,
+    database_env,
+    envoi_env,
+    free_port,
+    pg_bin,
+)
 from envoi.core.policy import confirmation_codes
-from envoi.core.schema import db_roles
 
 CODE = "123456"
 BENCH_CODE_KEY = b"envoi bench only: confirmation code key, 48 bytes"
@@ -112,87 +116,6 @@ MODES = {
     # For the test only: checks the whole path, measures nothing worth reading.
     "smoke": Mode("smoke", 100, 1, 2, 1.0, 1, 2, 20.0, 1_000, (1, 2), 0.5),
 }
-
-
-def pg_bin(name: str) -> pathlib.Path:
-    """A PostgreSQL program shipped in the pgserver wheel."""
-    import pgserver
-
-    return pathlib.Path(pgserver.__file__).parent / "pginstall" / "bin" / name
-
-
-# --- the database server and the bench's databases --------------------------------
-
-
-class Databases:
-    """The PostgreSQL server (embedded in a temporary directory, or the given
-    one) and the databases of this run, created on entry and dropped on exit."""
-
-    def __init__(self, server_url: str | None):
-        self._given_url = server_url
-        self._tmp = None
-        self._handle = None
-        self.server_url = ""
-        self._made: list[str] = []
-
-    def __enter__(self):
-        if self._given_url:
-            self.server_url = self._given_url
-        else:
-            self._tmp = tempfile.mkdtemp(prefix="envoi-bench-pg-")
-            self.server_url, self._handle = embedded_postgres.start(
-                pathlib.Path(self._tmp) / "pgdata"
-            )
-        return self
-
-    @property
-    def pgdata(self) -> pathlib.Path | None:
-        """The embedded server's data directory; None on a given server."""
-        return pathlib.Path(self._tmp) / "pgdata" if self._tmp else None
-
-    def restart_postgres(self) -> None:
-        """Stop the embedded server in immediate mode (SIGQUIT: no checkpoint,
-        so it recovers from its WAL on start, as after a crash), then start it
-        again as pgserver does (`envoi torture`), as pgserver's user."""
-        pid_file = self.pgdata / "postmaster.pid"
-        os.kill(int(pid_file.read_text().split()[0]), signal.SIGQUIT)
-        deadline = time.monotonic() + SERVER_READY_TIMEOUT_S
-        while pid_file.exists():
-            if time.monotonic() > deadline:
-                raise RuntimeError("PostgreSQL did not stop after SIGQUIT")
-            time.sleep(0.05)
-        socket_dir = conninfo_to_dict(self.server_url)["host"]
-        log = self.pgdata / "restart.log"
-        start = [pg_bin("pg_ctl"), "-D", self.pgdata, "-w", "-l", log]
-        start += ["-o", '-h ""', "-o", f"-k {socket_dir}", "start"]
-        done = subprocess.run(
-            as_user(self._handle.system_user, list(map(str, start))),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,  # pg_ctl's output is in log
-            timeout=60,
-            check=False,
-        )
-        if done.returncode != 0:
-            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-            raise RuntimeError(f"PostgreSQL did not start again ({done.returncode}):\n{tail}")
-
-    def create(self, prefix: str) -> str:
-        name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-        with psycopg.connect(self.server_url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        self._made.append(name)
-        return make_conninfo(**{**conninfo_to_dict(self.server_url), "dbname": name})
-
-    def __exit__(self, *exc_info):
-        with psycopg.connect(self.server_url, autocommit=True) as conn:
-            for name in self._made:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if self._handle is not None:
-            self._handle.cleanup()  # stops the server, removes pgdata
-            self._handle = None
-        if self._tmp:
-            shutil.rmtree(self._tmp, ignore_errors=True)
 
 
 # --- pgbench ------------------------------------------------------------------------
@@ -383,19 +306,25 @@ def open_settlement_accounts(database_url: str, count: int, code_key: bytes) -> 
 # --- the envoi server ---------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def create_token(conn, role: str) -> tuple[str, str]:
     from envoi.core.auth import api_tokens  # here: `envoi gateway` imports this module's CLI
 
     return api_tokens.create_token(conn, role)
 
 
-class EnvoiServer:
+# 50 people post 800 payments in 4 s, none confirmed: the limits on what one
+# identity may post and hold are lifted for the bench.
+LIMITS_LIFTED_ENV = {
+    "ENVOI_DAILY_CAP_CENTS": "0",
+    "ENVOI_IDENTITY_RATE_PER_MIN": "0",
+    "ENVOI_CHANNEL_PENDING_MAX_COUNT": "1000000",
+    "ENVOI_CHANNEL_PENDING_MAX_CENTS": str(10**12),
+    "ENVOI_UNVERIFIED_MAX_BALANCE_CENTS": "0",
+    "ENVOI_UNVERIFIED_MONTHLY_OUT_CENTS": "0",
+}
+
+
+class EnvoiServer(ServeProcess):
     """`envoi serve` as a subprocess on a free port, limits lifted for the bench."""
 
     def __init__(
@@ -410,109 +339,14 @@ class EnvoiServer:
         """database_url: the tables' owner's (serve migrates with it and connects as
         envoi_server); gateway_env: run the channel gateway too, with these settings;
         target: listen there (a restart on the same address) instead of a free port."""
-        self.target = target or f"127.0.0.1:{free_port()}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ENVOI_")}
-        db_roles.enable_login(database_url)
-        env.update(
-            ENVOI_DATABASE_URL=db_roles.role_url(database_url, db_roles.SERVER_ROLE),
-            ENVOI_MIGRATION_DATABASE_URL=database_url,
-            ENVOI_GATEWAY_DATABASE_URL=db_roles.role_url(database_url, db_roles.GATEWAY_ROLE),
+        env = envoi_env(
+            **database_env(database_url),
             ENVOI_CODE_KEY=code_key.decode(),
             ENVOI_WORKERS=str(workers),
-            ENVOI_DAILY_CAP_CENTS="0",
-            # 50 people post 800 payments in 4 s, none confirmed: the limits
-            # on what one identity may post and hold are lifted for the bench.
-            ENVOI_IDENTITY_RATE_PER_MIN="0",
-            ENVOI_CHANNEL_PENDING_MAX_COUNT="1000000",
-            ENVOI_CHANNEL_PENDING_MAX_CENTS=str(10**12),
-            ENVOI_UNVERIFIED_MAX_BALANCE_CENTS="0",
-            ENVOI_UNVERIFIED_MONTHLY_OUT_CENTS="0",
+            **LIMITS_LIFTED_ENV,
+            **(gateway_env or {}),
         )
-        env.update(gateway_env or {})
-        self._log = open(log_path, "ab")  # closed in stop(); a restart appends
-        self.log_path = log_path
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "envoi.core.cli", "serve"]
-            + ([] if gateway_env else ["--no-gateway"])
-            + ["--listen", self.target],
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-
-    def wait_until_serving(self) -> None:
-        import grpc
-        from grpc_health.v1 import health_pb2, health_pb2_grpc
-
-        deadline = time.monotonic() + SERVER_READY_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"envoi serve exited with {self.process.returncode}:\n"
-                    + self.log_path.read_text(errors="replace")
-                )
-            with grpc.insecure_channel(self.target) as channel:
-                try:
-                    status = (
-                        health_pb2_grpc.HealthStub(channel)
-                        .Check(health_pb2.HealthCheckRequest(), timeout=1.0)
-                        .status
-                    )
-                    if status == health_pb2.HealthCheckResponse.SERVING:
-                        return
-                except grpc.RpcError:
-                    pass
-            time.sleep(0.2)
-        raise RuntimeError(f"envoi serve on {self.target} not SERVING after 60 s")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._log.close()
-
-
-class RssSampler:
-    """Samples the resident memory of a process and its children; keeps the largest."""
-
-    INTERVAL_S = 0.25
-
-    def __init__(self, pid: int):
-        self.max_rss_bytes = 0
-        self._pid = pid
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
-
-    def _run(self) -> None:
-        import psutil
-
-        try:
-            root = psutil.Process(self._pid)
-        except psutil.NoSuchProcess:
-            return
-        while not self._stop.is_set():
-            try:
-                processes = [root, *root.children(recursive=True)]
-            except psutil.NoSuchProcess:
-                return
-            for process in processes:
-                try:
-                    self.max_rss_bytes = max(self.max_rss_bytes, process.memory_info().rss)
-                except psutil.NoSuchProcess:
-                    pass
-            self._stop.wait(self.INTERVAL_S)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info):
-        self._stop.set()
-        self._thread.join()
+        super().__init__(env, [] if gateway_env else ["--no-gateway"], log_path, target)
 
 
 # --- gRPC load ----------------------------------------------------------------------

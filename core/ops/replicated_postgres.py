@@ -27,7 +27,6 @@ import os
 import pathlib
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -35,6 +34,8 @@ import time
 import psutil
 import psycopg
 from psycopg.conninfo import make_conninfo
+
+from envoi.core.ops.harness import as_user, free_port
 
 READY_TIMEOUT_S = 60.0
 NODES = ("node_a", "node_b")
@@ -64,20 +65,6 @@ def bin_dir() -> pathlib.Path:
     return pathlib.Path(pgserver.__file__).parent / "pginstall" / "bin"
 
 
-def as_user(user: str | None, command: list[str]) -> list[str]:
-    """The command run as user, through runuser. Not subprocess's user=:
-    that makes Python fork() instead of vfork(), and the child then runs
-    gRPC's fork handlers, which crashed it (SIGSEGV) in processes with gRPC
-    threads."""
-    return ["runuser", "-u", user, "--", *command] if user else command
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 class ReplicatedPostgres:
     """The two nodes in a temporary directory; a context manager. `create()`
     makes a database and returns its multi-host URL."""
@@ -85,7 +72,7 @@ class ReplicatedPostgres:
     def __init__(self):
         self.bin = bin_dir()
         self._tmp = pathlib.Path(tempfile.mkdtemp(prefix="envoi-pg-ha-"))
-        self.ports = {node: _free_port() for node in NODES}
+        self.ports = {node: free_port() for node in NODES}
         self.primary, self.standby = NODES
         # PostgreSQL refuses to run as root: run it as pgserver's user then.
         self._user = None

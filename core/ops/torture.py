@@ -40,6 +40,7 @@ import psycopg
 
 from envoi.core.ledger.invariants import CHECKS
 from envoi.core.ops import bench
+from envoi.core.ops.harness import Databases
 from envoi.core.ops.replicated_postgres import ReplicatedPostgres
 
 RETRY_PAUSE_S = 0.05
@@ -285,7 +286,7 @@ def torture(
     run = Run()
     with (
         tempfile.TemporaryDirectory(prefix="envoi-torture-") as tmp,
-        ReplicatedPostgres() if replicated else bench.Databases(server_url) as dbs,
+        ReplicatedPostgres() if replicated else Databases(server_url) as dbs,
     ):
         workdir = pathlib.Path(tmp)
         url = dbs.create("envoi_torture")
