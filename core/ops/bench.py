@@ -812,70 +812,135 @@ def run(mode: Mode, out_dir: pathlib.Path, server_url: str | None, workers: int)
 
         ledger_url = dbs.create("envoi_bench")
         person_ids, association_id = prepare_ledger(ledger_url, mode, BENCH_CODE_KEY)
-        print("envoi bench: one confirmed transfer as raw SQL", file=sys.stderr, flush=True)
-        sql_before = database_work(dbs.server_url, ledger_url)
-        sql_tps, sql_transfers = measure_sql_transfer_tps(ledger_url, mode, workdir)
-        results["sql_transfer_tps"] = round(sql_tps, 1)
-        time.sleep(STATS_SETTLE_S)
-        sql_after = database_work(dbs.server_url, ledger_url)
-        if sql_transfers:
-            results["per_confirmed_transfer_in_sql"] = per_transfer(
-                sql_before, sql_after, sql_transfers
-            )
-        print("envoi bench: one transfer to one association as raw SQL", file=sys.stderr)
-        sql_hot_tps, _ = measure_sql_transfer_tps(ledger_url, mode, workdir, hot=True)
-        results["sql_hot_transfer_tps"] = round(sql_hot_tps, 1)
-        print("envoi bench: batches of transfers as raw SQL", file=sys.stderr, flush=True)
-        settlement_ids = open_settlement_accounts(ledger_url, mode.accounts, BENCH_CODE_KEY)
-        sql_bulk = measure_sql_bulk_tps(ledger_url, settlement_ids, mode)
-
+        sql_tps, settlement_ids, sql_bulk = _measure_sql_phases(
+            results, dbs.server_url, ledger_url, mode, workdir
+        )
         with psycopg.connect(ledger_url, autocommit=True) as conn:
             _, wallet_token = create_token(conn, "wallet")
             _, ledger_token = create_token(conn, "ledger")
-        server = EnvoiServer(ledger_url, BENCH_CODE_KEY, workers, workdir / "serve.log")
-        try:
-            server.wait_until_serving()
-            work_before = database_work(dbs.server_url, ledger_url)
-            with RssSampler(server.process.pid) as rss:
-                print("envoi bench: person to person over gRPC", file=sys.stderr, flush=True)
-                p2p = measure_confirmed_transfers(
-                    server.target,
-                    wallet_token,
-                    person_ids,
-                    None,
-                    mode,
-                    server_pid=server.process.pid,
-                )
-                print("envoi bench: every transfer to one association", file=sys.stderr)
-                hot = measure_confirmed_transfers(
-                    server.target, wallet_token, person_ids, association_id, mode
-                )
-                print("envoi bench: every transfer into one collection", file=sys.stderr)
-                drive = _open_collection(server.target, wallet_token, association_id)
-                collection = measure_confirmed_transfers(
-                    server.target, wallet_token, person_ids, drive, mode
-                )
-                print("envoi bench: person to person at each concurrency", file=sys.stderr)
-                sweep = measure_concurrency_sweep(server.target, wallet_token, person_ids, mode)
-        finally:
-            server.stop()  # its connections close: their counts are reported
-        time.sleep(STATS_SETTLE_S)
-        work_after = database_work(dbs.server_url, ledger_url)
-        # A server of its own, so that the counts above are the two phases' only.
-        server = EnvoiServer(ledger_url, BENCH_CODE_KEY, workers, workdir / "serve-bulk.log")
-        try:
-            server.wait_until_serving()
-            with RssSampler(server.process.pid) as bulk_rss:
-                print("envoi bench: CreateTransfers over gRPC", file=sys.stderr, flush=True)
-                bulk = measure_bulk_tps(server.target, ledger_token, settlement_ids, mode)
-        finally:
-            server.stop()
+        grpc = _measure_grpc_phases(
+            dbs.server_url,
+            ledger_url,
+            wallet_token,
+            person_ids,
+            association_id,
+            mode,
+            workers,
+            workdir,
+        )
+        bulk, bulk_rss_bytes = _measure_bulk_phase(
+            ledger_url, ledger_token, settlement_ids, mode, workers, workdir
+        )
         print("envoi bench: signed webhooks to CONFIRMATION_REQUIRED", file=sys.stderr)
         tweets = measure_tweet_to_pending(ledger_url, person_ids, mode, workdir)
         from envoi.core.ledger.invariants import assert_ledger_invariants
 
         assert_ledger_invariants(ledger_url)
 
+    _record_measures(results, grpc, bulk, sql_bulk, tweets, bulk_rss_bytes, sql_tps)
+    results["settings"] = _settings(mode, workers, server_url, grpc, bulk, sql_bulk)
+    results["concurrency_sweep"] = grpc.sweep
+    # Where the two cores went during the person-to-person phase.
+    results["cpu_ms_per_confirmed_transfer"] = grpc.p2p.cpu_ms_per_transfer
+    results["notes"] = {key: note for key, note in NULL_NOTES.items() if results[key] is None}
+    _add_plots(results, out_dir, grpc, mode)
+    if results["max_rss_mb"] is None:
+        results["notes"]["max_rss_mb"] = "psutil is not installed"
+    results["elapsed_s"] = round(time.monotonic() - started, 1)
+    (out_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    table = markdown_table(results)
+    (out_dir / "results.md").write_text(table)
+    return results
+
+
+def _measure_sql_phases(
+    results: dict, server_url: str, ledger_url: str, mode: Mode, workdir: pathlib.Path
+) -> tuple[float, list[str], BulkResult]:
+    """Phases 2, 5 and 4 as raw SQL, into results; returns (sql_transfer_tps
+    unrounded, the settlement account ids, the raw SQL batches' result)."""
+    print("envoi bench: one confirmed transfer as raw SQL", file=sys.stderr, flush=True)
+    sql_before = database_work(server_url, ledger_url)
+    sql_tps, sql_transfers = measure_sql_transfer_tps(ledger_url, mode, workdir)
+    results["sql_transfer_tps"] = round(sql_tps, 1)
+    time.sleep(STATS_SETTLE_S)
+    sql_after = database_work(server_url, ledger_url)
+    if sql_transfers:
+        results["per_confirmed_transfer_in_sql"] = per_transfer(
+            sql_before, sql_after, sql_transfers
+        )
+    print("envoi bench: one transfer to one association as raw SQL", file=sys.stderr)
+    sql_hot_tps, _ = measure_sql_transfer_tps(ledger_url, mode, workdir, hot=True)
+    results["sql_hot_transfer_tps"] = round(sql_hot_tps, 1)
+    print("envoi bench: batches of transfers as raw SQL", file=sys.stderr, flush=True)
+    settlement_ids = open_settlement_accounts(ledger_url, mode.accounts, BENCH_CODE_KEY)
+    return sql_tps, settlement_ids, measure_sql_bulk_tps(ledger_url, settlement_ids, mode)
+
+
+@dataclass
+class GrpcPhases:
+    """Phases 3 and 5 and the sweep, on one server, and what the database did meanwhile."""
+
+    p2p: LoadResult
+    hot: LoadResult
+    collection: LoadResult
+    sweep: list[dict]
+    work_before: dict
+    work_after: dict
+    max_rss_bytes: int
+
+    @property
+    def transfers(self) -> int:
+        loads = (self.p2p, self.hot, self.collection)
+        return sum(load.transfers for load in loads) + sum(p["transfers"] for p in self.sweep)
+
+
+def _measure_grpc_phases(
+    server_url, ledger_url, token, person_ids, association_id, mode, workers, workdir
+) -> GrpcPhases:
+    server = EnvoiServer(ledger_url, BENCH_CODE_KEY, workers, workdir / "serve.log")
+    try:
+        server.wait_until_serving()
+        work_before = database_work(server_url, ledger_url)
+        with RssSampler(server.process.pid) as rss:
+            print("envoi bench: person to person over gRPC", file=sys.stderr, flush=True)
+            p2p = measure_confirmed_transfers(
+                server.target, token, person_ids, None, mode, server_pid=server.process.pid
+            )
+            print("envoi bench: every transfer to one association", file=sys.stderr)
+            hot = measure_confirmed_transfers(
+                server.target, token, person_ids, association_id, mode
+            )
+            print("envoi bench: every transfer into one collection", file=sys.stderr)
+            drive = _open_collection(server.target, token, association_id)
+            collection = measure_confirmed_transfers(server.target, token, person_ids, drive, mode)
+            print("envoi bench: person to person at each concurrency", file=sys.stderr)
+            sweep = measure_concurrency_sweep(server.target, token, person_ids, mode)
+    finally:
+        server.stop()  # its connections close: their counts are reported
+    time.sleep(STATS_SETTLE_S)
+    work_after = database_work(server_url, ledger_url)
+    return GrpcPhases(p2p, hot, collection, sweep, work_before, work_after, rss.max_rss_bytes)
+
+
+def _measure_bulk_phase(
+    ledger_url, token, settlement_ids, mode, workers, workdir
+) -> tuple[BulkResult, int]:
+    """Phase 4 through gRPC: (its result, the server's largest RSS in bytes)."""
+    # A server of its own, so that the counts of the gRPC phases are theirs only.
+    server = EnvoiServer(ledger_url, BENCH_CODE_KEY, workers, workdir / "serve-bulk.log")
+    try:
+        server.wait_until_serving()
+        with RssSampler(server.process.pid) as rss:
+            print("envoi bench: CreateTransfers over gRPC", file=sys.stderr, flush=True)
+            bulk = measure_bulk_tps(server.target, token, settlement_ids, mode)
+    finally:
+        server.stop()
+    return bulk, rss.max_rss_bytes
+
+
+def _record_measures(results, grpc: GrpcPhases, bulk, sql_bulk, tweets, bulk_rss_bytes, sql_tps):
+    p2p, hot, collection = grpc.p2p, grpc.hot, grpc.collection
+    max_rss_bytes = max(grpc.max_rss_bytes, bulk_rss_bytes, tweets.pop("max_rss_bytes"))
     results.update(
         p2p_confirmed_tps=p2p.tps,
         p50_ms=p2p.p50_ms,
@@ -889,10 +954,7 @@ def run(mode: Mode, out_dir: pathlib.Path, server_url: str | None, workers: int)
         sql_bulk_tps=sql_bulk.tps or None,
         tweet_to_pending_p99_ms=tweets["p99_ms"],
         tweet_to_pending=tweets,
-        max_rss_mb=round(
-            max(rss.max_rss_bytes, bulk_rss.max_rss_bytes, tweets.pop("max_rss_bytes")) / 2**20, 1
-        )
-        or None,
+        max_rss_mb=round(max_rss_bytes / 2**20, 1) or None,
     )
     results["ratios"] = {
         "p2p_over_pgbench": ratio(p2p.tps, results["pgbench_tps"]),
@@ -902,19 +964,17 @@ def run(mode: Mode, out_dir: pathlib.Path, server_url: str | None, workers: int)
         "collection_over_p2p": ratio(collection.tps, p2p.tps),
         "sql_hot_over_sql_transfer": ratio(results["sql_hot_transfer_tps"], sql_tps),
     }
-    grpc_transfers = (
-        p2p.transfers
-        + hot.transfers
-        + collection.transfers
-        + sum(point["transfers"] for point in sweep)
-    )
-    if grpc_transfers:
+    if grpc.transfers:
         # Over the gRPC phases on that server (p2p, hot, collection, the sweep); includes
         # the server's own background work (expiry checks, folding).
         results["per_confirmed_transfer_over_grpc"] = per_transfer(
-            work_before, work_after, grpc_transfers
+            grpc.work_before, grpc.work_after, grpc.transfers
         )
-    results["settings"] = {
+
+
+def _settings(mode: Mode, workers: int, server_url, grpc: GrpcPhases, bulk, sql_bulk) -> dict:
+    p2p, hot, collection = grpc.p2p, grpc.hot, grpc.collection
+    return {
         "accounts": mode.accounts,
         "phase_s": mode.phase_s,
         "pgbench_scale": mode.pgbench_scale,
@@ -933,27 +993,19 @@ def run(mode: Mode, out_dir: pathlib.Path, server_url: str | None, workers: int)
         "errors": {"p2p": p2p.errors, "hot": hot.errors, "collection": collection.errors},
         "database": "ENVOI_DATABASE_URL" if server_url else "embedded PostgreSQL 16 (pgserver)",
     }
-    results["concurrency_sweep"] = sweep
-    # Where the two cores went during the person-to-person phase.
-    results["cpu_ms_per_confirmed_transfer"] = p2p.cpu_ms_per_transfer
-    results["notes"] = {key: note for key, note in NULL_NOTES.items() if results[key] is None}
+
+
+def _add_plots(results: dict, out_dir: pathlib.Path, grpc: GrpcPhases, mode: Mode) -> None:
     try:
         results["plots"] = bench_plots.write_plots(
             out_dir,
-            sweep,
-            {"person to person": p2p.latencies_ms, "one association": hot.latencies_ms},
+            grpc.sweep,
+            {"person to person": grpc.p2p.latencies_ms, "one association": grpc.hot.latencies_ms},
             f"envoi bench --{mode.name}" if mode.name != "full" else "envoi bench",
         )
     except ImportError:
         results["plots"] = []
         results["notes"]["plots"] = "matplotlib is not installed (pip install envoi[bench])"
-    if results["max_rss_mb"] is None:
-        results["notes"]["max_rss_mb"] = "psutil is not installed"
-    results["elapsed_s"] = round(time.monotonic() - started, 1)
-    (out_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    table = markdown_table(results)
-    (out_dir / "results.md").write_text(table)
-    return results
 
 
 GOALS = {
