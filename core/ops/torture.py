@@ -305,36 +305,21 @@ def torture(
             return server
 
         servers = [start_server(), start_server()]
-        targets = [server.target for server in servers]
         started = time.monotonic()
         stop_at = started + mode.duration_s
-        threads = [
-            threading.Thread(
-                target=_client,
-                args=(targets, token, person_ids, run, stop_at, mode.settle_s, seed),
-            )
-            for seed in range(mode.clients)
-        ]
+        threads = _workload(servers, url, token, person_ids, total_cents, run, mode, stop_at)
         threads.append(
-            threading.Thread(target=_snapshot_reader, args=(url, total_cents, run, stop_at))
+            Nemesis(
+                servers,
+                start_server,
+                _database_fault(dbs, replicated),
+                token,
+                person_ids[0],
+                run,
+                mode,
+                stop_at,
+            )
         )
-        if replicated:
-            database_fault = ("fail_over", dbs.fail_over)
-        elif dbs.pgdata:
-            database_fault = ("restart_postgres", dbs.restart_postgres)
-        else:
-            database_fault = None
-        nemesis = Nemesis(
-            servers,
-            start_server,
-            database_fault,
-            token,
-            person_ids[0],
-            run,
-            mode,
-            stop_at,
-        )
-        threads.append(nemesis)
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -342,11 +327,40 @@ def torture(
         for server in servers:
             server.stop()
         check(url, total_cents, run)
+    summary = _summary(mode, replicated, time.monotonic() - started, total_cents, run)
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def _workload(servers, url, token, person_ids, total_cents, run: Run, mode: Mode, stop_at):
+    """The client threads and the snapshot reader, not started."""
+    targets = [server.target for server in servers]
+    threads = [
+        threading.Thread(
+            target=_client,
+            args=(targets, token, person_ids, run, stop_at, mode.settle_s, seed),
+        )
+        for seed in range(mode.clients)
+    ]
+    threads.append(threading.Thread(target=_snapshot_reader, args=(url, total_cents, run, stop_at)))
+    return threads
+
+
+def _database_fault(dbs, replicated: bool):
+    """The nemesis's database fault, (name, function), or None on a server not ours."""
+    if replicated:
+        return ("fail_over", dbs.fail_over)
+    if dbs.pgdata:
+        return ("restart_postgres", dbs.restart_postgres)
+    return None
+
+
+def _summary(mode: Mode, replicated: bool, duration_s: float, total_cents: int, run: Run) -> dict:
     recoveries = [fault["recovery_s"] for fault in run.faults]
-    summary = {
+    return {
         "mode": mode.name,
         "database": "primary and synchronous standby" if replicated else "one PostgreSQL",
-        "duration_s": round(time.monotonic() - started, 1),
+        "duration_s": round(duration_s, 1),
         "accounts": mode.accounts,
         "clients": mode.clients,
         "total_cents": total_cents,
@@ -362,8 +376,6 @@ def torture(
         "postgres_restarted": any(f["kind"] == "restart_postgres" for f in run.faults),
         "fail_overs": sum(f["kind"] == "fail_over" for f in run.faults),
     }
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    return summary
 
 
 def table(summary: dict) -> str:
