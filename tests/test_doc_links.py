@@ -48,3 +48,12 @@ def test_every_relative_link_resolves(doc):
 
 def test_the_readme_links_the_design_in_the_repository():
     assert "docs/design.md" in relative_links(ROOT / "README.md")
+
+
+def test_the_design_says_where_every_sql_function_lives():
+    """A function added to the schema is added to docs/design.md's table of rules."""
+    sql = "\n".join(path.read_text() for path in ROOT.glob("core/schema/**/*.sql"))
+    functions = set(re.findall(r"CREATE (?:OR REPLACE )?FUNCTION (\w+)", sql))
+    design = (ROOT / "docs" / "design.md").read_text()
+    assert len(functions) > 30
+    assert {name for name in functions if f"{name}.sql" not in design} == set()
