@@ -11,6 +11,7 @@ from envoi.channels import notifier, poller
 from envoi.channels.gateway_store import GatewayStore
 from envoi.channels.webhook_server import WebhookServer
 from envoi.client import EnvoiClient
+from envoi.core.error_causes import cause
 
 log = logging.getLogger("envoi.channels.gateway")
 
@@ -52,7 +53,7 @@ class Gateway:
                     pass
                 notifier.send_due(channel, self.store)
             except Exception as exc:  # the core or the network is away: next round
-                log.warning("%s: %s", channel.name, type(exc).__name__)
+                log.warning("%s: %s", channel.name, cause(exc))
 
     def _run(self):
         while not self._stopping.is_set():

@@ -244,6 +244,8 @@ _MINUS_SIGNS = "-\u2212\u2010\u2011\u2012\u2013"
 # Words that, next to an amount, may change it: `2 x 10€`, `- 10€`, `10€ x2`.
 _OPERATORS = frozenset("x X × * / + - − ‐ ‑ – = ~ ≈ ± ÷".split())
 _MULTIPLIER = re.compile(r"[xX×*/][0-9]+|[0-9]+[xX×*/]")
+_THOUSANDS_HEAD = re.compile(r"[0-9]{1,3}")  # 1 500: the digits before the space
+_THOUSANDS_TAIL = re.compile(r"[0-9]{3}(?:[.,][0-9]*)?")  # and the three after it
 
 
 class _CurrencyNames(typing.NamedTuple):
@@ -391,55 +393,25 @@ class Grammar:
         if _RETWEET.match(text):
             return self._reject("RETWEET")
         words = [self._word(match.group()) for match in _WORD.finditer(text)]
-
         bot = _fold(self.bot_handle)
         bot_mentions = {
             i for i, w in enumerate(words) if w.kind == "mention" and _fold(w.core[1:]) == bot
         }
         if not direct_message and not bot_mentions:
             return self._reject("NOT_ADDRESSED")
-        keyword_tags = {i for i, w in enumerate(words) if w.kind == "hashtag" and w.keyword}
-        if not keyword_tags and self.bare_keyword and words and words[0].kind == "text":
-            if _fold(words[0].core) in {_fold(k) for k in self.keywords}:
-                keyword_tags = {0}
+        keyword_tags = self._keyword_tags(words)
         if not keyword_tags:
             return self._reject("MISSING_KEYWORD")
-
         amount = self._amount(words)
         if isinstance(amount, str):
             return self._reject(amount)
         cents = _read_number(amount.number)
         if isinstance(cents, str):
             return self._reject(cents)
-
-        if any(w.kind == "bad_mention" for w in words):
-            return self._reject("INVALID_HANDLE")
-        recipients = {}  # folded handle -> indexes of its mentions
-        for i, w in enumerate(words):
-            if w.kind == "mention" and i not in bot_mentions:
-                recipients.setdefault(_fold(self._recipient(w)), []).append(i)
-        if len(recipients) > 1:
-            return self._reject("MULTIPLE_RECIPIENTS")
-        if recipients:
-            (recipient_at,) = recipients.values()
-            recipient = self._recipient(words[recipient_at[0]])
-        else:  # nobody mentioned: a collection's hashtag, if there is one
-            collections = {}  # folded name -> indexes of its hashtags
-            for i, w in enumerate(words):
-                if w.kind == "hashtag" and not w.keyword:
-                    collections.setdefault(_fold(w.core[1:]), []).append(i)
-            if len(collections) > 1:
-                return self._reject("MULTIPLE_COLLECTIONS")
-            if not collections:
-                return self._reject(
-                    "BOT_AS_RECIPIENT" if len(bot_mentions) > 1 else "MISSING_RECIPIENT"
-                )
-            (recipient_at,) = collections.values()
-            name = words[recipient_at[0]].core[1:]
-            if not _COLLECTION_HASHTAG.fullmatch(name):
-                return self._reject("INVALID_HASHTAG")
-            recipient = "#" + name
-
+        payee = self._payee(words, bot_mentions)
+        if isinstance(payee, str):
+            return self._reject(payee)
+        recipient, recipient_at = payee
         used = {*bot_mentions, *keyword_tags, *range(amount.first, amount.last + 1), *recipient_at}
         return TransferIntent(
             amount_cents=cents,
@@ -447,6 +419,29 @@ class Grammar:
             recipient=recipient,
             memo=" ".join(w.raw for i, w in enumerate(words) if i not in used),
         )
+
+    def _keyword_tags(self, words: list[_Word]) -> set[int]:
+        """Indexes of the keyword hashtags, or of a bare keyword first in a conversation."""
+        keyword_tags = {i for i, w in enumerate(words) if w.kind == "hashtag" and w.keyword}
+        if not keyword_tags and self.bare_keyword and words and words[0].kind == "text":
+            if _fold(words[0].core) in {_fold(k) for k in self.keywords}:
+                keyword_tags = {0}
+        return keyword_tags
+
+    def _payee(self, words: list[_Word], bot_mentions: set[int]) -> "tuple[str, list[int]] | str":
+        """(recipient, indexes of the words naming it), or why nobody can be paid."""
+        if any(w.kind == "bad_mention" for w in words):
+            return "INVALID_HANDLE"
+        recipients = {}  # folded handle -> indexes of its mentions
+        for i, w in enumerate(words):
+            if w.kind == "mention" and i not in bot_mentions:
+                recipients.setdefault(_fold(self._recipient(w)), []).append(i)
+        if len(recipients) > 1:
+            return "MULTIPLE_RECIPIENTS"
+        if recipients:
+            (recipient_at,) = recipients.values()
+            return self._recipient(words[recipient_at[0]]), recipient_at
+        return _collection(words, bot_mentions)
 
     def _recipient(self, mention: _Word) -> str:
         """alice, or twitter:alice (qualified, or in the default namespace)."""
@@ -606,48 +601,8 @@ class Grammar:
     # -- the amount ----------------------------------------------------------
 
     def _amount(self, words: list[_Word]) -> "_Amount | str":
-        amounts: list[_Amount] = []
-
-        def add(amount: _Amount):
-            if amounts and amounts[-1].last >= amount.first:  # € 10 €
-                amount = _Amount(amounts.pop().first, amount.last, reason="AMBIGUOUS_AMOUNT")
-            amounts.append(amount)
-
-        for i, w in enumerate(words):
-            if w.kind == "amount":
-                add(_Amount(i, i, w.number, w.own, prefix=w.prefix))
-            elif w.kind == "bad_amount":
-                add(_Amount(i, i, reason=w.reason))
-            elif w.kind == "currency":
-                before = words[i - 1] if i > 0 else None
-                after = words[i + 1] if i + 1 < len(words) else None
-                left = (
-                    before is not None
-                    and before.kind == "number"
-                    and before.open_right
-                    and w.open_left
-                )
-                right = (
-                    after is not None
-                    and after.kind == "number"
-                    and w.open_right
-                    and after.open_left
-                )
-                if left and right:
-                    add(_Amount(i - 1, i + 1, reason="AMBIGUOUS_AMOUNT"))
-                elif left:
-                    add(_Amount(i - 1, i, before.number, w.own))
-                elif right:
-                    add(
-                        _Amount(
-                            i,
-                            i + 1,
-                            after.number,
-                            w.own,
-                            prefix=True,
-                            reason="" if w.prefix or not w.own else "INVALID_AMOUNT",
-                        )
-                    )
+        """The one amount of the post, or why there is none that can be paid."""
+        amounts = _amounts(words)
         if len(amounts) > 1:
             return "MULTIPLE_AMOUNTS"
         if not amounts:
@@ -659,30 +614,89 @@ class Grammar:
             return amount.reason
         if not amount.own:
             return "UNSUPPORTED_CURRENCY"
-        before = words[amount.first - 1] if amount.first > 0 else None
-        after = words[amount.last + 1] if amount.last + 1 < len(words) else None
-        # 1 500 €, € 1 500: digits grouped by a space.
-        if (
-            before is not None
-            and before.kind == "number"
-            and not amount.prefix
-            and re.fullmatch(r"[0-9]{1,3}", before.core)
-            and re.fullmatch(r"[0-9]{3}(?:[.,][0-9]*)?", amount.number)
+        return _ambiguity(words, amount) or amount
+
+
+def _amounts(words: list[_Word]) -> list[_Amount]:
+    """Every amount of the post: a word (10€), or a currency beside a number (10 €)."""
+    amounts: list[_Amount] = []
+    for i, w in enumerate(words):
+        if w.kind == "amount":
+            amount = _Amount(i, i, w.number, w.own, prefix=w.prefix)
+        elif w.kind == "bad_amount":
+            amount = _Amount(i, i, reason=w.reason)
+        elif w.kind == "currency":
+            amount = _around_currency(words, i)
+        else:
+            amount = None
+        if amount is None:
+            continue
+        if amounts and amounts[-1].last >= amount.first:  # € 10 €
+            amount = _Amount(amounts.pop().first, amount.last, reason="AMBIGUOUS_AMOUNT")
+        amounts.append(amount)
+    return amounts
+
+
+def _around_currency(words: list[_Word], i: int) -> "_Amount | None":
+    """The amount a currency word makes with the number beside it, if any."""
+    w = words[i]
+    before = words[i - 1] if i > 0 else None
+    after = words[i + 1] if i + 1 < len(words) else None
+    left = before is not None and before.kind == "number" and before.open_right and w.open_left
+    right = after is not None and after.kind == "number" and w.open_right and after.open_left
+    if left and right:
+        return _Amount(i - 1, i + 1, reason="AMBIGUOUS_AMOUNT")
+    if left:
+        return _Amount(i - 1, i, before.number, w.own)
+    if right:
+        reason = "" if w.prefix or not w.own else "INVALID_AMOUNT"
+        return _Amount(i, i + 1, after.number, w.own, prefix=True, reason=reason)
+    return None
+
+
+def _ambiguity(words: list[_Word], amount: _Amount) -> str:
+    """Why the words beside the amount make it ambiguous, or ""."""
+    before = words[amount.first - 1] if amount.first > 0 else None
+    after = words[amount.last + 1] if amount.last + 1 < len(words) else None
+    # 1 500 €, € 1 500: digits grouped by a space.
+    if (
+        before is not None
+        and before.kind == "number"
+        and not amount.prefix
+        and _THOUSANDS_HEAD.fullmatch(before.core)
+        and _THOUSANDS_TAIL.fullmatch(amount.number)
+    ):
+        return "AMBIGUOUS_THOUSANDS"
+    if (
+        after is not None
+        and after.kind == "number"
+        and amount.prefix
+        and _THOUSANDS_HEAD.fullmatch(amount.number)
+        and _THOUSANDS_TAIL.fullmatch(after.core)
+    ):
+        return "AMBIGUOUS_THOUSANDS"
+    for neighbour in (before, after):
+        if neighbour is not None and (
+            neighbour.kind in ("number", "currency")
+            or neighbour.core in _OPERATORS
+            or (neighbour.kind == "text" and _MULTIPLIER.fullmatch(neighbour.core))
         ):
-            return "AMBIGUOUS_THOUSANDS"
-        if (
-            after is not None
-            and after.kind == "number"
-            and amount.prefix
-            and re.fullmatch(r"[0-9]{1,3}", amount.number)
-            and re.fullmatch(r"[0-9]{3}(?:[.,][0-9]*)?", after.core)
-        ):
-            return "AMBIGUOUS_THOUSANDS"
-        for neighbour in (before, after):
-            if neighbour is not None and (
-                neighbour.kind in ("number", "currency")
-                or neighbour.core in _OPERATORS
-                or (neighbour.kind == "text" and _MULTIPLIER.fullmatch(neighbour.core))
-            ):
-                return "AMBIGUOUS_AMOUNT"
-        return amount
+            return "AMBIGUOUS_AMOUNT"
+    return ""
+
+
+def _collection(words: list[_Word], bot_mentions: set[int]) -> "tuple[str, list[int]] | str":
+    """Nobody mentioned: the collection a hashtag names, if there is one."""
+    collections = {}  # folded name -> indexes of its hashtags
+    for i, w in enumerate(words):
+        if w.kind == "hashtag" and not w.keyword:
+            collections.setdefault(_fold(w.core[1:]), []).append(i)
+    if len(collections) > 1:
+        return "MULTIPLE_COLLECTIONS"
+    if not collections:
+        return "BOT_AS_RECIPIENT" if len(bot_mentions) > 1 else "MISSING_RECIPIENT"
+    (recipient_at,) = collections.values()
+    name = words[recipient_at[0]].core[1:]
+    if not _COLLECTION_HASHTAG.fullmatch(name):
+        return "INVALID_HASHTAG"
+    return "#" + name, recipient_at

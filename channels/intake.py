@@ -59,32 +59,9 @@ def _take_in_once(channel: Channel, client: EnvoiClient, store: GatewayStore, po
         if result.reason in SILENT_REASONS:
             return "ignored"
         return _refuse(channel, store, post, result.reason, result.message, private=False)
-    if result.recipient.startswith("#"):  # a collection, named by its hashtag
-        payee = result.recipient
-    elif ":" in result.recipient:  # twitter:alice, from a grammar with qualified_mentions
-        payee = _linked_identity(client, result.recipient)
-        if not isinstance(payee, identity_pb2.Identity):
-            return _refuse(channel, store, post, "UNKNOWN_RECIPIENT", payee, private=False)
-    else:
-        payee = next(
-            (
-                identity_pb2.Identity(
-                    namespace=channel.name, subject_id=person.subject_id, handle=person.handle
-                )
-                for person in post.mentions
-                if person.handle.lower() == result.recipient.lower()
-            ),
-            None,
-        )
-    if payee is None:  # the network did not resolve the mention: no such user
-        return _refuse(
-            channel,
-            store,
-            post,
-            "UNKNOWN_RECIPIENT",
-            f"@{result.recipient} is not a user we can pay.",
-            private=False,
-        )
+    payee, unknown = _payee(channel, client, post, result.recipient)
+    if unknown:
+        return _refuse(channel, store, post, "UNKNOWN_RECIPIENT", unknown, private=False)
     try:
         client.initiate_transfer(
             identity_pb2.Identity(
@@ -115,6 +92,23 @@ def _take_in_once(channel: Channel, client: EnvoiClient, store: GatewayStore, po
             private=True,
         )
     return "initiated"
+
+
+def _payee(channel: Channel, client: EnvoiClient, post, recipient: str) -> tuple:
+    """(whom the post pays: a collection's hashtag or an Identity, "") or
+    (None, why nobody can be paid, in the sender's words)."""
+    if recipient.startswith("#"):  # a collection, named by its hashtag
+        return recipient, ""
+    if ":" in recipient:  # twitter:alice, from a grammar with qualified_mentions
+        linked = _linked_identity(client, recipient)
+        return (None, linked) if isinstance(linked, str) else (linked, "")
+    for person in post.mentions:
+        if person.handle.lower() == recipient.lower():
+            return identity_pb2.Identity(
+                namespace=channel.name, subject_id=person.subject_id, handle=person.handle
+            ), ""
+    # The network did not resolve the mention: no such user.
+    return None, f"@{recipient} is not a user we can pay."
 
 
 def _linked_identity(client: EnvoiClient, recipient: str) -> "identity_pb2.Identity | str":

@@ -14,17 +14,14 @@ import sys
 
 from google.protobuf import json_format
 
-from envoi.channels.twitter.config import SETTINGS_HELP as TWITTER_SETTINGS_HELP
 from envoi.client import EnvoiClient, EnvoiError
 from envoi.client.client import DEFAULT_TARGET
 from envoi.core import config, startup, tls
-from envoi.core.ops import bench, torture
-from envoi.providers.sandbox.config import SETTINGS_HELP as SANDBOX_SETTINGS_HELP
 
 DESCRIPTION = "envoi: a gRPC payment core with plug-in social channels"
 DEFAULT_GATEWAY_LISTEN = "localhost:8080"
-GATEWAY_HELP = (
-    """\
+# Each plugin's own settings follow, through its envoi_settings_help hook.
+GATEWAY_HELP = """\
 environment variables:
   ENVOI_CHANNELS                   comma-separated plugin names to load (default: all)
   ENVOI_CHANNEL_TOKEN_<NAME>       the channel token of channel NAME (e.g.
@@ -36,19 +33,13 @@ environment variables:
   ENVOI_GATEWAY_LISTEN             webhook address (default: localhost:8080)
 
 """
-    + TWITTER_SETTINGS_HELP
-)
 
-
-PROVIDERS_HELP = (
-    """
+PROVIDERS_HELP = """
 payment providers (money in by card, out to an IBAN):
   ENVOI_PROVIDERS                  comma-separated provider plugin names to load
                                    (default: all installed; each loads only when
                                    configured)
 """
-    + SANDBOX_SETTINGS_HELP
-)
 
 
 def _settings(args) -> config.Settings:
@@ -136,22 +127,15 @@ def cmd_gateway(args):
     pool.close()
 
 
-def _with_plugin_settings(format_help):
-    """format_help, followed by the SETTINGS_HELP string of each installed
-    channel plugin module that has one (docs/plugins.md, Shipping)."""
+def _with_plugin_settings(format_help, group: str, separator: str):
+    """format_help, followed by the settings help of each installed plugin of
+    the entry point group (docs/plugins.md, Shipping), loaded only when help
+    is asked for."""
 
     def formatted() -> str:
-        import importlib.metadata
+        from envoi import plugins
 
-        text = format_help()
-        for entry_point in importlib.metadata.entry_points(group="envoi.channels"):
-            try:
-                settings_help = getattr(entry_point.load(), "SETTINGS_HELP", "")
-            except Exception as exc:  # a broken plugin must not hide the help
-                settings_help = f"{entry_point.name}: cannot be loaded ({type(exc).__name__})\n"
-            if settings_help:
-                text += "\n" + settings_help
-        return text
+        return format_help() + "".join(separator + text for text in plugins.settings_help(group))
 
     return formatted
 
@@ -307,20 +291,47 @@ def cmd_api(args):
     _print_message(result)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="envoi", description=DESCRIPTION)
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+class _CommandParser(argparse.ArgumentParser):
+    """A command's parser whose arguments may be added when it is first used
+    (add_arguments), so that a command imports only the tooling it runs."""
 
-    def database_options(p, variable="ENVOI_DATABASE_URL"):
-        p.add_argument(
-            "--database-url",
-            help=f"PostgreSQL URL (default: {variable}, else the embedded PostgreSQL)",
-        )
-        p.add_argument(
-            "--data-dir",
-            help="embedded database directory (default: ENVOI_DATA_DIR or ~/.local/share/envoi)",
-        )
+    def __init__(self, *args, add_arguments=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._add_arguments = add_arguments
 
+    def parse_known_args(self, args=None, namespace=None):
+        if self._add_arguments:
+            add_arguments, self._add_arguments = self._add_arguments, None
+            add_arguments(self)
+        return super().parse_known_args(args, namespace)
+
+
+def _database_options(p, variable="ENVOI_DATABASE_URL"):
+    p.add_argument(
+        "--database-url",
+        help=f"PostgreSQL URL (default: {variable}, else the embedded PostgreSQL)",
+    )
+    p.add_argument(
+        "--data-dir",
+        help="embedded database directory (default: ENVOI_DATA_DIR or ~/.local/share/envoi)",
+    )
+
+
+def _api_options(p, name):
+    p.add_argument(
+        "--target",
+        default=os.environ.get("ENVOI_TARGET", DEFAULT_TARGET),
+        help="server address (default: ENVOI_TARGET or localhost:50051)",
+    )
+    p.add_argument(
+        "--token",
+        default=os.environ.get("ENVOI_TOKEN"),
+        help="bearer token (default: ENVOI_TOKEN)",
+    )
+    p.set_defaults(handler=cmd_api, api_command=name)
+
+
+def _add_serve(commands):
     serve = commands.add_parser(
         "serve",
         help="run the gRPC server",
@@ -349,9 +360,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="address of the channel webhooks (default: ENVOI_GATEWAY_LISTEN "
         f"or {DEFAULT_GATEWAY_LISTEN})",
     )
-    database_options(serve)
+    _database_options(serve)
     serve.set_defaults(handler=cmd_serve)
+    # Each payment provider's settings, under the providers' heading.
+    serve.format_help = _with_plugin_settings(serve.format_help, "envoi.providers", "")
 
+
+def _add_gateway(commands):
     gateway = commands.add_parser(
         "gateway",
         help="run the channel gateway (webhooks, pollers, notifications)",
@@ -377,9 +392,11 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: ENVOI_GATEWAY_DATABASE_URL)",
     )
     gateway.set_defaults(handler=cmd_gateway)
-    # Outside channel plugins document their settings too, read only when help is asked for.
-    gateway.format_help = _with_plugin_settings(gateway.format_help)
+    # Each channel plugin's settings, a block of its own.
+    gateway.format_help = _with_plugin_settings(gateway.format_help, "envoi.channels", "\n")
 
+
+def _add_plugins_and_migrate(commands):
     plugins_command = commands.add_parser(
         "plugins",
         help="list the installed channel and payment provider plugins and their versions",
@@ -388,7 +405,6 @@ def build_parser() -> argparse.ArgumentParser:
         "ENVOI_CHANNELS and ENVOI_PROVIDERS (comma-separated names) limit which load.",
     )
     plugins_command.set_defaults(handler=cmd_plugins)
-
     migrate = commands.add_parser(
         "migrate",
         help="apply database migrations, as the tables' owner",
@@ -396,9 +412,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--database-url or ENVOI_MIGRATION_DATABASE_URL, else the embedded PostgreSQL "
         "(docs/operations.md).",
     )
-    database_options(migrate, "ENVOI_MIGRATION_DATABASE_URL")
+    _database_options(migrate, "ENVOI_MIGRATION_DATABASE_URL")
     migrate.set_defaults(handler=cmd_migrate)
 
+
+def _add_token(commands):
     token = commands.add_parser("token", help="create and revoke API tokens").add_subparsers(
         dest="token_command", required=True, metavar="ACTION"
     )
@@ -408,26 +426,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     create.add_argument("--channel", help="channel name, for --role channel (e.g. twitter)")
     create.add_argument("--account", help="merchant account id, for --role merchant")
-    database_options(create)
+    _database_options(create)
     create.set_defaults(handler=cmd_token_create)
     revoke = token.add_parser("revoke", help="revoke a token by its token_id")
     revoke.add_argument("token_id")
-    database_options(revoke)
+    _database_options(revoke)
     revoke.set_defaults(handler=cmd_token_revoke)
 
-    def api_options(p, name):
-        p.add_argument(
-            "--target",
-            default=os.environ.get("ENVOI_TARGET", DEFAULT_TARGET),
-            help="server address (default: ENVOI_TARGET or localhost:50051)",
-        )
-        p.add_argument(
-            "--token",
-            default=os.environ.get("ENVOI_TOKEN"),
-            help="bearer token (default: ENVOI_TOKEN)",
-        )
-        p.set_defaults(handler=cmd_api, api_command=name)
 
+def _add_parse(commands):
     parse = commands.add_parser(
         "parse",
         help="parse a post as a payment, offline (the channels' grammar)",
@@ -450,23 +457,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parse.set_defaults(handler=cmd_parse)
 
-    bench_command = commands.add_parser(
-        "bench",
-        help="measure envoi against its PostgreSQL's own limit",
-        description="Start an embedded PostgreSQL (or use ENVOI_DATABASE_URL's server, in "
+
+# The tooling commands (core/ops), each module imported only when its command
+# is parsed: (help, description).
+OPS_COMMANDS = {
+    "bench": (
+        "measure envoi against its PostgreSQL's own limit",
+        "Start an embedded PostgreSQL (or use ENVOI_DATABASE_URL's server, in "
         "databases made and dropped for the run) and an `envoi serve`, then measure pgbench, "
         "one transfer as raw SQL, confirmed transfers through gRPC (at several "
         "concurrencies, and to one hot account), bulk transfers against raw SQL, and signed "
         "X webhooks to pending transfers through the gateway. Writes OUT/results.json, "
         "OUT/results.md and two PNG plots, and prints the table (docs/performance.md).",
-    )
-    bench.add_arguments(bench_command)
-    bench_command.set_defaults(handler=bench.run_command)
-
-    torture_command = commands.add_parser(
-        "torture",
-        help="a bank workload under faults, then a proof that no money was lost",
-        description="Start an embedded PostgreSQL (or use ENVOI_DATABASE_URL's server) and two "
+    ),
+    "torture": (
+        "a bank workload under faults, then a proof that no money was lost",
+        "Start an embedded PostgreSQL (or use ENVOI_DATABASE_URL's server) and two "
         "`envoi serve` processes on one database; run confirmed transfers and balance reads "
         "from concurrent clients, retried with the same request ids, while servers are "
         "killed (SIGKILL), stopped gracefully (SIGTERM) and PostgreSQL is crash-restarted "
@@ -475,10 +481,26 @@ def build_parser() -> argparse.ArgumentParser:
         "then check that every read and the final ledger sum to the known total, that every "
         "acknowledged transfer is in the ledger once, and the ledger's invariants. Writes "
         "OUT/summary.json, prints a table, exits 1 on any violation (docs/reliability.md).",
-    )
-    torture.add_arguments(torture_command)
-    torture_command.set_defaults(handler=torture.run_command)
+    ),
+}
 
+
+def _add_ops(commands):
+    for name, (help_text, description) in OPS_COMMANDS.items():
+
+        def add_arguments(p, name=name):
+            import importlib
+
+            tool = importlib.import_module(f"envoi.core.ops.{name}")
+            tool.add_arguments(p)
+            p.set_defaults(handler=tool.run_command)
+
+        commands.add_parser(
+            name, help=help_text, description=description, add_arguments=add_arguments
+        )
+
+
+def _add_account(commands):
     account = commands.add_parser("account", help="open, read and credit accounts").add_subparsers(
         dest="account_command", required=True, metavar="ACTION"
     )
@@ -493,34 +515,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", required=True, help="display name")
     p.add_argument("--code", required=True, help="the 6-digit confirmation code")
     p.add_argument("--currency", default="", help="ISO 4217 code (default: the server's)")
-    api_options(p, "account open")
+    _api_options(p, "account open")
     for action, text in (("get", "show an account"), ("balance", "show balance, held, available")):
         p = account.add_parser(action, help=text)
         p.add_argument("account_id")
-        api_options(p, f"account {action}")
-    p = account.add_parser(
-        "change-code",
-        help="wallet: set a new code, given the current one (a wrong one counts toward the lock)",
-    )
-    p.add_argument("account_id")
-    p.add_argument("--current-code", required=True, help="the account's 6-digit code now")
-    p.add_argument("--code", required=True, help="the new 6-digit code")
-    api_options(p, "account change-code")
-    p = account.add_parser(
-        "reset-code",
-        help="admin: set a forgotten or locked code; money out is held for"
-        " ENVOI_CODE_RESET_HOLD_S (default 24 h) and the owner is told",
-    )
-    p.add_argument("account_id")
-    p.add_argument("--code", required=True, help="the new 6-digit code")
-    p.add_argument("--reason", required=True, help="why, for the audit trail (1 to 500 characters)")
-    api_options(p, "account reset-code")
+        _api_options(p, f"account {action}")
+    _add_account_codes(account)
     p = account.add_parser("credit", help="admin: move money in from the funding account")
     p.add_argument("account_id")
     p.add_argument("--amount-cents", type=int, required=True)
     p.add_argument("--currency", default="EUR")
     p.add_argument("--memo", default="")
-    api_options(p, "account credit")
+    _api_options(p, "account credit")
     p = account.add_parser(
         "debit-mandate",
         help="admin: let batches (CreateTransfers) debit a merchant or association, or stop",
@@ -530,8 +536,30 @@ def build_parser() -> argparse.ArgumentParser:
     grant.add_argument("--grant", dest="active", action="store_true", help="record a mandate")
     grant.add_argument("--revoke", dest="active", action="store_false", help="revoke it")
     p.add_argument("--reason", required=True, help="why: kept with who and when (280 at most)")
-    api_options(p, "account debit-mandate")
+    _api_options(p, "account debit-mandate")
 
+
+def _add_account_codes(account):
+    p = account.add_parser(
+        "change-code",
+        help="wallet: set a new code, given the current one (a wrong one counts toward the lock)",
+    )
+    p.add_argument("account_id")
+    p.add_argument("--current-code", required=True, help="the account's 6-digit code now")
+    p.add_argument("--code", required=True, help="the new 6-digit code")
+    _api_options(p, "account change-code")
+    p = account.add_parser(
+        "reset-code",
+        help="admin: set a forgotten or locked code; money out is held for"
+        " ENVOI_CODE_RESET_HOLD_S (default 24 h) and the owner is told",
+    )
+    p.add_argument("account_id")
+    p.add_argument("--code", required=True, help="the new 6-digit code")
+    p.add_argument("--reason", required=True, help="why, for the audit trail (1 to 500 characters)")
+    _api_options(p, "account reset-code")
+
+
+def _add_transfer(commands):
     transfer = commands.add_parser(
         "transfer", help="send, confirm, cancel and list transfers"
     ).add_subparsers(dest="transfer_command", required=True, metavar="ACTION")
@@ -541,15 +569,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--amount-cents", type=int, required=True)
     p.add_argument("--currency", default="EUR")
     p.add_argument("--memo", default="")
-    api_options(p, "transfer send")
+    _api_options(p, "transfer send")
     p = transfer.add_parser("confirm", help="confirm with the sender's code")
     p.add_argument("transfer_id")
     p.add_argument("--code", required=True)
-    api_options(p, "transfer confirm")
+    _api_options(p, "transfer confirm")
     for action, text in (("cancel", "cancel a pending transfer"), ("get", "show a transfer")):
         p = transfer.add_parser(action, help=text)
         p.add_argument("transfer_id")
-        api_options(p, f"transfer {action}")
+        _api_options(p, f"transfer {action}")
     p = transfer.add_parser("list", help="history of an account, newest first")
     p.add_argument("account_id")
     p.add_argument(
@@ -563,7 +591,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--page-size", type=int, default=0)
     p.add_argument("--page-token", default="")
-    api_options(p, "transfer list")
+    _api_options(p, "transfer list")
+
+
+# Each adds one command group; the order is the order `envoi --help` lists them.
+COMMAND_GROUPS = (
+    _add_serve,
+    _add_gateway,
+    _add_plugins_and_migrate,
+    _add_token,
+    _add_parse,
+    _add_ops,
+    _add_account,
+    _add_transfer,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="envoi", description=DESCRIPTION)
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_CommandParser
+    )
+    for add_group in COMMAND_GROUPS:
+        add_group(commands)
     return parser
 
 

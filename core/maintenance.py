@@ -8,6 +8,7 @@ import logging
 import threading
 import time
 
+from envoi.core.error_causes import cause
 from envoi.core.ledger import accounts, idempotency, payout_submission, top_up_refunds, transfers
 from envoi.core.ledger.transactions import run_in_transaction
 from envoi.core.runtime import Runtime
@@ -70,7 +71,7 @@ class MaintenanceThread(threading.Thread):
                     )
                     next_purge = time.monotonic() + PURGE_INTERVAL_S
             except Exception as exc:  # the database may be restarting: try again next tick
-                log.warning("maintenance failed: %s", type(exc).__name__)
+                log.warning("maintenance failed: %s", cause(exc))
 
     def stop(self):
         self.stopping.set()

@@ -77,6 +77,22 @@ def plugin_manager(env=os.environ, group: str = ENTRY_POINT_GROUP) -> pluggy.Plu
     return manager
 
 
+def settings_help(group: str = ENTRY_POINT_GROUP) -> list[str]:
+    """The settings help of every installed plugin of the group, enabled or not
+    (an operator reads it to choose), by entry point name. A plugin that cannot
+    be loaded is named by the error's class, and never hides the others' help."""
+    texts = []
+    for entry_point in sorted(importlib.metadata.entry_points(group=group), key=lambda e: e.name):
+        manager = pluggy.PluginManager("envoi")  # one a plugin: the help comes in name order
+        manager.add_hookspecs(hookspecs)
+        try:
+            manager.register(entry_point.load())
+            texts += [text for text in manager.hook.envoi_settings_help() if text]
+        except Exception as exc:  # a broken plugin must not hide the help
+            texts.append(f"{entry_point.name}: cannot be loaded ({type(exc).__name__})\n")
+    return texts
+
+
 def load_channels(env=os.environ) -> list:
     """Every channel of every enabled channel plugin; two channels may not share a name."""
     manager = plugin_manager(env, ENTRY_POINT_GROUP)

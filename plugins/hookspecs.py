@@ -34,3 +34,11 @@ def envoi_funding_providers(env):
 def envoi_payout_providers(env):
     """Return the PayoutProvider objects this plugin provides: bank transfers
     to an IBAN, money out. An empty list when it is not configured."""
+
+
+@hookspec
+def envoi_settings_help():
+    """Return the help of this plugin's settings, read only when help is asked
+    for: a channel's is a block under a heading of its own (`envoi gateway
+    --help`), a provider's its variables' lines under the payment providers
+    heading (`envoi serve --help`); one line, indented, for each variable."""

@@ -48,3 +48,33 @@ def test_top_level_help_lists_the_commands():
 def test_api_commands_name_their_environment_defaults():
     text = envoi_help("transfer", "send")
     assert "ENVOI_TARGET" in text and "ENVOI_TOKEN" in text
+
+
+def ops_modules_loaded_by(*argv) -> list[str]:
+    """The envoi.core.ops modules imported by parsing argv (the command does not run)."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from envoi.core import cli; cli.build_parser().parse_args(sys.argv[1:]);"
+            " print(' '.join(m for m in sys.modules if m.startswith('envoi.core.ops')))",
+            *argv,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
+def test_only_the_tooling_commands_import_the_tooling():
+    assert ops_modules_loaded_by("serve") == []
+    assert ops_modules_loaded_by("parse", "x") == []
+    assert "envoi.core.ops.bench" in ops_modules_loaded_by("bench", "--out", "o")
+    assert "envoi.core.ops.torture" in ops_modules_loaded_by("torture", "--out", "o")
+
+
+def test_plugin_settings_come_through_their_hook():
+    assert "ENVOI_TWITTER_CONSUMER_SECRET" in envoi_help("gateway")
+    assert "ENVOI_SANDBOX_WEBHOOK_SECRET" in envoi_help("serve")

@@ -90,6 +90,24 @@ def test_envoi_plugins_prints_them(outside_plugin):
     assert listed["echo"] == "1.2.3" and "twitter" in listed
 
 
+def test_settings_help_comes_through_the_hook_of_every_installed_plugin(outside_plugin):
+    (outside_plugin / "envoi_channel_echo.py").write_text(
+        OUTSIDE_PLUGIN + "\n\n@hookimpl\ndef envoi_settings_help():\n    return 'ECHO_ENABLED\\n'\n"
+    )
+    texts = plugins.settings_help(plugins.ENTRY_POINT_GROUP)
+    assert "ECHO_ENABLED\n" in texts  # enabled or not: ENVOI_CHANNELS is not read
+    assert any("ENVOI_TWITTER_CONSUMER_SECRET" in text for text in texts)
+    [sandbox] = plugins.settings_help(plugins.PROVIDER_ENTRY_POINT_GROUP)
+    assert "ENVOI_SANDBOX_WEBHOOK_SECRET" in sandbox
+
+
+def test_a_plugin_that_cannot_load_is_named_in_the_help_and_hides_no_other(outside_plugin):
+    (outside_plugin / "envoi_channel_echo.py").write_text("raise RuntimeError('no')\n")
+    texts = plugins.settings_help(plugins.ENTRY_POINT_GROUP)
+    assert "echo: cannot be loaded (RuntimeError)\n" in texts
+    assert any("ENVOI_TWITTER_CONSUMER_SECRET" in text for text in texts)
+
+
 # Payment providers: the same plugin manager, their own entry point group.
 
 SANDBOX_ENV = {"ENVOI_SANDBOX_WEBHOOK_SECRET": "s" * 32}

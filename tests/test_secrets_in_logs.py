@@ -5,10 +5,17 @@ are used, right and wrong, and the log and every error seen are searched."""
 import logging
 
 import psycopg
+import psycopg_pool
 import pytest
+import requests
 
+from envoi.channels.channel import Channel
+from envoi.channels.grammar import Grammar
 from envoi.client import errors
+from envoi.core import maintenance
 from envoi.core.auth import api_tokens
+from envoi.core.error_causes import cause
+from envoi.core.runtime import Runtime
 from envoi.core.testing import TEST_CODE_KEY, TEST_PROVIDER_ENV
 from envoi.providers.sandbox import cards
 
@@ -82,3 +89,63 @@ def test_secrets_stay_out_of_logs_and_errors(
         if secret in text
     ]
     assert not leaks, leaks
+
+
+# Logged causes: an error's message, with what could be a secret taken out.
+PASSWORD = "hunter2-not-for-logs"
+UNPARSABLE_URL = f"postgresql://envoi:{PASSWORD}@[::1/envoi"  # libpq quotes it whole
+
+
+def raised_by(call) -> Exception:
+    with pytest.raises(Exception) as raised:
+        call()
+    return raised.value
+
+
+def test_a_cause_keeps_the_message_and_drops_the_secrets(database_url):
+    unparsable = raised_by(lambda: psycopg.connect(UNPARSABLE_URL))
+    assert PASSWORD in str(unparsable)  # what a class-only log line used to hide
+    assert "IPv6 host address" in cause(unparsable) and PASSWORD not in cause(unparsable)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TEMP TABLE kept (code text CHECK (code = ''))")
+        violation = raised_by(lambda: conn.execute("INSERT INTO kept VALUES (%s)", (CODE,)))
+    assert CODE in str(violation)  # its DETAIL quotes the failing row
+    assert "violates check constraint" in cause(violation) and CODE not in cause(violation)
+    offline = raised_by(
+        lambda: requests.get(f"http://127.0.0.1:1/send?access_token={PASSWORD}", timeout=5)
+    )
+    assert PASSWORD in str(offline) and PASSWORD not in cause(offline)
+    assert cause(offline).startswith("ConnectionError: ")
+
+
+class FailingChannel(Channel):
+    """A channel whose every poll fails with a database error quoting a password."""
+
+    name = "failing"
+    grammar = Grammar(bot_handle="failingbot")
+
+    def poll(self, cursor):
+        psycopg.connect(UNPARSABLE_URL)
+
+
+def test_a_failed_gateway_round_logs_its_cause_without_the_secret(caplog, start_gateway, admin):
+    caplog.set_level(logging.WARNING, logger="envoi.channels.gateway")
+    start_gateway(FailingChannel(), admin).run_once()
+    [line] = [r.getMessage() for r in caplog.records if r.name == "envoi.channels.gateway"]
+    assert line.startswith("failing: ProgrammingError: ") and "IPv6 host address" in line
+    assert PASSWORD not in caplog.text
+
+
+def test_a_failed_maintenance_tick_logs_its_cause(caplog, settings):
+    caplog.set_level(logging.WARNING, logger="envoi.maintenance")
+    never_opened = psycopg_pool.ConnectionPool(UNPARSABLE_URL, open=False)
+    thread = maintenance.MaintenanceThread(Runtime(settings, never_opened, settings.code_key))
+    thread.start()
+    try:
+        for _ in range(100):  # a tick is EXPIRY_INTERVAL_S
+            if caplog.records or thread.stopping.wait(0.1):
+                break
+    finally:
+        thread.stop()
+    assert caplog.records[0].getMessage().startswith("maintenance failed: PoolClosed: the pool")
+    assert PASSWORD not in caplog.text

@@ -257,6 +257,21 @@ def _ms(iso: str) -> int:
     return int(when.timestamp() * 1000)
 
 
+def _mentions_query_error(params: dict) -> "tuple[int, dict] | None":
+    """The 400 a GET /2/users/:id/mentions query earns, or None when it is valid."""
+    for key in ("since_id", "until_id"):
+        if key in params and not params[key].isdigit():
+            return _invalid_value(key, params[key])
+    max_results = params.get("max_results", "10")
+    if not max_results.isdigit() or not 5 <= int(max_results) <= 100:
+        return _invalid_value("max_results", max_results, "is not between 5 and 100")
+    for key, allowed in (("tweet.fields", TWEET_FIELDS), ("expansions", TWEET_EXPANSIONS)):
+        values = _csv(params, key)
+        if values - allowed:
+            return _invalid_value(key, min(values - allowed), f"is not one of {sorted(allowed)}")
+    return None
+
+
 def _csv(params: dict, key: str) -> set[str]:
     return set(filter(None, params.get(key, "").split(",")))
 
@@ -855,21 +870,9 @@ class XApiEmulator:
     def _api_get_users_mentions(
         self, me: str | None, params: dict, _: Any, id: str
     ) -> tuple[int, dict]:
-        for key in ("since_id", "until_id"):
-            if key in params and not params[key].isdigit():
-                return _invalid_value(key, params[key])
-        max_results = params.get("max_results", "10")
-        if not max_results.isdigit() or not 5 <= int(max_results) <= 100:
-            return _invalid_value("max_results", max_results, "is not between 5 and 100")
-        fields, expansions = _csv(params, "tweet.fields"), _csv(params, "expansions")
-        for key, values, allowed in (
-            ("tweet.fields", fields, TWEET_FIELDS),
-            ("expansions", expansions, TWEET_EXPANSIONS),
-        ):
-            if values - allowed:
-                return _invalid_value(
-                    key, min(values - allowed), f"is not one of {sorted(allowed)}"
-                )
+        refused = _mentions_query_error(params)
+        if refused:
+            return refused
         if id not in self._users:
             return _not_found("id", id)
         upper = int(params.get("until_id", 0)) or None
@@ -878,22 +881,11 @@ class XApiEmulator:
                 upper = int(params["pagination_token"], 36)
             except ValueError:
                 return _invalid_value("pagination_token", params["pagination_token"])
-        lower = int(params.get("since_id", 0))
-        found = sorted(
-            (
-                p
-                for p in self._posts.values()
-                if any(m["id"] == id for m in p.get("entities", {}).get("mentions", []))
-                and int(p["id"]) > lower
-                and (upper is None or int(p["id"]) < upper)
-            ),
-            key=lambda p: int(p["id"]),
-            reverse=True,
-        )
-        page = found[: int(max_results)]
+        found = self._mentions_of(id, int(params.get("since_id", 0)), upper)
+        page = found[: int(params.get("max_results", "10"))]
         if not page:
             return 200, {"meta": {"result_count": 0}}
-        fields |= {"id", "text", "edit_history_tweet_ids"}
+        fields = _csv(params, "tweet.fields") | {"id", "text", "edit_history_tweet_ids"}
         out = {
             "data": [self._tweet_out(p, fields) for p in page],
             "meta": {
@@ -904,6 +896,27 @@ class XApiEmulator:
         }
         if len(found) > len(page):
             out["meta"]["next_token"] = _base36(int(page[-1]["id"]))
+        includes = self._includes(page, _csv(params, "expansions"), fields, params)
+        if includes:
+            out["includes"] = includes
+        return 200, out
+
+    def _mentions_of(self, user_id: str, lower: int, upper: int | None) -> list[dict]:
+        """The posts that mention the user with lower < id < upper, newest first."""
+        return sorted(
+            (
+                p
+                for p in self._posts.values()
+                if any(m["id"] == user_id for m in p.get("entities", {}).get("mentions", []))
+                and int(p["id"]) > lower
+                and (upper is None or int(p["id"]) < upper)
+            ),
+            key=lambda p: int(p["id"]),
+            reverse=True,
+        )
+
+    def _includes(self, page: list[dict], expansions: set[str], fields: set[str], params) -> dict:
+        """The users and posts the expansions ask for, each once, in the order first met."""
         user_ids, tweet_ids = [], []
         for p in page:
             refs = [r["id"] for r in p.get("referenced_tweets", [])]
@@ -926,9 +939,7 @@ class XApiEmulator:
             includes["tweets"] = [
                 self._tweet_out(self._posts[t], fields) for t in dict.fromkeys(tweet_ids)
             ]
-        if includes:
-            out["includes"] = includes
-        return 200, out
+        return includes
 
     def _api_create_tweet(self, me: str | None, params: dict, doc: Any) -> tuple[int, dict]:
         if me is None:

@@ -5,10 +5,13 @@ from envoi.channels import hookimpl
 from envoi_channel_messenger.channel import MessengerChannel
 from envoi_channel_messenger.config import SETTINGS_HELP, MessengerConfig
 
-__all__ = ["SETTINGS_HELP", "envoi_channels"]  # `envoi gateway --help` prints SETTINGS_HELP
-
 
 @hookimpl
 def envoi_channels(env):
     config = MessengerConfig.from_env(env)
     return [MessengerChannel(config)] if config else []
+
+
+@hookimpl
+def envoi_settings_help():
+    return SETTINGS_HELP
