@@ -28,10 +28,12 @@ import os
 import threading
 import uuid
 
+import grpc
 import psycopg
 import pytest
 
-from envoi.client import EnvoiClient
+from envoi.client import EnvoiClient, channel_options
+from envoi.client import client as envoi_client
 from envoi.core import embedded_postgres, schema
 from envoi.core.auth import api_tokens
 from envoi.core.auth.interceptor import AuthInterceptor
@@ -195,9 +197,23 @@ def make_token(server_database_url):
 
 
 @pytest.fixture(scope="module")
-def client_for(grpc_channel):
-    """client_for(token) -> an EnvoiClient over the module's real gRPC server."""
-    return lambda token, **options: EnvoiClient(channel=grpc_channel, token=token, **options)
+def client_for(grpc_addr, grpc_server):
+    """client_for(token, **options) -> an EnvoiClient over the module's real gRPC
+    server. The retry policy lives on the channel: one channel per policy."""
+    channels = {}
+
+    def client(token, **options):
+        retries = (
+            options.get("max_attempts", envoi_client.DEFAULT_MAX_ATTEMPTS),
+            options.get("retry_backoff_s", envoi_client.DEFAULT_RETRY_BACKOFF_S),
+        )
+        if retries not in channels:
+            channels[retries] = grpc.insecure_channel(grpc_addr, channel_options(*retries))
+        return EnvoiClient(channel=channels[retries], token=token, **options)
+
+    yield client
+    for channel in channels.values():
+        channel.close()
 
 
 @pytest.fixture(scope="module")

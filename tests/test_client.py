@@ -2,6 +2,7 @@
 mutating call gets one, errors come back as typed exceptions, timeout_s is a
 deadline."""
 
+import json
 import threading
 import uuid
 from concurrent import futures
@@ -11,7 +12,7 @@ import psycopg
 import pytest
 import rpc_catalog
 
-from envoi.client import EnvoiClient, errors
+from envoi.client import EnvoiClient, channel_options, errors
 from envoi.core.auth.interceptor import AuthInterceptor
 from envoi.providers.sandbox import bank_transfers, cards
 from envoi.v1 import (
@@ -320,3 +321,31 @@ def test_timeout_s_is_a_deadline_and_the_retry_returns_the_first_answer(
     transfer = client_for(wallet_token).initiate_transfer(alice, bob, 100, request_id=request_id)
     assert transfer.state == transfer_pb2.TRANSFER_STATE_PENDING_CONFIRMATION
     assert payments_from(db, alice) == [transfer.transfer_id]
+
+
+def test_max_attempts_1_sends_once(client_for, wallet_token, open_account, recorder):
+    alice, bob = open_account(balance_cents=1_000), open_account()
+    client = client_for(wallet_token, max_attempts=1)
+    recorder.unavailable_left = 1
+
+    with pytest.raises(errors.Unavailable):
+        client.initiate_transfer(alice, bob, 250)
+
+    assert len(recorder.request_ids(INITIATE)) == 1
+
+
+def test_the_retry_policy_retries_only_calls_safe_to_send_twice():
+    """A read, or a call with a request_id (answered once); never WatchEvents,
+    which EventStream resumes from its last event."""
+    config = json.loads(dict(channel_options())["grpc.service_config"])
+    (method_config,) = config["methodConfig"]
+    retried = {f"/{name['service']}/{name['method']}" for name in method_config["name"]}
+    methods = rpc_catalog.methods_by_path()
+    for path in retried:
+        assert path in MUTATING_METHODS or path.rsplit("/", 1)[1].startswith(
+            ("Get", "List", "Resolve")
+        ), path
+        assert not methods[path].server_streaming, path
+    services = {path.rsplit("/", 1)[0] for path in retried}
+    assert {p for p in MUTATING_METHODS if p.rsplit("/", 1)[0] in services} <= retried
+    assert method_config["retryPolicy"]["retryableStatusCodes"] == ["CANCELLED", "UNAVAILABLE"]

@@ -3,108 +3,127 @@ decides: a public reply (never with an amount), a private message, or nothing
 (the wallet app only). A payment started in a private message is answered in
 private messages."""
 
+from dataclasses import dataclass
+
 from envoi.channels.channel import InboundPost, OutboundMessage
+from envoi.channels.money_text import money_text
 from envoi.v1 import account_pb2, event_pb2
 
 E = event_pb2
 
 
-def euros(amount_cents: int) -> str:
-    return f"{amount_cents // 100},{amount_cents % 100:02d} €"
+@dataclass(frozen=True)
+class Told:
+    """One message about an event: to whom, and its public and private texts
+    (templates of sender, recipient, amount and payee)."""
+
+    audience: str  # "sender" or "recipient"
+    public_text: str
+    private_text: str
+
+
+def _not_sent(what: str) -> tuple[Told, ...]:
+    return (
+        Told(
+            "sender",
+            f"@{{sender}} this payment was {what}: nothing was sent.",
+            f"Your payment of {{amount}} to {{payee}} was {what}: nothing was sent.",
+        ),
+    )
+
+
+COLLECTION_PAID = (
+    Told(
+        "sender",
+        "@{sender} thank you: your payment to the collection went through.",
+        "Your payment of {amount} to the collection went through. Thank you!",
+    ),
+)
+TOLD_BY_EVENT_TYPE = {
+    E.EVENT_TYPE_CONFIRMATION_REQUIRED: (
+        Told(
+            "sender",
+            "@{sender} confirm this payment in your envoi app.",
+            "Confirm your payment of {amount} to {payee} in your envoi app.",
+        ),
+    ),
+    E.EVENT_TYPE_TRANSFER_COMPLETED: (
+        Told(
+            "recipient",
+            "@{recipient} @{sender} sent you money: it is in your envoi app.",
+            "You received {amount} from @{sender}.",
+        ),
+    ),
+    E.EVENT_TYPE_TRANSFER_AWAITING_CLAIM: (
+        Told(
+            "recipient",
+            "@{recipient} @{sender} sent you money. Sign in "
+            "to the envoi app with X within 14 days to receive it.",
+            "@{sender} sent you {amount}. Sign in to the envoi app with X "
+            "within 14 days to receive it.",
+        ),
+    ),
+    E.EVENT_TYPE_TRANSFER_REFUNDED: (  # both are told
+        Told(
+            "sender",
+            "@{sender} your payment to @{recipient} was not claimed in time: "
+            "the money went back to you.",
+            "Your payment of {amount} to @{recipient} was not claimed in time: "
+            "it is back in your account.",
+        ),
+        Told(
+            "recipient",
+            "@{recipient} the payment @{sender} sent you was not claimed in time and went back.",
+            "The payment @{sender} sent you was not claimed in time and went back.",
+        ),
+    ),
+    E.EVENT_TYPE_TRANSFER_CANCELLED: _not_sent("cancelled"),
+    E.EVENT_TYPE_TRANSFER_EXPIRED: _not_sent("not confirmed in time"),
+}
+
+
+def _message(event: event_pb2.Event, told: Told) -> list[OutboundMessage]:
+    """As the person chose: nothing (app only), a private message (also for
+    a payment started in private), or a public reply without the amount."""
+    transfer = event.transfer
+    origin, _, origin_id = transfer.channel_reference.partition(":")
+    if told.audience == "sender":
+        preference, person = event.sender_notification_preference, transfer.from_identity
+    else:
+        preference, person = event.recipient_notification_preference, transfer.to_identity
+    if preference == account_pb2.NOTIFICATION_PREFERENCE_APP_ONLY:
+        return []
+    key = f"event:{event.event_id}:{told.audience}"
+    # X refuses a status identical to an earlier one: the reference keeps
+    # replies about different payments apart, and helps support find them.
+    reference = f" (ref {transfer.transfer_id[:8]})"
+    if origin == "dm" or preference == account_pb2.NOTIFICATION_PREFERENCE_PRIVATE_MESSAGE:
+        text = told.private_text.format(**_template_values(transfer))
+        return [OutboundMessage(key, text + reference, direct_to=person.subject_id)]
+    text = told.public_text.format(**_template_values(transfer))
+    return [OutboundMessage(key, text + reference, in_reply_to=origin_id)]
+
+
+def _template_values(transfer) -> dict:
+    return {
+        "sender": transfer.from_identity.handle,
+        "recipient": transfer.to_identity.handle,
+        "amount": money_text(transfer.amount.amount_cents, transfer.amount.currency_code),
+        # A payment into a collection (`#envoyer 5€ #TelethonACF`) has no person to pay.
+        "payee": "the collection" if transfer.collection_id else f"@{transfer.to_identity.handle}",
+    }
 
 
 def for_event(event: event_pb2.Event) -> list[OutboundMessage]:
     transfer = event.transfer
-    origin, _, origin_id = transfer.channel_reference.partition(":")
-    sender, recipient = transfer.from_identity, transfer.to_identity
-    if not origin_id or not sender.subject_id:
+    _, _, origin_id = transfer.channel_reference.partition(":")
+    if not origin_id or not transfer.from_identity.subject_id:
         return []
-    amount = euros(transfer.amount.amount_cents)
-    # A payment into a collection (`#envoyer 5€ #TelethonACF`) has no person to pay.
-    payee = "the collection" if transfer.collection_id else f"@{recipient.handle}"
-    key = f"event:{event.event_id}"
-    preferences = {
-        "sender": event.sender_notification_preference,
-        "recipient": event.recipient_notification_preference,
-    }
-    # X refuses a status identical to an earlier one: the reference keeps
-    # replies about different payments apart, and helps support find them.
-    reference = f" (ref {transfer.transfer_id[:8]})"
-
-    def to(audience, person, public_text, private_text) -> list[OutboundMessage]:
-        """As the person chose: nothing (app only), a private message (also for
-        a payment started in private), or a public reply without the amount."""
-        preference = preferences[audience]
-        if preference == account_pb2.NOTIFICATION_PREFERENCE_APP_ONLY:
-            return []
-        if origin == "dm" or preference == account_pb2.NOTIFICATION_PREFERENCE_PRIVATE_MESSAGE:
-            return [
-                OutboundMessage(
-                    f"{key}:{audience}", private_text + reference, direct_to=person.subject_id
-                )
-            ]
-        return [
-            OutboundMessage(f"{key}:{audience}", public_text + reference, in_reply_to=origin_id)
-        ]
-
-    if event.type == E.EVENT_TYPE_CONFIRMATION_REQUIRED:
-        return to(
-            "sender",
-            sender,
-            f"@{sender.handle} confirm this payment in your envoi app.",
-            f"Confirm your payment of {amount} to {payee} in your envoi app.",
-        )
     if event.type == E.EVENT_TYPE_TRANSFER_COMPLETED and transfer.collection_id:
-        return to(
-            "sender",
-            sender,
-            f"@{sender.handle} thank you: your payment to the collection went through.",
-            f"Your payment of {amount} to the collection went through. Thank you!",
-        )
-    if event.type == E.EVENT_TYPE_TRANSFER_COMPLETED:
-        return to(
-            "recipient",
-            recipient,
-            f"@{recipient.handle} @{sender.handle} sent you money: it is in your envoi app.",
-            f"You received {amount} from @{sender.handle}.",
-        )
-    if event.type == E.EVENT_TYPE_TRANSFER_AWAITING_CLAIM:
-        return to(
-            "recipient",
-            recipient,
-            f"@{recipient.handle} @{sender.handle} sent you money. Sign in "
-            f"to the envoi app with X within 14 days to receive it.",
-            f"@{sender.handle} sent you {amount}. Sign in to the envoi app with X "
-            f"within 14 days to receive it.",
-        )
-    if event.type == E.EVENT_TYPE_TRANSFER_REFUNDED:  # both are told
-        return to(
-            "sender",
-            sender,
-            f"@{sender.handle} your payment to @{recipient.handle} was not claimed in time: "
-            f"the money went back to you.",
-            f"Your payment of {amount} to @{recipient.handle} was not claimed in time: "
-            f"it is back in your account.",
-        ) + to(
-            "recipient",
-            recipient,
-            f"@{recipient.handle} the payment @{sender.handle} sent you was not claimed in "
-            f"time and went back.",
-            f"The payment @{sender.handle} sent you was not claimed in time and went back.",
-        )
-    if event.type in (E.EVENT_TYPE_TRANSFER_CANCELLED, E.EVENT_TYPE_TRANSFER_EXPIRED):
-        what = (
-            "cancelled"
-            if event.type == E.EVENT_TYPE_TRANSFER_CANCELLED
-            else "not confirmed in time"
-        )
-        return to(
-            "sender",
-            sender,
-            f"@{sender.handle} this payment was {what}: nothing was sent.",
-            f"Your payment of {amount} to {payee} was {what}: nothing was sent.",
-        )
-    return []
+        told = COLLECTION_PAID
+    else:
+        told = TOLD_BY_EVENT_TYPE.get(event.type, ())
+    return [message for one in told for message in _message(event, one)]
 
 
 def for_rejection(

@@ -6,6 +6,8 @@ caught. The database checks the same rule (fr_registration_number_valid,
 migration 0012); this module says what is wrong, field by field.
 """
 
+from stdnum import luhn
+
 from envoi.client import errors
 from envoi.core.api.request_validation import RequestCheck
 
@@ -15,21 +17,14 @@ LA_POSTE_SIREN = "356000000"
 KINDS_WITH_PROFILE = ("MERCHANT", "ASSOCIATION")
 
 
-def luhn_valid(digits: str) -> bool:
-    """From the right, every second digit doubled (its digits summed); the total
-    is a multiple of 10."""
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = int(char) * (2 if position % 2 else 1)
-        total += value // 10 + value % 10
-    return total % 10 == 0
-
-
 def fr_registration_number_problem(number: str) -> str | None:
     """What is wrong with a SIREN or SIRET, or None when it is valid."""
     if not (number.isascii() and number.isdigit() and len(number) in (9, 14)):
         return "a SIREN (9 digits) or a SIRET (14 digits), digits only"
-    if luhn_valid(number):
+    # stdnum.fr.siret is stricter than the database's check (it also checks the
+    # SIREN part, and takes only the digit sum for La Poste): its Luhn alone
+    # keeps the API and fr_registration_number_valid agreeing.
+    if luhn.is_valid(number):
         return None
     # La Poste's establishments share one SIREN; their SIRETs use a digit sum
     # divisible by 5 instead of the Luhn check.

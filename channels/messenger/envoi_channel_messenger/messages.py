@@ -8,13 +8,10 @@ channel, for payments it started).
 """
 
 from envoi.channels.channel import InboundPost, OutboundMessage
+from envoi.channels.money_text import money_text
 from envoi.v1 import account_pb2, event_pb2
 
 E = event_pb2
-
-
-def euros(amount_cents: int) -> str:
-    return f"{amount_cents // 100},{amount_cents % 100:02d} €"
 
 
 def payee(transfer) -> str:
@@ -30,7 +27,8 @@ def payee(transfer) -> str:
 def text_for_event(event: event_pb2.Event) -> str | None:
     """The sentence for the sender, or None when this event tells them nothing."""
     transfer = event.transfer
-    amount, to = euros(transfer.amount.amount_cents), payee(transfer)
+    amount = money_text(transfer.amount.amount_cents, transfer.amount.currency_code)
+    to = payee(transfer)
     if event.type == E.EVENT_TYPE_CONFIRMATION_REQUIRED:
         return f"Confirm your payment of {amount} to {to} in your envoi app."
     if event.type == E.EVENT_TYPE_TRANSFER_COMPLETED and transfer.collection_id:

@@ -126,7 +126,12 @@ def test_the_plugin_is_found_through_its_entry_point(meta):
     assert meta.page_access_token not in repr(channel.config)
 
 
-PUBLIC_API = ("envoi.channels", "envoi.channels.channel", "envoi.channels.grammar")
+PUBLIC_API = (
+    "envoi.channels",
+    "envoi.channels.channel",
+    "envoi.channels.grammar",
+    "envoi.channels.money_text",
+)
 
 
 def test_the_package_uses_only_envois_public_plugin_api():

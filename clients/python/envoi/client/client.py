@@ -2,18 +2,18 @@
 
 It adds what every caller of a payment API needs: a request_id on every
 mutating call (kept across retries, so a retry never pays twice), retries of
-UNAVAILABLE with backoff, a deadline on every call, and typed exceptions
-(envoi.client.errors) instead of raw grpc.RpcError.
+UNAVAILABLE with backoff (gRPC's retry policy, envoi.client.retry_policy), a
+deadline on every call, and typed exceptions (envoi.client.errors) instead of
+raw grpc.RpcError.
 """
 
 import datetime
-import time
 import uuid
 from collections.abc import Iterator
 
 import grpc
 
-from envoi.client import errors
+from envoi.client import errors, retry_policy
 from envoi.client.event_stream import EventStream
 from envoi.v1 import (
     account_pb2,
@@ -42,6 +42,18 @@ from envoi.v1 import (
 )
 
 DEFAULT_TARGET = "localhost:50051"
+DEFAULT_MAX_ATTEMPTS = 4
+DEFAULT_RETRY_BACKOFF_S = 0.1
+SERVICE_MODULES = (
+    account_service_pb2,
+    api_key_service_pb2,
+    collection_service_pb2,
+    event_service_pb2,
+    funding_service_pb2,
+    payment_request_service_pb2,
+    payout_service_pb2,
+    transfer_service_pb2,
+)
 
 
 def account_kind(kind) -> int:
@@ -76,11 +88,22 @@ CHANNEL_OPTIONS = (
 )
 
 
+def channel_options(
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS, retry_backoff_s: float = DEFAULT_RETRY_BACKOFF_S
+) -> tuple:
+    """The options of a channel for EnvoiClient: quick reconnects, and the retry
+    policy (the retries live on the channel: a channel of your own needs these)."""
+    config = retry_policy.service_config(SERVICE_MODULES, max_attempts, retry_backoff_s)
+    return CHANNEL_OPTIONS + (("grpc.enable_retries", 1), ("grpc.service_config", config))
+
+
 class EnvoiClient:
     """A client for one envoi server and one bearer token.
 
-    timeout_s bounds each attempt; max_attempts counts the first try and the
-    retries after UNAVAILABLE, spaced by retry_backoff_s doubling each time.
+    timeout_s is the deadline of each call, its retries included; max_attempts
+    counts the first try and the retries after UNAVAILABLE (at most 5, gRPC's
+    cap), spaced by up to retry_backoff_s doubling each time. A channel given
+    retries as its own options say: make it with channel_options().
     """
 
     def __init__(
@@ -89,16 +112,17 @@ class EnvoiClient:
         token: str | None = None,
         *,
         timeout_s: float = 10.0,
-        max_attempts: int = 4,
-        retry_backoff_s: float = 0.1,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        retry_backoff_s: float = DEFAULT_RETRY_BACKOFF_S,
         channel: grpc.Channel | None = None,
         credentials: grpc.ChannelCredentials | None = None,
     ):
         if channel is None:
+            options = channel_options(max_attempts, retry_backoff_s)
             channel = (
-                grpc.secure_channel(target, credentials, CHANNEL_OPTIONS)
+                grpc.secure_channel(target, credentials, options)
                 if credentials
-                else grpc.insecure_channel(target, CHANNEL_OPTIONS)
+                else grpc.insecure_channel(target, options)
             )
         self._channel = channel
         self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
@@ -126,21 +150,17 @@ class EnvoiClient:
     def call(self, method, request):
         """Call a stub method with deadline, retries and typed errors.
 
-        The request object is sent unchanged on every attempt, so a mutating
-        request keeps its request_id across retries.
+        The channel's retry policy resends the request object unchanged, so a
+        mutating request keeps its request_id across retries.
         """
-        for attempt in range(1, self.max_attempts + 1):
-            try:
-                # wait_for_ready: a call made while the connection is (re)establishing
-                # waits for it, within the deadline, instead of failing at once.
-                return method(
-                    request, timeout=self.timeout_s, metadata=self._metadata, wait_for_ready=True
-                )
-            except grpc.RpcError as rpc_error:
-                if rpc_error.code() not in errors.RETRIED_CODES or attempt == self.max_attempts:
-                    raise errors.from_rpc_error(rpc_error) from None
-                time.sleep(self.retry_backoff_s * 2 ** (attempt - 1))
-        raise AssertionError("unreachable")
+        try:
+            # wait_for_ready: a call made while the connection is (re)establishing
+            # waits for it, within the deadline, instead of failing at once.
+            return method(
+                request, timeout=self.timeout_s, metadata=self._metadata, wait_for_ready=True
+            )
+        except grpc.RpcError as rpc_error:
+            raise errors.from_rpc_error(rpc_error) from None
 
     @staticmethod
     def _request_id(request_id: str | None) -> str:
