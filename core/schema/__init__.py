@@ -1,7 +1,11 @@
-"""Versioned SQL migrations (core/schema/migrations/NNNN_name.sql), applied in order once.
+"""Versioned SQL migrations (core/schema/migrations/NNNN_name.sql), applied in order once,
+then the functions and triggers (core/schema/functions/<function>.sql), applied every time.
 
-All pending files are applied in one transaction under an advisory lock, so
-several servers starting together apply each exactly once.
+The migrations hold tables, constraints, indexes and data; each function is defined
+once, in its file of functions/, with the triggers that call it (the one exception,
+fr_registration_number_valid, sits in 0012 with the CHECK it must exist before).
+All of it runs in one transaction under an advisory lock, so several servers
+starting together apply each migration exactly once.
 """
 
 import pathlib
@@ -10,18 +14,29 @@ import psycopg
 
 # pg_advisory_xact_lock key: "envoi" as a number, reserved for migrations.
 MIGRATION_LOCK_KEY = 0x656E766F69
+SCHEMA_DIR = pathlib.Path(__file__).parent
 
 
 def migration_files() -> list[tuple[int, str, str]]:
     """(version, name, sql) of every migration shipped with envoi, in order."""
     found = []
-    for path in (pathlib.Path(__file__).parent / "migrations").glob("*.sql"):
+    for path in (SCHEMA_DIR / "migrations").glob("*.sql"):
         found.append((int(path.name.split("_", 1)[0]), path.name, path.read_text()))
     return sorted(found)
 
 
-def migrate(database_url: str) -> list[str]:
-    """Apply what is missing; return the names of the files applied now."""
+def function_files() -> list[tuple[str, str]]:
+    """(name, sql) of every function file, by name: plpgsql bodies are checked only
+    when they run, and no SQL-language function calls another, so any order works."""
+    return sorted(
+        (path.name, path.read_text()) for path in (SCHEMA_DIR / "functions").glob("*.sql")
+    )
+
+
+def migrate(database_url: str, to_version: int | None = None) -> list[str]:
+    """Apply what is missing, up to to_version (default: all); return the names of the
+    migrations applied now. The functions are (re)applied only when the schema is at
+    the head: they are the head's, and may name columns later migrations add."""
     applied_now = []
     with psycopg.connect(database_url, autocommit=False) as conn:
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
@@ -31,13 +46,18 @@ def migrate(database_url: str) -> list[str]:
             " applied_time timestamptz NOT NULL DEFAULT now())"
         )
         done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
-        for version, name, sql in migration_files():
-            if version in done:
+        migrations = migration_files()
+        for version, name, sql in migrations:
+            if version in done or (to_version is not None and version > to_version):
                 continue
             conn.execute(sql)
             conn.execute(
                 "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", (version, name)
             )
             applied_now.append(name)
+            done.add(version)
+        if migrations[-1][0] in done:
+            for _, sql in function_files():
+                conn.execute(sql)
         conn.commit()
     return applied_now

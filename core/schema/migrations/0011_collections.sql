@@ -24,13 +24,7 @@ ALTER TABLE accounts ADD CONSTRAINT accounts_floor_and_code CHECK (
     kind = 'SYSTEM'
     OR (floor_cents IS NOT NULL AND (code_hmac IS NOT NULL) = (kind <> 'COLLECTION')));
 
-CREATE OR REPLACE FUNCTION accounts_credits_deferred_by_kind() RETURNS trigger
-    LANGUAGE plpgsql AS $$
-BEGIN
-    NEW.credits_deferred := NEW.kind IN ('ASSOCIATION', 'COLLECTION')
-                            OR NEW.system_purpose IS NOT DISTINCT FROM 'ESCROW';
-    RETURN NEW;
-END $$;
+-- Its functions and triggers live in core/schema/functions/: accounts_credits_deferred_by_kind, forbid_change, collection_transfers_check, collections_check, collections_apply.
 
 CREATE TABLE collections (
     -- The collection's own account: one id for both.
@@ -56,8 +50,6 @@ CREATE TABLE collections (
 CREATE UNIQUE INDEX collections_open_hashtag ON collections (lower(hashtag)) WHERE state = 'OPEN';
 CREATE INDEX collections_hashtag ON collections (lower(hashtag), create_time);
 CREATE INDEX collections_owner ON collections (owner_account_id, seq);
-CREATE TRIGGER collections_no_delete BEFORE DELETE ON collections
-    FOR EACH ROW EXECUTE FUNCTION forbid_change();
 
 ALTER TABLE transfers DROP CONSTRAINT transfers_kind_check;
 ALTER TABLE transfers ADD CONSTRAINT transfers_kind_check CHECK (kind IN (
@@ -80,33 +72,6 @@ CREATE INDEX transfers_collection_contributions ON transfers (collection_id, sta
 CREATE INDEX transfers_collection_out ON transfers (collection_id, kind)
     WHERE kind IN ('COLLECTION_PAYOUT', 'COLLECTION_REFUND');
 
--- The collection of a transfer never changes; a contribution completes only
--- while its collection takes payments (the service checks first, with the
--- same lock: this is the last word).
-CREATE FUNCTION collection_transfers_check() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    c collections;
-BEGIN
-    IF TG_OP = 'UPDATE' AND NEW.collection_id IS DISTINCT FROM OLD.collection_id THEN
-        RAISE EXCEPTION 'the collection of a transfer never changes'
-            USING ERRCODE = 'restrict_violation';
-    END IF;
-    IF NEW.kind = 'PAYMENT' AND NEW.state = 'COMPLETED' THEN
-        SELECT * INTO c FROM collections WHERE collection_id = NEW.collection_id FOR KEY SHARE;
-        IF c.state <> 'OPEN' OR c.deadline_time <= now() THEN
-            RAISE EXCEPTION 'collection % takes no payments', NEW.collection_id
-                USING ERRCODE = 'check_violation', CONSTRAINT = 'collection_open';
-        END IF;
-    END IF;
-    RETURN NEW;
-END $$;
-CREATE TRIGGER collection_transfers_check BEFORE INSERT OR UPDATE ON transfers
-    FOR EACH ROW WHEN (NEW.collection_id IS NOT NULL)
-    EXECUTE FUNCTION collection_transfers_check();
-CREATE TRIGGER collection_transfers_fixed BEFORE UPDATE ON transfers
-    FOR EACH ROW WHEN (OLD.collection_id IS DISTINCT FROM NEW.collection_id)
-    EXECUTE FUNCTION collection_transfers_check();
-
 -- Events may now be about a collection.
 ALTER TABLE outbox_events ADD COLUMN collection_id uuid REFERENCES collections;
 ALTER TABLE outbox_events DROP CONSTRAINT outbox_events_one_subject;
@@ -121,76 +86,3 @@ ALTER TABLE outbox_events ADD CONSTRAINT outbox_events_event_type_check CHECK (e
     'COLLECTION_CLOSED', 'COLLECTION_CANCELLED'));
 CREATE INDEX outbox_events_collection ON outbox_events (collection_id)
     WHERE collection_id IS NOT NULL;
-
--- OPEN -> CLOSED | CANCELLED, once; nothing else changes.
-CREATE FUNCTION collections_check() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        IF NEW.state <> 'OPEN' THEN
-            RAISE EXCEPTION 'a collection starts open' USING ERRCODE = 'check_violation';
-        END IF;
-        RETURN NEW;
-    END IF;
-    IF OLD.state <> 'OPEN' OR NEW.state NOT IN ('CLOSED', 'CANCELLED') THEN
-        RAISE EXCEPTION 'collection % cannot go from % to %', OLD.collection_id, OLD.state,
-            NEW.state USING ERRCODE = 'restrict_violation';
-    END IF;
-    IF (NEW.collection_id, NEW.seq, NEW.owner_account_id, NEW.title, NEW.hashtag,
-        NEW.target_cents, NEW.deadline_time, NEW.initiated_by, NEW.create_time)
-       IS DISTINCT FROM
-       (OLD.collection_id, OLD.seq, OLD.owner_account_id, OLD.title, OLD.hashtag,
-        OLD.target_cents, OLD.deadline_time, OLD.initiated_by, OLD.create_time) THEN
-        RAISE EXCEPTION 'a collection may only change its state'
-            USING ERRCODE = 'restrict_violation';
-    END IF;
-    -- An UPDATE takes only FOR NO KEY UPDATE, which lets contributions take
-    -- their FOR KEY SHARE: wait here for those completing now, and keep out
-    -- the later ones, before the balance is read.
-    PERFORM 1 FROM collections WHERE collection_id = NEW.collection_id FOR UPDATE;
-    RETURN NEW;
-END $$;
-CREATE TRIGGER collections_check BEFORE INSERT OR UPDATE ON collections
-    FOR EACH ROW EXECUTE FUNCTION collections_check();
-
--- Closing pays the whole balance to the owner; cancelling pays each
--- completed contribution back to its payer. The triggers of 0001-0010 do the
--- bookkeeping of each transfer (postings, balances, folding the deferred
--- credits before the debit, the floor CHECK, a TRANSFER_COMPLETED event).
-CREATE FUNCTION collections_apply() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    balance_cents bigint;
-    a accounts;
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        RETURN NULL;
-    END IF;
-    SELECT * INTO a FROM accounts WHERE account_id = NEW.collection_id;
-    IF NEW.state = 'CLOSED' THEN
-        balance_cents := account_balance_cents(a);
-        IF balance_cents > 0 THEN
-            INSERT INTO transfers (transfer_id, kind, state, from_account_id, to_account_id,
-                                   currency_code, amount_cents, memo, initiated_by,
-                                   resolve_time, collection_id)
-            VALUES (gen_random_uuid(), 'COLLECTION_PAYOUT', 'COMPLETED', NEW.collection_id,
-                    NEW.owner_account_id, a.currency_code, balance_cents,
-                    'Collection #' || NEW.hashtag, NEW.resolved_by, now(), NEW.collection_id);
-        END IF;
-    ELSE
-        INSERT INTO transfers (transfer_id, kind, state, from_account_id, to_account_id,
-                               currency_code, amount_cents, memo, initiated_by,
-                               resolve_time, collection_id)
-        SELECT gen_random_uuid(), 'COLLECTION_REFUND', 'COMPLETED', NEW.collection_id,
-               t.from_account_id, t.currency_code, t.amount_cents,
-               'Refund: collection #' || NEW.hashtag || ' was cancelled', NEW.resolved_by,
-               now(), NEW.collection_id
-          FROM transfers t
-         WHERE t.collection_id = NEW.collection_id AND t.kind = 'PAYMENT'
-           AND t.state = 'COMPLETED'
-         ORDER BY t.from_account_id, t.seq;
-    END IF;
-    INSERT INTO outbox_events (event_type, collection_id)
-    VALUES ('COLLECTION_' || NEW.state, NEW.collection_id);
-    RETURN NULL;
-END $$;
-CREATE TRIGGER collections_apply AFTER UPDATE ON collections
-    FOR EACH ROW EXECUTE FUNCTION collections_apply();

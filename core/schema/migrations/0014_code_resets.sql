@@ -25,8 +25,8 @@ CREATE TABLE code_resets (
     CHECK (hold_end_time > reset_time)
 );
 CREATE INDEX code_resets_account ON code_resets (account_id, reset_time);
-CREATE TRIGGER code_resets_immutable BEFORE UPDATE OR DELETE ON code_resets
-    FOR EACH ROW EXECUTE FUNCTION forbid_change();
+
+-- Its functions and triggers live in core/schema/functions/: forbid_change, code_resets_apply, require_no_code_reset_hold, code_hold_transfers_check, code_hold_payouts_check.
 
 -- The owner is told, in the transaction of the reset.
 ALTER TABLE outbox_events ADD COLUMN code_reset_id uuid REFERENCES code_resets;
@@ -43,43 +43,3 @@ ALTER TABLE outbox_events ADD CONSTRAINT outbox_events_event_type_check CHECK (e
     'CODE_RESET'));
 CREATE INDEX outbox_events_code_reset ON outbox_events (code_reset_id)
     WHERE code_reset_id IS NOT NULL;
-
--- A reset sets the account's hold and writes its event.
-CREATE FUNCTION code_resets_apply() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    UPDATE accounts SET code_hold_end_time = NEW.hold_end_time
-     WHERE account_id = NEW.account_id;
-    INSERT INTO outbox_events (event_type, code_reset_id) VALUES ('CODE_RESET', NEW.code_reset_id);
-    RETURN NULL;
-END $$;
-CREATE TRIGGER code_resets_apply AFTER INSERT ON code_resets
-    FOR EACH ROW EXECUTE FUNCTION code_resets_apply();
-
-CREATE FUNCTION require_no_code_reset_hold(held_account_id uuid) RETURNS void
-    LANGUAGE plpgsql AS $$
-BEGIN
-    IF EXISTS (SELECT 1 FROM accounts WHERE account_id = held_account_id
-                AND code_hold_end_time > now()) THEN
-        RAISE EXCEPTION 'account % is in its code reset hold', held_account_id
-            USING ERRCODE = 'check_violation', CONSTRAINT = 'code_reset_hold';
-    END IF;
-END $$;
-
-CREATE FUNCTION code_hold_transfers_check() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF NEW.state IN ('COMPLETED', 'AWAITING_CLAIM') THEN
-        PERFORM require_no_code_reset_hold(NEW.from_account_id);
-    END IF;
-    RETURN NEW;
-END $$;
-CREATE TRIGGER code_hold_transfers_check BEFORE UPDATE OF state ON transfers
-    FOR EACH ROW WHEN (OLD.state = 'PENDING_CONFIRMATION')
-    EXECUTE FUNCTION code_hold_transfers_check();
-
-CREATE FUNCTION code_hold_payouts_check() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM require_no_code_reset_hold(NEW.account_id);
-    RETURN NEW;
-END $$;
-CREATE TRIGGER code_hold_payouts_check BEFORE INSERT ON payouts
-    FOR EACH ROW EXECUTE FUNCTION code_hold_payouts_check();

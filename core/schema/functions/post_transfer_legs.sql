@@ -1,0 +1,23 @@
+-- The legs of a transfer that moves money, in one statement: the sender, the
+-- recipient net of the fee, and the fee account when there is a fee.
+CREATE OR REPLACE FUNCTION post_transfer_legs(t transfers, p_from uuid, p_to uuid) RETURNS void
+    LANGUAGE plpgsql AS $$
+DECLARE
+    fee_account_id uuid;
+BEGIN
+    IF t.fee_cents > 0 THEN
+        SELECT account_id INTO fee_account_id FROM accounts
+         WHERE system_purpose = 'FEE_REVENUE' AND currency_code = t.currency_code;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'no fee revenue account for %', t.currency_code
+                USING ERRCODE = 'foreign_key_violation';
+        END IF;
+    END IF;
+    INSERT INTO postings (transfer_id, account_id, currency_code, amount_cents)
+    SELECT t.transfer_id, leg.account_id, t.currency_code, leg.amount_cents
+      FROM (VALUES (1, p_from, -t.amount_cents),
+                   (2, p_to, t.amount_cents - t.fee_cents),
+                   (3, fee_account_id, t.fee_cents)) AS leg(n, account_id, amount_cents)
+     WHERE leg.amount_cents <> 0
+     ORDER BY leg.n;
+END $$;
