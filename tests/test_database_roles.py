@@ -14,6 +14,7 @@ S, SI, SIU, SID, SIUD = "S", "SI", "SIU", "SID", "SIUD"
 EXPECTED_PRIVILEGES = {
     # table:            (envoi_server, envoi_gateway)
     "schema_migrations": (S, ""),
+    "schema_functions": ("", ""),
     "accounts": (SIU, ""),
     "transfers": (SIU, ""),
     "postings": (SI, ""),

@@ -69,7 +69,9 @@ def test_a_database_migrated_step_by_step_has_the_schema_of_a_fresh_one(database
     assert schema_dump(step_by_step) == schema_dump(fresh)
 
 
-def test_functions_are_applied_only_at_the_head_and_again_on_every_run(database_urls):
+def test_functions_are_applied_only_at_the_head_and_again_when_their_files_change(
+    database_urls,
+):
     url = database_urls()
     head = schema.migration_files()[-1][0]
     schema.migrate(url, to_version=head - 1)
@@ -78,16 +80,27 @@ def test_functions_are_applied_only_at_the_head_and_again_on_every_run(database_
             "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal"
         ).fetchone() == (0,)
     schema.migrate(url)
-    # A function changed by hand (as by a new file) is put back by the next run.
+    triggers = "SELECT tgname, oid FROM pg_trigger WHERE NOT tgisinternal ORDER BY tgname"
     with psycopg.connect(url) as conn:
+        before = conn.execute(triggers).fetchall()
+    # Nothing changed: the next run re-creates no trigger (the constraint triggers are
+    # dropped and created again when applied, so their oids would change).
+    assert schema.migrate(url) == []
+    with psycopg.connect(url) as conn:
+        assert conn.execute(triggers).fetchall() == before
+        # A release whose function files differ from the recorded digest...
+        conn.execute("UPDATE schema_functions SET digest = 'an earlier release'")
         conn.execute(
             "CREATE OR REPLACE FUNCTION forbid_change() RETURNS trigger"
             " LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$"
         )
+    # ...is applied by the next run.
     assert schema.migrate(url) == []
     with psycopg.connect(url) as conn:
         body = conn.execute("SELECT prosrc FROM pg_proc WHERE proname = 'forbid_change'").fetchone()
-    assert "RAISE" in body[0]
+        assert "RAISE" in body[0]
+        recorded = conn.execute("SELECT digest FROM schema_functions").fetchall()
+    assert recorded == [(schema.functions_digest(),)]
 
 
 def test_each_function_and_trigger_has_one_definition():

@@ -1,5 +1,6 @@
 """Versioned SQL migrations (core/schema/migrations/NNNN_name.sql), applied in order once,
-then the functions and triggers (core/schema/functions/<function>.sql), applied every time.
+then the functions and triggers (core/schema/functions/<function>.sql), applied again
+whenever a migration ran or the files changed (their digest is kept in schema_functions).
 
 The migrations hold tables, constraints, indexes and data; each function is defined
 once, in its file of functions/, with the triggers that call it (the one exception,
@@ -8,6 +9,7 @@ All of it runs in one transaction under an advisory lock, so several servers
 starting together apply each migration exactly once.
 """
 
+import hashlib
 import pathlib
 
 import psycopg
@@ -33,10 +35,20 @@ def function_files() -> list[tuple[str, str]]:
     )
 
 
+def functions_digest() -> str:
+    """sha256 of every function file, names and contents, in the order they are applied."""
+    digest = hashlib.sha256()
+    for name, sql in function_files():
+        digest.update(f"{name}\0{len(sql)}\0{sql}".encode())
+    return digest.hexdigest()
+
+
 def migrate(database_url: str, to_version: int | None = None) -> list[str]:
     """Apply what is missing, up to to_version (default: all); return the names of the
     migrations applied now. The functions are (re)applied only when the schema is at
-    the head: they are the head's, and may name columns later migrations add."""
+    the head (they are the head's, and may name columns later migrations add), and
+    only when a migration ran now or their files changed: re-creating a trigger locks
+    its table, which a server starting beside busy ones must not do for nothing."""
     applied_now = []
     with psycopg.connect(database_url, autocommit=False) as conn:
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
@@ -44,6 +56,10 @@ def migrate(database_url: str, to_version: int | None = None) -> list[str]:
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " version integer PRIMARY KEY, name text NOT NULL,"
             " applied_time timestamptz NOT NULL DEFAULT now())"
+        )
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_functions ("
+            " digest text PRIMARY KEY, applied_time timestamptz NOT NULL DEFAULT now())"
         )
         done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
         migrations = migration_files()
@@ -57,7 +73,17 @@ def migrate(database_url: str, to_version: int | None = None) -> list[str]:
             applied_now.append(name)
             done.add(version)
         if migrations[-1][0] in done:
-            for _, sql in function_files():
-                conn.execute(sql)
+            _apply_functions(conn, force=bool(applied_now))
         conn.commit()
     return applied_now
+
+
+def _apply_functions(conn: psycopg.Connection, *, force: bool) -> None:
+    digest = functions_digest()
+    recorded = conn.execute("SELECT digest FROM schema_functions").fetchone()
+    if not force and recorded == (digest,):
+        return
+    for _, sql in function_files():
+        conn.execute(sql)
+    conn.execute("DELETE FROM schema_functions")
+    conn.execute("INSERT INTO schema_functions (digest) VALUES (%s)", (digest,))
