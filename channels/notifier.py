@@ -12,6 +12,7 @@ import time
 from envoi.channels.channel import Channel, OutboundMessage, RateLimited
 from envoi.channels.gateway_store import GatewayStore
 from envoi.client import EnvoiClient
+from envoi.core.error_causes import cause
 
 log = logging.getLogger("envoi.channels.notifier")
 
@@ -47,7 +48,7 @@ def send_due(channel: Channel, store: GatewayStore, limit: int = 50) -> int:
             log.info("%s rate-limited until %s", channel.name, limited.retry_at_s)
             return limited.retry_at_s
         except Exception as exc:  # the network failed: try again later, never drop
-            log.warning("%s: sending %s failed (%s)", channel.name, message.key, type(exc).__name__)
+            log.warning("%s: sending %s failed (%s)", channel.name, message.key, cause(exc))
             return time.time() + min(MAX_BACKOFF_S, 2**attempts)
 
     tried = 0

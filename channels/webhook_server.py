@@ -34,6 +34,7 @@ from envoi.channels.http_limits import (
 )
 from envoi.channels.intake import take_in
 from envoi.client import errors
+from envoi.core.error_causes import cause
 
 log = logging.getLogger("envoi.channels.webhooks")
 
@@ -144,7 +145,7 @@ class WebhookServer:
         except errors.Unavailable:
             return WebhookResponse(503, b'{"error": "try again"}')
         except Exception as exc:  # the cause for the operator; never the body or headers
-            log.error("%s %s failed: %s: %s", request.method, request.path, type(exc).__name__, exc)
+            log.error("%s %s failed: %s", request.method, request.path, cause(exc))
             return WebhookResponse(500, b'{"error": "internal error"}')
 
 

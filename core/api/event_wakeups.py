@@ -28,6 +28,7 @@ import psycopg
 import psycopg_pool
 
 from envoi.client import errors
+from envoi.core.error_causes import cause
 from envoi.core.ledger import outbox
 from envoi.core.ledger.transactions import run_in_transaction
 
@@ -153,7 +154,7 @@ class EventWakeups:
                         )
                         self._news.set()
             except Exception as exc:  # the database may be restarting: listen again
-                log.warning("listening connection lost (%s); reconnecting", type(exc).__name__)
+                log.warning("listening connection lost (%s); reconnecting", cause(exc))
             # A cancellation (close()) that psycopg turned into an error above
             # must still end this task.
             if self.closed:
@@ -165,7 +166,7 @@ class EventWakeups:
                     connection = await self._listen()
                     break
                 except Exception as exc:
-                    log.warning("cannot listen for events yet (%s)", type(exc).__name__)
+                    log.warning("cannot listen for events yet (%s)", cause(exc))
 
     async def _follow(self, cursor: tuple[int, int] | None) -> None:
         retry_s = None  # set while notified events are not readable yet
@@ -190,7 +191,7 @@ class EventWakeups:
                             subscription.ring()
                 cursor, accounts = await asyncio.to_thread(self._read_after, cursor)
             except Exception as exc:  # the database may be restarting: try again
-                log.warning("cannot read the outbox (%s); trying again", type(exc).__name__)
+                log.warning("cannot read the outbox (%s); trying again", cause(exc))
                 retry_s = self._recheck_s
                 continue
             for account_id in accounts:
