@@ -2,16 +2,16 @@
 
 from envoi.client import errors
 from envoi.core.api import proto_rows
+from envoi.core.api.mutations import mutation
 from envoi.core.api.request_validation import MAX_DISPLAY_NAME_LENGTH, MAX_MEMO_LENGTH, RequestCheck
 from envoi.core.auth.access import require_account_access, require_money_access, require_own_account
 from envoi.core.auth.caller import current_caller
 from envoi.core.ledger import accounts, code_resets, debit_mandates, identities, transfers
-from envoi.core.ledger.transactions import apply_once, run_in_transaction
+from envoi.core.ledger.transactions import run_in_transaction
 from envoi.core.policy import business_profiles, merchant_fees
 from envoi.core.runtime import Runtime
 from envoi.v1 import account_pb2, account_service_pb2, account_service_pb2_grpc, identity_pb2
 
-SERVICE = "/envoi.v1.AccountService/"
 TIERS = {
     account_pb2.ACCOUNT_TIER_UNVERIFIED: "ACCOUNT_TIER_UNVERIFIED",
     account_pb2.ACCOUNT_TIER_VERIFIED: "ACCOUNT_TIER_VERIFIED",
@@ -31,11 +31,14 @@ def identity_ref(identity: identity_pb2.Identity) -> identities.IdentityRef:
 
 
 class AccountService(account_service_pb2_grpc.AccountServiceServicer):
+    SERVICE = account_service_pb2.DESCRIPTOR.services_by_name["AccountService"]
+
     def __init__(self, runtime: Runtime):
         self.runtime = runtime
         self.settings = runtime.settings
 
-    def OpenAccount(self, request, context):
+    @mutation
+    def OpenAccount(self, request, once):
         caller = current_caller.get()
         check = RequestCheck()
         check.request_id(request.request_id)
@@ -74,13 +77,7 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
                 claimed_transfers=[proto_rows.transfer(t) for t in claimed],
             )
 
-        return apply_once(
-            self.runtime.pool,
-            SERVICE + "OpenAccount",
-            request,
-            account_service_pb2.OpenAccountResponse,
-            work,
-        )
+        return once(work)
 
     def _account(self, conn, row: dict):
         """The Account message of a row, with its linked identities."""
@@ -118,7 +115,8 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
         require_money_access(current_caller.get(), row["kind"])
         return account_service_pb2.GetBalanceResponse(balance=proto_rows.balance(row))
 
-    def ChangeCode(self, request, context):
+    @mutation
+    def ChangeCode(self, request, once):
         caller = current_caller.get()
         check = RequestCheck()
         check.request_id(request.request_id)
@@ -141,15 +139,10 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
             )
             return account_service_pb2.ChangeCodeResponse(account=self._account(conn, row))
 
-        return apply_once(
-            self.runtime.pool,
-            SERVICE + "ChangeCode",
-            request,
-            account_service_pb2.ChangeCodeResponse,
-            work,
-        )
+        return once(work)
 
-    def ResetCode(self, request, context):
+    @mutation
+    def ResetCode(self, request, once):
         caller = current_caller.get()
         check = RequestCheck()
         check.request_id(request.request_id)
@@ -175,15 +168,10 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
                 code_reset=proto_rows.code_reset(reset),
             )
 
-        return apply_once(
-            self.runtime.pool,
-            SERVICE + "ResetCode",
-            request,
-            account_service_pb2.ResetCodeResponse,
-            work,
-        )
+        return once(work)
 
-    def CreditAccount(self, request, context):
+    @mutation
+    def CreditAccount(self, request, once):
         caller = current_caller.get()
         check = RequestCheck()
         check.request_id(request.request_id)
@@ -207,15 +195,10 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
                 transfer=proto_rows.transfer(transfer), balance=proto_rows.balance(account)
             )
 
-        return apply_once(
-            self.runtime.pool,
-            SERVICE + "CreditAccount",
-            request,
-            account_service_pb2.CreditAccountResponse,
-            work,
-        )
+        return once(work)
 
-    def LinkIdentity(self, request, context):
+    @mutation
+    def LinkIdentity(self, request, once):
         caller = current_caller.get()
         check = RequestCheck()
         check.request_id(request.request_id)
@@ -233,15 +216,10 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
                 claimed_transfers=[proto_rows.transfer(t) for t in claimed],
             )
 
-        return apply_once(
-            self.runtime.pool,
-            SERVICE + "LinkIdentity",
-            request,
-            account_service_pb2.LinkIdentityResponse,
-            work,
-        )
+        return once(work)
 
-    def UnlinkIdentity(self, request, context):
+    @mutation
+    def UnlinkIdentity(self, request, once):
         caller = current_caller.get()
         check = RequestCheck()
         check.request_id(request.request_id)
@@ -256,15 +234,10 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
                 account=self._account(conn, accounts.get_account(conn, request.account_id))
             )
 
-        return apply_once(
-            self.runtime.pool,
-            SERVICE + "UnlinkIdentity",
-            request,
-            account_service_pb2.UnlinkIdentityResponse,
-            work,
-        )
+        return once(work)
 
-    def SetAccountTier(self, request, context):
+    @mutation
+    def SetAccountTier(self, request, once):
         check = RequestCheck()
         check.request_id(request.request_id)
         check.uuid("account_id", request.account_id)
@@ -279,15 +252,10 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
                 claimed_transfers=[proto_rows.transfer(t) for t in claimed],
             )
 
-        return apply_once(
-            self.runtime.pool,
-            SERVICE + "SetAccountTier",
-            request,
-            account_service_pb2.SetAccountTierResponse,
-            work,
-        )
+        return once(work)
 
-    def SetNotificationPreference(self, request, context):
+    @mutation
+    def SetNotificationPreference(self, request, once):
         caller = current_caller.get()
         check = RequestCheck()
         check.request_id(request.request_id)
@@ -306,15 +274,10 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
                 account=self._account(conn, accounts.get_account(conn, request.account_id))
             )
 
-        return apply_once(
-            self.runtime.pool,
-            SERVICE + "SetNotificationPreference",
-            request,
-            account_service_pb2.SetNotificationPreferenceResponse,
-            work,
-        )
+        return once(work)
 
-    def SetBusinessProfile(self, request, context):
+    @mutation
+    def SetBusinessProfile(self, request, once):
         check = RequestCheck()
         check.request_id(request.request_id)
         check.uuid("account_id", request.account_id)
@@ -328,15 +291,10 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
                 account=self._account(conn, accounts.get_account(conn, request.account_id))
             )
 
-        return apply_once(
-            self.runtime.pool,
-            SERVICE + "SetBusinessProfile",
-            request,
-            account_service_pb2.SetBusinessProfileResponse,
-            work,
-        )
+        return once(work)
 
-    def SetMerchantFees(self, request, context):
+    @mutation
+    def SetMerchantFees(self, request, once):
         check = RequestCheck()
         check.request_id(request.request_id)
         check.uuid("account_id", request.account_id)
@@ -358,15 +316,10 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
                 account=self._account(conn, accounts.get_account(conn, request.account_id))
             )
 
-        return apply_once(
-            self.runtime.pool,
-            SERVICE + "SetMerchantFees",
-            request,
-            account_service_pb2.SetMerchantFeesResponse,
-            work,
-        )
+        return once(work)
 
-    def SetDebitMandate(self, request, context):
+    @mutation
+    def SetDebitMandate(self, request, once):
         caller = current_caller.get()
         check = RequestCheck()
         check.request_id(request.request_id)
@@ -383,13 +336,7 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
                 account=self._account(conn, accounts.get_account(conn, request.account_id))
             )
 
-        return apply_once(
-            self.runtime.pool,
-            SERVICE + "SetDebitMandate",
-            request,
-            account_service_pb2.SetDebitMandateResponse,
-            work,
-        )
+        return once(work)
 
     def ResolveIdentity(self, request, context):
         check = RequestCheck()

@@ -12,16 +12,16 @@ import os
 
 from envoi.client import errors
 from envoi.core.api import page_tokens, proto_rows
+from envoi.core.api.mutations import mutation
 from envoi.core.api.request_validation import RequestCheck
 from envoi.core.auth.access import require_money_access, require_own_account
 from envoi.core.auth.caller import current_caller
 from envoi.core.ledger import accounts, collections
-from envoi.core.ledger.transactions import apply_once, run_in_transaction
+from envoi.core.ledger.transactions import run_in_transaction
 from envoi.core.policy import transfer_policy
 from envoi.core.runtime import Runtime
 from envoi.v1 import collection_service_pb2, collection_service_pb2_grpc
 
-SERVICE = "/envoi.v1.CollectionService/"
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
 
@@ -35,12 +35,15 @@ def reserved_hashtags(env=os.environ) -> tuple[str, ...]:
 
 
 class CollectionService(collection_service_pb2_grpc.CollectionServiceServicer):
+    SERVICE = collection_service_pb2.DESCRIPTOR.services_by_name["CollectionService"]
+
     def __init__(self, runtime: Runtime):
         self.runtime = runtime
         self.settings = runtime.settings
         self.reserved = reserved_hashtags()
 
-    def CreateCollection(self, request, context):
+    @mutation
+    def CreateCollection(self, request, once):
         caller = current_caller.get()
         check = RequestCheck()
         check.request_id(request.request_id)
@@ -97,13 +100,7 @@ class CollectionService(collection_service_pb2_grpc.CollectionServiceServicer):
                 collection=proto_rows.collection(row)
             )
 
-        return apply_once(
-            self.runtime.pool,
-            SERVICE + "CreateCollection",
-            request,
-            collection_service_pb2.CreateCollectionResponse,
-            work,
-        )
+        return once(work)
 
     def GetCollection(self, request, context):
         check = RequestCheck()
@@ -124,7 +121,8 @@ class CollectionService(collection_service_pb2_grpc.CollectionServiceServicer):
         )
         return collection_service_pb2.GetCollectionResponse(collection=proto_rows.collection(row))
 
-    def CloseCollection(self, request, context):
+    @mutation
+    def CloseCollection(self, request, once):
         def close(conn, collection):
             # The owner is paid like any recipient: within its tier's maximum balance.
             owner = accounts.get_account(conn, str(collection["owner_account_id"]), lock=True)
@@ -136,11 +134,10 @@ class CollectionService(collection_service_pb2_grpc.CollectionServiceServicer):
                 collection=proto_rows.collection(row)
             )
 
-        return self._resolve(
-            request, "CloseCollection", collection_service_pb2.CloseCollectionResponse, close
-        )
+        return self._resolve(request, once, close)
 
-    def CancelCollection(self, request, context):
+    @mutation
+    def CancelCollection(self, request, once):
         def cancel(conn, collection):
             row = collections.resolve(conn, collection, "CANCELLED", current_caller.get().principal)
             return collection_service_pb2.CancelCollectionResponse(
@@ -148,9 +145,7 @@ class CollectionService(collection_service_pb2_grpc.CollectionServiceServicer):
                 refund_count=collections.refund_count(conn, row["collection_id"]),
             )
 
-        return self._resolve(
-            request, "CancelCollection", collection_service_pb2.CancelCollectionResponse, cancel
-        )
+        return self._resolve(request, once, cancel)
 
     def ListCollections(self, request, context):
         caller = current_caller.get()
@@ -187,7 +182,7 @@ class CollectionService(collection_service_pb2_grpc.CollectionServiceServicer):
             response.next_page_token = page_tokens.encode(rows[page_size - 1]["seq"], digest)
         return response
 
-    def _resolve(self, request, method: str, response_type, resolve):
+    def _resolve(self, request, once, resolve):
         caller = current_caller.get()
         check = RequestCheck()
         check.request_id(request.request_id)
@@ -200,4 +195,4 @@ class CollectionService(collection_service_pb2_grpc.CollectionServiceServicer):
             require_money_access(caller, collection["owner_kind"])
             return resolve(conn, collection)
 
-        return apply_once(self.runtime.pool, SERVICE + method, request, response_type, work)
+        return once(work)

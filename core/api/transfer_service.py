@@ -6,6 +6,7 @@ import math
 from envoi.client import errors
 from envoi.core.api import page_tokens, proto_rows
 from envoi.core.api.account_service import identity_ref
+from envoi.core.api.mutations import mutation
 from envoi.core.api.request_validation import (
     MAX_CHANNEL_REFERENCE_LENGTH,
     MAX_MEMO_LENGTH,
@@ -20,12 +21,11 @@ from envoi.core.auth.access import (
 )
 from envoi.core.auth.caller import current_caller
 from envoi.core.ledger import accounts, bulk_transfers, collections, payment_requests, transfers
-from envoi.core.ledger.transactions import apply_once, run_in_transaction
+from envoi.core.ledger.transactions import run_in_transaction
 from envoi.core.policy.rate_limits import RateLimiter
 from envoi.core.runtime import Runtime
 from envoi.v1 import transfer_pb2, transfer_service_pb2, transfer_service_pb2_grpc
 
-SERVICE = "/envoi.v1.TransferService/"
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 LISTABLE_STATES = {value: name for name, value in transfer_pb2.TransferState.items() if value}
@@ -39,6 +39,8 @@ DIRECTIONS = {
 
 
 class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
+    SERVICE = transfer_service_pb2.DESCRIPTOR.services_by_name["TransferService"]
+
     def __init__(self, runtime: Runtime):
         self.runtime = runtime
         self.settings = runtime.settings
@@ -46,7 +48,8 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
             runtime.settings.identity_rate_per_min, runtime.settings.identity_rate_burst
         )
 
-    def InitiateTransfer(self, request, context):
+    @mutation
+    def InitiateTransfer(self, request, once):
         caller = current_caller.get()
         check = RequestCheck()
         check.request_id(request.request_id)
@@ -106,13 +109,7 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
             )
             return transfer_service_pb2.InitiateTransferResponse(transfer=proto_rows.transfer(row))
 
-        return apply_once(
-            self.runtime.pool,
-            SERVICE + "InitiateTransfer",
-            request,
-            transfer_service_pb2.InitiateTransferResponse,
-            work,
-        )
+        return once(work)
 
     @staticmethod
     def _taken_in_before(conn, caller, request):
@@ -137,7 +134,8 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
                 metadata={"retry_after_s": str(math.ceil(wait_s))},
             )
 
-    def ConfirmTransfer(self, request, context):
+    @mutation
+    def ConfirmTransfer(self, request, once):
         caller = current_caller.get()
         check = RequestCheck()
         check.request_id(request.request_id)
@@ -154,15 +152,10 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
             )
             return transfer_service_pb2.ConfirmTransferResponse(transfer=proto_rows.transfer(row))
 
-        return apply_once(
-            self.runtime.pool,
-            SERVICE + "ConfirmTransfer",
-            request,
-            transfer_service_pb2.ConfirmTransferResponse,
-            work,
-        )
+        return once(work)
 
-    def CancelTransfer(self, request, context):
+    @mutation
+    def CancelTransfer(self, request, once):
         caller = current_caller.get()
         check = RequestCheck()
         check.request_id(request.request_id)
@@ -176,13 +169,7 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
             row = transfers.cancel(conn, transfer)
             return transfer_service_pb2.CancelTransferResponse(transfer=proto_rows.transfer(row))
 
-        return apply_once(
-            self.runtime.pool,
-            SERVICE + "CancelTransfer",
-            request,
-            transfer_service_pb2.CancelTransferResponse,
-            work,
-        )
+        return once(work)
 
     def GetTransfer(self, request, context):
         caller = current_caller.get()
@@ -263,7 +250,8 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
             transfer_service_pb2.ListPendingConfirmationsResponse, rows, page_size, digest
         )
 
-    def CreateTransfers(self, request, context):
+    @mutation
+    def CreateTransfers(self, request, once):
         caller = current_caller.get()
         check = RequestCheck()
         check.request_id(request.request_id)
@@ -308,13 +296,7 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
                 ]
             )
 
-        return apply_once(
-            self.runtime.pool,
-            SERVICE + "CreateTransfers",
-            request,
-            transfer_service_pb2.CreateTransfersResponse,
-            work,
-        )
+        return once(work)
 
 
 CREATE_STATUSES = {
