@@ -6,24 +6,25 @@ from envoi.core.api.mutations import mutation
 from envoi.core.api.request_validation import MAX_DISPLAY_NAME_LENGTH, MAX_MEMO_LENGTH, RequestCheck
 from envoi.core.auth.access import require_account_access, require_money_access, require_own_account
 from envoi.core.auth.caller import current_caller
+from envoi.core.enums import (
+    AccountKind,
+    AccountTier,
+    NotificationPreference,
+    Role,
+    proto_names,
+)
 from envoi.core.ledger import accounts, code_resets, debit_mandates, identities, transfers
 from envoi.core.ledger.transactions import run_in_transaction
 from envoi.core.policy import business_profiles, merchant_fees
 from envoi.core.runtime import Runtime
 from envoi.v1 import account_pb2, account_service_pb2, account_service_pb2_grpc, identity_pb2
 
-TIERS = {
-    account_pb2.ACCOUNT_TIER_UNVERIFIED: "ACCOUNT_TIER_UNVERIFIED",
-    account_pb2.ACCOUNT_TIER_VERIFIED: "ACCOUNT_TIER_VERIFIED",
-}
-PREFERENCES = {value: name for name, value in account_pb2.NotificationPreference.items() if value}
-OPENABLE_KINDS = {
-    account_pb2.ACCOUNT_KIND_PERSON: "ACCOUNT_KIND_PERSON",
-    account_pb2.ACCOUNT_KIND_ASSOCIATION: "ACCOUNT_KIND_ASSOCIATION",
-    account_pb2.ACCOUNT_KIND_MERCHANT: "ACCOUNT_KIND_MERCHANT",
-    # envoi's own clearing accounts; only an admin opens one (the wallet, people).
-    account_pb2.ACCOUNT_KIND_SETTLEMENT: "ACCOUNT_KIND_SETTLEMENT",
-}
+TIERS = proto_names(AccountTier)
+PREFERENCES = proto_names(NotificationPreference)
+OPENABLE_KINDS = proto_names(
+    # SETTLEMENT: envoi's own clearing accounts; only an admin opens one (the wallet, people).
+    (AccountKind.PERSON, AccountKind.ASSOCIATION, AccountKind.MERCHANT, AccountKind.SETTLEMENT)
+)
 
 
 def identity_ref(identity: identity_pb2.Identity) -> identities.IdentityRef:
@@ -53,9 +54,9 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
         if currency_code not in self.settings.currencies:
             check.fail("currency_code", f"must be one of: {', '.join(self.settings.currencies)}")
         check.raise_if_any()
-        if caller.role == "wallet" and request.kind != account_pb2.ACCOUNT_KIND_PERSON:
+        if caller.role == Role.WALLET and request.kind != account_pb2.ACCOUNT_KIND_PERSON:
             raise errors.PermissionDenied("the wallet role opens PERSON accounts only")
-        kind = OPENABLE_KINDS[request.kind].removeprefix("ACCOUNT_KIND_")
+        kind = AccountKind.from_proto(request.kind)
 
         def work(conn):
             row = accounts.open_account(
@@ -243,7 +244,7 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
         check.uuid("account_id", request.account_id)
         check.enum("tier", request.tier, TIERS)
         check.raise_if_any()
-        tier = TIERS[request.tier].removeprefix("ACCOUNT_TIER_")
+        tier = AccountTier.from_proto(request.tier)
 
         def work(conn):
             claimed = accounts.set_tier(conn, self.settings, request.account_id, tier)
@@ -263,9 +264,7 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
         check.enum("notification_preference", request.notification_preference, PREFERENCES)
         check.raise_if_any()
         require_own_account(caller, request.account_id)
-        preference = PREFERENCES[request.notification_preference].removeprefix(
-            "NOTIFICATION_PREFERENCE_"
-        )
+        preference = NotificationPreference.from_proto(request.notification_preference)
 
         def work(conn):
             require_money_access(caller, accounts.get_account(conn, request.account_id)["kind"])
@@ -356,6 +355,6 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
         return account_service_pb2.ResolveIdentityResponse(
             account_id=str(row["account_id"]),
             display_name=row["display_name"],
-            kind=account_pb2.AccountKind.Value("ACCOUNT_KIND_" + row["kind"]),
+            kind=AccountKind(row["kind"]).proto(),
             identity=proto_rows.identity(row["namespace"], row["subject_id"], row["handle"]),
         )

@@ -13,6 +13,7 @@ from envoi.core.api.request_validation import RequestCheck
 from envoi.core.auth import api_keys
 from envoi.core.auth.access import require_own_account
 from envoi.core.auth.caller import Caller, current_caller
+from envoi.core.enums import Role
 from envoi.core.ledger.transactions import run_in_transaction
 from envoi.core.runtime import Runtime
 from envoi.v1 import api_key_service_pb2, api_key_service_pb2_grpc
@@ -36,7 +37,10 @@ def require_key_manager(caller: Caller) -> None:
 
 
 def require_own_key(caller: Caller, key: dict) -> None:
-    if caller.role == "merchant" and str(key["merchant_account_id"]) != caller.merchant_account_id:
+    if (
+        caller.role == Role.MERCHANT
+        and str(key["merchant_account_id"]) != caller.merchant_account_id
+    ):
         raise errors.PermissionDenied("a merchant key manages only its own merchant's keys")
 
 

@@ -20,15 +20,16 @@ from envoi.core.auth.access import (
     require_transfer_reader,
 )
 from envoi.core.auth.caller import current_caller
+from envoi.core.enums import CreateTransferStatus, Role, TransferState, proto_names
 from envoi.core.ledger import accounts, bulk_transfers, collections, payment_requests, transfers
 from envoi.core.ledger.transactions import run_in_transaction
 from envoi.core.policy.rate_limits import RateLimiter
 from envoi.core.runtime import Runtime
-from envoi.v1 import transfer_pb2, transfer_service_pb2, transfer_service_pb2_grpc
+from envoi.v1 import transfer_service_pb2, transfer_service_pb2_grpc
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
-LISTABLE_STATES = {value: name for name, value in transfer_pb2.TransferState.items() if value}
+LISTABLE_STATES = proto_names(TransferState)
 BATCH_MODES = {value: name for name, value in transfer_service_pb2.BatchMode.items() if value}
 # BadRequest details travel in a trailer: report the first few bad fields only.
 MAX_REPORTED_VIOLATIONS = 50
@@ -79,7 +80,7 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
             )
         if from_identity is None:
             require_own_account(caller, request.from_account_id)
-        elif caller.role == "merchant":
+        elif caller.role == Role.MERCHANT:
             raise errors.PermissionDenied("a merchant pays from its own account id")
         require_channel_poster(caller, from_identity)
 
@@ -114,7 +115,7 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
     @staticmethod
     def _taken_in_before(conn, caller, request):
         """The answer for a channel message that already started a transfer, or None."""
-        if caller.role != "channel" or not request.channel_reference:
+        if caller.role != Role.CHANNEL or not request.channel_reference:
             return None
         earlier = transfers.taken_in_before(
             conn, caller.principal, request.channel_reference, request
@@ -204,9 +205,7 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
         require_own_account(caller, request.account_id)
         direction = DIRECTIONS[request.direction]
         history = transfers.HistoryFilter(
-            states=sorted(
-                {LISTABLE_STATES[s].removeprefix("TRANSFER_STATE_") for s in request.states}
-            ),
+            states=sorted({TransferState.from_proto(s).value for s in request.states}),
             direction="BOTH" if direction == "UNSPECIFIED" else direction,
             start_time=start_time,
             end_time=end_time,
@@ -288,7 +287,7 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
                     transfer_service_pb2.CreateTransferResult(
                         index=index,
                         transfer_id=transfer.transfer_id,
-                        status=CREATE_STATUSES[outcome.status],
+                        status=CreateTransferStatus(outcome.status).proto(),
                         reason=outcome.reason,
                         message=outcome.message,
                     )
@@ -297,12 +296,6 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
             )
 
         return once(work)
-
-
-CREATE_STATUSES = {
-    status: transfer_service_pb2.CreateTransferStatus.Value("CREATE_TRANSFER_STATUS_" + status)
-    for status in (bulk_transfers.CREATED, bulk_transfers.EXISTS, bulk_transfers.FAILED)
-}
 
 
 RECIPIENT_FIELDS = ("to_account_id", "to_identity", "to_collection_hashtag", "to_collection_id")
