@@ -16,6 +16,7 @@ from envoi.core.api.mutations import mutation
 from envoi.core.api.request_validation import RequestCheck
 from envoi.core.auth.access import require_money_access, require_own_account
 from envoi.core.auth.caller import current_caller
+from envoi.core.enums import AccountKind, CollectionState
 from envoi.core.ledger import accounts, collections
 from envoi.core.ledger.transactions import run_in_transaction
 from envoi.core.policy import transfer_policy
@@ -62,22 +63,21 @@ class CollectionService(collection_service_pb2_grpc.CollectionServiceServicer):
         def work(conn):
             owner = accounts.get_account(conn, request.owner_account_id)
             require_money_access(caller, owner["kind"])
-            transfer_policy.refuse_settlement(owner, "owner_account_id")
-            if owner["kind"] == "MERCHANT":
+            transfer_policy.refuse_settlement(owner["kind"], "owner_account_id")
+            if owner["kind"] == AccountKind.MERCHANT:
                 # Its contributions would reach it without its fee: a merchant
                 # is paid by payments and payment requests, which bear it.
                 raise errors.InvalidArgument(
                     "a merchant cannot own a collection",
                     field_violations={"owner_account_id": "must be a person or an association"},
                 )
-            transfer_policy.check_recipient_verified(owner)  # an association's papers first
-            if (
-                request.HasField("target")
-                and request.target.currency_code != (owner["currency_code"])
-            ):
-                raise errors.CurrencyMismatch(
-                    f"the owner holds {owner['currency_code']}",
-                    field_violations={"target.currency_code": f"must be {owner['currency_code']}"},
+            transfer_policy.check_recipient_row_verified(owner)  # an association's papers first
+            if request.HasField("target"):
+                accounts.require_currency(
+                    owner["currency_code"],
+                    request.target.currency_code,
+                    "the owner",
+                    field="target.currency_code",
                 )
             if (
                 deadline_time is not None
@@ -129,7 +129,9 @@ class CollectionService(collection_service_pb2_grpc.CollectionServiceServicer):
             transfer_policy.check_max_balance(
                 self.settings, owner, collections.balance_cents(conn, collection)
             )
-            row = collections.resolve(conn, collection, "CLOSED", current_caller.get().principal)
+            row = collections.resolve(
+                conn, collection, CollectionState.CLOSED, current_caller.get().principal
+            )
             return collection_service_pb2.CloseCollectionResponse(
                 collection=proto_rows.collection(row)
             )
@@ -139,7 +141,9 @@ class CollectionService(collection_service_pb2_grpc.CollectionServiceServicer):
     @mutation
     def CancelCollection(self, request, once):
         def cancel(conn, collection):
-            row = collections.resolve(conn, collection, "CANCELLED", current_caller.get().principal)
+            row = collections.resolve(
+                conn, collection, CollectionState.CANCELLED, current_caller.get().principal
+            )
             return collection_service_pb2.CancelCollectionResponse(
                 collection=proto_rows.collection(row),
                 refund_count=collections.refund_count(conn, row["collection_id"]),
@@ -162,14 +166,14 @@ class CollectionService(collection_service_pb2_grpc.CollectionServiceServicer):
         def read(conn):
             owner = accounts.get_account(conn, request.owner_account_id)
             require_money_access(caller, owner["kind"])
-            if owner["kind"] == "MERCHANT":
+            if owner["kind"] == AccountKind.MERCHANT:
                 # Its contributions would reach it without its fee: a merchant
                 # is paid by payments and payment requests, which bear it.
                 raise errors.InvalidArgument(
                     "a merchant cannot own a collection",
                     field_violations={"owner_account_id": "must be a person or an association"},
                 )
-            transfer_policy.check_recipient_verified(owner)  # an association's papers first
+            transfer_policy.check_recipient_row_verified(owner)  # an association's papers first
             return collections.list_owned(
                 conn, request.owner_account_id, before_seq=before_seq, limit=page_size + 1
             )

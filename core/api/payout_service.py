@@ -5,7 +5,6 @@ request_id and event; only then is the payout handed to the provider. The
 provider's signed callback settles it (money out) or fails it (hold released).
 """
 
-from envoi.client import errors
 from envoi.core.api import proto_rows
 from envoi.core.api.mutations import mutation
 from envoi.core.api.request_validation import MAX_BENEFICIARY_NAME_LENGTH, RequestCheck
@@ -46,13 +45,9 @@ class PayoutService(payout_service_pb2_grpc.PayoutServiceServicer):
         def work(conn):
             account = accounts.get_account(conn, request.account_id, lock=True)
             require_money_access(caller, account["kind"])
-            if account["currency_code"] != request.amount.currency_code:
-                raise errors.CurrencyMismatch(
-                    f"the account holds {account['currency_code']}",
-                    field_violations={
-                        "amount.currency_code": f"must be {account['currency_code']}"
-                    },
-                )
+            accounts.require_currency(
+                account["currency_code"], request.amount.currency_code, "the account"
+            )
             row = payouts.hold(
                 conn,
                 self.runtime.settings,
