@@ -2,28 +2,29 @@
 
 from envoi.client import errors
 from envoi.core.api import proto_rows
+from envoi.core.api.mutations import mutation
 from envoi.core.api.request_validation import MAX_DISPLAY_NAME_LENGTH, MAX_MEMO_LENGTH, RequestCheck
 from envoi.core.auth.access import require_account_access, require_money_access, require_own_account
 from envoi.core.auth.caller import current_caller
+from envoi.core.enums import (
+    AccountKind,
+    AccountTier,
+    NotificationPreference,
+    Role,
+    proto_names,
+)
 from envoi.core.ledger import accounts, code_resets, debit_mandates, identities, transfers
-from envoi.core.ledger.transactions import apply_once, run_in_transaction
+from envoi.core.ledger.transactions import run_in_transaction
 from envoi.core.policy import business_profiles, merchant_fees
 from envoi.core.runtime import Runtime
 from envoi.v1 import account_pb2, account_service_pb2, account_service_pb2_grpc, identity_pb2
 
-SERVICE = "/envoi.v1.AccountService/"
-TIERS = {
-    account_pb2.ACCOUNT_TIER_UNVERIFIED: "ACCOUNT_TIER_UNVERIFIED",
-    account_pb2.ACCOUNT_TIER_VERIFIED: "ACCOUNT_TIER_VERIFIED",
-}
-PREFERENCES = {value: name for name, value in account_pb2.NotificationPreference.items() if value}
-OPENABLE_KINDS = {
-    account_pb2.ACCOUNT_KIND_PERSON: "ACCOUNT_KIND_PERSON",
-    account_pb2.ACCOUNT_KIND_ASSOCIATION: "ACCOUNT_KIND_ASSOCIATION",
-    account_pb2.ACCOUNT_KIND_MERCHANT: "ACCOUNT_KIND_MERCHANT",
-    # envoi's own clearing accounts; only an admin opens one (the wallet, people).
-    account_pb2.ACCOUNT_KIND_SETTLEMENT: "ACCOUNT_KIND_SETTLEMENT",
-}
+TIERS = proto_names(AccountTier)
+PREFERENCES = proto_names(NotificationPreference)
+OPENABLE_KINDS = proto_names(
+    # SETTLEMENT: envoi's own clearing accounts; only an admin opens one (the wallet, people).
+    (AccountKind.PERSON, AccountKind.ASSOCIATION, AccountKind.MERCHANT, AccountKind.SETTLEMENT)
+)
 
 
 def identity_ref(identity: identity_pb2.Identity) -> identities.IdentityRef:
@@ -31,11 +32,14 @@ def identity_ref(identity: identity_pb2.Identity) -> identities.IdentityRef:
 
 
 class AccountService(account_service_pb2_grpc.AccountServiceServicer):
+    SERVICE = account_service_pb2.DESCRIPTOR.services_by_name["AccountService"]
+
     def __init__(self, runtime: Runtime):
         self.runtime = runtime
         self.settings = runtime.settings
 
-    def OpenAccount(self, request, context):
+    @mutation
+    def OpenAccount(self, request, once):
         caller = current_caller.get()
         check = RequestCheck()
         check.request_id(request.request_id)
@@ -50,9 +54,9 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
         if currency_code not in self.settings.currencies:
             check.fail("currency_code", f"must be one of: {', '.join(self.settings.currencies)}")
         check.raise_if_any()
-        if caller.role == "wallet" and request.kind != account_pb2.ACCOUNT_KIND_PERSON:
+        if caller.role == Role.WALLET and request.kind != account_pb2.ACCOUNT_KIND_PERSON:
             raise errors.PermissionDenied("the wallet role opens PERSON accounts only")
-        kind = OPENABLE_KINDS[request.kind].removeprefix("ACCOUNT_KIND_")
+        kind = AccountKind.from_proto(request.kind)
 
         def work(conn):
             row = accounts.open_account(
@@ -74,13 +78,7 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
                 claimed_transfers=[proto_rows.transfer(t) for t in claimed],
             )
 
-        return apply_once(
-            self.runtime.pool,
-            SERVICE + "OpenAccount",
-            request,
-            account_service_pb2.OpenAccountResponse,
-            work,
-        )
+        return once(work)
 
     def _account(self, conn, row: dict):
         """The Account message of a row, with its linked identities."""
@@ -118,7 +116,8 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
         require_money_access(current_caller.get(), row["kind"])
         return account_service_pb2.GetBalanceResponse(balance=proto_rows.balance(row))
 
-    def ChangeCode(self, request, context):
+    @mutation
+    def ChangeCode(self, request, once):
         caller = current_caller.get()
         check = RequestCheck()
         check.request_id(request.request_id)
@@ -141,15 +140,10 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
             )
             return account_service_pb2.ChangeCodeResponse(account=self._account(conn, row))
 
-        return apply_once(
-            self.runtime.pool,
-            SERVICE + "ChangeCode",
-            request,
-            account_service_pb2.ChangeCodeResponse,
-            work,
-        )
+        return once(work)
 
-    def ResetCode(self, request, context):
+    @mutation
+    def ResetCode(self, request, once):
         caller = current_caller.get()
         check = RequestCheck()
         check.request_id(request.request_id)
@@ -175,15 +169,10 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
                 code_reset=proto_rows.code_reset(reset),
             )
 
-        return apply_once(
-            self.runtime.pool,
-            SERVICE + "ResetCode",
-            request,
-            account_service_pb2.ResetCodeResponse,
-            work,
-        )
+        return once(work)
 
-    def CreditAccount(self, request, context):
+    @mutation
+    def CreditAccount(self, request, once):
         caller = current_caller.get()
         check = RequestCheck()
         check.request_id(request.request_id)
@@ -207,15 +196,10 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
                 transfer=proto_rows.transfer(transfer), balance=proto_rows.balance(account)
             )
 
-        return apply_once(
-            self.runtime.pool,
-            SERVICE + "CreditAccount",
-            request,
-            account_service_pb2.CreditAccountResponse,
-            work,
-        )
+        return once(work)
 
-    def LinkIdentity(self, request, context):
+    @mutation
+    def LinkIdentity(self, request, once):
         caller = current_caller.get()
         check = RequestCheck()
         check.request_id(request.request_id)
@@ -233,15 +217,10 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
                 claimed_transfers=[proto_rows.transfer(t) for t in claimed],
             )
 
-        return apply_once(
-            self.runtime.pool,
-            SERVICE + "LinkIdentity",
-            request,
-            account_service_pb2.LinkIdentityResponse,
-            work,
-        )
+        return once(work)
 
-    def UnlinkIdentity(self, request, context):
+    @mutation
+    def UnlinkIdentity(self, request, once):
         caller = current_caller.get()
         check = RequestCheck()
         check.request_id(request.request_id)
@@ -256,21 +235,16 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
                 account=self._account(conn, accounts.get_account(conn, request.account_id))
             )
 
-        return apply_once(
-            self.runtime.pool,
-            SERVICE + "UnlinkIdentity",
-            request,
-            account_service_pb2.UnlinkIdentityResponse,
-            work,
-        )
+        return once(work)
 
-    def SetAccountTier(self, request, context):
+    @mutation
+    def SetAccountTier(self, request, once):
         check = RequestCheck()
         check.request_id(request.request_id)
         check.uuid("account_id", request.account_id)
         check.enum("tier", request.tier, TIERS)
         check.raise_if_any()
-        tier = TIERS[request.tier].removeprefix("ACCOUNT_TIER_")
+        tier = AccountTier.from_proto(request.tier)
 
         def work(conn):
             claimed = accounts.set_tier(conn, self.settings, request.account_id, tier)
@@ -279,15 +253,10 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
                 claimed_transfers=[proto_rows.transfer(t) for t in claimed],
             )
 
-        return apply_once(
-            self.runtime.pool,
-            SERVICE + "SetAccountTier",
-            request,
-            account_service_pb2.SetAccountTierResponse,
-            work,
-        )
+        return once(work)
 
-    def SetNotificationPreference(self, request, context):
+    @mutation
+    def SetNotificationPreference(self, request, once):
         caller = current_caller.get()
         check = RequestCheck()
         check.request_id(request.request_id)
@@ -295,9 +264,7 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
         check.enum("notification_preference", request.notification_preference, PREFERENCES)
         check.raise_if_any()
         require_own_account(caller, request.account_id)
-        preference = PREFERENCES[request.notification_preference].removeprefix(
-            "NOTIFICATION_PREFERENCE_"
-        )
+        preference = NotificationPreference.from_proto(request.notification_preference)
 
         def work(conn):
             require_money_access(caller, accounts.get_account(conn, request.account_id)["kind"])
@@ -306,15 +273,10 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
                 account=self._account(conn, accounts.get_account(conn, request.account_id))
             )
 
-        return apply_once(
-            self.runtime.pool,
-            SERVICE + "SetNotificationPreference",
-            request,
-            account_service_pb2.SetNotificationPreferenceResponse,
-            work,
-        )
+        return once(work)
 
-    def SetBusinessProfile(self, request, context):
+    @mutation
+    def SetBusinessProfile(self, request, once):
         check = RequestCheck()
         check.request_id(request.request_id)
         check.uuid("account_id", request.account_id)
@@ -328,15 +290,10 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
                 account=self._account(conn, accounts.get_account(conn, request.account_id))
             )
 
-        return apply_once(
-            self.runtime.pool,
-            SERVICE + "SetBusinessProfile",
-            request,
-            account_service_pb2.SetBusinessProfileResponse,
-            work,
-        )
+        return once(work)
 
-    def SetMerchantFees(self, request, context):
+    @mutation
+    def SetMerchantFees(self, request, once):
         check = RequestCheck()
         check.request_id(request.request_id)
         check.uuid("account_id", request.account_id)
@@ -358,15 +315,10 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
                 account=self._account(conn, accounts.get_account(conn, request.account_id))
             )
 
-        return apply_once(
-            self.runtime.pool,
-            SERVICE + "SetMerchantFees",
-            request,
-            account_service_pb2.SetMerchantFeesResponse,
-            work,
-        )
+        return once(work)
 
-    def SetDebitMandate(self, request, context):
+    @mutation
+    def SetDebitMandate(self, request, once):
         caller = current_caller.get()
         check = RequestCheck()
         check.request_id(request.request_id)
@@ -383,13 +335,7 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
                 account=self._account(conn, accounts.get_account(conn, request.account_id))
             )
 
-        return apply_once(
-            self.runtime.pool,
-            SERVICE + "SetDebitMandate",
-            request,
-            account_service_pb2.SetDebitMandateResponse,
-            work,
-        )
+        return once(work)
 
     def ResolveIdentity(self, request, context):
         check = RequestCheck()
@@ -409,6 +355,6 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
         return account_service_pb2.ResolveIdentityResponse(
             account_id=str(row["account_id"]),
             display_name=row["display_name"],
-            kind=account_pb2.AccountKind.Value("ACCOUNT_KIND_" + row["kind"]),
+            kind=AccountKind(row["kind"]).proto(),
             identity=proto_rows.identity(row["namespace"], row["subject_id"], row["handle"]),
         )

@@ -8,15 +8,15 @@ a retry of the same request_id has it removed.
 
 from envoi.client import errors
 from envoi.core.api import proto_rows
+from envoi.core.api.mutations import mutation
 from envoi.core.api.request_validation import RequestCheck
 from envoi.core.auth import api_keys
 from envoi.core.auth.access import require_own_account
 from envoi.core.auth.caller import Caller, current_caller
-from envoi.core.ledger.transactions import apply_once, run_in_transaction
+from envoi.core.enums import Role
+from envoi.core.ledger.transactions import run_in_transaction
 from envoi.core.runtime import Runtime
 from envoi.v1 import api_key_service_pb2, api_key_service_pb2_grpc
-
-SERVICE = "/envoi.v1.ApiKeyService/"
 
 
 def without_secret(response):
@@ -37,15 +37,21 @@ def require_key_manager(caller: Caller) -> None:
 
 
 def require_own_key(caller: Caller, key: dict) -> None:
-    if caller.role == "merchant" and str(key["merchant_account_id"]) != caller.merchant_account_id:
+    if (
+        caller.role == Role.MERCHANT
+        and str(key["merchant_account_id"]) != caller.merchant_account_id
+    ):
         raise errors.PermissionDenied("a merchant key manages only its own merchant's keys")
 
 
 class ApiKeyService(api_key_service_pb2_grpc.ApiKeyServiceServicer):
+    SERVICE = api_key_service_pb2.DESCRIPTOR.services_by_name["ApiKeyService"]
+
     def __init__(self, runtime: Runtime):
         self.runtime = runtime
 
-    def CreateApiKey(self, request, context):
+    @mutation
+    def CreateApiKey(self, request, once):
         caller = current_caller.get()
         check = RequestCheck()
         check.request_id(request.request_id)
@@ -61,14 +67,7 @@ class ApiKeyService(api_key_service_pb2_grpc.ApiKeyServiceServicer):
                 api_key=proto_rows.api_key(row), secret=secret
             )
 
-        return apply_once(
-            self.runtime.pool,
-            SERVICE + "CreateApiKey",
-            request,
-            api_key_service_pb2.CreateApiKeyResponse,
-            work,
-            redact=without_secret,
-        )
+        return once(work, redact=without_secret)
 
     def ListApiKeys(self, request, context):
         caller = current_caller.get()
@@ -84,7 +83,8 @@ class ApiKeyService(api_key_service_pb2_grpc.ApiKeyServiceServicer):
             api_keys=[proto_rows.api_key(row) for row in rows]
         )
 
-    def RotateApiKey(self, request, context):
+    @mutation
+    def RotateApiKey(self, request, once):
         caller = current_caller.get()
         check = RequestCheck()
         check.request_id(request.request_id)
@@ -104,16 +104,10 @@ class ApiKeyService(api_key_service_pb2_grpc.ApiKeyServiceServicer):
                 rotated_api_key=proto_rows.api_key(old),
             )
 
-        return apply_once(
-            self.runtime.pool,
-            SERVICE + "RotateApiKey",
-            request,
-            api_key_service_pb2.RotateApiKeyResponse,
-            work,
-            redact=without_secret,
-        )
+        return once(work, redact=without_secret)
 
-    def RevokeApiKey(self, request, context):
+    @mutation
+    def RevokeApiKey(self, request, once):
         caller = current_caller.get()
         check = RequestCheck()
         check.request_id(request.request_id)
@@ -128,10 +122,4 @@ class ApiKeyService(api_key_service_pb2_grpc.ApiKeyServiceServicer):
                 api_key=proto_rows.api_key(api_keys.revoke(conn, key))
             )
 
-        return apply_once(
-            self.runtime.pool,
-            SERVICE + "RevokeApiKey",
-            request,
-            api_key_service_pb2.RevokeApiKeyResponse,
-            work,
-        )
+        return once(work)

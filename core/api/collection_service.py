@@ -12,16 +12,17 @@ import os
 
 from envoi.client import errors
 from envoi.core.api import page_tokens, proto_rows
+from envoi.core.api.mutations import mutation
 from envoi.core.api.request_validation import RequestCheck
 from envoi.core.auth.access import require_money_access, require_own_account
 from envoi.core.auth.caller import current_caller
+from envoi.core.enums import AccountKind, CollectionState
 from envoi.core.ledger import accounts, collections
-from envoi.core.ledger.transactions import apply_once, run_in_transaction
+from envoi.core.ledger.transactions import run_in_transaction
 from envoi.core.policy import transfer_policy
 from envoi.core.runtime import Runtime
 from envoi.v1 import collection_service_pb2, collection_service_pb2_grpc
 
-SERVICE = "/envoi.v1.CollectionService/"
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
 
@@ -35,12 +36,15 @@ def reserved_hashtags(env=os.environ) -> tuple[str, ...]:
 
 
 class CollectionService(collection_service_pb2_grpc.CollectionServiceServicer):
+    SERVICE = collection_service_pb2.DESCRIPTOR.services_by_name["CollectionService"]
+
     def __init__(self, runtime: Runtime):
         self.runtime = runtime
         self.settings = runtime.settings
         self.reserved = reserved_hashtags()
 
-    def CreateCollection(self, request, context):
+    @mutation
+    def CreateCollection(self, request, once):
         caller = current_caller.get()
         check = RequestCheck()
         check.request_id(request.request_id)
@@ -59,22 +63,21 @@ class CollectionService(collection_service_pb2_grpc.CollectionServiceServicer):
         def work(conn):
             owner = accounts.get_account(conn, request.owner_account_id)
             require_money_access(caller, owner["kind"])
-            transfer_policy.refuse_settlement(owner, "owner_account_id")
-            if owner["kind"] == "MERCHANT":
+            transfer_policy.refuse_settlement(owner["kind"], "owner_account_id")
+            if owner["kind"] == AccountKind.MERCHANT:
                 # Its contributions would reach it without its fee: a merchant
                 # is paid by payments and payment requests, which bear it.
                 raise errors.InvalidArgument(
                     "a merchant cannot own a collection",
                     field_violations={"owner_account_id": "must be a person or an association"},
                 )
-            transfer_policy.check_recipient_verified(owner)  # an association's papers first
-            if (
-                request.HasField("target")
-                and request.target.currency_code != (owner["currency_code"])
-            ):
-                raise errors.CurrencyMismatch(
-                    f"the owner holds {owner['currency_code']}",
-                    field_violations={"target.currency_code": f"must be {owner['currency_code']}"},
+            transfer_policy.check_recipient_row_verified(owner)  # an association's papers first
+            if request.HasField("target"):
+                accounts.require_currency(
+                    owner["currency_code"],
+                    request.target.currency_code,
+                    "the owner",
+                    field="target.currency_code",
                 )
             if (
                 deadline_time is not None
@@ -97,13 +100,7 @@ class CollectionService(collection_service_pb2_grpc.CollectionServiceServicer):
                 collection=proto_rows.collection(row)
             )
 
-        return apply_once(
-            self.runtime.pool,
-            SERVICE + "CreateCollection",
-            request,
-            collection_service_pb2.CreateCollectionResponse,
-            work,
-        )
+        return once(work)
 
     def GetCollection(self, request, context):
         check = RequestCheck()
@@ -124,33 +121,35 @@ class CollectionService(collection_service_pb2_grpc.CollectionServiceServicer):
         )
         return collection_service_pb2.GetCollectionResponse(collection=proto_rows.collection(row))
 
-    def CloseCollection(self, request, context):
+    @mutation
+    def CloseCollection(self, request, once):
         def close(conn, collection):
             # The owner is paid like any recipient: within its tier's maximum balance.
             owner = accounts.get_account(conn, str(collection["owner_account_id"]), lock=True)
             transfer_policy.check_max_balance(
                 self.settings, owner, collections.balance_cents(conn, collection)
             )
-            row = collections.resolve(conn, collection, "CLOSED", current_caller.get().principal)
+            row = collections.resolve(
+                conn, collection, CollectionState.CLOSED, current_caller.get().principal
+            )
             return collection_service_pb2.CloseCollectionResponse(
                 collection=proto_rows.collection(row)
             )
 
-        return self._resolve(
-            request, "CloseCollection", collection_service_pb2.CloseCollectionResponse, close
-        )
+        return self._resolve(request, once, close)
 
-    def CancelCollection(self, request, context):
+    @mutation
+    def CancelCollection(self, request, once):
         def cancel(conn, collection):
-            row = collections.resolve(conn, collection, "CANCELLED", current_caller.get().principal)
+            row = collections.resolve(
+                conn, collection, CollectionState.CANCELLED, current_caller.get().principal
+            )
             return collection_service_pb2.CancelCollectionResponse(
                 collection=proto_rows.collection(row),
                 refund_count=collections.refund_count(conn, row["collection_id"]),
             )
 
-        return self._resolve(
-            request, "CancelCollection", collection_service_pb2.CancelCollectionResponse, cancel
-        )
+        return self._resolve(request, once, cancel)
 
     def ListCollections(self, request, context):
         caller = current_caller.get()
@@ -167,14 +166,14 @@ class CollectionService(collection_service_pb2_grpc.CollectionServiceServicer):
         def read(conn):
             owner = accounts.get_account(conn, request.owner_account_id)
             require_money_access(caller, owner["kind"])
-            if owner["kind"] == "MERCHANT":
+            if owner["kind"] == AccountKind.MERCHANT:
                 # Its contributions would reach it without its fee: a merchant
                 # is paid by payments and payment requests, which bear it.
                 raise errors.InvalidArgument(
                     "a merchant cannot own a collection",
                     field_violations={"owner_account_id": "must be a person or an association"},
                 )
-            transfer_policy.check_recipient_verified(owner)  # an association's papers first
+            transfer_policy.check_recipient_row_verified(owner)  # an association's papers first
             return collections.list_owned(
                 conn, request.owner_account_id, before_seq=before_seq, limit=page_size + 1
             )
@@ -187,7 +186,7 @@ class CollectionService(collection_service_pb2_grpc.CollectionServiceServicer):
             response.next_page_token = page_tokens.encode(rows[page_size - 1]["seq"], digest)
         return response
 
-    def _resolve(self, request, method: str, response_type, resolve):
+    def _resolve(self, request, once, resolve):
         caller = current_caller.get()
         check = RequestCheck()
         check.request_id(request.request_id)
@@ -200,4 +199,4 @@ class CollectionService(collection_service_pb2_grpc.CollectionServiceServicer):
             require_money_access(caller, collection["owner_kind"])
             return resolve(conn, collection)
 
-        return apply_once(self.runtime.pool, SERVICE + method, request, response_type, work)
+        return once(work)

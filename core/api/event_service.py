@@ -10,6 +10,7 @@ from envoi.core.api.event_wakeups import EventWakeups
 from envoi.core.api.request_validation import RequestCheck
 from envoi.core.auth.access import require_money_access, require_own_account
 from envoi.core.auth.caller import current_caller
+from envoi.core.enums import Role
 from envoi.core.ledger import accounts, card_top_ups, code_resets, collections, outbox, payouts
 from envoi.core.ledger.transactions import run_in_transaction
 from envoi.core.runtime import Runtime
@@ -90,7 +91,7 @@ class EventService(event_service_pb2_grpc.EventServiceServicer):
         after = decode_cursor(request.after_cursor)
         caller = current_caller.get()
         # A channel sees the events of the transfers it started; an admin all.
-        initiated_by = caller.principal if caller.role == "channel" else None
+        initiated_by = caller.principal if caller.role == Role.CHANNEL else None
 
         rows, next_cursor = run_in_transaction(
             self.runtime.pool,

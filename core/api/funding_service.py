@@ -9,23 +9,25 @@ and CompleteTopUp hand that refund to the provider once it has committed.
 """
 
 from envoi.core.api import proto_rows
+from envoi.core.api.mutations import mutation
 from envoi.core.api.request_validation import RequestCheck
 from envoi.core.auth.access import require_money_access, require_own_account
 from envoi.core.auth.caller import current_caller
 from envoi.core.ledger import accounts, card_top_ups, idempotency, provider_calls, top_up_refunds
-from envoi.core.ledger.transactions import apply_once, run_in_transaction
+from envoi.core.ledger.transactions import run_in_transaction
 from envoi.core.runtime import Runtime
 from envoi.v1 import funding_service_pb2, funding_service_pb2_grpc
 
-SERVICE = "/envoi.v1.FundingService/"
-
 
 class FundingService(funding_service_pb2_grpc.FundingServiceServicer):
+    SERVICE = funding_service_pb2.DESCRIPTOR.services_by_name["FundingService"]
+
     def __init__(self, runtime: Runtime):
         self.runtime = runtime
         self.providers = runtime.funding_providers
 
-    def TopUp(self, request, context):
+    @mutation
+    def TopUp(self, request, once):
         caller = current_caller.get()
         check = RequestCheck()
         check.request_id(request.request_id)
@@ -35,13 +37,12 @@ class FundingService(funding_service_pb2_grpc.FundingServiceServicer):
         check.card_token("card_token", request.card_token)
         check.raise_if_any()
         require_own_account(caller, request.account_id)
-        method = SERVICE + "TopUp"
 
         # Before the card is charged: a retry gets its first answer, a reused
         # request_id is refused, and only an account the caller may credit is.
         def first_answer_or_checks(conn):
             answer = idempotency.stored_answer(
-                conn, caller.principal, request, method, funding_service_pb2.TopUpResponse
+                conn, caller.principal, request, once.method, once.response_type
             )
             if answer is None:
                 account = card_top_ups.creditable_account(
@@ -58,7 +59,7 @@ class FundingService(funding_service_pb2_grpc.FundingServiceServicer):
         if answer is not None:
             return answer
         provider = self.providers[request.provider]
-        top_up_id = card_top_ups.top_up_id_for(caller.principal, method, request)
+        top_up_id = card_top_ups.top_up_id_for(caller.principal, once.method, request)
         charge = provider_calls.charge(
             provider,
             idempotency_key=top_up_id,
@@ -82,9 +83,7 @@ class FundingService(funding_service_pb2_grpc.FundingServiceServicer):
             )
             return funding_service_pb2.TopUpResponse(top_up=proto_rows.top_up(row))
 
-        answer = apply_once(
-            self.runtime.pool, method, request, funding_service_pb2.TopUpResponse, work
-        )
+        answer = once(work)
         self._send_refund(answer.top_up)
         return answer
 
@@ -104,7 +103,8 @@ class FundingService(funding_service_pb2_grpc.FundingServiceServicer):
         row = run_in_transaction(self.runtime.pool, read)
         return funding_service_pb2.GetTopUpResponse(top_up=proto_rows.top_up(row))
 
-    def CompleteTopUp(self, request, context):
+    @mutation
+    def CompleteTopUp(self, request, once):
         check = RequestCheck()
         check.request_id(request.request_id)
         check.provider("provider", request.provider, self.providers)
@@ -120,13 +120,7 @@ class FundingService(funding_service_pb2_grpc.FundingServiceServicer):
             )
             return funding_service_pb2.CompleteTopUpResponse(top_up=proto_rows.top_up(row))
 
-        answer = apply_once(
-            self.runtime.pool,
-            SERVICE + "CompleteTopUp",
-            request,
-            funding_service_pb2.CompleteTopUpResponse,
-            work,
-        )
+        answer = once(work)
         self._send_refund(answer.top_up)
         return answer
 

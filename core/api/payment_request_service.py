@@ -3,23 +3,24 @@
 from envoi.client import errors
 from envoi.core.api import proto_rows
 from envoi.core.api.account_service import identity_ref
+from envoi.core.api.mutations import mutation
 from envoi.core.api.request_validation import MAX_MEMO_LENGTH, RequestCheck
 from envoi.core.auth.access import require_own_account
 from envoi.core.auth.caller import current_caller
 from envoi.core.ledger import payment_requests
-from envoi.core.ledger.transactions import apply_once
 from envoi.core.runtime import Runtime
 from envoi.v1 import payment_request_service_pb2, payment_request_service_pb2_grpc
 
-SERVICE = "/envoi.v1.PaymentRequestService/"
-
 
 class PaymentRequestService(payment_request_service_pb2_grpc.PaymentRequestServiceServicer):
+    SERVICE = payment_request_service_pb2.DESCRIPTOR.services_by_name["PaymentRequestService"]
+
     def __init__(self, runtime: Runtime):
         self.runtime = runtime
         self.settings = runtime.settings
 
-    def RequestPayment(self, request, context):
+    @mutation
+    def RequestPayment(self, request, once):
         caller = current_caller.get()
         check = RequestCheck()
         check.request_id(request.request_id)
@@ -81,10 +82,4 @@ class PaymentRequestService(payment_request_service_pb2_grpc.PaymentRequestServi
                 transfer=proto_rows.transfer(row)
             )
 
-        return apply_once(
-            self.runtime.pool,
-            SERVICE + "RequestPayment",
-            request,
-            payment_request_service_pb2.RequestPaymentResponse,
-            work,
-        )
+        return once(work)

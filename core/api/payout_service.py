@@ -5,25 +5,26 @@ request_id and event; only then is the payout handed to the provider. The
 provider's signed callback settles it (money out) or fails it (hold released).
 """
 
-from envoi.client import errors
 from envoi.core.api import proto_rows
+from envoi.core.api.mutations import mutation
 from envoi.core.api.request_validation import MAX_BENEFICIARY_NAME_LENGTH, RequestCheck
 from envoi.core.auth.access import require_money_access, require_own_account
 from envoi.core.auth.caller import current_caller
 from envoi.core.ledger import accounts, payout_submission, payouts, provider_calls
-from envoi.core.ledger.transactions import apply_once, run_in_transaction
+from envoi.core.ledger.transactions import run_in_transaction
 from envoi.core.runtime import Runtime
 from envoi.v1 import payout_service_pb2, payout_service_pb2_grpc
 
-SERVICE = "/envoi.v1.PayoutService/"
-
 
 class PayoutService(payout_service_pb2_grpc.PayoutServiceServicer):
+    SERVICE = payout_service_pb2.DESCRIPTOR.services_by_name["PayoutService"]
+
     def __init__(self, runtime: Runtime):
         self.runtime = runtime
         self.providers = runtime.payout_providers
 
-    def Withdraw(self, request, context):
+    @mutation
+    def Withdraw(self, request, once):
         caller = current_caller.get()
         check = RequestCheck()
         check.request_id(request.request_id)
@@ -44,13 +45,9 @@ class PayoutService(payout_service_pb2_grpc.PayoutServiceServicer):
         def work(conn):
             account = accounts.get_account(conn, request.account_id, lock=True)
             require_money_access(caller, account["kind"])
-            if account["currency_code"] != request.amount.currency_code:
-                raise errors.CurrencyMismatch(
-                    f"the account holds {account['currency_code']}",
-                    field_violations={
-                        "amount.currency_code": f"must be {account['currency_code']}"
-                    },
-                )
+            accounts.require_currency(
+                account["currency_code"], request.amount.currency_code, "the account"
+            )
             row = payouts.hold(
                 conn,
                 self.runtime.settings,
@@ -65,13 +62,7 @@ class PayoutService(payout_service_pb2_grpc.PayoutServiceServicer):
             )
             return payout_service_pb2.WithdrawResponse(payout=proto_rows.payout(row))
 
-        response = apply_once(
-            self.runtime.pool,
-            SERVICE + "Withdraw",
-            request,
-            payout_service_pb2.WithdrawResponse,
-            work,
-        )
+        response = once(work)
         payout_submission.submit(self.runtime, response.payout.payout_id)
         return response
 
@@ -90,7 +81,8 @@ class PayoutService(payout_service_pb2_grpc.PayoutServiceServicer):
         row = run_in_transaction(self.runtime.pool, read)
         return payout_service_pb2.GetPayoutResponse(payout=proto_rows.payout(row))
 
-    def CompletePayout(self, request, context):
+    @mutation
+    def CompletePayout(self, request, once):
         check = RequestCheck()
         check.request_id(request.request_id)
         check.provider("provider", request.provider, self.providers)
@@ -104,10 +96,4 @@ class PayoutService(payout_service_pb2_grpc.PayoutServiceServicer):
             row = payouts.resolve_by_callback(conn, provider.name, result)
             return payout_service_pb2.CompletePayoutResponse(payout=proto_rows.payout(row))
 
-        return apply_once(
-            self.runtime.pool,
-            SERVICE + "CompletePayout",
-            request,
-            payout_service_pb2.CompletePayoutResponse,
-            work,
-        )
+        return once(work)

@@ -2,6 +2,17 @@
 
 from google.protobuf import timestamp_pb2
 
+from envoi.core.enums import (
+    AccountKind,
+    AccountTier,
+    CollectionState,
+    EventType,
+    NotificationPreference,
+    PayoutState,
+    TopUpState,
+    TransferKind,
+    TransferState,
+)
 from envoi.v1 import (
     account_pb2,
     api_key_pb2,
@@ -33,13 +44,13 @@ def account(row: dict, code_max_attempts: int, identities=()) -> account_pb2.Acc
     return account_pb2.Account(
         identities=[identity(*linked) for linked in identities],
         account_id=str(row["account_id"]),
-        kind=account_pb2.AccountKind.Value("ACCOUNT_KIND_" + row["kind"]),
+        kind=AccountKind(row["kind"]).proto(),
         display_name=row["display_name"],
         currency_code=row["currency_code"],
         create_time=_timestamp(row["create_time"]),
         code_locked=row["failed_code_attempts"] >= code_max_attempts,
         code_reset_hold_end_time=_timestamp(row["code_hold_end_time"]),
-        tier=account_pb2.AccountTier.Value("ACCOUNT_TIER_" + row["tier"]),
+        tier=AccountTier(row["tier"]).proto(),
         notification_preference=notification_preference(row["notification_preference"]),
         business_profile=business_profile(row),
         merchant_fees=account_pb2.MerchantFees(
@@ -82,8 +93,8 @@ def balance(row: dict) -> account_pb2.Balance:
 def transfer(row: dict) -> transfer_pb2.Transfer:
     return transfer_pb2.Transfer(
         transfer_id=str(row["transfer_id"]),
-        kind=transfer_pb2.TransferKind.Value("TRANSFER_KIND_" + row["kind"]),
-        state=transfer_pb2.TransferState.Value("TRANSFER_STATE_" + row["state"]),
+        kind=TransferKind(row["kind"]).proto(),
+        state=TransferState(row["state"]).proto(),
         from_account_id=str(row["from_account_id"]),
         to_account_id=str(row["to_account_id"]),
         amount=money_pb2.Money(
@@ -114,7 +125,7 @@ def transfer(row: dict) -> transfer_pb2.Transfer:
 
 
 def notification_preference(name: str) -> int:
-    return account_pb2.NotificationPreference.Value("NOTIFICATION_PREFERENCE_" + name)
+    return NotificationPreference(name).proto()
 
 
 def _money(row: dict) -> money_pb2.Money:
@@ -126,7 +137,7 @@ def top_up(row: dict) -> top_up_pb2.TopUp:
         top_up_id=str(row["top_up_id"]),
         account_id=str(row["account_id"]),
         amount=_money(row),
-        state=top_up_pb2.TopUpState.Value("TOP_UP_STATE_" + row["state"]),
+        state=TopUpState(row["state"]).proto(),
         provider=row["provider"],
         provider_reference=row["provider_reference"],
         card_last4=row["card_last4"],
@@ -162,7 +173,7 @@ def payout(row: dict) -> payout_pb2.Payout:
         payout_id=str(row["payout_id"]),
         account_id=str(row["account_id"]),
         amount=_money(row),
-        state=payout_pb2.PayoutState.Value("PAYOUT_STATE_" + row["state"]),
+        state=PayoutState(row["state"]).proto(),
         provider=row["provider"],
         provider_reference=row["provider_reference"] or "",
         iban_masked=masked_iban(row["iban"]),
@@ -179,13 +190,13 @@ def event(row: dict, cursor: str, subject: dict | None = None) -> event_pb2.Even
     row of an event about one."""
     message = event_pb2.Event(
         sender_notification_preference=notification_preference(
-            row["from_notification_preference"] or "PUBLIC_REPLY"
+            row["from_notification_preference"] or NotificationPreference.PUBLIC_REPLY
         ),
         recipient_notification_preference=notification_preference(
-            row["to_notification_preference"] or "PUBLIC_REPLY"
+            row["to_notification_preference"] or NotificationPreference.PUBLIC_REPLY
         ),
         event_id=cursor,
-        type=event_pb2.EventType.Value("EVENT_TYPE_" + row["event_type"]),
+        type=EventType(row["event_type"]).proto(),
         create_time=_timestamp(row["event_time"]),
     )
     if row["top_up_id"] is not None:
@@ -231,7 +242,7 @@ def collection(row: dict) -> collection_pb2.Collection:
         title=row["title"],
         hashtag=row["hashtag"],
         deadline_time=_timestamp(row["deadline_time"]),
-        state=collection_pb2.CollectionState.Value("COLLECTION_STATE_" + row["state"]),
+        state=CollectionState(row["state"]).proto(),
         collected=money_pb2.Money(currency_code=currency, amount_cents=row["collected_cents"]),
         contributor_count=row["contributor_count"],
         # Integer division: never a float near money; capped to fit an int64.

@@ -6,6 +6,7 @@ import math
 from envoi.client import errors
 from envoi.core.api import page_tokens, proto_rows
 from envoi.core.api.account_service import identity_ref
+from envoi.core.api.mutations import mutation
 from envoi.core.api.request_validation import (
     MAX_CHANNEL_REFERENCE_LENGTH,
     MAX_MEMO_LENGTH,
@@ -19,16 +20,16 @@ from envoi.core.auth.access import (
     require_transfer_reader,
 )
 from envoi.core.auth.caller import current_caller
+from envoi.core.enums import CreateTransferStatus, Role, TransferState, proto_names
 from envoi.core.ledger import accounts, bulk_transfers, collections, payment_requests, transfers
-from envoi.core.ledger.transactions import apply_once, run_in_transaction
+from envoi.core.ledger.transactions import run_in_transaction
 from envoi.core.policy.rate_limits import RateLimiter
 from envoi.core.runtime import Runtime
-from envoi.v1 import transfer_pb2, transfer_service_pb2, transfer_service_pb2_grpc
+from envoi.v1 import transfer_service_pb2, transfer_service_pb2_grpc
 
-SERVICE = "/envoi.v1.TransferService/"
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
-LISTABLE_STATES = {value: name for name, value in transfer_pb2.TransferState.items() if value}
+LISTABLE_STATES = proto_names(TransferState)
 BATCH_MODES = {value: name for name, value in transfer_service_pb2.BatchMode.items() if value}
 # BadRequest details travel in a trailer: report the first few bad fields only.
 MAX_REPORTED_VIOLATIONS = 50
@@ -39,6 +40,8 @@ DIRECTIONS = {
 
 
 class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
+    SERVICE = transfer_service_pb2.DESCRIPTOR.services_by_name["TransferService"]
+
     def __init__(self, runtime: Runtime):
         self.runtime = runtime
         self.settings = runtime.settings
@@ -46,7 +49,8 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
             runtime.settings.identity_rate_per_min, runtime.settings.identity_rate_burst
         )
 
-    def InitiateTransfer(self, request, context):
+    @mutation
+    def InitiateTransfer(self, request, once):
         caller = current_caller.get()
         check = RequestCheck()
         check.request_id(request.request_id)
@@ -76,7 +80,7 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
             )
         if from_identity is None:
             require_own_account(caller, request.from_account_id)
-        elif caller.role == "merchant":
+        elif caller.role == Role.MERCHANT:
             raise errors.PermissionDenied("a merchant pays from its own account id")
         require_channel_poster(caller, from_identity)
 
@@ -106,18 +110,12 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
             )
             return transfer_service_pb2.InitiateTransferResponse(transfer=proto_rows.transfer(row))
 
-        return apply_once(
-            self.runtime.pool,
-            SERVICE + "InitiateTransfer",
-            request,
-            transfer_service_pb2.InitiateTransferResponse,
-            work,
-        )
+        return once(work)
 
     @staticmethod
     def _taken_in_before(conn, caller, request):
         """The answer for a channel message that already started a transfer, or None."""
-        if caller.role != "channel" or not request.channel_reference:
+        if caller.role != Role.CHANNEL or not request.channel_reference:
             return None
         earlier = transfers.taken_in_before(
             conn, caller.principal, request.channel_reference, request
@@ -137,7 +135,8 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
                 metadata={"retry_after_s": str(math.ceil(wait_s))},
             )
 
-    def ConfirmTransfer(self, request, context):
+    @mutation
+    def ConfirmTransfer(self, request, once):
         caller = current_caller.get()
         check = RequestCheck()
         check.request_id(request.request_id)
@@ -154,15 +153,10 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
             )
             return transfer_service_pb2.ConfirmTransferResponse(transfer=proto_rows.transfer(row))
 
-        return apply_once(
-            self.runtime.pool,
-            SERVICE + "ConfirmTransfer",
-            request,
-            transfer_service_pb2.ConfirmTransferResponse,
-            work,
-        )
+        return once(work)
 
-    def CancelTransfer(self, request, context):
+    @mutation
+    def CancelTransfer(self, request, once):
         caller = current_caller.get()
         check = RequestCheck()
         check.request_id(request.request_id)
@@ -176,13 +170,7 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
             row = transfers.cancel(conn, transfer)
             return transfer_service_pb2.CancelTransferResponse(transfer=proto_rows.transfer(row))
 
-        return apply_once(
-            self.runtime.pool,
-            SERVICE + "CancelTransfer",
-            request,
-            transfer_service_pb2.CancelTransferResponse,
-            work,
-        )
+        return once(work)
 
     def GetTransfer(self, request, context):
         caller = current_caller.get()
@@ -217,9 +205,7 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
         require_own_account(caller, request.account_id)
         direction = DIRECTIONS[request.direction]
         history = transfers.HistoryFilter(
-            states=sorted(
-                {LISTABLE_STATES[s].removeprefix("TRANSFER_STATE_") for s in request.states}
-            ),
+            states=sorted({TransferState.from_proto(s).value for s in request.states}),
             direction="BOTH" if direction == "UNSPECIFIED" else direction,
             start_time=start_time,
             end_time=end_time,
@@ -263,7 +249,8 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
             transfer_service_pb2.ListPendingConfirmationsResponse, rows, page_size, digest
         )
 
-    def CreateTransfers(self, request, context):
+    @mutation
+    def CreateTransfers(self, request, once):
         caller = current_caller.get()
         check = RequestCheck()
         check.request_id(request.request_id)
@@ -300,7 +287,7 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
                     transfer_service_pb2.CreateTransferResult(
                         index=index,
                         transfer_id=transfer.transfer_id,
-                        status=CREATE_STATUSES[outcome.status],
+                        status=CreateTransferStatus(outcome.status).proto(),
                         reason=outcome.reason,
                         message=outcome.message,
                     )
@@ -308,19 +295,7 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
                 ]
             )
 
-        return apply_once(
-            self.runtime.pool,
-            SERVICE + "CreateTransfers",
-            request,
-            transfer_service_pb2.CreateTransfersResponse,
-            work,
-        )
-
-
-CREATE_STATUSES = {
-    status: transfer_service_pb2.CreateTransferStatus.Value("CREATE_TRANSFER_STATUS_" + status)
-    for status in (bulk_transfers.CREATED, bulk_transfers.EXISTS, bulk_transfers.FAILED)
-}
+        return once(work)
 
 
 RECIPIENT_FIELDS = ("to_account_id", "to_identity", "to_collection_hashtag", "to_collection_id")

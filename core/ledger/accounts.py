@@ -10,6 +10,7 @@ from psycopg.rows import dict_row
 
 from envoi.client import errors
 from envoi.core.config import Settings
+from envoi.core.enums import AccountKind
 from envoi.core.ledger import identities
 from envoi.core.ledger.idempotency import RecordedFailure
 from envoi.core.policy import confirmation_codes
@@ -84,7 +85,7 @@ def open_account(
     # A new merchant pays the server's default fee until an admin sets its own.
     fees = (
         (settings.merchant_fee_basis_points, settings.merchant_fee_fixed_cents)
-        if kind == "MERCHANT"
+        if kind == AccountKind.MERCHANT
         else (None, None)
     )
     return (
@@ -196,3 +197,25 @@ def accounts_with_deferred_credits(conn) -> list[str]:
 def fold_deferred_credits(conn, account_id: str) -> None:
     """Move an account's deferred credits into its balance row (migration 0010)."""
     conn.execute("SELECT fold_deferred_credits(%s)", (account_id,))
+
+
+def available_cents(account: dict) -> int:
+    """What an account may still spend: its balance less its holds and its floor."""
+    return account["balance_cents"] - account["held_cents"] - account["floor_cents"]
+
+
+def require_available(account: dict, amount_cents: int, holder: str) -> None:
+    """Refuse to spend more than is available; holder names whose it is ("the payer's")."""
+    if amount_cents > available_cents(account):
+        raise errors.InsufficientFunds(f"{holder} available balance is too low")
+
+
+def require_currency(
+    held_currency_code: str, currency_code: str, holder: str, field: str = "amount.currency_code"
+) -> None:
+    """Refuse money in another currency than the one held; holder names who holds it."""
+    if held_currency_code != currency_code:
+        raise errors.CurrencyMismatch(
+            f"{holder} holds {held_currency_code}, not {currency_code}",
+            field_violations={field: f"must be {held_currency_code}"},
+        )

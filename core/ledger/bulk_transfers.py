@@ -29,11 +29,16 @@ import psycopg.errors
 
 from envoi.client import errors
 from envoi.core.config import Settings
+from envoi.core.enums import CreateTransferStatus, TransferKind
 from envoi.core.policy import transfer_policy
 
 MAX_TRANSFERS = 8_000
-KIND = "LEDGER"
-CREATED, EXISTS, FAILED = "CREATED", "EXISTS", "FAILED"
+KIND = TransferKind.LEDGER
+CREATED, EXISTS, FAILED = (
+    CreateTransferStatus.CREATED,
+    CreateTransferStatus.EXISTS,
+    CreateTransferStatus.FAILED,
+)
 
 
 @dataclasses.dataclass(frozen=True)

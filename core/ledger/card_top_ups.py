@@ -18,6 +18,7 @@ from psycopg.rows import dict_row
 
 from envoi.client import errors
 from envoi.core.config import Settings
+from envoi.core.enums import TopUpState
 from envoi.core.ledger import accounts, top_up_refunds
 from envoi.core.ledger.idempotency import request_sha256
 from envoi.core.policy import transfer_policy
@@ -59,11 +60,7 @@ def creditable_account(
         (account_id,),
     ).fetchone()[0]
     transfer_policy.check_max_balance(settings, account, pending_cents + amount_cents)
-    if account["currency_code"] != currency_code:
-        raise errors.CurrencyMismatch(
-            f"the account holds {account['currency_code']}, not {currency_code}",
-            field_violations={"amount.currency_code": f"must be {account['currency_code']}"},
-        )
+    accounts.require_currency(account["currency_code"], currency_code, "the account")
     return account
 
 
@@ -71,10 +68,10 @@ def _outcome(conn, settings: Settings, account_id, amount_cents: int, state: str
     """(state, failure_reason) to record for a charge's news: a success whose credit
     would pass the maximum balance of the account, locked here, fails with envoi's
     own reason (and is refunded)."""
-    if state == "SUCCEEDED":
+    if state == TopUpState.SUCCEEDED:
         account = accounts.get_account(conn, str(account_id), lock=True)
         if not transfer_policy.fits_max_balance(settings, account, amount_cents):
-            return "FAILED", top_up_refunds.MAX_BALANCE_EXCEEDED
+            return TopUpState.FAILED, top_up_refunds.MAX_BALANCE_EXCEEDED
     return state, reason or None
 
 
@@ -164,9 +161,9 @@ def resolve_by_callback(conn, settings: Settings, provider: str, result: Callbac
             metadata={"provider": provider, "provider_reference": result.reference},
         )
     refunded = top_up["failure_reason"] == top_up_refunds.MAX_BALANCE_EXCEEDED
-    if top_up["state"] == result.state or (refunded and result.state == "SUCCEEDED"):
+    if top_up["state"] == result.state or (refunded and result.state == TopUpState.SUCCEEDED):
         return get(conn, top_up["top_up_id"])  # a callback delivered twice
-    if top_up["state"] != "PENDING":
+    if top_up["state"] != TopUpState.PENDING:
         raise errors.TopUpNotPending(
             f"the top-up already {top_up['state']}",
             metadata={"top_up_id": str(top_up["top_up_id"]), "state": top_up["state"]},

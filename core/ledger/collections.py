@@ -20,6 +20,7 @@ import psycopg.errors
 from psycopg.rows import dict_row
 
 from envoi.client import errors
+from envoi.core.enums import CollectionState
 
 # Without "#": what the collections table accepts (and X accepts as a hashtag).
 HASHTAG = re.compile(r"[A-Za-z0-9_]{3,50}")
@@ -87,7 +88,7 @@ def get(conn, *, collection_id: str | None = None, hashtag: str | None = None) -
 
 
 def not_open(row: dict) -> errors.CollectionNotOpen:
-    deadline_passed = row["state"] == "OPEN" and row["deadline_passed"]
+    deadline_passed = row["state"] == CollectionState.OPEN and row["deadline_passed"]
     return errors.CollectionNotOpen(
         "the collection's deadline has passed"
         if deadline_passed
@@ -182,7 +183,7 @@ def lock(conn, collection_id: str) -> dict:
 def resolve(conn, collection: dict, state: str, resolved_by: str) -> dict:
     """Close or cancel a collection locked by lock(): the trigger pays the owner
     or pays every contribution back, in this transaction."""
-    if collection["state"] != "OPEN":
+    if collection["state"] != CollectionState.OPEN:
         raise not_open(collection)
     conn.execute(
         "UPDATE collections SET state = %s, resolved_by = %s, resolve_time = now()"

@@ -9,8 +9,9 @@ account never has one: the database refuses it too.
 
 from envoi.client import errors
 from envoi.core.auth.caller import Caller
+from envoi.core.enums import AccountKind
 
-KINDS_WITH_MANDATE = ("MERCHANT", "ASSOCIATION")
+KINDS_WITH_MANDATE = (AccountKind.MERCHANT, AccountKind.ASSOCIATION)
 
 
 def set_mandate(conn, account: dict, *, active: bool, reason: str, caller: Caller) -> None:

@@ -45,7 +45,7 @@ def link_identity(conn, settings: Settings, account_id: str, identity: IdentityR
     # in the order every other path takes.
     account = accounts.get_account(conn, account_id)
     # Money waiting for the identity would reach the account by a claim.
-    transfer_policy.refuse_settlement(account, "account_id")
+    transfer_policy.refuse_settlement(account["kind"], "account_id")
     owner = conn.execute(
         "INSERT INTO identities (namespace, subject_id, handle, account_id)"
         " VALUES (%s, %s, %s, %s) ON CONFLICT (namespace, subject_id)"

@@ -13,6 +13,7 @@ import psycopg.errors
 
 from envoi.client import errors
 from envoi.core.config import Settings
+from envoi.core.enums import TransferKind, TransferState
 from envoi.core.ledger import accounts, identities, transfers
 from envoi.core.policy import merchant_fees, transfer_policy
 
@@ -49,15 +50,7 @@ def request_payment(
 ) -> dict:
     """Insert the pending request (its CONFIRMATION_REQUIRED event comes with it)."""
     if payer_identity is not None:
-        payer_account_id = identities.identity_account_id(conn, payer_identity)
-        if payer_account_id is None:
-            raise errors.IdentityNotLinked(
-                "no account has linked the payer's identity",
-                metadata={
-                    "namespace": payer_identity.namespace,
-                    "subject_id": payer_identity.subject_id,
-                },
-            )
+        payer_account_id = _linked_payer_id(conn, payer_identity)
     if payer_account_id == merchant_account_id:
         raise errors.SelfTransfer(
             "a merchant cannot ask itself to pay",
@@ -65,30 +58,17 @@ def request_payment(
         )
     merchant = accounts.get_account(conn, merchant_account_id)
     payer = accounts.get_account(conn, payer_account_id)
-    transfer_policy.refuse_settlement(payer, "payer_account_id")
-    for account, field in ((payer, "payer_account_id"), (merchant, "account_id")):
-        if account["currency_code"] != currency_code:
-            raise errors.CurrencyMismatch(
-                f"{field} holds {account['currency_code']}, not {currency_code}",
-                field_violations={"amount.currency_code": f"must be {account['currency_code']}"},
-            )
-    cap_cents = transfer_policy.per_transfer_cap_cents(settings, merchant["kind"])
-    if amount_cents > cap_cents:
-        raise errors.LimitExceeded(
-            f"a payment to a {merchant['kind'].lower()} is capped at {cap_cents} cents",
-            metadata={"limit": "PER_TRANSFER", "limit_cents": str(cap_cents)},
-        )
-    transfer_policy.check_max_balance(settings, merchant, amount_cents)
-    # As for a payment the payer starts: a verified merchant, paid more than its fee.
-    transfer_policy.check_recipient_verified(merchant)
-    merchant_fees.check_fee_below_amount(conn, merchant, amount_cents)
+    transfer_policy.refuse_settlement(payer["kind"], "payer_account_id")
+    accounts.require_currency(payer["currency_code"], currency_code, "payer_account_id")
+    accounts.require_currency(merchant["currency_code"], currency_code, "account_id")
+    _check_merchant_may_be_paid(conn, settings, merchant, amount_cents)
     _refuse_open_reference(conn, merchant_account_id, merchant_reference)
     _refuse_too_many_open(conn, merchant_account_id, payer_account_id)
     try:
         return transfers._insert_transfer(
             conn,
-            kind="PAYMENT",
-            state="PENDING_CONFIRMATION",
+            kind=TransferKind.PAYMENT,
+            state=TransferState.PENDING_CONFIRMATION,
             from_account_id=payer_account_id,
             to_account_id=merchant_account_id,
             currency_code=currency_code,
@@ -105,6 +85,30 @@ def request_payment(
         if exc.diag.constraint_name == OPEN_REFERENCE_INDEX:
             raise psycopg.errors.SerializationFailure("same reference, concurrently") from exc
         raise
+
+
+def _linked_payer_id(conn, payer_identity: identities.IdentityRef) -> str:
+    account_id = identities.identity_account_id(conn, payer_identity)
+    if account_id is None:
+        raise errors.IdentityNotLinked(
+            "no account has linked the payer's identity",
+            metadata={
+                "namespace": payer_identity.namespace,
+                "subject_id": payer_identity.subject_id,
+            },
+        )
+    return account_id
+
+
+def _check_merchant_may_be_paid(
+    conn, settings: Settings, merchant: dict, amount_cents: int
+) -> None:
+    """What is about the merchant: the cap on a payment to it, its maximum
+    balance and, as for a payment the payer starts, its verification and fee."""
+    transfer_policy.check_per_transfer_cap(settings, merchant["kind"], amount_cents)
+    transfer_policy.check_max_balance(settings, merchant, amount_cents)
+    transfer_policy.check_recipient_row_verified(merchant)
+    merchant_fees.check_fee_below_amount(conn, merchant, amount_cents)
 
 
 def _refuse_open_reference(conn, merchant_account_id: str, merchant_reference: str) -> None:

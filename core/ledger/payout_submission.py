@@ -9,6 +9,7 @@ submitted twice is sent once.
 
 import logging
 
+from envoi.core.enums import PayoutState
 from envoi.core.ledger import payouts
 from envoi.core.ledger.transactions import run_in_transaction
 from envoi.core.runtime import Runtime
@@ -24,7 +25,7 @@ MAX_SUBMISSIONS_PER_TICK = 100
 def submit(runtime: Runtime, payout_id: str) -> bool:
     """Hand one pending payout to its provider; False when it stays for a later try."""
     payout = run_in_transaction(runtime.pool, lambda conn: payouts.get(conn, payout_id))
-    if payout["state"] != "PENDING" or payout["submit_time"] is not None:
+    if payout["state"] != PayoutState.PENDING or payout["submit_time"] is not None:
         return False
     provider = runtime.payout_providers.get(payout["provider"])
     if provider is None:

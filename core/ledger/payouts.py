@@ -14,6 +14,7 @@ from psycopg.rows import dict_row
 
 from envoi.client import errors
 from envoi.core.config import Settings
+from envoi.core.enums import PayoutState
 from envoi.core.ledger import accounts, code_resets
 from envoi.core.policy import transfer_policy
 from envoi.providers.provider import CallbackResult
@@ -43,9 +44,7 @@ def hold(
     code_resets.require_no_hold(account)
     accounts.verify_code(conn, settings, code_key, account, code)
     transfer_policy.check_monthly_outgoing(conn, settings, account, amount_cents)
-    available_cents = account["balance_cents"] - account["held_cents"] - account["floor_cents"]
-    if amount_cents > available_cents:
-        raise errors.InsufficientFunds("the account's available balance is too low")
+    accounts.require_available(account, amount_cents, "the account's")
     try:
         return (
             conn.cursor(row_factory=dict_row)
@@ -137,7 +136,7 @@ def resolve_by_callback(conn, provider: str, result: CallbackResult) -> dict:
         )
     if payout["state"] == result.state:
         return payout  # a callback delivered twice
-    if payout["state"] != "PENDING":
+    if payout["state"] != PayoutState.PENDING:
         raise errors.PayoutNotPending(
             f"the payout is already {payout['state']}",
             metadata={"payout_id": str(payout["payout_id"]), "state": payout["state"]},

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import uuid
+from typing import NamedTuple
 
 import psycopg
 import psycopg.errors
@@ -19,6 +20,7 @@ from psycopg.rows import dict_row
 
 from envoi.client import errors
 from envoi.core.config import Settings
+from envoi.core.enums import AccountKind, TransferKind, TransferState
 from envoi.core.ledger import accounts, code_resets, collections, identities
 from envoi.core.ledger.idempotency import RecordedFailure
 from envoi.core.policy import merchant_fees, transfer_policy
@@ -43,16 +45,12 @@ def credit(
 ) -> dict:
     """Post money from the funding account of the currency, in one step."""
     account = accounts.get_account(conn, account_id, lock=True)
-    if account["currency_code"] != currency_code:
-        raise errors.CurrencyMismatch(
-            f"the account holds {account['currency_code']}, not {currency_code}",
-            field_violations={"amount.currency_code": f"must be {account['currency_code']}"},
-        )
+    accounts.require_currency(account["currency_code"], currency_code, "the account")
     transfer_policy.check_max_balance(settings, account, amount_cents)
     return _insert_transfer(
         conn,
-        kind="FUNDING",
-        state="COMPLETED",
+        kind=TransferKind.FUNDING,
+        state=TransferState.COMPLETED,
         from_account_id=accounts.system_account_id(conn, accounts.FUNDING_PURPOSE, currency_code),
         to_account_id=account_id,
         currency_code=currency_code,
@@ -61,6 +59,16 @@ def credit(
         initiated_by=initiated_by,
         expire_after_s=None,
     )
+
+
+class Payee(NamedTuple):
+    """Whom a payment is to, as its checks see it."""
+
+    account_id: str  # the account credited: the recipient's, escrow's or a collection's
+    kind: str  # capped as: the recipient's kind, PERSON for escrow, a collection's owner's
+    currency_code: str
+    account: dict | None  # the recipient's row; None for escrow or a collection
+    collection_id: str | None = None
 
 
 def initiate(
@@ -90,15 +98,7 @@ def initiate(
     it runs before anything about the sender's money is looked at.
     """
     if from_identity is not None:
-        from_account_id = identities.identity_account_id(conn, from_identity)
-        if from_account_id is None:
-            raise errors.IdentityNotLinked(
-                "the sender's identity is not linked to an envoi account",
-                metadata={
-                    "namespace": from_identity.namespace,
-                    "subject_id": from_identity.subject_id,
-                },
-            )
+        from_account_id = _linked_account_id(conn, from_identity)
     if to_identity is not None:
         to_account_id = identities.identity_account_id(conn, to_identity)
     collection = None
@@ -111,50 +111,18 @@ def initiate(
         raise errors.SelfTransfer(
             "an account cannot pay itself", field_violations={"to_account_id": "same as the sender"}
         )
-    if collection is not None:  # no tier: a collection has no maximum balance
-        # Capped like a payment to its owner, whose verification (an
-        # association's) may have been withdrawn since it opened the collection.
-        owner = {
-            "account_id": collection["owner_account_id"],
-            "kind": collection["owner_kind"],
-            "profile_verify_time": collection["owner_profile_verify_time"],
-        }
-        transfer_policy.check_recipient_verified(owner)
-        recipient = {"kind": owner["kind"], "currency_code": collection["currency_code"]}
-    elif to_account_id is None:  # nobody has linked the recipient's identity yet
-        recipient = {"kind": "PERSON", "currency_code": currency_code}
-        to_account_id = accounts.system_account_id(conn, accounts.ESCROW_PURPOSE, currency_code)
-    else:
-        recipient = accounts.get_account(conn, to_account_id)
+    payee = _payee(conn, to_account_id, collection, currency_code)
     # The sender's row lock serializes its transfers, so two concurrent
     # requests cannot both pass the daily cap or both spend the same money.
     sender = accounts.get_account(conn, from_account_id, lock=True)
     authorize_sender(sender)
-    for account, field in ((sender, "from_account_id"), (recipient, "to_account_id")):
-        transfer_policy.refuse_settlement(account, field)
-    for account, field in ((sender, "from_account_id"), (recipient, "to_account_id")):
-        if account["currency_code"] != currency_code:
-            raise errors.CurrencyMismatch(
-                f"{field} holds {account['currency_code']}, not {currency_code}",
-                field_violations={"amount.currency_code": f"must be {account['currency_code']}"},
-            )
-    if collection is None:
-        transfer_policy.check_recipient_verified(recipient)
-        merchant_fees.check_fee_below_amount(conn, recipient, amount_cents)
-    transfer_policy.check_caps(
-        conn, settings, sender=sender, recipient=recipient, amount_cents=amount_cents
-    )
-    if initiated_by.startswith("channel:"):
-        transfer_policy.check_channel_holds(conn, settings, sender, amount_cents)
-    available_cents = sender["balance_cents"] - sender["held_cents"] - sender["floor_cents"]
-    if amount_cents > available_cents:
-        raise errors.InsufficientFunds("the sender's available balance is too low")
+    _check_payment(conn, settings, sender, payee, amount_cents, currency_code, initiated_by)
     return _insert_transfer(
         conn,
-        kind="PAYMENT",
-        state="PENDING_CONFIRMATION",
+        kind=TransferKind.PAYMENT,
+        state=TransferState.PENDING_CONFIRMATION,
         from_account_id=from_account_id,
-        to_account_id=to_account_id,
+        to_account_id=payee.account_id,
         currency_code=currency_code,
         amount_cents=amount_cents,
         memo=memo,
@@ -163,8 +131,73 @@ def initiate(
         from_identity=from_identity,
         to_identity=to_identity,
         channel_reference=channel_reference,
-        collection_id=to_account_id if collection is not None else None,
+        collection_id=payee.collection_id,
     )
+
+
+def _linked_account_id(conn, from_identity: identities.IdentityRef) -> str:
+    """The account of the sender's identity; IDENTITY_NOT_LINKED if none."""
+    account_id = identities.identity_account_id(conn, from_identity)
+    if account_id is None:
+        raise errors.IdentityNotLinked(
+            "the sender's identity is not linked to an envoi account",
+            metadata={"namespace": from_identity.namespace, "subject_id": from_identity.subject_id},
+        )
+    return account_id
+
+
+def _payee(conn, to_account_id: str | None, collection: dict | None, currency_code: str) -> Payee:
+    if collection is not None:  # no tier: a collection has no maximum balance
+        # Capped like a payment to its owner, whose verification (an
+        # association's) may have been withdrawn since it opened the collection.
+        transfer_policy.check_recipient_verified(
+            collection["owner_account_id"],
+            collection["owner_kind"],
+            collection["owner_profile_verify_time"],
+        )
+        return Payee(
+            to_account_id,
+            collection["owner_kind"],
+            collection["currency_code"],
+            None,
+            collection_id=to_account_id,
+        )
+    if to_account_id is None:  # nobody has linked the recipient's identity yet
+        escrow_id = accounts.system_account_id(conn, accounts.ESCROW_PURPOSE, currency_code)
+        return Payee(escrow_id, AccountKind.PERSON, currency_code, None)
+    account = accounts.get_account(conn, to_account_id)
+    return Payee(to_account_id, account["kind"], account["currency_code"], account)
+
+
+def _check_payment(
+    conn,
+    settings: Settings,
+    sender: dict,
+    payee: Payee,
+    amount_cents: int,
+    currency_code: str,
+    initiated_by: str,
+) -> None:
+    """Every check of a payment, in the order its errors are reported; the
+    sender's row is locked."""
+    transfer_policy.refuse_settlement(sender["kind"], "from_account_id")
+    transfer_policy.refuse_settlement(payee.kind, "to_account_id")
+    accounts.require_currency(sender["currency_code"], currency_code, "from_account_id")
+    accounts.require_currency(payee.currency_code, currency_code, "to_account_id")
+    if payee.account is not None:  # escrow is a person, a collection's owner checked
+        transfer_policy.check_recipient_row_verified(payee.account)
+        merchant_fees.check_fee_below_amount(conn, payee.account, amount_cents)
+    transfer_policy.check_caps(
+        conn,
+        settings,
+        sender=sender,
+        recipient_kind=payee.kind,
+        recipient_account=payee.account,
+        amount_cents=amount_cents,
+    )
+    if initiated_by.startswith("channel:"):
+        transfer_policy.check_channel_holds(conn, settings, sender, amount_cents)
+    accounts.require_available(sender, amount_cents, "the sender's")
 
 
 # One channel message's transfer, with the predicate of the partial index
@@ -323,13 +356,13 @@ def _resolve(conn, transfer_id, state: str) -> dict:
 def _require_pending(conn, transfer: dict) -> None:
     """Raise unless the locked transfer (read by get_transfer) can still be resolved;
     expire it if its time is up."""
-    if transfer["state"] != "PENDING_CONFIRMATION":
+    if transfer["state"] != TransferState.PENDING_CONFIRMATION:
         raise errors.TransferNotPending(
             f"the transfer is already {transfer['state']}",
             metadata={"transfer_id": str(transfer["transfer_id"]), "state": transfer["state"]},
         )
     if transfer["past_deadline"]:
-        _resolve(conn, transfer["transfer_id"], "EXPIRED")
+        _resolve(conn, transfer["transfer_id"], TransferState.EXPIRED)
         raise RecordedFailure(
             errors.TransferExpired(
                 "the transfer was not confirmed in time; its hold is released",
@@ -369,12 +402,12 @@ def confirm(conn, settings: Settings, code_key: bytes, transfer: dict, code: str
         # A payment request held nothing: what a payment checks when it is
         # initiated is checked now, with the payer's row locked above.
         check_payer_can_pay(conn, settings, transfer, recipient)
-    if recipient["kind"] != "SYSTEM":  # its balance may have grown since the initiation
+    if recipient["kind"] != AccountKind.SYSTEM:  # its balance may have grown since the initiation
         transfer_policy.check_max_balance(settings, recipient, transfer["amount_cents"])
         # An admin may have withdrawn the verification since the initiation.
-        transfer_policy.check_recipient_verified(recipient)
-    if transfer["to_subject_id"] is None or recipient["kind"] != "SYSTEM":
-        return _resolve(conn, transfer["transfer_id"], "COMPLETED")
+        transfer_policy.check_recipient_row_verified(recipient)
+    if transfer["to_subject_id"] is None or recipient["kind"] != AccountKind.SYSTEM:
+        return _resolve(conn, transfer["transfer_id"], TransferState.COMPLETED)
     # Paid to an identity nobody had linked: into escrow, then straight to its
     # account if it was linked while the transfer waited for confirmation.
     conn.execute(
@@ -394,11 +427,14 @@ def check_payer_can_pay(conn, settings: Settings, transfer: dict, recipient: dic
     row the caller has locked; the floor CHECK stays the last word."""
     payer = accounts.get_account(conn, transfer["from_account_id"])
     transfer_policy.check_caps(
-        conn, settings, sender=payer, recipient=recipient, amount_cents=transfer["amount_cents"]
+        conn,
+        settings,
+        sender=payer,
+        recipient_kind=recipient["kind"],
+        recipient_account=recipient,
+        amount_cents=transfer["amount_cents"],
     )
-    available_cents = payer["balance_cents"] - payer["held_cents"] - payer["floor_cents"]
-    if transfer["amount_cents"] > available_cents:
-        raise errors.InsufficientFunds("the payer's available balance is too low")
+    accounts.require_available(payer, transfer["amount_cents"], "the payer's")
 
 
 def _require_collection_accepting(conn, transfer: dict) -> None:
@@ -408,14 +444,14 @@ def _require_collection_accepting(conn, transfer: dict) -> None:
     Locked before the accounts, in the order closing takes them."""
     collection = collections.lock_for_contribution(conn, transfer["collection_id"])
     if not collection["accepting_payments"]:
-        _resolve(conn, transfer["transfer_id"], "CANCELLED")
+        _resolve(conn, transfer["transfer_id"], TransferState.CANCELLED)
         raise RecordedFailure(collections.not_open(collection))
 
 
 def cancel(conn, transfer: dict) -> dict:
     """Release the hold of a locked pending transfer."""
     _require_pending(conn, transfer)
-    return _resolve(conn, transfer["transfer_id"], "CANCELLED")
+    return _resolve(conn, transfer["transfer_id"], TransferState.CANCELLED)
 
 
 def expire_one_due(conn, now=None) -> bool:

@@ -9,45 +9,50 @@ other and cannot pass a limit together.
 
 from envoi.client import errors
 from envoi.core.config import Settings
+from envoi.core.enums import AccountKind, AccountTier
 
 
 def per_transfer_cap_cents(settings: Settings, recipient_kind: str) -> int:
     """The person cap for people (and escrow, which stands for one); the
     organisation cap for merchants and associations."""
-    if recipient_kind == "PERSON":
+    if recipient_kind == AccountKind.PERSON:
         return settings.max_to_person_cents
     return settings.max_to_organisation_cents
 
 
 # Accounts that are paid only once an admin verified who they are.
-KINDS_NEEDING_VERIFIED_PROFILE = ("MERCHANT", "ASSOCIATION")
+KINDS_NEEDING_VERIFIED_PROFILE = (AccountKind.MERCHANT, AccountKind.ASSOCIATION)
 
 
-def refuse_settlement(account: dict, field: str) -> None:
+def refuse_settlement(kind: str, field: str) -> None:
     """A settlement account is moved only by CreateTransfers batches and
     CreditAccount: no payment, payment request, collection or withdrawal."""
-    if account["kind"] == "SETTLEMENT":
+    if kind == AccountKind.SETTLEMENT:
         raise errors.PermissionDenied(
             f"{field} is a settlement account: it moves money only in CreateTransfers batches"
         )
 
 
-def check_recipient_verified(recipient: dict) -> None:
+def check_recipient_verified(account_id, kind: str, profile_verify_time) -> None:
     """Refuse a payment to a merchant or an association whose business profile
     (legal name, registration number) no admin has verified."""
-    if (
-        recipient["kind"] in KINDS_NEEDING_VERIFIED_PROFILE
-        and recipient["profile_verify_time"] is None
-    ):
+    if kind in KINDS_NEEDING_VERIFIED_PROFILE and profile_verify_time is None:
         raise errors.RecipientNotVerified(
-            f"this {recipient['kind'].lower()} is not verified yet: it cannot be paid",
-            metadata={"account_id": str(recipient["account_id"])},
+            f"this {kind.lower()} is not verified yet: it cannot be paid",
+            metadata={"account_id": str(account_id)},
         )
+
+
+def check_recipient_row_verified(recipient: dict) -> None:
+    """check_recipient_verified of an account row."""
+    check_recipient_verified(
+        recipient["account_id"], recipient["kind"], recipient["profile_verify_time"]
+    )
 
 
 def tier_limits_cents(settings: Settings, tier: str) -> tuple[int, int]:
     """(maximum balance, monthly outgoing) of a tier; 0 means no limit."""
-    if tier == "VERIFIED":
+    if tier == AccountTier.VERIFIED:
         return settings.verified_max_balance_cents, settings.verified_monthly_out_cents
     return settings.unverified_max_balance_cents, settings.unverified_monthly_out_cents
 
@@ -57,7 +62,7 @@ def fits_max_balance(settings: Settings, account: dict, incoming_cents: int) -> 
         # An account that collects (an association) has no maximum balance:
         # checking one would need its row locked for every donation.
         return True
-    if account.get("kind") == "SETTLEMENT":
+    if account.get("kind") == AccountKind.SETTLEMENT:
         return True  # envoi's own clearing money: no tier limits it
     max_balance_cents, _ = tier_limits_cents(settings, account["tier"])
     return not max_balance_cents or account["balance_cents"] + incoming_cents <= max_balance_cents
@@ -98,15 +103,27 @@ def _spent_since_cents(conn, account_id, interval: str) -> int:
 MAX_REQUEST_AGE = "7 days"
 
 
-def check_caps(
-    conn, settings: Settings, *, sender: dict, recipient: dict, amount_cents: int
-) -> None:
-    cap_cents = per_transfer_cap_cents(settings, recipient["kind"])
+def check_per_transfer_cap(settings: Settings, recipient_kind: str, amount_cents: int) -> None:
+    cap_cents = per_transfer_cap_cents(settings, recipient_kind)
     if amount_cents > cap_cents:
         raise errors.LimitExceeded(
-            f"a payment to a {recipient['kind'].lower()} is capped at {cap_cents} cents",
+            f"a payment to a {recipient_kind.lower()} is capped at {cap_cents} cents",
             metadata={"limit": "PER_TRANSFER", "limit_cents": str(cap_cents)},
         )
+
+
+def check_caps(
+    conn,
+    settings: Settings,
+    *,
+    sender: dict,
+    recipient_kind: str,
+    recipient_account: dict | None,
+    amount_cents: int,
+) -> None:
+    """recipient_account: the recipient's row, None for escrow or a collection
+    (neither has a maximum balance)."""
+    check_per_transfer_cap(settings, recipient_kind, amount_cents)
     if settings.daily_cap_cents:
         spent_cents = _spent_since_cents(conn, sender["account_id"], "24 hours")
         if spent_cents + amount_cents > settings.daily_cap_cents:
@@ -120,8 +137,8 @@ def check_caps(
                 },
             )
     check_monthly_outgoing(conn, settings, sender, amount_cents)
-    if recipient.get("tier"):  # an account, not escrow: refuse early what cannot arrive
-        check_max_balance(settings, recipient, amount_cents)
+    if recipient_account is not None:  # refuse early what cannot arrive
+        check_max_balance(settings, recipient_account, amount_cents)
 
 
 def check_monthly_outgoing(conn, settings: Settings, sender: dict, amount_cents: int) -> None:
