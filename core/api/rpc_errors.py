@@ -15,6 +15,7 @@ import psycopg_pool
 from grpc_status import rpc_status
 
 from envoi.client import errors
+from envoi.core.error_causes import cause
 from envoi.core.ledger.idempotency import StoredError
 
 log = logging.getLogger("envoi.rpc")
@@ -26,7 +27,7 @@ def status_for(method: str, exc: Exception) -> grpc.Status:
     if isinstance(exc, StoredError):
         return rpc_status.to_status(exc.status)
     if isinstance(exc, (psycopg.OperationalError, psycopg_pool.PoolTimeout)):
-        log.warning("%s: database unavailable (%s)", method, type(exc).__name__)
+        log.warning("%s: database unavailable (%s)", method, cause(exc))
         return errors.Unavailable(
             "the database is unavailable; retry with the same request_id"
         ).to_status()
@@ -35,7 +36,7 @@ def status_for(method: str, exc: Exception) -> grpc.Status:
     log.error(
         "%s: unexpected %s (sqlstate %s, constraint %s)\n%s",
         method,
-        type(exc).__name__,
+        cause(exc),
         getattr(exc, "sqlstate", None),
         getattr(diag, "constraint_name", None),
         frames,

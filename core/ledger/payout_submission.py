@@ -10,6 +10,7 @@ submitted twice is sent once.
 import logging
 
 from envoi.core.enums import PayoutState
+from envoi.core.error_causes import cause
 from envoi.core.ledger import payouts
 from envoi.core.ledger.transactions import run_in_transaction
 from envoi.core.runtime import Runtime
@@ -43,7 +44,7 @@ def submit(runtime: Runtime, payout_id: str) -> bool:
         log.warning("payout %s: provider %s unavailable, retried later", payout_id, provider.name)
         return False
     except Exception as exc:  # the hold is committed: the sweeper retries, the caller is answered
-        log.error("payout %s: provider %s failed: %s", payout_id, provider.name, type(exc).__name__)
+        log.error("payout %s: provider %s failed: %s", payout_id, provider.name, cause(exc))
         return False
     return run_in_transaction(
         runtime.pool, lambda conn: payouts.mark_submitted(conn, payout_id, reference)

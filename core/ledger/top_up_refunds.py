@@ -11,6 +11,7 @@ so a refund sent twice goes back to the card once.
 
 import logging
 
+from envoi.core.error_causes import cause
 from envoi.core.ledger.transactions import run_in_transaction
 from envoi.core.runtime import Runtime
 from envoi.providers.provider import ProviderUnavailable
@@ -77,7 +78,7 @@ def send(runtime: Runtime, top_up_id: str) -> bool:
         log.warning("refund of top-up %s: provider unavailable, retried later", top_up_id)
         return False
     except Exception as exc:  # the refund is committed: the sweeper retries it
-        log.error("refund of top-up %s: provider failed: %s", top_up_id, type(exc).__name__)
+        log.error("refund of top-up %s: provider failed: %s", top_up_id, cause(exc))
         return False
     return run_in_transaction(runtime.pool, lambda conn: _mark_sent(conn, top_up_id, reference))
 
