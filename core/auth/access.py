@@ -13,36 +13,37 @@
 
 from envoi.client import errors
 from envoi.core.auth.caller import Caller
+from envoi.core.enums import AccountKind, Role
 
 
 def require_own_account(caller: Caller, account_id: str) -> None:
-    if caller.role == "merchant" and account_id != caller.merchant_account_id:
+    if caller.role == Role.MERCHANT and account_id != caller.merchant_account_id:
         raise errors.PermissionDenied("a merchant token reaches only its own account")
 
 
 def require_account_access(caller: Caller, account_kind: str) -> None:
     """Before reading an account of this kind at all."""
-    if caller.role != "admin" and account_kind == "SETTLEMENT":
+    if caller.role != Role.ADMIN and account_kind == AccountKind.SETTLEMENT:
         raise errors.PermissionDenied("a settlement account is envoi's own: an admin's to read")
 
 
 def require_money_access(caller: Caller, account_kind: str) -> None:
     """Before reading or moving the money of an account of this kind."""
     require_account_access(caller, account_kind)
-    if caller.role == "wallet" and account_kind == "MERCHANT":
+    if caller.role == Role.WALLET and account_kind == AccountKind.MERCHANT:
         raise errors.PermissionDenied(
             "a merchant account's money is reached only with its merchant token"
         )
 
 
 def require_party(caller: Caller, transfer: dict, *, may_be_recipient: bool = True) -> None:
-    if caller.role == "merchant":
+    if caller.role == Role.MERCHANT:
         sides = {str(transfer["from_account_id"])}
         if may_be_recipient:
             sides.add(str(transfer["to_account_id"]))
         if caller.merchant_account_id not in sides:
             raise errors.PermissionDenied("this transfer is not this merchant's")
-    elif caller.role == "channel" and transfer["initiated_by"] != caller.principal:
+    elif caller.role == Role.CHANNEL and transfer["initiated_by"] != caller.principal:
         raise errors.PermissionDenied("a channel reads only the transfers it started")
 
 
@@ -53,7 +54,7 @@ WALLET_KINDS = ("PERSON", "ASSOCIATION")
 def require_transfer_reader(caller: Caller, transfer: dict) -> None:
     """Before showing a transfer (read with its sides' kinds) to the caller."""
     require_party(caller, transfer)
-    if caller.role == "wallet" and not {transfer["from_kind"], transfer["to_kind"]} & set(
+    if caller.role == Role.WALLET and not {transfer["from_kind"], transfer["to_kind"]} & set(
         WALLET_KINDS
     ):
         raise errors.PermissionDenied(
@@ -64,7 +65,7 @@ def require_transfer_reader(caller: Caller, transfer: dict) -> None:
 def require_channel_poster(caller: Caller, from_identity) -> None:
     """A channel pays only from the identity that posted (one of its network's,
     as the gateway read it from a signed delivery), never from an account id."""
-    if caller.role != "channel":
+    if caller.role != Role.CHANNEL:
         return
     if from_identity is None:
         raise errors.PermissionDenied(

@@ -13,6 +13,7 @@ from psycopg.rows import dict_row
 
 from envoi.client import errors
 from envoi.core.auth import api_tokens
+from envoi.core.enums import Role
 from envoi.core.ledger import accounts
 
 MAX_LIVE_KEYS = 10
@@ -45,7 +46,7 @@ def create(conn, account_id: str, label: str) -> tuple[dict, str]:
             metadata={"limit": "API_KEYS", "max_keys": str(MAX_LIVE_KEYS)},
         )
     token_id, secret = api_tokens.create_token(
-        conn, "merchant", merchant_account_id=account_id, label=label
+        conn, Role.MERCHANT, merchant_account_id=account_id, label=label
     )
     return get(conn, token_id), secret
 
@@ -94,7 +95,7 @@ def rotate(conn, key: dict, grace_period_s: int) -> tuple[dict, str, dict]:
     )
     token_id, secret = api_tokens.create_token(
         conn,
-        "merchant",
+        Role.MERCHANT,
         merchant_account_id=str(key["merchant_account_id"]),
         label=key["label"],
     )

@@ -11,8 +11,9 @@ import uuid
 import psycopg
 
 from envoi.core.auth.caller import Caller
+from envoi.core.enums import Role
 
-ROLES = ("channel", "wallet", "merchant", "admin", "ledger")
+ROLES = tuple(role.value for role in Role)
 TOKEN_PREFIX = "envoi_"
 
 
@@ -31,9 +32,9 @@ def create_token(
     """Store a new token; return (token_id, token). The token is shown only here."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
-    if (role == "channel") != (channel_name is not None):
+    if (role == Role.CHANNEL) != (channel_name is not None):
         raise ValueError("a channel token, and only one, names its channel (--channel)")
-    if (role == "merchant") != (merchant_account_id is not None):
+    if (role == Role.MERCHANT) != (merchant_account_id is not None):
         raise ValueError("a merchant token, and only one, names its account (--account)")
     if merchant_account_id is not None:
         kind = conn.execute(
@@ -53,7 +54,7 @@ def create_token(
             channel_name,
             merchant_account_id,
             label,
-            token[-4:] if role == "merchant" else "",
+            token[-4:] if role == Role.MERCHANT else "",
         ),
     )
     return token_id, token

@@ -3,6 +3,8 @@
 import contextvars
 import dataclasses
 
+from envoi.core.enums import Role
+
 
 @dataclasses.dataclass(frozen=True)
 class Caller:
@@ -17,9 +19,9 @@ class Caller:
     def principal(self) -> str:
         """Whose request ids and transfers these are: shared by the tokens of one party,
         so that a rotated token or a second gateway instance sees the same ones."""
-        if self.role == "channel":
+        if self.role == Role.CHANNEL:
             return f"channel:{self.channel_name}"
-        if self.role == "merchant":
+        if self.role == Role.MERCHANT:
             return f"merchant:{self.merchant_account_id}"
         return self.role
 
