@@ -26,6 +26,28 @@ def test_postings_that_do_not_sum_to_zero_are_refused(db, accounts, wallet):
             )
 
 
+def test_each_statement_balances_each_transfer_it_posts_to(db, accounts, wallet):
+    """Checked per statement, not at commit: legs that balance only across two
+    statements, or only across two transfers of one statement, are refused."""
+    alice, bob = accounts
+    first = wallet.initiate_transfer(alice, bob, 100).transfer_id
+    second = wallet.initiate_transfer(alice, bob, 100).transfer_id
+    insert_leg = (
+        "INSERT INTO postings (transfer_id, account_id, currency_code, amount_cents)"
+        " VALUES (%s, %s, 'EUR', %s)"
+    )
+    with pytest.raises(psycopg.errors.CheckViolation, match="sum to zero"):
+        with db.transaction():
+            db.execute(insert_leg, (first, alice, -100))
+            db.execute(insert_leg, (first, bob, 100))
+    with pytest.raises(psycopg.errors.CheckViolation, match="sum to zero"):
+        db.execute(
+            "INSERT INTO postings (transfer_id, account_id, currency_code, amount_cents)"
+            " VALUES (%s, %s, 'EUR', -100), (%s, %s, 'EUR', 100)",
+            (first, alice, second, bob),
+        )
+
+
 def test_no_balance_below_its_floor(db, accounts):
     alice, _ = accounts
     with pytest.raises(psycopg.errors.CheckViolation, match="balance_above_floor"):

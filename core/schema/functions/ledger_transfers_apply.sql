@@ -3,7 +3,7 @@
 -- inserts, two balance updates, one event each), one call per statement
 -- writes all their postings and events, and the postings of a statement
 -- update each balance once, by their sum. The rules are the same: postings
--- of a transfer sum to zero (postings_balanced still runs per posting),
+-- of a transfer sum to zero (postings_balanced checks each statement),
 -- balances are the sum of postings, the floor CHECK holds after every
 -- statement, one TRANSFER_COMPLETED event per LEDGER transfer, and a LEDGER
 -- transfer never changes (transfers_apply skips them).
