@@ -123,6 +123,8 @@ class Settings:
     shutdown_grace_s: float = 10.0
     db_pool_size: int = 16
     grpc_threads: int = 32
+    # Batches of ledger calls in the database at once (core/ledger/group_commit.py).
+    group_commit_in_flight: int = 2
     event_recheck_s: float = 5.0
     token_cache_s: float = 2.0
     identity_rate_per_min: int = 10
@@ -143,6 +145,7 @@ class Settings:
             "code_max_attempts",
             "db_pool_size",
             "grpc_threads",
+            "group_commit_in_flight",
             "channel_pending_max_count",
             "channel_pending_max_cents",
         ):
@@ -258,6 +261,9 @@ def from_environment(env=os.environ, **overrides) -> Settings:
         "shutdown_grace_s": _float(env, "ENVOI_SHUTDOWN_GRACE_S", Settings.shutdown_grace_s),
         "db_pool_size": _int(env, "ENVOI_DB_POOL_SIZE", Settings.db_pool_size),
         "grpc_threads": _int(env, "ENVOI_GRPC_THREADS", Settings.grpc_threads),
+        "group_commit_in_flight": _int(
+            env, "ENVOI_GROUP_COMMIT_IN_FLIGHT", Settings.group_commit_in_flight
+        ),
         "event_recheck_s": _float(env, "ENVOI_EVENT_RECHECK_S", Settings.event_recheck_s),
         "token_cache_s": _float(env, "ENVOI_TOKEN_CACHE_S", Settings.token_cache_s),
         "identity_rate_per_min": _int(

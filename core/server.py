@@ -16,6 +16,7 @@ import threading
 from concurrent import futures
 
 import grpc
+import psycopg_pool
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
@@ -31,7 +32,8 @@ from envoi.core.api.payout_service import PayoutService
 from envoi.core.api.transfer_service import TransferService
 from envoi.core.auth.interceptor import AuthInterceptor
 from envoi.core.config import Settings
-from envoi.core.ledger import accounts
+from envoi.core.ledger import accounts, refusals
+from envoi.core.ledger.group_commit import GroupCommit
 from envoi.core.maintenance import MaintenanceThread
 from envoi.core.runtime import Runtime, open_pool
 from envoi.v1 import (
@@ -68,12 +70,12 @@ SERVICE_NAMES = (
 
 
 async def add_services(
-    server: grpc.aio.Server, runtime: Runtime, wakeups: EventWakeups
+    server: grpc.aio.Server, runtime: Runtime, wakeups: EventWakeups, ledger: GroupCommit
 ) -> health.aio.HealthServicer:
     """Register envoi's services, health and reflection on a server; return the health servicer."""
     account_service_pb2_grpc.add_AccountServiceServicer_to_server(AccountService(runtime), server)
     transfer_service_pb2_grpc.add_TransferServiceServicer_to_server(
-        TransferService(runtime), server
+        TransferService(runtime, ledger), server
     )
     event_service_pb2_grpc.add_EventServiceServicer_to_server(
         EventService(runtime, wakeups), server
@@ -102,6 +104,7 @@ class RunningServer:
     server: grpc.aio.Server
     health: health.aio.HealthServicer
     wakeups: EventWakeups
+    ledger_pool: psycopg_pool.AsyncConnectionPool
     port: int
 
     async def stop(self, grace_s: float) -> None:
@@ -112,6 +115,7 @@ class RunningServer:
         # period is for the calls that do finish.
         await self.wakeups.close()
         await self.server.stop(grace_s)
+        await self.ledger_pool.close()
 
 
 async def start_server(runtime: Runtime, listen: str, interceptors=None) -> RunningServer:
@@ -126,6 +130,7 @@ async def start_server(runtime: Runtime, listen: str, interceptors=None) -> Runn
         interceptors = [AuthInterceptor(runtime.pool, runtime.settings.token_cache_s)]
     wakeups = EventWakeups(runtime.pool, runtime.settings.event_recheck_s)
     await wakeups.start()
+    ledger_pool = await open_async_pool(runtime)
     try:
         server = grpc.aio.server(
             migration_thread_pool=executor,
@@ -133,8 +138,9 @@ async def start_server(runtime: Runtime, listen: str, interceptors=None) -> Runn
             # A batch of 8,000 transfers with long memos is over gRPC's default 4 MiB.
             options=[("grpc.so_reuseport", 1), ("grpc.max_receive_message_length", 16 << 20)],
         )
-        health_servicer = await add_services(server, runtime, wakeups)
         settings = runtime.settings
+        ledger = GroupCommit(ledger_pool, refusals.rules(settings), settings.group_commit_in_flight)
+        health_servicer = await add_services(server, runtime, wakeups, ledger)
         if settings.tls_cert_file:
             port = server.add_secure_port(
                 listen,
@@ -147,8 +153,24 @@ async def start_server(runtime: Runtime, listen: str, interceptors=None) -> Runn
         await server.start()
     except BaseException:
         await wakeups.close()  # its listening connection and tasks
+        await ledger_pool.close()
         raise
-    return RunningServer(server, health_servicer, wakeups, port)
+    return RunningServer(server, health_servicer, wakeups, ledger_pool, port)
+
+
+async def open_async_pool(runtime: Runtime) -> psycopg_pool.AsyncConnectionPool:
+    """The pool of the async services (the core transfer path), to the same database
+    as the runtime's: autocommit, one statement a transaction."""
+    pool = psycopg_pool.AsyncConnectionPool(
+        runtime.pool.conninfo,
+        min_size=1,
+        max_size=runtime.settings.db_pool_size,
+        open=False,
+        kwargs={"autocommit": True},
+        timeout=10.0,
+    )
+    await pool.open(wait=True, timeout=30.0)
+    return pool
 
 
 def load_payment_providers(env=os.environ) -> dict:

@@ -27,10 +27,14 @@ from envoi.v1 import (
 
 
 def _timestamp(value) -> timestamp_pb2.Timestamp | None:
+    """Of a datetime, or of RFC 3339 text (a time in the JSON of a ledger call)."""
     if value is None:
         return None
     stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(value)
+    if isinstance(value, str):
+        stamp.FromJsonString(value)
+    else:
+        stamp.FromDatetime(value)
     return stamp
 
 

@@ -3,16 +3,22 @@
 import dataclasses
 import math
 
+import psycopg
+from psycopg.types.json import Jsonb
+
 from envoi.client import errors
 from envoi.core.api import page_tokens, proto_rows
 from envoi.core.api.account_service import identity_ref
+from envoi.core.api.ledger_calls import ledger_call, transfer_response
 from envoi.core.api.mutations import mutation
 from envoi.core.api.request_validation import (
     MAX_CHANNEL_REFERENCE_LENGTH,
     MAX_MEMO_LENGTH,
     RequestCheck,
 )
+from envoi.core.api.transfer_facts import TransferFacts
 from envoi.core.auth.access import (
+    money_refusals,
     require_channel_poster,
     require_money_access,
     require_own_account,
@@ -21,8 +27,17 @@ from envoi.core.auth.access import (
 )
 from envoi.core.auth.caller import current_caller
 from envoi.core.enums import CreateTransferStatus, Role, TransferState, proto_names
-from envoi.core.ledger import accounts, bulk_transfers, collections, payment_requests, transfers
+from envoi.core.ledger import (
+    accounts,
+    bulk_transfers,
+    collections,
+    payment_requests,
+    refusals,
+    transfers,
+)
+from envoi.core.ledger.group_commit import GroupCommit
 from envoi.core.ledger.transactions import run_in_transaction
+from envoi.core.policy import confirmation_codes
 from envoi.core.policy.rate_limits import RateLimiter
 from envoi.core.runtime import Runtime
 from envoi.v1 import transfer_service_pb2, transfer_service_pb2_grpc
@@ -42,15 +57,16 @@ DIRECTIONS = {
 class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
     SERVICE = transfer_service_pb2.DESCRIPTOR.services_by_name["TransferService"]
 
-    def __init__(self, runtime: Runtime):
+    def __init__(self, runtime: Runtime, ledger: GroupCommit):
         self.runtime = runtime
+        self.ledger = ledger
+        self.facts = TransferFacts(ledger.pool)
         self.settings = runtime.settings
         self.identity_limiter = RateLimiter(
             runtime.settings.identity_rate_per_min, runtime.settings.identity_rate_burst
         )
 
-    @mutation
-    def InitiateTransfer(self, request, once):
+    async def InitiateTransfer(self, request, context):
         caller = current_caller.get()
         check = RequestCheck()
         check.request_id(request.request_id)
@@ -83,94 +99,111 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
         elif caller.role == Role.MERCHANT:
             raise errors.PermissionDenied("a merchant pays from its own account id")
         require_channel_poster(caller, from_identity)
+        call = ledger_call(
+            "transfer_initiate",
+            self._method("InitiateTransfer"),
+            caller,
+            request,
+            from_account_id=request.from_account_id or None,
+            to_account_id=request.to_account_id or None,
+            to_collection_id=request.to_collection_id or None,
+            to_collection_hashtag=to_collection_hashtag,
+            amount_cents=request.amount.amount_cents,
+            currency_code=request.amount.currency_code,
+            memo=request.memo,
+            initiated_by=caller.principal,
+            channel_reference=request.channel_reference,
+            money_refusals=money_refusals(caller.role),
+            **identity_fields(from_identity=from_identity, to_identity=to_identity),
+        )
+        answer = await self._within_identity_rate(call, from_identity)
+        response = transfer_response(answer, transfer_service_pb2.InitiateTransferResponse)
+        self.facts.remember(answer["transfer"])
+        return response
 
-        def work(conn):
-            # Here, after the request id was looked up: a retry of a request
-            # already answered gets its answer and spends nothing; so does a
-            # channel's message taken in before, however long ago.
-            earlier = self._taken_in_before(conn, caller, request)
+    async def _within_identity_rate(self, call: dict, from_identity) -> dict:
+        """The ledger's answer to an initiation, after spending one payment of the
+        sender identity's rate: RATE_LIMITED past it, unless the request (or the
+        channel message) was answered before. A replayed answer spends nothing."""
+        if from_identity is None or not self.identity_limiter.enabled:
+            return await self.ledger.call(call)
+        key = from_identity[:2]
+        wait_s = self.identity_limiter.take(key)
+        if wait_s is not None:
+            earlier = await self._answered_before(call)
             if earlier is not None:
                 return earlier
-            self._take_identity_rate(from_identity)
-            row = transfers.initiate(
-                conn,
-                self.settings,
-                from_account_id=request.from_account_id or None,
-                to_account_id=request.to_account_id or None,
-                from_identity=from_identity,
-                to_identity=to_identity,
-                amount_cents=request.amount.amount_cents,
-                currency_code=request.amount.currency_code,
-                memo=request.memo,
-                initiated_by=caller.principal,
-                channel_reference=request.channel_reference,
-                authorize_sender=lambda sender: require_money_access(caller, sender["kind"]),
-                to_collection_id=request.to_collection_id or None,
-                to_collection_hashtag=to_collection_hashtag,
-            )
-            return transfer_service_pb2.InitiateTransferResponse(transfer=proto_rows.transfer(row))
-
-        return once(work)
-
-    @staticmethod
-    def _taken_in_before(conn, caller, request):
-        """The answer for a channel message that already started a transfer, or None."""
-        if caller.role != Role.CHANNEL or not request.channel_reference:
-            return None
-        earlier = transfers.taken_in_before(
-            conn, caller.principal, request.channel_reference, request
-        )
-        if earlier is None:
-            return None
-        return transfer_service_pb2.InitiateTransferResponse(transfer=proto_rows.transfer(earlier))
-
-    def _take_identity_rate(self, from_identity) -> None:
-        """Spend one payment of the identity's rate; RATE_LIMITED past it."""
-        if from_identity is None:
-            return
-        wait_s = self.identity_limiter.take(from_identity[:2])
-        if wait_s is not None:
             raise errors.RateLimited(
                 "too many payments from this identity; try again later",
                 metadata={"retry_after_s": str(math.ceil(wait_s))},
             )
+        answer = await self.ledger.call(call)
+        if answer.get("replayed"):
+            self.identity_limiter.give_back(key)
+        return answer
 
-    @mutation
-    def ConfirmTransfer(self, request, once):
+    async def _answered_before(self, call: dict) -> dict | None:
+        """The stored answer of this request id, or the transfer its channel message
+        started, or None: read only, outside any batch."""
+        try:
+            async with self.ledger.pool.connection() as conn:
+                cursor = await conn.execute(
+                    "SELECT coalesce(stored_answer(%(call)s), channel_message_transfer(%(call)s))",
+                    {"call": Jsonb(call)},
+                )
+                return (await cursor.fetchone())[0]
+        except psycopg.Error as exc:
+            error = refusals.error_for_exception(exc)
+            if error is None:
+                raise
+            raise error from None
+
+    async def ConfirmTransfer(self, request, context):
         caller = current_caller.get()
         check = RequestCheck()
         check.request_id(request.request_id)
         check.uuid("transfer_id", request.transfer_id)
         check.code("code", request.code)
         check.raise_if_any()
+        facts = await self.facts.of(request.transfer_id)
+        require_party(caller, facts, may_be_recipient=False)
+        require_money_access(caller, facts["from_kind"])
+        code_hmac = confirmation_codes.code_hmac(
+            self.runtime.code_key, facts["from_account_id"], request.code
+        )
+        call = ledger_call(
+            "transfer_confirm",
+            self._method("ConfirmTransfer"),
+            caller,
+            request,
+            transfer_id=facts["transfer_id"],
+            from_account_id=facts["from_account_id"],
+            code_hmac=code_hmac.hex(),
+        )
+        answer = await self.ledger.call(call)
+        return transfer_response(answer, transfer_service_pb2.ConfirmTransferResponse)
 
-        def work(conn):
-            transfer = transfers.get_transfer(conn, request.transfer_id, lock=True)
-            require_party(caller, transfer, may_be_recipient=False)
-            require_money_access(caller, transfer["from_kind"])
-            row = transfers.confirm(
-                conn, self.settings, self.runtime.code_key, transfer, request.code
-            )
-            return transfer_service_pb2.ConfirmTransferResponse(transfer=proto_rows.transfer(row))
-
-        return once(work)
-
-    @mutation
-    def CancelTransfer(self, request, once):
+    async def CancelTransfer(self, request, context):
         caller = current_caller.get()
         check = RequestCheck()
         check.request_id(request.request_id)
         check.uuid("transfer_id", request.transfer_id)
         check.raise_if_any()
+        facts = await self.facts.of(request.transfer_id)
+        require_party(caller, facts)
+        require_money_access(caller, facts["from_kind"])
+        call = ledger_call(
+            "transfer_cancel",
+            self._method("CancelTransfer"),
+            caller,
+            request,
+            transfer_id=facts["transfer_id"],
+        )
+        answer = await self.ledger.call(call)
+        return transfer_response(answer, transfer_service_pb2.CancelTransferResponse)
 
-        def work(conn):
-            transfer = transfers.get_transfer(conn, request.transfer_id, lock=True)
-            require_party(caller, transfer)
-            require_money_access(caller, transfer["from_kind"])
-            row = transfers.cancel(conn, transfer)
-            return transfer_service_pb2.CancelTransferResponse(transfer=proto_rows.transfer(row))
-
-        return once(work)
+    def _method(self, name: str) -> str:
+        return f"/{self.SERVICE.full_name}/{name}"
 
     def GetTransfer(self, request, context):
         caller = current_caller.get()
@@ -296,6 +329,11 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
             )
 
         return once(work)
+
+
+def identity_fields(**identities) -> dict:
+    """The identities of a ledger call, by field, those given only."""
+    return {field: ref._asdict() for field, ref in identities.items() if ref is not None}
 
 
 RECIPIENT_FIELDS = ("to_account_id", "to_identity", "to_collection_hashtag", "to_collection_id")

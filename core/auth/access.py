@@ -11,6 +11,8 @@
 - Settlement accounts are envoi's own: only an admin reads them.
 """
 
+import functools
+
 from envoi.client import errors
 from envoi.core.auth.caller import Caller
 from envoi.core.enums import AccountKind, Role
@@ -34,6 +36,19 @@ def require_money_access(caller: Caller, account_kind: str) -> None:
         raise errors.PermissionDenied(
             "a merchant account's money is reached only with its merchant token"
         )
+
+
+@functools.cache
+def money_refusals(role: str) -> dict[str, str]:
+    """Why a caller of `role` may not move the money of each kind of account it may
+    not (require_money_access), by kind: what the ledger's SQL operations refuse."""
+    refusals = {}
+    for kind in AccountKind:
+        try:
+            require_money_access(Caller(token_id="", role=role), kind)
+        except errors.PermissionDenied as denied:
+            refusals[kind.value] = denied.message
+    return refusals
 
 
 def require_party(caller: Caller, transfer: dict, *, may_be_recipient: bool = True) -> None:

@@ -4,12 +4,16 @@ Methods not in roles.ALLOWED_ROLES_BY_METHOD are refused, so a new RPC is
 closed until someone decides who may call it.
 
 The server is grpc.aio: this interceptor wraps each envoi method in a
-coroutine. The token lookup and the (synchronous) unary services run on the
-loop's executor threads, never on the event loop itself; a streaming method
-is an async generator that runs on the loop and is passed through as one.
+coroutine. The synchronous unary services run on the loop's executor
+threads, with the token lookup, never on the event loop itself. An async
+service (the core transfer path) runs on the loop, and so does its token
+check when the token cache knows the token; a lookup in the database goes
+to a thread. A streaming method is an async generator that runs on the loop
+and is passed through as one.
 """
 
 import asyncio
+import inspect
 
 import grpc
 import psycopg_pool
@@ -43,6 +47,11 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
                 self._token_cache.put(sha256, caller)
         return caller
 
+    async def _caller_async(self, token: str) -> Caller | None:
+        """_caller from the event loop: a remembered token costs no thread."""
+        caller = self._token_cache.get(api_tokens.token_sha256(token))
+        return caller if caller is not None else await asyncio.to_thread(self._caller, token)
+
     async def intercept_service(self, continuation, handler_call_details):
         method = handler_call_details.method
         handler = await continuation(handler_call_details)
@@ -50,10 +59,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
             return handler
         allowed_roles = roles.ALLOWED_ROLES_BY_METHOD.get(method, set())
 
-        def authenticate(context) -> Caller:
-            """Blocking (a database lookup): call it on a thread."""
-            token = _bearer_token(context.invocation_metadata())
-            caller = self._caller(token) if token is not None else None
+        def authorized(caller: Caller | None) -> Caller:
             if caller is None:
                 raise errors.Unauthenticated(
                     "a valid bearer token is required (metadata: authorization: Bearer <token>)"
@@ -61,6 +67,31 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
             if caller.role not in allowed_roles:
                 raise errors.PermissionDenied(f"the {caller.role} role may not call {method}")
             return caller
+
+        def authenticate(context) -> Caller:
+            """Blocking (a database lookup): call it on a thread."""
+            token = _bearer_token(context.invocation_metadata())
+            return authorized(self._caller(token) if token is not None else None)
+
+        async def authenticate_async(context) -> Caller:
+            token = _bearer_token(context.invocation_metadata())
+            return authorized(await self._caller_async(token) if token is not None else None)
+
+        if handler.unary_unary is not None and inspect.iscoroutinefunction(handler.unary_unary):
+            behavior = handler.unary_unary
+
+            async def authenticated_async_unary(request, context):
+                try:
+                    current_caller.set(await authenticate_async(context))
+                    return await behavior(request, context)
+                except Exception as exc:  # every failure becomes a typed status
+                    await abort_with_error(context, method, exc)
+
+            return grpc.unary_unary_rpc_method_handler(
+                authenticated_async_unary,
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
 
         if handler.unary_unary is not None:
             behavior = handler.unary_unary

@@ -44,6 +44,14 @@ class RateLimiter:
             self._buckets[key] = (tokens - 1, now)
             return None
 
+    def give_back(self, key: tuple) -> None:
+        """Return the request `take` spent, when it turned out to be a retry."""
+        if not self.enabled:
+            return
+        with self._lock:
+            tokens, at = self._buckets.get(key, (self._burst, self._clock()))
+            self._buckets[key] = (min(self._burst, tokens + 1), at)
+
     def _drop_full_buckets(self, now: float) -> None:
         self._buckets = {
             key: (tokens, at)

@@ -28,8 +28,8 @@ def migration_files() -> list[tuple[int, str, str]]:
 
 
 def function_files() -> list[tuple[str, str]]:
-    """(name, sql) of every function file, by name: plpgsql bodies are checked only
-    when they run, and no SQL-language function calls another, so any order works."""
+    """(name, sql) of every function file, by name: bodies are checked only when
+    they run (_apply_functions), so any order works."""
     return sorted(
         (path.name, path.read_text()) for path in (SCHEMA_DIR / "functions").glob("*.sql")
     )
@@ -83,6 +83,9 @@ def _apply_functions(conn: psycopg.Connection, *, force: bool) -> None:
     recorded = conn.execute("SELECT digest FROM schema_functions").fetchone()
     if not force and recorded == (digest,):
         return
+    # Bodies are checked when they run (as pg_dump restores them): a SQL-language
+    # function may then call one whose file comes later.
+    conn.execute("SET LOCAL check_function_bodies = off")
     for _, sql in function_files():
         conn.execute(sql)
     conn.execute("DELETE FROM schema_functions")

@@ -1,0 +1,14 @@
+-- A batch of ledger calls (group commit: core/ledger/group_commit.py), one
+-- transaction for all, each call keeping its own answer, refusal and request
+-- id. Answers the array of answers, in the order of the calls.
+CREATE OR REPLACE FUNCTION ledger_calls(calls jsonb, s jsonb) RETURNS jsonb
+    LANGUAGE plpgsql AS $$
+DECLARE
+    answers jsonb := '[]';
+    call jsonb;
+BEGIN
+    FOR call IN SELECT jsonb_array_elements(calls) LOOP
+        answers := answers || jsonb_build_array(ledger_call(call, s));
+    END LOOP;
+    RETURN answers;
+END $$;

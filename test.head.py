@@ -1,0 +1,54 @@
+"""`envoi bench` end to end in its smoke mode: it starts its own PostgreSQL and
+`envoi serve`, and writes results.json with every key, each a number or a null
+with a note saying why. No speed is asserted."""
+
+import json
+
+from server_process import run_envoi
+
+from envoi.core.ops.bench import RESULT_KEYS
+
+BENCH_TIMEOUT_S = 120
+
+
+def test_bench_smoke_writes_every_result(tmp_path):
+    out = tmp_path / "bench"
+    done = run_envoi("bench", "--smoke", "--out", str(out), timeout_s=BENCH_TIMEOUT_S)
+    assert done.returncode == 0, done.stderr
+    results = json.loads((out / "results.json").read_text())
+    for key in RESULT_KEYS:
+        assert key in results
+        value = results[key]
+        if value is None:
+            assert results["notes"][key], f"{key} is null without a note"
+        else:
+            assert isinstance(value, (int, float)) and value > 0, (key, value)
+    for measured in (
+        "pgbench_tps",
+        "sql_transfer_tps",
+        "p2p_confirmed_tps",
+        "bulk_tps",
+        "sql_bulk_tps",
+        "hot_account_tps",
+        "collection_tps",
+    ):
+        assert results[measured] is not None, measured
+    assert results["ratios"]["bulk_over_sql_bulk"] is not None
+    assert results["settings"]["errors"] == {"p2p": 0, "hot": 0, "collection": 0}
+    assert results["mode"] == "smoke"
+    table = (out / "results.md").read_text()
+    assert "| p2p_confirmed_tps |" in table
+    assert "| bulk_over_sql_bulk |" in table
+    assert "| p2p_confirmed_tps |" in done.stdout
+    # The concurrency sweep and the plots (matplotlib is in the bench extra,
+    # which `python3 tasks.py` installs).
+    sweep = results["concurrency_sweep"]
+    assert [point["concurrency"] for point in sweep] == [1, 2]  # smoke: 1 process x (1, 2)
+    assert all(point["transfers"] > 0 and point["errors"] == 0 for point in sweep)
+    assert results["sql_hot_transfer_tps"] > 0
+    for plot in ("throughput_vs_concurrency.png", "latency_distribution.png"):
+        assert plot in results["plots"]
+        assert (out / plot).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    cpu = results["cpu_ms_per_confirmed_transfer"]
+    assert set(cpu) == {"envoi_server", "postgres", "bench_clients"}
+    assert cpu["envoi_server"] > 0 and cpu["postgres"] > 0
