@@ -69,6 +69,9 @@ environment variables:
   ENVOI_SHUTDOWN_GRACE_S           on SIGTERM, time left to in-flight RPCs (default: 10)
   ENVOI_DB_POOL_SIZE               database connections per process (default: 16)
   ENVOI_GRPC_THREADS               RPC handler threads per process (default: 32)
+  ENVOI_GROUP_COMMIT_IN_FLIGHT     payments (initiate, confirm, cancel) arriving
+                                   together commit together, a batch a transaction;
+                                   this many batches at once per process (default: 2)
   ENVOI_EVENT_RECHECK_S            WatchEvents streams wake on PostgreSQL NOTIFY; as a
                                    safety net, each process also reads the outbox
                                    this often without one (default: 5)

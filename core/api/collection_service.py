@@ -63,7 +63,7 @@ class CollectionService(collection_service_pb2_grpc.CollectionServiceServicer):
         def work(conn):
             owner = accounts.get_account(conn, request.owner_account_id)
             require_money_access(caller, owner["kind"])
-            transfer_policy.refuse_settlement(owner["kind"], "owner_account_id")
+            transfer_policy.refuse_settlement(conn, owner["kind"], "owner_account_id")
             if owner["kind"] == AccountKind.MERCHANT:
                 # Its contributions would reach it without its fee: a merchant
                 # is paid by payments and payment requests, which bear it.
@@ -71,9 +71,11 @@ class CollectionService(collection_service_pb2_grpc.CollectionServiceServicer):
                     "a merchant cannot own a collection",
                     field_violations={"owner_account_id": "must be a person or an association"},
                 )
-            transfer_policy.check_recipient_row_verified(owner)  # an association's papers first
+            # An association's papers first.
+            transfer_policy.check_recipient_verified(conn, owner["account_id"])
             if request.HasField("target"):
-                accounts.require_currency(
+                transfer_policy.check_currency(
+                    conn,
                     owner["currency_code"],
                     request.target.currency_code,
                     "the owner",
@@ -127,7 +129,10 @@ class CollectionService(collection_service_pb2_grpc.CollectionServiceServicer):
             # The owner is paid like any recipient: within its tier's maximum balance.
             owner = accounts.get_account(conn, str(collection["owner_account_id"]), lock=True)
             transfer_policy.check_max_balance(
-                self.settings, owner, collections.balance_cents(conn, collection)
+                conn,
+                self.settings,
+                owner["account_id"],
+                collections.balance_cents(conn, collection),
             )
             row = collections.resolve(
                 conn, collection, CollectionState.CLOSED, current_caller.get().principal
@@ -173,7 +178,8 @@ class CollectionService(collection_service_pb2_grpc.CollectionServiceServicer):
                     "a merchant cannot own a collection",
                     field_violations={"owner_account_id": "must be a person or an association"},
                 )
-            transfer_policy.check_recipient_row_verified(owner)  # an association's papers first
+            # An association's papers first.
+            transfer_policy.check_recipient_verified(conn, owner["account_id"])
             return collections.list_owned(
                 conn, request.owner_account_id, before_seq=before_seq, limit=page_size + 1
             )

@@ -12,6 +12,7 @@ from envoi.core.auth.access import require_money_access, require_own_account
 from envoi.core.auth.caller import current_caller
 from envoi.core.ledger import accounts, payout_submission, payouts, provider_calls
 from envoi.core.ledger.transactions import run_in_transaction
+from envoi.core.policy import transfer_policy
 from envoi.core.runtime import Runtime
 from envoi.v1 import payout_service_pb2, payout_service_pb2_grpc
 
@@ -45,8 +46,8 @@ class PayoutService(payout_service_pb2_grpc.PayoutServiceServicer):
         def work(conn):
             account = accounts.get_account(conn, request.account_id, lock=True)
             require_money_access(caller, account["kind"])
-            accounts.require_currency(
-                account["currency_code"], request.amount.currency_code, "the account"
+            transfer_policy.check_currency(
+                conn, account["currency_code"], request.amount.currency_code, "the account"
             )
             row = payouts.hold(
                 conn,

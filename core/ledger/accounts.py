@@ -11,7 +11,7 @@ from psycopg.rows import dict_row
 from envoi.client import errors
 from envoi.core.config import Settings
 from envoi.core.enums import AccountKind
-from envoi.core.ledger import identities
+from envoi.core.ledger import identities, refusals
 from envoi.core.ledger.idempotency import RecordedFailure
 from envoi.core.policy import confirmation_codes
 
@@ -144,31 +144,23 @@ def change_code(
 
 def verify_code(conn, settings: Settings, code_key: bytes, account: dict, code: str) -> None:
     """Raise CodeLocked, or InvalidCode (recorded: the attempt is counted), unless
-    `code` is the account's; a right code clears the count. `account` is locked."""
-    if account["failed_code_attempts"] >= settings.code_max_attempts:
-        raise errors.CodeLocked(
-            "too many wrong codes: the code is locked until an admin sets a new one (ResetCode)"
-        )
-    if not confirmation_codes.code_matches(
-        code_key, str(account["account_id"]), code, bytes(account["code_hmac"])
-    ):
-        attempts = conn.execute(
-            "UPDATE accounts SET failed_code_attempts = failed_code_attempts + 1"
-            " WHERE account_id = %s RETURNING failed_code_attempts",
-            (account["account_id"],),
+    `code` is the account's; a right code clears the count. `account` is locked.
+    The SQL function code_attempt compares and counts: it gets the HMAC of the
+    typed code, computed here under the key, which never reaches the database."""
+    account_id = str(account["account_id"])
+    try:
+        refusal = conn.execute(
+            "SELECT code_attempt(%s, a, %s) FROM accounts a WHERE a.account_id = %s",
+            (
+                refusals.rules(settings),
+                confirmation_codes.code_hmac(code_key, account_id, code),
+                account_id,
+            ),
         ).fetchone()[0]
-        attempts_left = max(settings.code_max_attempts - attempts, 0)
-        raise RecordedFailure(
-            errors.InvalidCode(
-                f"wrong code; {attempts_left} attempt(s) left before confirmations lock",
-                metadata={"attempts_left": str(attempts_left)},
-            )
-        )
-    if account["failed_code_attempts"]:
-        conn.execute(
-            "UPDATE accounts SET failed_code_attempts = 0 WHERE account_id = %s",
-            (account["account_id"],),
-        )
+    except psycopg.Error as exc:
+        raise refusals.error_for_exception(exc) or exc from None
+    if refusal is not None:
+        raise RecordedFailure(refusals.error_for(refusal))
 
 
 def set_tier(conn, settings: Settings, account_id: str, tier: str) -> list:
@@ -197,25 +189,3 @@ def accounts_with_deferred_credits(conn) -> list[str]:
 def fold_deferred_credits(conn, account_id: str) -> None:
     """Move an account's deferred credits into its balance row (migration 0010)."""
     conn.execute("SELECT fold_deferred_credits(%s)", (account_id,))
-
-
-def available_cents(account: dict) -> int:
-    """What an account may still spend: its balance less its holds and its floor."""
-    return account["balance_cents"] - account["held_cents"] - account["floor_cents"]
-
-
-def require_available(account: dict, amount_cents: int, holder: str) -> None:
-    """Refuse to spend more than is available; holder names whose it is ("the payer's")."""
-    if amount_cents > available_cents(account):
-        raise errors.InsufficientFunds(f"{holder} available balance is too low")
-
-
-def require_currency(
-    held_currency_code: str, currency_code: str, holder: str, field: str = "amount.currency_code"
-) -> None:
-    """Refuse money in another currency than the one held; holder names who holds it."""
-    if held_currency_code != currency_code:
-        raise errors.CurrencyMismatch(
-            f"{holder} holds {held_currency_code}, not {currency_code}",
-            field_violations={field: f"must be {held_currency_code}"},
-        )

@@ -30,7 +30,7 @@ import psycopg.errors
 from envoi.client import errors
 from envoi.core.config import Settings
 from envoi.core.enums import CreateTransferStatus, TransferKind
-from envoi.core.policy import transfer_policy
+from envoi.core.ledger import refusals
 
 MAX_TRANSFERS = 8_000
 KIND = TransferKind.LEDGER
@@ -72,7 +72,7 @@ def create_transfers(
     is written. The batch is validated already (ids well formed and distinct,
     amounts positive, no self-transfer).
     """
-    accounts = lock_accounts(conn, batch)
+    accounts = lock_accounts(conn, batch, settings)
     existing = {
         str(row[0]): (row[1], str(row[2]), str(row[3]), row[4], row[5], row[6])
         for row in conn.execute(
@@ -84,7 +84,7 @@ def create_transfers(
 
     outcomes = []
     for index, transfer in enumerate(batch):
-        outcome = _decide(settings, transfer, accounts, existing)
+        outcome = _decide(transfer, accounts, existing)
         if outcome.status == FAILED and all_or_nothing:
             raise errors.BatchRejected(
                 f"transfers[{index}] failed ({outcome.reason}): {outcome.message};"
@@ -116,14 +116,13 @@ class LockedAccount:
 
     currency_code: str
     available_cents: int  # what it may still spend
-    balance_cents: int  # against its tier's maximum balance
+    balance_cents: int
+    max_balance_cents: int | None  # its tier's maximum (account_max_balance_cents), if any
     kind: str
-    tier: str
-    credits_deferred: bool
     debitable: bool
 
 
-def lock_accounts(conn: psycopg.Connection, batch: list[NewTransfer]) -> dict:
+def lock_accounts(conn: psycopg.Connection, batch: list[NewTransfer], settings: Settings) -> dict:
     """Lock every account the batch touches, in account_id order; returns
     {account id: LockedAccount} (system accounts and collections are not
     reachable, so absent)."""
@@ -133,17 +132,18 @@ def lock_accounts(conn: psycopg.Connection, batch: list[NewTransfer]) -> dict:
         for row in conn.execute(
             "SELECT account_id, currency_code,"
             " account_balance_cents(accounts) - held_cents - floor_cents,"
-            f" account_balance_cents(accounts), kind, tier, credits_deferred, {DEBITABLE}"
+            " account_balance_cents(accounts), account_max_balance_cents(%s, accounts),"
+            f" kind, {DEBITABLE}"
             # Collections are paid into and out of only by their own rules.
             " FROM accounts WHERE account_id = ANY(%s::uuid[])"
             " AND kind NOT IN ('SYSTEM', 'COLLECTION')"
             " ORDER BY account_id FOR NO KEY UPDATE",
-            (account_ids,),
+            (refusals.rules(settings), account_ids),
         )
     }
 
 
-def _decide(settings: Settings, transfer: NewTransfer, accounts: dict, existing: dict) -> Outcome:
+def _decide(transfer: NewTransfer, accounts: dict, existing: dict) -> Outcome:
     content = (
         KIND,
         transfer.from_account_id,
@@ -186,13 +186,13 @@ def _decide(settings: Settings, transfer: NewTransfer, accounts: dict, existing:
         return Outcome(
             FAILED, errors.InsufficientFunds.reason, "the sender's available balance is too low"
         )
-    if not transfer_policy.fits_max_balance(settings, vars(recipient), transfer.amount_cents):
-        max_balance_cents, _ = transfer_policy.tier_limits_cents(settings, recipient.tier)
+    max_cents = recipient.max_balance_cents
+    if max_cents is not None and recipient.balance_cents + transfer.amount_cents > max_cents:
         return Outcome(
             FAILED,
             errors.LimitExceeded.reason,
             "this would take the recipient over the maximum balance of its tier"
-            f" ({max_balance_cents} cents)",
+            f" ({max_cents} cents)",
         )
     for account, delta_cents in (
         (sender, -transfer.amount_cents),

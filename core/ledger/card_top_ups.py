@@ -59,8 +59,8 @@ def creditable_account(
         " WHERE account_id = %s AND state = 'PENDING'",
         (account_id,),
     ).fetchone()[0]
-    transfer_policy.check_max_balance(settings, account, pending_cents + amount_cents)
-    accounts.require_currency(account["currency_code"], currency_code, "the account")
+    transfer_policy.check_max_balance(conn, settings, account_id, pending_cents + amount_cents)
+    transfer_policy.check_currency(conn, account["currency_code"], currency_code, "the account")
     return account
 
 
@@ -69,8 +69,8 @@ def _outcome(conn, settings: Settings, account_id, amount_cents: int, state: str
     would pass the maximum balance of the account, locked here, fails with envoi's
     own reason (and is refunded)."""
     if state == TopUpState.SUCCEEDED:
-        account = accounts.get_account(conn, str(account_id), lock=True)
-        if not transfer_policy.fits_max_balance(settings, account, amount_cents):
+        accounts.get_account(conn, str(account_id), lock=True)
+        if not transfer_policy.fits_max_balance(conn, settings, account_id, amount_cents):
             return TopUpState.FAILED, top_up_refunds.MAX_BALANCE_EXCEEDED
     return state, reason or None
 

@@ -8,32 +8,15 @@ reset row, its event and the account's hold are written by the trigger of
 migrations/0014, which also refuses money out during the hold as a last word.
 """
 
-import datetime
 import uuid
 
 from psycopg.rows import dict_row
 
-from envoi.client import errors
 from envoi.core.auth.caller import Caller
 from envoi.core.policy import confirmation_codes
 
 MAX_REASON_LENGTH = 500
 CODE_RESET_COLUMNS = "code_reset_id, account_id, reset_time, hold_end_time"
-
-
-def require_no_hold(account: dict) -> None:
-    """Before any code check on a path that moves money out of the locked
-    `account` (its row read with code_hold_end_time, set only while the hold lasts)."""
-    if account["code_hold_end_time"] is not None:
-        hold_end_time = account["code_hold_end_time"].astimezone(datetime.timezone.utc)
-        raise errors.CodeResetHold(
-            "an admin reset this account's code lately: no money leaves it until"
-            f" {hold_end_time.isoformat()}",
-            metadata={
-                "account_id": str(account["account_id"]),
-                "hold_end_time": hold_end_time.isoformat(),
-            },
-        )
 
 
 def reset(

@@ -8,8 +8,7 @@ from psycopg.rows import dict_row
 
 from envoi.client import errors
 from envoi.core.config import Settings
-from envoi.core.ledger import accounts, transfers
-from envoi.core.policy import transfer_policy
+from envoi.core.ledger import accounts, refusals, transfers
 
 
 class IdentityRef(NamedTuple):
@@ -45,7 +44,7 @@ def link_identity(conn, settings: Settings, account_id: str, identity: IdentityR
     # in the order every other path takes.
     account = accounts.get_account(conn, account_id)
     # Money waiting for the identity would reach the account by a claim.
-    transfer_policy.refuse_settlement(account["kind"], "account_id")
+    refusals.check(conn, "settlement_refusal(%s, 'account_id')", (account["kind"],))
     owner = conn.execute(
         "INSERT INTO identities (namespace, subject_id, handle, account_id)"
         " VALUES (%s, %s, %s, %s) ON CONFLICT (namespace, subject_id)"
@@ -62,41 +61,13 @@ def link_identity(conn, settings: Settings, account_id: str, identity: IdentityR
 
 
 def claim_for_identity(conn, settings: Settings, identity: IdentityRef, account_id: str) -> list:
-    """Credit every transfer waiting in escrow for the identity to the account, at once.
-
-    Money the account itself sent to the identity goes back to it instead (an
-    account cannot pay itself), as does money in another currency. Money that
-    would take the account over its tier's maximum balance keeps waiting: a
-    higher tier (SetAccountTier) claims it, or the claim window returns it.
-    """
-    cursor = conn.cursor(row_factory=dict_row)
-    waiting = cursor.execute(
-        f"SELECT {transfers.TRANSFER_COLUMNS} FROM transfers WHERE state = 'AWAITING_CLAIM'"
-        f" AND to_namespace = %s AND to_subject_id = %s ORDER BY transfer_id FOR UPDATE",
-        (identity.namespace, identity.subject_id),
-    ).fetchall()
-    account = accounts.get_account(conn, account_id, lock=True)
-    currency_code = account["currency_code"]
-    claimed = []
-    for transfer in waiting:
-        if (
-            str(transfer["from_account_id"]) == account_id
-            or transfer["currency_code"] != currency_code
-        ):
-            conn.execute(
-                "UPDATE transfers SET state = 'REFUNDED' WHERE transfer_id = %s",
-                (transfer["transfer_id"],),
-            )
-            continue
-        if not transfer_policy.fits_max_balance(settings, account, transfer["amount_cents"]):
-            continue
-        account = {**account, "balance_cents": account["balance_cents"] + transfer["amount_cents"]}
-        conn.execute(
-            "UPDATE transfers SET state = 'COMPLETED', to_account_id = %s WHERE transfer_id = %s",
-            (account_id, transfer["transfer_id"]),
-        )
-        claimed.append(transfers.get_transfer(conn, transfer["transfer_id"]))
-    return claimed
+    """Credit every transfer waiting in escrow for the identity to the account, at
+    once (the SQL function identity_claim says how); return the transfers claimed."""
+    claimed = conn.execute(
+        "SELECT identity_claim(%s, %s, %s, %s)",
+        (refusals.rules(settings), identity.namespace, identity.subject_id, account_id),
+    ).fetchone()[0]
+    return [transfers.get_transfer(conn, transfer_id) for transfer_id in claimed]
 
 
 def unlink_identity(conn, account_id: str, identity: IdentityRef) -> None:

@@ -1,12 +1,14 @@
 """Payment requests: a merchant asks a person to pay it.
 
 A request is a PAYMENT transfer from the payer to the merchant, pending
-until the payer confirms it with their code (transfers.confirm), declines it
-(transfers.cancel) or it expires (maintenance). It holds nothing while it
+until the payer confirms it with their code (ConfirmTransfer: the SQL function
+transfer_confirm checks the payer then), declines it (CancelTransfer) or it
+expires (maintenance). It holds nothing while it
 waits (migration 0013): a merchant must not be able to lock a person's
 money by asking, nor learn anything of it from the answer. So only what is
 about the merchant is checked here (the cap on a payment to it, its
-maximum balance); the payer's caps and money are checked when they confirm.
+maximum balance: the SQL function payment_request_refusal); the payer's caps
+and money are checked when they confirm.
 """
 
 import psycopg.errors
@@ -14,8 +16,7 @@ import psycopg.errors
 from envoi.client import errors
 from envoi.core.config import Settings
 from envoi.core.enums import TransferKind, TransferState
-from envoi.core.ledger import accounts, identities, transfers
-from envoi.core.policy import merchant_fees, transfer_policy
+from envoi.core.ledger import accounts, identities, refusals, transfers
 
 MIN_EXPIRE_AFTER_S = 60
 MAX_EXPIRE_AFTER_S = 7 * 24 * 3600  # transfer_policy.MAX_REQUEST_AGE
@@ -56,16 +57,24 @@ def request_payment(
             "a merchant cannot ask itself to pay",
             field_violations={"payer_account_id": "the merchant's own account"},
         )
-    merchant = accounts.get_account(conn, merchant_account_id)
-    payer = accounts.get_account(conn, payer_account_id)
-    transfer_policy.refuse_settlement(payer["kind"], "payer_account_id")
-    accounts.require_currency(payer["currency_code"], currency_code, "payer_account_id")
-    accounts.require_currency(merchant["currency_code"], currency_code, "account_id")
-    _check_merchant_may_be_paid(conn, settings, merchant, amount_cents)
+    accounts.get_account(conn, merchant_account_id)
+    accounts.get_account(conn, payer_account_id)
+    refusals.check(
+        conn,
+        "payment_request_refusal(%s, p, m, %s::bigint, %s) FROM accounts p, accounts m"
+        " WHERE p.account_id = %s AND m.account_id = %s",
+        (
+            refusals.rules(settings),
+            amount_cents,
+            currency_code,
+            payer_account_id,
+            merchant_account_id,
+        ),
+    )
     _refuse_open_reference(conn, merchant_account_id, merchant_reference)
     _refuse_too_many_open(conn, merchant_account_id, payer_account_id)
     try:
-        return transfers._insert_transfer(
+        return transfers.insert_transfer(
             conn,
             kind=TransferKind.PAYMENT,
             state=TransferState.PENDING_CONFIRMATION,
@@ -98,17 +107,6 @@ def _linked_payer_id(conn, payer_identity: identities.IdentityRef) -> str:
             },
         )
     return account_id
-
-
-def _check_merchant_may_be_paid(
-    conn, settings: Settings, merchant: dict, amount_cents: int
-) -> None:
-    """What is about the merchant: the cap on a payment to it, its maximum
-    balance and, as for a payment the payer starts, its verification and fee."""
-    transfer_policy.check_per_transfer_cap(settings, merchant["kind"], amount_cents)
-    transfer_policy.check_max_balance(settings, merchant, amount_cents)
-    transfer_policy.check_recipient_row_verified(merchant)
-    merchant_fees.check_fee_below_amount(conn, merchant, amount_cents)
 
 
 def _refuse_open_reference(conn, merchant_account_id: str, merchant_reference: str) -> None:

@@ -15,8 +15,7 @@ from psycopg.rows import dict_row
 from envoi.client import errors
 from envoi.core.config import Settings
 from envoi.core.enums import PayoutState
-from envoi.core.ledger import accounts, code_resets
-from envoi.core.policy import transfer_policy
+from envoi.core.ledger import accounts, refusals
 from envoi.providers.provider import CallbackResult
 
 PAYOUT_COLUMNS = (
@@ -41,10 +40,19 @@ def hold(
 ) -> dict:
     """Check the holder's code (outside a code reset's hold) and the available
     balance of the locked account, then hold the amount: a PENDING payout."""
-    code_resets.require_no_hold(account)
+    refusals.check(
+        conn,
+        "code_hold_refusal(a) FROM accounts a WHERE a.account_id = %s",
+        (account["account_id"],),
+    )
     accounts.verify_code(conn, settings, code_key, account, code)
-    transfer_policy.check_monthly_outgoing(conn, settings, account, amount_cents)
-    accounts.require_available(account, amount_cents, "the account's")
+    refusals.check(
+        conn,
+        "coalesce(monthly_outgoing_refusal(%s, a, %s::bigint),"
+        " available_refusal(a, %s::bigint, 'the account''s'))"
+        " FROM account_for(%s, false) a",
+        (refusals.rules(settings), amount_cents, amount_cents, account["account_id"]),
+    )
     try:
         return (
             conn.cursor(row_factory=dict_row)

@@ -29,8 +29,12 @@ def error_for(refusal: dict) -> errors.EnvoiError:
 
 
 def check(conn: psycopg.Connection, expression: str, params) -> None:
-    """Raise the refusal of `SELECT expression` (a rule's call), if any."""
-    refusal = conn.execute(f"SELECT {expression}", params).fetchone()[0]
+    """Raise the refusal of `SELECT expression` (a rule's call), if any; and the one a
+    rule raised inside the database (refuse.sql)."""
+    try:
+        refusal = conn.execute(f"SELECT {expression}", params).fetchone()[0]
+    except psycopg.Error as exc:
+        raise error_for_exception(exc) or exc from None
     if refusal is not None:
         raise error_for(refusal)
 

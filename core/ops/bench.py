@@ -605,7 +605,7 @@ def measure_sql_bulk_tps(database_url: str, account_ids: list[str], mode: Mode) 
 
         def post(batch: list[bulk_transfers.NewTransfer]) -> None:
             with conn.transaction():
-                bulk_transfers.lock_accounts(conn, batch)
+                bulk_transfers.lock_accounts(conn, batch, Settings())
                 bulk_transfers.insert_completed(conn, batch, BULK_INITIATED_BY)
 
         return _run_batches(account_ids, mode, 1, post)

@@ -2,9 +2,10 @@
 
 A merchant's rate is basis points of the amount (150 = 1.5 %), rounded half
 up to the cent, plus a fixed part. The database computes a payment's fee when
-the payment is written (transfers_set_fee, migration 0012) and posts it to
-the FEE_REVENUE system account when the payment completes; this module only
-refuses early what the database would refuse, with a clear error, and sets rates.
+the payment is written (transfers_set_fee) and posts it to the FEE_REVENUE
+system account when the payment completes; a payment its fee would take all
+of is refused (fee_below_amount_refusal, and a CHECK). This module reads
+fees and sets rates.
 """
 
 from envoi.client import errors
@@ -19,19 +20,6 @@ def fee_cents(conn, amount_cents: int, basis_points: int, fixed_cents: int) -> i
         "SELECT merchant_fee_cents(%s::bigint, %s::integer, %s::bigint)",
         (amount_cents, basis_points, fixed_cents),
     ).fetchone()[0]
-
-
-def check_fee_below_amount(conn, recipient: dict, amount_cents: int) -> None:
-    """Refuse a payment to a merchant that its fee would take all of: the
-    merchant must receive at least a cent (a CHECK on transfers says so too)."""
-    if recipient["kind"] != "MERCHANT":
-        return
-    fee = fee_cents(conn, amount_cents, recipient["fee_basis_points"], recipient["fee_fixed_cents"])
-    if fee >= amount_cents:
-        raise errors.AmountBelowFee(
-            f"the merchant's fee on this amount is {fee} cents: pay more than that",
-            metadata={"fee_cents": str(fee)},
-        )
 
 
 def set_fees(conn, account: dict, basis_points: int, fixed_cents: int) -> None:

@@ -2,7 +2,7 @@
 CREATE OR REPLACE FUNCTION currency_refusal(
     p_held_currency_code text, p_currency_code text, p_holder text,
     p_field text DEFAULT 'amount.currency_code'
-) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+) RETURNS jsonb LANGUAGE sql STABLE AS $$
     SELECT refusal('CURRENCY_MISMATCH',
                    format('%s holds %s, not %s', p_holder, p_held_currency_code, p_currency_code),
                    '{}', jsonb_build_object(p_field, 'must be ' || p_held_currency_code))

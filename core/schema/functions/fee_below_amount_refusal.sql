@@ -1,7 +1,7 @@
 -- A payment to a merchant that its fee would take all of: the merchant must
 -- receive at least a cent (the fee_below_amount CHECK on transfers too).
 CREATE OR REPLACE FUNCTION fee_below_amount_refusal(r accounts, p_amount_cents bigint)
-    RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+    RETURNS jsonb LANGUAGE sql STABLE AS $$
     SELECT refusal('AMOUNT_BELOW_FEE',
                    format('the merchant''s fee on this amount is %s cents: pay more than that',
                           fee.cents),

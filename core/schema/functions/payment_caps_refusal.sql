@@ -8,16 +8,12 @@ CREATE OR REPLACE FUNCTION payment_caps_refusal(
     s jsonb, sender accounts, p_recipient_kind text, r accounts, p_amount_cents bigint
 ) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
 DECLARE
-    cap_cents bigint := CASE WHEN p_recipient_kind = 'PERSON'
-                             THEN (s->>'max_to_person_cents')::bigint
-                             ELSE (s->>'max_to_organisation_cents')::bigint END;
+    cap jsonb := per_transfer_cap_refusal(s, p_recipient_kind, p_amount_cents);
     daily_cents bigint := (s->>'daily_cap_cents')::bigint;
     spent_cents bigint;
 BEGIN
-    IF p_amount_cents > cap_cents THEN
-        RETURN refusal('LIMIT_EXCEEDED',
-            format('a payment to a %s is capped at %s cents', lower(p_recipient_kind), cap_cents),
-            jsonb_build_object('limit', 'PER_TRANSFER', 'limit_cents', cap_cents::text));
+    IF cap IS NOT NULL THEN
+        RETURN cap;
     END IF;
     IF daily_cents > 0 THEN
         spent_cents := payments_sent_cents(sender.account_id, interval '24 hours');

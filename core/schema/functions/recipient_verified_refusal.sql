@@ -2,7 +2,7 @@
 -- business profile (legal name, registration number).
 CREATE OR REPLACE FUNCTION recipient_verified_refusal(
     p_account_id uuid, p_kind text, p_profile_verify_time timestamptz
-) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+) RETURNS jsonb LANGUAGE sql STABLE AS $$
     SELECT refusal('RECIPIENT_NOT_VERIFIED',
                    format('this %s is not verified yet: it cannot be paid', lower(p_kind)),
                    jsonb_build_object('account_id', p_account_id::text))

@@ -3,7 +3,7 @@
 -- message, metadata (string values) and field violations (BadRequest).
 CREATE OR REPLACE FUNCTION refusal(
     reason text, message text, metadata jsonb DEFAULT '{}', field_violations jsonb DEFAULT '{}'
-) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+) RETURNS jsonb LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object('reason', reason, 'message', message, 'metadata', metadata,
                               'field_violations', field_violations)
 $$;
