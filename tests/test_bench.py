@@ -11,9 +11,10 @@ from envoi.core.ops.bench import RESULT_KEYS
 BENCH_TIMEOUT_S = 120
 
 
-def test_bench_smoke_writes_every_result(tmp_path):
-    out = tmp_path / "bench"
-    done = run_envoi("bench", "--smoke", "--out", str(out), timeout_s=BENCH_TIMEOUT_S)
+def run_bench(out, *args, **variables):
+    done = run_envoi(
+        "bench", "--smoke", *args, "--out", str(out), timeout_s=BENCH_TIMEOUT_S, **variables
+    )
     assert done.returncode == 0, done.stderr
     results = json.loads((out / "results.json").read_text())
     for key in RESULT_KEYS:
@@ -23,9 +24,16 @@ def test_bench_smoke_writes_every_result(tmp_path):
             assert results["notes"][key], f"{key} is null without a note"
         else:
             assert isinstance(value, (int, float)) and value > 0, (key, value)
+    return done, results
+
+
+def test_bench_smoke_writes_every_result(tmp_path):
+    out = tmp_path / "bench"
+    done, results = run_bench(out)
     for measured in (
         "pgbench_tps",
         "sql_transfer_tps",
+        "sql_lean_transfer_tps",
         "p2p_confirmed_tps",
         "bulk_tps",
         "sql_bulk_tps",
@@ -34,11 +42,16 @@ def test_bench_smoke_writes_every_result(tmp_path):
     ):
         assert results[measured] is not None, measured
     assert results["ratios"]["bulk_over_sql_bulk"] is not None
+    for lean_ratio in ("sql_lean_over_pgbench", "sql_transfer_over_sql_lean"):
+        assert results["ratios"][lean_ratio] > 0, lean_ratio
+    assert results["ratios"]["sql_transfer_over_pgbench"] > 0
+    assert results["per_transfer_in_lean_sql"]["db_commits"] > 0
     assert results["settings"]["errors"] == {"p2p": 0, "hot": 0, "collection": 0}
     assert results["mode"] == "smoke"
     table = (out / "results.md").read_text()
     assert "| p2p_confirmed_tps |" in table
     assert "| bulk_over_sql_bulk |" in table
+    assert "| sql_lean_transfer_tps |" in table
     assert "| p2p_confirmed_tps |" in done.stdout
     # The concurrency sweep and the plots (matplotlib is in the bench extra,
     # which `python3 tasks.py` installs).

@@ -9,6 +9,9 @@ on that server) and a real `envoi serve` subprocess. It measures, in order:
 2. sql_transfer_tps: a pgbench script doing the database work of one
    confirmed transfer as raw SQL (insert PENDING_CONFIRMATION, update to
    COMPLETED: envoi's triggers hold, post and write the outbox);
+   sql_lean_transfer_tps: the least SQL any double-entry ledger runs for one
+   single-phase transfer (lock both accounts, two balance updates, a transfer
+   row, two postings) on plain tables of its own, the floor of that work;
 3. p2p_confirmed_tps, p50_ms, p99_ms: InitiateTransfer then ConfirmTransfer
    through gRPC between random person accounts, from concurrent clients;
 4. bulk_tps and sql_bulk_tps: batches of LEDGER transfers between random
@@ -80,6 +83,7 @@ NULL_NOTES = {
 RESULT_KEYS = (
     "pgbench_tps",
     "sql_transfer_tps",
+    "sql_lean_transfer_tps",
     "p2p_confirmed_tps",
     "p50_ms",
     "p99_ms",
@@ -197,12 +201,79 @@ SQL_HOT_TRANSFER_SCRIPT = SQL_TRANSFER_SCRIPT.replace(
 )
 
 
+# The least SQL any double-entry ledger must run for one single-phase
+# transfer, written plainly on plain tables of its own (no trigger, no
+# outbox, no hold): lock both accounts in id order, two balance updates, one
+# transfer row, two postings. The floor of the same work on the same database.
+SQL_LEAN_TRANSFER_SCRIPT = f"""\
+\\set from_n random(1, :accounts)
+\\set offset random(1, :accounts - 1)
+\\set to_n 1 + ((:from_n - 1 + :offset) % :accounts)
+BEGIN;
+SELECT account_id FROM lean_accounts WHERE n IN (:from_n, :to_n)
+  ORDER BY account_id FOR NO KEY UPDATE;
+UPDATE lean_accounts SET balance_cents = balance_cents - {TRANSFER_CENTS} WHERE n = :from_n
+  RETURNING account_id AS from_id \\gset
+UPDATE lean_accounts SET balance_cents = balance_cents + {TRANSFER_CENTS} WHERE n = :to_n
+  RETURNING account_id AS to_id \\gset
+INSERT INTO lean_transfers (transfer_id, from_account_id, to_account_id, amount_cents)
+  VALUES (gen_random_uuid(), :from_id, :to_id, {TRANSFER_CENTS}) RETURNING transfer_id \\gset
+INSERT INTO lean_postings (transfer_id, account_id, amount_cents)
+  VALUES (:transfer_id, :from_id, -{TRANSFER_CENTS}), (:transfer_id, :to_id, {TRANSFER_CENTS});
+END;
+"""
+
+
+def prepare_lean_tables(database_url: str, accounts: int) -> None:
+    """The lean script's tables, beside envoi's in the ledger database, with
+    `accounts` accounts funded as envoi's are."""
+    with psycopg.connect(database_url) as conn:
+        conn.execute(
+            "CREATE TABLE lean_accounts (n integer PRIMARY KEY, account_id uuid NOT NULL UNIQUE,"
+            " balance_cents bigint NOT NULL CHECK (balance_cents >= 0))"
+        )
+        conn.execute(
+            "CREATE TABLE lean_transfers (transfer_id uuid PRIMARY KEY,"
+            " from_account_id uuid NOT NULL REFERENCES lean_accounts (account_id),"
+            " to_account_id uuid NOT NULL REFERENCES lean_accounts (account_id),"
+            " amount_cents bigint NOT NULL CHECK (amount_cents > 0),"
+            " create_time timestamptz NOT NULL DEFAULT now())"
+        )
+        conn.execute(
+            "CREATE TABLE lean_postings (posting_id bigint GENERATED ALWAYS AS IDENTITY"
+            " PRIMARY KEY, transfer_id uuid NOT NULL REFERENCES lean_transfers,"
+            " account_id uuid NOT NULL REFERENCES lean_accounts (account_id),"
+            " amount_cents bigint NOT NULL)"
+        )
+        conn.execute(
+            "INSERT INTO lean_accounts (n, account_id, balance_cents)"
+            " SELECT n, gen_random_uuid(), %s FROM generate_series(1, %s) AS n",
+            (FUNDING_CENTS, accounts),
+        )
+        conn.execute("ANALYZE lean_accounts")
+
+
+SQL_SCRIPTS = {
+    "sql_transfer": SQL_TRANSFER_SCRIPT,
+    "sql_hot_transfer": SQL_HOT_TRANSFER_SCRIPT,
+    "sql_lean_transfer": SQL_LEAN_TRANSFER_SCRIPT,
+}
+
+
 def measure_sql_transfer_tps(
-    database_url: str, mode: Mode, workdir: pathlib.Path, *, hot: bool = False
+    database_url: str,
+    mode: Mode,
+    workdir: pathlib.Path,
+    *,
+    hot: bool = False,
+    script_name: str | None = None,
 ) -> tuple[float, int]:
-    """(transfers per second, transfers done): one pgbench transaction is one transfer."""
-    script = workdir / ("sql_hot_transfer.sql" if hot else "sql_transfer.sql")
-    script.write_text(SQL_HOT_TRANSFER_SCRIPT if hot else SQL_TRANSFER_SCRIPT)
+    """(transfers per second, transfers done): one pgbench transaction is one
+    transfer. script_name: a key of SQL_SCRIPTS (default sql_transfer, or
+    sql_hot_transfer with hot)."""
+    script_name = script_name or ("sql_hot_transfer" if hot else "sql_transfer")
+    script = workdir / f"{script_name}.sql"
+    script.write_text(SQL_SCRIPTS[script_name])
     output = run_pgbench(
         database_url,
         [
@@ -859,21 +930,37 @@ def _measure_sql_phases(
     """Phases 2, 5 and 4 as raw SQL, into results; returns (sql_transfer_tps
     unrounded, the settlement account ids, the raw SQL batches' result)."""
     print("envoi bench: one confirmed transfer as raw SQL", file=sys.stderr, flush=True)
-    sql_before = database_work(server_url, ledger_url)
-    sql_tps, sql_transfers = measure_sql_transfer_tps(ledger_url, mode, workdir)
+    sql_tps = _sql_script_phase(
+        results, "per_confirmed_transfer_in_sql", server_url, ledger_url, mode, workdir
+    )
     results["sql_transfer_tps"] = round(sql_tps, 1)
-    time.sleep(STATS_SETTLE_S)
-    sql_after = database_work(server_url, ledger_url)
-    if sql_transfers:
-        results["per_confirmed_transfer_in_sql"] = per_transfer(
-            sql_before, sql_after, sql_transfers
-        )
+    print("envoi bench: the least SQL of one transfer, on plain tables", file=sys.stderr)
+    prepare_lean_tables(ledger_url, mode.accounts)
+    lean_tps = _sql_script_phase(
+        results, "per_transfer_in_lean_sql", server_url, ledger_url, mode, workdir, "sql_lean"
+    )
+    results["sql_lean_transfer_tps"] = round(lean_tps, 1)
     print("envoi bench: one transfer to one association as raw SQL", file=sys.stderr)
     sql_hot_tps, _ = measure_sql_transfer_tps(ledger_url, mode, workdir, hot=True)
     results["sql_hot_transfer_tps"] = round(sql_hot_tps, 1)
     print("envoi bench: batches of transfers as raw SQL", file=sys.stderr, flush=True)
     settlement_ids = open_settlement_accounts(ledger_url, mode.accounts, BENCH_CODE_KEY)
     return sql_tps, settlement_ids, measure_sql_bulk_tps(ledger_url, settlement_ids, mode)
+
+
+def _sql_script_phase(
+    results, work_key, server_url, ledger_url, mode, workdir, script="sql"
+) -> float:
+    """Transfers per second of SQL_SCRIPTS[script + "_transfer"]; the database's
+    commits and rows written per transfer into results[work_key] (if any was done)."""
+    before = database_work(server_url, ledger_url)
+    tps, transfers = measure_sql_transfer_tps(
+        ledger_url, mode, workdir, script_name=script + "_transfer"
+    )
+    time.sleep(STATS_SETTLE_S)
+    if transfers:
+        results[work_key] = per_transfer(before, database_work(server_url, ledger_url), transfers)
+    return tps
 
 
 @dataclass
@@ -963,6 +1050,9 @@ def _record_measures(results, grpc: GrpcPhases, bulk, sql_bulk, tweets, bulk_rss
         "hot_over_p2p": ratio(hot.tps, p2p.tps),
         "collection_over_p2p": ratio(collection.tps, p2p.tps),
         "sql_hot_over_sql_transfer": ratio(results["sql_hot_transfer_tps"], sql_tps),
+        "sql_lean_over_pgbench": ratio(results["sql_lean_transfer_tps"], results["pgbench_tps"]),
+        "sql_transfer_over_sql_lean": ratio(sql_tps, results["sql_lean_transfer_tps"]),
+        "sql_transfer_over_pgbench": ratio(sql_tps, results["pgbench_tps"]),
     }
     if grpc.transfers:
         # Over the gRPC phases on that server (p2p, hot, collection, the sweep); includes
