@@ -9,6 +9,22 @@ from server_process import run_envoi
 from envoi.core.ops.bench import RESULT_KEYS
 
 BENCH_TIMEOUT_S = 120
+WEBHOOK_DETAILS = {
+    "posts",
+    "posts_not_accepted",
+    "pending",
+    "p50_ms",
+    "p99_ms",
+    "posts_per_s",
+    "send_late_p50_ms",
+    "send_late_p99_ms",
+    "send_late_max_ms",
+    "sent_per_s",
+    "slot_to_pending_p50_ms",
+    "slot_to_pending_p99_ms",
+    "sender",
+    "max_in_flight",
+}
 
 
 def run_bench(out, *args, **variables):
@@ -46,12 +62,19 @@ def test_bench_smoke_writes_every_result(tmp_path):
         assert results["ratios"][lean_ratio] > 0, lean_ratio
     assert results["ratios"]["sql_transfer_over_pgbench"] > 0
     assert results["per_transfer_in_lean_sql"]["db_commits"] > 0
+    # Both webhook phases, with how late the senders were against their schedule.
+    for phase in ("tweet_to_pending", "tweet_to_pending_1000"):
+        assert WEBHOOK_DETAILS <= set(results[phase]), phase
+        assert results[phase]["posts"] > 0
+    assert results["tweet_to_pending_1000"]["posts_per_s"] == 100.0  # smoke: 100 posts/s
+    assert results["tweet_to_pending_1000_p99_ms"] == results["tweet_to_pending_1000"]["p99_ms"]
     assert results["settings"]["errors"] == {"p2p": 0, "hot": 0, "collection": 0}
     assert results["mode"] == "smoke"
     table = (out / "results.md").read_text()
     assert "| p2p_confirmed_tps |" in table
     assert "| bulk_over_sql_bulk |" in table
     assert "| sql_lean_transfer_tps |" in table
+    assert "| tweet_to_pending_1000_p99_ms |" in table
     assert "| p2p_confirmed_tps |" in done.stdout
     # The concurrency sweep and the plots (matplotlib is in the bench extra,
     # which `python3 tasks.py` installs).

@@ -27,7 +27,9 @@ on that server) and a real `envoi serve` subprocess. It measures, in order:
    named by its hashtag, as a post would (a popular charity drive);
 6. tweet_to_pending_p99_ms: signed X webhooks at 200 posts per second to a
    second `envoi serve` running its channel gateway (the X API emulator plays
-   X), until each post's CONFIRMATION_REQUIRED event;
+   X), until each post's CONFIRMATION_REQUIRED event; then
+   tweet_to_pending_1000_p99_ms, the same at 1,000 posts per second from
+   sender processes of their own (bench_webhooks.py);
 7. max_rss_mb: the largest resident memory of an envoi server process.
 
 Besides: person to person again at several concurrencies (concurrency_sweep),
@@ -37,6 +39,7 @@ note saying why. docs/performance.md has a run.
 """
 
 import argparse
+import contextlib
 import json
 import multiprocessing
 import os
@@ -57,7 +60,7 @@ from psycopg.conninfo import conninfo_to_dict
 from envoi.core import schema
 from envoi.core.config import Settings
 from envoi.core.ledger import bulk_transfers
-from envoi.core.ops import bench_plots
+from envoi.core.ops import bench_plots, bench_webhooks
 from envoi.core.ops.harness import (
     Databases,
     RssSampler,
@@ -79,6 +82,7 @@ NULL_NOTES = {
     "bulk_tps": "no CreateTransfers batch finished in the phase",
     "sql_bulk_tps": "no raw SQL batch finished in the phase",
     "tweet_to_pending_p99_ms": "no post reached CONFIRMATION_REQUIRED in time",
+    "tweet_to_pending_1000_p99_ms": "no post reached CONFIRMATION_REQUIRED in time",
 }
 RESULT_KEYS = (
     "pgbench_tps",
@@ -93,6 +97,7 @@ RESULT_KEYS = (
     "sql_hot_transfer_tps",
     "collection_tps",
     "tweet_to_pending_p99_ms",
+    "tweet_to_pending_1000_p99_ms",
     "max_rss_mb",
 )
 
@@ -107,6 +112,7 @@ class Mode:
     client_processes: int
     threads_per_process: int
     tweets_per_s: float
+    fast_tweets_per_s: float  # the second webhook phase's rate
     bulk_batch: int  # transfers per CreateTransfers call (and per raw SQL batch)
     # Person to person again at each of these threads per client process,
     # for the plot of throughput against concurrency.
@@ -115,10 +121,12 @@ class Mode:
 
 
 MODES = {
-    "full": Mode("full", 10_000, 10, 8, 15.0, 2, 8, 200.0, 8_000, (1, 2, 4, 8, 16, 32), 5.0),
-    "quick": Mode("quick", 2_000, 1, 4, 4.0, 2, 4, 200.0, 1_000, (1, 4, 16), 2.0),
+    "full": Mode(
+        "full", 10_000, 10, 8, 15.0, 2, 8, 200.0, 1_000.0, 8_000, (1, 2, 4, 8, 16, 32), 5.0
+    ),
+    "quick": Mode("quick", 2_000, 1, 4, 4.0, 2, 4, 200.0, 1_000.0, 1_000, (1, 4, 16), 2.0),
     # For the test only: checks the whole path, measures nothing worth reading.
-    "smoke": Mode("smoke", 100, 1, 2, 1.0, 1, 2, 20.0, 1_000, (1, 2), 0.5),
+    "smoke": Mode("smoke", 100, 1, 2, 1.0, 1, 2, 20.0, 100.0, 1_000, (1, 2), 0.5),
 }
 
 
@@ -714,16 +722,43 @@ def measure_bulk_tps(target: str, token: str, account_ids: list[str], mode: Mode
 # --- a post on X to CONFIRMATION_REQUIRED -------------------------------------------
 
 TWEET_SENDERS = 50
+# The fast phase's senders: 64 POSTs in flight at most, over kept-alive connections.
+FAST_SENDER_PROCESSES = 2
+FAST_SENDER_THREADS = 32  # per process
+SLOW_SENDER_THREADS = 32
+
+
+@dataclass
+class Gateway:
+    """An `envoi serve` with its channel gateway, the X API emulator playing X,
+    and TWEET_SENDERS + 1 X users linked to the first person accounts."""
+
+    x: object
+    server: EnvoiServer
+    url: str  # the gateway's webhook
+    users: list[dict]
+    bot: dict
 
 
 def measure_tweet_to_pending(
     database_url: str, person_ids: list[str], mode: Mode, workdir: pathlib.Path
-) -> dict:
-    """Signed Account Activity webhooks at tweets_per_s to an `envoi serve` with
-    its gateway (the X API emulator plays X), each a payment post by a linked
-    person; the latency of a post is from its POST's start to the commit time of
-    its transfer's CONFIRMATION_REQUIRED event (the event's create_time, the
-    start of that transaction: a slight underestimate)."""
+) -> tuple[dict, dict]:
+    """Signed Account Activity webhooks to an `envoi serve` with its gateway,
+    each a payment post by a linked person: at tweets_per_s, then (posts of
+    other ids, on the same server) at fast_tweets_per_s. The latency of a post
+    is from its POST's start to the commit time of its transfer's
+    CONFIRMATION_REQUIRED event (the event's create_time, the start of that
+    transaction: a slight underestimate). Returns the two phases' details."""
+    with _gateway(database_url, person_ids, workdir) as gateway:
+        slow = _webhook_phase(gateway, database_url, mode.tweets_per_s, mode.phase_s, fast=False)
+        fast = _webhook_phase(
+            gateway, database_url, mode.fast_tweets_per_s, mode.phase_s, fast=True
+        )
+    return slow, fast
+
+
+@contextlib.contextmanager
+def _gateway(database_url: str, person_ids: list[str], workdir: pathlib.Path):
     from envoi.channels.twitter.channel import WEBHOOK_PATH
     from envoi.channels.twitter.x_api_emulator import XApiEmulator
     from envoi.client import EnvoiClient
@@ -759,26 +794,60 @@ def measure_tweet_to_pending(
                     )
             url = f"http://{gateway_listen}{WEBHOOK_PATH}"
             _wait_for_webhooks(x, url)
-            recipient = users[-1]["username"]
-            payloads = [
-                x.account_activity_payload(
-                    x.post(users[n % TWEET_SENDERS], f"@SmoneyFR #envoyer 1€ @{recipient}"), bot
-                )
-                for n in range(round(mode.tweets_per_s * mode.phase_s))
-            ]
-            with RssSampler(server.process.pid) as rss:
-                sent_at, failed_posts = _deliver_at_rate(x, url, payloads, mode.tweets_per_s)
-                latencies_s = _wait_for_pending(database_url, sent_at)
+            yield Gateway(x, server, url, users, bot)
         finally:
             server.stop()
-    latencies_s.sort()
+
+
+def _webhook_phase(
+    gateway: Gateway, database_url: str, per_s: float, phase_s: float, *, fast: bool
+) -> dict:
+    """per_s x phase_s payment posts to the gateway on a fixed schedule, until
+    their CONFIRMATION_REQUIRED events; fast: from sender processes over
+    kept-alive connections, else from threads here, a connection a POST."""
+    x, recipient = gateway.x, gateway.users[-1]["username"]
+    payloads = [
+        x.account_activity_payload(
+            x.post(gateway.users[n % TWEET_SENDERS], f"@SmoneyFR #envoyer 1€ @{recipient}"),
+            gateway.bot,
+        )
+        for n in range(round(per_s * phase_s))
+    ]
+    with RssSampler(gateway.server.process.pid) as rss:
+        if fast:
+            posts = bench_webhooks.signed_posts(payloads, x.consumer_secret)
+            delivery = bench_webhooks.deliver_at_rate(
+                gateway.url, posts, per_s, FAST_SENDER_PROCESSES, FAST_SENDER_THREADS
+            )
+            sender = f"{FAST_SENDER_PROCESSES} processes x {FAST_SENDER_THREADS} threads"
+            sender += ", kept-alive connections"
+        else:
+            delivery = _deliver_at_rate(x, gateway.url, payloads, per_s)
+            sender = f"{SLOW_SENDER_THREADS} threads, a connection per POST"
+        pending_at = _wait_for_pending(database_url, delivery.sent_at)
+    latencies_s = sorted(at - delivery.sent_at[post_id] for post_id, at in pending_at.items())
+    from_slot_s = sorted(at - delivery.slot_at[post_id] for post_id, at in pending_at.items())
+    late_s = sorted(delivery.late_s)
+    span_s = delivery.last_start_s - delivery.first_slot_s
     return {
         "posts": len(payloads),
-        "posts_not_accepted": failed_posts,  # refused, reset or not 200: left out
+        "posts_not_accepted": delivery.not_accepted,  # refused, reset or not 200: left out
         "pending": len(latencies_s),
         "p50_ms": percentile_ms(latencies_s, 0.50),
         "p99_ms": percentile_ms(latencies_s, 0.99),
-        "posts_per_s": mode.tweets_per_s,
+        "posts_per_s": per_s,
+        # Did the bench keep its schedule: each POST's start minus its slot,
+        # and the rate the POSTs really started at.
+        "send_late_p50_ms": percentile_ms(late_s, 0.50),
+        "send_late_p99_ms": percentile_ms(late_s, 0.99),
+        "send_late_max_ms": percentile_ms(late_s, 1.0),
+        "sent_per_s": round((len(payloads) - 1) / span_s, 1) if span_s > 0 else None,
+        # From each post's slot, not its POST's start: the latency a sender that
+        # kept the schedule would have seen (counting the wait for a free sender).
+        "slot_to_pending_p50_ms": percentile_ms(from_slot_s, 0.50),
+        "slot_to_pending_p99_ms": percentile_ms(from_slot_s, 0.99),
+        "sender": sender,
+        "max_in_flight": delivery.max_in_flight,
         "max_rss_bytes": rss.max_rss_bytes,
     }
 
@@ -795,41 +864,52 @@ def _wait_for_webhooks(x, url: str) -> None:
     raise RuntimeError(f"the gateway's webhook {url} does not answer")
 
 
-def _deliver_at_rate(
-    x, url: str, payloads: list[dict], per_s: float
-) -> tuple[dict[str, float], int]:
-    """POST each payload at its slot of a fixed schedule; return ({post id: send
-    epoch s} of the posts the gateway accepted (200), how many it did not)."""
+def _deliver_at_rate(x, url: str, payloads: list[dict], per_s: float) -> bench_webhooks.Delivery:
+    """POST each payload at its slot of a fixed schedule, with the emulator's
+    deliver_webhook (a connection a POST) from SLOW_SENDER_THREADS threads."""
     from concurrent.futures import ThreadPoolExecutor
 
-    sent_at: dict[str, float] = {}
+    delivery = bench_webhooks.Delivery({}, {}, 0, [], time.time(), 0.0, 0)
+    lock = threading.Lock()
+    in_flight = [0]
     start = time.monotonic()
 
     def deliver(n: int) -> None:
         delay_s = start + n / per_s - time.monotonic()
         if delay_s > 0:
             time.sleep(delay_s)
+        late_s = time.monotonic() - (start + n / per_s)
         started_s = time.time()
+        slot_s = started_s - late_s
+        with lock:
+            in_flight[0] += 1
+            delivery.max_in_flight = max(delivery.max_in_flight, in_flight[0])
         try:
             status, _ = x.deliver_webhook(url, payloads[n], x.consumer_secret)
         except OSError:  # refused or reset: the gateway did not take it
             status = None
-        if status == 200:
-            sent_at[payloads[n]["tweet_create_events"][0]["id_str"]] = started_s
-        else:
-            failed.append(status)
+        with lock:
+            in_flight[0] -= 1
+            delivery.late_s.append(late_s)
+            delivery.last_start_s = max(delivery.last_start_s, started_s)
+            if status == 200:
+                post_id = payloads[n]["tweet_create_events"][0]["id_str"]
+                delivery.sent_at[post_id] = started_s
+                delivery.slot_at[post_id] = slot_s
+            else:
+                delivery.not_accepted += 1
 
-    failed: list = []
-    with ThreadPoolExecutor(max_workers=32) as pool:
+    with ThreadPoolExecutor(max_workers=SLOW_SENDER_THREADS) as pool:
         list(pool.map(deliver, range(len(payloads))))
-    return sent_at, len(failed)
+    return delivery
 
 
 PENDING_WAIT_S = 10.0
 
 
-def _wait_for_pending(database_url: str, sent_at: dict[str, float]) -> list[float]:
-    """Latencies (s) of the posts whose CONFIRMATION_REQUIRED event exists."""
+def _wait_for_pending(database_url: str, sent_at: dict[str, float]) -> dict[str, float]:
+    """{post id: its CONFIRMATION_REQUIRED event's create_time, epoch s} of the
+    posts of sent_at whose event exists."""
     deadline = time.monotonic() + PENDING_WAIT_S
     with psycopg.connect(database_url, autocommit=True) as conn:
         while True:
@@ -839,15 +919,12 @@ def _wait_for_pending(database_url: str, sent_at: dict[str, float]) -> list[floa
                 " WHERE e.event_type = 'CONFIRMATION_REQUIRED'"
                 " AND t.channel_reference LIKE 'post:%%'"
             ).fetchall()
-            if len(rows) >= len(sent_at) or time.monotonic() > deadline:
+            # Only this phase's posts: an earlier phase's are in the ledger too.
+            mine = [row for row in rows if row[0].removeprefix("post:") in sent_at]
+            if len(mine) >= len(sent_at) or time.monotonic() > deadline:
                 break
             time.sleep(0.2)
-    latencies_s = []
-    for reference, created_epoch_s in rows:
-        post_id = reference.removeprefix("post:")
-        if post_id in sent_at:
-            latencies_s.append(float(created_epoch_s) - sent_at[post_id])
-    return latencies_s
+    return {reference.removeprefix("post:"): float(created_s) for reference, created_s in mine}
 
 
 # --- the run ------------------------------------------------------------------------
@@ -1027,7 +1104,13 @@ def _measure_bulk_phase(
 
 def _record_measures(results, grpc: GrpcPhases, bulk, sql_bulk, tweets, bulk_rss_bytes, sql_tps):
     p2p, hot, collection = grpc.p2p, grpc.hot, grpc.collection
-    max_rss_bytes = max(grpc.max_rss_bytes, bulk_rss_bytes, tweets.pop("max_rss_bytes"))
+    tweets, fast_tweets = tweets
+    max_rss_bytes = max(
+        grpc.max_rss_bytes,
+        bulk_rss_bytes,
+        tweets.pop("max_rss_bytes"),
+        fast_tweets.pop("max_rss_bytes"),
+    )
     results.update(
         p2p_confirmed_tps=p2p.tps,
         p50_ms=p2p.p50_ms,
@@ -1041,6 +1124,8 @@ def _record_measures(results, grpc: GrpcPhases, bulk, sql_bulk, tweets, bulk_rss
         sql_bulk_tps=sql_bulk.tps or None,
         tweet_to_pending_p99_ms=tweets["p99_ms"],
         tweet_to_pending=tweets,
+        tweet_to_pending_1000_p99_ms=fast_tweets["p99_ms"],
+        tweet_to_pending_1000=fast_tweets,
         max_rss_mb=round(max_rss_bytes / 2**20, 1) or None,
     )
     results["ratios"] = {
@@ -1104,6 +1189,7 @@ GOALS = {
     "hot_account_tps": ">= 0.8 x p2p_confirmed_tps",
     "collection_tps": ">= 0.8 x p2p_confirmed_tps",
     "tweet_to_pending_p99_ms": "<= 50",
+    "tweet_to_pending_1000_p99_ms": "<= 200",
     "max_rss_mb": "<= 200",
 }
 
