@@ -7,6 +7,7 @@ import json
 from server_process import run_envoi
 
 from envoi.core.ops.bench import RESULT_KEYS
+from envoi.core.ops.bench_large import SCALE_ENV
 
 BENCH_TIMEOUT_S = 120
 WEBHOOK_DETAILS = {
@@ -68,6 +69,10 @@ def test_bench_smoke_writes_every_result(tmp_path):
         assert results[phase]["posts"] > 0
     assert results["tweet_to_pending_1000"]["posts_per_s"] == 100.0  # smoke: 100 posts/s
     assert results["tweet_to_pending_1000_p99_ms"] == results["tweet_to_pending_1000"]["p99_ms"]
+    # --large was not asked for.
+    assert results["large_p2p_confirmed_tps"] is None
+    assert results["notes"]["large_p2p_confirmed_tps"] == "run with --large"
+    assert results["large"] is None and results["ratios"]["large_p2p_over_p2p"] is None
     assert results["settings"]["errors"] == {"p2p": 0, "hot": 0, "collection": 0}
     assert results["mode"] == "smoke"
     table = (out / "results.md").read_text()
@@ -75,6 +80,7 @@ def test_bench_smoke_writes_every_result(tmp_path):
     assert "| bulk_over_sql_bulk |" in table
     assert "| sql_lean_transfer_tps |" in table
     assert "| tweet_to_pending_1000_p99_ms |" in table
+    assert "| large_p2p_confirmed_tps | null: run with --large |" in table
     assert "| p2p_confirmed_tps |" in done.stdout
     # The concurrency sweep and the plots (matplotlib is in the bench extra,
     # which `python3 tasks.py` installs).
@@ -88,3 +94,27 @@ def test_bench_smoke_writes_every_result(tmp_path):
     cpu = results["cpu_ms_per_confirmed_transfer"]
     assert set(cpu) == {"envoi_server", "postgres", "bench_clients"}
     assert cpu["envoi_server"] > 0 and cpu["postgres"] > 0
+
+
+def test_bench_large_loads_a_ledger_and_measures_on_it(tmp_path):
+    """--large at a thousandth of its size: 1,000 accounts, 10,000 past transfers."""
+    out = tmp_path / "bench"
+    done, results = run_bench(out, "--large", **{SCALE_ENV: "0.001"})
+    large = results["large"]
+    assert (large["accounts"], large["past_transfers"]) == (1_000, 10_000)
+    assert results["large_p2p_confirmed_tps"] == large["p2p_confirmed_tps"] > 0
+    assert large["errors"] == 0 and large["p50_ms"] > 0 and large["p99_ms"] > 0
+    assert large["load_s"] >= 0 and large["db_size_mb"] > 0 and large["invariants_s"] >= 0
+    assert set(large["load_steps_s"]) >= {"accounts", "past_transfers", "indexes"}
+    assert results["ratios"]["large_p2p_over_p2p"] > 0
+    assert "large_p2p_confirmed_tps" not in results["notes"]
+    assert "10,000 of 10,000 past transfers (" in done.stderr
+    assert "envoi bench --large: loaded 1,000 accounts and 10,000 past transfers in" in done.stderr
+    assert "| large_p2p_over_p2p |" in (out / "results.md").read_text()
+
+
+def test_bench_refuses_large_with_quick(tmp_path):
+    done = run_envoi("bench", "--quick", "--large", "--out", str(tmp_path / "bench"), timeout_s=30)
+    assert done.returncode != 0
+    assert "--large runs with the full mode" in done.stderr
+    assert not (tmp_path / "bench").exists()

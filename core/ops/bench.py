@@ -30,7 +30,9 @@ on that server) and a real `envoi serve` subprocess. It measures, in order:
    X), until each post's CONFIRMATION_REQUIRED event; then
    tweet_to_pending_1000_p99_ms, the same at 1,000 posts per second from
    sender processes of their own (bench_webhooks.py);
-7. max_rss_mb: the largest resident memory of an envoi server process.
+7. max_rss_mb: the largest resident memory of an envoi server process;
+8. with --large only, large_p2p_confirmed_tps: phase 3 again on a ledger of
+   a million accounts and ten million past transfers (bench_large.py).
 
 Besides: person to person again at several concurrencies (concurrency_sweep),
 the CPU the server, PostgreSQL and the clients spent per confirmed transfer,
@@ -60,7 +62,7 @@ from psycopg.conninfo import conninfo_to_dict
 from envoi.core import schema
 from envoi.core.config import Settings
 from envoi.core.ledger import bulk_transfers
-from envoi.core.ops import bench_plots, bench_webhooks
+from envoi.core.ops import bench_large, bench_plots, bench_webhooks
 from envoi.core.ops.harness import (
     Databases,
     RssSampler,
@@ -83,6 +85,7 @@ NULL_NOTES = {
     "sql_bulk_tps": "no raw SQL batch finished in the phase",
     "tweet_to_pending_p99_ms": "no post reached CONFIRMATION_REQUIRED in time",
     "tweet_to_pending_1000_p99_ms": "no post reached CONFIRMATION_REQUIRED in time",
+    "large_p2p_confirmed_tps": "run with --large",
 }
 RESULT_KEYS = (
     "pgbench_tps",
@@ -99,6 +102,7 @@ RESULT_KEYS = (
     "tweet_to_pending_p99_ms",
     "tweet_to_pending_1000_p99_ms",
     "max_rss_mb",
+    "large_p2p_confirmed_tps",
 )
 
 
@@ -306,14 +310,19 @@ def measure_sql_transfer_tps(
 # --- accounts, made directly in the database ----------------------------------------
 
 
-def prepare_ledger(database_url: str, mode: Mode, code_key: bytes) -> tuple[list[str], str]:
-    """Migrate, then open and fund `mode.accounts` person accounts and one
-    association (all with the code CODE) straight in SQL, through the same
-    triggers as a credit. Returns (person account ids, association id)."""
+def prepare_schema(database_url: str, code_key: bytes) -> None:
+    """Migrate, and make the system accounts, as `envoi serve` would."""
     from envoi.core.server import prepare_database
 
     schema.migrate(database_url)
     prepare_database(database_url, Settings(database_url=database_url, code_key=code_key))
+
+
+def prepare_ledger(database_url: str, mode: Mode, code_key: bytes) -> tuple[list[str], str]:
+    """Migrate, then open and fund `mode.accounts` person accounts and one
+    association (all with the code CODE) straight in SQL, through the same
+    triggers as a credit. Returns (person account ids, association id)."""
+    prepare_schema(database_url, code_key)
     person_ids = [str(uuid.uuid4()) for _ in range(mode.accounts)]
     association_id = str(uuid.uuid4())
     with psycopg.connect(database_url) as conn:
@@ -927,6 +936,64 @@ def _wait_for_pending(database_url: str, sent_at: dict[str, float]) -> dict[str,
     return {reference.removeprefix("post:"): float(created_s) for reference, created_s in mine}
 
 
+# --- --large: person to person on a large ledger ------------------------------------
+
+LARGE_INVARIANTS_WORK_MEM = "512MB"  # the checks group tens of millions of rows
+
+
+def measure_large(dbs: Databases, mode: Mode, workers: int, workdir: pathlib.Path) -> dict:
+    """Phase 3 again, with the same clients, on a database of its own loaded
+    with bench_large's accounts and past transfers, against a fresh `envoi
+    serve`; then the ledger's invariants on it."""
+    accounts, past = bench_large.large_sizes()
+    print(
+        f"envoi bench --large: loading {accounts:,} accounts and {past:,} past transfers",
+        file=sys.stderr,
+        flush=True,
+    )
+    large_url = dbs.create("envoi_large")
+    prepare_schema(large_url, BENCH_CODE_KEY)
+    person_ids, load = bench_large.load_large_ledger(
+        large_url, BENCH_CODE_KEY, CODE, FUNDING_CENTS, accounts, past
+    )
+    with psycopg.connect(large_url, autocommit=True) as conn:
+        _, wallet_token = create_token(conn, "wallet")
+    server = EnvoiServer(large_url, BENCH_CODE_KEY, workers, workdir / "serve-large.log")
+    try:
+        server.wait_until_serving()
+        print("envoi bench --large: person to person over gRPC", file=sys.stderr, flush=True)
+        with RssSampler(server.process.pid) as rss:
+            p2p = measure_confirmed_transfers(
+                server.target, wallet_token, person_ids, None, mode, server_pid=server.process.pid
+            )
+    finally:
+        server.stop()
+    with psycopg.connect(large_url, autocommit=True) as conn:
+        size_bytes = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
+    print("envoi bench --large: checking the ledger's invariants", file=sys.stderr, flush=True)
+    checked = time.monotonic()
+    from envoi.core.ledger.invariants import assert_ledger_invariants
+
+    with psycopg.connect(large_url) as conn:
+        conn.execute(f"SET work_mem = '{LARGE_INVARIANTS_WORK_MEM}'")
+        assert_ledger_invariants(conn)
+    return {
+        "accounts": accounts,
+        "past_transfers": past,
+        **load,
+        "db_size_mb": round(size_bytes / 2**20),
+        "p2p_confirmed_tps": p2p.tps or None,
+        "p50_ms": p2p.p50_ms,
+        "p99_ms": p2p.p99_ms,
+        "transfers": p2p.transfers,
+        "errors": p2p.errors,
+        "concurrency": p2p.concurrency,
+        "cpu_ms_per_confirmed_transfer": p2p.cpu_ms_per_transfer,
+        "max_rss_mb": round(rss.max_rss_bytes / 2**20, 1) or None,
+        "invariants_s": round(time.monotonic() - checked, 1),
+    }
+
+
 # --- the run ------------------------------------------------------------------------
 
 
@@ -947,7 +1014,9 @@ def ratio(numerator, denominator) -> float | None:
     return round(numerator / denominator, 3)
 
 
-def run(mode: Mode, out_dir: pathlib.Path, server_url: str | None, workers: int) -> dict:
+def run(
+    mode: Mode, out_dir: pathlib.Path, server_url: str | None, workers: int, large: bool = False
+) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     results: dict = dict.fromkeys(RESULT_KEYS)
@@ -984,13 +1053,18 @@ def run(mode: Mode, out_dir: pathlib.Path, server_url: str | None, workers: int)
         from envoi.core.ledger.invariants import assert_ledger_invariants
 
         assert_ledger_invariants(ledger_url)
+        results["large"] = measure_large(dbs, mode, workers, workdir) if large else None
 
+    if results["large"]:
+        results["large_p2p_confirmed_tps"] = results["large"]["p2p_confirmed_tps"]
     _record_measures(results, grpc, bulk, sql_bulk, tweets, bulk_rss_bytes, sql_tps)
     results["settings"] = _settings(mode, workers, server_url, grpc, bulk, sql_bulk)
     results["concurrency_sweep"] = grpc.sweep
     # Where the two cores went during the person-to-person phase.
     results["cpu_ms_per_confirmed_transfer"] = grpc.p2p.cpu_ms_per_transfer
     results["notes"] = {key: note for key, note in NULL_NOTES.items() if results[key] is None}
+    if results["large"] and results["large_p2p_confirmed_tps"] is None:
+        results["notes"]["large_p2p_confirmed_tps"] = "no transfer confirmed on the large ledger"
     _add_plots(results, out_dir, grpc, mode)
     if results["max_rss_mb"] is None:
         results["notes"]["max_rss_mb"] = "psutil is not installed"
@@ -1138,6 +1212,7 @@ def _record_measures(results, grpc: GrpcPhases, bulk, sql_bulk, tweets, bulk_rss
         "sql_lean_over_pgbench": ratio(results["sql_lean_transfer_tps"], results["pgbench_tps"]),
         "sql_transfer_over_sql_lean": ratio(sql_tps, results["sql_lean_transfer_tps"]),
         "sql_transfer_over_pgbench": ratio(sql_tps, results["pgbench_tps"]),
+        "large_p2p_over_p2p": ratio(results["large_p2p_confirmed_tps"], p2p.tps),
     }
     if grpc.transfers:
         # Over the gRPC phases on that server (p2p, hot, collection, the sweep); includes
@@ -1230,6 +1305,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--smoke", action="store_true", help="a few seconds, for tests: checks the path only"
     )
     parser.add_argument(
+        "--large",
+        action="store_true",
+        help="after the other phases, person to person again on a ledger of "
+        f"{bench_large.LARGE_ACCOUNTS:,} accounts and {bench_large.LARGE_PAST_TRANSFERS:,} "
+        "past transfers, loaded first (tens of minutes; needs a superuser with "
+        "--database-url). With the full mode; refused with --quick; with --smoke only to "
+        f"test the path, at the fraction {bench_large.SCALE_ENV} of those sizes "
+        "(e.g. 0.001)",
+    )
+    parser.add_argument(
         "--out", required=True, help="directory for results.json, results.md and the plots"
     )
     parser.add_argument(
@@ -1247,8 +1332,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_command(args) -> None:
+    if args.large and args.quick:
+        # A quick run's short phases would say little of a load that takes minutes.
+        sys.exit("envoi bench: --large runs with the full mode (or --smoke for tests), not --quick")
+    if args.large:
+        bench_large.large_sizes()  # a bad ENVOI_BENCH_LARGE_SCALE fails now, not at the end
     mode = MODES["smoke" if args.smoke else "quick" if args.quick else "full"]
-    results = run(mode, pathlib.Path(args.out), args.database_url, args.workers)
+    results = run(mode, pathlib.Path(args.out), args.database_url, args.workers, args.large)
     print(markdown_table(results), end="")
 
 
