@@ -3,8 +3,11 @@
 -- association), since checking would lock its row for every donation; a
 -- settlement account (envoi's own clearing money); a tier without one (0).
 CREATE OR REPLACE FUNCTION account_max_balance_cents(s jsonb, a accounts) RETURNS bigint
-    LANGUAGE sql STABLE AS $$
-    SELECT nullif(CASE WHEN a.tier = 'VERIFIED' THEN (s->>'verified_max_balance_cents')::bigint
-                       ELSE (s->>'unverified_max_balance_cents')::bigint END, 0)
-     WHERE NOT a.credits_deferred AND a.kind <> 'SETTLEMENT'
-$$;
+    LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF a.credits_deferred OR a.kind = 'SETTLEMENT' THEN
+        RETURN NULL;
+    END IF;
+    RETURN nullif(CASE WHEN a.tier = 'VERIFIED' THEN (s->>'verified_max_balance_cents')::bigint
+                       ELSE (s->>'unverified_max_balance_cents')::bigint END, 0);
+END $$;

@@ -2,9 +2,12 @@
 CREATE OR REPLACE FUNCTION currency_refusal(
     p_held_currency_code text, p_currency_code text, p_holder text,
     p_field text DEFAULT 'amount.currency_code'
-) RETURNS jsonb LANGUAGE sql STABLE AS $$
-    SELECT refusal('CURRENCY_MISMATCH',
+) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF p_held_currency_code = p_currency_code THEN
+        RETURN NULL;
+    END IF;
+    RETURN refusal('CURRENCY_MISMATCH',
                    format('%s holds %s, not %s', p_holder, p_held_currency_code, p_currency_code),
-                   '{}', jsonb_build_object(p_field, 'must be ' || p_held_currency_code))
-     WHERE p_held_currency_code <> p_currency_code
-$$;
+                   '{}', jsonb_build_object(p_field, 'must be ' || p_held_currency_code));
+END $$;

@@ -2,12 +2,13 @@
 -- last p_within. A payment request counts once confirmed, from its
 -- confirmation: it may have waited up to 7 days (its longest) before.
 CREATE OR REPLACE FUNCTION payments_sent_cents(p_account_id uuid, p_within interval)
-    RETURNS bigint LANGUAGE sql STABLE AS $$
-    SELECT coalesce(sum(amount_cents), 0)::bigint FROM transfers
-     WHERE from_account_id = p_account_id AND kind = 'PAYMENT'
-       AND create_time > now() - p_within - interval '7 days'
-       AND CASE WHEN merchant_reference IS NULL
-                THEN state IN ('PENDING_CONFIRMATION', 'COMPLETED', 'AWAITING_CLAIM')
-                     AND create_time > now() - p_within
-                ELSE state = 'COMPLETED' AND resolve_time > now() - p_within END
-$$;
+    RETURNS bigint LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (SELECT coalesce(sum(amount_cents), 0)::bigint FROM transfers
+             WHERE from_account_id = p_account_id AND kind = 'PAYMENT'
+               AND create_time > now() - p_within - interval '7 days'
+               AND CASE WHEN merchant_reference IS NULL
+                        THEN state IN ('PENDING_CONFIRMATION', 'COMPLETED', 'AWAITING_CLAIM')
+                             AND create_time > now() - p_within
+                        ELSE state = 'COMPLETED' AND resolve_time > now() - p_within END);
+END $$;

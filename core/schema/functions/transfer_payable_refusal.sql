@@ -5,13 +5,14 @@
 -- verification, since the initiation.
 CREATE OR REPLACE FUNCTION transfer_payable_refusal(
     s jsonb, t transfers, payer accounts, recipient accounts
-) RETURNS jsonb LANGUAGE sql STABLE AS $$
-    SELECT coalesce(
+) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN coalesce(
         CASE WHEN t.merchant_reference IS NOT NULL THEN
             coalesce(payment_caps_refusal(s, payer, recipient.kind, recipient, t.amount_cents),
                      available_refusal(payer, t.amount_cents, 'the payer''s')) END,
         CASE WHEN recipient.kind <> 'SYSTEM' THEN
             coalesce(max_balance_refusal(s, recipient, t.amount_cents),
                      recipient_verified_refusal(recipient.account_id, recipient.kind,
-                                                recipient.profile_verify_time)) END)
-$$;
+                                                recipient.profile_verify_time)) END);
+END $$;
