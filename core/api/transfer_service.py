@@ -198,6 +198,7 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
             caller,
             request,
             transfer_id=facts["transfer_id"],
+            from_account_id=facts["from_account_id"],
         )
         answer = await self.ledger.call(call)
         return transfer_response(answer, transfer_service_pb2.CancelTransferResponse)
