@@ -104,7 +104,7 @@ class RunningServer:
     server: grpc.aio.Server
     health: health.aio.HealthServicer
     wakeups: EventWakeups
-    ledger_pool: psycopg_pool.AsyncConnectionPool
+    ledger: GroupCommit
     port: int
 
     async def stop(self, grace_s: float) -> None:
@@ -115,7 +115,7 @@ class RunningServer:
         # period is for the calls that do finish.
         await self.wakeups.close()
         await self.server.stop(grace_s)
-        await self.ledger_pool.close()
+        await self.ledger.pool.close()
 
 
 async def start_server(runtime: Runtime, listen: str, interceptors=None) -> RunningServer:
@@ -155,7 +155,7 @@ async def start_server(runtime: Runtime, listen: str, interceptors=None) -> Runn
         await wakeups.close()  # its listening connection and tasks
         await ledger_pool.close()
         raise
-    return RunningServer(server, health_servicer, wakeups, ledger_pool, port)
+    return RunningServer(server, health_servicer, wakeups, ledger, port)
 
 
 async def open_async_pool(runtime: Runtime) -> psycopg_pool.AsyncConnectionPool:

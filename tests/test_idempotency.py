@@ -7,7 +7,8 @@ from concurrently import run_together
 from psycopg.types.json import Jsonb
 
 from envoi.client import errors
-from envoi.v1 import transfer_pb2
+from envoi.core.ledger import idempotency
+from envoi.v1 import account_service_pb2, money_pb2, transfer_pb2, transfer_service_pb2
 
 
 def count_transfers(db, account_id) -> int:
@@ -40,6 +41,49 @@ def test_a_reused_id_with_another_request_is_refused(wallet, open_account, db):
     with pytest.raises(errors.IdempotencyKeyReused):
         wallet.open_account("PERSON", "Dan", "123456", request_id="reuse-1")
     assert count_transfers(db, alice) == 1
+
+
+@pytest.mark.parametrize("method", ["ConfirmTransfer", "CreditAccount"])
+def test_an_answer_kept_before_the_upgrade_is_still_the_answer(
+    wallet, admin, open_account, db, method
+):
+    """Request ids answered before digests were keyed and before the core operations
+    kept their answers as JSON (a plain SHA-256, protobuf bytes) answer their
+    retries until they are purged: a retry across the upgrade applies nothing."""
+    alice, bob = open_account(balance_cents=5_000), open_account()
+    request_id = f"before-upgrade-{uuid.uuid4()}"
+    if method == "ConfirmTransfer":
+        transfer = wallet.initiate_transfer(alice, bob, 300)
+        request = transfer_service_pb2.ConfirmTransferRequest(
+            request_id=request_id, transfer_id=transfer.transfer_id, code="123456"
+        )
+        principal, service = "wallet", "TransferService"
+        first = transfer_service_pb2.ConfirmTransferResponse(transfer=transfer)
+    else:
+        request = account_service_pb2.CreditAccountRequest(
+            request_id=request_id,
+            account_id=alice,
+            amount=money_pb2.Money(currency_code="EUR", amount_cents=300),
+        )
+        principal, service = "admin", "AccountService"
+        first = account_service_pb2.CreditAccountResponse()
+    full_method = f"/envoi.v1.{service}/{method}"
+    db.execute(
+        "INSERT INTO idempotency_keys (principal, request_id, method, request_sha256,"
+        " response_bytes) VALUES (%s, %s, %s, %s, %s)",
+        (
+            principal,
+            request_id,
+            full_method,
+            idempotency.request_sha256(full_method, request),
+            first.SerializeToString(),
+        ),
+    )
+    client = wallet if principal == "wallet" else admin
+    stub = client.transfers if service == "TransferService" else client.accounts
+    assert client.call(getattr(stub, method), request) == first
+    assert wallet.get_balance(alice).balance.amount_cents == 5_000  # nothing applied
+    assert wallet.get_balance(bob).balance.amount_cents == 0
 
 
 def test_concurrent_copies_of_one_request_apply_once(wallet, open_account, db):

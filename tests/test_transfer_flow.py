@@ -1,6 +1,11 @@
 """A payment from start to end, as the wallet app and an admin drive it."""
 
-from envoi.v1 import account_pb2, transfer_pb2
+import hashlib
+import uuid
+
+import pytest
+
+from envoi.v1 import account_pb2, account_service_pb2, transfer_pb2, transfer_service_pb2
 
 
 def test_open_credit_send_confirm_and_read_history(admin, wallet, db):
@@ -81,3 +86,37 @@ def test_the_code_is_stored_only_as_a_keyed_hash(wallet, db):
         "SELECT a::text FROM accounts a WHERE account_id = %s", (account.account_id,)
     ).fetchone()[0]
     assert "987654" not in row
+
+
+def unkeyed_sha256(method: str, request) -> bytes:
+    """What anyone computes from a request: SHA-256 of the method and its content."""
+    content = type(request)()
+    content.CopyFrom(request)
+    content.ClearField("request_id")
+    return hashlib.sha256(method.encode() + b"\0" + content.SerializeToString(deterministic=True))
+
+
+@pytest.mark.parametrize("method", ["ConfirmTransfer", "ChangeCode"])
+def test_no_request_kept_for_retries_gives_a_code_away(wallet, open_account, db, method):
+    """Request ids are kept with a digest of their request, which holds the code.
+    Unkeyed, a copy of the database gave every code used in the last day away
+    to whoever hashed the 10^6 possible ones (here: the right one)."""
+    alice, bob = open_account(balance_cents=1_000, code="987650"), open_account()
+    request_id = str(uuid.uuid4())
+    if method == "ConfirmTransfer":
+        transfer = wallet.initiate_transfer(alice, bob, 100)
+        wallet.confirm_transfer(transfer.transfer_id, "987650", request_id=request_id)
+        request = transfer_service_pb2.ConfirmTransferRequest(
+            transfer_id=transfer.transfer_id, code="987650"
+        )
+        full_method = "/envoi.v1.TransferService/ConfirmTransfer"
+    else:
+        wallet.change_code(alice, "987650", "123450", request_id=request_id)
+        request = account_service_pb2.ChangeCodeRequest(
+            account_id=alice, current_code="987650", new_code="123450"
+        )
+        full_method = "/envoi.v1.AccountService/ChangeCode"
+    kept = db.execute(
+        "SELECT k::text FROM idempotency_keys k WHERE request_id = %s", (request_id,)
+    ).fetchone()[0]
+    assert unkeyed_sha256(full_method, request).digest().hex() not in kept

@@ -42,7 +42,7 @@ class FundingService(funding_service_pb2_grpc.FundingServiceServicer):
         # request_id is refused, and only an account the caller may credit is.
         def first_answer_or_checks(conn):
             answer = idempotency.stored_answer(
-                conn, caller.principal, request, once.method, once.response_type
+                conn, caller.principal, request, once.method, once.response_type, once.code_key
             )
             if answer is None:
                 account = card_top_ups.creditable_account(

@@ -21,14 +21,19 @@ class LedgerCallFailed(Exception):
         self.constraint_name = failed.get("constraint")
 
 
-def ledger_call(op: str, method: str, caller: Caller, request, **arguments) -> dict:
+def ledger_call(
+    op: str, method: str, caller: Caller, request, code_key: bytes, **arguments
+) -> dict:
     """The call of `op` (a function of ledger_call.sql) for an RPC's request;
-    method is the RPC's full name, which stored answers are kept under."""
+    method is the RPC's full name, which stored answers are kept under; the
+    request's digest is keyed by code_key (idempotency.py)."""
     return {
         "op": op,
         "principal": caller.principal,
         "request_id": request.request_id,
         "method": method,
+        "request_hmac": idempotency.request_hmac(code_key, method, request).hex(),
+        # For keys written before digests were keyed, until they are purged.
         "request_sha256": idempotency.request_sha256(method, request).hex(),
         **arguments,
     }

@@ -24,14 +24,17 @@ class Once:
     method: str
     request: object
     response_type: type
+    code_key: bytes = dataclasses.field(repr=False)
 
     def __call__(self, work, redact=None):
-        return apply_once(self.pool, self.method, self.request, self.response_type, work, redact)
+        return apply_once(
+            self.pool, self.method, self.request, self.response_type, work, self.code_key, redact
+        )
 
 
 def mutation(rpc):
     """Servicer method of rpc(self, request, once), for a class with a SERVICE
-    (ServiceDescriptor) and a runtime (its pool)."""
+    (ServiceDescriptor) and a runtime (its pool and code key)."""
 
     @functools.wraps(rpc)
     def servicer_method(self, request, context):
@@ -41,6 +44,7 @@ def mutation(rpc):
             f"/{self.SERVICE.full_name}/{method.name}",
             request,
             message_factory.GetMessageClass(method.output_type),
+            self.runtime.code_key,
         )
         return rpc(self, request, once)
 

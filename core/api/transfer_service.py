@@ -104,6 +104,7 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
             self._method("InitiateTransfer"),
             caller,
             request,
+            self.runtime.code_key,
             from_account_id=request.from_account_id or None,
             to_account_id=request.to_account_id or None,
             to_collection_id=request.to_collection_id or None,
@@ -176,6 +177,7 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
             self._method("ConfirmTransfer"),
             caller,
             request,
+            self.runtime.code_key,
             transfer_id=facts["transfer_id"],
             from_account_id=facts["from_account_id"],
             code_hmac=code_hmac.hex(),
@@ -197,6 +199,7 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
             self._method("CancelTransfer"),
             caller,
             request,
+            self.runtime.code_key,
             transfer_id=facts["transfer_id"],
             from_account_id=facts["from_account_id"],
         )

@@ -38,6 +38,8 @@ class GroupCommit:
         self._max_in_flight = max_in_flight
         self._waiting: list[tuple[dict, asyncio.Future]] = []
         self._in_flight = 0
+        self.batches_committed = 0  # and calls_committed: how much batching paid
+        self.calls_committed = 0
 
     async def call(self, call: dict) -> dict:
         """The answer of ledger_call for `call`, once its batch committed."""
@@ -68,6 +70,8 @@ class GroupCommit:
                 if not answer.done():
                     answer.set_exception(exc)
         else:
+            self.batches_committed += 1
+            self.calls_committed += len(batch)
             for (_, answer), result in zip(batch, answers, strict=True):
                 if not answer.done():  # its RPC may have been cancelled meanwhile
                     answer.set_result(result)

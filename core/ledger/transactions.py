@@ -36,9 +36,11 @@ def run_idempotent(
     request,
     response_type,
     work,
+    code_key: bytes,
     redact=None,
 ):
-    """work(conn) -> response, applied at most once per (principal, request_id).
+    """work(conn) -> response, applied at most once per (principal, request_id);
+    code_key keys the digest of the request kept with it (idempotency.py).
 
     redact(response) -> the copy to keep for retries, when the response holds
     a secret that must not be stored (a new API key's)."""
@@ -47,7 +49,7 @@ def run_idempotent(
             with pool.connection() as conn:
                 with conn.transaction():
                     answer = idempotency.stored_answer(
-                        conn, principal, request, method, response_type
+                        conn, principal, request, method, response_type, code_key
                     )
                     if answer is not None:
                         return answer
@@ -55,7 +57,7 @@ def run_idempotent(
                         response = work(conn)
                     except idempotency.RecordedFailure as failure:
                         idempotency.record_answer(
-                            conn, principal, request, method, error=failure.error
+                            conn, principal, request, method, code_key, error=failure.error
                         )
                         recorded_error = failure.error
                     else:
@@ -64,6 +66,7 @@ def run_idempotent(
                             principal,
                             request,
                             method,
+                            code_key,
                             response=redact(response) if redact else response,
                         )
                         return response
@@ -73,7 +76,9 @@ def run_idempotent(
             # failed because of it (e.g. the transfer is no longer pending):
             # then the caller gets that first answer, not this error.
             with pool.connection() as conn:
-                answer = idempotency.stored_answer(conn, principal, request, method, response_type)
+                answer = idempotency.stored_answer(
+                    conn, principal, request, method, response_type, code_key
+                )
             if answer is not None:
                 return answer
             raise
@@ -88,9 +93,15 @@ def run_idempotent(
 
 
 def apply_once(
-    pool: psycopg_pool.ConnectionPool, method: str, request, response_type, work, redact=None
+    pool: psycopg_pool.ConnectionPool,
+    method: str,
+    request,
+    response_type,
+    work,
+    code_key: bytes,
+    redact=None,
 ):
     """run_idempotent for the caller of the current RPC."""
     return run_idempotent(
-        pool, current_caller.get().principal, method, request, response_type, work, redact
+        pool, current_caller.get().principal, method, request, response_type, work, code_key, redact
     )

@@ -27,9 +27,9 @@ BEGIN
         IF answer IS NULL THEN
             RAISE EXCEPTION 'no ledger operation %', p->>'op';
         END IF;
-        INSERT INTO idempotency_keys (principal, request_id, method, request_sha256, answer)
+        INSERT INTO idempotency_keys (principal, request_id, method, request_hmac, answer)
         VALUES (p->>'principal', p->>'request_id', p->>'method',
-                decode(p->>'request_sha256', 'hex'), answer - 'replayed');
+                decode(p->>'request_hmac', 'hex'), answer - 'replayed');
         RETURN answer;
     EXCEPTION
         WHEN SQLSTATE 'EV000' THEN

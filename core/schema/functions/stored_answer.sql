@@ -1,5 +1,7 @@
 -- The first answer to a request id (p: principal, request_id, method,
--- request_sha256 in hex), marked "replayed", or NULL if the id is new.
+-- request_hmac in hex: core/ledger/idempotency.py), marked "replayed", or
+-- NULL if the id is new; a key written before digests were keyed is compared
+-- by its plain request_sha256.
 -- IDEMPOTENCY_KEY_REUSED (as an answer) when the id came with another
 -- request. Answers stored by an earlier version as bytes come back as
 -- response_bytes / status_bytes (base64) for the server to decode.
@@ -12,7 +14,9 @@ BEGIN
     IF NOT FOUND THEN
         RETURN NULL;
     END IF;
-    IF k.method <> p->>'method' OR k.request_sha256 <> decode(p->>'request_sha256', 'hex') THEN
+    IF k.method <> p->>'method'
+       OR coalesce(k.request_hmac = decode(p->>'request_hmac', 'hex'),
+                   k.request_sha256 = decode(p->>'request_sha256', 'hex')) IS NOT TRUE THEN
         RETURN jsonb_build_object('error', refusal('IDEMPOTENCY_KEY_REUSED',
             'this request_id was already used for a different request', '{}',
             '{"request_id": "already used for a different request"}'));

@@ -29,3 +29,13 @@ ALTER TABLE idempotency_keys
     DROP CONSTRAINT idempotency_keys_check,
     ADD CONSTRAINT idempotency_keys_one_answer
         CHECK (num_nonnulls(response_bytes, status_bytes, answer) = 1);
+
+-- A request's digest is keyed (an HMAC under a key derived from the code key:
+-- core/ledger/idempotency.py): a request can hold a 6-digit code, and a plain
+-- SHA-256 of it gave the code away to whoever hashed the 10^6 possible ones.
+-- Keys written before keep their plain digest until they are purged.
+ALTER TABLE idempotency_keys
+    ADD COLUMN request_hmac bytea,
+    ALTER COLUMN request_sha256 DROP NOT NULL,
+    ADD CONSTRAINT idempotency_keys_one_digest
+        CHECK (num_nonnulls(request_sha256, request_hmac) = 1);
