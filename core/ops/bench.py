@@ -179,29 +179,33 @@ def _seconds(mode: Mode) -> str:
     return str(max(1, round(mode.phase_s)))
 
 
-# The database work of one confirmed transfer, as envoi does it in two
-# transactions (InitiateTransfer, then ConfirmTransfer): lock the sender,
-# insert the pending transfer (the trigger holds the amount), then lock it and
-# complete it (the trigger posts both legs and writes the outbox events).
+# The database work of one confirmed transfer, as envoi's server does it: two
+# calls of the SQL function ledger_calls, each its own transaction (the server
+# sends one per batch of RPCs; a batch of one here): InitiateTransfer checks
+# the payment and holds it, ConfirmTransfer checks the code's HMAC (which the
+# server computes; here read from the account) and posts it; each keeps its
+# request id and answer, and its events. The settings the rules read are
+# LIMITS_LIFTED's, as the bench's server has them (:rules).
 SQL_TRANSFER_SCRIPT = f"""\
 \\set from_n random(1, :accounts)
 \\set offset random(1, :accounts - 1)
 \\set to_n 1 + ((:from_n - 1 + :offset) % :accounts)
-BEGIN;
-SELECT account_id AS from_id FROM bench_accounts WHERE n = :from_n \\gset
+SELECT b.account_id AS from_id, encode(a.code_hmac, 'hex') AS code_hmac
+  FROM bench_accounts b JOIN accounts a USING (account_id) WHERE b.n = :from_n \\gset
 SELECT account_id AS to_id FROM bench_accounts WHERE n = :to_n \\gset
-SELECT balance_cents FROM accounts WHERE account_id = :from_id FOR UPDATE;
-INSERT INTO transfers (transfer_id, kind, state, from_account_id, to_account_id,
-    currency_code, amount_cents, memo, initiated_by, expire_time)
-  VALUES (gen_random_uuid(), 'PAYMENT', 'PENDING_CONFIRMATION', :from_id, :to_id,
-    'EUR', {TRANSFER_CENTS}, 'bench', 'wallet', now() + interval '15 minutes')
-  RETURNING transfer_id \\gset
-END;
-BEGIN;
-SELECT state FROM transfers WHERE transfer_id = :transfer_id FOR UPDATE;
-UPDATE transfers SET state = 'COMPLETED', resolve_time = now()
-  WHERE transfer_id = :transfer_id;
-END;
+SELECT ledger_calls(jsonb_build_array(jsonb_build_object(
+    'op', 'transfer_initiate', 'principal', 'wallet', 'request_id', gen_random_uuid()::text,
+    'method', 'InitiateTransfer', 'request_hmac', md5(random()::text),
+    'from_account_id', :from_id::text, 'to_account_id', :to_id::text,
+    'amount_cents', {TRANSFER_CENTS}, 'currency_code', 'EUR', 'memo', 'bench',
+    'initiated_by', 'wallet', 'channel_reference', '', 'money_refusals', '{{}}'::jsonb)),
+  :rules::jsonb)->0->'transfer'->>'transfer_id' AS transfer_id \\gset
+SELECT ledger_calls(jsonb_build_array(jsonb_build_object(
+    'op', 'transfer_confirm', 'principal', 'wallet', 'request_id', gen_random_uuid()::text,
+    'method', 'ConfirmTransfer', 'request_hmac', md5(random()::text),
+    'transfer_id', :transfer_id::text, 'from_account_id', :from_id::text,
+    'code_hmac', :code_hmac::text)),
+  :rules::jsonb)->0->'transfer'->>'state' AS state \\gset
 """
 
 
@@ -300,11 +304,21 @@ def measure_sql_transfer_tps(
             _seconds(mode),
             "-D",
             f"accounts={mode.accounts}",
+            "-D",
+            f"rules={json.dumps(bench_rules())}",
             "-f",
             str(script),
         ],
     )
     return pgbench_tps(output), pgbench_transactions(output)
+
+
+def bench_rules() -> dict:
+    """The settings the SQL rules read, as the bench's server has them."""
+    from envoi.core.config import from_environment
+    from envoi.core.ledger import refusals
+
+    return refusals.rules(from_environment(LIMITS_LIFTED_ENV)).obj
 
 
 # --- accounts, made directly in the database ----------------------------------------

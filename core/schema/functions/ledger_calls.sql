@@ -8,7 +8,9 @@ DECLARE
     answers jsonb := '[]';
     call jsonb;
 BEGIN
-    PERFORM ledger_calls_lock(calls);
+    IF jsonb_array_length(calls) > 1 THEN  -- one call takes its locks in order itself
+        PERFORM ledger_calls_lock(calls);
+    END IF;
     FOR call IN SELECT jsonb_array_elements(calls) LOOP
         answers := answers || jsonb_build_array(ledger_call(call, s));
     END LOOP;
