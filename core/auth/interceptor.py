@@ -13,6 +13,7 @@ and is passed through as one.
 """
 
 import asyncio
+import functools
 import inspect
 
 import grpc
@@ -57,81 +58,88 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         handler = await continuation(handler_call_details)
         if handler is None or method.startswith(roles.PUBLIC_SERVICE_PREFIXES):
             return handler
-        allowed_roles = roles.ALLOWED_ROLES_BY_METHOD.get(method, set())
-
-        def authorized(caller: Caller | None) -> Caller:
-            if caller is None:
-                raise errors.Unauthenticated(
-                    "a valid bearer token is required (metadata: authorization: Bearer <token>)"
-                )
-            if caller.role not in allowed_roles:
-                raise errors.PermissionDenied(f"the {caller.role} role may not call {method}")
-            return caller
-
-        def authenticate(context) -> Caller:
-            """Blocking (a database lookup): call it on a thread."""
-            token = _bearer_token(context.invocation_metadata())
-            return authorized(self._caller(token) if token is not None else None)
-
-        async def authenticate_async(context) -> Caller:
-            token = _bearer_token(context.invocation_metadata())
-            return authorized(await self._caller_async(token) if token is not None else None)
-
+        allowed = functools.partial(
+            _allowed, method, roles.ALLOWED_ROLES_BY_METHOD.get(method, set())
+        )
         if handler.unary_unary is not None and inspect.iscoroutinefunction(handler.unary_unary):
-            behavior = handler.unary_unary
-
-            async def authenticated_async_unary(request, context):
-                try:
-                    current_caller.set(await authenticate_async(context))
-                    return await behavior(request, context)
-                except Exception as exc:  # every failure becomes a typed status
-                    await abort_with_error(context, method, exc)
-
-            return grpc.unary_unary_rpc_method_handler(
-                authenticated_async_unary,
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-
+            return _unary(handler, self._async_unary(method, allowed, handler.unary_unary))
         if handler.unary_unary is not None:
-            behavior = handler.unary_unary
-
-            def authenticate_and_call(request, context):
-                current_caller.set(authenticate(context))  # this thread's copy of the context
-                return behavior(request, context)
-
-            async def authenticated_unary(request, context):
-                try:
-                    # One hop to a thread for the lookup and the service together.
-                    return await asyncio.to_thread(authenticate_and_call, request, context)
-                except Exception as exc:  # every failure becomes a typed status
-                    await abort_with_error(context, method, exc)
-
-            return grpc.unary_unary_rpc_method_handler(
-                authenticated_unary,
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-
+            return _unary(handler, self._threaded_unary(method, allowed, handler.unary_unary))
         if handler.unary_stream is not None:
-            stream = handler.unary_stream  # an async generator function
-
-            async def authenticated_stream(request, context):
-                try:
-                    # The RPC's task runs this generator to its end: the caller
-                    # set here is the one the stream reads.
-                    current_caller.set(await asyncio.to_thread(authenticate, context))
-                    async for response in stream(request, context):
-                        yield response
-                except grpc.aio.AbortError:
-                    raise
-                except Exception as exc:  # every failure becomes a typed status
-                    await abort_with_error(context, method, exc)
-
             return grpc.unary_stream_rpc_method_handler(
-                authenticated_stream,
+                self._stream(method, allowed, handler.unary_stream),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
-
         raise NotImplementedError(f"{method}: only unary and server-streaming RPCs are served")
+
+    def _authenticate(self, context, allowed) -> Caller:
+        """Blocking (a database lookup): call it on a thread."""
+        token = _bearer_token(context.invocation_metadata())
+        return allowed(self._caller(token) if token is not None else None)
+
+    def _async_unary(self, method: str, allowed, behavior):
+        """An async service, on the event loop: its token checked there when remembered."""
+
+        async def authenticated(request, context):
+            try:
+                token = _bearer_token(context.invocation_metadata())
+                caller = await self._caller_async(token) if token is not None else None
+                current_caller.set(allowed(caller))
+                return await behavior(request, context)
+            except Exception as exc:  # every failure becomes a typed status
+                await abort_with_error(context, method, exc)
+
+        return authenticated
+
+    def _threaded_unary(self, method: str, allowed, behavior):
+        """A synchronous service: one hop to a thread for the lookup and the service together."""
+
+        def authenticate_and_call(request, context):
+            current_caller.set(self._authenticate(context, allowed))  # this thread's context
+            return behavior(request, context)
+
+        async def authenticated(request, context):
+            try:
+                return await asyncio.to_thread(authenticate_and_call, request, context)
+            except Exception as exc:  # every failure becomes a typed status
+                await abort_with_error(context, method, exc)
+
+        return authenticated
+
+    def _stream(self, method: str, allowed, stream):
+        """A streaming method: an async generator, on the event loop."""
+
+        async def authenticated(request, context):
+            try:
+                # The RPC's task runs this generator to its end: the caller
+                # set here is the one the stream reads.
+                current_caller.set(await asyncio.to_thread(self._authenticate, context, allowed))
+                async for response in stream(request, context):
+                    yield response
+            except grpc.aio.AbortError:
+                raise
+            except Exception as exc:  # every failure becomes a typed status
+                await abort_with_error(context, method, exc)
+
+        return authenticated
+
+
+def _allowed(method: str, allowed_roles, caller: Caller | None) -> Caller:
+    """The caller, if its token is valid and its role may call method."""
+    if caller is None:
+        raise errors.Unauthenticated(
+            "a valid bearer token is required (metadata: authorization: Bearer <token>)"
+        )
+    if caller.role not in allowed_roles:
+        raise errors.PermissionDenied(f"the {caller.role} role may not call {method}")
+    return caller
+
+
+def _unary(handler, behavior):
+    """handler's unary method, served by behavior instead."""
+    return grpc.unary_unary_rpc_method_handler(
+        behavior,
+        request_deserializer=handler.request_deserializer,
+        response_serializer=handler.response_serializer,
+    )
