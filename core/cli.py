@@ -465,10 +465,12 @@ OPS_COMMANDS = {
         "measure envoi against its PostgreSQL's own limit",
         "Start an embedded PostgreSQL (or use ENVOI_DATABASE_URL's server, in "
         "databases made and dropped for the run) and an `envoi serve`, then measure pgbench, "
-        "one transfer as raw SQL, confirmed transfers through gRPC (at several "
-        "concurrencies, and to one hot account), bulk transfers against raw SQL, and signed "
-        "X webhooks to pending transfers through the gateway. Writes OUT/results.json, "
-        "OUT/results.md and two PNG plots, and prints the table (docs/performance.md).",
+        "one transfer as envoi's SQL and as the least SQL of any ledger, confirmed transfers "
+        "through gRPC (at several concurrencies, and to one hot account), bulk transfers "
+        "against raw SQL, signed X webhooks to pending transfers through the gateway at 200 "
+        "and 1,000 posts/s, and with --large the same transfers on a ledger of a million "
+        "accounts. Writes OUT/results.json, OUT/results.md and two PNG plots, and prints the "
+        "table (docs/performance.md).",
     ),
     "torture": (
         "a bank workload under faults, then a proof that no money was lost",

@@ -190,6 +190,7 @@ SQL_TRANSFER_SCRIPT = f"""\
 \\set from_n random(1, :accounts)
 \\set offset random(1, :accounts - 1)
 \\set to_n 1 + ((:from_n - 1 + :offset) % :accounts)
+BEGIN;
 SELECT b.account_id AS from_id, encode(a.code_hmac, 'hex') AS code_hmac
   FROM bench_accounts b JOIN accounts a USING (account_id) WHERE b.n = :from_n \\gset
 SELECT account_id AS to_id FROM bench_accounts WHERE n = :to_n \\gset
@@ -200,6 +201,7 @@ SELECT ledger_calls(jsonb_build_array(jsonb_build_object(
     'amount_cents', {TRANSFER_CENTS}, 'currency_code', 'EUR', 'memo', 'bench',
     'initiated_by', 'wallet', 'channel_reference', '', 'money_refusals', '{{}}'::jsonb)),
   :rules::jsonb)->0->'transfer'->>'transfer_id' AS transfer_id \\gset
+END;
 SELECT ledger_calls(jsonb_build_array(jsonb_build_object(
     'op', 'transfer_confirm', 'principal', 'wallet', 'request_id', gen_random_uuid()::text,
     'method', 'ConfirmTransfer', 'request_hmac', md5(random()::text),
