@@ -1,5 +1,7 @@
 """Database rows to envoi.v1 messages."""
 
+import datetime
+
 from google.protobuf import timestamp_pb2
 
 from envoi.core.enums import (
@@ -32,9 +34,12 @@ def _timestamp(value) -> timestamp_pb2.Timestamp | None:
         return None
     stamp = timestamp_pb2.Timestamp()
     if isinstance(value, str):
-        stamp.FromJsonString(value)
-    else:
-        stamp.FromDatetime(value)
+        try:  # 3 times faster than FromJsonString; Python 3.10's takes 3 or 6 digits only
+            value = datetime.datetime.fromisoformat(value)
+        except ValueError:
+            stamp.FromJsonString(value)
+            return stamp
+    stamp.FromDatetime(value)
     return stamp
 
 
