@@ -7,6 +7,7 @@ import pytest
 from envoi.client import errors
 from envoi.core import maintenance
 from envoi.core.config import Settings
+from envoi.core.ledger import transfers
 from envoi.core.testing import TEST_CODE_KEY
 from envoi.v1 import transfer_pb2
 
@@ -51,3 +52,29 @@ def test_confirming_too_late_expires_the_transfer(wallet, open_account):
     assert wallet.get_balance(bob).balance.amount_cents == 0
     with pytest.raises(errors.TransferNotPending):
         wallet.cancel_transfer(transfer.transfer_id)
+
+
+def test_the_sweeper_never_waits_on_an_account_a_payment_holds(wallet, open_account, runtime, db):
+    """A batch of payments locks its accounts first, then each transfer; the
+    sweeper took the transfer, then waited for its sender's row: a cycle,
+    which PostgreSQL breaks only after deadlock_timeout (1 s). The sweeper
+    now leaves a transfer whose sender is locked for its next round."""
+    alice, bob = open_account(balance_cents=3_000), open_account()
+    transfer = wallet.initiate_transfer(alice, bob, 1_000)
+    time.sleep(TIMEOUT_S + 0.2)
+    with db.transaction():
+        db.execute("SELECT 1 FROM accounts WHERE account_id = %s FOR NO KEY UPDATE", (alice,))
+        swept = runtime.pool.getconn()
+        try:
+            swept.execute("SET lock_timeout = '500ms'")
+            with swept.transaction():
+                while transfers.expire_one_due(swept):
+                    pass
+        finally:
+            swept.execute("RESET lock_timeout")
+            runtime.pool.putconn(swept)
+        assert wallet.get_transfer(transfer.transfer_id).state == (
+            transfer_pb2.TRANSFER_STATE_PENDING_CONFIRMATION
+        )
+    assert maintenance.expire_due_transfers(runtime) >= 1
+    assert wallet.get_transfer(transfer.transfer_id).state == transfer_pb2.TRANSFER_STATE_EXPIRED

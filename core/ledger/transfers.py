@@ -132,13 +132,18 @@ def expire_one_due(conn, now=None) -> bool:
     """Expire one pending transfer whose time is up; False when none is left.
 
     One per transaction, and SKIP LOCKED, so the sweepers of several server
-    processes never wait on each other or on a confirmation in progress.
-    """
+    processes never wait on each other or on a confirmation in progress: the
+    transfer and its sender's row (which releasing the hold updates) are both
+    taken or both left for the next round. A batch of payments locks its
+    accounts before its transfers; a sweeper that waited for a sender's row
+    while holding its transfer would close a circle with it."""
     row = conn.execute(
         "UPDATE transfers SET state = 'EXPIRED', resolve_time = now() WHERE transfer_id = ("
-        " SELECT transfer_id FROM transfers"
-        " WHERE state = 'PENDING_CONFIRMATION' AND expire_time <= coalesce(%s, now())"
-        " ORDER BY expire_time LIMIT 1 FOR UPDATE SKIP LOCKED)"
+        " SELECT t.transfer_id FROM transfers t"
+        " JOIN accounts a ON a.account_id = t.from_account_id"
+        " WHERE t.state = 'PENDING_CONFIRMATION' AND t.expire_time <= coalesce(%s, now())"
+        " ORDER BY t.expire_time LIMIT 1"
+        " FOR UPDATE OF t SKIP LOCKED FOR NO KEY UPDATE OF a SKIP LOCKED)"
         " RETURNING transfer_id",
         (now,),
     ).fetchone()
@@ -210,11 +215,17 @@ def expire_or_refund_one_due(conn, now=None) -> bool:
 
 
 def refund_one_due(conn, now=None) -> bool:
+    """Give back one transfer whose claim window closed; False when none is left.
+    Its two accounts (escrow and the sender) are taken with it or left, as in
+    expire_one_due."""
     row = conn.execute(
         "UPDATE transfers SET state = 'REFUNDED' WHERE transfer_id = ("
-        " SELECT transfer_id FROM transfers"
-        " WHERE state = 'AWAITING_CLAIM' AND claim_expire_time <= coalesce(%s, now())"
-        " ORDER BY claim_expire_time LIMIT 1 FOR UPDATE SKIP LOCKED)"
+        " SELECT t.transfer_id FROM transfers t"
+        " JOIN accounts s ON s.account_id = t.from_account_id"
+        " JOIN accounts e ON e.account_id = t.to_account_id"
+        " WHERE t.state = 'AWAITING_CLAIM' AND t.claim_expire_time <= coalesce(%s, now())"
+        " ORDER BY t.claim_expire_time LIMIT 1"
+        " FOR UPDATE OF t SKIP LOCKED FOR NO KEY UPDATE OF s, e SKIP LOCKED)"
         " RETURNING transfer_id",
         (now,),
     ).fetchone()
