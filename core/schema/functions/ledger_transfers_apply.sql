@@ -9,6 +9,11 @@
 -- transfer never changes (transfers_apply skips them).
 CREATE OR REPLACE FUNCTION ledger_transfers_apply() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    -- Every insert of transfers fires it: one that wrote no batch leaves at once
+    -- (else its empty INSERTs would fire the postings' and the outbox's triggers).
+    IF NOT EXISTS (SELECT FROM inserted WHERE kind = 'LEDGER') THEN
+        RETURN NULL;
+    END IF;
     INSERT INTO postings (transfer_id, account_id, currency_code, amount_cents)
     SELECT t.transfer_id, leg.account_id, t.currency_code, leg.amount_cents
       FROM inserted t

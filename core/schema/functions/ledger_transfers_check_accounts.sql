@@ -7,6 +7,11 @@ CREATE OR REPLACE FUNCTION ledger_transfers_check_accounts() RETURNS trigger LAN
 DECLARE
     refused record;
 BEGIN
+    -- Every insert of transfers fires it: one that wrote no batch leaves at once
+    -- (else its empty INSERTs would fire the postings' and the outbox's triggers).
+    IF NOT EXISTS (SELECT FROM inserted WHERE kind = 'LEDGER') THEN
+        RETURN NULL;
+    END IF;
     PERFORM 1 FROM accounts
      WHERE account_id IN (SELECT from_account_id FROM inserted WHERE kind = 'LEDGER')
      ORDER BY account_id FOR NO KEY UPDATE;
