@@ -67,7 +67,9 @@ environment variables:
   ENVOI_IDEMPOTENCY_RETENTION_S    how long request ids are kept (default: 86400,
                                    the minimum)
   ENVOI_SHUTDOWN_GRACE_S           on SIGTERM, time left to in-flight RPCs (default: 10)
-  ENVOI_DB_POOL_SIZE               database connections per process (default: 16)
+  ENVOI_DB_POOL_SIZE               database connections per process, in each of its
+                                   two pools (the threaded services', and the core
+                                   operations' and their batches') (default: 16)
   ENVOI_GRPC_THREADS               RPC handler threads per process (default: 32)
   ENVOI_GROUP_COMMIT_IN_FLIGHT     payments (initiate, confirm, cancel) arriving
                                    together commit together, a batch a transaction;
