@@ -12,16 +12,20 @@ The recipient may instead be a collection, named by its hashtag:
 
 Reading a post:
 - HTML entities are decoded once, with html.unescape, as X sends `&amp;`,
-  `&lt;`, `&gt;` and numeric ones. The text is then split on Unicode
+  `&lt;`, `&gt;` and numeric ones (not for a network whose syntax says it
+  sends plain text). The text is then split on Unicode
   whitespace into words; `( [ { " ' « “ ‘ ¿ ¡` before a word and
   `. , ; : ! ? ) ] } " ' » ” ’ …` after it are punctuation around it.
 - A mention is a word that starts with `@` (or `＠`, or `.@`); its handle
-  must follow X's rules: 1 to 15 of A-Z a-z 0-9 _, ended by the word's end or
-  an emoji (`@alice😘`), else INVALID_HANDLE (`@a-b`, `@alice's`, `@élodie`).
+  must follow the network's MentionSyntax (`mentions`, X's by default: 1 to
+  15 of A-Z a-z 0-9 _; FEDIVERSE_MENTIONS: `@bob` or `@bob@example.social`),
+  ended by the word's end or an emoji (`@alice😘`), else INVALID_HANDLE
+  (`@a-b`, `@alice's`, `@élodie` on X).
   An `@` inside a word after a handle character is not a mention (`a@b.com`
   is text); after anything else it is an unreadable mention (`cc:@bob`,
   `10€@bob`: INVALID_HANDLE). A lone `@` is text.
-- The bot is addressed by a mention of `bot_handle`, anywhere; handles and the
+- The bot is addressed by a mention of `bot_handle` (with domains, its local
+  part alone too: `@envoi` for `envoi@envoi.social`), anywhere; handles and the
   keyword compare ASCII-case-insensitively. The keyword is a hashtag
   (`#envoyer`) anywhere. In a private message (direct_message=True) the bot's
   mention is not required, and when present it is ignored.
@@ -87,7 +91,9 @@ networks (off by default; the Messenger channel turns them on):
 - `qualified_mentions`: `@<namespace>:<handle>` (`@twitter:alice`) is a
   mention of a person of another network; the namespace is 1 to 32 of
   A-Z a-z 0-9 _ - starting with a letter (read in lower case), the handle
-  follows the rule above. The recipient is then `twitter:alice`.
+  follows that network's syntax when `networks` names it (`{"mastodon":
+  FEDIVERSE_MENTIONS}` reads `@mastodon:bob@example.social`), the grammar's
+  own otherwise. The recipient is then `twitter:alice`.
 - `default_namespace` (with `qualified_mentions`): the network of a plain
   `@alice`, so that it is `twitter:alice` too (and `@alice @twitter:Alice` is
   one recipient). Empty: a plain mention stays `alice`.
@@ -104,12 +110,69 @@ import functools
 import html
 import re
 import string
+import types
 import typing
 import unicodedata
 
 MAX_TEXT_CHARS = 100_000  # X's longest post is 25,000 characters; entities lengthen it
 MAX_AMOUNT_INTEGER_DIGITS = 12  # 999 999 999 999,99 at most: never an overflow
-MAX_HANDLE_CHARS = 15
+MAX_HANDLE_CHARS = 15  # X's; other networks declare theirs in a MentionSyntax
+MAX_IDENTITY_HANDLE_CHARS = 64  # what envoi keeps of an identity's handle, domain included
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"  # of a domain name
+_DOMAIN = rf"{_LABEL}(?:\.{_LABEL})+"
+
+
+@dataclasses.dataclass(frozen=True)
+class MentionSyntax:
+    """How a network writes a mention of a person after its `@`: what the
+    grammar reads as a handle, and what it rejects as INVALID_HANDLE."""
+
+    network: str = "X"  # as the INVALID_HANDLE message names it
+    handle_pattern: str = r"[A-Za-z0-9_]+"  # one handle; its length is checked apart
+    max_handle_chars: int = MAX_HANDLE_CHARS  # of the handle, without a domain
+    rule: str = "1 to 15 letters, digits or _"  # the handle rule, in the message's words
+    # `@user@example.social`, as the fediverse writes a person of another
+    # server: the handle is then `user@example.social` (at most 64 characters).
+    domains: bool = False
+    # The network sends text with HTML entities (X's `&amp;`): decoded once.
+    # False for a network whose channel hands over plain text.
+    html_entities: bool = True
+
+    def __post_init__(self):
+        if re.compile(self.handle_pattern).groups:
+            raise ValueError("handle_pattern must not have groups: use (?:...)")
+        if not 0 < self.max_handle_chars <= MAX_IDENTITY_HANDLE_CHARS:
+            raise ValueError(f"max_handle_chars must be 1 to {MAX_IDENTITY_HANDLE_CHARS}")
+
+    @functools.cached_property
+    def _handle(self) -> re.Pattern:
+        domain = f"(?:@{_DOMAIN})?" if self.domains else ""
+        return re.compile(f"({self.handle_pattern}){domain}")
+
+    def handle_length(self, text: str) -> int:
+        """The length of the handle `text` starts with; 0 when it starts with none."""
+        match = self._handle.match(text)
+        if not match or not 0 < len(match.group(1)) <= self.max_handle_chars:
+            return 0
+        return match.end() if match.end() <= MAX_IDENTITY_HANDLE_CHARS else 0
+
+    def local_part(self, handle: str) -> str:
+        """`user` of `user@example.social`; the handle itself without domains."""
+        return handle.partition("@")[0] if self.domains else handle
+
+
+# X's mentions (the default): `@alice`, 1 to 15 of A-Z a-z 0-9 _.
+X_MENTIONS = MentionSyntax()
+# The fediverse's (Mastodon): `@alice` on the same server, `@alice@example.social`
+# on another; usernames of 1 to 30 letters, digits and _, with . or - inside.
+FEDIVERSE_MENTIONS = MentionSyntax(
+    network="Mastodon",
+    handle_pattern=r"[A-Za-z0-9_]+(?:[.-]+[A-Za-z0-9_]+)*",
+    max_handle_chars=30,
+    rule="1 to 30 letters, digits or _, then @ and a server if it is another's",
+    domains=True,
+    html_entities=False,
+)
 
 
 def keywords_from_env(env) -> tuple[str, ...]:
@@ -142,7 +205,8 @@ REASONS: dict[str, str] = {
     "TOO_MANY_DECIMALS": "The amount has more than two decimals.",
     "AMOUNT_TOO_LARGE": f"The amount has more than {MAX_AMOUNT_INTEGER_DIGITS} integer digits.",
     "ZERO_AMOUNT": "The amount is zero.",
-    "INVALID_HANDLE": "A mention is not a valid X handle (1 to 15 of A-Z a-z 0-9 _).",
+    "INVALID_HANDLE": "A mention is not a valid handle of the channel's network (its "
+    "MentionSyntax; on X, 1 to 15 of A-Z a-z 0-9 _).",
     "MULTIPLE_RECIPIENTS": "The post mentions more than one person besides the bot.",
     "MULTIPLE_COLLECTIONS": "The post mentions nobody but has more than one hashtag "
     "besides the keyword: which collection to pay is unclear.",
@@ -173,7 +237,7 @@ _MESSAGES = {
     "TOO_MANY_DECIMALS": "The amount can have at most two decimals, like {ten_fifty}.",
     "AMOUNT_TOO_LARGE": "The amount is too large.",
     "ZERO_AMOUNT": "The amount must be more than zero.",
-    "INVALID_HANDLE": "A mention is not a valid X handle (1 to 15 letters, digits or _).",
+    "INVALID_HANDLE": "A mention is not a valid {network} handle ({rule}).",
     "MULTIPLE_RECIPIENTS": "Send to one person per post.",
     "MULTIPLE_COLLECTIONS": "Pay one collection per post, as in: {collection_example}.",
     "INVALID_HASHTAG": "A collection's hashtag has 3 to 50 letters, digits or _, "
@@ -220,12 +284,10 @@ _CURRENCIES = {
     "DZD": ("", ()),
 }
 _ASCII_FOLD = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
-_HANDLE = re.compile(r"[A-Za-z0-9_]{1,%d}" % MAX_HANDLE_CHARS)
-_HANDLE_RUN = re.compile(r"[A-Za-z0-9_]+")
 _HANDLE_CHARS = frozenset(string.ascii_letters + string.digits + "_")
 # A collection's name: what the core accepts (core/collection_ledger.py).
 _COLLECTION_HASHTAG = re.compile(r"(?=[A-Za-z0-9_]*[A-Za-z])[A-Za-z0-9_]{3,50}")
-_QUALIFIED_MENTION = re.compile(r"([A-Za-z][A-Za-z0-9_-]{0,31}):([A-Za-z0-9_]+)")
+_QUALIFIED_NAMESPACE = re.compile(r"([A-Za-z][A-Za-z0-9_-]{0,31}):")
 _NAMESPACE = re.compile(r"[a-z][a-z0-9_-]{0,31}")  # envoi's identity namespaces
 _AT_SIGNS = "@\uff20"
 _HASH_SIGNS = "#\uff03"
@@ -350,14 +412,27 @@ class Grammar:
     qualified_mentions: bool = False
     # With qualified_mentions: the network of a plain `@alice` ("" keeps it plain).
     default_namespace: str = ""
+    # How this network writes mentions (X's by default).
+    mentions: MentionSyntax = X_MENTIONS
+    # With qualified_mentions: how other networks write theirs, by namespace
+    # (`{"mastodon": FEDIVERSE_MENTIONS}` reads `@mastodon:bob@example.social`);
+    # a namespace not listed is read with `mentions`.
+    networks: typing.Mapping[str, MentionSyntax] = dataclasses.field(
+        default_factory=dict, hash=False
+    )
 
     def __post_init__(self):
         object.__setattr__(self, "keywords", tuple(self.keywords))
-        if not _HANDLE.fullmatch(self.bot_handle or ""):
+        object.__setattr__(self, "networks", types.MappingProxyType(dict(self.networks)))
+        bot_handle = self.bot_handle or ""
+        if not bot_handle or self.mentions.handle_length(bot_handle) != len(bot_handle):
             raise ValueError(
-                f"bot handle {self.bot_handle!r} is not an X handle "
-                f"(1 to {MAX_HANDLE_CHARS} of A-Z a-z 0-9 _, without @)"
+                f"bot handle {self.bot_handle!r} is not a {self.mentions.network} handle "
+                f"({self.mentions.rule}; without @)"
             )
+        for namespace in self.networks:
+            if not _NAMESPACE.fullmatch(namespace):
+                raise ValueError(f"network namespace {namespace!r} is not 1 to 32 of a-z 0-9 _ -")
         if not self.keywords:
             raise ValueError("the grammar needs at least one keyword")
         for keyword in self.keywords:
@@ -389,13 +464,13 @@ class Grammar:
             return self._reject("QUOTE_TWEET")
         if len(text) > MAX_TEXT_CHARS:
             return self._reject("TEXT_TOO_LONG")
-        text = html.unescape(text)
+        if self.mentions.html_entities:
+            text = html.unescape(text)
         if _RETWEET.match(text):
             return self._reject("RETWEET")
         words = [self._word(match.group()) for match in _WORD.finditer(text)]
-        bot = _fold(self.bot_handle)
         bot_mentions = {
-            i for i, w in enumerate(words) if w.kind == "mention" and _fold(w.core[1:]) == bot
+            i for i, w in enumerate(words) if w.kind == "mention" and self._is_bot(w.core[1:])
         }
         if not direct_message and not bot_mentions:
             return self._reject("NOT_ADDRESSED")
@@ -443,6 +518,12 @@ class Grammar:
             return self._recipient(words[recipient_at[0]]), recipient_at
         return _collection(words, bot_mentions)
 
+    def _is_bot(self, handle: str) -> bool:
+        """The bot's handle; with domains, its local part alone too (`@envoi`, as
+        a person of the bot's own server writes it)."""
+        bot = _fold(self.bot_handle)
+        return _fold(handle) in (bot, _fold(self.mentions.local_part(self.bot_handle)))
+
     def _recipient(self, mention: _Word) -> str:
         """alice, or twitter:alice (qualified, or in the default namespace)."""
         handle = mention.core[1:]
@@ -462,6 +543,8 @@ class Grammar:
         return Rejection(
             reason,
             _MESSAGES[reason].format(
+                network=self.mentions.network,
+                rule=self.mentions.rule,
                 bot=self.bot_handle,
                 keyword=keyword,
                 currency=self.currency,
@@ -504,34 +587,10 @@ class Grammar:
             core = word.core = core[1:]
             word.open_left = False
         if core[0] in _AT_SIGNS:
-            qualified = self.qualified_mentions and _QUALIFIED_MENTION.match(core, 1)
-            if qualified:  # @twitter:alice
-                namespace, handle = qualified.groups()
-                tail = core[qualified.end() :]
-                if len(handle) > MAX_HANDLE_CHARS or (
-                    tail
-                    and (
-                        unicodedata.category(tail[0]) != "So" or any(ch in _AT_SIGNS for ch in tail)
-                    )
-                ):
-                    word.kind = "bad_mention"
-                else:
-                    word.kind, word.core = "mention", f"@{_fold(namespace)}:{handle}"
-                return word
-            if len(core) > 1:
-                handle = _HANDLE_RUN.match(core, 1)
-                tail = core[handle.end() :] if handle else ""
-                if (
-                    not handle
-                    or len(handle.group()) > MAX_HANDLE_CHARS
-                    or tail
-                    and (
-                        unicodedata.category(tail[0]) != "So" or any(ch in _AT_SIGNS for ch in tail)
-                    )
-                ):
-                    word.kind = "bad_mention"
-                else:  # @alice, or @alice😘: an emoji ends a handle
-                    word.kind, word.core = "mention", core[: handle.end()]
+            if len(core) > 1:  # a lone @ is text
+                mention = self._mention(core[1:])
+                word.kind = "mention" if mention else "bad_mention"
+                word.core = f"@{mention}" if mention else core
             return word
         if any(
             ch in _AT_SIGNS and core[i - 1] not in _HANDLE_CHARS
@@ -552,6 +611,24 @@ class Grammar:
         if any(ch.isnumeric() for ch in core):
             self._numeric_word(word)
         return word
+
+    def _mention(self, text: str) -> str | None:
+        """The handle a mention names (`alice`, `alice@example.social`, or
+        `twitter:alice` with qualified_mentions; namespaces in lower case),
+        or None when it is unreadable. An emoji may end it (`@alice😘`)."""
+        syntax, namespace = self.mentions, ""
+        qualified = self.qualified_mentions and _QUALIFIED_NAMESPACE.match(text)
+        if qualified:  # @twitter:alice, read with that network's syntax
+            namespace = _fold(qualified.group(1))
+            syntax = self.networks.get(namespace, self.mentions)
+            text = text[qualified.end() :]
+        length = syntax.handle_length(text)
+        tail = text[length:]
+        if not length or (
+            tail and (unicodedata.category(tail[0]) != "So" or any(ch in _AT_SIGNS for ch in tail))
+        ):
+            return None
+        return f"{namespace}:{text[:length]}" if namespace else text[:length]
 
     def _numeric_word(self, word: _Word) -> None:
         """A word with digits: an amount (10€, €10, 10euros), a malformed
