@@ -8,10 +8,14 @@ the channel's messages, and send each message once, later if rate-limited.
 """
 
 import dataclasses
+import typing
 from collections.abc import Callable
 
 from envoi.channels.grammar import Grammar
 from envoi.v1 import event_pb2
+
+if typing.TYPE_CHECKING:
+    from envoi.channels.listener import ListenIntake
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,6 +103,15 @@ class Channel:
         None when this channel does not poll."""
         return None
 
+    def listen(self, intake: "ListenIntake") -> None:
+        """Optional: take posts in as the network pushes them (a stream, long
+        polling, a websocket), handing each to intake.take_in(post) and saving
+        your position with intake.save_cursor(...) after it; resume from
+        intake.cursor(). Return soon after intake.stopping is set (read with a
+        timeout). The gateway calls it again, with backoff, when it raises or
+        returns (channels/listener.py)."""
+        raise NotImplementedError
+
     def messages_for_event(self, event: event_pb2.Event) -> list[OutboundMessage]:
         """What to tell whom when something happens to a payment this channel started."""
         return []
@@ -109,6 +122,13 @@ class Channel:
         """What to answer a post that could not become a payment. `private` is set
         when the explanation is about the sender's money and must not be public."""
         return []
+
+    def name_person(self, handle: str, namespace: str) -> str:
+        """How this channel's messages name a person (`handle` on `namespace`,
+        this channel's network or another's) without notifying anyone: on
+        networks where `@handle` pings, the gateway's own sentences must not
+        ping a stranger. The default writes no `@`."""
+        return handle if namespace == self.name else f"{handle} on {namespace}"
 
     def send(self, message: OutboundMessage) -> None:
         """Send one message; raise RateLimited to be retried later."""

@@ -1,4 +1,4 @@
-"""The channel gateway: webhooks, pollers, the event relay and the message
+"""The channel gateway: webhooks, pollers, listeners, the event relay and the message
 sender of every loaded channel, talking to envoi's core through gRPC only,
 each channel with a `channel` token of its own name. It never touches the
 ledger's tables: its store connects as envoi_gateway (docs/operations.md)."""
@@ -9,6 +9,7 @@ import time
 
 from envoi.channels import notifier, poller
 from envoi.channels.gateway_store import GatewayStore
+from envoi.channels.listener import BACKOFF_S, Listener, ListenIntake, listens
 from envoi.channels.webhook_server import WebhookServer
 from envoi.client import EnvoiClient
 from envoi.core.error_causes import cause
@@ -28,6 +29,7 @@ class Gateway:
         *,
         listen: str | None = DEFAULT_LISTEN,
         tick_s: float = TICK_S,
+        listen_backoff_s: float = BACKOFF_S,
     ):
         self.channels = channels
         self.clients = clients
@@ -37,6 +39,15 @@ class Gateway:
         self.webhooks = None
         if listen and any(routes.values()):
             self.webhooks = WebhookServer(listen, routes, clients, store)
+        self.listeners = [
+            Listener(
+                channel,
+                ListenIntake(channel, clients[channel.name], store),
+                backoff_s=listen_backoff_s,
+            )
+            for channel in channels
+            if listens(channel)
+        ]
         self._next_poll = {channel.name: 0.0 for channel in channels}
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="envoi-gateway", daemon=True)
@@ -64,6 +75,8 @@ class Gateway:
         if self.webhooks:
             self.webhooks.start()
             log.info("channel webhooks on port %d", self.webhooks.port)
+        for listener in self.listeners:
+            listener.start()
         self._thread.start()
         log.info(
             "channel gateway running: %s",
@@ -71,6 +84,10 @@ class Gateway:
         )
 
     def stop(self) -> None:
+        for listener in self.listeners:
+            listener.intake.stopping.set()  # all at once, then wait for each
+        for listener in self.listeners:
+            listener.stop()
         self._stopping.set()
         if self._thread.is_alive():
             self._thread.join()

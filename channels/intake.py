@@ -100,7 +100,7 @@ def _payee(channel: Channel, client: EnvoiClient, post, recipient: str) -> tuple
     if recipient.startswith("#"):  # a collection, named by its hashtag
         return recipient, ""
     if ":" in recipient:  # twitter:alice, from a grammar with qualified_mentions
-        linked = _linked_identity(client, recipient)
+        linked = _linked_identity(channel, client, recipient)
         return (None, linked) if isinstance(linked, str) else (linked, "")
     for person in post.mentions:
         if person.handle.lower() == recipient.lower():
@@ -108,10 +108,12 @@ def _payee(channel: Channel, client: EnvoiClient, post, recipient: str) -> tuple
                 namespace=channel.name, subject_id=person.subject_id, handle=person.handle
             ), ""
     # The network did not resolve the mention: no such user.
-    return None, f"@{recipient} is not a user we can pay."
+    return None, f"{channel.name_person(recipient, channel.name)} is not a user we can pay."
 
 
-def _linked_identity(client: EnvoiClient, recipient: str) -> "identity_pb2.Identity | str":
+def _linked_identity(
+    channel: Channel, client: EnvoiClient, recipient: str
+) -> "identity_pb2.Identity | str":
     """The identity someone linked for namespace:handle, or why it cannot be paid.
 
     The handle comes from the text alone, so only an identity linked to an
@@ -125,7 +127,7 @@ def _linked_identity(client: EnvoiClient, recipient: str) -> "identity_pb2.Ident
         raise
     except (errors.IdentityNotLinked, errors.InvalidArgument):
         return (
-            f"Nobody has linked @{handle} on {namespace} to envoi yet: "
+            f"Nobody has linked {channel.name_person(handle, namespace)} to envoi yet: "
             f"they can sign in to the envoi app with {namespace} first."
         )
     except errors.EnvoiError as error:  # refused, never a 500 to the network

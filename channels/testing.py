@@ -31,9 +31,10 @@ def channel_client_for(client_for, make_token):
 @pytest.fixture
 def start_gateway(gateway_pool):
     """start_gateway(channel, client) -> a Gateway whose webhooks listen on a free
-    local port (gateway.webhooks.port, when the channel has routes); drive it
-    with gateway.run_once(). Its store connects as envoi_gateway, as in production.
-    Stopped after the test."""
+    local port (gateway.webhooks.port, when the channel has routes), and whose
+    channel listens (gateway.listeners, when it implements listen()); drive
+    polling, events and messages with gateway.run_once(). Its store connects as
+    envoi_gateway, as in production. Stopped after the test."""
     started = []
 
     def start(channel, client):
@@ -42,10 +43,14 @@ def start_gateway(gateway_pool):
         )
         if gateway.webhooks:
             gateway.webhooks.start()
+        for listener in gateway.listeners:
+            listener.start()
         started.append(gateway)
         return gateway
 
     yield start
     for gateway in started:
+        for listener in gateway.listeners:
+            listener.stop()
         if gateway.webhooks:
             gateway.webhooks.stop()

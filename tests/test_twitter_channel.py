@@ -586,3 +586,15 @@ def test_a_post_pays_into_a_collection_by_its_hashtag(
 def test_only_a_json_object_is_a_delivery(body):
     with pytest.raises(TypeError):
         posts_in(body, bot_user_id="9")
+
+
+def test_a_handle_x_resolved_for_nobody_is_named_in_the_reply(
+    x, bot, start_twitter_gateway, person
+):
+    gateway = start_twitter_gateway()
+    alice, _ = person(5_000)
+    post = x.post(alice, "@SmoneyFR #envoyer 5€ @nobody_has_it")  # no such X user
+    deliver(x, gateway, post, bot)
+    gateway.run_once()
+    [answer] = texts(x.replies_to(post))
+    assert "@nobody_has_it is not a user we can pay." in answer

@@ -123,6 +123,12 @@ class TwitterChannel(Channel):
     def messages_for_rejection(self, post, reason, explanation, *, private):
         return messages.for_rejection(post, reason, explanation, private=private)
 
+    def name_person(self, handle: str, namespace: str) -> str:
+        # Its own @handle is named only when X resolved no account for it
+        # (nobody to ping); a person of another network never gets an @ here,
+        # which would ping whoever holds that handle on X.
+        return f"@{handle}" if namespace == self.name else f"{handle} on {namespace}"
+
     def send(self, message: OutboundMessage) -> None:
         try:
             if message.in_reply_to:

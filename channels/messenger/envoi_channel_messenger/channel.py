@@ -99,6 +99,10 @@ class MessengerChannel(Channel):
     def messages_for_rejection(self, post, reason, explanation, *, private):
         return messages.for_rejection(post, explanation)  # a conversation is always private
 
+    def name_person(self, handle: str, namespace: str) -> str:
+        # A page's message pings nobody: the handle is written as people type it.
+        return f"@{handle}" if namespace == self.name else f"@{handle} on {namespace}"
+
     def send(self, message: OutboundMessage) -> None:
         if message.direct_to is None:
             raise ValueError("Messenger has no public replies: only private messages")
