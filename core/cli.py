@@ -192,11 +192,30 @@ def cmd_token_revoke(args):
     _print_json({"revoked": args.token_id})
 
 
-def cmd_parse(args):
+def _post_parser(args):
+    """The grammar of --channel's channel (configured from the environment,
+    as for `envoi gateway`), else X's with --bot."""
     from envoi.channels import grammar  # no database, no server: just the parser
 
+    if not args.channel:
+        bot = args.bot or os.environ.get("ENVOI_TWITTER_BOT_HANDLE") or "SmoneyFR"
+        return grammar.Grammar(bot.removeprefix("@"), grammar.keywords_from_env(os.environ))
+    from envoi.plugins import load_channels
+
+    channels = {channel.name: channel for channel in load_channels(os.environ)}
+    if args.channel not in channels:
+        raise ValueError(
+            f"no channel {args.channel!r} is configured here (configured: "
+            f"{', '.join(sorted(channels)) or 'none'}): set its variables as for envoi gateway"
+        )
+    return channels[args.channel].grammar
+
+
+def cmd_parse(args):
+    from envoi.channels import grammar
+
     try:
-        parser = grammar.Grammar(args.bot.removeprefix("@"), grammar.keywords_from_env(os.environ))
+        parser = _post_parser(args)
     except ValueError as error:
         print(f"envoi parse: {error}", file=sys.stderr)
         sys.exit(2)  # not 1, which means "the post was rejected"
@@ -221,17 +240,20 @@ A collection, named by its hashtag when nobody is mentioned:
   {"amount_cents": 500, "currency": "EUR", "recipient": "#TelethonACF", "memo": ""}
 Rejected, exit 1:
   {"error": {"reason": "UPPER_SNAKE", "message": "..."}}
-A bad --bot or keyword list exits 2, with a message on stderr.
+A bad --bot or keyword list, or a --channel not configured, exits 2, with a
+message on stderr.
 
 environment:
   ENVOI_TWITTER_BOT_HANDLE  the bot's X handle, without @ (default: SmoneyFR)
   ENVOI_CHANNEL_KEYWORDS    payment hashtags, comma-separated, without #
                             (default: envoyer,send)
+  with --channel, the channel's own settings (envoi gateway --help)
 
 example:
   envoi parse '@SmoneyFR #envoyer 10,50€ @alice merci'
   envoi parse '@SmoneyFR #envoyer 5€ #TelethonACF'
   envoi parse -- '-10€ ...'    (a text starting with - comes after --)
+  envoi parse --channel messenger --dm 'envoyer 10€ @alice'
 """
 
 
@@ -443,12 +465,17 @@ def _add_parse(commands):
         epilog=PARSE_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parse.add_argument("text", metavar="TEXT", help="the post's text, as X sends it")
-    parse.add_argument(
+    parse.add_argument("text", metavar="TEXT", help="the post's text, as the network sends it")
+    grammar = parse.add_mutually_exclusive_group()
+    grammar.add_argument(
         "--bot",
         metavar="HANDLE",
-        default=os.environ.get("ENVOI_TWITTER_BOT_HANDLE", "SmoneyFR"),
-        help="the bot's handle (default: ENVOI_TWITTER_BOT_HANDLE or SmoneyFR)",
+        help="the bot's X handle (default: ENVOI_TWITTER_BOT_HANDLE or SmoneyFR)",
+    )
+    grammar.add_argument(
+        "--channel",
+        metavar="NAME",
+        help="parse with that channel plugin's grammar instead of X's (envoi plugins)",
     )
     parse.add_argument(
         "--dm",

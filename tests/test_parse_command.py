@@ -145,3 +145,37 @@ def test_help_documents_the_environment():
     )
     assert done.returncode == 0
     assert "ENVOI_TWITTER_BOT_HANDLE" in done.stdout and "ENVOI_CHANNEL_KEYWORDS" in done.stdout
+
+
+MESSENGER = {
+    "MESSENGER_APP_SECRET": "app-secret",
+    "MESSENGER_VERIFY_TOKEN": "verify",
+    "MESSENGER_PAGE_ACCESS_TOKEN": "page-token",
+    "MESSENGER_PAGE_ID": "1234",
+}
+
+
+def test_a_channel_s_own_grammar_parses_with_channel():
+    # Messenger's: a conversation (no hashtag), a plain @alice is twitter:alice.
+    done = envoi_parse("--channel", "messenger", "--dm", "envoyer 10€ @alice", **MESSENGER)
+    assert done.returncode == 0, done.stderr
+    assert one_json_object(done.stdout)["recipient"] == "twitter:alice"
+    # X's grammar reads the same text otherwise.
+    assert envoi_parse("--dm", "envoyer 10€ @alice").returncode == 1
+
+
+@pytest.mark.parametrize(
+    "args, environment, told",
+    [
+        (["--channel", "messenger"], {}, "no channel 'messenger' is configured here"),
+        (["--channel", "nowhere"], MESSENGER, "(configured: messenger)"),
+    ],
+)
+def test_a_channel_that_is_not_configured_exits_2(args, environment, told):
+    done = envoi_parse(*args, "envoyer 10€ @alice", **environment)
+    assert done.returncode == 2 and done.stdout == "" and told in done.stderr
+
+
+def test_bot_and_channel_are_one_or_the_other():
+    done = envoi_parse("--bot", "PayBot", "--channel", "messenger", "x", **MESSENGER)
+    assert done.returncode == 2 and "not allowed with argument" in done.stderr
