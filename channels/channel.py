@@ -11,7 +11,7 @@ import dataclasses
 import typing
 from collections.abc import Callable
 
-from envoi.channels.grammar import Grammar
+from envoi.channels.grammar import Rejection, TransferIntent
 from envoi.v1 import event_pb2
 
 if typing.TYPE_CHECKING:
@@ -88,11 +88,28 @@ class WebhookRoute:
     handle: Callable[[WebhookRequest], WebhookResponse]
 
 
+@typing.runtime_checkable
+class Parser(typing.Protocol):
+    """What a channel's `grammar` does: envoi.channels.grammar.Grammar is one;
+    a channel may bring its own, with the same contract (never raise; a
+    Rejection's reason is a key of grammar.REASONS, its message one sentence
+    that may be posted in public)."""
+
+    def parse(
+        self,
+        text: str,
+        *,
+        direct_message: bool = False,
+        is_retweet: bool = False,
+        is_quote: bool = False,
+    ) -> TransferIntent | Rejection: ...
+
+
 class Channel:
     """Base class of a channel. `name` is also the identity namespace of its users."""
 
     name: str
-    grammar: Grammar
+    grammar: Parser
     poll_interval_s: float = 60.0
 
     def webhook_routes(self) -> list[WebhookRoute]:

@@ -15,6 +15,7 @@ through the same groups as outside ones.
 import dataclasses
 import importlib.metadata
 import os
+import re
 
 import pluggy
 
@@ -24,6 +25,7 @@ ENTRY_POINT_GROUP = "envoi.channels"
 PROVIDER_ENTRY_POINT_GROUP = "envoi.providers"
 # Each group and the environment variable that limits it.
 GROUP_FILTERS = {ENTRY_POINT_GROUP: "ENVOI_CHANNELS", PROVIDER_ENTRY_POINT_GROUP: "ENVOI_PROVIDERS"}
+CHANNEL_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")  # envoi's identity namespaces
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,11 +101,29 @@ def load_channels(env=os.environ) -> list:
     channels = [
         channel for provided in manager.hook.envoi_channels(env=env) for channel in provided
     ]
+    for channel in channels:
+        _check_channel(channel)
     names = [channel.name for channel in channels]
     duplicated = {name for name in names if names.count(name) > 1}
     if duplicated:
         raise ValueError(f"several plugins provide the channel(s) {sorted(duplicated)}")
     return channels
+
+
+def _check_channel(channel) -> None:
+    """What the gateway relies on, said at load rather than at the first post."""
+    from envoi.channels.channel import Channel, Parser
+
+    if not isinstance(channel, Channel):
+        raise ValueError(f"{channel!r} is not an envoi.channels.channel.Channel")
+    name = getattr(channel, "name", None)
+    if not isinstance(name, str) or not CHANNEL_NAME.fullmatch(name):
+        raise ValueError(
+            f"channel name {name!r}: 1 to 32 of a-z 0-9 _ - starting with a letter "
+            "(it is its users' identity namespace)"
+        )
+    if not isinstance(getattr(channel, "grammar", None), Parser):
+        raise ValueError(f"channel {name}: its grammar has no parse(text, ...) (a Parser)")
 
 
 def load_funding_providers(env=os.environ, manager: pluggy.PluginManager | None = None) -> dict:

@@ -3,14 +3,20 @@ manager of its own: channels through `envoi.channels`, payment providers
 through `envoi.providers`, the built-in twitter channel and sandbox provider
 exactly like outside ones."""
 
+import collections.abc
 import json
+import re
 import subprocess
 import sys
+import typing
 
 import pytest
 
 from envoi import plugins
+from envoi.channels import channel as channel_module
+from envoi.channels.channel import Channel
 from envoi.channels.twitter.channel import TwitterChannel
+from envoi.plugins import hookspecs
 from envoi.providers.sandbox.bank_transfers import SandboxBankTransfers
 from envoi.providers.sandbox.cards import SandboxCards
 from envoi.providers.sandbox.config import SandboxConfig
@@ -208,3 +214,33 @@ def test_a_channel_plugin_cannot_bring_a_payment_provider(outside_plugin):
     assert plugins.load_payout_providers({"ENVOI_PROVIDERS": ""}) == {}
     assert plugins.load_payout_providers(SANDBOX_ENV).keys() == {"sandbox"}
     assert [c.name for c in plugins.load_channels({"ECHO_ENABLED": "1"})] == ["echo"]
+
+
+@pytest.mark.parametrize(
+    "change, told",
+    [
+        (('name = "echo"', 'name = "Echo Net"'), "channel name 'Echo Net'"),
+        (('grammar = Grammar(bot_handle="echobot")', "grammar = None"), "has no parse"),
+        (("class EchoChannel(Channel):", "class EchoChannel:"), "is not an envoi.channels"),
+    ],
+)
+def test_a_channel_the_gateway_could_not_run_is_refused_at_load(outside_plugin, change, told):
+    (outside_plugin / "envoi_channel_echo.py").write_text(OUTSIDE_PLUGIN.replace(*change))
+    with pytest.raises(ValueError, match=re.escape(told)):
+        plugins.load_channels({"ECHO_ENABLED": "1"})
+
+
+def test_a_grammar_of_the_plugin_s_own_is_a_parser(outside_plugin):
+    own = OUTSIDE_PLUGIN.replace(
+        'grammar = Grammar(bot_handle="echobot")',
+        "class grammar:\n        @staticmethod\n        def parse(text, **flags):\n"
+        "            return Grammar('echobot').parse(text, **flags)",
+    )
+    (outside_plugin / "envoi_channel_echo.py").write_text(own)
+    [echo] = plugins.load_channels({"ECHO_ENABLED": "1"})
+    assert echo.grammar.parse("@echobot #send 1€ @a").amount_cents == 100
+
+
+def test_the_hooks_are_typed():
+    hints = typing.get_type_hints(hookspecs.envoi_channels, localns=vars(channel_module))
+    assert hints == {"env": collections.abc.Mapping[str, str], "return": list[Channel]}
