@@ -93,7 +93,8 @@ export declare type Transfer = Message<"envoi.v1.Transfer"> & {
   channel: string;
 
   /**
-   * Where on the channel it came from, set by the channel (e.g. "tweet:123").
+   * Where on the channel it came from, set by the channel
+   * (the gateway sets "post:<post id>" or "dm:<message id>").
    *
    * @generated from field: string channel_reference = 14;
    */

@@ -70,7 +70,8 @@ export declare type InitiateTransferRequest = Message<"envoi.v1.InitiateTransfer
   toIdentity?: Identity | undefined;
 
   /**
-   * Where on its channel the payment came from (e.g. "tweet:123"); at most
+   * Where on its channel the payment came from (the gateway sets
+   * "post:<post id>" or "dm:<message id>"); at most
    * 128 characters. Returned on the transfer and its events.
    *
    * @generated from field: string channel_reference = 8;
