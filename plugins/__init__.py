@@ -15,7 +15,6 @@ through the same groups as outside ones.
 import dataclasses
 import importlib.metadata
 import os
-import re
 
 import pluggy
 
@@ -25,7 +24,6 @@ ENTRY_POINT_GROUP = "envoi.channels"
 PROVIDER_ENTRY_POINT_GROUP = "envoi.providers"
 # Each group and the environment variable that limits it.
 GROUP_FILTERS = {ENTRY_POINT_GROUP: "ENVOI_CHANNELS", PROVIDER_ENTRY_POINT_GROUP: "ENVOI_PROVIDERS"}
-CHANNEL_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")  # envoi's identity namespaces
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,11 +111,12 @@ def load_channels(env=os.environ) -> list:
 def _check_channel(channel) -> None:
     """What the gateway relies on, said at load rather than at the first post."""
     from envoi.channels.channel import Channel, Parser
+    from envoi.core.api.request_validation import IDENTITY_NAMESPACE
 
     if not isinstance(channel, Channel):
         raise ValueError(f"{channel!r} is not an envoi.channels.channel.Channel")
     name = getattr(channel, "name", None)
-    if not isinstance(name, str) or not CHANNEL_NAME.fullmatch(name):
+    if not isinstance(name, str) or not IDENTITY_NAMESPACE.fullmatch(name):
         raise ValueError(
             f"channel name {name!r}: 1 to 32 of a-z 0-9 _ - starting with a letter "
             "(it is its users' identity namespace)"

@@ -12,6 +12,7 @@ from envoi.core.api.account_service import identity_ref
 from envoi.core.api.ledger_calls import ledger_call, transfer_response
 from envoi.core.api.mutations import mutation
 from envoi.core.api.request_validation import (
+    IDENTITY_NAMESPACE,
     MAX_CHANNEL_REFERENCE_LENGTH,
     MAX_MEMO_LENGTH,
     RequestCheck,
@@ -211,14 +212,37 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
 
     def GetTransfer(self, request, context):
         caller = current_caller.get()
-        check = RequestCheck()
-        check.uuid("transfer_id", request.transfer_id)
-        check.raise_if_any()
-        row = run_in_transaction(
-            self.runtime.pool, lambda conn: transfers.get_transfer(conn, request.transfer_id)
-        )
+        if request.channel_reference or request.channel:
+            row = self._channel_transfer(caller, request)
+        else:
+            check = RequestCheck()
+            check.uuid("transfer_id", request.transfer_id)
+            check.raise_if_any()
+            row = run_in_transaction(
+                self.runtime.pool, lambda conn: transfers.get_transfer(conn, request.transfer_id)
+            )
         require_transfer_reader(caller, row)
         return transfer_service_pb2.GetTransferResponse(transfer=proto_rows.transfer(row))
+
+    def _channel_transfer(self, caller, request) -> dict:
+        """GetTransfer by channel_reference: what became of a post."""
+        channel = request.channel or (caller.channel_name if caller.role == Role.CHANNEL else "")
+        check = RequestCheck()
+        if request.transfer_id:
+            check.fail("transfer_id", "give transfer_id or channel_reference, not both")
+        check.text(
+            "channel_reference",
+            request.channel_reference,
+            max_length=MAX_CHANNEL_REFERENCE_LENGTH,
+            required=True,
+        )
+        if not IDENTITY_NAMESPACE.fullmatch(channel):  # a channel's name is its namespace
+            check.fail("channel", "the channel's name (a channel's token may leave it empty)")
+        check.raise_if_any()
+        return run_in_transaction(
+            self.runtime.pool,
+            lambda conn: transfers.get_channel_transfer(conn, channel, request.channel_reference),
+        )
 
     def ListTransfers(self, request, context):
         check = RequestCheck()

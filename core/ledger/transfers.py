@@ -128,6 +128,24 @@ def get_transfer(conn, transfer_id) -> dict:
     return row
 
 
+def get_channel_transfer(conn, channel: str, channel_reference: str) -> dict:
+    """The transfer a channel started for a post (transfers_channel_reference)."""
+    row = (
+        conn.cursor(row_factory=dict_row)
+        .execute(
+            TRANSFER_WITH_NAMES + " WHERE t.initiated_by = %s AND t.channel_reference = %s",
+            (f"channel:{channel}", channel_reference),
+        )
+        .fetchone()
+    )
+    if row is None:
+        raise errors.TransferNotFound(
+            f"the {channel} channel started no transfer for {channel_reference}",
+            metadata={"channel": channel, "channel_reference": channel_reference},
+        )
+    return row
+
+
 def expire_one_due(conn, now=None) -> bool:
     """Expire one pending transfer whose time is up; False when none is left.
 

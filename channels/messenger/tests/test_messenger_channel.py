@@ -22,7 +22,8 @@ from envoi_channel_messenger.send_api_emulator import SendApiEmulator
 from envoi_channel_messenger.webhook import sign
 
 from envoi.channels.channel import OutboundMessage, RateLimited
-from envoi.v1 import identity_pb2
+from envoi.client import errors
+from envoi.v1 import identity_pb2, transfer_pb2
 
 _ids = itertools.count(1)
 DAY_S = 24 * 3600
@@ -88,12 +89,15 @@ def tweeter(open_account, wallet):
     return make
 
 
-def transfers_of(db, mid) -> list:
-    return db.execute(
-        "SELECT transfer_id, state, to_namespace, to_handle FROM transfers"
-        " WHERE channel_reference = %s",
-        (f"dm:{mid}",),
-    ).fetchall()
+def transfers_of(client, mid) -> list:
+    """What became of a message, asked over gRPC with the channel's own token:
+    [(transfer_id, state, to_namespace, to_handle)], or [] when it started none."""
+    try:
+        found = client.get_channel_transfer(f"dm:{mid}")
+    except errors.TransferNotFound:
+        return []
+    state = transfer_pb2.TransferState.Name(found.state).removeprefix("TRANSFER_STATE_")
+    return [(found.transfer_id, state, found.to_identity.namespace, found.to_identity.handle)]
 
 
 def sent_to(meta, psid) -> list[str]:
@@ -179,14 +183,14 @@ def test_the_verification_echoes_the_challenge_only_with_the_right_token(
 
 
 def test_a_message_pays_a_twitter_handle_and_is_answered_through_the_send_api(
-    meta, start, payer, tweeter, wallet, db
+    meta, start, payer, tweeter, wallet, messenger_client
 ):
     gateway, _ = start()
     (psid, payer_account), (handle, payee_account) = payer(), tweeter()
     event = meta.user_message(psid, f"envoyer 10,50€ @{handle} pour le resto")
     status, _ = meta.deliver(url(gateway), meta.webhook_payload(event))
     assert status == 200
-    [(transfer_id, state, namespace, to_handle)] = transfers_of(db, event["message"]["mid"])
+    [(transfer_id, state, namespace, to_handle)] = transfers_of(messenger_client, event["message"]["mid"])
     assert (state, namespace, to_handle) == ("PENDING_CONFIRMATION", "twitter", handle)
     gateway.run_once()
     assert sent_to(meta, psid) == [
@@ -205,29 +209,29 @@ def test_a_message_pays_a_twitter_handle_and_is_answered_through_the_send_api(
     assert len(sent_to(meta, psid)) == 2
 
 
-def test_the_english_form_and_a_qualified_handle_work_too(meta, start, payer, tweeter, db):
+def test_the_english_form_and_a_qualified_handle_work_too(meta, start, payer, tweeter, messenger_client):
     gateway, _ = start()
     (psid, _), (handle, _) = payer(), tweeter()
     event = meta.user_message(psid, f"Send 3€ @twitter:{handle.upper()}")
     assert meta.deliver(url(gateway), meta.webhook_payload(event))[0] == 200
-    [(_, state, namespace, to_handle)] = transfers_of(db, event["message"]["mid"])
+    [(_, state, namespace, to_handle)] = transfers_of(messenger_client, event["message"]["mid"])
     assert (state, namespace, to_handle) == ("PENDING_CONFIRMATION", "twitter", handle)
 
 
-def test_a_redelivered_message_starts_one_transfer(meta, start, payer, tweeter, db):
+def test_a_redelivered_message_starts_one_transfer(meta, start, payer, tweeter, messenger_client):
     gateway, _ = start()
     (psid, _), (handle, _) = payer(), tweeter()
     event = meta.user_message(psid, f"envoyer 2€ @{handle}")
     for _ in range(3):
         assert meta.deliver(url(gateway), meta.webhook_payload(event))[0] == 200
-    assert len(transfers_of(db, event["message"]["mid"])) == 1
+    assert len(transfers_of(messenger_client, event["message"]["mid"])) == 1
     gateway.run_once()
     assert len(sent_to(meta, psid)) == 1
 
 
 @pytest.mark.parametrize("signature", ["", "sha256=" + "0" * 64, "wrong secret", "sha1=abc"])
 def test_a_bad_or_missing_signature_gets_403_and_changes_nothing(
-    meta, start, payer, tweeter, db, signature
+    meta, start, payer, tweeter, messenger_client, signature
 ):
     gateway, _ = start()
     (psid, _), (handle, _) = payer(), tweeter()
@@ -237,17 +241,17 @@ def test_a_bad_or_missing_signature_gets_403_and_changes_nothing(
         signature = sign(b"{}", "not-the-app-secret")
     assert meta.deliver(url(gateway), body, signature=signature)[0] == 403
     gateway.run_once()
-    assert transfers_of(db, event["message"]["mid"]) == []
+    assert transfers_of(messenger_client, event["message"]["mid"]) == []
     assert sent_to(meta, psid) == []
 
 
-def test_a_handle_nobody_linked_is_refused_in_the_conversation(meta, start, payer, db):
+def test_a_handle_nobody_linked_is_refused_in_the_conversation(meta, start, payer, messenger_client):
     gateway, _ = start()
     psid, _ = payer()
     event = meta.user_message(psid, "envoyer 2€ @twitter:nobody_here")
     assert meta.deliver(url(gateway), meta.webhook_payload(event))[0] == 200
     gateway.run_once()
-    assert transfers_of(db, event["message"]["mid"]) == []
+    assert transfers_of(messenger_client, event["message"]["mid"]) == []
     [told] = sent_to(meta, psid)
     assert "Nobody has linked @nobody_here on twitter" in told
 
@@ -262,14 +266,14 @@ def test_a_grammar_mistake_is_explained_with_the_conversation_form(meta, start, 
 
 
 def test_outside_the_24_hour_window_nothing_is_sent_and_the_skip_is_recorded(
-    meta, start, payer, tweeter, db, caplog
+    meta, start, payer, tweeter, messenger_client, caplog
 ):
     late = {"s": 0.0}
     gateway, channel = start(clock=lambda: time.time() + late["s"])
     (psid, _), (handle, _) = payer(), tweeter()
     event = meta.user_message(psid, f"envoyer 4€ @{handle}")
     assert meta.deliver(url(gateway), meta.webhook_payload(event))[0] == 200
-    assert len(transfers_of(db, event["message"]["mid"])) == 1
+    assert len(transfers_of(messenger_client, event["message"]["mid"])) == 1
     late["s"] = DAY_S + 60  # the gateway relays the event a day later
     calls_before = len(meta.calls)
     with caplog.at_level(logging.INFO, logger="envoi_channel_messenger"):

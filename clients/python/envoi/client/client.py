@@ -420,6 +420,17 @@ class EnvoiClient:
         request = transfer_service_pb2.GetTransferRequest(transfer_id=transfer_id)
         return self.call(self.transfers.GetTransfer, request).transfer
 
+    def get_channel_transfer(
+        self, channel_reference: str, *, channel: str = ""
+    ) -> transfer_pb2.Transfer:
+        """What became of a post: the transfer a channel started for it, by its
+        channel_reference ("post:<post id>"). A channel's token reads its own
+        channel's (channel may stay empty); others name the channel."""
+        request = transfer_service_pb2.GetTransferRequest(
+            channel_reference=channel_reference, channel=channel
+        )
+        return self.call(self.transfers.GetTransfer, request).transfer
+
     def list_transfers(
         self,
         account_id: str,

@@ -103,10 +103,14 @@ class CancelTransferResponse(_message.Message):
     def __init__(self, transfer: _Optional[_Union[_transfer_pb2.Transfer, _Mapping]] = ...) -> None: ...
 
 class GetTransferRequest(_message.Message):
-    __slots__ = ("transfer_id",)
+    __slots__ = ("transfer_id", "channel_reference", "channel")
     TRANSFER_ID_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
     transfer_id: str
-    def __init__(self, transfer_id: _Optional[str] = ...) -> None: ...
+    channel_reference: str
+    channel: str
+    def __init__(self, transfer_id: _Optional[str] = ..., channel_reference: _Optional[str] = ..., channel: _Optional[str] = ...) -> None: ...
 
 class GetTransferResponse(_message.Message):
     __slots__ = ("transfer",)

@@ -202,9 +202,29 @@ export declare const CancelTransferResponseSchema: GenMessage<CancelTransferResp
  */
 export declare type GetTransferRequest = Message<"envoi.v1.GetTransferRequest"> & {
   /**
+   * The transfer; or channel_reference instead.
+   *
    * @generated from field: string transfer_id = 1;
    */
   transferId: string;
+
+  /**
+   * What became of a post: the transfer a channel started for it, found by
+   * the channel_reference it gave ("post:<post id>", "dm:<message id>").
+   * Exactly one of transfer_id and channel_reference.
+   *
+   * @generated from field: string channel_reference = 2;
+   */
+  channelReference: string;
+
+  /**
+   * With channel_reference: the channel that started the transfer. A
+   * channel's token may leave it empty (its own channel), and reads only
+   * its own channel's.
+   *
+   * @generated from field: string channel = 3;
+   */
+  channel: string;
 };
 
 /**
