@@ -10,8 +10,9 @@
     python3 tasks.py torture [ARGS]  a bank workload under faults (`envoi torture ARGS`)
 
 The first run creates .venv and installs envoi, its client, the test tools
-and the Messenger channel plugin (channels/messenger, its own package) into
-it; later runs reinstall only when a pyproject.toml changed.
+and the Messenger and Mastodon channel plugins (channels/messenger and
+examples/mastodon, each its own package) into it; later runs reinstall only
+when a pyproject.toml changed.
 buf and protoc-gen-es come from npm (package.json), installed into node_modules/.
 Needs Python 3.10+, and Node.js 20+ with npm for the two proto commands and
 the TypeScript client's test.
@@ -46,6 +47,7 @@ def ensure_venv():
         ROOT / "pyproject.toml",
         ROOT / "clients/python/pyproject.toml",
         ROOT / "channels/messenger/pyproject.toml",
+        ROOT / "examples/mastodon/pyproject.toml",
     ]
     wanted = hashlib.sha256(b"".join(path.read_bytes() for path in manifests)).hexdigest()
     if INSTALL_STAMP.exists() and INSTALL_STAMP.read_text() == wanted:
@@ -56,7 +58,7 @@ def ensure_venv():
     run(*pip, "--upgrade", "pip")
     run(*pip, "-e", ROOT / "clients/python", "-e", f"{ROOT}[test,dev,bench]")
     # An outside channel plugin, its own distribution: installed after envoi, as a user would.
-    run(*pip, "-e", ROOT / "channels/messenger")
+    run(*pip, "-e", ROOT / "channels/messenger", "-e", ROOT / "examples/mastodon")
     INSTALL_STAMP.write_text(wanted)
 
 

@@ -190,7 +190,9 @@ def test_a_message_pays_a_twitter_handle_and_is_answered_through_the_send_api(
     event = meta.user_message(psid, f"envoyer 10,50€ @{handle} pour le resto")
     status, _ = meta.deliver(url(gateway), meta.webhook_payload(event))
     assert status == 200
-    [(transfer_id, state, namespace, to_handle)] = transfers_of(messenger_client, event["message"]["mid"])
+    [(transfer_id, state, namespace, to_handle)] = transfers_of(
+        messenger_client, event["message"]["mid"]
+    )
     assert (state, namespace, to_handle) == ("PENDING_CONFIRMATION", "twitter", handle)
     gateway.run_once()
     assert sent_to(meta, psid) == [
@@ -209,7 +211,9 @@ def test_a_message_pays_a_twitter_handle_and_is_answered_through_the_send_api(
     assert len(sent_to(meta, psid)) == 2
 
 
-def test_the_english_form_and_a_qualified_handle_work_too(meta, start, payer, tweeter, messenger_client):
+def test_the_english_form_and_a_qualified_handle_work_too(
+    meta, start, payer, tweeter, messenger_client
+):
     gateway, _ = start()
     (psid, _), (handle, _) = payer(), tweeter()
     event = meta.user_message(psid, f"Send 3€ @twitter:{handle.upper()}")
@@ -245,7 +249,9 @@ def test_a_bad_or_missing_signature_gets_403_and_changes_nothing(
     assert sent_to(meta, psid) == []
 
 
-def test_a_handle_nobody_linked_is_refused_in_the_conversation(meta, start, payer, messenger_client):
+def test_a_handle_nobody_linked_is_refused_in_the_conversation(
+    meta, start, payer, messenger_client
+):
     gateway, _ = start()
     psid, _ = payer()
     event = meta.user_message(psid, "envoyer 2€ @twitter:nobody_here")

@@ -1,0 +1,1 @@
+"""An envoi channel for Mastodon (and the fediverse servers that speak its API)."""
