@@ -27,6 +27,7 @@ import asyncio
 import os
 import threading
 import uuid
+import warnings
 
 import grpc
 import psycopg
@@ -228,6 +229,14 @@ def wallet(client_for, make_token):
 
 @pytest.fixture(scope="module")
 def channel(client_for, make_token):
+    """Deprecated since 0.1, removed in 1.0: a client of the *twitter* channel
+    whatever your channel is. Use channel_client_for("yournet") (envoi.channels.testing)."""
+    warnings.warn(
+        "the `channel` fixture (a token of the twitter channel) is deprecated and goes "
+        'in envoi 1.0: use channel_client_for("<your channel>")',
+        DeprecationWarning,
+        stacklevel=2,
+    )
     return client_for(make_token("channel", channel_name="twitter"))
 
 

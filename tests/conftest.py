@@ -18,3 +18,9 @@ def x():
 @pytest.fixture(scope="module")
 def bot(x):
     return x.add_user("SmoneyFR")
+
+
+@pytest.fixture(scope="module")
+def twitter_channel(channel_client_for):
+    """An EnvoiClient with the twitter channel's token, as the built-in channel's gateway."""
+    return channel_client_for("twitter")

@@ -106,12 +106,14 @@ def test_concurrent_payments_never_overfill_an_unverified_recipient(wallet, open
     assert balance_cents(wallet, payee) == MAX_BALANCE_CENTS
 
 
-def test_escrowed_money_over_the_limit_waits_for_verification(wallet, admin, channel, open_account):
+def test_escrowed_money_over_the_limit_waits_for_verification(
+    wallet, admin, twitter_channel, open_account
+):
     payer = open_account(balance_cents=8_000, tier="VERIFIED")
     wallet.link_identity(payer, identity_pb2.Identity(namespace="twitter", subject_id="tier-p"))
     newcomer = identity_pb2.Identity(namespace="twitter", subject_id=f"tier-{uuid.uuid4().hex}")
     for amount_cents in (3_000, 3_000):
-        transfer = channel.initiate_transfer(
+        transfer = twitter_channel.initiate_transfer(
             identity_pb2.Identity(namespace="twitter", subject_id="tier-p"), newcomer, amount_cents
         )
         wallet.confirm_transfer(transfer.transfer_id, "123456")

@@ -250,7 +250,7 @@ def test_a_collection_is_no_account_for_the_other_apis(wallet, admin, open_accou
     assert results.results[0].reason == "ACCOUNT_NOT_FOUND"
 
 
-def test_roles(client_for, make_token, open_account, wallet, merchant, channel):
+def test_roles(client_for, make_token, open_account, wallet, merchant, twitter_channel):
     merchant_id, merchant_client = merchant
     other_merchant = open_account("MERCHANT")
     person = open_account()
@@ -272,11 +272,11 @@ def test_roles(client_for, make_token, open_account, wallet, merchant, channel):
     with pytest.raises(errors.PermissionDenied):
         merchant_client.cancel_collection(theirs.collection_id)
     with pytest.raises(errors.PermissionDenied):  # the role table: no channel
-        channel.create_collection(person, "Channel", tag())
+        twitter_channel.create_collection(person, "Channel", tag())
     with pytest.raises(errors.PermissionDenied):
-        channel.close_collection(theirs.collection_id)
+        twitter_channel.close_collection(theirs.collection_id)
     # Anyone asked to pay may read a collection.
-    assert channel.get_collection(hashtag=theirs.hashtag).title == "Theirs"
+    assert twitter_channel.get_collection(hashtag=theirs.hashtag).title == "Theirs"
     assert merchant_client.get_collection(theirs.collection_id).title == "Theirs"
     ledger = client_for(make_token("ledger"))
     with pytest.raises(errors.PermissionDenied):

@@ -20,38 +20,40 @@ def read_all(client, cursor="") -> tuple[list, str]:
 
 
 def test_a_channel_reads_its_own_events_in_order_and_resumes(
-    channel, wallet, admin, open_account, posted_by
+    twitter_channel, wallet, admin, open_account, posted_by
 ):
-    _, start = read_all(channel)
+    _, start = read_all(twitter_channel)
     alice, bob = open_account(balance_cents=5_000), open_account()
     alice_posting = posted_by(alice)
-    mine = channel.initiate_transfer(alice_posting, bob, 100)
+    mine = twitter_channel.initiate_transfer(alice_posting, bob, 100)
     wallet.initiate_transfer(alice, bob, 200)  # not the channel's: never shown to it
     wallet.confirm_transfer(mine.transfer_id, "123456")
-    events, cursor = read_all(channel, start)
+    events, cursor = read_all(twitter_channel, start)
     assert [(e.type, e.transfer.transfer_id) for e in events] == [
         (event_pb2.EVENT_TYPE_CONFIRMATION_REQUIRED, mine.transfer_id),
         (event_pb2.EVENT_TYPE_TRANSFER_COMPLETED, mine.transfer_id),
     ]
     # Resuming from the cursor repeats nothing; the next event follows.
-    assert read_all(channel, cursor)[0] == []
-    other = channel.initiate_transfer(alice_posting, bob, 300)
-    assert [e.transfer.transfer_id for e in read_all(channel, cursor)[0]] == [other.transfer_id]
+    assert read_all(twitter_channel, cursor)[0] == []
+    other = twitter_channel.initiate_transfer(alice_posting, bob, 300)
+    assert [e.transfer.transfer_id for e in read_all(twitter_channel, cursor)[0]] == [
+        other.transfer_id
+    ]
     # An admin sees every event.
     assert len(read_all(admin, start)[0]) >= 4
 
 
 def test_a_channel_moves_past_others_events_instead_of_scanning_them_again(
-    channel, wallet, open_account, posted_by
+    twitter_channel, wallet, open_account, posted_by
 ):
-    _, start = read_all(channel)
+    _, start = read_all(twitter_channel)
     alice, bob = open_account(balance_cents=5_000), open_account()
     for _ in range(25):  # events that are not the channel's
         wallet.initiate_transfer(alice, bob, 1)
-    page = channel.list_events(start, page_size=2)  # looks at 20 events at most
+    page = twitter_channel.list_events(start, page_size=2)  # looks at 20 events at most
     assert list(page.events) == [] and page.next_cursor != start
-    mine = channel.initiate_transfer(posted_by(alice), bob, 100)
-    events, _ = read_all(channel, page.next_cursor)
+    mine = twitter_channel.initiate_transfer(posted_by(alice), bob, 100)
+    events, _ = read_all(twitter_channel, page.next_cursor)
     assert [e.transfer.transfer_id for e in events] == [mine.transfer_id]
 
 
@@ -84,6 +86,6 @@ def test_an_event_committed_late_is_not_skipped(admin, open_account, database_ur
         slow.close()
 
 
-def test_a_cursor_that_was_not_handed_out_is_refused(channel):
+def test_a_cursor_that_was_not_handed_out_is_refused(twitter_channel):
     with pytest.raises(errors.InvalidPageToken):
-        channel.list_events("not-a-cursor")
+        twitter_channel.list_events("not-a-cursor")

@@ -127,11 +127,13 @@ def test_a_retried_wrong_code_counts_once(wallet, open_account):
     )
 
 
-def test_request_ids_belong_to_their_caller(wallet, channel, open_account, posted_by, db):
+def test_request_ids_belong_to_their_caller(wallet, twitter_channel, open_account, posted_by, db):
     # Two parties choosing the same id do not see each other's answers.
     alice, bob = open_account(balance_cents=5_000), open_account()
     from_wallet = wallet.initiate_transfer(alice, bob, 100, request_id="shared-id")
-    from_channel = channel.initiate_transfer(posted_by(alice), bob, 100, request_id="shared-id")
+    from_channel = twitter_channel.initiate_transfer(
+        posted_by(alice), bob, 100, request_id="shared-id"
+    )
     assert from_wallet.transfer_id != from_channel.transfer_id
     assert count_transfers(db, alice) == 2
 
@@ -155,34 +157,35 @@ def test_request_ids_are_kept_at_least_a_day(wallet, open_account, db, runtime):
 
 
 def test_a_channel_message_starts_one_transfer_long_after_its_request_id_is_gone(
-    channel, wallet, open_account, posted_by, db
+    twitter_channel, wallet, open_account, posted_by, db
 ):
     """Issue 13: request ids are forgotten after a day, so the ledger itself keeps
     one transfer per channel message (channel_reference), for ever."""
     alice, bob = open_account(balance_cents=5_000), open_account()
     poster = posted_by(alice)
     reference = f"post:{uuid.uuid4().int % 10**18}"
-    first = channel.initiate_transfer(poster, bob, 100, channel_reference=reference)
+    first = twitter_channel.initiate_transfer(poster, bob, 100, channel_reference=reference)
     wallet.cancel_transfer(first.transfer_id)
     db.execute("DELETE FROM idempotency_keys WHERE principal = 'channel:twitter'")
-    again = channel.initiate_transfer(poster, bob, 100, channel_reference=reference)
+    again = twitter_channel.initiate_transfer(poster, bob, 100, channel_reference=reference)
     assert (again.transfer_id, again.state) == (
         first.transfer_id,
         transfer_pb2.TRANSFER_STATE_CANCELLED,
     )
     with pytest.raises(errors.IdempotencyKeyReused):
-        channel.initiate_transfer(poster, bob, 999, channel_reference=reference)
+        twitter_channel.initiate_transfer(poster, bob, 999, channel_reference=reference)
     assert count_transfers(db, alice) == 1
 
 
 def test_one_channel_message_sent_at_once_with_other_request_ids_starts_one_transfer(
-    channel, open_account, posted_by, db
+    twitter_channel, open_account, posted_by, db
 ):
     alice, bob = open_account(balance_cents=5_000), open_account()
     poster = posted_by(alice)
     reference = f"post:{uuid.uuid4().int % 10**18}"
     results = run_together(
-        [lambda: channel.initiate_transfer(poster, bob, 100, channel_reference=reference)] * 5
+        [lambda: twitter_channel.initiate_transfer(poster, bob, 100, channel_reference=reference)]
+        * 5
     )
     assert len({result.transfer_id for result in results}) == 1
     assert count_transfers(db, alice) == 1

@@ -45,12 +45,12 @@ def events_of(db, transfer_id) -> list[str]:
     ]
 
 
-def test_paying_a_linked_identity_pays_its_account(channel, wallet, open_account, sender):
+def test_paying_a_linked_identity_pays_its_account(twitter_channel, wallet, open_account, sender):
     _, alice = sender
     bob_account = open_account()
     bob = twitter_user("bob")
     wallet.link_identity(bob_account, bob)
-    transfer = channel.initiate_transfer(alice, bob, 500, channel_reference="tweet:1")
+    transfer = twitter_channel.initiate_transfer(alice, bob, 500, channel_reference="tweet:1")
     assert transfer.to_account_id == bob_account
     assert (transfer.channel, transfer.channel_reference) == ("twitter", "tweet:1")
     assert transfer.from_identity.subject_id == alice.subject_id
@@ -60,12 +60,14 @@ def test_paying_a_linked_identity_pays_its_account(channel, wallet, open_account
     assert wallet.get_balance(bob_account).balance.amount_cents == 500
 
 
-def test_unclaimed_money_waits_in_escrow_and_the_new_account_claims_it(channel, wallet, sender, db):
+def test_unclaimed_money_waits_in_escrow_and_the_new_account_claims_it(
+    twitter_channel, wallet, sender, db
+):
     alice_account, alice = sender
     carol = twitter_user("carol")
     escrow_before = escrow_balance(db)
-    first = channel.initiate_transfer(alice, carol, 700)
-    second = channel.initiate_transfer(alice, carol, 300)
+    first = twitter_channel.initiate_transfer(alice, carol, 700)
+    second = twitter_channel.initiate_transfer(alice, carol, 300)
     for transfer in (first, second):
         confirmed = wallet.confirm_transfer(transfer.transfer_id, "123456")
         assert confirmed.state == S.TRANSFER_STATE_AWAITING_CLAIM
@@ -93,10 +95,10 @@ def test_unclaimed_money_waits_in_escrow_and_the_new_account_claims_it(channel, 
     ]
 
 
-def test_linking_later_claims_every_waiting_transfer(channel, wallet, open_account, sender):
+def test_linking_later_claims_every_waiting_transfer(twitter_channel, wallet, open_account, sender):
     _, alice = sender
     dave = twitter_user("dave")
-    waiting = [channel.initiate_transfer(alice, dave, 100 + n) for n in range(3)]
+    waiting = [twitter_channel.initiate_transfer(alice, dave, 100 + n) for n in range(3)]
     for transfer in waiting:
         wallet.confirm_transfer(transfer.transfer_id, "123456")
     dave_account = open_account()
@@ -108,11 +110,11 @@ def test_linking_later_claims_every_waiting_transfer(channel, wallet, open_accou
 
 
 def test_unclaimed_money_goes_back_to_the_sender_after_the_window(
-    channel, wallet, sender, runtime, db
+    twitter_channel, wallet, sender, runtime, db
 ):
     alice_account, alice = sender
     erin = twitter_user("erin")
-    transfer = channel.initiate_transfer(alice, erin, 400)
+    transfer = twitter_channel.initiate_transfer(alice, erin, 400)
     confirmed = wallet.confirm_transfer(transfer.transfer_id, "123456")
     # A clock we control: just before the deadline nothing happens; after it, a refund.
     deadline = confirmed.claim_expire_time.ToDatetime(tzinfo=datetime.timezone.utc)
@@ -129,11 +131,11 @@ def test_unclaimed_money_goes_back_to_the_sender_after_the_window(
 
 
 def test_an_identity_linked_before_confirmation_is_paid_at_once(
-    channel, wallet, open_account, sender, db
+    twitter_channel, wallet, open_account, sender, db
 ):
     _, alice = sender
     frank = twitter_user("frank")
-    transfer = channel.initiate_transfer(alice, frank, 250)
+    transfer = twitter_channel.initiate_transfer(alice, frank, 250)
     frank_account = open_account()
     wallet.link_identity(frank_account, frank)
     confirmed = wallet.confirm_transfer(transfer.transfer_id, "123456")
@@ -141,10 +143,12 @@ def test_an_identity_linked_before_confirmation_is_paid_at_once(
     assert wallet.get_balance(frank_account).balance.amount_cents == 250
 
 
-def test_money_a_sender_sent_to_their_own_identity_goes_back(channel, wallet, open_account, sender):
+def test_money_a_sender_sent_to_their_own_identity_goes_back(
+    twitter_channel, wallet, open_account, sender
+):
     alice_account, alice = sender
     alt = twitter_user("alice_alt")
-    transfer = channel.initiate_transfer(alice, alt, 600)
+    transfer = twitter_channel.initiate_transfer(alice, alt, 600)
     wallet.confirm_transfer(transfer.transfer_id, "123456")
     assert not wallet.link_identity(alice_account, alt).claimed_transfers
     assert wallet.get_transfer(transfer.transfer_id).state == S.TRANSFER_STATE_REFUNDED
@@ -165,24 +169,26 @@ def test_one_identity_belongs_to_one_account(wallet, open_account):
     assert wallet.resolve_identity(grace).account_id == second
 
 
-def test_an_unknown_sender_identity_cannot_pay(channel, open_account):
+def test_an_unknown_sender_identity_cannot_pay(twitter_channel, open_account):
     with pytest.raises(errors.IdentityNotLinked):
-        channel.initiate_transfer(twitter_user("nobody"), open_account(), 100)
+        twitter_channel.initiate_transfer(twitter_user("nobody"), open_account(), 100)
 
 
 def test_money_waiting_in_escrow_counts_against_the_daily_cap(
-    channel, wallet, admin, sender, settings
+    twitter_channel, wallet, admin, sender, settings
 ):
     # Confirmed payments to people without an account are spent money too.
     alice_account, alice = sender
     admin.credit_account(alice_account, settings.daily_cap_cents)
     per_payment_cents = settings.max_to_person_cents
     for n in range(settings.daily_cap_cents // per_payment_cents):
-        payment = channel.initiate_transfer(alice, twitter_user(f"cap{n}"), per_payment_cents)
+        payment = twitter_channel.initiate_transfer(
+            alice, twitter_user(f"cap{n}"), per_payment_cents
+        )
         assert (
             wallet.confirm_transfer(payment.transfer_id, "123456").state
             == S.TRANSFER_STATE_AWAITING_CLAIM
         )
     with pytest.raises(errors.LimitExceeded) as refused:
-        channel.initiate_transfer(alice, twitter_user("one_more"), 1)
+        twitter_channel.initiate_transfer(alice, twitter_user("one_more"), 1)
     assert refused.value.metadata["limit"] == "DAILY"

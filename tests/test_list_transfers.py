@@ -81,7 +81,7 @@ def test_an_unknown_account_has_no_history(wallet):
         wallet.list_transfers("00000000-0000-4000-8000-000000000000")
 
 
-def test_the_history_names_both_sides(wallet, admin, channel, open_account):
+def test_the_history_names_both_sides(wallet, admin, twitter_channel, open_account):
     alice = wallet.open_account("PERSON", "Alice Martin", "123456").account_id
     bob = wallet.open_account("PERSON", "Bob Durand", "123456").account_id
     admin.credit_account(alice, 2_000)
@@ -89,7 +89,7 @@ def test_the_history_names_both_sides(wallet, admin, channel, open_account):
     assert (paid.from_display_name, paid.to_display_name) == ("Alice Martin", "Bob Durand")
     # Money waiting in escrow shows the handle it waits for.
     wallet.link_identity(alice, identity_pb2.Identity(namespace="twitter", subject_id="hn-1"))
-    waiting = channel.initiate_transfer(
+    waiting = twitter_channel.initiate_transfer(
         identity_pb2.Identity(namespace="twitter", subject_id="hn-1"),
         identity_pb2.Identity(namespace="twitter", subject_id="hn-2", handle="newbie"),
         200,

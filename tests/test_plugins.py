@@ -244,3 +244,9 @@ def test_a_grammar_of_the_plugin_s_own_is_a_parser(outside_plugin):
 def test_the_hooks_are_typed():
     hints = typing.get_type_hints(hookspecs.envoi_channels, localns=vars(channel_module))
     assert hints == {"env": collections.abc.Mapping[str, str], "return": list[Channel]}
+
+
+@pytest.mark.filterwarnings("default:the `channel` fixture:DeprecationWarning")
+def test_the_kit_s_twitter_only_channel_fixture_warns_that_it_goes(request):
+    with pytest.warns(DeprecationWarning, match='channel_client_for\\("<your channel>"\\)'):
+        request.getfixturevalue("channel")

@@ -306,10 +306,10 @@ def test_the_wallet_never_watches_a_merchants_account(wallet, merchant):
 
 
 @pytest.mark.parametrize("caller", ["channel", "no token", "revoked token"])
-def test_wrong_callers_are_refused(caller, channel, client_for, open_account, db):
+def test_wrong_callers_are_refused(caller, twitter_channel, client_for, open_account, db):
     account_id = open_account(balance_cents=100)
     if caller == "channel":
-        client, refusal = channel, errors.PermissionDenied
+        client, refusal = twitter_channel, errors.PermissionDenied
     elif caller == "no token":
         client, refusal = client_for(None), errors.Unauthenticated
     else:
