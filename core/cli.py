@@ -146,6 +146,16 @@ def cmd_plugins(args):
     _print_json([dataclasses.asdict(plugin) for plugin in plugins.installed_plugins()])
 
 
+def cmd_plugins_new(args):
+    from envoi.plugins import new_plugin
+
+    try:
+        root = new_plugin.create(args.name, pathlib.Path(args.into))
+    except ValueError as error:
+        sys.exit(f"envoi plugins new: {error}")
+    _print_json({"created": str(root)})
+
+
 def cmd_migrate(args):
     settings = config.from_environment(
         data_dir=pathlib.Path(args.data_dir) if args.data_dir else None
@@ -427,6 +437,17 @@ def _add_plugins_and_migrate(commands):
         "ENVOI_CHANNELS and ENVOI_PROVIDERS (comma-separated names) limit which load.",
     )
     plugins_command.set_defaults(handler=cmd_plugins)
+    new = plugins_command.add_subparsers(metavar="{new}").add_parser(
+        "new",
+        help="make a channel plugin's package that works as made",
+        description="Write envoi-channel-NAME/ into DIR: a channel plugin (signed webhooks "
+        "in, messages out), an emulator of its network, and end-to-end tests on a real "
+        "envoi serve; then `pip install -e 'envoi-channel-NAME[test]'` and `pytest` in it "
+        "(docs/plugins.md).",
+    )
+    new.add_argument("name", metavar="NAME", help="the channel's name: 1 to 32 of a-z 0-9 _")
+    new.add_argument("--into", metavar="DIR", default=".", help="where to write it (default: .)")
+    new.set_defaults(handler=cmd_plugins_new)
     migrate = commands.add_parser(
         "migrate",
         help="apply database migrations, as the tables' owner",
