@@ -22,6 +22,7 @@ or end to end, on a real `envoi serve` that loads your installed plugin:
 docs/plugins.md walks through it.
 """
 
+import ast
 import dataclasses
 import pathlib
 import socket
@@ -47,6 +48,43 @@ from envoi.core.ops.harness import (
 
 pytest_plugins = ["envoi.core.testing"]
 GATEWAY_READY_TIMEOUT_S = 30.0
+# The modules of envoi a channel plugin may import (docs/plugins.md, "What is
+# public"), besides the client (envoi.client) and the contract (envoi.v1).
+PUBLIC_MODULES = frozenset(
+    {
+        "envoi.channels",
+        "envoi.channels.channel",
+        "envoi.channels.grammar",
+        "envoi.channels.listener",
+        "envoi.channels.money_text",
+        "envoi.channels.testing",
+        "envoi.core.testing",
+    }
+)
+
+
+def private_imports(*directories: pathlib.Path) -> list[tuple[str, str]]:
+    """(file, module) for each import of envoi's internals in the .py files of
+    `directories`: a plugin's package and tests should have none."""
+    found = []
+    for directory in directories:
+        for source in sorted(pathlib.Path(directory).glob("*.py")):
+            for node in ast.walk(ast.parse(source.read_text())):
+                if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    names = [node.module]
+                elif isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                else:
+                    continue
+                found += [(source.name, name) for name in names if _private(name)]
+    return found
+
+
+def _private(module: str) -> bool:
+    parts = module.split(".")
+    if parts[0] != "envoi" or module in PUBLIC_MODULES:
+        return False
+    return len(parts) < 2 or parts[1] not in ("client", "v1")
 
 
 @dataclasses.dataclass

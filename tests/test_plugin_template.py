@@ -45,7 +45,7 @@ def test_the_new_plugin_s_own_tests_pass(tmp_path, postgres_server_url):
         timeout=600,
     )
     assert tested.returncode == 0, tested.stdout[-3000:] + tested.stderr[-3000:]
-    assert "2 passed" in tested.stdout
+    assert "3 passed" in tested.stdout
     for check in (["check", "--select", "E,F,W,I,B"], ["format", "--check"]):
         linted = subprocess.run(
             [sys.executable, "-m", "ruff", *check, "--isolated", "--line-length", "100", "."],

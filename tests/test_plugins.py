@@ -15,6 +15,7 @@ import pytest
 from envoi import plugins
 from envoi.channels import channel as channel_module
 from envoi.channels.channel import Channel
+from envoi.channels.testing import private_imports
 from envoi.channels.twitter.channel import TwitterChannel
 from envoi.plugins import hookspecs
 from envoi.providers.sandbox.bank_transfers import SandboxBankTransfers
@@ -250,3 +251,18 @@ def test_the_hooks_are_typed():
 def test_the_kit_s_twitter_only_channel_fixture_warns_that_it_goes(request):
     with pytest.warns(DeprecationWarning, match='channel_client_for\\("<your channel>"\\)'):
         request.getfixturevalue("channel")
+
+
+def test_the_kit_finds_imports_of_envoi_s_internals(tmp_path):
+    (tmp_path / "good.py").write_text(
+        "from envoi.channels.channel import Channel\nimport envoi.client\n"
+        "from envoi.v1 import event_pb2\nfrom . import sibling\nimport requests\n"
+    )
+    (tmp_path / "bad.py").write_text(
+        "from envoi.core.ledger import transfers\nimport envoi.channels.intake\nimport envoi\n"
+    )
+    assert private_imports(tmp_path) == [
+        ("bad.py", "envoi.core.ledger"),
+        ("bad.py", "envoi.channels.intake"),
+        ("bad.py", "envoi"),
+    ]

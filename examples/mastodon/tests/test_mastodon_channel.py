@@ -3,7 +3,6 @@ test kit: a real `envoi serve` (which loads this package through its entry
 point and runs the channel's listen() in its gateway), the emulated Mastodon
 server over real HTTP, requests as the client."""
 
-import ast
 import pathlib
 import threading
 import time
@@ -14,6 +13,7 @@ from envoi_channel_mastodon.channel import MastodonChannel
 from envoi_channel_mastodon.config import MastodonConfig
 from envoi_channel_mastodon.emulator import MastodonEmulator
 
+from envoi.channels.testing import private_imports
 from envoi.client import errors
 from envoi.v1 import identity_pb2, transfer_pb2
 
@@ -163,24 +163,5 @@ def test_the_stream_stops_when_the_gateway_does(server):
 
 
 def test_the_package_uses_only_envois_public_plugin_api():
-    public = {
-        "envoi.channels",
-        "envoi.channels.channel",
-        "envoi.channels.grammar",
-        "envoi.channels.money_text",
-    }
     package = pathlib.Path(statuses.__file__).parent
-    for source in [*package.glob("*.py"), *pathlib.Path(__file__).parent.glob("*.py")]:
-        for node in ast.walk(ast.parse(source.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module]
-            elif isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            else:
-                continue
-            for name in names:
-                if name == "envoi" or name.startswith("envoi."):
-                    assert name in public or name.split(".")[1] in ("client", "v1"), (
-                        source.name,
-                        name,
-                    )
+    assert private_imports(package, pathlib.Path(__file__).parent) == []
