@@ -92,6 +92,7 @@ class TransferKind(TextEnum):
     LEDGER = "LEDGER"
     COLLECTION_PAYOUT = "COLLECTION_PAYOUT"
     COLLECTION_REFUND = "COLLECTION_REFUND"
+    REFUND = "REFUND"
 
 
 class CollectionState(TextEnum):

@@ -292,6 +292,8 @@ def posted_by(admin):
 
 @pytest.fixture(scope="module")
 def merchant(open_account, make_token, client_for):
-    """A merchant account and a client holding that merchant's token."""
+    """A merchant account and a client holding that merchant's token, which has
+    every scope (it may refund)."""
     account_id = open_account("MERCHANT", code="424242", balance_cents=10_000)
-    return account_id, client_for(make_token("merchant", merchant_account_id=account_id))
+    token = make_token("merchant", merchant_account_id=account_id, scopes=("refunds",))
+    return account_id, client_for(token)

@@ -43,6 +43,11 @@ SPEC = {
     "DEBIT_NOT_ALLOWED": (errors.DebitNotAllowed, grpc.StatusCode.FAILED_PRECONDITION),
     "RATE_LIMITED": (errors.RateLimited, grpc.StatusCode.RESOURCE_EXHAUSTED),
     "PAYMENT_REQUEST_EXISTS": (errors.PaymentRequestExists, grpc.StatusCode.ALREADY_EXISTS),
+    "TRANSFER_NOT_REFUNDABLE": (
+        errors.TransferNotRefundable,
+        grpc.StatusCode.FAILED_PRECONDITION,
+    ),
+    "REFUND_EXCEEDS_PAYMENT": (errors.RefundExceedsPayment, grpc.StatusCode.FAILED_PRECONDITION),
     "API_KEY_NOT_FOUND": (errors.ApiKeyNotFound, grpc.StatusCode.NOT_FOUND),
     "API_KEY_REVOKED": (errors.ApiKeyRevoked, grpc.StatusCode.FAILED_PRECONDITION),
     "UNAVAILABLE": (errors.Unavailable, grpc.StatusCode.UNAVAILABLE),

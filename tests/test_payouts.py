@@ -295,12 +295,12 @@ def test_a_payout_is_submitted_once_and_resolves_once(wallet, sandbox, open_acco
 
 
 def test_channels_never_see_the_events_of_top_ups_or_payouts(
-    channel, wallet, admin, sandbox, open_account
+    twitter_channel, wallet, admin, sandbox, open_account
 ):
     alice = open_account(balance_cents=5_000, code=CODE)
     payout = withdraw(wallet, alice, 100)
     settle(wallet, sandbox, payout)
     wallet.top_up(alice, 100, provider="sandbox", card_token=cards.tokenize_card(cards.SUCCEEDS))
-    seen = [e for e in channel.list_events(page_size=1000).events]
+    seen = [e for e in twitter_channel.list_events(page_size=1000).events]
     assert not [e for e in seen if e.HasField("top_up") or e.HasField("payout")]
     assert events_of(admin, payout.payout_id)  # the operator does

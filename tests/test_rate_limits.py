@@ -42,7 +42,7 @@ def identity(subject_id: str) -> identity_pb2.Identity:
 
 
 def test_a_flood_from_one_identity_is_refused_and_others_go_on(
-    channel, wallet, open_account, settings
+    twitter_channel, wallet, open_account, settings
 ):
     flooder, other, payee = (f"x{uuid.uuid4().hex[:10]}" for _ in range(3))
     for subject in (flooder, other):
@@ -50,18 +50,18 @@ def test_a_flood_from_one_identity_is_refused_and_others_go_on(
     payee_account = open_account()
     first = None
     for n in range(settings.identity_rate_burst):
-        transfer = channel.initiate_transfer(
+        transfer = twitter_channel.initiate_transfer(
             identity(flooder), payee_account, 1, request_id=f"flood-{flooder}-{n}"
         )
         first = first or transfer
     with pytest.raises(errors.RateLimited) as refused:
-        channel.initiate_transfer(identity(flooder), payee_account, 1)
+        twitter_channel.initiate_transfer(identity(flooder), payee_account, 1)
     assert int(refused.value.metadata["retry_after_s"]) >= 1
     assert refused.value.code.name == "RESOURCE_EXHAUSTED"
     # A retry of a request already answered gets its answer, limited or not.
-    again = channel.initiate_transfer(
+    again = twitter_channel.initiate_transfer(
         identity(flooder), payee_account, 1, request_id=f"flood-{flooder}-0"
     )
     assert again.transfer_id == first.transfer_id
     # Someone else is not held back by the flood.
-    assert channel.initiate_transfer(identity(other), payee_account, 1).transfer_id
+    assert twitter_channel.initiate_transfer(identity(other), payee_account, 1).transfer_id

@@ -63,6 +63,7 @@ EXPECTED_ALLOWED_ROLES = {
     "/envoi.v1.TransferService/ListTransfers": {"wallet", "merchant", "admin"},
     "/envoi.v1.TransferService/ListPendingConfirmations": {"wallet", "merchant"},
     "/envoi.v1.TransferService/CreateTransfers": {"admin", "ledger"},
+    "/envoi.v1.TransferService/RefundTransfer": {"merchant", "wallet"},
     "/envoi.v1.EventService/ListEvents": {"channel", "admin"},
     "/envoi.v1.EventService/WatchEvents": {"wallet", "merchant", "admin"},
     "/envoi.v1.FundingService/TopUp": {"wallet"},
@@ -175,6 +176,10 @@ class Subject:
     # identity that posted, everyone else by the account id.
     sender: "str | identity_pb2.Identity"
     settlement_id: str  # a funded settlement account: what batches debit
+    # A completed payment the caller may refund, and the code it takes: to the
+    # merchant for the merchant (its key has the refunds scope), else to an
+    # association (the wallet gives its code).
+    refundable: tuple[str, str]
 
 
 # One valid request per RPC, which succeeds for every role allowed to call it.
@@ -286,6 +291,9 @@ CALLS = {
     "/envoi.v1.CollectionService/ListCollections": lambda client, s: client.list_collections(
         s.account_id
     ),
+    "/envoi.v1.TransferService/RefundTransfer": lambda client, s: client.refund_transfer(
+        s.refundable[0], 100, code=s.refundable[1]
+    ),
     "/envoi.v1.TransferService/CreateTransfers": lambda client, s: client.create_transfers(
         [{"from_account_id": s.settlement_id, "to_account_id": s.payee_id, "amount_cents": 100}],
         mode="ALL_OR_NOTHING",
@@ -314,10 +322,10 @@ def revoked_token(database_url):
 
 
 @pytest.fixture(scope="module")
-def callers(channel, wallet, merchant, admin, client_for, make_token, revoked_token):
+def callers(twitter_channel, wallet, merchant, admin, client_for, make_token, revoked_token):
     return {
         "ledger": client_for(make_token("ledger")),
-        "channel": channel,
+        "channel": twitter_channel,
         "wallet": wallet,
         "merchant": merchant[1],
         "admin": admin,
@@ -345,7 +353,9 @@ def new_subject_api_key(database_url, merchant_id: str) -> str:
 
 
 @pytest.fixture
-def subject_for(merchant, open_account, channel, admin, wallet, payment_providers, database_url):
+def subject_for(
+    merchant, open_account, twitter_channel, admin, wallet, payment_providers, database_url
+):
     sandbox_cards = payment_providers["funding_providers"]["sandbox"]
     sandbox_bank = payment_providers["payout_providers"]["sandbox"]
 
@@ -360,7 +370,7 @@ def subject_for(merchant, open_account, channel, admin, wallet, payment_provider
         admin.link_identity(account_id, identity)
         # Started by the `channel` caller (from the identity that posted), so
         # that the channel may read it.
-        pending = channel.initiate_transfer(identity, payee_id, 100)
+        pending = twitter_channel.initiate_transfer(identity, payee_id, 100)
         # Cards top up people's accounts; a merchant's payouts need its own token.
         top_up = wallet.top_up(
             payee_id if caller == "merchant" else account_id,
@@ -398,7 +408,17 @@ def subject_for(merchant, open_account, channel, admin, wallet, payment_provider
             ).collection_id,
             identity if caller == "channel" else account_id,
             open_account("SETTLEMENT", balance_cents=100),
+            refundable_payment(caller),
         )
+
+    def refundable_payment(caller) -> tuple[str, str]:
+        payer = open_account(balance_cents=500, code=PERSON_CODE)
+        if caller == "merchant":
+            payee, code = merchant[0], ""
+        else:
+            payee, code = open_account("ASSOCIATION", code=MERCHANT_CODE), MERCHANT_CODE
+        pending = wallet.initiate_transfer(payer, payee, 300)
+        return wallet.confirm_transfer(pending.transfer_id, PERSON_CODE).transfer_id, code
 
     return make
 
@@ -428,7 +448,9 @@ def merchant_keys(merchant, open_account, admin, client_for):
     (A, whose things the calls name) and another merchant (B)."""
     other_id = open_account("MERCHANT", code=MERCHANT_CODE, balance_cents=5_000)
     return {
-        "own key": client_for(admin.create_api_key(merchant[0], label="own").secret),
+        "own key": client_for(
+            admin.create_api_key(merchant[0], label="own", scopes=("refunds",)).secret
+        ),
         "another merchant's key": client_for(admin.create_api_key(other_id, label="B").secret),
     }
 
@@ -597,12 +619,12 @@ def test_a_merchant_cancels_and_reads_only_its_transfers(
     ],
 )
 def test_a_channel_reads_only_the_transfers_it_started(
-    initiator, allowed, channel, wallet, make_token, client_for, open_account, posted_by, db
+    initiator, allowed, twitter_channel, wallet, make_token, client_for, open_account, posted_by, db
 ):
     initiators = {
         "wallet": wallet,
         "another channel": client_for(make_token("channel", channel_name="mastodon")),
-        "the same channel": channel,
+        "the same channel": twitter_channel,
         "another token of the same channel": client_for(
             make_token("channel", channel_name="twitter")
         ),
@@ -613,10 +635,10 @@ def test_a_channel_reads_only_the_transfers_it_started(
     )
     transfer = initiators[initiator].initiate_transfer(from_, open_account(), 100)
     if allowed:
-        assert channel.get_transfer(transfer.transfer_id) == transfer
+        assert twitter_channel.get_transfer(transfer.transfer_id) == transfer
     else:
         assert_refused(
-            lambda: channel.get_transfer(transfer.transfer_id),
+            lambda: twitter_channel.get_transfer(transfer.transfer_id),
             errors.PermissionDenied,
             "PERMISSION_DENIED",
             db,
@@ -624,13 +646,13 @@ def test_a_channel_reads_only_the_transfers_it_started(
 
 
 def test_a_channel_starts_payments_only_from_the_identity_that_posted(
-    channel, posted_by, open_account, db
+    twitter_channel, posted_by, open_account, db
 ):
     """Issue 13, finding 7: a channel token could initiate from any
     from_account_id, and four 250 € holds froze a victim's balance and daily cap."""
     victim, payee = open_account(balance_cents=100_000, tier="VERIFIED"), open_account()
     assert_refused(
-        lambda: channel.initiate_transfer(victim, payee, 25_000),
+        lambda: twitter_channel.initiate_transfer(victim, payee, 25_000),
         errors.PermissionDenied,
         "PERMISSION_DENIED",
         db,
@@ -638,12 +660,12 @@ def test_a_channel_starts_payments_only_from_the_identity_that_posted(
     # Another network's identity is not this channel's to speak for.
     mastodon_user = posted_by(victim, "mastodon")
     assert_refused(
-        lambda: channel.initiate_transfer(mastodon_user, payee, 100),
+        lambda: twitter_channel.initiate_transfer(mastodon_user, payee, 100),
         errors.PermissionDenied,
         "PERMISSION_DENIED",
         db,
     )
-    assert channel.initiate_transfer(posted_by(victim), payee, 100).transfer_id
+    assert twitter_channel.initiate_transfer(posted_by(victim), payee, 100).transfer_id
 
 
 # (wallet, merchant account, a pending transfer the merchant pays)
@@ -727,14 +749,16 @@ def test_the_wallet_opens_person_accounts_only(kind, wallet, admin, db):
     "refusal", ["channel confirms", "other merchant confirms", "other merchant cancels"]
 )
 def test_a_refused_confirm_or_cancel_moves_no_money(
-    refusal, channel, wallet, own_merchant, open_account, posted_by
+    refusal, twitter_channel, wallet, own_merchant, open_account, posted_by
 ):
     _, other_merchant = own_merchant
     alice, bob = open_account(balance_cents=5_000, code=PERSON_CODE), open_account()
-    transfer = channel.initiate_transfer(posted_by(alice), bob, 1_200)
+    transfer = twitter_channel.initiate_transfer(posted_by(alice), bob, 1_200)
     refused_call = {
         # The channel has the right code too: still refused, the code is for the wallet app.
-        "channel confirms": lambda: channel.confirm_transfer(transfer.transfer_id, PERSON_CODE),
+        "channel confirms": lambda: twitter_channel.confirm_transfer(
+            transfer.transfer_id, PERSON_CODE
+        ),
         "other merchant confirms": lambda: other_merchant.confirm_transfer(
             transfer.transfer_id, PERSON_CODE
         ),

@@ -10,7 +10,7 @@ from envoi.client import errors
 from envoi.core.api import proto_rows
 from envoi.core.api.mutations import mutation
 from envoi.core.api.request_validation import RequestCheck
-from envoi.core.auth import api_keys
+from envoi.core.auth import api_keys, api_tokens
 from envoi.core.auth.access import require_own_account
 from envoi.core.auth.caller import Caller, current_caller
 from envoi.core.enums import Role
@@ -57,12 +57,18 @@ class ApiKeyService(api_key_service_pb2_grpc.ApiKeyServiceServicer):
         check.request_id(request.request_id)
         check.uuid("account_id", request.account_id)
         check.text("label", request.label, max_length=api_keys.MAX_LABEL_LENGTH)
+        scopes = tuple(request.scopes)
+        if not set(scopes) <= set(api_tokens.SCOPES) or len(set(scopes)) != len(scopes):
+            check.fail("scopes", f"each at most once, among: {', '.join(api_tokens.SCOPES)}")
         check.raise_if_any()
         require_key_manager(caller)
         require_own_account(caller, request.account_id)
+        if caller.role == Role.MERCHANT and not set(scopes) <= caller.scopes:
+            # Least privilege: a leaked key cannot mint a more powerful one.
+            raise errors.PermissionDenied("a merchant's key grants only the scopes it holds")
 
         def work(conn):
-            row, secret = api_keys.create(conn, request.account_id, request.label)
+            row, secret = api_keys.create(conn, request.account_id, request.label, scopes)
             return api_key_service_pb2.CreateApiKeyResponse(
                 api_key=proto_rows.api_key(row), secret=secret
             )

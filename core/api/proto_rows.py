@@ -130,6 +130,7 @@ def transfer(row: dict) -> transfer_pb2.Transfer:
         ),
         merchant_reference=row.get("merchant_reference") or "",
         collection_id=str(row.get("collection_id") or ""),
+        refund_of=str(row.get("refund_of") or ""),
     )
 
 
@@ -239,6 +240,7 @@ def api_key(row: dict) -> api_key_pb2.ApiKey:
         secret_last4=row["secret_last4"],
         revoke_time=_timestamp(row["revoke_time"]),
         revoked=row["revoked"],
+        scopes=row["scopes"],
     )
 
 

@@ -20,6 +20,7 @@ from envoi.core.api.request_validation import (
 from envoi.core.api.transfer_facts import TransferFacts
 from envoi.core.auth.access import (
     money_refusals,
+    refund_credentials,
     require_channel_poster,
     require_money_access,
     require_own_account,
@@ -206,6 +207,42 @@ class TransferService(transfer_service_pb2_grpc.TransferServiceServicer):
         )
         answer = await self.ledger.call(call)
         return transfer_response(answer, transfer_service_pb2.CancelTransferResponse)
+
+    async def RefundTransfer(self, request, context):
+        caller = current_caller.get()
+        check = RequestCheck()
+        check.request_id(request.request_id)
+        check.uuid("transfer_id", request.transfer_id)
+        check.money("amount", request.amount, self.settings.currencies)
+        check.text("memo", request.memo, max_length=MAX_MEMO_LENGTH)
+        if caller.role == Role.WALLET:
+            check.code("code", request.code)
+        elif request.code:
+            check.fail("code", "a merchant's key refunds with its refunds scope, not a code")
+        check.raise_if_any()
+        facts = await self.facts.of(request.transfer_id)
+        refunder_id = str(facts["to_account_id"])
+        arguments = refund_credentials(caller, refunder_id)
+        if caller.role == Role.WALLET:
+            arguments["code_hmac"] = confirmation_codes.code_hmac(
+                self.runtime.code_key, refunder_id, request.code
+            ).hex()
+        call = ledger_call(
+            "transfer_refund",
+            self._method("RefundTransfer"),
+            caller,
+            request,
+            self.runtime.code_key,
+            transfer_id=facts["transfer_id"],
+            from_account_id=refunder_id,
+            amount_cents=request.amount.amount_cents,
+            currency_code=request.amount.currency_code,
+            memo=request.memo,
+            initiated_by=caller.principal,
+            **arguments,
+        )
+        answer = await self.ledger.call(call)
+        return transfer_response(answer, transfer_service_pb2.RefundTransferResponse)
 
     def _method(self, name: str) -> str:
         return f"/{self.SERVICE.full_name}/{name}"

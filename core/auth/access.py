@@ -77,6 +77,22 @@ def require_transfer_reader(caller: Caller, transfer: dict) -> None:
         )
 
 
+def refund_credentials(caller: Caller, refunder_account_id: str) -> dict:
+    """Who may give back a payment made to refunder_account_id: the merchant
+    itself, with a key of the refunds scope (the one way money leaves an account
+    without its owner's code), or the wallet for an association, with its code.
+    The ledger call's arguments that say which (the kind of account refunded)."""
+    if caller.role == Role.MERCHANT:
+        if caller.merchant_account_id != refunder_account_id:
+            raise errors.PermissionDenied("this payment was not made to this merchant")
+        if "refunds" not in caller.scopes:
+            raise errors.PermissionDenied(
+                "this API key cannot refund: create one with the refunds scope (CreateApiKey)"
+            )
+        return {"refunder_kind": "MERCHANT"}
+    return {"refunder_kind": "ASSOCIATION"}  # the wallet, with the association's code
+
+
 def require_channel_poster(caller: Caller, from_identity) -> None:
     """A channel pays only from the identity that posted (one of its network's,
     as the gateway read it from a signed delivery), never from an account id."""

@@ -23,11 +23,11 @@ MAX_LABEL_LENGTH = 64
 LISTED_REVOKED_DAYS = 30
 KEY_COLUMNS = (
     "token_id, merchant_account_id, label, create_time, secret_last4, revoke_time,"
-    " coalesce(revoke_time <= now(), false) AS revoked"
+    " coalesce(revoke_time <= now(), false) AS revoked, scopes"
 )
 
 
-def create(conn, account_id: str, label: str) -> tuple[dict, str]:
+def create(conn, account_id: str, label: str, scopes: tuple[str, ...] = ()) -> tuple[dict, str]:
     """A new key of a merchant account: (its row, its secret)."""
     # The account's row lock serialises key creations, for the count below.
     account = accounts.get_account(conn, account_id, lock=True)
@@ -46,7 +46,7 @@ def create(conn, account_id: str, label: str) -> tuple[dict, str]:
             metadata={"limit": "API_KEYS", "max_keys": str(MAX_LIVE_KEYS)},
         )
     token_id, secret = api_tokens.create_token(
-        conn, Role.MERCHANT, merchant_account_id=account_id, label=label
+        conn, Role.MERCHANT, merchant_account_id=account_id, label=label, scopes=scopes
     )
     return get(conn, token_id), secret
 
@@ -98,6 +98,7 @@ def rotate(conn, key: dict, grace_period_s: int) -> tuple[dict, str, dict]:
         Role.MERCHANT,
         merchant_account_id=str(key["merchant_account_id"]),
         label=key["label"],
+        scopes=tuple(key["scopes"]),
     )
     return get(conn, token_id), secret, get(conn, str(key["token_id"]))
 

@@ -14,6 +14,9 @@ from envoi.core.auth.caller import Caller
 from envoi.core.enums import Role
 
 ROLES = tuple(role.value for role in Role)
+# What a merchant's key may do beyond its role: `refunds` sends money back to
+# payers without a code (RefundTransfer; docs/security.md).
+SCOPES = ("refunds",)
 TOKEN_PREFIX = "envoi_"
 
 
@@ -28,14 +31,18 @@ def create_token(
     channel_name: str | None = None,
     merchant_account_id: str | None = None,
     label: str = "",
+    scopes: tuple[str, ...] = (),
 ) -> tuple[str, str]:
-    """Store a new token; return (token_id, token). The token is shown only here."""
+    """Store a new token; return (token_id, token). The token is shown only here.
+    scopes: what a merchant's key may do beyond its role (SCOPES)."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
     if (role == Role.CHANNEL) != (channel_name is not None):
         raise ValueError("a channel token, and only one, names its channel (--channel)")
     if (role == Role.MERCHANT) != (merchant_account_id is not None):
         raise ValueError("a merchant token, and only one, names its account (--account)")
+    if scopes and (role != Role.MERCHANT or not set(scopes) <= set(SCOPES)):
+        raise ValueError(f"only a merchant key has scopes, among {', '.join(SCOPES)}")
     if merchant_account_id is not None:
         kind = conn.execute(
             "SELECT kind FROM accounts WHERE account_id = %s", (uuid.UUID(merchant_account_id),)
@@ -46,7 +53,7 @@ def create_token(
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     conn.execute(
         "INSERT INTO api_tokens (token_id, token_sha256, role, channel_name, merchant_account_id,"
-        " label, secret_last4) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+        " label, secret_last4, scopes) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
         (
             token_id,
             token_sha256(token),
@@ -55,6 +62,7 @@ def create_token(
             merchant_account_id,
             label,
             token[-4:] if role == Role.MERCHANT else "",
+            sorted(set(scopes)),
         ),
     )
     return token_id, token
@@ -73,19 +81,20 @@ def revoke_token(conn: psycopg.Connection, token_id: str) -> bool:
 def caller_for_token_sha256(conn: psycopg.Connection, sha256: bytes) -> Caller | None:
     """The caller a live token (given by its SHA-256) stands for, or None."""
     row = conn.execute(
-        "SELECT token_id, role, channel_name, merchant_account_id, revoke_time IS NOT NULL"
-        " FROM api_tokens"
+        "SELECT token_id, role, channel_name, merchant_account_id, revoke_time IS NOT NULL,"
+        " scopes FROM api_tokens"
         # A rotated merchant key may have a grace period: revoked in the future.
         " WHERE token_sha256 = %s AND (revoke_time IS NULL OR revoke_time > now())",
         (sha256,),
     ).fetchone()
     if row is None:
         return None
-    token_id, role, channel_name, merchant_account_id, in_grace_period = row
+    token_id, role, channel_name, merchant_account_id, in_grace_period, scopes = row
     return Caller(
         str(token_id),
         role,
         channel_name,
         str(merchant_account_id) if merchant_account_id else None,
         in_grace_period,
+        frozenset(scopes),
     )

@@ -14,6 +14,8 @@ class Caller:
     merchant_account_id: str | None = None
     # A rotated merchant key that still works until its revoke_time.
     in_grace_period: bool = False
+    # What a merchant's key may do beyond its role (api_tokens.SCOPES).
+    scopes: frozenset[str] = frozenset()
 
     @property
     def principal(self) -> str:

@@ -32,6 +32,8 @@ ALLOWED_ROLES_BY_METHOD = {
     "/envoi.v1.TransferService/ListTransfers": {Role.WALLET, Role.MERCHANT, Role.ADMIN},
     "/envoi.v1.TransferService/ListPendingConfirmations": {Role.WALLET, Role.MERCHANT},
     "/envoi.v1.TransferService/CreateTransfers": {Role.ADMIN, Role.LEDGER},
+    # A merchant's key of the refunds scope, or the wallet with an association's code.
+    "/envoi.v1.TransferService/RefundTransfer": {Role.MERCHANT, Role.WALLET},
     "/envoi.v1.EventService/ListEvents": {Role.CHANNEL, Role.ADMIN},
     "/envoi.v1.EventService/WatchEvents": {Role.WALLET, Role.MERCHANT, Role.ADMIN},
     "/envoi.v1.FundingService/TopUp": {Role.WALLET},

@@ -12,41 +12,62 @@ CHECKS = {
     # Moved money: the sender -amount and the recipient +(amount - fee), and a
     # third leg, +fee to the fee revenue account, when a merchant's fee is not 0.
     # A transfer that went through escrow (never with a fee) has a second pair
-    # (escrow to claimer or back to sender).
+    # (escrow to claimer or back to sender). A refund pays its payer back the
+    # whole amount, from the refunder net of its fee and from the fee account.
     "each transfer's postings match its state": (
         "SELECT t.transfer_id FROM transfers t LEFT JOIN postings p USING (transfer_id)"
-        " GROUP BY t.transfer_id, t.state, t.amount_cents, t.fee_cents, t.from_account_id,"
-        "  t.to_account_id"
-        " HAVING count(p.*) NOT IN (CASE t.state WHEN 'COMPLETED'"
-        "                                        THEN 2 + (t.fee_cents > 0)::int"
-        "                                        WHEN 'AWAITING_CLAIM' THEN 2"
-        "                                        WHEN 'REFUNDED' THEN 4 ELSE 0 END,"
+        " GROUP BY t.transfer_id, t.kind, t.state, t.amount_cents, t.fee_cents,"
+        "  t.from_account_id, t.to_account_id"
+        " HAVING count(p.*) NOT IN (CASE WHEN t.kind = 'REFUND'"
+        "                                THEN 1 + (t.fee_cents > 0)::int"
+        "                                     + (t.fee_cents < t.amount_cents)::int"
+        "                                WHEN t.state = 'COMPLETED'"
+        "                                THEN 2 + (t.fee_cents > 0)::int"
+        "                                WHEN t.state = 'AWAITING_CLAIM' THEN 2"
+        "                                WHEN t.state = 'REFUNDED' THEN 4 ELSE 0 END,"
         "                           CASE WHEN t.state = 'COMPLETED' AND t.fee_cents = 0"
-        "                                THEN 4 ELSE -1 END)"
+        "                                     AND t.kind <> 'REFUND' THEN 4 ELSE -1 END)"
         " OR coalesce(sum(p.amount_cents) FILTER (WHERE p.account_id = t.to_account_id), 0)"
-        "    <> CASE WHEN t.state IN ('COMPLETED', 'AWAITING_CLAIM')"
+        "    <> CASE WHEN t.kind = 'REFUND' THEN t.amount_cents"
+        "            WHEN t.state IN ('COMPLETED', 'AWAITING_CLAIM')"
         "            THEN t.amount_cents - t.fee_cents ELSE 0 END"
         " OR coalesce(sum(p.amount_cents) FILTER (WHERE p.account_id = t.from_account_id), 0)"
-        "    <> CASE WHEN t.state IN ('COMPLETED', 'AWAITING_CLAIM')"
+        "    <> CASE WHEN t.kind = 'REFUND' THEN t.fee_cents - t.amount_cents"
+        "            WHEN t.state IN ('COMPLETED', 'AWAITING_CLAIM')"
         "            THEN -t.amount_cents ELSE 0 END"
     ),
     # Merchant fees (migration 0012): only payments to merchants bear one, and
     # each completed one sits in the fee revenue account of its currency.
-    "a fee only on a payment to a merchant": (
+    "a fee only on a payment to a merchant, and on its refunds": (
         "SELECT t.transfer_id FROM transfers t JOIN accounts ta ON ta.account_id = t.to_account_id"
-        " WHERE t.fee_cents <> 0 AND (t.kind <> 'PAYMENT' OR ta.kind <> 'MERCHANT'"
-        "  OR t.fee_cents < 0 OR t.fee_cents >= t.amount_cents)"
+        " WHERE t.fee_cents <> 0 AND NOT ("
+        "  (t.kind = 'PAYMENT' AND ta.kind = 'MERCHANT' AND t.fee_cents > 0"
+        "   AND t.fee_cents < t.amount_cents)"
+        "  OR (t.kind = 'REFUND' AND t.fee_cents > 0 AND t.fee_cents <= t.amount_cents))"
     ),
     "each completed payment's fee is posted to the fee revenue account": (
         "SELECT t.transfer_id FROM transfers t WHERE t.fee_cents > 0 AND t.state = 'COMPLETED'"
         " AND NOT EXISTS (SELECT 1 FROM postings p JOIN accounts a USING (account_id)"
         "  WHERE p.transfer_id = t.transfer_id AND a.system_purpose = 'FEE_REVENUE'"
-        "  AND a.currency_code = t.currency_code AND p.amount_cents = t.fee_cents)"
+        "  AND a.currency_code = t.currency_code"
+        "  AND p.amount_cents = CASE t.kind WHEN 'REFUND' THEN -t.fee_cents ELSE t.fee_cents END)"
     ),
     "the fee revenue account holds the fees of completed payments": (
         "SELECT a.account_id FROM accounts a WHERE a.system_purpose = 'FEE_REVENUE'"
-        " AND account_balance_cents(a) <> (SELECT coalesce(sum(fee_cents), 0) FROM transfers"
+        " AND account_balance_cents(a) <> (SELECT coalesce(sum(CASE kind WHEN 'REFUND'"
+        "  THEN -fee_cents ELSE fee_cents END), 0) FROM transfers"
         "  WHERE state = 'COMPLETED' AND currency_code = a.currency_code)"
+    ),
+    # Refunds (migration 0022): back to the payer of a completed payment, never
+    # more than it in all, its fee pro rata.
+    "refunds give back at most their payment, to its payer, with its fee pro rata": (
+        "SELECT p.transfer_id FROM transfers p JOIN transfers r ON r.refund_of = p.transfer_id"
+        " GROUP BY p.transfer_id"
+        " HAVING sum(r.amount_cents) > p.amount_cents"
+        "  OR sum(r.fee_cents) <> div(sum(r.amount_cents) * p.fee_cents, p.amount_cents)"
+        "  OR bool_or((r.from_account_id, r.to_account_id, r.currency_code, r.kind)"
+        "     IS DISTINCT FROM (p.to_account_id, p.from_account_id, p.currency_code, 'REFUND'))"
+        "  OR p.kind <> 'PAYMENT' OR p.state <> 'COMPLETED' OR p.collection_id IS NOT NULL"
     ),
     "money waits in escrow only for awaiting transfers": (
         "SELECT a.account_id FROM accounts a WHERE a.system_purpose = 'ESCROW'"
@@ -82,7 +103,7 @@ CHECKS = {
         "SELECT t.transfer_id FROM transfers t"
         " WHERE (SELECT count(*) FROM outbox_events e WHERE e.transfer_id = t.transfer_id)"
         " <> CASE WHEN t.kind IN ('FUNDING', 'PAYOUT', 'LEDGER', 'COLLECTION_PAYOUT',"
-        "                         'COLLECTION_REFUND')"
+        "                         'COLLECTION_REFUND', 'REFUND')"
         "              OR t.state = 'PENDING_CONFIRMATION'"
         "         THEN 1"
         "         WHEN (SELECT count(*) FROM postings p WHERE p.transfer_id = t.transfer_id) = 4"

@@ -1,6 +1,6 @@
 -- One call of a ledger operation (p->>'op': transfer_initiate,
--- transfer_confirm, transfer_cancel), applied at most once per request id
--- (AIP-155): the request id and the answer are written with the effect. A
+-- transfer_confirm, transfer_cancel, transfer_refund), applied at most once
+-- per request id (AIP-155): the request id and the answer are written with the effect. A
 -- retry gets the first answer, a reuse with another request is refused. A
 -- refusal rolls the operation back (this block is a subtransaction: a
 -- failing call never fails its neighbours in a batch) and is not recorded,
@@ -23,7 +23,8 @@ BEGIN
         answer := CASE p->>'op'
                       WHEN 'transfer_initiate' THEN transfer_initiate(p, s)
                       WHEN 'transfer_confirm' THEN transfer_confirm(p, s)
-                      WHEN 'transfer_cancel' THEN transfer_cancel(p, s) END;
+                      WHEN 'transfer_cancel' THEN transfer_cancel(p, s)
+                      WHEN 'transfer_refund' THEN transfer_refund(p, s) END;
         IF answer IS NULL THEN
             RAISE EXCEPTION 'no ledger operation %', p->>'op';
         END IF;

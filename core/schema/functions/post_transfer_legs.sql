@@ -1,9 +1,12 @@
 -- The legs of a transfer that moves money, in one statement: the sender, the
--- recipient net of the fee, and the fee account when there is a fee.
+-- recipient net of the fee, and the fee account when there is a fee. A
+-- REFUND's fee goes the other way: the payer gets the whole amount back, from
+-- the refunder net of the fee and from the fee account.
 CREATE OR REPLACE FUNCTION post_transfer_legs(t transfers, p_from uuid, p_to uuid) RETURNS void
     LANGUAGE plpgsql AS $$
 DECLARE
     fee_account_id uuid;
+    refund boolean := t.kind = 'REFUND';
 BEGIN
     IF t.fee_cents > 0 THEN
         SELECT account_id INTO fee_account_id FROM accounts
@@ -15,9 +18,12 @@ BEGIN
     END IF;
     INSERT INTO postings (transfer_id, account_id, currency_code, amount_cents)
     SELECT t.transfer_id, leg.account_id, t.currency_code, leg.amount_cents
-      FROM (VALUES (1, p_from, -t.amount_cents),
-                   (2, p_to, t.amount_cents - t.fee_cents),
-                   (3, fee_account_id, t.fee_cents)) AS leg(n, account_id, amount_cents)
+      FROM (VALUES (1, p_from, CASE WHEN refund THEN t.fee_cents - t.amount_cents
+                                    ELSE -t.amount_cents END),
+                   (2, p_to, CASE WHEN refund THEN t.amount_cents
+                                  ELSE t.amount_cents - t.fee_cents END),
+                   (3, fee_account_id, CASE WHEN refund THEN -t.fee_cents ELSE t.fee_cents END))
+           AS leg(n, account_id, amount_cents)
      WHERE leg.amount_cents <> 0
      ORDER BY leg.n;
 END $$;

@@ -416,6 +416,28 @@ class EnvoiClient:
         )
         return self.call(self.transfers.CancelTransfer, request).transfer
 
+    def refund_transfer(
+        self,
+        transfer_id: str,
+        amount_cents: int,
+        *,
+        currency_code: str = "EUR",
+        memo: str = "",
+        code: str = "",
+        request_id: str | None = None,
+    ) -> transfer_pb2.Transfer:
+        """Give back amount_cents of a completed payment to its payer: the REFUND
+        transfer. A merchant's key needs the refunds scope; the wallet gives the
+        association's code."""
+        request = transfer_service_pb2.RefundTransferRequest(
+            request_id=self._request_id(request_id),
+            transfer_id=transfer_id,
+            amount=money_pb2.Money(currency_code=currency_code, amount_cents=amount_cents),
+            memo=memo,
+            code=code,
+        )
+        return self.call(self.transfers.RefundTransfer, request).transfer
+
     def get_transfer(self, transfer_id: str) -> transfer_pb2.Transfer:
         request = transfer_service_pb2.GetTransferRequest(transfer_id=transfer_id)
         return self.call(self.transfers.GetTransfer, request).transfer
@@ -666,11 +688,20 @@ class EnvoiClient:
     # ApiKeyService
 
     def create_api_key(
-        self, account_id: str, *, label: str = "", request_id: str | None = None
+        self,
+        account_id: str,
+        *,
+        label: str = "",
+        scopes: tuple[str, ...] = (),
+        request_id: str | None = None,
     ) -> api_key_service_pb2.CreateApiKeyResponse:
-        """A new key of a merchant account: .api_key, and .secret (shown only here)."""
+        """A new key of a merchant account: .api_key, and .secret (shown only here).
+        scopes: ("refunds",) lets it refund payments (RefundTransfer)."""
         request = api_key_service_pb2.CreateApiKeyRequest(
-            request_id=self._request_id(request_id), account_id=account_id, label=label
+            request_id=self._request_id(request_id),
+            account_id=account_id,
+            label=label,
+            scopes=scopes,
         )
         return self.call(self.api_keys.CreateApiKey, request)
 

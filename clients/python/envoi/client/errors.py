@@ -238,6 +238,21 @@ class BatchRejected(EnvoiError):
     reason, code = "BATCH_REJECTED", grpc.StatusCode.FAILED_PRECONDITION
 
 
+class TransferNotRefundable(EnvoiError):
+    """RefundTransfer of what is not a completed payment to the caller's kind of
+    account (metadata: transfer_id): a pending or cancelled one, a refund, a
+    contribution to a collection (cancel the collection instead)."""
+
+    reason, code = "TRANSFER_NOT_REFUNDABLE", grpc.StatusCode.FAILED_PRECONDITION
+
+
+class RefundExceedsPayment(EnvoiError):
+    """RefundTransfer of more than is left of the payment (metadata: transfer_id,
+    refundable_cents): its refunds never add up to more than it."""
+
+    reason, code = "REFUND_EXCEEDS_PAYMENT", grpc.StatusCode.FAILED_PRECONDITION
+
+
 class TransferExpired(EnvoiError):
     reason, code = "TRANSFER_EXPIRED", grpc.StatusCode.FAILED_PRECONDITION
 

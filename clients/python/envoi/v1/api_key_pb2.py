@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x65nvoi/v1/api_key.proto\x12\x08\x65nvoi.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x92\x02\n\x06\x41piKey\x12\x1c\n\napi_key_id\x18\x01 \x01(\tR\x08\x61piKeyId\x12\x1d\n\naccount_id\x18\x02 \x01(\tR\taccountId\x12\x14\n\x05label\x18\x03 \x01(\tR\x05label\x12;\n\x0b\x63reate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12!\n\x0csecret_last4\x18\x05 \x01(\tR\x0bsecretLast4\x12;\n\x0brevoke_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nrevokeTime\x12\x18\n\x07revoked\x18\x07 \x01(\x08R\x07revokedb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x65nvoi/v1/api_key.proto\x12\x08\x65nvoi.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xaa\x02\n\x06\x41piKey\x12\x1c\n\napi_key_id\x18\x01 \x01(\tR\x08\x61piKeyId\x12\x1d\n\naccount_id\x18\x02 \x01(\tR\taccountId\x12\x14\n\x05label\x18\x03 \x01(\tR\x05label\x12;\n\x0b\x63reate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12!\n\x0csecret_last4\x18\x05 \x01(\tR\x0bsecretLast4\x12;\n\x0brevoke_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nrevokeTime\x12\x18\n\x07revoked\x18\x07 \x01(\x08R\x07revoked\x12\x16\n\x06scopes\x18\x08 \x03(\tR\x06scopesb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,5 +33,5 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'envoi.v1.api_key_pb2', _glo
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_APIKEY']._serialized_start=70
-  _globals['_APIKEY']._serialized_end=344
+  _globals['_APIKEY']._serialized_end=368
 # @@protoc_insertion_point(module_scope)

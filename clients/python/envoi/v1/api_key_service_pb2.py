@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from envoi.v1 import api_key_pb2 as envoi_dot_v1_dot_api__key__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x65nvoi/v1/api_key_service.proto\x12\x08\x65nvoi.v1\x1a\x16\x65nvoi/v1/api_key.proto\"i\n\x13\x43reateApiKeyRequest\x12\x1d\n\nrequest_id\x18\x01 \x01(\tR\trequestId\x12\x1d\n\naccount_id\x18\x02 \x01(\tR\taccountId\x12\x14\n\x05label\x18\x03 \x01(\tR\x05label\"^\n\x14\x43reateApiKeyResponse\x12)\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x10.envoi.v1.ApiKeyR\x06\x61piKey\x12\x1b\n\x06secret\x18\x02 \x01(\tB\x03\x80\x01\x01R\x06secret\"3\n\x12ListApiKeysRequest\x12\x1d\n\naccount_id\x18\x01 \x01(\tR\taccountId\"B\n\x13ListApiKeysResponse\x12+\n\x08\x61pi_keys\x18\x01 \x03(\x0b\x32\x10.envoi.v1.ApiKeyR\x07\x61piKeys\"x\n\x13RotateApiKeyRequest\x12\x1d\n\nrequest_id\x18\x01 \x01(\tR\trequestId\x12\x1c\n\napi_key_id\x18\x02 \x01(\tR\x08\x61piKeyId\x12$\n\x0egrace_period_s\x18\x03 \x01(\x03R\x0cgracePeriodS\"\x98\x01\n\x14RotateApiKeyResponse\x12)\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x10.envoi.v1.ApiKeyR\x06\x61piKey\x12\x1b\n\x06secret\x18\x02 \x01(\tB\x03\x80\x01\x01R\x06secret\x12\x38\n\x0frotated_api_key\x18\x03 \x01(\x0b\x32\x10.envoi.v1.ApiKeyR\rrotatedApiKey\"R\n\x13RevokeApiKeyRequest\x12\x1d\n\nrequest_id\x18\x01 \x01(\tR\trequestId\x12\x1c\n\napi_key_id\x18\x02 \x01(\tR\x08\x61piKeyId\"A\n\x14RevokeApiKeyResponse\x12)\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x10.envoi.v1.ApiKeyR\x06\x61piKey2\xc8\x02\n\rApiKeyService\x12M\n\x0c\x43reateApiKey\x12\x1d.envoi.v1.CreateApiKeyRequest\x1a\x1e.envoi.v1.CreateApiKeyResponse\x12J\n\x0bListApiKeys\x12\x1c.envoi.v1.ListApiKeysRequest\x1a\x1d.envoi.v1.ListApiKeysResponse\x12M\n\x0cRotateApiKey\x12\x1d.envoi.v1.RotateApiKeyRequest\x1a\x1e.envoi.v1.RotateApiKeyResponse\x12M\n\x0cRevokeApiKey\x12\x1d.envoi.v1.RevokeApiKeyRequest\x1a\x1e.envoi.v1.RevokeApiKeyResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x65nvoi/v1/api_key_service.proto\x12\x08\x65nvoi.v1\x1a\x16\x65nvoi/v1/api_key.proto\"\x81\x01\n\x13\x43reateApiKeyRequest\x12\x1d\n\nrequest_id\x18\x01 \x01(\tR\trequestId\x12\x1d\n\naccount_id\x18\x02 \x01(\tR\taccountId\x12\x14\n\x05label\x18\x03 \x01(\tR\x05label\x12\x16\n\x06scopes\x18\x04 \x03(\tR\x06scopes\"^\n\x14\x43reateApiKeyResponse\x12)\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x10.envoi.v1.ApiKeyR\x06\x61piKey\x12\x1b\n\x06secret\x18\x02 \x01(\tB\x03\x80\x01\x01R\x06secret\"3\n\x12ListApiKeysRequest\x12\x1d\n\naccount_id\x18\x01 \x01(\tR\taccountId\"B\n\x13ListApiKeysResponse\x12+\n\x08\x61pi_keys\x18\x01 \x03(\x0b\x32\x10.envoi.v1.ApiKeyR\x07\x61piKeys\"x\n\x13RotateApiKeyRequest\x12\x1d\n\nrequest_id\x18\x01 \x01(\tR\trequestId\x12\x1c\n\napi_key_id\x18\x02 \x01(\tR\x08\x61piKeyId\x12$\n\x0egrace_period_s\x18\x03 \x01(\x03R\x0cgracePeriodS\"\x98\x01\n\x14RotateApiKeyResponse\x12)\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x10.envoi.v1.ApiKeyR\x06\x61piKey\x12\x1b\n\x06secret\x18\x02 \x01(\tB\x03\x80\x01\x01R\x06secret\x12\x38\n\x0frotated_api_key\x18\x03 \x01(\x0b\x32\x10.envoi.v1.ApiKeyR\rrotatedApiKey\"R\n\x13RevokeApiKeyRequest\x12\x1d\n\nrequest_id\x18\x01 \x01(\tR\trequestId\x12\x1c\n\napi_key_id\x18\x02 \x01(\tR\x08\x61piKeyId\"A\n\x14RevokeApiKeyResponse\x12)\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x10.envoi.v1.ApiKeyR\x06\x61piKey2\xc8\x02\n\rApiKeyService\x12M\n\x0c\x43reateApiKey\x12\x1d.envoi.v1.CreateApiKeyRequest\x1a\x1e.envoi.v1.CreateApiKeyResponse\x12J\n\x0bListApiKeys\x12\x1c.envoi.v1.ListApiKeysRequest\x1a\x1d.envoi.v1.ListApiKeysResponse\x12M\n\x0cRotateApiKey\x12\x1d.envoi.v1.RotateApiKeyRequest\x1a\x1e.envoi.v1.RotateApiKeyResponse\x12M\n\x0cRevokeApiKey\x12\x1d.envoi.v1.RevokeApiKeyRequest\x1a\x1e.envoi.v1.RevokeApiKeyResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,22 +36,22 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CREATEAPIKEYRESPONSE'].fields_by_name['secret']._serialized_options = b'\200\001\001'
   _globals['_ROTATEAPIKEYRESPONSE'].fields_by_name['secret']._loaded_options = None
   _globals['_ROTATEAPIKEYRESPONSE'].fields_by_name['secret']._serialized_options = b'\200\001\001'
-  _globals['_CREATEAPIKEYREQUEST']._serialized_start=68
-  _globals['_CREATEAPIKEYREQUEST']._serialized_end=173
-  _globals['_CREATEAPIKEYRESPONSE']._serialized_start=175
-  _globals['_CREATEAPIKEYRESPONSE']._serialized_end=269
-  _globals['_LISTAPIKEYSREQUEST']._serialized_start=271
-  _globals['_LISTAPIKEYSREQUEST']._serialized_end=322
-  _globals['_LISTAPIKEYSRESPONSE']._serialized_start=324
-  _globals['_LISTAPIKEYSRESPONSE']._serialized_end=390
-  _globals['_ROTATEAPIKEYREQUEST']._serialized_start=392
-  _globals['_ROTATEAPIKEYREQUEST']._serialized_end=512
-  _globals['_ROTATEAPIKEYRESPONSE']._serialized_start=515
-  _globals['_ROTATEAPIKEYRESPONSE']._serialized_end=667
-  _globals['_REVOKEAPIKEYREQUEST']._serialized_start=669
-  _globals['_REVOKEAPIKEYREQUEST']._serialized_end=751
-  _globals['_REVOKEAPIKEYRESPONSE']._serialized_start=753
-  _globals['_REVOKEAPIKEYRESPONSE']._serialized_end=818
-  _globals['_APIKEYSERVICE']._serialized_start=821
-  _globals['_APIKEYSERVICE']._serialized_end=1149
+  _globals['_CREATEAPIKEYREQUEST']._serialized_start=69
+  _globals['_CREATEAPIKEYREQUEST']._serialized_end=198
+  _globals['_CREATEAPIKEYRESPONSE']._serialized_start=200
+  _globals['_CREATEAPIKEYRESPONSE']._serialized_end=294
+  _globals['_LISTAPIKEYSREQUEST']._serialized_start=296
+  _globals['_LISTAPIKEYSREQUEST']._serialized_end=347
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_start=349
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_end=415
+  _globals['_ROTATEAPIKEYREQUEST']._serialized_start=417
+  _globals['_ROTATEAPIKEYREQUEST']._serialized_end=537
+  _globals['_ROTATEAPIKEYRESPONSE']._serialized_start=540
+  _globals['_ROTATEAPIKEYRESPONSE']._serialized_end=692
+  _globals['_REVOKEAPIKEYREQUEST']._serialized_start=694
+  _globals['_REVOKEAPIKEYREQUEST']._serialized_end=776
+  _globals['_REVOKEAPIKEYRESPONSE']._serialized_start=778
+  _globals['_REVOKEAPIKEYRESPONSE']._serialized_end=843
+  _globals['_APIKEYSERVICE']._serialized_start=846
+  _globals['_APIKEYSERVICE']._serialized_end=1174
 # @@protoc_insertion_point(module_scope)

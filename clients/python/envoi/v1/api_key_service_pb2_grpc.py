@@ -80,7 +80,8 @@ class ApiKeyServiceServicer:
 
     def RotateApiKey(self, request, context):
         """Replaces a key by a new one of the same account and label: the old key
-        stops working at once, or after grace_period_s.
+        stops working at once, or after grace_period_s. The new key keeps the
+        old one's scopes.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

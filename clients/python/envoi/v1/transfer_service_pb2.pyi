@@ -42,6 +42,26 @@ CREATE_TRANSFER_STATUS_CREATED: CreateTransferStatus
 CREATE_TRANSFER_STATUS_EXISTS: CreateTransferStatus
 CREATE_TRANSFER_STATUS_FAILED: CreateTransferStatus
 
+class RefundTransferRequest(_message.Message):
+    __slots__ = ("request_id", "transfer_id", "amount", "memo", "code")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    TRANSFER_ID_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    MEMO_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    transfer_id: str
+    amount: _money_pb2.Money
+    memo: str
+    code: str
+    def __init__(self, request_id: _Optional[str] = ..., transfer_id: _Optional[str] = ..., amount: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., memo: _Optional[str] = ..., code: _Optional[str] = ...) -> None: ...
+
+class RefundTransferResponse(_message.Message):
+    __slots__ = ("transfer",)
+    TRANSFER_FIELD_NUMBER: _ClassVar[int]
+    transfer: _transfer_pb2.Transfer
+    def __init__(self, transfer: _Optional[_Union[_transfer_pb2.Transfer, _Mapping]] = ...) -> None: ...
+
 class InitiateTransferRequest(_message.Message):
     __slots__ = ("request_id", "from_account_id", "to_account_id", "amount", "memo", "from_identity", "to_identity", "channel_reference", "to_collection_hashtag", "to_collection_id")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]

@@ -71,6 +71,11 @@ class TransferServiceStub:
                 request_serializer=envoi_dot_v1_dot_transfer__service__pb2.CreateTransfersRequest.SerializeToString,
                 response_deserializer=envoi_dot_v1_dot_transfer__service__pb2.CreateTransfersResponse.FromString,
                 _registered_method=True)
+        self.RefundTransfer = channel.unary_unary(
+                '/envoi.v1.TransferService/RefundTransfer',
+                request_serializer=envoi_dot_v1_dot_transfer__service__pb2.RefundTransferRequest.SerializeToString,
+                response_deserializer=envoi_dot_v1_dot_transfer__service__pb2.RefundTransferResponse.FromString,
+                _registered_method=True)
 
 
 class TransferServiceServicer:
@@ -131,6 +136,20 @@ class TransferServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RefundTransfer(self, request, context):
+        """Gives back part or all of a completed payment, to its payer's account and
+        nowhere else (a REFUND transfer, COMPLETED at once), once per request_id.
+        The refunds of one payment never add up to more than it
+        (REFUND_EXCEEDS_PAYMENT); the payment's fee goes back pro rata, so the
+        refunder never gives back more than it received. A merchant refunds with
+        an API key of the `refunds` scope (the one way money leaves an account
+        without its owner's code: docs/security.md); the wallet refunds a
+        donation to an association with the association's code.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TransferServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -168,6 +187,11 @@ def add_TransferServiceServicer_to_server(servicer, server):
                     servicer.CreateTransfers,
                     request_deserializer=envoi_dot_v1_dot_transfer__service__pb2.CreateTransfersRequest.FromString,
                     response_serializer=envoi_dot_v1_dot_transfer__service__pb2.CreateTransfersResponse.SerializeToString,
+            ),
+            'RefundTransfer': grpc.unary_unary_rpc_method_handler(
+                    servicer.RefundTransfer,
+                    request_deserializer=envoi_dot_v1_dot_transfer__service__pb2.RefundTransferRequest.FromString,
+                    response_serializer=envoi_dot_v1_dot_transfer__service__pb2.RefundTransferResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -361,6 +385,33 @@ class TransferService:
             '/envoi.v1.TransferService/CreateTransfers',
             envoi_dot_v1_dot_transfer__service__pb2.CreateTransfersRequest.SerializeToString,
             envoi_dot_v1_dot_transfer__service__pb2.CreateTransfersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RefundTransfer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/envoi.v1.TransferService/RefundTransfer',
+            envoi_dot_v1_dot_transfer__service__pb2.RefundTransferRequest.SerializeToString,
+            envoi_dot_v1_dot_transfer__service__pb2.RefundTransferResponse.FromString,
             options,
             channel_credentials,
             insecure,

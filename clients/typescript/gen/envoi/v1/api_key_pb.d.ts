@@ -66,6 +66,13 @@ export declare type ApiKey = Message<"envoi.v1.ApiKey"> & {
    * @generated from field: bool revoked = 7;
    */
   revoked: boolean;
+
+  /**
+   * What it may do beyond a merchant's role ("refunds").
+   *
+   * @generated from field: repeated string scopes = 8;
+   */
+  scopes: string[];
 };
 
 /**

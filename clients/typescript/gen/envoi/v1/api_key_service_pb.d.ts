@@ -36,6 +36,15 @@ export declare type CreateApiKeyRequest = Message<"envoi.v1.CreateApiKeyRequest"
    * @generated from field: string label = 3;
    */
   label: string;
+
+  /**
+   * What the key may do beyond a merchant's role: "refunds" (RefundTransfer)
+   * is the only scope. A key with the scope can send money back to payers
+   * without a code: give it only to the backend that refunds.
+   *
+   * @generated from field: repeated string scopes = 4;
+   */
+  scopes: string[];
 };
 
 /**
@@ -230,7 +239,8 @@ export declare const ApiKeyService: GenService<{
   },
   /**
    * Replaces a key by a new one of the same account and label: the old key
-   * stops working at once, or after grace_period_s.
+   * stops working at once, or after grace_period_s. The new key keeps the
+   * old one's scopes.
    *
    * @generated from rpc envoi.v1.ApiKeyService.RotateApiKey
    */

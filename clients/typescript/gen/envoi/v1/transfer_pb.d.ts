@@ -151,6 +151,13 @@ export declare type Transfer = Message<"envoi.v1.Transfer"> & {
    * @generated from field: string collection_id = 22;
    */
   collectionId: string;
+
+  /**
+   * For a REFUND: the payment it gives back; empty otherwise.
+   *
+   * @generated from field: string refund_of = 23;
+   */
+  refundOf: string;
 };
 
 /**
@@ -273,6 +280,15 @@ export enum TransferKind {
    * @generated from enum value: TRANSFER_KIND_COLLECTION_REFUND = 6;
    */
   COLLECTION_REFUND = 6,
+
+  /**
+   * A merchant or an association gives back part or all of a payment it
+   * received (TransferService.RefundTransfer), to its payer: refund_of names
+   * the payment, fee the part of its fee that goes back with it.
+   *
+   * @generated from enum value: TRANSFER_KIND_REFUND = 7;
+   */
+  REFUND = 7,
 }
 
 /**

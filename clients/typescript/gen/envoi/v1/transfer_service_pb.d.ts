@@ -5,14 +5,79 @@
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
 import type { Money } from "./money_pb.js";
-import type { Identity } from "./identity_pb.js";
 import type { Transfer, TransferState } from "./transfer_pb.js";
+import type { Identity } from "./identity_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 
 /**
  * Describes the file envoi/v1/transfer_service.proto.
  */
 export declare const file_envoi_v1_transfer_service: GenFile;
+
+/**
+ * @generated from message envoi.v1.RefundTransferRequest
+ */
+export declare type RefundTransferRequest = Message<"envoi.v1.RefundTransferRequest"> & {
+  /**
+   * Idempotency key (AIP-155).
+   *
+   * @generated from field: string request_id = 1;
+   */
+  requestId: string;
+
+  /**
+   * The completed payment to give back, made to the caller's account.
+   *
+   * @generated from field: string transfer_id = 2;
+   */
+  transferId: string;
+
+  /**
+   * How much goes back to the payer, in the payment's currency: at most what
+   * is left of the payment.
+   *
+   * @generated from field: envoi.v1.Money amount = 3;
+   */
+  amount?: Money | undefined;
+
+  /**
+   * At most 280 characters ("order 42 returned").
+   *
+   * @generated from field: string memo = 4;
+   */
+  memo: string;
+
+  /**
+   * The association's 6-digit code, for the wallet; empty for a merchant's key.
+   *
+   * @generated from field: string code = 5;
+   */
+  code: string;
+};
+
+/**
+ * Describes the message envoi.v1.RefundTransferRequest.
+ * Use `create(RefundTransferRequestSchema)` to create a new message.
+ */
+export declare const RefundTransferRequestSchema: GenMessage<RefundTransferRequest>;
+
+/**
+ * @generated from message envoi.v1.RefundTransferResponse
+ */
+export declare type RefundTransferResponse = Message<"envoi.v1.RefundTransferResponse"> & {
+  /**
+   * The refund (kind REFUND, refund_of the payment).
+   *
+   * @generated from field: envoi.v1.Transfer transfer = 1;
+   */
+  transfer?: Transfer | undefined;
+};
+
+/**
+ * Describes the message envoi.v1.RefundTransferResponse.
+ * Use `create(RefundTransferResponseSchema)` to create a new message.
+ */
+export declare const RefundTransferResponseSchema: GenMessage<RefundTransferResponse>;
 
 /**
  * @generated from message envoi.v1.InitiateTransferRequest
@@ -721,6 +786,23 @@ export declare const TransferService: GenService<{
     methodKind: "unary";
     input: typeof CreateTransfersRequestSchema;
     output: typeof CreateTransfersResponseSchema;
+  },
+  /**
+   * Gives back part or all of a completed payment, to its payer's account and
+   * nowhere else (a REFUND transfer, COMPLETED at once), once per request_id.
+   * The refunds of one payment never add up to more than it
+   * (REFUND_EXCEEDS_PAYMENT); the payment's fee goes back pro rata, so the
+   * refunder never gives back more than it received. A merchant refunds with
+   * an API key of the `refunds` scope (the one way money leaves an account
+   * without its owner's code: docs/security.md); the wallet refunds a
+   * donation to an association with the association's code.
+   *
+   * @generated from rpc envoi.v1.TransferService.RefundTransfer
+   */
+  refundTransfer: {
+    methodKind: "unary";
+    input: typeof RefundTransferRequestSchema;
+    output: typeof RefundTransferResponseSchema;
   },
 }>;
 

@@ -1,0 +1,32 @@
+-- The last word on refunds, from any path: a REFUND names a completed payment
+-- (not a collection's contribution), goes from its recipient back to its
+-- payer in its currency, and the refunds of one payment never add up to more
+-- than it. Its fee is decided here (refund_fee_cents), so no caller can name
+-- another.
+-- The payment's row is locked: the refunds of one payment queue behind it.
+CREATE OR REPLACE FUNCTION refunds_check() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    paid transfers;
+    before_cents bigint;
+BEGIN
+    SELECT * INTO paid FROM transfers WHERE transfer_id = NEW.refund_of FOR UPDATE;
+    IF paid.kind IS DISTINCT FROM 'PAYMENT' OR paid.state <> 'COMPLETED'
+       OR paid.collection_id IS NOT NULL THEN
+        RAISE EXCEPTION 'a refund gives back a completed payment' USING
+            ERRCODE = 'check_violation', CONSTRAINT = 'refunds_of_completed_payments';
+    END IF;
+    IF (NEW.from_account_id, NEW.to_account_id, NEW.currency_code)
+       IS DISTINCT FROM (paid.to_account_id, paid.from_account_id, paid.currency_code) THEN
+        RAISE EXCEPTION 'a refund goes from the payment''s recipient back to its payer' USING
+            ERRCODE = 'check_violation', CONSTRAINT = 'refunds_to_the_payer';
+    END IF;
+    before_cents := payment_refunded_cents(paid.transfer_id);
+    IF before_cents + NEW.amount_cents > paid.amount_cents THEN
+        RAISE EXCEPTION 'refunds of % would add up to more than it', paid.transfer_id USING
+            ERRCODE = 'check_violation', CONSTRAINT = 'refunds_within_payment';
+    END IF;
+    NEW.fee_cents := refund_fee_cents(paid, before_cents, NEW.amount_cents);
+    RETURN NEW;
+END $$;
+CREATE OR REPLACE TRIGGER refunds_check BEFORE INSERT ON transfers
+    FOR EACH ROW WHEN (NEW.kind = 'REFUND') EXECUTE FUNCTION refunds_check();
