@@ -18,7 +18,7 @@ def test_torture_smoke_injects_faults_and_finds_no_violation(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert done.returncode == 0, (done.stdout, done.stderr[-3000:])
     assert summary["violations"] == 0, summary["violation_details"]
-    assert summary["acknowledged_transfers"] > 0
+    assert summary["acknowledged_transfers"] > 0 and summary["acknowledged_refunds"] > 0
     assert summary["faults_injected"] >= 1
     assert summary["snapshot_reads"] > 0 and summary["balance_reads"] > 0
     for key in ("acknowledged_transfers", "faults_injected", "violations", "max_recovery_s"):
@@ -34,6 +34,8 @@ def test_the_checker_finds_a_lost_acknowledgement_and_a_changed_total(database_u
     torture.check(database_url, total_cents, run)
     assert run.violations == []  # a sound ledger passes
     run.acknowledged.add(str(uuid.uuid4()))  # acknowledged, but not in the ledger
+    run.refunds[str(uuid.uuid4())] = str(uuid.uuid4())  # a refund acknowledged, not there
     torture.check(database_url, total_cents + 1, run)
-    assert len(run.violations) == 2, run.violations
+    assert len(run.violations) == 3, run.violations
     assert "sum to" in run.violations[0] and "acknowledged transfer" in run.violations[1]
+    assert "acknowledged refund" in run.violations[2]

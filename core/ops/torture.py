@@ -5,20 +5,22 @@ It starts what it tortures: an embedded PostgreSQL (or fresh databases on
 ENVOI_DATABASE_URL's server, which it then cannot restart) and two `envoi
 serve` processes on one database; with --replicated, a PostgreSQL primary
 and its synchronous standby instead (core/replicated_postgres), which envoi
-reaches by a multi-host URL. Person accounts hold a known total. Client
-threads make confirmed transfers (InitiateTransfer then ConfirmTransfer, each
-retried with the same request_id after any error until it is answered) and
-read balances, while a nemesis, in turn, SIGKILLs a server (and starts it
-again), SIGTERMs one (a graceful restart) and restarts PostgreSQL in
-immediate mode (crash recovery) or, replicated, kills the primary and
-promotes the standby (a fail-over). Then the checker:
+reaches by a multi-host URL. Person accounts and one association hold a
+known total. Client threads make confirmed transfers (InitiateTransfer then
+ConfirmTransfer, each retried with the same request_id after any error until
+it is answered), now and then a donation to the association that it then
+refunds in part or in full (RefundTransfer, with its code), and read
+balances, while a nemesis, in turn, SIGKILLs a server (and starts it again),
+SIGTERMs one (a graceful restart) and restarts PostgreSQL in immediate mode
+(crash recovery) or, replicated, kills the primary and promotes the standby
+(a fail-over). Then the checker:
 
 - every snapshot read during the run, and the final ledger, sum to the total;
 - no available balance read below zero; the ledger's invariants hold (floors,
   postings sum to zero, balances are their postings: core/ledger_invariants);
 - every acknowledged transfer is COMPLETED, in the ledger once, with its two
   postings; nothing was posted twice (the invariant "each transfer's postings
-  match its state");
+  match its state"); every acknowledged refund gives back its donation, once;
 - service came back after each fault (how long it took is reported).
 
 It writes OUT/summary.json and prints a table; it exits 1 on any violation.
@@ -74,6 +76,7 @@ class Run:
     def __init__(self):
         self.lock = threading.Lock()
         self.acknowledged: set[str] = set()
+        self.refunds: dict[str, str] = {}  # acknowledged refund -> the donation it refunds
         self.violations: list[str] = []
         self.errors_seen: dict[str, int] = {}
         self.snapshot_reads = 0
@@ -133,17 +136,49 @@ def _transfer(clients, rng, sender, recipient, run: Run, stop_at: float):
     )
 
 
-def _client(targets, token, person_ids, run: Run, stop_at: float, settle_s: float, seed: int):
+def _refunded_donation(clients, rng, payer, association_id, run: Run, stop_at: float):
+    """A confirmed donation to the association, then a refund of part or all of
+    it with the association's code, retried as itself; (donation, refund), each
+    None if the run ended before it was answered."""
+    donation = _transfer(clients, rng, payer, association_id, run, stop_at)
+    if donation is None:
+        return None, None
+    key, cents = uuid.uuid4().hex, rng.randint(1, donation.amount.amount_cents)
+    refund = _until_answered(
+        lambda: rng.choice(clients).refund_transfer(
+            donation.transfer_id, cents, code=bench.CODE, request_id=f"torture-{key}-r"
+        ),
+        run,
+        stop_at,
+    )
+    return donation, refund
+
+
+def _one_round(clients, rng, person_ids, association_id, run: Run, stop_at: float) -> None:
+    """A confirmed transfer between two people, or one time in eight a donation
+    refunded; what was acknowledged is recorded."""
+    if rng.random() < 1 / 8:
+        done, refund = _refunded_donation(
+            clients, rng, rng.choice(person_ids), association_id, run, stop_at
+        )
+    else:
+        done, refund = _transfer(clients, rng, *rng.sample(person_ids, 2), run, stop_at), None
+    with run.lock:
+        if done is not None:
+            run.acknowledged.add(done.transfer_id)
+        if refund is not None:
+            run.refunds[refund.transfer_id] = done.transfer_id
+
+
+def _client(targets, token, accounts, run: Run, stop_at: float, settle_s: float, seed: int):
     from envoi.client import EnvoiClient, errors
 
+    person_ids, association_id = accounts
     rng = random.Random(seed)
     clients = [EnvoiClient(t, token, timeout_s=5.0, max_attempts=1) for t in targets]
     while time.monotonic() < stop_at - settle_s:
         try:
-            done = _transfer(clients, rng, *rng.sample(person_ids, 2), run, stop_at)
-            if done is not None:
-                with run.lock:
-                    run.acknowledged.add(done.transfer_id)
+            _one_round(clients, rng, person_ids, association_id, run, stop_at)
         except errors.EnvoiError as refusal:
             run.error(refusal)
         try:  # a read through the service: what a wallet would show
@@ -159,13 +194,15 @@ def _client(targets, token, person_ids, run: Run, stop_at: float, settle_s: floa
 
 
 SUM_OF_PEOPLE = (
-    "SELECT sum(account_balance_cents(accounts))::bigint FROM accounts WHERE kind = 'PERSON'"
+    "SELECT sum(account_balance_cents(accounts))::bigint FROM accounts"
+    " WHERE kind IN ('PERSON', 'ASSOCIATION')"
 )
 
 
 def _snapshot_reader(database_url: str, total_cents: int, run: Run, stop_at: float) -> None:
-    """Sums every person's balance in one snapshot, again and again: transfers
-    only move money between them, so the sum never changes."""
+    """Sums every person's and the association's balance in one snapshot, again
+    and again: transfers and refunds only move money between them, so the sum
+    never changes."""
     while time.monotonic() < stop_at:
         try:
             with psycopg.connect(database_url, connect_timeout=2) as conn:
@@ -277,6 +314,22 @@ def check(database_url: str, total_cents: int, run: Run) -> None:
         for transfer_id in acknowledged:
             if found.get(transfer_id) != ("COMPLETED", 2):
                 run.violation(f"acknowledged transfer {transfer_id} is {found.get(transfer_id)}")
+        _check_refunds(conn, run)
+
+
+def _check_refunds(conn, run: Run) -> None:
+    """Every acknowledged refund is in the ledger once, completed, with its two
+    postings, refunding the donation it answered for."""
+    rows = conn.execute(
+        "SELECT t.transfer_id::text, t.state, t.refund_of::text, count(p.*) FROM transfers t"
+        " LEFT JOIN postings p USING (transfer_id)"
+        " WHERE t.transfer_id = ANY(%s::uuid[]) GROUP BY t.transfer_id",
+        (sorted(run.refunds),),
+    ).fetchall()
+    found = {refund_id: (state, of, postings) for refund_id, state, of, postings in rows}
+    for refund_id, donation_id in run.refunds.items():
+        if found.get(refund_id) != ("COMPLETED", donation_id, 2):
+            run.violation(f"acknowledged refund {refund_id} is {found.get(refund_id)}")
 
 
 def torture(
@@ -290,7 +343,8 @@ def torture(
     ):
         workdir = pathlib.Path(tmp)
         url = dbs.create("envoi_torture")
-        person_ids, _ = bench.prepare_ledger(url, mode, bench.BENCH_CODE_KEY)
+        accounts = bench.prepare_ledger(url, mode, bench.BENCH_CODE_KEY)
+        person_ids = accounts[0]
         with psycopg.connect(url, autocommit=True) as conn:
             total_cents = conn.execute(SUM_OF_PEOPLE).fetchone()[0]
             from envoi.core.auth import api_tokens
@@ -307,7 +361,7 @@ def torture(
         servers = [start_server(), start_server()]
         started = time.monotonic()
         stop_at = started + mode.duration_s
-        threads = _workload(servers, url, token, person_ids, total_cents, run, mode, stop_at)
+        threads = _workload(servers, url, token, accounts, total_cents, run, mode, stop_at)
         threads.append(
             Nemesis(
                 servers,
@@ -332,13 +386,13 @@ def torture(
     return summary
 
 
-def _workload(servers, url, token, person_ids, total_cents, run: Run, mode: Mode, stop_at):
+def _workload(servers, url, token, accounts, total_cents, run: Run, mode: Mode, stop_at):
     """The client threads and the snapshot reader, not started."""
     targets = [server.target for server in servers]
     threads = [
         threading.Thread(
             target=_client,
-            args=(targets, token, person_ids, run, stop_at, mode.settle_s, seed),
+            args=(targets, token, accounts, run, stop_at, mode.settle_s, seed),
         )
         for seed in range(mode.clients)
     ]
@@ -365,6 +419,7 @@ def _summary(mode: Mode, replicated: bool, duration_s: float, total_cents: int, 
         "clients": mode.clients,
         "total_cents": total_cents,
         "acknowledged_transfers": len(run.acknowledged),
+        "acknowledged_refunds": len(run.refunds),
         "balance_reads": run.balance_reads,
         "snapshot_reads": run.snapshot_reads,
         "faults_injected": len(run.faults),
@@ -381,6 +436,7 @@ def _summary(mode: Mode, replicated: bool, duration_s: float, total_cents: int, 
 def table(summary: dict) -> str:
     rows = [
         ("acknowledged_transfers", summary["acknowledged_transfers"]),
+        ("acknowledged_refunds", summary["acknowledged_refunds"]),
         ("faults_injected", summary["faults_injected"]),
         ("postgres_restarted", summary["postgres_restarted"]),
         ("fail_overs", summary["fail_overs"]),
