@@ -5,7 +5,9 @@
 -- the transfers confirmed or cancelled) and the recipients of confirmed
 -- transfers, except one that takes credits deferred: donations to one
 -- association never queue on its row. A refund's call names its refunder;
--- its payer and, when the payment bore a fee, the fee revenue account too.
+-- its payer and, when the payment bore a fee, the fee revenue account too
+-- (looked up only in a batch that holds a refund: the payments' path pays
+-- nothing for them).
 CREATE OR REPLACE FUNCTION ledger_calls_lock(calls jsonb) RETURNS void
     LANGUAGE plpgsql AS $$
 DECLARE
@@ -20,13 +22,16 @@ BEGIN
         SELECT r.account_id FROM jsonb_array_elements(calls) c
           JOIN transfers t ON t.transfer_id = (c->>'transfer_id')::uuid
           JOIN accounts r ON r.account_id = t.to_account_id
-         WHERE c->>'op' = 'transfer_confirm' AND NOT r.credits_deferred
-        UNION ALL
-        SELECT unnest(ARRAY[t.from_account_id, f.account_id]) FROM jsonb_array_elements(calls) c
-          JOIN transfers t ON t.transfer_id = (c->>'transfer_id')::uuid
-          LEFT JOIN accounts f ON f.system_purpose = 'FEE_REVENUE'
-                              AND f.currency_code = t.currency_code AND t.fee_cents > 0
-         WHERE c->>'op' = 'transfer_refund') locked;
+         WHERE c->>'op' = 'transfer_confirm' AND NOT r.credits_deferred) locked;
+    IF calls @> '[{"op": "transfer_refund"}]' THEN
+        account_ids := account_ids || ARRAY(
+            SELECT unnest(ARRAY[t.from_account_id, f.account_id])
+              FROM jsonb_array_elements(calls) c
+              JOIN transfers t ON t.transfer_id = (c->>'transfer_id')::uuid
+              LEFT JOIN accounts f ON f.system_purpose = 'FEE_REVENUE'
+                                  AND f.currency_code = t.currency_code AND t.fee_cents > 0
+             WHERE c->>'op' = 'transfer_refund');
+    END IF;
     PERFORM 1 FROM accounts WHERE account_id = ANY(account_ids)
      ORDER BY account_id FOR NO KEY UPDATE;
 END $$;
