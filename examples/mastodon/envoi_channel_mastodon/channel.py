@@ -25,6 +25,7 @@ log = logging.getLogger("envoi_channel_mastodon")
 E = event_pb2
 STREAM_PATH = "/api/v1/streaming/user/notification"
 MAX_EVENT_BYTES = 1_000_000  # one server-sent event; a status is far smaller
+MAX_PAGE_BYTES = 4_000_000  # one page of 40 notifications
 CONNECT_TIMEOUT_S = 5.0
 SEND_TIMEOUT_S = 10.0
 
@@ -68,13 +69,15 @@ class MastodonChannel(Channel):
 
     def _catch_up(self, intake) -> None:
         since = intake.cursor() or "0"
-        response = self.http.get(
+        with self.http.get(
             self.config.base_url + "/api/v1/notifications",
             params={"types[]": ["mention", "reblog"], "since_id": since, "limit": 40},
             timeout=(CONNECT_TIMEOUT_S, SEND_TIMEOUT_S),
-        )
-        response.raise_for_status()
-        for notification in reversed(response.json()):  # newest first: take the oldest first
+            stream=True,
+        ) as response:
+            response.raise_for_status()
+            page = _bounded_body(response, MAX_PAGE_BYTES)
+        for notification in reversed(json.loads(page)):  # newest first: the oldest first
             self._take_in(intake, notification)
 
     def _take_in(self, intake, notification: dict) -> None:
@@ -126,6 +129,16 @@ class MastodonChannel(Channel):
         if response.status_code == 429:
             raise RateLimited(time.time() + 60)
         response.raise_for_status()
+
+
+def _bounded_body(response, max_bytes: int) -> bytes:
+    """The whole body, read as it comes: an error past max_bytes, never buffered beyond."""
+    body = b""
+    for chunk in response.iter_content(chunk_size=65536):
+        body += chunk
+        if len(body) > max_bytes:
+            raise ValueError("a response over its size limit")
+    return body
 
 
 def _server_sent_events(response, stopping):

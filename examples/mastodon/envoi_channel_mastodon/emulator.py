@@ -42,6 +42,7 @@ class MastodonEmulator:
         self.notifications: list[dict] = []  # the bot's, oldest first
         self.stream_connections = 0
         self.fail_streams = 0  # answer the next N stream requests 503
+        self.padding_bytes = 0  # a hostile server: notification pages this much longer
         self._ids = itertools.count(100_000)
         self._idempotent: dict[str, dict] = {}
         self._listeners: list[queue.Queue] = []
@@ -159,7 +160,10 @@ class MastodonEmulator:
         url = urllib.parse.urlsplit(request.path)
         query = urllib.parse.parse_qs(url.query)
         if method == "GET" and url.path == "/api/v1/notifications":
-            return _answer(request, 200, self._notifications(query))
+            page = self._notifications(query)
+            if self.padding_bytes:
+                page.append({"id": "0", "type": "padding", "pad": "x" * self.padding_bytes})
+            return _answer(request, 200, page)
         if method == "GET" and url.path == "/api/v1/streaming/user/notification":
             return self._stream(request)
         if method == "POST" and url.path == "/api/v1/statuses":

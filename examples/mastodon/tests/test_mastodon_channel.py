@@ -165,3 +165,17 @@ def test_the_stream_stops_when_the_gateway_does(server):
 def test_the_package_uses_only_envois_public_plugin_api():
     package = pathlib.Path(statuses.__file__).parent
     assert private_imports(package, pathlib.Path(__file__).parent) == []
+
+
+def test_an_oversized_catch_up_page_is_refused_unread(server):
+    channel = MastodonChannel(MastodonConfig.from_env(server.env()))
+    server.padding_bytes = 5_000_000  # past the channel's 4 MB for a page
+
+    class Intake:
+        stopping = threading.Event()
+
+        def cursor(self):
+            return None
+
+    with pytest.raises(ValueError, match="size limit"):
+        channel.listen(Intake())
