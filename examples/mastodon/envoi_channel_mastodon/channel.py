@@ -62,31 +62,41 @@ class MastodonChannel(Channel):
             stream.raise_for_status()
             # The stream is open: what is posted from now on comes through it.
             # What came before it, since the cursor, comes from the REST API.
-            self._catch_up(intake)
+            cursor = self._catch_up(intake, intake.cursor())
             for event, data in _server_sent_events(stream, intake.stopping):
                 if event == "notification":
-                    self._take_in(intake, json.loads(data))
+                    cursor = self._take_in(intake, json.loads(data), cursor)
 
-    def _catch_up(self, intake) -> None:
-        since = intake.cursor() or "0"
+    def _catch_up(self, intake, cursor: str | None) -> str | None:
+        """Every notification after the cursor, a page of 40 at a time, oldest
+        first (min_id pages forward); the cursor after them."""
+        while not intake.stopping.is_set():
+            before, page = cursor, self._notifications_after(cursor)
+            for notification in sorted(page, key=lambda n: int(n["id"])):
+                cursor = self._take_in(intake, notification, cursor)
+            if cursor == before:  # nothing newer: caught up
+                break
+        return cursor
+
+    def _notifications_after(self, cursor: str | None) -> list[dict]:
         with self.http.get(
             self.config.base_url + "/api/v1/notifications",
-            params={"types[]": ["mention", "reblog"], "since_id": since, "limit": 40},
+            params={"types[]": ["mention", "reblog"], "min_id": cursor or "0", "limit": 40},
             timeout=(CONNECT_TIMEOUT_S, SEND_TIMEOUT_S),
             stream=True,
         ) as response:
             response.raise_for_status()
-            page = _bounded_body(response, MAX_PAGE_BYTES)
-        for notification in reversed(json.loads(page)):  # newest first: the oldest first
-            self._take_in(intake, notification)
+            return json.loads(_bounded_body(response, MAX_PAGE_BYTES))
 
-    def _take_in(self, intake, notification: dict) -> None:
+    def _take_in(self, intake, notification: dict, cursor: str | None) -> str | None:
+        """Take one notification's post in, then move the cursor past it; the cursor."""
         post = statuses.post_of(notification, self.config.domain)
         if post is not None:
             intake.take_in(post)
-        cursor = intake.cursor()
-        if not cursor or int(notification["id"]) > int(cursor):
-            intake.save_cursor(notification["id"])
+        if cursor is None or int(notification["id"]) > int(cursor):
+            cursor = notification["id"]
+            intake.save_cursor(cursor)
+        return cursor
 
     # Out
 

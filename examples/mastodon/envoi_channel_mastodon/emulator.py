@@ -9,7 +9,9 @@ statuses with an Idempotency-Key, as Mastodon's API does.
         server.post(alice, "@envoi #envoyer 10€ @bob@example.social")
 
 What it serves (Bearer token required):
-  GET  /api/v1/notifications?types[]=mention&since_id=N   newest first, 40 at most
+  GET  /api/v1/notifications?types[]=mention&since_id=N   the 40 newest after N;
+       with min_id=N instead, the 40 oldest after N (paging forward); newest
+       first in a page, as Mastodon orders them
   GET  /api/v1/streaming/user/notification                 `event: notification`,
        then `:thump` every heartbeat_s (Mastodon's keep-alive)
   POST /api/v1/statuses   status, in_reply_to_id, visibility; Idempotency-Key
@@ -24,6 +26,7 @@ import json
 import queue
 import re
 import secrets
+import sys
 import threading
 import urllib.parse
 from typing import Any
@@ -48,7 +51,7 @@ class MastodonEmulator:
         self._listeners: list[queue.Queue] = []
         self._bot: dict | None = None
         self._lock = threading.Lock()
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = _Server(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -173,15 +176,17 @@ class MastodonEmulator:
         return _answer(request, 404, {"error": "Record not found"})
 
     def _notifications(self, query) -> list[dict]:
-        since = int((query.get("since_id") or ["0"])[0])
+        forward = "min_id" in query
+        after = int((query.get("min_id") or query.get("since_id") or ["0"])[0])
         types = set(query.get("types[]") or [])
         with self._lock:
             found = [
                 n
                 for n in self.notifications
-                if int(n["id"]) > since and (not types or n["type"] in types)
+                if int(n["id"]) > after and (not types or n["type"] in types)
             ]
-        return list(reversed(found))[:40]  # newest first, as Mastodon pages them
+        page = found[:40] if forward else found[-40:]
+        return list(reversed(page))
 
     def _stream(self, request) -> None:
         with self._lock:
@@ -247,6 +252,14 @@ class MastodonEmulator:
     def __exit__(self, *exc: Any) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        # A client that hung up mid-response (as the channel does on an
+        # oversized page) is not an error of the server.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def _answer(request, status: int, document) -> None:

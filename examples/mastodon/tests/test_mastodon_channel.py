@@ -167,6 +167,36 @@ def test_the_package_uses_only_envois_public_plugin_api():
     assert private_imports(package, pathlib.Path(__file__).parent) == []
 
 
+def test_the_catch_up_pages_through_everything_missed_oldest_first(server):
+    """More than a page (40) was posted while nobody listened: every one is
+    taken in, in order, and the cursor ends on the last."""
+    missed = [server.post(server.alice, f"@envoi #envoyer 1€ @bob {n}") for n in range(45)]
+    channel = MastodonChannel(MastodonConfig.from_env(server.env()))
+
+    class Intake:
+        stopping = threading.Event()
+        saved, taken = None, []
+
+        def take_in(self, post):
+            self.taken.append(post.post_id)
+            if len(self.taken) == len(missed):
+                self.stopping.set()  # all in: the listening may end
+            return "initiated"
+
+        def cursor(self):
+            return self.saved
+
+        def save_cursor(self, cursor):
+            self.saved = cursor
+
+    intake = Intake()
+    listening = threading.Thread(target=channel.listen, args=(intake,))
+    listening.start()
+    listening.join(WAIT_S)
+    assert intake.taken == [status["id"] for status in missed]
+    assert intake.saved == server.notifications[-1]["id"]
+
+
 def test_an_oversized_catch_up_page_is_refused_unread(server):
     channel = MastodonChannel(MastodonConfig.from_env(server.env()))
     server.padding_bytes = 5_000_000  # past the channel's 4 MB for a page
