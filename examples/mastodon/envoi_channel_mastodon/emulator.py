@@ -106,13 +106,9 @@ class MastodonEmulator:
         }
         with self._lock:
             self.statuses.append(status)
-        if self._bot in mentions or status.get("reblog"):
-            self._notify("mention" if self._bot in mentions else "reblog", author, status)
+        if self._bot in mentions:
+            self._notify("mention", author, status)
         return status
-
-    def boost(self, booster: dict, status: dict) -> dict:
-        """A reblog: a status of booster whose `reblog` is the original."""
-        return self.post(booster, "", reblog=status)
 
     def replies_to(self, status_id: str) -> list[dict]:
         return [s for s in self.posted if s["in_reply_to_id"] == status_id]

@@ -103,18 +103,28 @@ def test_what_was_posted_while_nobody_listened_is_caught_up_once(server, envoi):
     assert sorted(t.amount.amount_cents for t in pending.transfers) == [200, 300]
 
 
-def test_a_mistake_a_refusal_and_a_boost_move_nothing(server, envoi):
+def test_a_mistake_or_a_refusal_moves_nothing_and_is_answered_privately(server, envoi):
     post = server.post(server.alice, "@envoi #envoyer 10 @bob.martin@example.social")  # no €
     [told] = wait_for(lambda: server.replies_to(post["id"]), "the explanation")
     assert told["visibility"] == "direct" and "currency" in told["content"]
     assert [m["acct"] for m in told["mentions"]] == ["alice"]  # only she sees it
-    boost = server.boost(server.bob, told)  # a boost of the bot's status: silence
     broke = server.post(server.bob, "@envoi@envoi.social #envoyer 1€ @alice")  # bob has 0 €
     [refused] = wait_for(lambda: server.replies_to(broke["id"]), "bob's refusal")
     assert "balance is too low" in refused["content"]
-    # The stream is read in order: the boost was handled before bob's post.
-    assert server.replies_to(boost["id"]) == [] and transfer_of(envoi, boost) is None
     assert transfer_of(envoi, post) is None and transfer_of(envoi, broke) is None
+
+
+def test_a_boost_is_never_a_payment(server):
+    """Mastodon notifies a boost (reblog) with the boosted status: even one
+    whose text would pay is read as a share, which the grammar leaves silent."""
+    paying = server.post(server.alice, "@envoi #envoyer 10€ @bob.martin@example.social")
+    notification = {"id": "1", "type": "reblog", "account": server.bob, "status": paying}
+    post = statuses.post_of(notification, server.domain)
+    assert post.is_retweet
+    channel = MastodonChannel(MastodonConfig.from_env(server.env()))
+    assert channel.grammar.parse(post.text, is_retweet=post.is_retweet).reason == "RETWEET"
+    as_a_mention = statuses.post_of({**notification, "type": "mention"}, server.domain)
+    assert channel.grammar.parse(as_a_mention.text).amount_cents == 1_000  # the control
 
 
 def test_a_retried_send_posts_one_status(server):
