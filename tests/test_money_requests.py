@@ -277,3 +277,26 @@ def test_others_asking_never_block_the_payers_own_posts(
     friend = twitter_identity("friend")
     wallet.link_identity(open_account(), friend)
     assert twitter.initiate_transfer(bob_on_x, friend, 100).state == PENDING
+
+
+def test_the_same_request_sent_at_once_from_many_threads_is_made_once(wallet, open_account, db):
+    alice, bob, request_id = open_account(), open_account(), str(uuid.uuid4())
+    made = run_together([lambda: wallet.request_money(alice, bob, 300, request_id=request_id)] * 6)
+    assert len({m.transfer_id for m in made}) == 1, made
+    assert db.execute(
+        "SELECT count(*) FROM transfers WHERE to_account_id = %s", (alice,)
+    ).fetchone() == (1,)
+
+
+def test_the_payers_daily_cap_is_checked_when_they_confirm(wallet, open_account, settings):
+    bob = open_account(balance_cents=150_000, code=CODE, tier="VERIFIED")
+    share = settings.max_to_person_cents
+    within_cap = settings.daily_cap_cents // share
+    asked = [wallet.request_money(open_account(), bob, share) for _ in range(within_cap + 1)]
+    # Pending requests use none of Bob's day; each counts once he pays it.
+    for request in asked[:within_cap]:
+        assert wallet.confirm_transfer(request.transfer_id, CODE).state == COMPLETED
+    with pytest.raises(errors.LimitExceeded) as capped:
+        wallet.confirm_transfer(asked[-1].transfer_id, CODE)
+    assert capped.value.metadata["limit"] == "DAILY"
+    assert wallet.get_transfer(asked[-1].transfer_id).state == PENDING
