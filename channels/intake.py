@@ -119,7 +119,7 @@ def _ask(channel: Channel, client: EnvoiClient, store: GatewayStore, post, inten
     for n, (handle, share_cents) in enumerate(
         zip(intent.payers, intent.shares_cents(), strict=True), 1
     ):
-        payer, unknown = _payee(channel, client, post, handle)
+        payer, unknown = _payee(channel, client, post, handle, verb="ask")
         if unknown:
             unasked.append(unknown)
             continue
@@ -166,7 +166,7 @@ def _author(channel: Channel, post) -> identity_pb2.Identity:
     )
 
 
-def _payee(channel: Channel, client: EnvoiClient, post, recipient: str) -> tuple:
+def _payee(channel: Channel, client: EnvoiClient, post, recipient: str, verb="pay") -> tuple:
     """(whom the post pays: a collection's hashtag or an Identity, "") or
     (None, why nobody can be paid, in the sender's words)."""
     if recipient.startswith("#"):  # a collection, named by its hashtag
@@ -180,7 +180,7 @@ def _payee(channel: Channel, client: EnvoiClient, post, recipient: str) -> tuple
                 namespace=channel.name, subject_id=person.subject_id, handle=person.handle
             ), ""
     # The network did not resolve the mention: no such user.
-    return None, f"{channel.name_person(recipient, channel.name)} is not a user we can pay."
+    return None, f"{channel.name_person(recipient, channel.name)} is not a user we can {verb}."
 
 
 def _linked_identity(

@@ -176,3 +176,23 @@ def test_an_author_without_an_account_is_told_privately_and_nobody_is_asked(
     assert requests_of_post(db, post["id"]) == [] and x.replies_to(post) == []
     [dm] = x.dms_to(stranger)
     assert dm["text"] == "Open your envoi wallet and sign in with this account to ask for money."
+
+
+def test_a_handle_x_resolved_for_nobody_is_named_and_the_others_are_asked(
+    x, bot, start_twitter_gateway, person, db
+):
+    gateway = start_twitter_gateway()
+    (alice, _), (bob, bob_account) = person(), person()
+    post = x.post(alice, f"@SmoneyFR #demander 20€ @nobody_has_it @{bob['username']} #partage")
+    deliver(x, gateway, post, bot)
+    # Shares are of everyone named: Bob is asked for his half, in the post's order (2nd).
+    [(_, payer, cents)] = requests_of_post(db, post["id"])
+    assert (payer, cents) == (bob_account, 1_000)
+    assert db.execute(
+        "SELECT channel_reference FROM transfers WHERE channel_reference LIKE %s",
+        (f"post:{post['id']}:%",),
+    ).fetchall() == [(f"post:{post['id']}:2",)]
+    gateway.run_once()
+    replies = texts(x.replies_to(post))
+    assert f"@{alice['username']} @nobody_has_it is not a user we can ask." in replies
+    assert any(text.startswith(f"@{bob['username']} @{alice['username']} asks") for text in replies)
