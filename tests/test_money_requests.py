@@ -300,3 +300,25 @@ def test_the_payers_daily_cap_is_checked_when_they_confirm(wallet, open_account,
         wallet.confirm_transfer(asked[-1].transfer_id, CODE)
     assert capped.value.metadata["limit"] == "DAILY"
     assert wallet.get_transfer(asked[-1].transfer_id).state == PENDING
+
+
+def test_a_post_asks_a_payer_once_even_under_two_request_ids_at_once(
+    channel_client_for, wallet, open_account
+):
+    twitter = channel_client_for("twitter")
+    alice_on_x, bob_on_x = twitter_identity("alice"), twitter_identity("bob")
+    wallet.link_identity(open_account(), alice_on_x)
+    wallet.link_identity(open_account(), bob_on_x)
+    reference = f"post:{uuid.uuid4().int % 10**18}:1"
+    made = run_together(
+        [
+            lambda: twitter.request_money(alice_on_x, bob_on_x, 100, channel_reference=reference)
+            for _ in range(4)
+        ]
+    )
+    assert sorted(type(m).__name__ for m in made) == [
+        "PaymentRequestExists",
+        "PaymentRequestExists",
+        "PaymentRequestExists",
+        "Transfer",
+    ]
