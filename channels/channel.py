@@ -11,7 +11,7 @@ import dataclasses
 import typing
 from collections.abc import Callable
 
-from envoi.channels.grammar import Rejection, TransferIntent
+from envoi.channels.grammar import Rejection, RequestIntent, TransferIntent
 from envoi.v1 import event_pb2
 
 if typing.TYPE_CHECKING:
@@ -93,7 +93,8 @@ class Parser(typing.Protocol):
     """What a channel's `grammar` does: envoi.channels.grammar.Grammar is one;
     a channel may bring its own, with the same contract (never raise; a
     Rejection's reason is a key of grammar.REASONS, its message one sentence
-    that may be posted in public)."""
+    that may be posted in public). A parser that never answers a
+    RequestIntent simply takes no requests."""
 
     def parse(
         self,
@@ -102,7 +103,7 @@ class Parser(typing.Protocol):
         direct_message: bool = False,
         is_retweet: bool = False,
         is_quote: bool = False,
-    ) -> TransferIntent | Rejection: ...
+    ) -> TransferIntent | RequestIntent | Rejection: ...
 
 
 class Channel:

@@ -78,6 +78,33 @@ Precedence, first match wins:
  5. the recipient: INVALID_HANDLE, MULTIPLE_RECIPIENTS; with no mention, a
     collection: MULTIPLE_COLLECTIONS, INVALID_HASHTAG; then BOT_AS_RECIPIENT
     (the bot mentioned twice and nobody else), MISSING_RECIPIENT
+A request: MIXED_KEYWORDS right after MISSING_KEYWORD, then the amount (4),
+then INVALID_HANDLE, MISSING_PAYER, MULTIPLE_PAYERS, SPLIT_NEEDS_TWO,
+TOO_MANY_PAYERS, SHARE_TOO_SMALL. A payment with a split keyword:
+SPLIT_NOT_A_REQUEST after MIXED_KEYWORDS.
+
+Asking for money (a request, paid only when the payer confirms it with their
+code): a request keyword (`#demander`, `#request`) instead of the payment
+keyword, and the people asked instead of the recipient:
+
+    @SmoneyFR #demander 10€ @bob le resto
+    -> RequestIntent(amount_cents=1000, currency="EUR", payers=("bob",),
+                     split=False, memo="le resto")
+    @SmoneyFR #demander 30€ @bob @carol #partage
+    -> RequestIntent(amount_cents=3000, payers=("bob", "carol"), split=True, ...)
+
+- Every mention other than the bot's is a payer (the same handle twice is
+  one). Without a split keyword (`#partage`, `#split`) exactly one is needed
+  (MULTIPLE_PAYERS); with it, 2 to MAX_SPLIT_PAYERS people share the amount
+  (SPLIT_NEEDS_TWO, TOO_MANY_PAYERS), each at least a cent (SHARE_TOO_SMALL).
+- A split shares the amount among the people named, not the requester (who
+  asks for what they are owed): RequestIntent.shares_cents() gives each their
+  share in integer cents, the first-named paying one cent more until the
+  remainder is used up (10€ among 3: 3,34€, 3,33€, 3,33€): the shares always
+  add up to the amount, and the requester bears nothing.
+- The payment and the request keywords in one post are MIXED_KEYWORDS; a split
+  keyword in a payment is SPLIT_NOT_A_REQUEST (only a request is shared).
+- Other hashtags stay memo text; no mention is MISSING_PAYER.
 
 Rejection messages are fixed sentences per reason: they name the bot and the
 keyword, never echo the post and mention nobody else (the example recipient
@@ -118,6 +145,7 @@ MAX_TEXT_CHARS = 100_000  # X's longest post is 25,000 characters; entities leng
 MAX_AMOUNT_INTEGER_DIGITS = 12  # 999 999 999 999,99 at most: never an overflow
 MAX_HANDLE_CHARS = 15  # X's; other networks declare theirs in a MentionSyntax
 MAX_IDENTITY_HANDLE_CHARS = 64  # what envoi keeps of an identity's handle, domain included
+MAX_SPLIT_PAYERS = 10  # people one post may ask to share an amount
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"  # of a domain name
 _DOMAIN = rf"{_LABEL}(?:\.{_LABEL})+"
 
@@ -214,6 +242,14 @@ REASONS: dict[str, str] = {
     "with a letter.",
     "BOT_AS_RECIPIENT": "The only person to pay is the bot itself.",
     "MISSING_RECIPIENT": "The post mentions nobody to pay.",
+    "MIXED_KEYWORDS": "The post has both a payment and a request keyword (#envoyer and "
+    "#demander by default).",
+    "SPLIT_NOT_A_REQUEST": "A payment has a split keyword (#partage); only a request is shared.",
+    "MISSING_PAYER": "A request mentions nobody to ask.",
+    "MULTIPLE_PAYERS": "A request without a split keyword mentions more than one person.",
+    "SPLIT_NEEDS_TWO": "A split request mentions only one person besides the bot.",
+    "TOO_MANY_PAYERS": f"A split request mentions more than {MAX_SPLIT_PAYERS} people.",
+    "SHARE_TOO_SMALL": "A split request's amount is less than a cent per person.",
 }
 
 _MESSAGES = {
@@ -244,6 +280,13 @@ _MESSAGES = {
     "as in: {collection_example}.",
     "BOT_AS_RECIPIENT": "@{bot} cannot receive money; mention the person to pay.",
     "MISSING_RECIPIENT": "Mention the person to pay, as in: {example}.",
+    "MIXED_KEYWORDS": "Send with #{keyword} or ask with #{request_keyword}, not both at once.",
+    "SPLIT_NOT_A_REQUEST": "Only a request is shared, as in: {split_example}.",
+    "MISSING_PAYER": "Mention the person to ask, as in: {request_example}.",
+    "MULTIPLE_PAYERS": "Ask one person per post, or add #{split} to share the amount.",
+    "SPLIT_NEEDS_TWO": "#{split} shares the amount among the people you name: name two or more.",
+    "TOO_MANY_PAYERS": f"Share an amount among at most {MAX_SPLIT_PAYERS} people per post.",
+    "SHARE_TOO_SMALL": "Each person's share must be at least one cent.",
 }
 assert _MESSAGES.keys() == REASONS.keys()
 
@@ -256,6 +299,26 @@ class TransferIntent:
     # hashtag with its "#" ("#TelethonACF").
     recipient: str
     memo: str  # the words left around the command, one space apart; "" if none
+
+
+@dataclasses.dataclass(frozen=True)
+class RequestIntent:
+    """A request for money: each payer is asked for their share, and pays it
+    only by confirming with their code."""
+
+    amount_cents: int  # in all: what the requester asks for
+    currency: str  # ISO 4217, the grammar's currency
+    payers: tuple[str, ...]  # handles without "@", as first written, in order
+    split: bool  # the amount is shared among the payers (`#partage`)
+    memo: str  # the words left around the command, one space apart; "" if none
+
+    def shares_cents(self) -> tuple[int, ...]:
+        """Each payer's share, in order: equal, the first-named paying one cent
+        more until the remainder is used up; they add up to amount_cents."""
+        if not self.split:
+            return (self.amount_cents,)
+        share, remainder = divmod(self.amount_cents, len(self.payers))
+        return tuple(share + (i < remainder) for i in range(len(self.payers)))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -404,6 +467,9 @@ def _read_number(number: str) -> int | str:
 class Grammar:
     bot_handle: str  # e.g. "SmoneyFR", without "@"
     keywords: tuple[str, ...] = ("envoyer", "send")  # without "#", any case
+    # Asking for money (a RequestIntent), and sharing it among several people.
+    request_keywords: tuple[str, ...] = ("demander", "request")
+    split_keywords: tuple[str, ...] = ("partage", "split")
     currency: str = "EUR"  # ISO 4217
     # A conversation with the bot: `envoyer 10€ @alice`, the keyword's "#" optional
     # on the first word.
@@ -423,6 +489,8 @@ class Grammar:
 
     def __post_init__(self):
         object.__setattr__(self, "keywords", tuple(self.keywords))
+        object.__setattr__(self, "request_keywords", tuple(self.request_keywords))
+        object.__setattr__(self, "split_keywords", tuple(self.split_keywords))
         object.__setattr__(self, "networks", types.MappingProxyType(dict(self.networks)))
         bot_handle = self.bot_handle or ""
         if not bot_handle or self.mentions.handle_length(bot_handle) != len(bot_handle):
@@ -433,9 +501,12 @@ class Grammar:
         for namespace in self.networks:
             if not _NAMESPACE.fullmatch(namespace):
                 raise ValueError(f"network namespace {namespace!r} is not 1 to 32 of a-z 0-9 _ -")
-        if not self.keywords:
-            raise ValueError("the grammar needs at least one keyword")
-        for keyword in self.keywords:
+        if not self.keywords or not self.request_keywords or not self.split_keywords:
+            raise ValueError("the grammar needs at least one keyword of each kind")
+        every = [_fold(k) for k in (*self.keywords, *self.request_keywords, *self.split_keywords)]
+        if len(set(every)) != len(every):
+            raise ValueError("a keyword is of one kind only: payment, request or split")
+        for keyword in (*self.keywords, *self.request_keywords, *self.split_keywords):
             if not keyword or keyword[0] in _HASH_SIGNS or any(ch.isspace() for ch in keyword):
                 raise ValueError(f"keyword {keyword!r} must be one word, without #")
         if not re.fullmatch(r"[A-Z]{3}", self.currency):
@@ -457,7 +528,7 @@ class Grammar:
         direct_message: bool = False,
         is_retweet: bool = False,
         is_quote: bool = False,
-    ) -> "TransferIntent | Rejection":
+    ) -> "TransferIntent | RequestIntent | Rejection":
         if is_retweet:
             return self._reject("RETWEET")
         if is_quote:
@@ -474,15 +545,29 @@ class Grammar:
         }
         if not direct_message and not bot_mentions:
             return self._reject("NOT_ADDRESSED")
-        keyword_tags = self._keyword_tags(words)
-        if not keyword_tags:
+        keyword_tags = self._keyword_tags(words, self.keywords)
+        request_tags = self._keyword_tags(words, self.request_keywords)
+        split_tags = self._keyword_tags(words, self.split_keywords, bare=False)
+        if not keyword_tags and not request_tags:
             return self._reject("MISSING_KEYWORD")
+        if keyword_tags and request_tags:
+            return self._reject("MIXED_KEYWORDS")
+        if keyword_tags and split_tags:
+            return self._reject("SPLIT_NOT_A_REQUEST")
         amount = self._amount(words)
         if isinstance(amount, str):
             return self._reject(amount)
         cents = _read_number(amount.number)
         if isinstance(cents, str):
             return self._reject(cents)
+        if request_tags:
+            used = {
+                *bot_mentions,
+                *request_tags,
+                *split_tags,
+                *range(amount.first, amount.last + 1),
+            }
+            return self._request(words, used, cents, split=bool(split_tags))
         payee = self._payee(words, bot_mentions)
         if isinstance(payee, str):
             return self._reject(payee)
@@ -495,13 +580,45 @@ class Grammar:
             memo=" ".join(w.raw for i, w in enumerate(words) if i not in used),
         )
 
-    def _keyword_tags(self, words: list[_Word]) -> set[int]:
-        """Indexes of the keyword hashtags, or of a bare keyword first in a conversation."""
-        keyword_tags = {i for i, w in enumerate(words) if w.kind == "hashtag" and w.keyword}
-        if not keyword_tags and self.bare_keyword and words and words[0].kind == "text":
-            if _fold(words[0].core) in {_fold(k) for k in self.keywords}:
+    def _keyword_tags(self, words: list[_Word], keywords, *, bare: bool = True) -> set[int]:
+        """Indexes of the hashtags of these keywords, or of a bare one first in a
+        conversation."""
+        folded = {_fold(k) for k in keywords}
+        keyword_tags = {
+            i for i, w in enumerate(words) if w.kind == "hashtag" and _fold(w.core[1:]) in folded
+        }
+        if not keyword_tags and bare and self.bare_keyword and words and words[0].kind == "text":
+            if _fold(words[0].core) in folded:
                 keyword_tags = {0}
         return keyword_tags
+
+    def _request(
+        self, words: list[_Word], used: set[int], cents: int, *, split: bool
+    ) -> "RequestIntent | Rejection":
+        """The people a request asks (every mention but the bot's), or why not."""
+        if any(w.kind == "bad_mention" for w in words):
+            return self._reject("INVALID_HANDLE")
+        payers = {}  # folded handle -> the handle as first written
+        for i, w in enumerate(words):
+            if w.kind == "mention" and i not in used:
+                payers.setdefault(_fold(self._recipient(w)), self._recipient(w))
+                used.add(i)
+        reason = (
+            (not payers and "MISSING_PAYER")
+            or (not split and len(payers) > 1 and "MULTIPLE_PAYERS")
+            or (split and len(payers) < 2 and "SPLIT_NEEDS_TWO")
+            or (len(payers) > MAX_SPLIT_PAYERS and "TOO_MANY_PAYERS")
+            or (cents < len(payers) and "SHARE_TOO_SMALL")
+        )
+        if reason:
+            return self._reject(reason)
+        return RequestIntent(
+            amount_cents=cents,
+            currency=self.currency,
+            payers=tuple(payers.values()),
+            split=split,
+            memo=" ".join(w.raw for i, w in enumerate(words) if i not in used),
+        )
 
     def _payee(self, words: list[_Word], bot_mentions: set[int]) -> "tuple[str, list[int]] | str":
         """(recipient, indexes of the words naming it), or why nobody can be paid."""
@@ -537,9 +654,11 @@ class Grammar:
         def money(number):
             return f"{number}{symbol}" if symbol else f"{number} {self.currency}"
 
-        keyword = self.keywords[0]
+        keyword, request_keyword = self.keywords[0], self.request_keywords[0]
         # In a conversation with the bot, the short form: `envoyer 10€ @<friend>`.
         command = keyword if self.bare_keyword else f"@{self.bot_handle} #{keyword}"
+        ask = request_keyword if self.bare_keyword else f"@{self.bot_handle} #{request_keyword}"
+        split = self.split_keywords[0]
         return Rejection(
             reason,
             _MESSAGES[reason].format(
@@ -553,6 +672,10 @@ class Grammar:
                 thousand=money("1000"),
                 example=f"{command} {money('10')} @<friend>",
                 collection_example=f"{command} {money('5')} #<collection>",
+                request_keyword=request_keyword,
+                split=split,
+                request_example=f"{ask} {money('10')} @<friend>",
+                split_example=f"{ask} {money('30')} @<friend> @<friend> #{split}",
             ),
         )
 

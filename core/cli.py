@@ -233,6 +233,17 @@ def cmd_parse(args):
     if isinstance(result, grammar.Rejection):
         _print_json({"error": {"reason": result.reason, "message": result.message}})
         sys.exit(1)
+    if isinstance(result, grammar.RequestIntent):
+        _print_json(
+            {
+                "amount_cents": result.amount_cents,
+                "currency": result.currency,
+                "payers": list(result.payers),
+                "shares_cents": list(result.shares_cents()),
+                "memo": result.memo,
+            }
+        )
+        return
     _print_json(
         {
             "amount_cents": result.amount_cents,
@@ -248,6 +259,9 @@ Prints one JSON object on stdout. Accepted, exit 0:
   {"amount_cents": 1050, "currency": "EUR", "recipient": "alice", "memo": "..."}
 A collection, named by its hashtag when nobody is mentioned:
   {"amount_cents": 500, "currency": "EUR", "recipient": "#TelethonACF", "memo": ""}
+A request (#demander; #partage shares it, the first-named paying the odd cents):
+  {"amount_cents": 1000, "currency": "EUR", "payers": ["bob", "carol", "dan"],
+   "shares_cents": [334, 333, 333], "memo": ""}
 Rejected, exit 1:
   {"error": {"reason": "UPPER_SNAKE", "message": "..."}}
 A bad --bot or keyword list, or a --channel not configured, exits 2, with a
@@ -262,6 +276,7 @@ environment:
 example:
   envoi parse '@SmoneyFR #envoyer 10,50€ @alice merci'
   envoi parse '@SmoneyFR #envoyer 5€ #TelethonACF'
+  envoi parse '@SmoneyFR #demander 10€ @bob @carol @dan #partage'
   envoi parse -- '-10€ ...'    (a text starting with - comes after --)
   envoi parse --channel messenger --dm 'envoyer 10€ @alice'
 """

@@ -192,6 +192,7 @@ def test_every_mutating_call_gets_a_request_id_of_its_own(
     shop_id = shop  # the verified merchant above
     shop = client_for(admin.create_api_key(shop_id, scopes=("refunds",)).secret)
     shop.request_payment(shop_id, alice, 100, merchant_reference="client-test-order")
+    wallet.request_money(bob, alice, 100, memo="client test")
     paid = wallet.initiate_transfer(alice, shop_id, 100)
     shop.refund_transfer(wallet.confirm_transfer(paid.transfer_id, "111111").transfer_id, 50)
     rotated = shop.rotate_api_key(shop.list_api_keys(shop_id)[0].api_key_id)

@@ -283,6 +283,24 @@ REJECTED = [
     (post("5€ #" + "x" * 51), {}, "INVALID_HASHTAG"),
     (post("5€ #Telethon🎗"), {}, "INVALID_HASHTAG"),
     (post("5€ #TelethonACF @alice @bob"), {}, "MULTIPLE_RECIPIENTS"),
+    # Requests (tests/test_grammar_requests.py for what they accept).
+    (post("10€ @alice #demander"), {}, "MIXED_KEYWORDS"),
+    (f"@{BOT} #send #request 10€ @alice", {}, "MIXED_KEYWORDS"),
+    (post("10€ @alice #partage"), {}, "SPLIT_NOT_A_REQUEST"),
+    (post("10€ #split"), {}, "SPLIT_NOT_A_REQUEST"),
+    (f"@{BOT} #demander 10€", {}, "MISSING_PAYER"),
+    (f"@{BOT} #demander 10€ @{BOT}", {}, "MISSING_PAYER"),
+    (f"@{BOT} #demander 10€ #partage", {}, "MISSING_PAYER"),
+    (f"@{BOT} #demander 10€ @bob @carol", {}, "MULTIPLE_PAYERS"),
+    (f"@{BOT} #demander 10€ @bob partage @carol", {}, "MULTIPLE_PAYERS"),
+    (f"@{BOT} #demander 10€ @bob #partage", {}, "SPLIT_NEEDS_TWO"),
+    (f"@{BOT} #demander 10€ @bob @BOB #partage", {}, "SPLIT_NEEDS_TWO"),
+    (
+        f"@{BOT} #demander 99€ " + " ".join(f"@p{n}" for n in range(11)) + " #partage",
+        {},
+        "TOO_MANY_PAYERS",
+    ),
+    (f"@{BOT} #demander 0,02€ @a @b @c #partage", {}, "SHARE_TOO_SMALL"),
 ]
 
 

@@ -73,6 +73,7 @@ EXPECTED_ALLOWED_ROLES = {
     "/envoi.v1.PayoutService/GetPayout": {"wallet", "merchant", "admin"},
     "/envoi.v1.PayoutService/CompletePayout": {"wallet", "admin"},
     "/envoi.v1.PaymentRequestService/RequestPayment": {"merchant"},
+    "/envoi.v1.PaymentRequestService/RequestMoney": {"channel", "wallet"},
     "/envoi.v1.ApiKeyService/CreateApiKey": {"merchant", "admin"},
     "/envoi.v1.ApiKeyService/ListApiKeys": {"merchant", "admin"},
     "/envoi.v1.ApiKeyService/RotateApiKey": {"merchant", "admin"},
@@ -180,6 +181,7 @@ class Subject:
     # merchant for the merchant (its key has the refunds scope), else to an
     # association (the wallet gives its code).
     refundable: tuple[str, str]
+    payee_identity: identity_pb2.Identity  # linked to payee_id: whom a request asks
 
 
 # One valid request per RPC, which succeeds for every role allowed to call it.
@@ -269,6 +271,10 @@ CALLS = {
     ),
     "/envoi.v1.PaymentRequestService/RequestPayment": lambda client, s: client.request_payment(
         s.merchant_id, s.payee_id, 100, merchant_reference=f"order-{uuid.uuid4()}"
+    ),
+    # The account's owner (a channel: the identity that posted) asks the payee.
+    "/envoi.v1.PaymentRequestService/RequestMoney": lambda client, s: client.request_money(
+        s.sender, s.payee_identity, 100
     ),
     "/envoi.v1.ApiKeyService/CreateApiKey": lambda client, s: client.create_api_key(
         s.merchant_id, label="roles test"
@@ -366,8 +372,9 @@ def subject_for(
         else:
             account_id, code = open_account(balance_cents=5_000, code=PERSON_CODE), PERSON_CODE
         payee_id = open_account()
-        identity = new_identity()
+        identity, payee_identity = new_identity(), new_identity()
         admin.link_identity(account_id, identity)
+        admin.link_identity(payee_id, payee_identity)
         # Started by the `channel` caller (from the identity that posted), so
         # that the channel may read it.
         pending = twitter_channel.initiate_transfer(identity, payee_id, 100)
@@ -409,6 +416,7 @@ def subject_for(
             identity if caller == "channel" else account_id,
             open_account("SETTLEMENT", balance_cents=100),
             refundable_payment(caller),
+            payee_identity,
         )
 
     def refundable_payment(caller) -> tuple[str, str]:

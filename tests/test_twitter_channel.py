@@ -14,8 +14,7 @@ from envoi.channels import notifier
 from envoi.channels.gateway_store import GatewayStore
 from envoi.channels.grammar import Grammar
 from envoi.channels.twitter.account_activity import posts_in
-from envoi.channels.twitter.channel import WEBHOOK_PATH, TwitterChannel
-from envoi.channels.twitter.config import TwitterConfig
+from envoi.channels.twitter.channel import WEBHOOK_PATH
 from envoi.channels.twitter.x_api_emulator import XApiEmulator
 from envoi.core import maintenance
 from envoi.v1 import identity_pb2, transfer_pb2
@@ -24,56 +23,8 @@ S = transfer_pb2
 _names = iter(range(10**6))
 
 
-@pytest.fixture(scope="module")
-def make_channel(x, bot):
-    def make(poll_interval_s=0.0):
-        return TwitterChannel(
-            TwitterConfig(
-                bot_handle="SmoneyFR",
-                bot_user_id=bot["id"],
-                api_base_url=x.base_url,
-                poll_interval_s=poll_interval_s,
-                **x.oauth1_credentials(bot),
-            )
-        )
-
-    return make
-
-
-@pytest.fixture(scope="module")
-def twitter_client(channel_client_for):
-    return channel_client_for("twitter")
-
-
-@pytest.fixture
-def start_twitter_gateway(start_gateway, twitter_client, make_channel):
-    """start_twitter_gateway(poll_interval_s=0) -> a gateway with its webhooks
-    listening; tests drive its rounds with run_once() so each step is deterministic."""
-    return lambda poll_interval_s=0.0: start_gateway(make_channel(poll_interval_s), twitter_client)
-
-
 def webhook_url(gateway) -> str:
     return f"http://127.0.0.1:{gateway.webhooks.port}{WEBHOOK_PATH}"
-
-
-@pytest.fixture
-def person(x, open_account, wallet):
-    """person(balance_cents=0, linked=True) -> (X user, envoi account id or None)."""
-
-    def make(balance_cents=0, linked=True):
-        user = x.add_user(f"user{next(_names)}_{int(time.time()) % 1000}")
-        if not linked:
-            return user, None
-        account_id = open_account(balance_cents=balance_cents)
-        wallet.link_identity(
-            account_id,
-            identity_pb2.Identity(
-                namespace="twitter", subject_id=user["id"], handle=user["username"]
-            ),
-        )
-        return user, account_id
-
-    return make
 
 
 def transfers_of_post(db, post_id) -> list:

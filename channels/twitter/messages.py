@@ -80,13 +80,47 @@ TOLD_BY_EVENT_TYPE = {
     E.EVENT_TYPE_TRANSFER_CANCELLED: _not_sent("cancelled"),
     E.EVENT_TYPE_TRANSFER_EXPIRED: _not_sent("not confirmed in time"),
 }
+# A request (`#demander`): the payer ("sender") is asked, the requester
+# ("recipient") is told how it ended.
+TOLD_FOR_REQUEST_BY_EVENT_TYPE = {
+    E.EVENT_TYPE_CONFIRMATION_REQUIRED: (
+        Told(
+            "sender",
+            "@{sender} @{recipient} asks you for money: confirm it with your code, or "
+            "decline it, in your envoi app.",
+            "@{recipient} asks you for {amount}{memo}. Confirm it with your code, or "
+            "decline it, in your envoi app.",
+        ),
+    ),
+    E.EVENT_TYPE_TRANSFER_COMPLETED: (
+        Told(
+            "recipient",
+            "@{recipient} @{sender} paid your request: it is in your envoi app.",
+            "@{sender} paid your request of {amount}.",
+        ),
+    ),
+    E.EVENT_TYPE_TRANSFER_CANCELLED: (
+        Told(
+            "recipient",
+            "@{recipient} your request to @{sender} was declined or withdrawn: nothing was paid.",
+            "Your request of {amount} to @{sender} was declined or withdrawn: nothing was paid.",
+        ),
+    ),
+    E.EVENT_TYPE_TRANSFER_EXPIRED: (
+        Told(
+            "recipient",
+            "@{recipient} your request to @{sender} was not answered in time: nothing was paid.",
+            "Your request of {amount} to @{sender} was not answered in time: nothing was paid.",
+        ),
+    ),
+}
 
 
 def _message(event: event_pb2.Event, told: Told) -> list[OutboundMessage]:
     """As the person chose: nothing (app only), a private message (also for
     a payment started in private), or a public reply without the amount."""
     transfer = event.transfer
-    origin, _, origin_id = transfer.channel_reference.partition(":")
+    origin, origin_id = origin_of(transfer)
     if told.audience == "sender":
         preference, person = event.sender_notification_preference, transfer.from_identity
     else:
@@ -104,8 +138,15 @@ def _message(event: event_pb2.Event, told: Told) -> list[OutboundMessage]:
     return [OutboundMessage(key, text + reference, in_reply_to=origin_id)]
 
 
+def origin_of(transfer) -> tuple[str, str]:
+    """("post" or "dm", the post's id) of "post:<id>", or of a request's "post:<id>:<n>"."""
+    origin, _, rest = transfer.channel_reference.partition(":")
+    return origin, rest.partition(":")[0]
+
+
 def _template_values(transfer) -> dict:
     return {
+        "memo": f" ({transfer.memo})" if transfer.memo else "",
         "sender": transfer.from_identity.handle,
         "recipient": transfer.to_identity.handle,
         "amount": money_text(transfer.amount.amount_cents, transfer.amount.currency_code),
@@ -116,10 +157,12 @@ def _template_values(transfer) -> dict:
 
 def for_event(event: event_pb2.Event) -> list[OutboundMessage]:
     transfer = event.transfer
-    _, _, origin_id = transfer.channel_reference.partition(":")
+    _, origin_id = origin_of(transfer)
     if not origin_id or not transfer.from_identity.subject_id:
         return []
-    if event.type == E.EVENT_TYPE_TRANSFER_COMPLETED and transfer.collection_id:
+    if transfer.requested:
+        told = TOLD_FOR_REQUEST_BY_EVENT_TYPE.get(event.type, ())
+    elif event.type == E.EVENT_TYPE_TRANSFER_COMPLETED and transfer.collection_id:
         told = COLLECTION_PAID
     else:
         told = TOLD_BY_EVENT_TYPE.get(event.type, ())

@@ -131,6 +131,7 @@ def transfer(row: dict) -> transfer_pb2.Transfer:
         merchant_reference=row.get("merchant_reference") or "",
         collection_id=str(row.get("collection_id") or ""),
         refund_of=str(row.get("refund_of") or ""),
+        requested=bool(row.get("requested")),
     )
 
 

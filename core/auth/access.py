@@ -94,13 +94,14 @@ def refund_credentials(caller: Caller, refunder_account_id: str) -> dict:
 
 
 def require_channel_poster(caller: Caller, from_identity) -> None:
-    """A channel pays only from the identity that posted (one of its network's,
-    as the gateway read it from a signed delivery), never from an account id."""
+    """A channel pays (or asks for money) only for the identity that posted (one
+    of its network's, as the gateway read it from a signed delivery), never for
+    an account id."""
     if caller.role != Role.CHANNEL:
         return
     if from_identity is None:
         raise errors.PermissionDenied(
-            "a channel starts a payment only from the identity that posted (from_identity)"
+            "a channel acts only for the identity that posted (from_identity, requester_identity)"
         )
     if from_identity.namespace != caller.channel_name:
         raise errors.PermissionDenied(

@@ -44,6 +44,9 @@ ALLOWED_ROLES_BY_METHOD = {
     "/envoi.v1.PayoutService/GetPayout": {Role.WALLET, Role.MERCHANT, Role.ADMIN},
     "/envoi.v1.PayoutService/CompletePayout": {Role.WALLET, Role.ADMIN},
     "/envoi.v1.PaymentRequestService/RequestPayment": {Role.MERCHANT},
+    # The wallet for its person; a channel for the author of a `#demander` post.
+    # A request moves nothing: only the payer's code pays it.
+    "/envoi.v1.PaymentRequestService/RequestMoney": {Role.WALLET, Role.CHANNEL},
     # An admin creates a merchant's first key; the merchant manages its own after.
     "/envoi.v1.ApiKeyService/CreateApiKey": {Role.MERCHANT, Role.ADMIN},
     "/envoi.v1.ApiKeyService/ListApiKeys": {Role.MERCHANT, Role.ADMIN},

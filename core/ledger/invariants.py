@@ -87,12 +87,12 @@ CHECKS = {
         "SELECT d.account_id FROM deferred_credits d JOIN accounts a USING (account_id)"
         " WHERE NOT a.credits_deferred"
     ),
-    # A payment request (migration 0013) holds nothing until it is confirmed.
+    # A request (migrations 0013, 0024) holds nothing until it is confirmed.
     "each held amount is the sum of its pending transfers and payouts": (
         "SELECT a.account_id FROM accounts a WHERE a.held_cents <>"
         " (SELECT coalesce(sum(amount_cents), 0) FROM transfers"
         "   WHERE from_account_id = a.account_id AND state = 'PENDING_CONFIRMATION'"
-        "   AND merchant_reference IS NULL)"
+        "   AND NOT requested)"
         " + (SELECT coalesce(sum(amount_cents), 0) FROM payouts"
         "   WHERE account_id = a.account_id AND state = 'PENDING')"
     ),

@@ -51,7 +51,7 @@ def request_payment(
 ) -> dict:
     """Insert the pending request (its CONFIRMATION_REQUIRED event comes with it)."""
     if payer_identity is not None:
-        payer_account_id = _linked_payer_id(conn, payer_identity)
+        payer_account_id = linked_account_id(conn, payer_identity, "payer")
     if payer_account_id == merchant_account_id:
         raise errors.SelfTransfer(
             "a merchant cannot ask itself to pay",
@@ -59,20 +59,11 @@ def request_payment(
         )
     accounts.get_account(conn, merchant_account_id)
     accounts.get_account(conn, payer_account_id)
-    refusals.check(
-        conn,
-        "payment_request_refusal(%s, p, m, %s::bigint, %s) FROM accounts p, accounts m"
-        " WHERE p.account_id = %s AND m.account_id = %s",
-        (
-            refusals.rules(settings),
-            amount_cents,
-            currency_code,
-            payer_account_id,
-            merchant_account_id,
-        ),
+    refuse_request(
+        conn, settings, payer_account_id, merchant_account_id, amount_cents, currency_code
     )
     _refuse_open_reference(conn, merchant_account_id, merchant_reference)
-    _refuse_too_many_open(conn, merchant_account_id, payer_account_id)
+    refuse_too_many_open(conn, merchant_account_id, payer_account_id)
     try:
         return transfers.insert_transfer(
             conn,
@@ -87,6 +78,7 @@ def request_payment(
             expire_after_s=expire_after_s,
             from_identity=payer_identity,
             merchant_reference=merchant_reference,
+            requested=True,
         )
     except psycopg.errors.UniqueViolation as exc:
         # A concurrent request with the same reference committed first: the
@@ -96,17 +88,29 @@ def request_payment(
         raise
 
 
-def _linked_payer_id(conn, payer_identity: identities.IdentityRef) -> str:
-    account_id = identities.identity_account_id(conn, payer_identity)
+def linked_account_id(conn, identity: identities.IdentityRef, who: str) -> str:
+    """The account that linked `identity` (the payer's, the requester's), or
+    IDENTITY_NOT_LINKED: nothing is asked of, or for, an identity nobody linked."""
+    account_id = identities.identity_account_id(conn, identity)
     if account_id is None:
         raise errors.IdentityNotLinked(
-            "no account has linked the payer's identity",
-            metadata={
-                "namespace": payer_identity.namespace,
-                "subject_id": payer_identity.subject_id,
-            },
+            f"no account has linked the {who}'s identity",
+            metadata={"namespace": identity.namespace, "subject_id": identity.subject_id},
         )
     return account_id
+
+
+def refuse_request(
+    conn, settings: Settings, payer_id: str, requester_id: str, amount_cents: int, currency: str
+) -> None:
+    """What a request checks of the one who asks (payment_request_refusal): the
+    cap on a payment to them, their maximum balance, the currencies."""
+    refusals.check(
+        conn,
+        "payment_request_refusal(%s, p, m, %s::bigint, %s) FROM accounts p, accounts m"
+        " WHERE p.account_id = %s AND m.account_id = %s",
+        (refusals.rules(settings), amount_cents, currency, payer_id, requester_id),
+    )
 
 
 def _refuse_open_reference(conn, merchant_account_id: str, merchant_reference: str) -> None:
@@ -122,23 +126,22 @@ def _refuse_open_reference(conn, merchant_account_id: str, merchant_reference: s
         )
 
 
-def _refuse_too_many_open(conn, merchant_account_id: str, payer_account_id: str) -> None:
-    """At most MAX_OPEN_REQUESTS_PER_PAYER pending requests from one merchant to
-    one payer. A lock of that pair alone (not of either account's row) makes
-    concurrent requests count one after the other."""
+def refuse_too_many_open(conn, requester_account_id: str, payer_account_id: str) -> None:
+    """At most MAX_OPEN_REQUESTS_PER_PAYER pending requests from one merchant (or
+    person) to one payer. A lock of that pair alone (not of either account's row)
+    makes concurrent requests count one after the other."""
     conn.execute(
         "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
-        (f"payment-requests:{merchant_account_id}:{payer_account_id}",),
+        (f"payment-requests:{requester_account_id}:{payer_account_id}",),
     )
     open_count = conn.execute(
         "SELECT count(*) FROM transfers WHERE from_account_id = %s AND to_account_id = %s"
-        " AND state = 'PENDING_CONFIRMATION' AND merchant_reference IS NOT NULL"
-        " AND expire_time > now()",
-        (payer_account_id, merchant_account_id),
+        " AND state = 'PENDING_CONFIRMATION' AND requested AND expire_time > now()",
+        (payer_account_id, requester_account_id),
     ).fetchone()[0]
     if open_count >= MAX_OPEN_REQUESTS_PER_PAYER:
         raise errors.LimitExceeded(
-            f"this payer already has {open_count} requests of this merchant to answer",
+            f"this payer already has {open_count} requests of this requester to answer",
             metadata={
                 "limit": "OPEN_REQUESTS",
                 "max_open_requests": str(MAX_OPEN_REQUESTS_PER_PAYER),

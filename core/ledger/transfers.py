@@ -29,7 +29,7 @@ TRANSFER_COLUMNS = (
     " amount_cents, memo, initiated_by, create_time, expire_time, resolve_time,"
     " from_namespace, from_subject_id, from_handle, to_namespace, to_subject_id,"
     " to_handle, channel_reference, claim_expire_time, fee_cents, merchant_reference,"
-    " collection_id"
+    " collection_id, requested"
 )
 # A transfer with the names and kinds of its sides (the view of migration 0021).
 TRANSFER_WITH_NAMES = "SELECT t.* FROM transfers_named t"
@@ -80,17 +80,22 @@ def insert_transfer(
     expire_after_s,
     from_identity=None,
     merchant_reference=None,
+    requested=False,
+    to_identity=None,
+    channel_reference="",
 ) -> dict:
-    """Write a transfer (a credit, or a payment request) as given; read it back named."""
+    """Write a transfer (a credit, or a request) as given; read it back named."""
     from_identity = from_identity or identities.IdentityRef(None, None, None)
+    to_identity = to_identity or identities.IdentityRef(None, None, None)
     transfer_id = uuid.uuid4()
     try:
         conn.execute(
             "INSERT INTO transfers (transfer_id, kind, state, from_account_id, to_account_id,"
             " currency_code, amount_cents, memo, initiated_by, expire_time, resolve_time,"
-            " from_namespace, from_subject_id, from_handle, merchant_reference)"
+            " from_namespace, from_subject_id, from_handle, merchant_reference, requested,"
+            " to_namespace, to_subject_id, to_handle, channel_reference)"
             " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, now() + make_interval(secs => %s),"
-            " CASE WHEN %s = 'COMPLETED' THEN now() END, %s, %s, %s, %s)",
+            " CASE WHEN %s = 'COMPLETED' THEN now() END, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (
                 transfer_id,
                 kind,
@@ -105,6 +110,9 @@ def insert_transfer(
                 state,
                 *from_identity,
                 merchant_reference,
+                requested,
+                *to_identity,
+                channel_reference,
             ),
         )
     except psycopg.errors.CheckViolation as exc:

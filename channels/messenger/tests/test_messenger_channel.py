@@ -344,3 +344,85 @@ def test_a_half_configuration_stops_the_gateway_naming_what_is_missing(gateway_d
     )
     assert done.returncode == 1
     assert "MESSENGER_PAGE_ID" in done.stderr and secret not in done.stderr + done.stdout
+
+
+# Requests: `demander 10€ @bob` asks someone of another network for money.
+
+
+def requests_of(client, mid, count) -> list:
+    """[(transfer id, state, payer's handle, amount)] of a message's requests, in order."""
+    found = [client.get_channel_transfer(f"dm:{mid}:{n}") for n in range(1, count + 1)]
+    return [
+        (
+            t.transfer_id,
+            transfer_pb2.TransferState.Name(t.state).removeprefix("TRANSFER_STATE_"),
+            t.from_identity.handle,
+            t.amount.amount_cents,
+        )
+        for t in found
+    ]
+
+
+def test_a_message_asks_a_twitter_handle_for_money_who_pays_it_with_the_code(
+    meta, start, payer, tweeter, admin, wallet, messenger_client
+):
+    gateway, _ = start()
+    (psid, requester_account), (handle, payer_account) = payer(balance_cents=0), tweeter()
+    admin.credit_account(payer_account, 2_000)
+    event = meta.user_message(psid, f"demander 12€ @{handle} le resto")
+    assert meta.deliver(url(gateway), meta.webhook_payload(event))[0] == 200
+    [(transfer_id, state, from_handle, cents)] = requests_of(
+        messenger_client, event["message"]["mid"], 1
+    )
+    assert (state, from_handle, cents) == ("PENDING_CONFIRMATION", handle, 1_200)
+    gateway.run_once()
+    assert sent_to(meta, psid) == [
+        f"You asked @{handle} on twitter for 12,00 €: they pay it with their code in their"
+        " envoi app."
+    ]
+    [pending] = wallet.list_pending_confirmations(payer_account).transfers
+    assert (pending.transfer_id, pending.requested, pending.memo) == (transfer_id, True, "le resto")
+    wallet.confirm_transfer(transfer_id, "123456")
+    gateway.run_once()
+    assert sent_to(meta, psid)[1:] == [f"@{handle} on twitter paid your request of 12,00 €."]
+    assert wallet.get_balance(requester_account).balance.amount_cents == 1_200
+    assert wallet.get_balance(payer_account).balance.amount_cents == 800
+
+
+def test_a_split_in_a_conversation_asks_each_and_names_who_cannot_be_asked(
+    meta, start, payer, tweeter, wallet, messenger_client
+):
+    gateway, _ = start()
+    psid, _ = payer(balance_cents=0)
+    (bob, _), (carol, _) = tweeter(), tweeter()
+    event = meta.user_message(
+        psid, f"demander 10€ @{bob} @twitter:{carol} @twitter:nobody_here #partage"
+    )
+    assert meta.deliver(url(gateway), meta.webhook_payload(event))[0] == 200
+    asked = requests_of(messenger_client, event["message"]["mid"], 2)
+    # 10 € among three: 3,34 € for the first named, 3,33 € each after.
+    assert [(handle, cents) for _, _, handle, cents in asked] == [(bob, 334), (carol, 333)]
+    with pytest.raises(errors.TransferNotFound):
+        messenger_client.get_channel_transfer(f"dm:{event['message']['mid']}:3")
+    wallet.cancel_transfer(asked[1][0])  # Carol declines
+    gateway.run_once()
+    told = sent_to(meta, psid)
+    assert told[0] == (
+        "Nobody has linked @nobody_here on twitter to envoi yet: they can sign in to the"
+        " envoi app with twitter first."
+    )
+    assert told[1].startswith(f"You asked @{bob} on twitter for 3,34 €")
+    assert told[2].startswith(f"You asked @{carol} on twitter for 3,33 €")
+    assert told[3] == (
+        f"Your request of 3,33 € to @{carol} on twitter was declined or withdrawn:"
+        " nothing was paid."
+    )
+
+
+def test_a_request_the_grammar_does_not_understand_is_explained(meta, start, payer):
+    gateway, _ = start()
+    psid, _ = payer()
+    event = meta.user_message(psid, "demander 10€ @bob @carol partage")
+    assert meta.deliver(url(gateway), meta.webhook_payload(event))[0] == 200
+    gateway.run_once()
+    assert sent_to(meta, psid) == ["Ask one person per post, or add #partage to share the amount."]

@@ -1,5 +1,5 @@
 -- What a confirmation checks once the code is right, both rows locked: a
--- payment request held nothing, so what a payment checks when it is
+-- request (a merchant's or a person's) held nothing, so what a payment checks when it is
 -- initiated (the payer's caps and available balance) is checked now; and
 -- the recipient may have grown past its maximum balance, or lost its
 -- verification, since the initiation.
@@ -8,7 +8,7 @@ CREATE OR REPLACE FUNCTION transfer_payable_refusal(
 ) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
 BEGIN
     RETURN coalesce(
-        CASE WHEN t.merchant_reference IS NOT NULL THEN
+        CASE WHEN t.requested THEN
             coalesce(payment_caps_refusal(s, payer, recipient.kind, recipient, t.amount_cents),
                      available_refusal(payer, t.amount_cents, 'the payer''s')) END,
         CASE WHEN recipient.kind <> 'SYSTEM' THEN

@@ -4,16 +4,16 @@
 --   AWAITING_CLAIM -> COMPLETED (claimed: to_account_id becomes the claimer)
 --                   | REFUNDED (the money goes back to the sender)
 -- The legs come from post_transfer_legs (with the fee), and fee_cents is one
--- of the columns that never change. A payment request holds nothing while
--- pending (so it releases nothing when it resolves), and its
--- merchant_reference never changes.
+-- of the columns that never change. A request (a merchant's or a person's:
+-- `requested`) holds nothing while pending (so it releases nothing when it
+-- resolves), and neither requested nor merchant_reference ever changes.
 CREATE OR REPLACE FUNCTION transfers_apply() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     event text;
 BEGIN
     IF TG_OP = 'INSERT' THEN
         IF NEW.state = 'PENDING_CONFIRMATION' THEN
-            IF NEW.merchant_reference IS NULL THEN
+            IF NOT NEW.requested THEN
                 UPDATE accounts SET held_cents = held_cents + NEW.amount_cents
                  WHERE account_id = NEW.from_account_id;
             END IF;
@@ -30,13 +30,13 @@ BEGIN
             NEW.amount_cents, NEW.fee_cents, NEW.memo, NEW.initiated_by, NEW.create_time,
             NEW.expire_time, NEW.from_namespace, NEW.from_subject_id, NEW.from_handle,
             NEW.to_namespace, NEW.to_subject_id, NEW.to_handle, NEW.channel_reference,
-            NEW.merchant_reference)
+            NEW.merchant_reference, NEW.requested)
            IS DISTINCT FROM
            (OLD.transfer_id, OLD.seq, OLD.kind, OLD.from_account_id, OLD.currency_code,
             OLD.amount_cents, OLD.fee_cents, OLD.memo, OLD.initiated_by, OLD.create_time,
             OLD.expire_time, OLD.from_namespace, OLD.from_subject_id, OLD.from_handle,
             OLD.to_namespace, OLD.to_subject_id, OLD.to_handle, OLD.channel_reference,
-            OLD.merchant_reference) THEN
+            OLD.merchant_reference, OLD.requested) THEN
             RAISE EXCEPTION 'a transfer may only change its state'
                 USING ERRCODE = 'restrict_violation';
         END IF;
@@ -48,7 +48,7 @@ BEGIN
 
         IF OLD.state = 'PENDING_CONFIRMATION'
            AND NEW.state IN ('COMPLETED', 'AWAITING_CLAIM', 'CANCELLED', 'EXPIRED') THEN
-            IF OLD.merchant_reference IS NULL THEN
+            IF NOT OLD.requested THEN
                 UPDATE accounts SET held_cents = held_cents - OLD.amount_cents
                  WHERE account_id = OLD.from_account_id;
             END IF;

@@ -105,6 +105,9 @@ class MastodonChannel(Channel):
         template = TEXTS.get(event.type)
         if (
             template is None
+            # A request (`#demander`): this example words payments only; the
+            # wallet app tells both sides of a request.
+            or transfer.requested
             or sender.namespace != self.name
             or event.sender_notification_preference == account_pb2.NOTIFICATION_PREFERENCE_APP_ONLY
         ):

@@ -679,11 +679,36 @@ class EnvoiClient:
             memo=memo,
             expire_after_s=expire_after_s,
         )
-        if isinstance(payer, identity_pb2.Identity):
-            request.payer_identity.CopyFrom(payer)
-        else:
-            request.payer_account_id = payer
+        _set_side(request, payer, "payer_account_id", "payer_identity")
         return self.call(self.payment_requests.RequestPayment, request).transfer
+
+    def request_money(
+        self,
+        requester: "str | identity_pb2.Identity",
+        payer: "str | identity_pb2.Identity",
+        amount_cents: int,
+        *,
+        currency_code: str = "EUR",
+        memo: str = "",
+        expire_after_s: int = 0,
+        channel_reference: str = "",
+        request_id: str | None = None,
+    ) -> transfer_pb2.Transfer:
+        """Ask the payer (an account id, or an Identity they linked) to pay the
+        requester (an account id from the wallet; the post's author's Identity
+        from a channel): a pending transfer the payer confirms with their code,
+        or declines (cancel_transfer). Nothing is held until they confirm; it
+        expires after expire_after_s (0: 7 days)."""
+        request = payment_request_service_pb2.RequestMoneyRequest(
+            request_id=self._request_id(request_id),
+            amount=money_pb2.Money(currency_code=currency_code, amount_cents=amount_cents),
+            memo=memo,
+            expire_after_s=expire_after_s,
+            channel_reference=channel_reference,
+        )
+        _set_side(request, requester, "account_id", "requester_identity")
+        _set_side(request, payer, "payer_account_id", "payer_identity")
+        return self.call(self.payment_requests.RequestMoney, request).transfer
 
     # ApiKeyService
 
@@ -790,3 +815,13 @@ class EnvoiClient:
             owner_account_id=owner_account_id, page_size=page_size, page_token=page_token
         )
         return self.call(self.collections.ListCollections, request)
+
+
+def _set_side(
+    request, side: "str | identity_pb2.Identity", account_field: str, identity_field: str
+):
+    """Name one side of a request by account id or by Identity, as given."""
+    if isinstance(side, identity_pb2.Identity):
+        getattr(request, identity_field).CopyFrom(side)
+    else:
+        setattr(request, account_field, side)

@@ -259,7 +259,8 @@ class TransferExpired(EnvoiError):
 
 class PaymentRequestExists(EnvoiError):
     """RequestPayment: a request with this merchant_reference is already pending or
-    completed (metadata: transfer_id, state): follow that one."""
+    completed; or a channel's RequestMoney for a channel_reference it already
+    asked with (metadata: transfer_id, state): follow that one."""
 
     reason, code = "PAYMENT_REQUEST_EXISTS", grpc.StatusCode.ALREADY_EXISTS
 

@@ -27,7 +27,7 @@ from envoi.v1 import money_pb2 as envoi_dot_v1_dot_money__pb2
 from envoi.v1 import transfer_pb2 as envoi_dot_v1_dot_transfer__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&envoi/v1/payment_request_service.proto\x12\x08\x65nvoi.v1\x1a\x17\x65nvoi/v1/identity.proto\x1a\x14\x65nvoi/v1/money.proto\x1a\x17\x65nvoi/v1/transfer.proto\"\xcc\x02\n\x15RequestPaymentRequest\x12\x1d\n\nrequest_id\x18\x01 \x01(\tR\trequestId\x12\x1d\n\naccount_id\x18\x02 \x01(\tR\taccountId\x12(\n\x10payer_account_id\x18\x03 \x01(\tR\x0epayerAccountId\x12\x39\n\x0epayer_identity\x18\x04 \x01(\x0b\x32\x12.envoi.v1.IdentityR\rpayerIdentity\x12\'\n\x06\x61mount\x18\x05 \x01(\x0b\x32\x0f.envoi.v1.MoneyR\x06\x61mount\x12-\n\x12merchant_reference\x18\x06 \x01(\tR\x11merchantReference\x12\x12\n\x04memo\x18\x07 \x01(\tR\x04memo\x12$\n\x0e\x65xpire_after_s\x18\x08 \x01(\x03R\x0c\x65xpireAfterS\"H\n\x16RequestPaymentResponse\x12.\n\x08transfer\x18\x01 \x01(\x0b\x32\x12.envoi.v1.TransferR\x08transfer2l\n\x15PaymentRequestService\x12S\n\x0eRequestPayment\x12\x1f.envoi.v1.RequestPaymentRequest\x1a .envoi.v1.RequestPaymentResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&envoi/v1/payment_request_service.proto\x12\x08\x65nvoi.v1\x1a\x17\x65nvoi/v1/identity.proto\x1a\x14\x65nvoi/v1/money.proto\x1a\x17\x65nvoi/v1/transfer.proto\"\xcc\x02\n\x15RequestPaymentRequest\x12\x1d\n\nrequest_id\x18\x01 \x01(\tR\trequestId\x12\x1d\n\naccount_id\x18\x02 \x01(\tR\taccountId\x12(\n\x10payer_account_id\x18\x03 \x01(\tR\x0epayerAccountId\x12\x39\n\x0epayer_identity\x18\x04 \x01(\x0b\x32\x12.envoi.v1.IdentityR\rpayerIdentity\x12\'\n\x06\x61mount\x18\x05 \x01(\x0b\x32\x0f.envoi.v1.MoneyR\x06\x61mount\x12-\n\x12merchant_reference\x18\x06 \x01(\tR\x11merchantReference\x12\x12\n\x04memo\x18\x07 \x01(\tR\x04memo\x12$\n\x0e\x65xpire_after_s\x18\x08 \x01(\x03R\x0c\x65xpireAfterS\"H\n\x16RequestPaymentResponse\x12.\n\x08transfer\x18\x01 \x01(\x0b\x32\x12.envoi.v1.TransferR\x08transfer\"\x8b\x03\n\x13RequestMoneyRequest\x12\x1d\n\nrequest_id\x18\x01 \x01(\tR\trequestId\x12\x1d\n\naccount_id\x18\x02 \x01(\tR\taccountId\x12\x41\n\x12requester_identity\x18\x03 \x01(\x0b\x32\x12.envoi.v1.IdentityR\x11requesterIdentity\x12(\n\x10payer_account_id\x18\x04 \x01(\tR\x0epayerAccountId\x12\x39\n\x0epayer_identity\x18\x05 \x01(\x0b\x32\x12.envoi.v1.IdentityR\rpayerIdentity\x12\'\n\x06\x61mount\x18\x06 \x01(\x0b\x32\x0f.envoi.v1.MoneyR\x06\x61mount\x12\x12\n\x04memo\x18\x07 \x01(\tR\x04memo\x12$\n\x0e\x65xpire_after_s\x18\x08 \x01(\x03R\x0c\x65xpireAfterS\x12+\n\x11\x63hannel_reference\x18\t \x01(\tR\x10\x63hannelReference\"F\n\x14RequestMoneyResponse\x12.\n\x08transfer\x18\x01 \x01(\x0b\x32\x12.envoi.v1.TransferR\x08transfer2\xbb\x01\n\x15PaymentRequestService\x12S\n\x0eRequestPayment\x12\x1f.envoi.v1.RequestPaymentRequest\x1a .envoi.v1.RequestPaymentResponse\x12M\n\x0cRequestMoney\x12\x1d.envoi.v1.RequestMoneyRequest\x1a\x1e.envoi.v1.RequestMoneyResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,6 +38,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_REQUESTPAYMENTREQUEST']._serialized_end=457
   _globals['_REQUESTPAYMENTRESPONSE']._serialized_start=459
   _globals['_REQUESTPAYMENTRESPONSE']._serialized_end=531
-  _globals['_PAYMENTREQUESTSERVICE']._serialized_start=533
-  _globals['_PAYMENTREQUESTSERVICE']._serialized_end=641
+  _globals['_REQUESTMONEYREQUEST']._serialized_start=534
+  _globals['_REQUESTMONEYREQUEST']._serialized_end=929
+  _globals['_REQUESTMONEYRESPONSE']._serialized_start=931
+  _globals['_REQUESTMONEYRESPONSE']._serialized_end=1001
+  _globals['_PAYMENTREQUESTSERVICE']._serialized_start=1004
+  _globals['_PAYMENTREQUESTSERVICE']._serialized_end=1191
 # @@protoc_insertion_point(module_scope)

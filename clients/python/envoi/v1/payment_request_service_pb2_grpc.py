@@ -46,6 +46,11 @@ class PaymentRequestServiceStub:
                 request_serializer=envoi_dot_v1_dot_payment__request__service__pb2.RequestPaymentRequest.SerializeToString,
                 response_deserializer=envoi_dot_v1_dot_payment__request__service__pb2.RequestPaymentResponse.FromString,
                 _registered_method=True)
+        self.RequestMoney = channel.unary_unary(
+                '/envoi.v1.PaymentRequestService/RequestMoney',
+                request_serializer=envoi_dot_v1_dot_payment__request__service__pb2.RequestMoneyRequest.SerializeToString,
+                response_deserializer=envoi_dot_v1_dot_payment__request__service__pb2.RequestMoneyResponse.FromString,
+                _registered_method=True)
 
 
 class PaymentRequestServiceServicer:
@@ -65,6 +70,18 @@ class PaymentRequestServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RequestMoney(self, request, context):
+        """A person (or an association) asks another to pay them: the same pending,
+        requested transfer, from the payer to the requester, that the payer
+        confirms with their code (ConfirmTransfer) or declines (CancelTransfer);
+        the requester may withdraw it the same way. It expires after
+        expire_after_s (7 days by default). The wallet asks for its person; a
+        channel for the author of a post (`#demander`), by their identity.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PaymentRequestServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -72,6 +89,11 @@ def add_PaymentRequestServiceServicer_to_server(servicer, server):
                     servicer.RequestPayment,
                     request_deserializer=envoi_dot_v1_dot_payment__request__service__pb2.RequestPaymentRequest.FromString,
                     response_serializer=envoi_dot_v1_dot_payment__request__service__pb2.RequestPaymentResponse.SerializeToString,
+            ),
+            'RequestMoney': grpc.unary_unary_rpc_method_handler(
+                    servicer.RequestMoney,
+                    request_deserializer=envoi_dot_v1_dot_payment__request__service__pb2.RequestMoneyRequest.FromString,
+                    response_serializer=envoi_dot_v1_dot_payment__request__service__pb2.RequestMoneyResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -108,6 +130,33 @@ class PaymentRequestService:
             '/envoi.v1.PaymentRequestService/RequestPayment',
             envoi_dot_v1_dot_payment__request__service__pb2.RequestPaymentRequest.SerializeToString,
             envoi_dot_v1_dot_payment__request__service__pb2.RequestPaymentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RequestMoney(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/envoi.v1.PaymentRequestService/RequestMoney',
+            envoi_dot_v1_dot_payment__request__service__pb2.RequestMoneyRequest.SerializeToString,
+            envoi_dot_v1_dot_payment__request__service__pb2.RequestMoneyResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -48,7 +48,7 @@ TRANSFER_KIND_COLLECTION_REFUND: TransferKind
 TRANSFER_KIND_REFUND: TransferKind
 
 class Transfer(_message.Message):
-    __slots__ = ("transfer_id", "kind", "state", "from_account_id", "to_account_id", "amount", "memo", "create_time", "expire_time", "resolve_time", "from_identity", "to_identity", "channel", "channel_reference", "claim_expire_time", "from_display_name", "to_display_name", "fee", "net_amount", "merchant_reference", "collection_id", "refund_of")
+    __slots__ = ("transfer_id", "kind", "state", "from_account_id", "to_account_id", "amount", "memo", "create_time", "expire_time", "resolve_time", "from_identity", "to_identity", "channel", "channel_reference", "claim_expire_time", "from_display_name", "to_display_name", "fee", "net_amount", "merchant_reference", "collection_id", "refund_of", "requested")
     TRANSFER_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -71,6 +71,7 @@ class Transfer(_message.Message):
     MERCHANT_REFERENCE_FIELD_NUMBER: _ClassVar[int]
     COLLECTION_ID_FIELD_NUMBER: _ClassVar[int]
     REFUND_OF_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_FIELD_NUMBER: _ClassVar[int]
     transfer_id: str
     kind: TransferKind
     state: TransferState
@@ -93,4 +94,5 @@ class Transfer(_message.Message):
     merchant_reference: str
     collection_id: str
     refund_of: str
-    def __init__(self, transfer_id: _Optional[str] = ..., kind: _Optional[_Union[TransferKind, str]] = ..., state: _Optional[_Union[TransferState, str]] = ..., from_account_id: _Optional[str] = ..., to_account_id: _Optional[str] = ..., amount: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., memo: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., resolve_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., from_identity: _Optional[_Union[_identity_pb2.Identity, _Mapping]] = ..., to_identity: _Optional[_Union[_identity_pb2.Identity, _Mapping]] = ..., channel: _Optional[str] = ..., channel_reference: _Optional[str] = ..., claim_expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., from_display_name: _Optional[str] = ..., to_display_name: _Optional[str] = ..., fee: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., net_amount: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., merchant_reference: _Optional[str] = ..., collection_id: _Optional[str] = ..., refund_of: _Optional[str] = ...) -> None: ...
+    requested: bool
+    def __init__(self, transfer_id: _Optional[str] = ..., kind: _Optional[_Union[TransferKind, str]] = ..., state: _Optional[_Union[TransferState, str]] = ..., from_account_id: _Optional[str] = ..., to_account_id: _Optional[str] = ..., amount: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., memo: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., resolve_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., from_identity: _Optional[_Union[_identity_pb2.Identity, _Mapping]] = ..., to_identity: _Optional[_Union[_identity_pb2.Identity, _Mapping]] = ..., channel: _Optional[str] = ..., channel_reference: _Optional[str] = ..., claim_expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., from_display_name: _Optional[str] = ..., to_display_name: _Optional[str] = ..., fee: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., net_amount: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., merchant_reference: _Optional[str] = ..., collection_id: _Optional[str] = ..., refund_of: _Optional[str] = ..., requested: _Optional[bool] = ...) -> None: ...

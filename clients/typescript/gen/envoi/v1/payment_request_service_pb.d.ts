@@ -104,6 +104,102 @@ export declare type RequestPaymentResponse = Message<"envoi.v1.RequestPaymentRes
 export declare const RequestPaymentResponseSchema: GenMessage<RequestPaymentResponse>;
 
 /**
+ * @generated from message envoi.v1.RequestMoneyRequest
+ */
+export declare type RequestMoneyRequest = Message<"envoi.v1.RequestMoneyRequest"> & {
+  /**
+   * Idempotency key (AIP-155): a retry gets the same request back.
+   *
+   * @generated from field: string request_id = 1;
+   */
+  requestId: string;
+
+  /**
+   * Who asks, and is paid: exactly one of account_id (the wallet) and
+   * requester_identity (a channel: the identity that posted, linked to a
+   * PERSON or ASSOCIATION account).
+   *
+   * @generated from field: string account_id = 2;
+   */
+  accountId: string;
+
+  /**
+   * @generated from field: envoi.v1.Identity requester_identity = 3;
+   */
+  requesterIdentity?: Identity | undefined;
+
+  /**
+   * Who is asked to pay: exactly one of payer_account_id and payer_identity
+   * (an identity someone linked; IDENTITY_NOT_LINKED otherwise: nothing is
+   * kept for an identity nobody linked). A PERSON or ASSOCIATION account.
+   *
+   * @generated from field: string payer_account_id = 4;
+   */
+  payerAccountId: string;
+
+  /**
+   * @generated from field: envoi.v1.Identity payer_identity = 5;
+   */
+  payerIdentity?: Identity | undefined;
+
+  /**
+   * Positive, in the currency of both accounts; at most the cap on a payment
+   * to the requester.
+   *
+   * @generated from field: envoi.v1.Money amount = 6;
+   */
+  amount?: Money | undefined;
+
+  /**
+   * Shown to the payer; at most 280 characters.
+   *
+   * @generated from field: string memo = 7;
+   */
+  memo: string;
+
+  /**
+   * How long the payer has to answer: 60 to 604800 seconds; 0 means 604800
+   * (7 days).
+   *
+   * @generated from field: int64 expire_after_s = 8;
+   */
+  expireAfterS: bigint;
+
+  /**
+   * A channel's reference of the post that asked ("post:<id>:<payer
+   * subject id>"): one request per reference and channel. Empty from the wallet.
+   *
+   * @generated from field: string channel_reference = 9;
+   */
+  channelReference: string;
+};
+
+/**
+ * Describes the message envoi.v1.RequestMoneyRequest.
+ * Use `create(RequestMoneyRequestSchema)` to create a new message.
+ */
+export declare const RequestMoneyRequestSchema: GenMessage<RequestMoneyRequest>;
+
+/**
+ * @generated from message envoi.v1.RequestMoneyResponse
+ */
+export declare type RequestMoneyResponse = Message<"envoi.v1.RequestMoneyResponse"> & {
+  /**
+   * The request: PENDING_CONFIRMATION and requested, from the payer to the
+   * requester.
+   *
+   * @generated from field: envoi.v1.Transfer transfer = 1;
+   */
+  transfer?: Transfer | undefined;
+};
+
+/**
+ * Describes the message envoi.v1.RequestMoneyResponse.
+ * Use `create(RequestMoneyResponseSchema)` to create a new message.
+ */
+export declare const RequestMoneyResponseSchema: GenMessage<RequestMoneyResponse>;
+
+/**
  * A merchant asks a person to pay it. The request is a transfer from the
  * person to the merchant, PENDING_CONFIRMATION until the person confirms it
  * in the wallet app with their code (TransferService.ConfirmTransfer),
@@ -124,6 +220,21 @@ export declare const PaymentRequestService: GenService<{
     methodKind: "unary";
     input: typeof RequestPaymentRequestSchema;
     output: typeof RequestPaymentResponseSchema;
+  },
+  /**
+   * A person (or an association) asks another to pay them: the same pending,
+   * requested transfer, from the payer to the requester, that the payer
+   * confirms with their code (ConfirmTransfer) or declines (CancelTransfer);
+   * the requester may withdraw it the same way. It expires after
+   * expire_after_s (7 days by default). The wallet asks for its person; a
+   * channel for the author of a post (`#demander`), by their identity.
+   *
+   * @generated from rpc envoi.v1.PaymentRequestService.RequestMoney
+   */
+  requestMoney: {
+    methodKind: "unary";
+    input: typeof RequestMoneyRequestSchema;
+    output: typeof RequestMoneyResponseSchema;
   },
 }>;
 

@@ -158,6 +158,14 @@ export declare type Transfer = Message<"envoi.v1.Transfer"> & {
    * @generated from field: string refund_of = 23;
    */
   refundOf: string;
+
+  /**
+   * Asked for by its recipient (PaymentRequestService.RequestPayment or
+   * RequestMoney): it held nothing while pending, and the payer's code pays it.
+   *
+   * @generated from field: bool requested = 24;
+   */
+  requested: boolean;
 };
 
 /**
