@@ -13,12 +13,20 @@ import psycopg
 import pytest
 
 from envoi.client import errors
-from envoi.core.ledger import transfers
+from envoi.core.ledger import statements, transfers
+from envoi.core.testing import settings_with
 from envoi.v1 import transfer_pb2
 
 CODE = "123456"
 US = datetime.timedelta(microseconds=1)
 UTC = datetime.timezone.utc
+
+
+@pytest.fixture(scope="module")
+def settings(database_url):
+    """No margin: the tests below see the open transactions' rule alone
+    (test_a_time_within_the_margin_is_not_settled sees the margin's)."""
+    return settings_with(database_url, history_settle_s=0)
 
 
 def utc(stamp) -> datetime.datetime:
@@ -127,6 +135,16 @@ def test_no_answer_about_a_time_while_a_transaction_begun_before_it_is_open(
         assert balance_at(admin, account_id, began) == 1_000  # before it: settled already
         conn.commit()
     assert balance_at(admin, account_id, as_of) == 1_500
+
+
+def test_a_time_within_the_margin_is_not_settled(server_database_url):
+    """A transaction takes its start time a moment before pg_stat_activity
+    shows it: a time less than the margin ago is never answered."""
+    with psycopg.connect(server_database_url, autocommit=True) as conn:
+        now = conn.execute("SELECT clock_timestamp()").fetchone()[0]
+        with pytest.raises(errors.HistoryNotSettled):
+            statements.settled_before(conn, now, "as_of", margin_s=3600)
+        statements.settled_before(conn, now - datetime.timedelta(hours=2), "as_of", 3600)
 
 
 def lines_of(pages) -> list:
@@ -291,3 +309,23 @@ def test_the_cli_reports_a_refusal_as_json_on_stderr(history, grpc_addr, make_to
     )  # fmt: skip
     assert done.returncode == 1 and not done.stdout
     assert json.loads(done.stderr)["error"]["reason"] == "INVALID_ARGUMENT"
+
+
+def test_a_balance_in_the_past_of_a_busy_account_reads_the_index_alone(open_account, admin, db):
+    """6,000 postings of one account in 6 batches, among the session's others:
+    the sum before the 4th batch is an index-only scan of postings_account_time."""
+    bank, other = open_account("SETTLEMENT", balance_cents=100_000), open_account("SETTLEMENT")
+    times = []
+    for _ in range(6):
+        leg = {"from_account_id": bank, "to_account_id": other, "amount_cents": 1}
+        admin.create_transfers([leg] * 1_000)
+        last = "SELECT max(create_time) FROM postings WHERE account_id = %s"
+        times.append(db.execute(last, (bank,)).fetchone()[0])
+    db.execute("VACUUM ANALYZE postings")
+    explain = "EXPLAIN (FORMAT JSON) " + statements.SUM_BEFORE_SQL
+    plan = psycopg.ClientCursor(db).execute(explain, {"account": bank, "time": times[3]})
+    text = json.dumps(plan.fetchone()[0])
+    assert '"Index Name": "postings_account_time"' in text
+    assert '"Node Type": "Index Only Scan"' in text and "Seq Scan" not in text
+    assert balance_at(admin, bank, times[3]) == 100_000 - 3_000
+    assert balance_at(admin, bank, times[3] + US) == 100_000 - 4_000

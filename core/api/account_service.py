@@ -128,7 +128,9 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
             return account_service_pb2.GetBalanceResponse(balance=proto_rows.balance(row))
         # Autocommit: each statement sees what committed before it (statements.py).
         with self.runtime.pool.connection() as conn:
-            balance = statement_rpcs.balance_as_of(conn, row, as_of)
+            balance = statement_rpcs.balance_as_of(
+                conn, row, as_of, self.settings.history_settle_s
+            )
         return account_service_pb2.GetBalanceResponse(balance=balance)
 
     def ListStatement(self, request, context):
@@ -136,7 +138,7 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
         row = self._readable_account(request)
         require_money_access(current_caller.get(), row["kind"])
         with self.runtime.pool.connection() as conn:
-            query.resolve_end(conn)
+            query.resolve_end(conn, self.settings.history_settle_s)
             page = statements.statement_page(
                 conn, request.account_id, query.start, query.end, query.after, query.page_size
             )

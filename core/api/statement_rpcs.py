@@ -32,9 +32,11 @@ def check_time(check: RequestCheck, field: str, request) -> datetime.datetime | 
     return value
 
 
-def balance_as_of(conn, account: dict, as_of: datetime.datetime) -> account_pb2.Balance:
+def balance_as_of(
+    conn, account: dict, as_of: datetime.datetime, settle_s: float
+) -> account_pb2.Balance:
     """The account's balance at as_of: only `balance` (held is not kept in the past)."""
-    statements.settled_before(conn, as_of, "as_of")
+    statements.settled_before(conn, as_of, "as_of", settle_s)
     cents = statements.balance_before(conn, str(account["account_id"]), as_of)
     return account_pb2.Balance(
         account_id=str(account["account_id"]),
@@ -70,12 +72,12 @@ class StatementQuery:
             self.end = EPOCH + position[0] * MICROSECOND
             self.after = statements.Position(EPOCH + position[1] * MICROSECOND, position[2])
 
-    def resolve_end(self, conn) -> None:
+    def resolve_end(self, conn, settle_s: float) -> None:
         """Take the settled time as the end when none was given; check the
         end is settled and the range not too long."""
         if self.end is None:
-            self.end = statements.settled_horizon(conn)
-        statements.settled_before(conn, self.end, "end_time")
+            self.end = statements.settled_horizon(conn, settle_s)
+        statements.settled_before(conn, self.end, "end_time", settle_s)
         if self.end - self.start > MAX_RANGE:
             check = RequestCheck()
             check.fail("start_time", f"at most {MAX_RANGE.days} days before end_time")

@@ -17,10 +17,11 @@ from psycopg.rows import dict_row
 from envoi.client import errors
 
 # Postings are written by envoi_server sessions; pg_stat_activity shows the
-# server's role every session of its own role (and no other's).
+# server's role every session of its own role (and no other's). A transaction
+# takes its start time a moment before pg_stat_activity shows it: the margin.
 SETTLED_HORIZON_SQL = """
 SELECT statement_timestamp() AS now,
-       least(statement_timestamp(),
+       least(statement_timestamp() - make_interval(secs => %(margin_s)s),
              (SELECT min(xact_start) FROM pg_stat_activity
                WHERE datname = current_database() AND pid <> pg_backend_pid())) AS horizon
 """
@@ -63,12 +64,13 @@ SELECT p.posting_id, p.create_time, p.amount_cents, p.transfer_id, t.kind, t.mem
 """
 
 
-def settled_before(conn, time: datetime.datetime, field: str) -> None:
+def settled_before(conn, time: datetime.datetime, field: str, margin_s: float) -> None:
     """Raise unless every posting dated before `time` is committed already:
     INVALID_ARGUMENT for a time in the future, HISTORY_NOT_SETTLED while a
-    transaction that began before it is still open (retry in a moment).
+    transaction that began before it is still open, or it is less than
+    margin_s ago (retry in a moment).
     Run it before the sums, each in a statement (a snapshot) of its own."""
-    now, horizon = conn.execute(SETTLED_HORIZON_SQL).fetchone()
+    now, horizon = conn.execute(SETTLED_HORIZON_SQL, {"margin_s": margin_s}).fetchone()
     if time > now:
         raise errors.InvalidArgument(
             f"{field} is in the future",
@@ -81,9 +83,9 @@ def settled_before(conn, time: datetime.datetime, field: str) -> None:
         )
 
 
-def settled_horizon(conn) -> datetime.datetime:
+def settled_horizon(conn, margin_s: float) -> datetime.datetime:
     """The latest time whose balance is final now."""
-    return conn.execute(SETTLED_HORIZON_SQL).fetchone()[1]
+    return conn.execute(SETTLED_HORIZON_SQL, {"margin_s": margin_s}).fetchone()[1]
 
 
 def balance_before(conn, account_id: str, time: datetime.datetime) -> int:
