@@ -128,9 +128,7 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
             return account_service_pb2.GetBalanceResponse(balance=proto_rows.balance(row))
         # Autocommit: each statement sees what committed before it (statements.py).
         with self.runtime.pool.connection() as conn:
-            balance = statement_rpcs.balance_as_of(
-                conn, row, as_of, self.settings.history_settle_s
-            )
+            balance = statement_rpcs.balance_as_of(conn, row, as_of, self.settings.history_settle_s)
         return account_service_pb2.GetBalanceResponse(balance=balance)
 
     def ListStatement(self, request, context):
