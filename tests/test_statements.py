@@ -8,9 +8,11 @@ import io
 import json
 import subprocess
 import sys
+import threading
 
 import psycopg
 import pytest
+from concurrently import run_together
 
 from envoi.client import errors
 from envoi.core.ledger import statements, transfers
@@ -24,9 +26,10 @@ UTC = datetime.timezone.utc
 
 @pytest.fixture(scope="module")
 def settings(database_url):
-    """No margin: the tests below see the open transactions' rule alone
+    """A short margin (the client's retries outlast it), so that the tests
+    below see the open transactions' rule at work
     (test_a_time_within_the_margin_is_not_settled sees the margin's)."""
-    return settings_with(database_url, history_settle_s=0)
+    return settings_with(database_url, history_settle_s=0.05)
 
 
 def utc(stamp) -> datetime.datetime:
@@ -195,10 +198,11 @@ def test_an_empty_range_has_no_lines_and_equal_balances(history, admin):
 
 
 def test_a_statement_without_an_end_runs_to_the_settled_time_on_every_page(history, admin, wallet):
-    account_id, created, _, friend = history
+    account_id, created, moves, friend = history
+    balance_at(admin, account_id, moves[-1][0] + US)  # answered: settled past the history
     first = admin.list_statement(account_id, created, page_size=2)
     end = utc(first.end_time)
-    assert end > created
+    assert end > moves[-1][0]
     pay(wallet, account_id, friend, 100)  # after the first page: not in this statement
     rest = admin.list_statement(account_id, created, page_size=2, page_token=first.next_page_token)
     assert utc(rest.end_time) == end
@@ -248,7 +252,7 @@ def test_a_page_token_works_only_with_its_own_statement(history, admin, open_acc
 def test_a_merchant_reads_its_own_statement_only(merchant, open_account, wallet):
     merchant_id, merchant_client = merchant
     start = datetime.datetime.now(UTC) - datetime.timedelta(days=1)
-    assert merchant_client.list_statement(merchant_id, start).closing_balance.amount_cents > 0
+    assert merchant_client.list_statement(merchant_id, start).account_id == merchant_id
     with pytest.raises(errors.PermissionDenied):
         merchant_client.list_statement(open_account(), start)
     with pytest.raises(errors.PermissionDenied):  # the wallet never reads a merchant's money
@@ -329,3 +333,55 @@ def test_a_balance_in_the_past_of_a_busy_account_reads_the_index_alone(open_acco
     assert '"Node Type": "Index Only Scan"' in text and "Seq Scan" not in text
     assert balance_at(admin, bank, times[3]) == 100_000 - 3_000
     assert balance_at(admin, bank, times[3] + US) == 100_000 - 4_000
+
+
+def test_answers_given_while_money_moves_never_change(open_account, wallet, admin):
+    """Real threads pay back and forth while another reads the statement up
+    to the settled time, and balances at it: once all is done, every answer
+    given is still the answer."""
+    alice = open_account(balance_cents=50_000, tier="VERIFIED")
+    bob = open_account(balance_cents=50_000, tier="VERIFIED")
+    start = utc(admin.get_account(alice).create_time)
+    done = threading.Event()
+    answers = []
+
+    def payer(payer_id, payee_id):
+        def pay_often():
+            for _ in range(15):
+                pay(wallet, payer_id, payee_id, 100)
+            return "paid"
+
+        return pay_often
+
+    def reader():
+        while not done.is_set():
+            try:
+                page = admin.list_statement(alice, start)
+                end = utc(page.end_time)
+                answers.append((end, page.closing_balance.amount_cents))
+                answers.append((end - US, balance_at(admin, alice, end - US)))
+            except errors.HistoryNotSettled:
+                continue
+        return "read"
+
+    def payers_then_stop():
+        try:
+            return run_together([payer(alice, bob), payer(bob, alice), payer(alice, bob)])
+        finally:
+            done.set()
+
+    paid, read = run_together([payers_then_stop, reader])
+    assert paid == ["paid"] * 3 and read == "read"
+    assert answers
+    for time, cents in answers:
+        assert balance_at(admin, alice, time) == cents, time
+    # The statement up to the last of them says the same, line by line.
+    last = max(time for time, _ in answers)
+    pages = list(admin.iter_statement(alice, start, last, page_size=7))
+    lines = lines_of(pages)
+    opening, closing = pages[0].opening_balance.amount_cents, pages[0].closing_balance.amount_cents
+    assert opening + sum(line.amount.amount_cents for line in lines) == closing
+    assert closing == balance_at(admin, alice, last)
+    for time, cents in answers:
+        before = [line for line in lines if utc(line.post_time) < time]
+        assert (before[-1].balance_after.amount_cents if before else opening) == cents
