@@ -385,3 +385,41 @@ def test_answers_given_while_money_moves_never_change(open_account, wallet, admi
     for time, cents in answers:
         before = [line for line in lines if utc(line.post_time) < time]
         assert (before[-1].balance_after.amount_cents if before else opening) == cents
+
+
+def test_a_later_page_starts_in_the_index_where_the_last_ended(open_account, admin, db):
+    """Each page reads its own lines, not those of the pages before it."""
+    bank, other = open_account("SETTLEMENT", balance_cents=100_000), open_account("SETTLEMENT")
+    for _ in range(3):
+        admin.create_transfers(
+            [{"from_account_id": bank, "to_account_id": other, "amount_cents": 1}] * 1_000
+        )
+    db.execute("VACUUM ANALYZE postings")
+    row = db.execute(
+        "SELECT create_time, posting_id FROM postings WHERE account_id = %s"
+        " ORDER BY create_time, posting_id OFFSET 2000 LIMIT 1",
+        (bank,),
+    ).fetchone()
+    params = {
+        "account": bank,
+        "start": row[0] - datetime.timedelta(days=1),
+        "end": row[0] + datetime.timedelta(days=1),
+        "after_time": row[0],
+        "after_posting_id": row[1],
+        "limit": 11,
+    }
+    sql = statements.LINES_SQL + statements.AFTER_POSITION_SQL + statements.LINES_ORDER_SQL
+    plan = psycopg.ClientCursor(db).execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params)
+    scans = [
+        node
+        for node in walk(plan.fetchone()[0][0]["Plan"])
+        if node.get("Relation Name") == "postings"
+    ]
+    assert [scan["Index Name"] for scan in scans] == ["postings_account_time"]
+    assert scans[0]["Actual Rows"] <= 11  # not the 2,000 lines before the page
+
+
+def walk(node):
+    yield node
+    for child in node.get("Plans", []):
+        yield from walk(child)

@@ -57,11 +57,11 @@ SELECT p.posting_id, p.create_time, p.amount_cents, p.transfer_id, t.kind, t.mem
          AS counterparty_display_name
   FROM postings p JOIN transfers_named t USING (transfer_id)
  WHERE p.account_id = %(account)s AND p.create_time >= %(start)s AND p.create_time < %(end)s
-   AND (%(after_posting_id)s::bigint IS NULL
-        OR (p.create_time, p.posting_id) > (%(after_time)s, %(after_posting_id)s))
- ORDER BY p.create_time, p.posting_id
- LIMIT %(limit)s
 """
+LINES_ORDER_SQL = " ORDER BY p.create_time, p.posting_id LIMIT %(limit)s"
+# After the first page: where it starts, an index condition (no OR with the
+# first page's case, which would leave it a filter over the pages before).
+AFTER_POSITION_SQL = " AND (p.create_time, p.posting_id) > (%(after_time)s, %(after_posting_id)s)"
 
 
 def settled_before(conn, time: datetime.datetime, field: str, margin_s: float) -> None:
@@ -128,7 +128,8 @@ def statement_page(
         "limit": limit + 1,
     }
     sums = conn.cursor(row_factory=dict_row).execute(PAGE_SUMS_SQL, params).fetchone()
-    rows = conn.cursor(row_factory=dict_row).execute(LINES_SQL, params).fetchall()
+    lines_sql = LINES_SQL + (AFTER_POSITION_SQL if after else "") + LINES_ORDER_SQL
+    rows = conn.cursor(row_factory=dict_row).execute(lines_sql, params).fetchall()
     balance_cents = sums["opening_cents"] + (sums["before_page_cents"] if after else 0)
     for row in rows[:limit]:
         balance_cents += row["amount_cents"]
