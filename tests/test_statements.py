@@ -261,10 +261,10 @@ def test_a_merchant_reads_its_own_statement_only(merchant, open_account, wallet)
         wallet.get_balance(merchant_id, as_of=start)
 
 
-def envoi_statement(grpc_addr, token, *args) -> subprocess.CompletedProcess:
-    """`envoi statement ARGS` as a separate process, against the module's server."""
+def envoi_cli(grpc_addr, token, *args) -> subprocess.CompletedProcess:
+    """`envoi ARGS` as a separate process, against the module's server."""
     return subprocess.run(
-        [sys.executable, "-m", "envoi.core.cli", "statement", *args],
+        [sys.executable, "-m", "envoi.core.cli", *args],
         env={"ENVOI_TARGET": grpc_addr, "ENVOI_TOKEN": token, "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
@@ -275,8 +275,8 @@ def envoi_statement(grpc_addr, token, *args) -> subprocess.CompletedProcess:
 def test_the_cli_writes_a_csv_that_reconciles(history, grpc_addr, make_token):
     account_id, created, moves, _ = history
     start, end = created.isoformat(), (moves[-1][0] + US).isoformat()
-    done = envoi_statement(
-        grpc_addr, make_token("admin"), account_id, "--from", start, "--to", end,
+    done = envoi_cli(
+        grpc_addr, make_token("admin"), "statement", account_id, "--from", start, "--to", end,
         "--page-size", "3",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -293,8 +293,8 @@ def test_the_cli_writes_a_csv_that_reconciles(history, grpc_addr, make_token):
 
 def test_the_cli_writes_one_json_document(history, grpc_addr, make_token):
     account_id, created, moves, _ = history
-    done = envoi_statement(
-        grpc_addr, make_token("admin"), account_id, "--from", created.isoformat(),
+    done = envoi_cli(
+        grpc_addr, make_token("admin"), "statement", account_id, "--from", created.isoformat(),
         "--to", (moves[-1][0] + US).isoformat(), "--format", "json", "--page-size", "1",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -307,8 +307,8 @@ def test_the_cli_writes_one_json_document(history, grpc_addr, make_token):
 
 def test_the_cli_reports_a_refusal_as_json_on_stderr(history, grpc_addr, make_token):
     account_id, created, _, _ = history
-    done = envoi_statement(
-        grpc_addr, make_token("admin"), account_id, "--from", created.isoformat(),
+    done = envoi_cli(
+        grpc_addr, make_token("admin"), "statement", account_id, "--from", created.isoformat(),
         "--to", (created - US).isoformat(),
     )  # fmt: skip
     assert done.returncode == 1 and not done.stdout
@@ -423,3 +423,14 @@ def walk(node):
     yield node
     for child in node.get("Plans", []):
         yield from walk(child)
+
+
+def test_the_cli_reads_a_balance_in_the_past(history, grpc_addr, make_token):
+    account_id, _, moves, _ = history
+    as_of = (moves[1][0] + US).isoformat()
+    done = envoi_cli(
+        grpc_addr, make_token("admin"), "account", "balance", account_id, "--as-of", as_of
+    )
+    assert done.returncode == 0, done.stderr
+    balance = json.loads(done.stdout)
+    assert balance["balance"] == {"currency_code": "EUR", "amount_cents": "8500"}
