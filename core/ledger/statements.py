@@ -16,14 +16,16 @@ from psycopg.rows import dict_row
 
 from envoi.client import errors
 
-# Postings are written by envoi_server sessions; pg_stat_activity shows the
-# server's role every session of its own role (and no other's). A transaction
-# takes its start time a moment before pg_stat_activity shows it: the margin.
+# Postings are written by envoi_server's client sessions; pg_stat_activity
+# shows the server's role every session of its own role (and no other's;
+# autovacuum's are left out, being no client's). A transaction takes its start
+# time a moment before pg_stat_activity shows it: the margin.
 SETTLED_HORIZON_SQL = """
 SELECT statement_timestamp() AS now,
        least(statement_timestamp() - make_interval(secs => %(margin_s)s),
              (SELECT min(xact_start) FROM pg_stat_activity
-               WHERE datname = current_database() AND pid <> pg_backend_pid())) AS horizon
+               WHERE datname = current_database() AND backend_type = 'client backend'
+                 AND pid <> pg_backend_pid())) AS horizon
 """
 
 SUM_BEFORE_SQL = """
@@ -78,7 +80,7 @@ def settled_before(conn, time: datetime.datetime, field: str, margin_s: float) -
         )
     if time > horizon:
         raise errors.HistoryNotSettled(
-            f"a transaction that began before {field} is still open; retry in a moment",
+            f"postings dated before {field} may still be committed; retry in a moment",
             metadata={"settled_time": horizon.isoformat()},
         )
 
