@@ -91,6 +91,17 @@ def test_the_balance_before_the_account_existed_is_zero(history, admin):
     assert balance_at(admin, account_id, created - datetime.timedelta(days=400)) == 0
 
 
+def test_a_hot_accounts_past_balance_counts_the_credits_not_yet_folded(open_account, wallet, admin):
+    """An association's credits wait in deferred_credits before its balance_cents
+    takes them in (docs/ledger.md): its postings hold them from the start."""
+    association, payer = open_account("ASSOCIATION"), open_account(balance_cents=5_000)
+    donations = [pay(wallet, payer, association, cents) for cents in (1_234, 766)]
+    after_first = utc(donations[0].resolve_time) + US
+    assert balance_at(admin, association, after_first) == 1_234
+    now = balance_at(admin, association, utc(donations[1].resolve_time) + US)
+    assert now == admin.get_balance(association).balance.amount_cents == 2_000
+
+
 def test_a_balance_in_the_past_has_no_held_or_available(history, admin):
     account_id, _, moves, _ = history
     balance = admin.get_balance(account_id, as_of=moves[0][0] + US)
