@@ -291,7 +291,7 @@ def _client(args) -> EnvoiClient:
 API_COMMANDS = {
     "account open": lambda c, a: c.open_account(a.kind, a.name, a.code, currency_code=a.currency),
     "account get": lambda c, a: c.get_account(a.account_id),
-    "account balance": lambda c, a: c.get_balance(a.account_id),
+    "account balance": lambda c, a: c.get_balance(a.account_id, as_of=a.as_of),
     "account change-code": lambda c, a: c.change_code(a.account_id, a.current_code, a.code),
     "account reset-code": lambda c, a: c.reset_code(a.account_id, a.code, a.reason),
     "account credit": lambda c, a: c.credit_account(
@@ -316,26 +316,44 @@ API_COMMANDS = {
 }
 
 
+def _exit_with_error(error: EnvoiError):
+    print(
+        json.dumps(
+            {
+                "error": {
+                    "reason": error.reason,
+                    "message": error.message,
+                    "metadata": error.metadata,
+                    "field_violations": error.field_violations,
+                }
+            }
+        ),
+        file=sys.stderr,
+    )
+    sys.exit(1)
+
+
 def cmd_api(args):
     with _client(args) as client:
         try:
             result = API_COMMANDS[args.api_command](client, args)
         except EnvoiError as error:
-            print(
-                json.dumps(
-                    {
-                        "error": {
-                            "reason": error.reason,
-                            "message": error.message,
-                            "metadata": error.metadata,
-                            "field_violations": error.field_violations,
-                        }
-                    }
-                ),
-                file=sys.stderr,
-            )
-            sys.exit(1)
+            _exit_with_error(error)
     _print_message(result)
+
+
+def cmd_statement(args):
+    from envoi.core import statement_export
+
+    with _client(args) as client:
+        try:
+            statement = statement_export.read_statement(
+                client, args.account_id, args.start, args.end, args.page_size
+            )
+        except EnvoiError as error:
+            _exit_with_error(error)
+    write = {"csv": statement_export.write_csv, "json": statement_export.write_json}
+    write[args.format](statement, sys.stdout)
 
 
 class _CommandParser(argparse.ArgumentParser):
@@ -566,6 +584,8 @@ def _add_ops(commands):
 
 
 def _add_account(commands):
+    from envoi.core.statement_export import parse_time
+
     account = commands.add_parser("account", help="open, read and credit accounts").add_subparsers(
         dest="account_command", required=True, metavar="ACTION"
     )
@@ -581,10 +601,18 @@ def _add_account(commands):
     p.add_argument("--code", required=True, help="the 6-digit confirmation code")
     p.add_argument("--currency", default="", help="ISO 4217 code (default: the server's)")
     _api_options(p, "account open")
-    for action, text in (("get", "show an account"), ("balance", "show balance, held, available")):
-        p = account.add_parser(action, help=text)
-        p.add_argument("account_id")
-        _api_options(p, f"account {action}")
+    p = account.add_parser("get", help="show an account")
+    p.add_argument("account_id")
+    _api_options(p, "account get")
+    p = account.add_parser("balance", help="show balance, held, available (or a past balance)")
+    p.add_argument("account_id")
+    p.add_argument(
+        "--as-of",
+        type=parse_time,
+        help="the balance at this ISO 8601 time instead (held and available are not kept"
+        " in the past); UTC without offset",
+    )
+    _api_options(p, "account balance")
     _add_account_codes(account)
     p = account.add_parser("credit", help="admin: move money in from the funding account")
     p.add_argument("account_id")
@@ -659,6 +687,41 @@ def _add_transfer(commands):
     _api_options(p, "transfer list")
 
 
+def _add_statement(commands):
+    from envoi.core.statement_export import parse_time
+
+    p = commands.add_parser(
+        "statement",
+        help="an account's statement: its postings between two times, with the"
+        " opening and closing balances (CSV or JSON)",
+        description="Every posting of ACCOUNT_ID dated at or after --from and before --to,"
+        " oldest first, each with the balance after it, between the balance at --from"
+        " (OPENING) and at --to (CLOSING): OPENING plus the lines' amounts is CLOSING."
+        " Amounts are integer cents (amount_cents, balance_after_cents) with their"
+        " currency, and in units (amount, balance_after). Read page by page through"
+        " AccountService.ListStatement; docs/statements.md.",
+    )
+    p.add_argument("account_id")
+    p.add_argument(
+        "--from",
+        dest="start",
+        required=True,
+        type=parse_time,
+        help="start, ISO 8601 (2026-12-01 or 2026-12-01T08:00:00+01:00; UTC without offset)",
+    )
+    p.add_argument(
+        "--to",
+        dest="end",
+        type=parse_time,
+        help="end (excluded), at most 366 days after --from (default: the latest settled"
+        " time, about now)",
+    )
+    p.add_argument("--format", choices=["csv", "json"], default="csv", help="default: csv")
+    p.add_argument("--page-size", type=int, default=500, help="lines per call (at most 500)")
+    _api_options(p, "statement")
+    p.set_defaults(handler=cmd_statement)
+
+
 # Each adds one command group; the order is the order `envoi --help` lists them.
 COMMAND_GROUPS = (
     _add_serve,
@@ -669,6 +732,7 @@ COMMAND_GROUPS = (
     _add_ops,
     _add_account,
     _add_transfer,
+    _add_statement,
 )
 
 

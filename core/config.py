@@ -77,6 +77,10 @@ environment variables:
   ENVOI_EVENT_RECHECK_S            WatchEvents streams wake on PostgreSQL NOTIFY; as a
                                    safety net, each process also reads the outbox
                                    this often without one (default: 5)
+  ENVOI_HISTORY_SETTLE_S           a balance in the past (GetBalance as_of, statements)
+                                   is answered only for times at least this long ago,
+                                   and before every open transaction's start
+                                   (docs/statements.md) (default: 1)
   ENVOI_TLS_CERT_FILE              serve gRPC over TLS with this certificate (PEM)
   ENVOI_TLS_KEY_FILE               ... and this private key (PEM); both or neither
   ENVOI_TLS_CLIENT_CA_FILE         mutual TLS: require a client certificate
@@ -131,6 +135,9 @@ class Settings:
     # Batches of ledger calls in the database at once (core/ledger/group_commit.py).
     group_commit_in_flight: int = 2
     event_recheck_s: float = 5.0
+    # A transaction takes its start time a moment before pg_stat_activity shows
+    # it: a balance in the past waits this long at least (docs/statements.md).
+    history_settle_s: float = 1.0
     token_cache_s: float = 2.0
     identity_rate_per_min: int = 10
     identity_rate_burst: int = 5
@@ -166,6 +173,8 @@ class Settings:
             raise ConfigError(
                 "identity_rate_per_min must not be negative, identity_rate_burst at least 1"
             )
+        if self.history_settle_s < 0:
+            raise ConfigError("history_settle_s must not be negative")
         if self.token_cache_s < 0:
             raise ConfigError("token_cache_s must not be negative")
         if self.shutdown_grace_s < 0:
@@ -271,6 +280,7 @@ def from_environment(env=os.environ, **overrides) -> Settings:
         ),
         "event_recheck_s": _float(env, "ENVOI_EVENT_RECHECK_S", Settings.event_recheck_s),
         "token_cache_s": _float(env, "ENVOI_TOKEN_CACHE_S", Settings.token_cache_s),
+        "history_settle_s": _float(env, "ENVOI_HISTORY_SETTLE_S", Settings.history_settle_s),
         "identity_rate_per_min": _int(
             env, "ENVOI_IDENTITY_RATE_PER_MIN", Settings.identity_rate_per_min
         ),

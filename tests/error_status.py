@@ -51,6 +51,7 @@ SPEC = {
     "API_KEY_NOT_FOUND": (errors.ApiKeyNotFound, grpc.StatusCode.NOT_FOUND),
     "API_KEY_REVOKED": (errors.ApiKeyRevoked, grpc.StatusCode.FAILED_PRECONDITION),
     "UNAVAILABLE": (errors.Unavailable, grpc.StatusCode.UNAVAILABLE),
+    "HISTORY_NOT_SETTLED": (errors.HistoryNotSettled, grpc.StatusCode.UNAVAILABLE),
     "INTERNAL": (errors.Internal, grpc.StatusCode.INTERNAL),
 }
 

@@ -2,6 +2,7 @@
 the public health and reflection services, and docs/roles.md against the code."""
 
 import dataclasses
+import datetime
 import pathlib
 import re
 import secrets
@@ -30,6 +31,10 @@ from envoi.v1 import (
 ROLES_DOC = pathlib.Path(__file__).parent.parent / "docs" / "roles.md"
 
 
+def a_day_ago() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=1)
+
+
 @pytest.fixture(scope="module")
 def settings(database_url):
     # Every subject below leaves a payment started by the channel waiting on
@@ -56,6 +61,7 @@ EXPECTED_ALLOWED_ROLES = {
     "/envoi.v1.AccountService/SetBusinessProfile": {"admin"},
     "/envoi.v1.AccountService/SetMerchantFees": {"admin"},
     "/envoi.v1.AccountService/SetDebitMandate": {"admin"},
+    "/envoi.v1.AccountService/ListStatement": {"wallet", "merchant", "admin"},
     "/envoi.v1.TransferService/InitiateTransfer": {"channel", "wallet", "merchant"},
     "/envoi.v1.TransferService/ConfirmTransfer": {"wallet", "merchant"},
     "/envoi.v1.TransferService/CancelTransfer": {"wallet", "merchant", "admin"},
@@ -191,6 +197,9 @@ CALLS = {
     ),
     "/envoi.v1.AccountService/GetAccount": lambda client, s: client.get_account(s.account_id),
     "/envoi.v1.AccountService/GetBalance": lambda client, s: client.get_balance(s.account_id),
+    "/envoi.v1.AccountService/ListStatement": lambda client, s: client.list_statement(
+        s.account_id, a_day_ago()
+    ),
     # The same code again: the merchant's account is shared by the whole module.
     "/envoi.v1.AccountService/ChangeCode": lambda client, s: client.change_code(
         s.account_id, s.code, s.code
@@ -538,6 +547,12 @@ def own_merchant(open_account, make_token, client_for):
 MERCHANT_ACCOUNT_CALLS = {
     "GetAccount": lambda client, account, counterparty: client.get_account(account),
     "GetBalance": lambda client, account, counterparty: client.get_balance(account),
+    "GetBalance as_of": lambda client, account, counterparty: client.get_balance(
+        account, as_of=a_day_ago()
+    ),
+    "ListStatement": lambda client, account, counterparty: client.list_statement(
+        account, a_day_ago()
+    ),
     "ListTransfers": lambda client, account, counterparty: client.list_transfers(account),
     "InitiateTransfer": lambda client, account, counterparty: client.initiate_transfer(
         account, counterparty, 100
@@ -679,6 +694,7 @@ def test_a_channel_starts_payments_only_from_the_identity_that_posted(
 # (wallet, merchant account, a pending transfer the merchant pays)
 WALLET_ON_MERCHANT_MONEY = {
     "GetBalance": lambda wallet, account, transfer: wallet.get_balance(account),
+    "ListStatement": lambda wallet, account, transfer: wallet.list_statement(account, a_day_ago()),
     "ChangeCode": lambda wallet, account, transfer: wallet.change_code(
         account, MERCHANT_CODE, "999999"
     ),

@@ -1,7 +1,7 @@
 """envoi.v1.AccountService: open accounts, read them, change or reset codes, credit money in."""
 
 from envoi.client import errors
-from envoi.core.api import proto_rows
+from envoi.core.api import proto_rows, statement_rpcs
 from envoi.core.api.mutations import mutation
 from envoi.core.api.request_validation import MAX_DISPLAY_NAME_LENGTH, MAX_MEMO_LENGTH, RequestCheck
 from envoi.core.auth.access import require_account_access, require_money_access, require_own_account
@@ -13,7 +13,14 @@ from envoi.core.enums import (
     Role,
     proto_names,
 )
-from envoi.core.ledger import accounts, code_resets, debit_mandates, identities, transfers
+from envoi.core.ledger import (
+    accounts,
+    code_resets,
+    debit_mandates,
+    identities,
+    statements,
+    transfers,
+)
 from envoi.core.ledger.transactions import run_in_transaction
 from envoi.core.policy import business_profiles, merchant_fees
 from envoi.core.runtime import Runtime
@@ -112,9 +119,28 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
         return run_in_transaction(self.runtime.pool, read)
 
     def GetBalance(self, request, context):
+        check = RequestCheck()
+        as_of = statement_rpcs.check_time(check, "as_of", request)
+        check.raise_if_any()
         row = self._readable_account(request)
         require_money_access(current_caller.get(), row["kind"])
-        return account_service_pb2.GetBalanceResponse(balance=proto_rows.balance(row))
+        if as_of is None:
+            return account_service_pb2.GetBalanceResponse(balance=proto_rows.balance(row))
+        # Autocommit: each statement sees what committed before it (statements.py).
+        with self.runtime.pool.connection() as conn:
+            balance = statement_rpcs.balance_as_of(conn, row, as_of, self.settings.history_settle_s)
+        return account_service_pb2.GetBalanceResponse(balance=balance)
+
+    def ListStatement(self, request, context):
+        query = statement_rpcs.StatementQuery(request)
+        row = self._readable_account(request)
+        require_money_access(current_caller.get(), row["kind"])
+        with self.runtime.pool.connection() as conn:
+            query.resolve_end(conn, self.settings.history_settle_s)
+            page = statements.statement_page(
+                conn, request.account_id, query.start, query.end, query.after, query.page_size
+            )
+        return statement_rpcs.statement_response(query, row["currency_code"], page)
 
     @mutation
     def ChangeCode(self, request, once):

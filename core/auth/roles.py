@@ -25,6 +25,8 @@ ALLOWED_ROLES_BY_METHOD = {
     "/envoi.v1.AccountService/SetBusinessProfile": {Role.ADMIN},
     "/envoi.v1.AccountService/SetMerchantFees": {Role.ADMIN},
     "/envoi.v1.AccountService/SetDebitMandate": {Role.ADMIN},
+    # Like GetBalance: a merchant its own account, the wallet people's and associations'.
+    "/envoi.v1.AccountService/ListStatement": {Role.WALLET, Role.MERCHANT, Role.ADMIN},
     "/envoi.v1.TransferService/InitiateTransfer": {Role.CHANNEL, Role.WALLET, Role.MERCHANT},
     "/envoi.v1.TransferService/ConfirmTransfer": {Role.WALLET, Role.MERCHANT},
     "/envoi.v1.TransferService/CancelTransfer": {Role.WALLET, Role.MERCHANT, Role.ADMIN},

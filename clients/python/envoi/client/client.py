@@ -213,9 +213,51 @@ class EnvoiClient:
         request = account_service_pb2.GetAccountRequest(account_id=account_id)
         return self.call(self.accounts.GetAccount, request).account
 
-    def get_balance(self, account_id: str) -> account_pb2.Balance:
+    def get_balance(
+        self, account_id: str, *, as_of: datetime.datetime | None = None
+    ) -> account_pb2.Balance:
+        """The balance now; or, with as_of (a timezone-aware datetime), the
+        balance then, from the postings dated before it: only `balance` is set.
+        A time within moments of now may get HISTORY_NOT_SETTLED (retried as
+        UNAVAILABLE). docs/statements.md."""
         request = account_service_pb2.GetBalanceRequest(account_id=account_id)
+        if as_of is not None:
+            request.as_of.FromDatetime(as_of)
         return self.call(self.accounts.GetBalance, request).balance
+
+    def list_statement(
+        self,
+        account_id: str,
+        start_time: datetime.datetime,
+        end_time: datetime.datetime | None = None,
+        *,
+        page_size: int = 0,
+        page_token: str = "",
+    ) -> account_service_pb2.ListStatementResponse:
+        """One page of the account's statement over [start_time, end_time)
+        (end_time None: up to the latest settled time), oldest line first,
+        with the opening and closing balances."""
+        request = account_service_pb2.ListStatementRequest(
+            account_id=account_id, page_size=page_size, page_token=page_token
+        )
+        request.start_time.FromDatetime(start_time)
+        if end_time is not None:
+            request.end_time.FromDatetime(end_time)
+        return self.call(self.accounts.ListStatement, request)
+
+    def iter_statement(
+        self, account_id: str, start_time: datetime.datetime, end_time=None, *, page_size=0
+    ) -> Iterator[account_service_pb2.ListStatementResponse]:
+        """Every page of the statement, in order (the same end_time on each)."""
+        page_token = ""
+        while True:
+            page = self.list_statement(
+                account_id, start_time, end_time, page_size=page_size, page_token=page_token
+            )
+            yield page
+            if not page.next_page_token:
+                return
+            page_token = page.next_page_token
 
     def change_code(
         self,

@@ -283,6 +283,14 @@ class Unavailable(EnvoiError):
     reason, code = "UNAVAILABLE", grpc.StatusCode.UNAVAILABLE
 
 
+class HistoryNotSettled(Unavailable):
+    """A balance in the past (as_of, a statement's end_time) asked about a time
+    before which a transaction is still open: retry in a moment (retried like
+    any UNAVAILABLE). metadata["settled_time"]: the latest time answerable now."""
+
+    reason = "HISTORY_NOT_SETTLED"
+
+
 class Internal(EnvoiError):
     reason, code = "INTERNAL", grpc.StatusCode.INTERNAL
 

@@ -1,7 +1,10 @@
+import datetime
+
 from envoi.v1 import account_pb2 as _account_pb2
 from envoi.v1 import identity_pb2 as _identity_pb2
 from envoi.v1 import money_pb2 as _money_pb2
 from envoi.v1 import transfer_pb2 as _transfer_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -47,10 +50,12 @@ class GetAccountResponse(_message.Message):
     def __init__(self, account: _Optional[_Union[_account_pb2.Account, _Mapping]] = ...) -> None: ...
 
 class GetBalanceRequest(_message.Message):
-    __slots__ = ("account_id",)
+    __slots__ = ("account_id", "as_of")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
     account_id: str
-    def __init__(self, account_id: _Optional[str] = ...) -> None: ...
+    as_of: _timestamp_pb2.Timestamp
+    def __init__(self, account_id: _Optional[str] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class GetBalanceResponse(_message.Message):
     __slots__ = ("balance",)
@@ -251,3 +256,57 @@ class SetDebitMandateResponse(_message.Message):
     ACCOUNT_FIELD_NUMBER: _ClassVar[int]
     account: _account_pb2.Account
     def __init__(self, account: _Optional[_Union[_account_pb2.Account, _Mapping]] = ...) -> None: ...
+
+class ListStatementRequest(_message.Message):
+    __slots__ = ("account_id", "start_time", "end_time", "page_size", "page_token")
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    page_size: int
+    page_token: str
+    def __init__(self, account_id: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListStatementResponse(_message.Message):
+    __slots__ = ("account_id", "opening_balance", "closing_balance", "lines", "next_page_token", "start_time", "end_time")
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    OPENING_BALANCE_FIELD_NUMBER: _ClassVar[int]
+    CLOSING_BALANCE_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    account_id: str
+    opening_balance: _money_pb2.Money
+    closing_balance: _money_pb2.Money
+    lines: _containers.RepeatedCompositeFieldContainer[StatementLine]
+    next_page_token: str
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    def __init__(self, account_id: _Optional[str] = ..., opening_balance: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., closing_balance: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., lines: _Optional[_Iterable[_Union[StatementLine, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class StatementLine(_message.Message):
+    __slots__ = ("post_time", "amount", "balance_after", "transfer_id", "kind", "counterparty_display_name", "counterparty_account_id", "memo", "posting_id")
+    POST_TIME_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    BALANCE_AFTER_FIELD_NUMBER: _ClassVar[int]
+    TRANSFER_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    COUNTERPARTY_DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    COUNTERPARTY_ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    MEMO_FIELD_NUMBER: _ClassVar[int]
+    POSTING_ID_FIELD_NUMBER: _ClassVar[int]
+    post_time: _timestamp_pb2.Timestamp
+    amount: _money_pb2.Money
+    balance_after: _money_pb2.Money
+    transfer_id: str
+    kind: _transfer_pb2.TransferKind
+    counterparty_display_name: str
+    counterparty_account_id: str
+    memo: str
+    posting_id: int
+    def __init__(self, post_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., amount: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., balance_after: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., transfer_id: _Optional[str] = ..., kind: _Optional[_Union[_transfer_pb2.TransferKind, str]] = ..., counterparty_display_name: _Optional[str] = ..., counterparty_account_id: _Optional[str] = ..., memo: _Optional[str] = ..., posting_id: _Optional[int] = ...) -> None: ...

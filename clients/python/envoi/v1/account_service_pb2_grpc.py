@@ -106,6 +106,11 @@ class AccountServiceStub:
                 request_serializer=envoi_dot_v1_dot_account__service__pb2.SetDebitMandateRequest.SerializeToString,
                 response_deserializer=envoi_dot_v1_dot_account__service__pb2.SetDebitMandateResponse.FromString,
                 _registered_method=True)
+        self.ListStatement = channel.unary_unary(
+                '/envoi.v1.AccountService/ListStatement',
+                request_serializer=envoi_dot_v1_dot_account__service__pb2.ListStatementRequest.SerializeToString,
+                response_deserializer=envoi_dot_v1_dot_account__service__pb2.ListStatementResponse.FromString,
+                _registered_method=True)
 
 
 class AccountServiceServicer:
@@ -215,6 +220,15 @@ class AccountServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListStatement(self, request, context):
+        """An account's statement: its postings in [start_time, end_time), oldest
+        first, each with the balance after it, and the balances at both ends,
+        summed from the postings (docs/statements.md).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AccountServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -287,6 +301,11 @@ def add_AccountServiceServicer_to_server(servicer, server):
                     servicer.SetDebitMandate,
                     request_deserializer=envoi_dot_v1_dot_account__service__pb2.SetDebitMandateRequest.FromString,
                     response_serializer=envoi_dot_v1_dot_account__service__pb2.SetDebitMandateResponse.SerializeToString,
+            ),
+            'ListStatement': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListStatement,
+                    request_deserializer=envoi_dot_v1_dot_account__service__pb2.ListStatementRequest.FromString,
+                    response_serializer=envoi_dot_v1_dot_account__service__pb2.ListStatementResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -669,6 +688,33 @@ class AccountService:
             '/envoi.v1.AccountService/SetDebitMandate',
             envoi_dot_v1_dot_account__service__pb2.SetDebitMandateRequest.SerializeToString,
             envoi_dot_v1_dot_account__service__pb2.SetDebitMandateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListStatement(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/envoi.v1.AccountService/ListStatement',
+            envoi_dot_v1_dot_account__service__pb2.ListStatementRequest.SerializeToString,
+            envoi_dot_v1_dot_account__service__pb2.ListStatementResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -6,7 +6,8 @@ import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegen
 import type { Message } from "@bufbuild/protobuf";
 import type { Account, AccountKind, AccountTier, Balance, BusinessProfile, CodeReset, MerchantFees, NotificationPreference } from "./account_pb.js";
 import type { Identity } from "./identity_pb.js";
-import type { Transfer } from "./transfer_pb.js";
+import type { Transfer, TransferKind } from "./transfer_pb.js";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import type { Money } from "./money_pb.js";
 
 /**
@@ -130,6 +131,17 @@ export declare type GetBalanceRequest = Message<"envoi.v1.GetBalanceRequest"> & 
    * @generated from field: string account_id = 1;
    */
   accountId: string;
+
+  /**
+   * Optional: the balance at this time (the sum of the postings dated before
+   * it) instead of now; then only Balance.balance is set (held and available
+   * are not kept in the past). Not in the future; while a transaction that
+   * began before it is still open the answer is HISTORY_NOT_SETTLED (retry).
+   * Whole microseconds. docs/statements.md says what the time of a posting is.
+   *
+   * @generated from field: google.protobuf.Timestamp as_of = 2;
+   */
+  asOf?: Timestamp | undefined;
 };
 
 /**
@@ -706,6 +718,175 @@ export declare type SetDebitMandateResponse = Message<"envoi.v1.SetDebitMandateR
 export declare const SetDebitMandateResponseSchema: GenMessage<SetDebitMandateResponse>;
 
 /**
+ * @generated from message envoi.v1.ListStatementRequest
+ */
+export declare type ListStatementRequest = Message<"envoi.v1.ListStatementRequest"> & {
+  /**
+   * @generated from field: string account_id = 1;
+   */
+  accountId: string;
+
+  /**
+   * Required: the statement starts at this time (inclusive). Whole microseconds.
+   *
+   * @generated from field: google.protobuf.Timestamp start_time = 2;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * The statement ends before this time, at most 366 days after start_time.
+   * Unset: the latest settled time (about now). Not in the future; while a
+   * transaction that began before it is still open the answer is
+   * HISTORY_NOT_SETTLED (retry). Whole microseconds.
+   *
+   * @generated from field: google.protobuf.Timestamp end_time = 3;
+   */
+  endTime?: Timestamp | undefined;
+
+  /**
+   * 0 for the default (50); at most 500.
+   *
+   * @generated from field: int32 page_size = 4;
+   */
+  pageSize: number;
+
+  /**
+   * @generated from field: string page_token = 5;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message envoi.v1.ListStatementRequest.
+ * Use `create(ListStatementRequestSchema)` to create a new message.
+ */
+export declare const ListStatementRequestSchema: GenMessage<ListStatementRequest>;
+
+/**
+ * @generated from message envoi.v1.ListStatementResponse
+ */
+export declare type ListStatementResponse = Message<"envoi.v1.ListStatementResponse"> & {
+  /**
+   * @generated from field: string account_id = 1;
+   */
+  accountId: string;
+
+  /**
+   * The balance at start_time and at end_time (the sums of the postings dated
+   * before each): opening_balance plus every line's amount is closing_balance.
+   * The same on every page.
+   *
+   * @generated from field: envoi.v1.Money opening_balance = 2;
+   */
+  openingBalance?: Money | undefined;
+
+  /**
+   * @generated from field: envoi.v1.Money closing_balance = 3;
+   */
+  closingBalance?: Money | undefined;
+
+  /**
+   * @generated from field: repeated envoi.v1.StatementLine lines = 4;
+   */
+  lines: StatementLine[];
+
+  /**
+   * Empty on the last page.
+   *
+   * @generated from field: string next_page_token = 5;
+   */
+  nextPageToken: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp start_time = 6;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * As requested, or the settled time the first page chose when unset.
+   *
+   * @generated from field: google.protobuf.Timestamp end_time = 7;
+   */
+  endTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message envoi.v1.ListStatementResponse.
+ * Use `create(ListStatementResponseSchema)` to create a new message.
+ */
+export declare const ListStatementResponseSchema: GenMessage<ListStatementResponse>;
+
+/**
+ * One posting of the account: one leg of a transfer.
+ *
+ * @generated from message envoi.v1.StatementLine
+ */
+export declare type StatementLine = Message<"envoi.v1.StatementLine"> & {
+  /**
+   * The posting's time: the start of the transaction that wrote it (the
+   * transfer's resolve_time, or its create_time when it completed at once).
+   *
+   * @generated from field: google.protobuf.Timestamp post_time = 1;
+   */
+  postTime?: Timestamp | undefined;
+
+  /**
+   * Signed: positive money in, negative money out.
+   *
+   * @generated from field: envoi.v1.Money amount = 2;
+   */
+  amount?: Money | undefined;
+
+  /**
+   * The account's balance after this line.
+   *
+   * @generated from field: envoi.v1.Money balance_after = 3;
+   */
+  balanceAfter?: Money | undefined;
+
+  /**
+   * @generated from field: string transfer_id = 4;
+   */
+  transferId: string;
+
+  /**
+   * @generated from field: envoi.v1.TransferKind kind = 5;
+   */
+  kind: TransferKind;
+
+  /**
+   * The transfer's other side, as histories show it; on envoi's fee revenue
+   * account "<sender> -> <recipient>" (and no counterparty_account_id).
+   *
+   * @generated from field: string counterparty_display_name = 6;
+   */
+  counterpartyDisplayName: string;
+
+  /**
+   * @generated from field: string counterparty_account_id = 7;
+   */
+  counterpartyAccountId: string;
+
+  /**
+   * @generated from field: string memo = 8;
+   */
+  memo: string;
+
+  /**
+   * The posting's id: lines at the same time are in this order.
+   *
+   * @generated from field: int64 posting_id = 9;
+   */
+  postingId: bigint;
+};
+
+/**
+ * Describes the message envoi.v1.StatementLine.
+ * Use `create(StatementLineSchema)` to create a new message.
+ */
+export declare const StatementLineSchema: GenMessage<StatementLine>;
+
+/**
  * Opens accounts and reads their money. docs/roles.md says which role may
  * call what; docs/errors.md lists every error reason.
  *
@@ -852,6 +1033,18 @@ export declare const AccountService: GenService<{
     methodKind: "unary";
     input: typeof SetDebitMandateRequestSchema;
     output: typeof SetDebitMandateResponseSchema;
+  },
+  /**
+   * An account's statement: its postings in [start_time, end_time), oldest
+   * first, each with the balance after it, and the balances at both ends,
+   * summed from the postings (docs/statements.md).
+   *
+   * @generated from rpc envoi.v1.AccountService.ListStatement
+   */
+  listStatement: {
+    methodKind: "unary";
+    input: typeof ListStatementRequestSchema;
+    output: typeof ListStatementResponseSchema;
   },
 }>;
 
