@@ -86,6 +86,10 @@ environment variables:
   ENVOI_TLS_CLIENT_CERT_FILE       the clients' certificate, for a server with
                                    mutual TLS
   ENVOI_TLS_CLIENT_KEY_FILE        ... and its private key; both or neither
+  ENVOI_WEBHOOKS_ALLOW_HTTP_LOOPBACK  1: a webhook endpoint may be http:// to
+                                   localhost, 127.0.0.1 or [::1] (tests and local
+                                   development only; `envoi webhooks` reads it too
+                                   and then connects to loopback addresses)
   ENVOI_TOKEN_CACHE_S              a live bearer token is looked up again after this;
                                    a revoked token may work this long on a server
                                    that saw it (default: 2; 0 looks up every call)
@@ -139,6 +143,7 @@ class Settings:
     tls_cert_file: str | None = None
     tls_key_file: str | None = None
     tls_client_ca_file: str | None = None
+    webhooks_allow_http_loopback: bool = False
 
     def __post_init__(self):
         for name in (
@@ -284,6 +289,7 @@ def from_environment(env=os.environ, **overrides) -> Settings:
         "tls_cert_file": env.get("ENVOI_TLS_CERT_FILE") or None,
         "tls_key_file": env.get("ENVOI_TLS_KEY_FILE") or None,
         "tls_client_ca_file": env.get("ENVOI_TLS_CLIENT_CA_FILE") or None,
+        "webhooks_allow_http_loopback": env.get("ENVOI_WEBHOOKS_ALLOW_HTTP_LOOPBACK") == "1",
     }
     values.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(**values)
