@@ -127,6 +127,29 @@ def cmd_gateway(args):
     pool.close()
 
 
+def cmd_webhooks(args):
+    """The webhooks worker alone, with its own database role (docs/operations.md)."""
+    import logging
+    import signal
+    import threading
+
+    from envoi.core.runtime import open_pool
+    from envoi.core.webhooks import settings as webhook_settings
+    from envoi.core.webhooks.worker import Worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(message)s")
+    try:
+        settings = webhook_settings.from_environment(database_url=args.database_url)
+    except config.ConfigError as error:
+        sys.exit(f"envoi webhooks: {error}")
+    pool = open_pool(settings.database_url, 4)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    Worker(pool, settings).run(stopping)
+    pool.close()
+
+
 def _with_plugin_settings(format_help, group: str, separator: str):
     """format_help, followed by the settings help of each installed plugin of
     the entry point group (docs/plugins.md, Shipping), loaded only when help
@@ -428,6 +451,26 @@ def _add_gateway(commands):
     gateway.format_help = _with_plugin_settings(gateway.format_help, "envoi.channels", "\n")
 
 
+def _add_webhooks(commands):
+    from envoi.core.webhooks.settings import WEBHOOKS_HELP
+
+    webhooks = commands.add_parser(
+        "webhooks",
+        help="run the worker that delivers events to merchants' webhook endpoints",
+        epilog=WEBHOOKS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Deliver outbox events to merchants' webhook endpoints (signed JSON "
+        "POSTs, at least once, in order per endpoint, retried with backoff for 3 days). "
+        "Run one or more, beside `envoi serve`; SIGTERM finishes the sends in flight.",
+    )
+    webhooks.add_argument(
+        "--database-url",
+        help="the worker's PostgreSQL URL, a member of envoi_webhooks "
+        "(default: ENVOI_WEBHOOKS_DATABASE_URL)",
+    )
+    webhooks.set_defaults(handler=cmd_webhooks)
+
+
 def _add_plugins_and_migrate(commands):
     plugins_command = commands.add_parser(
         "plugins",
@@ -648,6 +691,7 @@ def _add_transfer(commands):
 COMMAND_GROUPS = (
     _add_serve,
     _add_gateway,
+    _add_webhooks,
     _add_plugins_and_migrate,
     _add_token,
     _add_parse,

@@ -7,7 +7,6 @@ but not read it back, and the answer kept for a retry has it removed.
 Delivery itself is the `envoi webhooks` worker's (core/webhooks/worker.py).
 """
 
-from envoi.client import errors
 from envoi.core.api import page_tokens, proto_rows
 from envoi.core.api.api_key_service import without_secret
 from envoi.core.api.event_service import encode_cursor
@@ -158,13 +157,7 @@ class WebhookService(webhook_service_pb2_grpc.WebhookServiceServicer):
 
     @staticmethod
     def _own_endpoint(conn, endpoint_id: str, *, lock: bool = False) -> dict:
-        """The endpoint, if the caller may reach it: another merchant's is
-        answered as not found, so its existence is not told."""
+        """The endpoint, if the caller may reach it (a merchant: its own)."""
         endpoint = endpoints.get(conn, endpoint_id, lock=lock)
-        try:
-            require_own_account(current_caller.get(), str(endpoint["account_id"]))
-        except errors.PermissionDenied:
-            raise errors.WebhookEndpointNotFound(
-                "no such webhook endpoint", metadata={"endpoint_id": endpoint_id}
-            ) from None
+        require_own_account(current_caller.get(), str(endpoint["account_id"]))
         return endpoint
