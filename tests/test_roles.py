@@ -313,8 +313,8 @@ CALLS = {
     "/envoi.v1.WebhookService/DeleteWebhookEndpoint": lambda client, s: (
         client.delete_webhook_endpoint(s.webhook[0])
     ),
-    "/envoi.v1.WebhookService/RotateWebhookSecret": lambda client, s: (
-        client.rotate_webhook_secret(s.webhook[0])
+    "/envoi.v1.WebhookService/RotateWebhookSecret": lambda client, s: client.rotate_webhook_secret(
+        s.webhook[0]
     ),
     "/envoi.v1.WebhookService/ListWebhookDeliveries": lambda client, s: (
         client.list_webhook_deliveries(s.webhook[0])

@@ -48,24 +48,30 @@ class Limits:
 
 def post(url: str, body: bytes, headers: dict[str, str], limits: Limits) -> Outcome:
     started = time.monotonic()
+    deadline = started + limits.timeout_s
+    status, excerpt = None, ""
     try:
-        status, excerpt = _post(url, body, headers, limits, started + limits.timeout_s)
+        status, excerpt = _post(url, body, headers, limits, deadline)
         error = _status_error(status)
-    except AddressRefused:
-        status, excerpt, error = None, "", "ADDRESS_REFUSED"
-    except socket.gaierror:
-        status, excerpt, error = None, "", "DNS"
-    except ssl.SSLError:
-        status, excerpt, error = None, "", "TLS"
-    except (TimeoutError, socket.timeout):
-        status, excerpt, error = None, "", "TIMEOUT"
-    except http.client.HTTPException:
-        status, excerpt, error = None, "", "PROTOCOL"
-    except OSError:
-        late = time.monotonic() >= started + limits.timeout_s
-        status, excerpt, error = None, "", "TIMEOUT" if late else "CONNECT"
+    except Exception as failure:  # noqa: BLE001 - every failure is a class in the log
+        # Past the deadline, the watchdog shut the socket: whatever broke, it was time.
+        error = "TIMEOUT" if time.monotonic() >= deadline else _error_class(failure)
     latency_ms = int((time.monotonic() - started) * 1000)
     return Outcome(status, latency_ms, error, excerpt)
+
+
+def _error_class(failure: Exception) -> str:
+    for kind, name in (
+        (AddressRefused, "ADDRESS_REFUSED"),
+        (socket.gaierror, "DNS"),
+        (ssl.SSLError, "TLS"),
+        (TimeoutError, "TIMEOUT"),
+        (http.client.HTTPException, "PROTOCOL"),
+        (OSError, "CONNECT"),
+    ):
+        if isinstance(failure, kind):
+            return name
+    return "PROTOCOL"
 
 
 def _status_error(status: int) -> str | None:
