@@ -94,8 +94,9 @@ export declare type WebhookAttempt = Message<"envoi.v1.WebhookAttempt"> & {
   latencyMs: bigint;
 
   /**
-   * Why it failed, when it did: HTTP_STATUS, TIMEOUT, CONNECT, TLS,
-   * REDIRECT, RESPONSE_TOO_LARGE, ADDRESS_REFUSED, PROTOCOL.
+   * Why it failed, when it did: HTTP_STATUS (not 2xx), TIMEOUT, CONNECT,
+   * DNS, TLS, REDIRECT (never followed), ADDRESS_REFUSED (not a public
+   * address), PROTOCOL (not HTTP).
    *
    * @generated from field: string error_class = 4;
    */

@@ -40,7 +40,7 @@ export declare type CreateWebhookEndpointRequest = Message<"envoi.v1.CreateWebho
   url: string;
 
   /**
-   * 1 to 64 event types, each once (not UNSPECIFIED).
+   * At least one event type, each once (not UNSPECIFIED).
    *
    * @generated from field: repeated envoi.v1.EventType event_types = 4;
    */
