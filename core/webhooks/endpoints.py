@@ -30,13 +30,7 @@ def new_secret(conn, endpoint_id: str) -> str:
 
 def create(conn, account_id: str, url: str, event_types: list[str]) -> tuple[dict, str]:
     """A new endpoint of a merchant account: (its row, its secret)."""
-    # The account's row lock serialises creations, for the count below.
-    account = accounts.get_account(conn, account_id, lock=True)
-    if account["kind"] != "MERCHANT":
-        raise errors.InvalidArgument(
-            "webhooks are for merchant accounts",
-            field_violations={"account_id": "must be a MERCHANT account"},
-        )
+    accounts.lock_merchant_account(conn, account_id, "webhooks")
     live = conn.execute(
         "SELECT count(*) FROM webhook_endpoints WHERE account_id = %s AND delete_time IS NULL",
         (account_id,),
