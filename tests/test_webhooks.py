@@ -17,6 +17,7 @@ from envoi.client import errors, verify_webhook
 from envoi.client.webhooks import WebhookSignatureError
 from envoi.core.testing import settings_with
 from envoi.core.webhooks import endpoints
+from envoi.core.webhooks.settings import NUMBER_FIELDS
 
 WAIT_S = 60.0
 WORKER_ENV = {
@@ -398,3 +399,46 @@ def test_the_server_role_cannot_read_a_secret(server_database_url, shop):
     with psycopg.connect(server_database_url, autocommit=True) as conn:
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("SELECT secret FROM webhook_secrets")
+
+
+def test_two_workers_share_the_queues_and_send_each_delivery_once_in_order(
+    shop, receiver, worker, admin, webhooks_database_url, tmp_path
+):
+    account_id, client = shop
+    second = WorkerProcess(webhooks_database_url, tmp_path / "second.log")
+    second.start()
+    try:
+        names = [f"shared{n}" for n in range(4)]
+        for name in names:
+            client.create_webhook_endpoint(account_id, receiver.url(name), ["TRANSFER_COMPLETED"])
+        amounts = credits(admin, account_id, 12)
+        for name in names:
+            wait_for(lambda n=name: len(receiver.answered_to(n)) == 12, name, WAIT_S)
+    finally:
+        second.stop()
+    assert second.process.returncode == 0
+    for name in names:
+        assert amounts_of(receiver.requests_to(name)) == amounts, name
+
+
+def test_the_worker_needs_its_database_url_and_documents_its_settings():
+    done = subprocess.run(
+        [sys.executable, "-m", "envoi.core.cli", "webhooks"],
+        env=envoi_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0 and "ENVOI_WEBHOOKS_DATABASE_URL" in done.stderr
+    shown = subprocess.run(
+        [sys.executable, "-m", "envoi.core.cli", "webhooks", "--help"],
+        env=envoi_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    read = {f"ENVOI_WEBHOOKS_{f.name.upper()}" for f in NUMBER_FIELDS} | {
+        "ENVOI_WEBHOOKS_DATABASE_URL",
+        "ENVOI_WEBHOOKS_ALLOW_HTTP_LOOPBACK",
+    }
+    assert {name for name in read if f"  {name} " not in shown} == set()

@@ -31,7 +31,7 @@ def _delivery(row: dict) -> webhook_pb2.WebhookDelivery:
 
 
 def _delivery_id(check: RequestCheck, value: str) -> int:
-    if not value.isdigit() or not 0 < int(value) <= MAX_DELIVERY_ID:
+    if not (value.isascii() and value.isdigit()) or not 0 < int(value) <= MAX_DELIVERY_ID:
         check.fail("delivery_id", "must be a delivery_id from ListWebhookDeliveries")
         return 0
     return int(value)

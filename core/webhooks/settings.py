@@ -58,14 +58,22 @@ class WebhookSettings:
             raise ConfigError("ENVOI_WEBHOOKS_RETRY_MAX_S must be at least the base")
 
 
+# The numbers read from ENVOI_WEBHOOKS_<NAME>; the URL and the flag are read apart.
+NUMBER_FIELDS = tuple(
+    field
+    for field in dataclasses.fields(WebhookSettings)
+    if field.name not in ("database_url", "max_response_bytes", "allow_http_loopback")
+)
+
+
 def from_environment(env=os.environ, database_url: str | None = None) -> WebhookSettings:
     url = database_url or env.get("ENVOI_WEBHOOKS_DATABASE_URL")
     if not url:
         raise ConfigError("set ENVOI_WEBHOOKS_DATABASE_URL (a member of envoi_webhooks)")
     values = {}
-    for field in dataclasses.fields(WebhookSettings):
+    for field in NUMBER_FIELDS:
         raw = env.get(f"ENVOI_WEBHOOKS_{field.name.upper()}")
-        if field.name in ("database_url", "max_response_bytes", "allow_http_loopback") or not raw:
+        if not raw:
             continue
         try:
             values[field.name] = field.type(raw) if field.type is int else float(raw)
