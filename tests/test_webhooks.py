@@ -105,6 +105,12 @@ def deliveries_of(client, endpoint_id: str) -> list:
     return list(reversed(client.list_webhook_deliveries(endpoint_id, page_size=100).deliveries))
 
 
+def hook(shop, receiver, path: str, event_types=("TRANSFER_COMPLETED",)):
+    """A new endpoint of the shop at the receiver's `path`: the create answer."""
+    account_id, client = shop
+    return client.create_webhook_endpoint(account_id, receiver.url(path), event_types)
+
+
 def first_attempt(client, endpoint_id: str):
     """The first attempt of the endpoint's first delivery, once there is one."""
     wait_for(lambda: deliveries_of(client, endpoint_id)[0].attempts, "an attempt", WAIT_S)
@@ -113,9 +119,7 @@ def first_attempt(client, endpoint_id: str):
 
 def test_each_event_reaches_each_endpoint_once_in_order_signed(shop, receiver, worker, admin):
     account_id, client = shop
-    created = client.create_webhook_endpoint(
-        account_id, receiver.url("signed"), ["TRANSFER_COMPLETED"]
-    )
+    created = hook(shop, receiver, "signed")
     assert created.secret.startswith("whsec_")
     amounts = credits(admin, account_id, 5)
     wait_for(lambda: len(receiver.answered_to("signed")) == 5, "5 deliveries", WAIT_S)
@@ -140,9 +144,7 @@ def test_each_event_reaches_each_endpoint_once_in_order_signed(shop, receiver, w
 def test_a_failing_endpoint_is_retried_in_order_until_it_recovers(shop, receiver, worker, admin):
     account_id, client = shop
     receiver.behaviours["flaky"] = "fail"
-    endpoint = client.create_webhook_endpoint(
-        account_id, receiver.url("flaky"), ["TRANSFER_COMPLETED"]
-    ).endpoint
+    endpoint = hook(shop, receiver, "flaky").endpoint
     amounts = credits(admin, account_id, 3)
     # The head is retried; the others wait behind it.
     wait_for(lambda: len(receiver.requests_to("flaky")) >= 3, "3 attempts", WAIT_S)
@@ -161,10 +163,8 @@ def test_a_hanging_endpoint_slows_no_other(shop, receiver, worker, admin):
     receiver.behaviours["hangs"] = "hang"
     receiver.behaviours["huge"] = "huge"
     receiver.behaviours["redirects"] = "redirect"
-    urls = {name: receiver.url(name) for name in ("hangs", "huge", "redirects", "fast")}
     ids = {
-        name: client.create_webhook_endpoint(account_id, url, ["TRANSFER_COMPLETED"]).endpoint
-        for name, url in urls.items()
+        name: hook(shop, receiver, name).endpoint for name in ("hangs", "huge", "redirects", "fast")
     }
     amounts = credits(admin, account_id, 4)
     # All of them reach the fast endpoint while the hanging one holds its first.
@@ -184,8 +184,8 @@ def test_a_hanging_endpoint_slows_no_other(shop, receiver, worker, admin):
 def test_a_failing_endpoint_is_disabled_and_its_owner_told(shop, receiver, worker, admin, db):
     account_id, client = shop
     receiver.behaviours["down"] = "fail"
-    down = client.create_webhook_endpoint(account_id, receiver.url("down"), ["TRANSFER_COMPLETED"])
-    client.create_webhook_endpoint(account_id, receiver.url("told"), ["WEBHOOK_ENDPOINT_DISABLED"])
+    down = hook(shop, receiver, "down")
+    hook(shop, receiver, "told", ["WEBHOOK_ENDPOINT_DISABLED"])
     credits(admin, account_id, 2)
     wait_for(lambda: receiver.answered_to("told"), "the owner told", WAIT_S)
     told = json.loads(receiver.answered_to("told")[0].body)
@@ -202,9 +202,7 @@ def test_a_failing_endpoint_is_disabled_and_its_owner_told(shop, receiver, worke
 def test_a_killed_worker_resends_only_what_was_not_acknowledged(shop, receiver, worker, admin, db):
     account_id, client = shop
     receiver.behaviours["crash"] = "ok"
-    endpoint = client.create_webhook_endpoint(
-        account_id, receiver.url("crash"), ["TRANSFER_COMPLETED"]
-    ).endpoint
+    endpoint = hook(shop, receiver, "crash").endpoint
     first = credits(admin, account_id, 3)
     wait_for(lambda: len(receiver.answered_to("crash")) == 3, "3 acknowledged", WAIT_S)
     wait_for(
@@ -235,9 +233,7 @@ def test_a_killed_worker_resends_only_what_was_not_acknowledged(shop, receiver, 
 
 def test_rotation_signs_with_both_secrets_for_a_day(shop, receiver, worker, admin):
     account_id, client = shop
-    created = client.create_webhook_endpoint(
-        account_id, receiver.url("rotated"), ["TRANSFER_COMPLETED"]
-    )
+    created = hook(shop, receiver, "rotated")
     rotated = client.rotate_webhook_secret(created.endpoint.endpoint_id)
     assert rotated.secret != created.secret
     credits(admin, account_id, 1)
@@ -251,9 +247,7 @@ def test_rotation_signs_with_both_secrets_for_a_day(shop, receiver, worker, admi
 
 def test_redeliver_sends_the_same_event_again(shop, receiver, worker, admin):
     account_id, client = shop
-    endpoint = client.create_webhook_endpoint(
-        account_id, receiver.url("again"), ["TRANSFER_COMPLETED"]
-    ).endpoint
+    endpoint = hook(shop, receiver, "again").endpoint
     credits(admin, account_id, 1)
     wait_for(lambda: receiver.answered_to("again"), "a delivery", WAIT_S)
     first = deliveries_of(client, endpoint.endpoint_id)[0]
@@ -266,14 +260,10 @@ def test_redeliver_sends_the_same_event_again(shop, receiver, worker, admin):
 
 def test_a_deleted_endpoint_gets_nothing_more(shop, receiver, worker, admin):
     account_id, client = shop
-    endpoint = client.create_webhook_endpoint(
-        account_id, receiver.url("deleted"), ["TRANSFER_COMPLETED"]
-    ).endpoint
+    endpoint = hook(shop, receiver, "deleted").endpoint
     client.delete_webhook_endpoint(endpoint.endpoint_id)
     assert client.list_webhook_endpoints(account_id) == []
-    watcher = client.create_webhook_endpoint(
-        account_id, receiver.url("alive"), ["TRANSFER_COMPLETED"]
-    )
+    watcher = hook(shop, receiver, "alive")
     credits(admin, account_id, 1)
     wait_for(lambda: receiver.answered_to("alive"), "the live endpoint", WAIT_S)
     assert receiver.requests_to("deleted") == []
@@ -376,9 +366,7 @@ def test_a_retry_of_create_answers_the_endpoint_without_its_secret(shop):
 
 def test_deliveries_are_listed_page_by_page(shop, receiver, worker, admin):
     account_id, client = shop
-    endpoint = client.create_webhook_endpoint(
-        account_id, receiver.url("paged"), ["TRANSFER_COMPLETED"]
-    ).endpoint
+    endpoint = hook(shop, receiver, "paged").endpoint
     credits(admin, account_id, 5)
     wait_for(lambda: len(receiver.answered_to("paged")) == 5, "5 deliveries", WAIT_S)
     seen, token = [], ""
@@ -410,7 +398,7 @@ def test_two_workers_share_the_queues_and_send_each_delivery_once_in_order(
     try:
         names = [f"shared{n}" for n in range(4)]
         for name in names:
-            client.create_webhook_endpoint(account_id, receiver.url(name), ["TRANSFER_COMPLETED"])
+            hook(shop, receiver, name)
         amounts = credits(admin, account_id, 12)
         for name in names:
             wait_for(lambda n=name: len(receiver.answered_to(n)) == 12, name, WAIT_S)
