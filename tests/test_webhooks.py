@@ -42,8 +42,10 @@ class WorkerProcess:
         self.env = envoi_env(ENVOI_WEBHOOKS_DATABASE_URL=database_url, **WORKER_ENV)
         self.log_path = log_path
         self.process = None
+        self.starts = 0
 
     def start(self):
+        self.starts += 1
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "envoi.core.cli", "webhooks"],
@@ -51,6 +53,18 @@ class WorkerProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
+
+    def wait_until_delivering(self):
+        """Its signal handlers are set and it reads the queue (its log says so
+        once per start)."""
+        wait_for(
+            lambda: self.log_path.read_bytes().count(b"delivering") == self.starts,
+            "the worker",
+            WAIT_S,
+        )
+
+    def deliveries_logged(self) -> int:
+        return self.log_path.read_bytes().count(b" envoi.webhooks delivery ")
 
     def kill(self):
         self.process.send_signal(signal.SIGKILL)
@@ -72,6 +86,7 @@ def receiver():
 def worker(webhooks_database_url, tmp_path_factory, grpc_server):
     process = WorkerProcess(webhooks_database_url, tmp_path_factory.mktemp("wh") / "worker.log")
     process.start()
+    process.wait_until_delivering()
     yield process
     process.stop()
     assert process.process.returncode == 0, process.log_path.read_text()[-2000:]
@@ -218,6 +233,7 @@ def test_a_killed_worker_resends_only_what_was_not_acknowledged(shop, receiver, 
     receiver.behaviours["crash"] = "ok"
     gate.set()
     worker.start()
+    worker.wait_until_delivering()
     # The held answer went to a dead connection: 3 answered before, 3 after.
     wait_for(lambda: len(receiver.answered_to("crash")) == 6, "the rest after restart", WAIT_S)
     got = amounts_of(receiver.requests_to("crash"))
@@ -395,6 +411,7 @@ def test_two_workers_share_the_queues_and_send_each_delivery_once_in_order(
     account_id, client = shop
     second = WorkerProcess(webhooks_database_url, tmp_path / "second.log")
     second.start()
+    second.wait_until_delivering()
     try:
         names = [f"shared{n}" for n in range(4)]
         for name in names:
@@ -405,6 +422,7 @@ def test_two_workers_share_the_queues_and_send_each_delivery_once_in_order(
     finally:
         second.stop()
     assert second.process.returncode == 0
+    assert second.deliveries_logged() > 0  # it took its share
     for name in names:
         assert amounts_of(receiver.requests_to(name)) == amounts, name
 

@@ -55,6 +55,7 @@ class Worker:
         """Until `stopping` is set; then wait for the sends in flight (bounded by
         their timeouts), so that none is left to be sent again."""
         next_housekeeping = 0.0
+        log.info("delivering, %d endpoints at once", self.settings.concurrency)
         with futures.ThreadPoolExecutor(self.settings.concurrency, "envoi-webhook") as pool:
             while not stopping.is_set():
                 if time.monotonic() >= next_housekeeping:
