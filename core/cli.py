@@ -134,15 +134,18 @@ def cmd_webhooks(args):
     import threading
 
     from envoi.core.runtime import open_pool
+    from envoi.core.schema import db_roles
     from envoi.core.webhooks import settings as webhook_settings
     from envoi.core.webhooks.worker import Worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(message)s")
     try:
         settings = webhook_settings.from_environment(database_url=args.database_url)
+        db_roles.check_schema_current(settings.database_url)
     except config.ConfigError as error:
         sys.exit(f"envoi webhooks: {error}")
-    pool = open_pool(settings.database_url, 4)
+    # A connection per sending thread at most, for the short writes after each POST.
+    pool = open_pool(settings.database_url, min(settings.concurrency + 1, 32))
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())

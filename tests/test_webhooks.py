@@ -18,6 +18,7 @@ from envoi.client.webhooks import WebhookSignatureError
 from envoi.core.testing import settings_with
 from envoi.core.webhooks import endpoints
 from envoi.core.webhooks.settings import NUMBER_FIELDS
+from envoi.v1 import event_pb2
 
 WAIT_S = 60.0
 WORKER_ENV = {
@@ -212,6 +213,15 @@ def test_a_failing_endpoint_is_disabled_and_its_owner_told(shop, receiver, worke
     assert states == [3, 1]  # the head FAILED; the next one is kept, never sent
     with pytest.raises(errors.WebhookEndpointDisabled):
         client.rotate_webhook_secret(down.endpoint.endpoint_id)
+    # The account's own stream has it too, after the two credits.
+    with client.watch_events(account_id, timeout_s=WAIT_S) as stream:
+        events = [event for _, event in zip(range(3), stream, strict=False)]
+    assert [e.type for e in events] == [
+        event_pb2.EVENT_TYPE_TRANSFER_COMPLETED,
+        event_pb2.EVENT_TYPE_TRANSFER_COMPLETED,
+        event_pb2.EVENT_TYPE_WEBHOOK_ENDPOINT_DISABLED,
+    ]
+    assert events[2].webhook_endpoint_id == down.endpoint.endpoint_id
 
 
 def test_a_killed_worker_resends_only_what_was_not_acknowledged(shop, receiver, worker, admin, db):
