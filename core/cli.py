@@ -68,16 +68,34 @@ def _print_message(message) -> None:
 
 
 def cmd_serve(args):
-    from envoi.core import gateway_process, server  # grpc server parts load only for this command
+    # grpc server parts load only for this command
+    from envoi.core import gateway_process, server, webhooks_process
 
     settings = _settings(args)
-    companion = None
-    if not args.no_gateway:
 
-        def companion(urls):
-            return gateway_process.start(settings.listen, urls, args.gateway_listen)
+    def companion(urls):
+        """The child processes beside the server; one function stops them all."""
+        stops = []
+        if not args.no_gateway:
+            stops.append(gateway_process.start(settings.listen, urls, args.gateway_listen))
+        if not args.no_webhooks:
+            stops.append(webhooks_process.start(urls))
+        stops = [stop for stop in stops if stop]
+        return lambda: _stop_all(stops)
 
     server.serve(settings, companion)
+
+
+def _stop_all(stops) -> None:
+    """Stop each child; then raise the first one's SystemExit (one exited on its own)."""
+    exits = []
+    for stop in stops:
+        try:
+            stop()
+        except SystemExit as exit_:
+            exits.append(exit_)
+    if exits:
+        raise exits[0]
 
 
 def cmd_gateway(args):
@@ -398,7 +416,8 @@ def _add_serve(commands):
         description="Serve envoi over gRPC, with health checking and reflection, as the "
         "server's database role. Applies migrations first with the owner's URL (embedded "
         "database, or ENVOI_MIGRATION_DATABASE_URL), else checks the schema is current. "
-        "Runs the channel gateway as a separate process. SIGTERM: health turns "
+        "Runs the channel gateway and the webhooks worker as separate processes. "
+        "SIGTERM: health turns "
         "NOT_SERVING, in-flight RPCs finish.",
     )
     serve.add_argument(
@@ -411,6 +430,11 @@ def _add_serve(commands):
     )
     serve.add_argument(
         "--no-gateway", action="store_true", help="do not start the channel gateway's process"
+    )
+    serve.add_argument(
+        "--no-webhooks",
+        action="store_true",
+        help="do not start the webhooks worker's process (run `envoi webhooks` apart)",
     )
     serve.add_argument(
         "--gateway-listen",
@@ -464,7 +488,8 @@ def _add_webhooks(commands):
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Deliver outbox events to merchants' webhook endpoints (signed JSON "
         "POSTs, at least once, in order per endpoint, retried with backoff for 3 days). "
-        "Run one or more, beside `envoi serve`; SIGTERM finishes the sends in flight.",
+        "`envoi serve` runs one (as a child process) when it knows the worker's database "
+        "URL, unless --no-webhooks; more may run apart. SIGTERM finishes the sends in flight.",
     )
     webhooks.add_argument(
         "--database-url",

@@ -21,6 +21,10 @@ environment variables:
   ENVOI_GATEWAY_DATABASE_URL       URL of the gateway's role, a member of
                                    envoi_gateway (its own tables only); needed
                                    with ENVOI_DATABASE_URL when a channel is set up
+  ENVOI_WEBHOOKS_DATABASE_URL      URL of the webhooks worker's role, a member of
+                                   envoi_webhooks: serve then runs `envoi webhooks`
+                                   as a child process (the embedded database's is
+                                   derived; docs/operations.md)
   ENVOI_DATA_DIR                   embedded database and generated key file
                                    (default: ~/.local/share/envoi)
   ENVOI_CODE_KEY                   secret key (>= 32 characters) for the HMAC of
@@ -110,6 +114,7 @@ class Settings:
     database_url: str | None = dataclasses.field(default=None, repr=False)
     migration_database_url: str | None = dataclasses.field(default=None, repr=False)
     gateway_database_url: str | None = dataclasses.field(default=None, repr=False)
+    webhooks_database_url: str | None = dataclasses.field(default=None, repr=False)
     data_dir: pathlib.Path = pathlib.Path.home() / ".local/share/envoi"
     code_key: bytes | None = dataclasses.field(default=None, repr=False)
     listen: str = "localhost:50051"
@@ -230,6 +235,7 @@ def from_environment(env=os.environ, **overrides) -> Settings:
         "database_url": env.get("ENVOI_DATABASE_URL") or None,
         "migration_database_url": env.get("ENVOI_MIGRATION_DATABASE_URL") or None,
         "gateway_database_url": env.get("ENVOI_GATEWAY_DATABASE_URL") or None,
+        "webhooks_database_url": env.get("ENVOI_WEBHOOKS_DATABASE_URL") or None,
         "data_dir": pathlib.Path(env["ENVOI_DATA_DIR"])
         if env.get("ENVOI_DATA_DIR")
         else Settings.data_dir,

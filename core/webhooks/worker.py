@@ -15,10 +15,12 @@ import threading
 import time
 from concurrent import futures
 
+import psycopg
 import psycopg_pool
 
 from envoi.client.webhooks import SIGNATURE_HEADER, sign_webhook
 from envoi.core.api.event_service import encode_cursor
+from envoi.core.error_causes import cause
 from envoi.core.ledger.transactions import run_in_transaction
 from envoi.core.webhooks import deliveries, fan_out, sender
 from envoi.core.webhooks.settings import WebhookSettings
@@ -50,22 +52,30 @@ class Worker:
         )
         self._in_flight: set[futures.Future] = set()
         self._done = threading.Event()  # a send finished: a slot is free
+        self._next_housekeeping = 0.0
 
     def run(self, stopping: threading.Event) -> None:
         """Until `stopping` is set; then wait for the sends in flight (bounded by
         their timeouts), so that none is left to be sent again."""
-        next_housekeeping = 0.0
         log.info("delivering, %d endpoints at once", self.settings.concurrency)
         with futures.ThreadPoolExecutor(self.settings.concurrency, "envoi-webhook") as pool:
             while not stopping.is_set():
-                if time.monotonic() >= next_housekeeping:
-                    run_in_transaction(self.pool, deliveries.erase_unused_secrets)
-                    next_housekeeping = time.monotonic() + HOUSEKEEPING_EVERY_S
-                busy = self.step(pool)
+                try:
+                    self._housekeeping()
+                    busy = self.step(pool)
+                except (psycopg.OperationalError, psycopg_pool.PoolTimeout) as unavailable:
+                    # The database went away for a while: try again, never exit for it.
+                    log.warning("database unavailable: %s", cause(unavailable))
+                    busy = False
                 if not busy:
                     self._done.wait(self.settings.poll_s)
                     self._done.clear()
             futures.wait(list(self._in_flight))
+
+    def _housekeeping(self) -> None:
+        if time.monotonic() >= self._next_housekeeping:
+            run_in_transaction(self.pool, deliveries.erase_unused_secrets)
+            self._next_housekeeping = time.monotonic() + HOUSEKEEPING_EVERY_S
 
     def step(self, pool: futures.Executor) -> bool:
         """Fan out one batch, and start what is due; True when there may be more now."""
