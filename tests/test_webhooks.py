@@ -5,18 +5,20 @@ huge body, redirects and recovers; the worker killed (SIGKILL) and restarted."""
 
 import json
 import signal
+import ssl
 import subprocess
 import sys
 import threading
 
 import pytest
 from server_process import envoi_env, wait_for
+from test_tls import CertificateAuthority
 from webhook_receiver import Receiver
 
 from envoi.client import errors, verify_webhook
 from envoi.client.webhooks import WebhookSignatureError
 from envoi.core.testing import settings_with
-from envoi.core.webhooks import endpoints
+from envoi.core.webhooks import endpoints, sender
 from envoi.core.webhooks.settings import NUMBER_FIELDS
 from envoi.v1 import event_pb2
 
@@ -458,3 +460,16 @@ def test_the_worker_needs_its_database_url_and_documents_its_settings():
         "ENVOI_WEBHOOKS_ALLOW_HTTP_LOOPBACK",
     }
     assert {name for name in read if f"  {name} " not in shown} == set()
+
+
+def test_an_https_endpoint_must_show_a_certificate_the_worker_trusts(tmp_path):
+    """The sender verifies certificates: one from an unknown CA fails with TLS,
+    the request never sent."""
+    issued = CertificateAuthority(tmp_path, "unknown").issue("localhost", server=True)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(issued.cert_file, issued.key_file)
+    with Receiver(context) as https_receiver:
+        limits = sender.Limits(1.0, 2.0, 1024, allow_loopback=True)
+        outcome = sender.post(https_receiver.url("tls"), b"{}", {}, limits)
+        assert (outcome.status_code, outcome.error_class) == (None, "TLS")
+        assert https_receiver.requests_to("tls") == []

@@ -23,7 +23,8 @@ class Received:
 
 
 class Receiver:
-    def __init__(self):
+    def __init__(self, tls_context=None):
+        """tls_context: an ssl.SSLContext to serve https:// instead."""
         self.behaviours: dict[str, str] = {}  # path -> "ok", "fail", "hang", "huge", "redirect"
         self.received: list[Received] = []
         self.answered: list[Received] = []  # those it answered 2xx (the connection may be gone)
@@ -41,10 +42,14 @@ class Receiver:
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        self.scheme = "http"
+        if tls_context is not None:
+            self.server.socket = tls_context.wrap_socket(self.server.socket, server_side=True)
+            self.scheme = "https"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/{path}"
+        return f"{self.scheme}://127.0.0.1:{self.server.server_address[1]}/{path}"
 
     def requests_to(self, path: str) -> list[Received]:
         with self.lock:

@@ -84,7 +84,7 @@ def _status_error(status: int) -> str | None:
 def _post(url, body, headers, limits: Limits, deadline: float) -> tuple[int, str]:
     parts = urllib.parse.urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    sock = _connect(parts.hostname, port, limits)
+    sock = _connect(parts.hostname, port, limits, deadline)
     # The watchdog: past the deadline, whatever the socket waits for ends.
     current = [sock]
     watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), _shut, (current,))
@@ -93,7 +93,12 @@ def _post(url, body, headers, limits: Limits, deadline: float) -> tuple[int, str
         if parts.scheme == "https":
             sock = ssl.create_default_context().wrap_socket(sock, server_hostname=parts.hostname)
             current[0] = sock
-        connection = http.client.HTTPConnection(parts.hostname, port)
+        # The class for its default port only (Host: shop.example, not :443):
+        # the socket, already connected and checked, is handed over.
+        https = parts.scheme == "https"
+        connection = (http.client.HTTPSConnection if https else http.client.HTTPConnection)(
+            parts.hostname, port
+        )
         connection.sock = sock
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         connection.request("POST", path, body=body, headers={**headers, "User-Agent": USER_AGENT})
@@ -105,23 +110,29 @@ def _post(url, body, headers, limits: Limits, deadline: float) -> tuple[int, str
         sock.close()
 
 
-def _connect(host: str, port: int, limits: Limits) -> socket.socket:
-    """A socket to the host's first address, once every address it resolves
-    to is one envoi may reach (a mix could be used to reach the other)."""
+def _connect(host: str, port: int, limits: Limits, deadline: float) -> socket.socket:
+    """A socket to the first of the host's addresses that answers, once every
+    address it resolves to is one envoi may reach (a mix could be used to
+    reach the other)."""
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     for *_, address in infos:
         if address_refusal(address[0], allow_loopback=limits.allow_loopback):
             raise AddressRefused(host)
-    family, kind, proto, _, address = infos[0]
-    sock = socket.socket(family, kind, proto)
-    try:
-        sock.settimeout(limits.connect_timeout_s)
-        sock.connect(address)
-        sock.settimeout(limits.timeout_s)
-    except BaseException:
-        sock.close()
-        raise
-    return sock
+    failure = None
+    for family, kind, proto, _, address in infos:
+        left_s = deadline - time.monotonic()
+        if left_s <= 0:
+            raise TimeoutError(host)
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.settimeout(min(limits.connect_timeout_s, left_s))
+            sock.connect(address)
+            sock.settimeout(limits.timeout_s)
+            return sock
+        except OSError as error:
+            sock.close()
+            failure = error
+    raise failure
 
 
 def _shut(current: list) -> None:
