@@ -101,7 +101,7 @@ class Worker:
 
     def deliver(self, delivery: dict) -> None:
         body = delivery["body"].encode()
-        attempt_time = datetime.datetime.now(datetime.UTC)
+        attempt_time = datetime.datetime.now(datetime.timezone.utc)
         headers = {
             "Content-Type": "application/json",
             "Envoi-Event-Id": encode_cursor(delivery["tx_id"], delivery["event_id"]),
