@@ -68,16 +68,34 @@ def _print_message(message) -> None:
 
 
 def cmd_serve(args):
-    from envoi.core import gateway_process, server  # grpc server parts load only for this command
+    # grpc server parts load only for this command
+    from envoi.core import gateway_process, server, webhooks_process
 
     settings = _settings(args)
-    companion = None
-    if not args.no_gateway:
 
-        def companion(urls):
-            return gateway_process.start(settings.listen, urls, args.gateway_listen)
+    def companion(urls):
+        """The child processes beside the server; one function stops them all."""
+        stops = []
+        if not args.no_gateway:
+            stops.append(gateway_process.start(settings.listen, urls, args.gateway_listen))
+        if not args.no_webhooks:
+            stops.append(webhooks_process.start(urls))
+        stops = [stop for stop in stops if stop]
+        return lambda: _stop_all(stops)
 
     server.serve(settings, companion)
+
+
+def _stop_all(stops) -> None:
+    """Stop each child; then raise the first one's SystemExit (one exited on its own)."""
+    exits = []
+    for stop in stops:
+        try:
+            stop()
+        except SystemExit as exit_:
+            exits.append(exit_)
+    if exits:
+        raise exits[0]
 
 
 def cmd_gateway(args):
@@ -124,6 +142,32 @@ def cmd_gateway(args):
     running.start()
     stopping.wait()
     running.stop()
+    pool.close()
+
+
+def cmd_webhooks(args):
+    """The webhooks worker alone, with its own database role (docs/operations.md)."""
+    import logging
+    import signal
+    import threading
+
+    from envoi.core.runtime import open_pool
+    from envoi.core.schema import db_roles
+    from envoi.core.webhooks import settings as webhook_settings
+    from envoi.core.webhooks.worker import Worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(message)s")
+    try:
+        settings = webhook_settings.from_environment(database_url=args.database_url)
+        db_roles.check_schema_current(settings.database_url)
+    except config.ConfigError as error:
+        sys.exit(f"envoi webhooks: {error}")
+    # A connection per sending thread at most, for the short writes after each POST.
+    pool = open_pool(settings.database_url, min(settings.concurrency + 1, 32))
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    Worker(pool, settings).run(stopping)
     pool.close()
 
 
@@ -405,7 +449,8 @@ def _add_serve(commands):
         description="Serve envoi over gRPC, with health checking and reflection, as the "
         "server's database role. Applies migrations first with the owner's URL (embedded "
         "database, or ENVOI_MIGRATION_DATABASE_URL), else checks the schema is current. "
-        "Runs the channel gateway as a separate process. SIGTERM: health turns "
+        "Runs the channel gateway and the webhooks worker as separate processes. "
+        "SIGTERM: health turns "
         "NOT_SERVING, in-flight RPCs finish.",
     )
     serve.add_argument(
@@ -418,6 +463,11 @@ def _add_serve(commands):
     )
     serve.add_argument(
         "--no-gateway", action="store_true", help="do not start the channel gateway's process"
+    )
+    serve.add_argument(
+        "--no-webhooks",
+        action="store_true",
+        help="do not start the webhooks worker's process (run `envoi webhooks` apart)",
     )
     serve.add_argument(
         "--gateway-listen",
@@ -459,6 +509,27 @@ def _add_gateway(commands):
     gateway.set_defaults(handler=cmd_gateway)
     # Each channel plugin's settings, a block of its own.
     gateway.format_help = _with_plugin_settings(gateway.format_help, "envoi.channels", "\n")
+
+
+def _add_webhooks(commands):
+    from envoi.core.webhooks.settings import WEBHOOKS_HELP
+
+    webhooks = commands.add_parser(
+        "webhooks",
+        help="run the worker that delivers events to merchants' webhook endpoints",
+        epilog=WEBHOOKS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Deliver outbox events to merchants' webhook endpoints (signed JSON "
+        "POSTs, at least once, in order per endpoint, retried with backoff for 3 days). "
+        "`envoi serve` runs one (as a child process) when it knows the worker's database "
+        "URL, unless --no-webhooks; more may run apart. SIGTERM finishes the sends in flight.",
+    )
+    webhooks.add_argument(
+        "--database-url",
+        help="the worker's PostgreSQL URL, a member of envoi_webhooks "
+        "(default: ENVOI_WEBHOOKS_DATABASE_URL)",
+    )
+    webhooks.set_defaults(handler=cmd_webhooks)
 
 
 def _add_plugins_and_migrate(commands):
@@ -726,6 +797,7 @@ def _add_statement(commands):
 COMMAND_GROUPS = (
     _add_serve,
     _add_gateway,
+    _add_webhooks,
     _add_plugins_and_migrate,
     _add_token,
     _add_parse,

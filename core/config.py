@@ -21,6 +21,10 @@ environment variables:
   ENVOI_GATEWAY_DATABASE_URL       URL of the gateway's role, a member of
                                    envoi_gateway (its own tables only); needed
                                    with ENVOI_DATABASE_URL when a channel is set up
+  ENVOI_WEBHOOKS_DATABASE_URL      URL of the webhooks worker's role, a member of
+                                   envoi_webhooks: serve then runs `envoi webhooks`
+                                   as a child process (the embedded database's is
+                                   derived; docs/operations.md)
   ENVOI_DATA_DIR                   embedded database and generated key file
                                    (default: ~/.local/share/envoi)
   ENVOI_CODE_KEY                   secret key (>= 32 characters) for the HMAC of
@@ -90,6 +94,10 @@ environment variables:
   ENVOI_TLS_CLIENT_CERT_FILE       the clients' certificate, for a server with
                                    mutual TLS
   ENVOI_TLS_CLIENT_KEY_FILE        ... and its private key; both or neither
+  ENVOI_WEBHOOKS_ALLOW_HTTP_LOOPBACK  1: a webhook endpoint may be http:// to
+                                   localhost, 127.0.0.1 or [::1] (tests and local
+                                   development only; `envoi webhooks` reads it too
+                                   and then connects to loopback addresses)
   ENVOI_TOKEN_CACHE_S              a live bearer token is looked up again after this;
                                    a revoked token may work this long on a server
                                    that saw it (default: 2; 0 looks up every call)
@@ -110,6 +118,7 @@ class Settings:
     database_url: str | None = dataclasses.field(default=None, repr=False)
     migration_database_url: str | None = dataclasses.field(default=None, repr=False)
     gateway_database_url: str | None = dataclasses.field(default=None, repr=False)
+    webhooks_database_url: str | None = dataclasses.field(default=None, repr=False)
     data_dir: pathlib.Path = pathlib.Path.home() / ".local/share/envoi"
     code_key: bytes | None = dataclasses.field(default=None, repr=False)
     listen: str = "localhost:50051"
@@ -146,6 +155,7 @@ class Settings:
     tls_cert_file: str | None = None
     tls_key_file: str | None = None
     tls_client_ca_file: str | None = None
+    webhooks_allow_http_loopback: bool = False
 
     def __post_init__(self):
         for name in (
@@ -234,6 +244,7 @@ def from_environment(env=os.environ, **overrides) -> Settings:
         "database_url": env.get("ENVOI_DATABASE_URL") or None,
         "migration_database_url": env.get("ENVOI_MIGRATION_DATABASE_URL") or None,
         "gateway_database_url": env.get("ENVOI_GATEWAY_DATABASE_URL") or None,
+        "webhooks_database_url": env.get("ENVOI_WEBHOOKS_DATABASE_URL") or None,
         "data_dir": pathlib.Path(env["ENVOI_DATA_DIR"])
         if env.get("ENVOI_DATA_DIR")
         else Settings.data_dir,
@@ -294,6 +305,7 @@ def from_environment(env=os.environ, **overrides) -> Settings:
         "tls_cert_file": env.get("ENVOI_TLS_CERT_FILE") or None,
         "tls_key_file": env.get("ENVOI_TLS_KEY_FILE") or None,
         "tls_client_ca_file": env.get("ENVOI_TLS_CLIENT_CA_FILE") or None,
+        "webhooks_allow_http_loopback": env.get("ENVOI_WEBHOOKS_ALLOW_HTTP_LOOPBACK") == "1",
     }
     values.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(**values)

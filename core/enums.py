@@ -17,6 +17,7 @@ from envoi.v1 import (
     top_up_pb2,
     transfer_pb2,
     transfer_service_pb2,
+    webhook_pb2,
 )
 
 
@@ -129,6 +130,13 @@ class EventType(TextEnum):
     COLLECTION_CLOSED = "COLLECTION_CLOSED"
     COLLECTION_CANCELLED = "COLLECTION_CANCELLED"
     CODE_RESET = "CODE_RESET"
+    WEBHOOK_ENDPOINT_DISABLED = "WEBHOOK_ENDPOINT_DISABLED"
+
+
+class WebhookDeliveryState(TextEnum):
+    PENDING = "PENDING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
 
 
 class CreateTransferStatus(TextEnum):
@@ -160,4 +168,5 @@ PROTO_ENUMS = {
     TopUpState: top_up_pb2.TopUpState,
     EventType: event_pb2.EventType,
     CreateTransferStatus: transfer_service_pb2.CreateTransferStatus,
+    WebhookDeliveryState: webhook_pb2.WebhookDeliveryState,
 }

@@ -9,22 +9,15 @@ and revokes them when it stops. If the child exits on its own, serve stops too
 
 import logging
 import os
-import signal
-import subprocess
-import sys
-import threading
 
 import psycopg
 
+from envoi.core import child_process
 from envoi.core.auth import api_tokens
 from envoi.core.config import ConfigError
 from envoi.core.startup import DatabaseUrls
 
 log = logging.getLogger("envoi.gateway_process")
-
-STOP_TIMEOUT_S = 30.0
-# The core's secrets: never in the gateway's environment.
-CORE_ONLY_VARIABLES = ("ENVOI_DATABASE_URL", "ENVOI_MIGRATION_DATABASE_URL", "ENVOI_CODE_KEY")
 
 
 def start(target: str, urls: DatabaseUrls, listen: str, env=os.environ):
@@ -41,7 +34,7 @@ def start(target: str, urls: DatabaseUrls, listen: str, env=os.environ):
             "a channel is configured: set ENVOI_GATEWAY_DATABASE_URL (a member of "
             "envoi_gateway, docs/operations.md) or run `envoi serve --no-gateway`"
         )
-    child_env = {k: v for k, v in env.items() if k not in CORE_ONLY_VARIABLES}
+    child_env = child_process.child_environment(env)
     child_env["ENVOI_GATEWAY_DATABASE_URL"] = urls.gateway
     made_token_ids = []
     with psycopg.connect(urls.server, autocommit=True) as conn:
@@ -50,42 +43,18 @@ def start(target: str, urls: DatabaseUrls, listen: str, env=os.environ):
                 token_id, token = api_tokens.create_token(conn, "channel", channel_name=name)
                 made_token_ids.append(token_id)
                 child_env[token_variable(name)] = token
-    child = subprocess.Popen(
-        [sys.executable, "-m", "envoi.core.cli", "gateway", "--target", target, "--listen", listen],
-        env=child_env,
-        start_new_session=True,  # a terminal's Ctrl-C reaches serve, which stops the child
+    stop_child = child_process.start(
+        "channel gateway", ["gateway", "--target", target, "--listen", listen], child_env
     )
-    log.info("channel gateway: process %d (%s)", child.pid, ", ".join(channel_names))
-    stopping = threading.Event()
-    watch = threading.Thread(
-        target=_stop_serve_if_it_exits, args=(child, stopping), name="envoi-gateway", daemon=True
-    )
-    watch.start()
+    log.info("channel gateway: %s", ", ".join(channel_names))
 
     def stop():
-        stopping.set()
-        died = child.poll() is not None
-        if not died:
-            child.send_signal(signal.SIGTERM)
-            try:
-                child.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
-        revoke_tokens(urls.server, made_token_ids)
-        if died:
-            raise SystemExit(
-                f"envoi: the channel gateway exited unexpectedly (exit code {child.returncode})"
-            )
+        try:
+            stop_child()
+        finally:
+            revoke_tokens(urls.server, made_token_ids)
 
     return stop
-
-
-def _stop_serve_if_it_exits(child: subprocess.Popen, stopping: threading.Event) -> None:
-    child.wait()
-    if not stopping.is_set():
-        log.error("the channel gateway exited (code %s): stopping", child.returncode)
-        os.kill(os.getpid(), signal.SIGTERM)  # serve's graceful stop
 
 
 def revoke_tokens(server_url: str, token_ids: list[str]) -> None:

@@ -30,6 +30,7 @@ from envoi.core.api.funding_service import FundingService
 from envoi.core.api.payment_request_service import PaymentRequestService
 from envoi.core.api.payout_service import PayoutService
 from envoi.core.api.transfer_service import TransferService
+from envoi.core.api.webhook_service import WebhookService
 from envoi.core.auth.interceptor import AuthInterceptor
 from envoi.core.config import Settings
 from envoi.core.ledger import accounts, refusals
@@ -53,6 +54,8 @@ from envoi.v1 import (
     payout_service_pb2_grpc,
     transfer_service_pb2,
     transfer_service_pb2_grpc,
+    webhook_service_pb2,
+    webhook_service_pb2_grpc,
 )
 
 log = logging.getLogger("envoi.server")
@@ -66,6 +69,7 @@ SERVICE_NAMES = (
     payment_request_service_pb2.DESCRIPTOR.services_by_name["PaymentRequestService"].full_name,
     api_key_service_pb2.DESCRIPTOR.services_by_name["ApiKeyService"].full_name,
     collection_service_pb2.DESCRIPTOR.services_by_name["CollectionService"].full_name,
+    webhook_service_pb2.DESCRIPTOR.services_by_name["WebhookService"].full_name,
 )
 
 
@@ -89,6 +93,7 @@ async def add_services(
     collection_service_pb2_grpc.add_CollectionServiceServicer_to_server(
         CollectionService(runtime), server
     )
+    webhook_service_pb2_grpc.add_WebhookServiceServicer_to_server(WebhookService(runtime), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for name in ("", *SERVICE_NAMES):

@@ -15,11 +15,13 @@ log = logging.getLogger("envoi.startup")
 
 @dataclasses.dataclass(frozen=True)
 class DatabaseUrls:
-    """One URL per role (docs/operations.md); owner and gateway may be unknown (None)."""
+    """One URL per role (docs/operations.md); owner, gateway and webhooks may be
+    unknown (None)."""
 
     server: str = dataclasses.field(repr=False)
     owner: str | None = dataclasses.field(default=None, repr=False)
     gateway: str | None = dataclasses.field(default=None, repr=False)
+    webhooks: str | None = dataclasses.field(default=None, repr=False)
     # The embedded server's handle: it runs while this is referenced.
     embedded: object | None = dataclasses.field(default=None, repr=False)
     # The embedded database is migrated on the way: the files applied then.
@@ -30,7 +32,10 @@ def database_urls(settings: Settings) -> DatabaseUrls:
     """The configured URLs; unset, the embedded database's, migrated, with its roles."""
     if settings.database_url:
         return DatabaseUrls(
-            settings.database_url, settings.migration_database_url, settings.gateway_database_url
+            settings.database_url,
+            settings.migration_database_url,
+            settings.gateway_database_url,
+            settings.webhooks_database_url,
         )
     pgdata = settings.data_dir / "pgdata"
     owner_url, handle = embedded_postgres.start(pgdata)
@@ -41,6 +46,7 @@ def database_urls(settings: Settings) -> DatabaseUrls:
         db_roles.role_url(owner_url, db_roles.SERVER_ROLE),
         owner_url,
         db_roles.role_url(owner_url, db_roles.GATEWAY_ROLE),
+        db_roles.role_url(owner_url, db_roles.WEBHOOKS_ROLE),
         handle,
         tuple(applied),
     )

@@ -10,8 +10,9 @@ database of its own on that server, dropped at the end.
 
 `database_url` and `db` connect as the owner of the tables (tests read and
 change SQL directly); the server's pool connects as envoi_server
-(`server_database_url`) and the gateway's as envoi_gateway
-(`gateway_database_url`), so a missing grant fails a test (docs/operations.md).
+(`server_database_url`), the gateway's as envoi_gateway
+(`gateway_database_url`) and the webhooks worker's as envoi_webhooks
+(`webhooks_database_url`), so a missing grant fails a test (docs/operations.md).
 
 Each test module gets its own envoi server; a module changes the server's
 settings by overriding the `settings` fixture.
@@ -86,6 +87,13 @@ def gateway_database_url(database_url):
     """The session's database as envoi_gateway, the channel gateway's role."""
     db_roles.enable_login(database_url)
     return db_roles.role_url(database_url, db_roles.GATEWAY_ROLE)
+
+
+@pytest.fixture(scope="session")
+def webhooks_database_url(database_url):
+    """The session's database as envoi_webhooks, the `envoi webhooks` worker's role."""
+    db_roles.enable_login(database_url)
+    return db_roles.role_url(database_url, db_roles.WEBHOOKS_ROLE)
 
 
 @pytest.fixture(scope="module")

@@ -50,6 +50,12 @@ SPEC = {
     "REFUND_EXCEEDS_PAYMENT": (errors.RefundExceedsPayment, grpc.StatusCode.FAILED_PRECONDITION),
     "API_KEY_NOT_FOUND": (errors.ApiKeyNotFound, grpc.StatusCode.NOT_FOUND),
     "API_KEY_REVOKED": (errors.ApiKeyRevoked, grpc.StatusCode.FAILED_PRECONDITION),
+    "WEBHOOK_ENDPOINT_NOT_FOUND": (errors.WebhookEndpointNotFound, grpc.StatusCode.NOT_FOUND),
+    "WEBHOOK_DELIVERY_NOT_FOUND": (errors.WebhookDeliveryNotFound, grpc.StatusCode.NOT_FOUND),
+    "WEBHOOK_ENDPOINT_DISABLED": (
+        errors.WebhookEndpointDisabled,
+        grpc.StatusCode.FAILED_PRECONDITION,
+    ),
     "UNAVAILABLE": (errors.Unavailable, grpc.StatusCode.UNAVAILABLE),
     "HISTORY_NOT_SETTLED": (errors.HistoryNotSettled, grpc.StatusCode.UNAVAILABLE),
     "INTERNAL": (errors.Internal, grpc.StatusCode.INTERNAL),

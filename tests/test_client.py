@@ -197,6 +197,12 @@ def test_every_mutating_call_gets_a_request_id_of_its_own(
     shop.refund_transfer(wallet.confirm_transfer(paid.transfer_id, "111111").transfer_id, 50)
     rotated = shop.rotate_api_key(shop.list_api_keys(shop_id)[0].api_key_id)
     admin.revoke_api_key(rotated.api_key.api_key_id)
+    shop = client_for(admin.create_api_key(shop_id).secret)  # the keys above are revoked
+    hook = shop.create_webhook_endpoint(shop_id, "https://shop.example/h", ["CODE_RESET"])
+    shop.rotate_webhook_secret(hook.endpoint.endpoint_id)
+    with pytest.raises(errors.WebhookDeliveryNotFound):  # still a call with its request_id
+        shop.redeliver("1" + "0" * 15)
+    shop.delete_webhook_endpoint(hook.endpoint.endpoint_id)
 
     pot = wallet.create_collection(bob, "Pot", "ClientTest" + uuid.uuid4().hex[:8])
     wallet.close_collection(pot.collection_id)

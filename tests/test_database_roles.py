@@ -1,6 +1,6 @@
 """Least privilege in the database (migration 0017, docs/operations.md): what the
-server's role (envoi_server) and the gateway's (envoi_gateway) may do to each
-table, over real connections as those roles."""
+server's role (envoi_server), the gateway's (envoi_gateway) and the webhooks
+worker's (envoi_webhooks) may do to each table, over real connections as those roles."""
 
 import psycopg
 import pytest
@@ -12,26 +12,34 @@ from envoi.core.schema import db_roles
 # (and in a migration) what each role gets.
 S, SI, SIU, SID, SIUD = "S", "SI", "SIU", "SID", "SIUD"
 EXPECTED_PRIVILEGES = {
-    # table:            (envoi_server, envoi_gateway)
-    "schema_migrations": (S, ""),
-    "schema_functions": ("", ""),
-    "accounts": (SIU, ""),
-    "transfers": (SIU, ""),
-    "postings": (SI, ""),
-    "outbox_events": (SI, ""),
-    "idempotency_keys": (SID, ""),
-    "api_tokens": (SIU, ""),
-    "identities": (SIUD, ""),
-    "card_top_ups": (SIU, ""),
-    "payouts": (SIU, ""),
-    "deferred_credits": (SID, ""),
-    "collections": (SIU, ""),
-    "code_resets": (SI, ""),
-    "debit_mandate_changes": (SI, ""),
-    "top_up_refunds": (SIU, ""),
-    "channel_intake": ("", SI),
-    "channel_cursors": ("", SIU),
-    "channel_messages": ("", SIU),
+    # table:            (envoi_server, envoi_gateway, envoi_webhooks)
+    "schema_migrations": (S, "", S),
+    "schema_functions": ("", "", ""),
+    "accounts": (SIU, "", S),
+    "transfers": (SIU, "", S),
+    "postings": (SI, "", ""),
+    "outbox_events": (SI, "", SI),
+    "idempotency_keys": (SID, "", ""),
+    "api_tokens": (SIU, "", ""),
+    "identities": (SIUD, "", ""),
+    "card_top_ups": (SIU, "", S),
+    "payouts": (SIU, "", S),
+    "deferred_credits": (SID, "", ""),
+    "collections": (SIU, "", S),
+    "code_resets": (SI, "", S),
+    "debit_mandate_changes": (SI, "", ""),
+    "top_up_refunds": (SIU, "", S),
+    "channel_intake": ("", SI, ""),
+    "channel_cursors": ("", SIU, ""),
+    "channel_messages": ("", SIU, ""),
+    # Webhooks (migration 0023): the server writes secrets it cannot read; the
+    # worker alone reads them. The worker may set an endpoint's disable_time
+    # (a column privilege, not shown here) and nothing else of it.
+    "webhook_endpoints": (SIU, "", S),
+    "webhook_secrets": ("I", "", "SD"),
+    "webhook_deliveries": (SI, "", SIU),
+    "webhook_attempts": (S, "", SI),
+    "webhook_cursor": ("", "", SIU),
 }
 PRIVILEGE_LETTERS = {
     "SELECT": "S",
@@ -63,14 +71,15 @@ def test_every_table_has_decided_privileges(db):
         table: (
             privileges(db, db_roles.SERVER_ROLE, table),
             privileges(db, db_roles.GATEWAY_ROLE, table),
+            privileges(db, db_roles.WEBHOOKS_ROLE, table),
         )
         for table in tables
     }
     assert found == {table: EXPECTED_PRIVILEGES[table] for table in tables}
 
 
-def test_neither_role_owns_a_table_or_is_a_superuser(db):
-    for role in (db_roles.SERVER_ROLE, db_roles.GATEWAY_ROLE):
+def test_no_role_owns_a_table_or_is_a_superuser(db):
+    for role in (db_roles.SERVER_ROLE, db_roles.GATEWAY_ROLE, db_roles.WEBHOOKS_ROLE):
         assert db.execute(
             "SELECT rolsuper OR rolcreaterole OR rolcreatedb OR rolbypassrls"
             " FROM pg_roles WHERE rolname = %s",

@@ -89,6 +89,12 @@ EXPECTED_ALLOWED_ROLES = {
     "/envoi.v1.CollectionService/CloseCollection": {"wallet", "admin"},
     "/envoi.v1.CollectionService/CancelCollection": {"wallet", "admin"},
     "/envoi.v1.CollectionService/ListCollections": {"wallet", "admin"},
+    "/envoi.v1.WebhookService/CreateWebhookEndpoint": {"merchant"},
+    "/envoi.v1.WebhookService/ListWebhookEndpoints": {"merchant", "admin"},
+    "/envoi.v1.WebhookService/DeleteWebhookEndpoint": {"merchant"},
+    "/envoi.v1.WebhookService/RotateWebhookSecret": {"merchant"},
+    "/envoi.v1.WebhookService/ListWebhookDeliveries": {"merchant", "admin"},
+    "/envoi.v1.WebhookService/Redeliver": {"merchant"},
 }
 ROLE_CALLERS = ("channel", "wallet", "merchant", "admin", "ledger")
 UNAUTHENTICATED_CALLERS = ("no_token", "unknown_token", "revoked_token")
@@ -188,6 +194,8 @@ class Subject:
     # association (the wallet gives its code).
     refundable: tuple[str, str]
     payee_identity: identity_pb2.Identity  # linked to payee_id: whom a request asks
+    # A live webhook endpoint of merchant_id, and a delivery of it.
+    webhook: tuple[str, str]
 
 
 # One valid request per RPC, which succeeds for every role allowed to call it.
@@ -309,6 +317,24 @@ CALLS = {
     "/envoi.v1.TransferService/RefundTransfer": lambda client, s: client.refund_transfer(
         s.refundable[0], 100, code=s.refundable[1]
     ),
+    "/envoi.v1.WebhookService/CreateWebhookEndpoint": lambda client, s: (
+        client.create_webhook_endpoint(
+            s.merchant_id, "https://shop.example/envoi-hooks", ["TRANSFER_COMPLETED"]
+        )
+    ),
+    "/envoi.v1.WebhookService/ListWebhookEndpoints": lambda client, s: (
+        client.list_webhook_endpoints(s.merchant_id)
+    ),
+    "/envoi.v1.WebhookService/DeleteWebhookEndpoint": lambda client, s: (
+        client.delete_webhook_endpoint(s.webhook[0])
+    ),
+    "/envoi.v1.WebhookService/RotateWebhookSecret": lambda client, s: client.rotate_webhook_secret(
+        s.webhook[0]
+    ),
+    "/envoi.v1.WebhookService/ListWebhookDeliveries": lambda client, s: (
+        client.list_webhook_deliveries(s.webhook[0])
+    ),
+    "/envoi.v1.WebhookService/Redeliver": lambda client, s: client.redeliver(s.webhook[1]),
     "/envoi.v1.TransferService/CreateTransfers": lambda client, s: client.create_transfers(
         [{"from_account_id": s.settlement_id, "to_account_id": s.payee_id, "amount_cents": 100}],
         mode="ALL_OR_NOTHING",
@@ -365,6 +391,35 @@ def new_subject_api_key(database_url, merchant_id: str) -> str:
         return api_tokens.create_token(
             conn, "merchant", merchant_account_id=merchant_id, label=SUBJECT_KEY_LABEL
         )[0]
+
+
+def new_subject_webhook(database_url, merchant_id: str) -> tuple[str, str]:
+    """A live endpoint of the merchant with one delivery, for one call; those
+    made for earlier calls are deleted, so that it stays below its number of
+    endpoints."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE webhook_endpoints SET delete_time = now()"
+            " WHERE account_id = %s AND delete_time IS NULL",
+            (merchant_id,),
+        )
+        endpoint_id = conn.execute(
+            "INSERT INTO webhook_endpoints (account_id, url, event_types)"
+            " VALUES (%s, 'https://shop.example/hooks', '{TRANSFER_COMPLETED}')"
+            " RETURNING endpoint_id",
+            (merchant_id,),
+        ).fetchone()[0]
+        conn.execute(
+            "INSERT INTO webhook_secrets (endpoint_id, secret) VALUES (%s, 'whsec_roles')",
+            (endpoint_id,),
+        )
+        delivery_id = conn.execute(
+            "INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type, body)"
+            " SELECT %s, max(event_id), 'TRANSFER_COMPLETED', '{}' FROM outbox_events"
+            " RETURNING delivery_id",
+            (endpoint_id,),
+        ).fetchone()[0]
+    return str(endpoint_id), str(delivery_id)
 
 
 @pytest.fixture
@@ -426,6 +481,7 @@ def subject_for(
             open_account("SETTLEMENT", balance_cents=100),
             refundable_payment(caller),
             payee_identity,
+            new_subject_webhook(database_url, merchant[0]),
         )
 
     def refundable_payment(caller) -> tuple[str, str]:

@@ -482,14 +482,19 @@ def port_open(port: int) -> bool:
 
 def gateway_process_of(server: ServerProcess) -> psutil.Process:
     """The `envoi gateway` child of an `envoi serve`."""
+    return child_process_of(server, "gateway")
+
+
+def child_process_of(server: ServerProcess, command: str) -> psutil.Process:
+    """The `envoi COMMAND` child of an `envoi serve`."""
 
     def found():
         for child in psutil.Process(server.process.pid).children():
-            if "gateway" in child.cmdline():
+            if command in child.cmdline():
                 return child
         return None
 
-    return wait_for(found, "the gateway's process")
+    return wait_for(found, f"the {command} process")
 
 
 TWITTER_TEST_ENV = {
@@ -543,6 +548,29 @@ def test_serve_stops_with_a_failure_code_when_its_gateway_dies(start_server, ext
     assert server.process.wait(timeout=SHUTDOWN_GRACE_S + 10) != 0, server.log()
     assert "channel gateway exited" in server.log()
     assert live_channel_tokens(db) == tokens_before
+
+
+def test_serve_runs_the_webhooks_worker_without_the_cores_secrets(
+    start_server, external_db_env, webhooks_database_url
+):
+    server = start_server({**external_db_env, "ENVOI_WEBHOOKS_DATABASE_URL": webhooks_database_url})
+    worker = child_process_of(server, "webhooks")
+    worker_env = worker.environ()
+    for name in ("ENVOI_DATABASE_URL", "ENVOI_MIGRATION_DATABASE_URL", "ENVOI_CODE_KEY"):
+        assert name not in worker_env
+    assert "envoi_webhooks" in worker_env["ENVOI_WEBHOOKS_DATABASE_URL"]
+    # A dead worker takes serve down (exit 1), as the gateway does.
+    worker.kill()
+    assert server.process.wait(timeout=SHUTDOWN_GRACE_S + 10) != 0, server.log()
+    assert "webhooks worker exited" in server.log()
+
+
+def test_serve_without_the_workers_url_runs_no_worker(start_server, external_db_env):
+    server = start_server(external_db_env)
+    assert "webhooks: not started" in server.log()
+    assert all(
+        "webhooks" not in child.cmdline() for child in psutil.Process(server.process.pid).children()
+    )
 
 
 def live_channel_tokens(db) -> int:

@@ -14,6 +14,7 @@ from envoi.core.enums import (
     TopUpState,
     TransferKind,
     TransferState,
+    WebhookDeliveryState,
 )
 from envoi.v1 import (
     account_pb2,
@@ -25,6 +26,7 @@ from envoi.v1 import (
     payout_pb2,
     top_up_pb2,
     transfer_pb2,
+    webhook_pb2,
 )
 
 
@@ -218,6 +220,8 @@ def event(row: dict, cursor: str, subject: dict | None = None) -> event_pb2.Even
         message.collection.CopyFrom(collection(subject))
     elif row.get("code_reset_id") is not None:
         message.code_reset.CopyFrom(code_reset(subject))
+    elif row.get("webhook_endpoint_id") is not None:
+        message.webhook_endpoint_id = str(row["webhook_endpoint_id"])
     else:
         message.transfer.CopyFrom(transfer(row))
     return message
@@ -269,3 +273,40 @@ def collection(row: dict) -> collection_pb2.Collection:
     if target_cents:
         message.target.CopyFrom(money_pb2.Money(currency_code=currency, amount_cents=target_cents))
     return message
+
+
+def webhook_endpoint(row: dict) -> webhook_pb2.WebhookEndpoint:
+    return webhook_pb2.WebhookEndpoint(
+        endpoint_id=str(row["endpoint_id"]),
+        account_id=str(row["account_id"]),
+        url=row["url"],
+        event_types=[EventType(name).proto() for name in row["event_types"]],
+        create_time=_timestamp(row["create_time"]),
+        disable_time=_timestamp(row["disable_time"]),
+    )
+
+
+def webhook_delivery(row: dict, event_id: str) -> webhook_pb2.WebhookDelivery:
+    """`event_id`: the event's id as EventService names it (its cursor)."""
+    return webhook_pb2.WebhookDelivery(
+        delivery_id=str(row["delivery_id"]),
+        endpoint_id=str(row["endpoint_id"]),
+        event_id=event_id,
+        event_type=EventType(row["event_type"]).proto(),
+        state=WebhookDeliveryState(row["state"]).proto(),
+        create_time=_timestamp(row["create_time"]),
+        next_attempt_time=_timestamp(
+            row["next_attempt_time"] if row["state"] == WebhookDeliveryState.PENDING else None
+        ),
+        attempt_count=row["attempt_count"],
+        attempts=[
+            webhook_pb2.WebhookAttempt(
+                attempt_time=_timestamp(a["attempt_time"]),
+                status_code=a["status_code"] or 0,
+                latency_ms=a["latency_ms"],
+                error_class=a["error_class"] or "",
+                response_excerpt=a["response_excerpt"],
+            )
+            for a in row["attempts"]
+        ],
+    )

@@ -29,13 +29,7 @@ KEY_COLUMNS = (
 
 def create(conn, account_id: str, label: str, scopes: tuple[str, ...] = ()) -> tuple[dict, str]:
     """A new key of a merchant account: (its row, its secret)."""
-    # The account's row lock serialises key creations, for the count below.
-    account = accounts.get_account(conn, account_id, lock=True)
-    if account["kind"] != "MERCHANT":
-        raise errors.InvalidArgument(
-            "API keys are for merchant accounts",
-            field_violations={"account_id": "must be a MERCHANT account"},
-        )
+    accounts.lock_merchant_account(conn, account_id, "API keys")
     live = conn.execute(
         "SELECT count(*) FROM api_tokens WHERE merchant_account_id = %s AND revoke_time IS NULL",
         (account_id,),

@@ -67,6 +67,13 @@ ALLOWED_ROLES_BY_METHOD = {
     "/envoi.v1.CollectionService/CloseCollection": {Role.WALLET, Role.ADMIN},
     "/envoi.v1.CollectionService/CancelCollection": {Role.WALLET, Role.ADMIN},
     "/envoi.v1.CollectionService/ListCollections": {Role.WALLET, Role.ADMIN},
+    # A merchant's own endpoints; an admin reads anyone's (support), changes none.
+    "/envoi.v1.WebhookService/CreateWebhookEndpoint": {Role.MERCHANT},
+    "/envoi.v1.WebhookService/ListWebhookEndpoints": {Role.MERCHANT, Role.ADMIN},
+    "/envoi.v1.WebhookService/DeleteWebhookEndpoint": {Role.MERCHANT},
+    "/envoi.v1.WebhookService/RotateWebhookSecret": {Role.MERCHANT},
+    "/envoi.v1.WebhookService/ListWebhookDeliveries": {Role.MERCHANT, Role.ADMIN},
+    "/envoi.v1.WebhookService/Redeliver": {Role.MERCHANT},
 }
 
 # Open to anyone: health checks and server reflection (grpcurl list/describe).

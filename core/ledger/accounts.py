@@ -107,6 +107,19 @@ def open_account(
     )
 
 
+def lock_merchant_account(conn, account_id: str, what: str) -> dict:
+    """The account's row, locked (it serialises the creations of `what`, API
+    keys or webhook endpoints, for their count); InvalidArgument unless it
+    is a merchant's."""
+    account = get_account(conn, account_id, lock=True)
+    if account["kind"] != "MERCHANT":
+        raise errors.InvalidArgument(
+            f"{what} are for merchant accounts",
+            field_violations={"account_id": "must be a MERCHANT account"},
+        )
+    return account
+
+
 def get_account(conn, account_id: str, *, lock: bool = False) -> dict:
     """The account row; raises AccountNotFound (system accounts are not shown)."""
     sql = (

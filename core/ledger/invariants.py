@@ -223,6 +223,21 @@ CHECKS = {
         " WHERE (SELECT count(*) FROM outbox_events e WHERE e.collection_id = c.collection_id)"
         " <> CASE c.state WHEN 'OPEN' THEN 0 ELSE 1 END"
     ),
+    # Webhooks (migration 0023): acknowledged means a 2xx was recorded with it;
+    # an endpoint is disabled exactly when a delivery failed for good, and its
+    # owner told once.
+    "a webhook delivery succeeded only with a 2xx attempt": (
+        "SELECT d.delivery_id FROM webhook_deliveries d WHERE d.state = 'SUCCEEDED'"
+        " AND NOT EXISTS (SELECT FROM webhook_attempts a WHERE a.delivery_id = d.delivery_id"
+        "  AND a.status_code BETWEEN 200 AND 299)"
+    ),
+    "a webhook endpoint is disabled, and its owner told once, when a delivery failed": (
+        "SELECT e.endpoint_id FROM webhook_endpoints e"
+        " WHERE (e.disable_time IS NOT NULL) <> EXISTS (SELECT FROM webhook_deliveries d"
+        "  WHERE d.endpoint_id = e.endpoint_id AND d.state = 'FAILED')"
+        " OR (SELECT count(*) FROM outbox_events o WHERE o.webhook_endpoint_id = e.endpoint_id)"
+        "  <> (e.disable_time IS NOT NULL)::int"
+    ),
 }
 
 

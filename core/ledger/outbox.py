@@ -21,7 +21,7 @@ def list_events(
     only those of transfers started by `initiated_by`, or sent or received by
     `account_id` (its current side: a claimed transfer's recipient is the claimer;
     a collection's owner gets its closing or cancelling, and its completed
-    contributions, payout and refunds).
+    contributions, payout and refunds; a webhook endpoint's owner its disabling).
 
     Only events below the oldest running transaction are returned, so an
     event that commits later can never land before a cursor already handed out
@@ -32,12 +32,13 @@ def list_events(
     scanned, params = _events_looked_at(after, visible_below, scan_limit)
     params["limit"] = limit
     # An event is about a transfer (its columns), or a top-up, a payout, a
-    # collection or a code reset (their ids).
+    # collection, a code reset or a webhook endpoint (their ids).
     sql = (
         f"SELECT e.event_id, e.tx_id::text::bigint AS tx_id, e.event_type,"
         f" e.create_time AS event_time, e.top_up_id, e.payout_id,"
-        f" e.collection_id AS event_collection_id, e.code_reset_id,"
-        f" coalesce(tu.account_id, po.account_id, co.owner_account_id, cr.account_id)"
+        f" e.collection_id AS event_collection_id, e.code_reset_id, e.webhook_endpoint_id,"
+        f" coalesce(tu.account_id, po.account_id, co.owner_account_id, cr.account_id,"
+        f"  we.account_id)"
         f"  AS subject_account_id,"
         f" t.{transfers.TRANSFER_COLUMNS.replace(', ', ', t.')},"
         # How each side wants to be told; escrow stands for someone with no account yet.
@@ -50,6 +51,7 @@ def list_events(
         f" LEFT JOIN card_top_ups tu ON tu.top_up_id = e.top_up_id"
         f" LEFT JOIN payouts po ON po.payout_id = e.payout_id"
         f" LEFT JOIN code_resets cr ON cr.code_reset_id = e.code_reset_id"
+        f" LEFT JOIN webhook_endpoints we ON we.endpoint_id = e.webhook_endpoint_id"
         # The collection an event is about, or a completed contribution,
         # payout or refund is of: its owner sees them.
         f" LEFT JOIN collections co ON co.collection_id = CASE"
@@ -63,7 +65,7 @@ def list_events(
         sql += (
             " AND %(account_id)s IN"
             " (t.from_account_id, t.to_account_id, tu.account_id, po.account_id,"
-            "  co.owner_account_id, cr.account_id)"
+            "  co.owner_account_id, cr.account_id, we.account_id)"
         )
         params["account_id"] = account_id
     sql += " ORDER BY e.tx_id, e.event_id LIMIT %(limit)s"

@@ -1,7 +1,8 @@
 """The database roles of least privilege (migration 0017, docs/operations.md).
 
 The owner of the tables runs the migrations; `envoi serve` connects as a member
-of envoi_server, the channel gateway as a member of envoi_gateway. Neither of
+of envoi_server, the channel gateway as a member of envoi_gateway, the
+webhooks worker as a member of envoi_webhooks. None of
 those owns a table, so neither can alter or drop one or disable its triggers.
 """
 
@@ -13,6 +14,8 @@ from envoi.core.config import ConfigError
 
 SERVER_ROLE = "envoi_server"
 GATEWAY_ROLE = "envoi_gateway"
+# `envoi webhooks`: reads the outbox and the webhook secrets (migration 0023).
+WEBHOOKS_ROLE = "envoi_webhooks"
 OPERATIONS_DOC = "docs/operations.md"
 
 
@@ -28,7 +31,7 @@ def enable_login(owner_url: str) -> None:
     """Let the group roles log in themselves: the embedded database's and the tests'
     setup, where envoi derives every URL (an operator makes login members instead)."""
     with psycopg.connect(owner_url, autocommit=True) as conn:
-        for role in (SERVER_ROLE, GATEWAY_ROLE):
+        for role in (SERVER_ROLE, GATEWAY_ROLE, WEBHOOKS_ROLE):
             conn.execute(f"ALTER ROLE {role} LOGIN")
 
 

@@ -10,6 +10,7 @@ import type { FundingService } from "../gen/envoi/v1/funding_service_pb.js";
 import type { PaymentRequestService } from "../gen/envoi/v1/payment_request_service_pb.js";
 import type { PayoutService } from "../gen/envoi/v1/payout_service_pb.js";
 import type { TransferService } from "../gen/envoi/v1/transfer_service_pb.js";
+import type { WebhookService } from "../gen/envoi/v1/webhook_service_pb.js";
 
 export { Code, ConnectError };
 
@@ -28,6 +29,7 @@ export interface EnvoiClient {
   collections: Client<typeof CollectionService>;
   paymentRequests: Client<typeof PaymentRequestService>;
   apiKeys: Client<typeof ApiKeyService>;
+  webhooks: Client<typeof WebhookService>;
 }
 
 export interface EnvoiError {
@@ -55,3 +57,27 @@ export declare function createEnvoiClient(
 ): EnvoiClient;
 
 export declare function envoiError(error: unknown): EnvoiError;
+
+export declare const SIGNATURE_HEADER: "Envoi-Signature";
+
+/** The delivery is not envoi's, or too old (a replay): answer 400 and drop it. */
+export declare class WebhookSignatureError extends Error {}
+
+/** The v1 signature of a body at a time: hex HMAC-SHA256 of "<t>.<body>". */
+export declare function signWebhook(
+  body: Uint8Array | string,
+  secret: string,
+  timestampS: number,
+): string;
+
+/**
+ * Throws WebhookSignatureError unless `header` (the Envoi-Signature value)
+ * signs the raw `body` under `secret`, within toleranceS (300) of now.
+ */
+export declare function verifyWebhook(
+  body: Uint8Array | string,
+  header: string | undefined,
+  secret: string,
+  toleranceS?: number,
+  nowS?: number,
+): void;

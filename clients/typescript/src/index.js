@@ -11,9 +11,16 @@ import { FundingService } from "../gen/envoi/v1/funding_service_pb.js";
 import { PaymentRequestService } from "../gen/envoi/v1/payment_request_service_pb.js";
 import { PayoutService } from "../gen/envoi/v1/payout_service_pb.js";
 import { TransferService } from "../gen/envoi/v1/transfer_service_pb.js";
+import { WebhookService } from "../gen/envoi/v1/webhook_service_pb.js";
 import { BadRequestSchema, ErrorInfoSchema } from "../gen/google/rpc/error_details_pb.js";
 
 export { Code, ConnectError };
+export {
+  SIGNATURE_HEADER,
+  signWebhook,
+  verifyWebhook,
+  WebhookSignatureError,
+} from "./webhooks.js";
 
 // The domain of every ErrorInfo envoi sends (docs/errors.md).
 export const ERROR_DOMAIN = "envoi";
@@ -53,6 +60,7 @@ export function createEnvoiClient(target, token, options = {}) {
     collections: createClient(CollectionService, transport),
     paymentRequests: createClient(PaymentRequestService, transport),
     apiKeys: createClient(ApiKeyService, transport),
+    webhooks: createClient(WebhookService, transport),
   };
 }
 

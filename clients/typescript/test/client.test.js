@@ -6,7 +6,14 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { test } from "node:test";
-import { Code, createEnvoiClient, envoiError } from "@envoi/client";
+import {
+  Code,
+  createEnvoiClient,
+  envoiError,
+  signWebhook,
+  verifyWebhook,
+  WebhookSignatureError,
+} from "@envoi/client";
 import { AccountKind } from "@envoi/client/v1/account";
 import { EventType } from "@envoi/client/v1/event";
 import { TransferState } from "@envoi/client/v1/transfer";
@@ -224,4 +231,59 @@ test("no envoi at the target: UNAVAILABLE, and no reason since envoi did not ans
   assert.equal(error.code, Code.Unavailable);
   assert.equal(error.reason, undefined);
   assert.deepEqual(error.metadata, {});
+});
+
+// A delivery signed by envoi's worker (the Python side computed these).
+const HOOK_BODY = '{"id":"ZTE6MTox","type":"EVENT_TYPE_TRANSFER_COMPLETED"}';
+const HOOK_T = 1800000000;
+const HOOK_V1_NEW = "e10fa57555cadef7f282c01d4f53f0fed3b12c27d1444b557066981205aff643";
+const HOOK_V1_OLD = "bd5d587ab7cdb3449663533ca442bb548f5823a3e788d7a8273ca5b97766c15d";
+
+test("verifyWebhook accepts envoi's signatures, under either secret after a rotation", () => {
+  const header = `t=${HOOK_T},v1=${HOOK_V1_NEW},v1=${HOOK_V1_OLD}`;
+  verifyWebhook(Buffer.from(HOOK_BODY), header, "whsec_test", 300, HOOK_T);
+  verifyWebhook(HOOK_BODY, header, "whsec_old", 300, HOOK_T + 300);
+  assert.equal(signWebhook(HOOK_BODY, "whsec_test", HOOK_T), HOOK_V1_NEW);
+});
+
+test("verifyWebhook refuses a changed body, another secret, an old time, a bad header", () => {
+  const header = `t=${HOOK_T},v1=${HOOK_V1_NEW}`;
+  const refused = [
+    [`${HOOK_BODY} `, header, "whsec_test", HOOK_T],
+    [HOOK_BODY, header, "whsec_other", HOOK_T],
+    [HOOK_BODY, header, "whsec_test", HOOK_T + 301],
+    [HOOK_BODY, `v1=${HOOK_V1_NEW}`, "whsec_test", HOOK_T],
+    [HOOK_BODY, `t=${HOOK_T}`, "whsec_test", HOOK_T],
+    [HOOK_BODY, undefined, "whsec_test", HOOK_T],
+    [HOOK_BODY, `t=${HOOK_T},v1=${"0".repeat(5000)}`, "whsec_test", HOOK_T],
+  ];
+  for (const [body, badHeader, secret, now] of refused) {
+    assert.throws(() => verifyWebhook(body, badHeader, secret, 300, now), WebhookSignatureError);
+  }
+});
+
+test("a merchant registers a webhook endpoint; bad ones are refused with typed errors", async () => {
+  const created = await merchant.webhooks.createWebhookEndpoint({
+    requestId: randomUUID(),
+    accountId: shop,
+    url: "https://shop.example/envoi-hooks",
+    eventTypes: [EventType.TRANSFER_COMPLETED],
+  });
+  assert.match(created.secret, /^whsec_/);
+  const { endpoints } = await merchant.webhooks.listWebhookEndpoints({ accountId: shop });
+  assert.ok(endpoints.some((e) => e.endpointId === created.endpoint.endpointId));
+  await assert.rejects(
+    merchant.webhooks.createWebhookEndpoint({
+      requestId: randomUUID(),
+      accountId: shop,
+      url: "http://shop.example/envoi-hooks",
+      eventTypes: [EventType.TRANSFER_COMPLETED],
+    }),
+    (error) => {
+      const refused = envoiError(error);
+      assert.equal(refused.code, Code.InvalidArgument);
+      assert.ok("url" in refused.fieldViolations);
+      return true;
+    },
+  );
 });

@@ -2,5 +2,12 @@
 
 from envoi.client.client import EnvoiClient, channel_options
 from envoi.client.errors import EnvoiError
+from envoi.client.webhooks import WebhookSignatureError, verify_webhook
 
-__all__ = ["EnvoiClient", "EnvoiError", "channel_options"]
+__all__ = [
+    "EnvoiClient",
+    "EnvoiError",
+    "WebhookSignatureError",
+    "channel_options",
+    "verify_webhook",
+]

@@ -24,6 +24,7 @@ from envoi.v1 import (
     collection_pb2,
     collection_service_pb2,
     collection_service_pb2_grpc,
+    event_pb2,
     event_service_pb2,
     event_service_pb2_grpc,
     funding_service_pb2,
@@ -39,6 +40,8 @@ from envoi.v1 import (
     transfer_pb2,
     transfer_service_pb2,
     transfer_service_pb2_grpc,
+    webhook_service_pb2,
+    webhook_service_pb2_grpc,
 )
 
 DEFAULT_TARGET = "localhost:50051"
@@ -53,6 +56,7 @@ SERVICE_MODULES = (
     payment_request_service_pb2,
     payout_service_pb2,
     transfer_service_pb2,
+    webhook_service_pb2,
 )
 
 
@@ -67,6 +71,13 @@ def transfer_state(state) -> int:
     if isinstance(state, str):
         return transfer_pb2.TransferState.Value("TRANSFER_STATE_" + state.upper())
     return state
+
+
+def event_type(value) -> int:
+    """EventType from an enum value or a name such as "TRANSFER_COMPLETED"."""
+    if isinstance(value, str):
+        return event_pb2.EventType.Value("EVENT_TYPE_" + value.upper())
+    return value
 
 
 def transfer_direction(direction) -> int:
@@ -137,6 +148,7 @@ class EnvoiClient:
         self.payment_requests = payment_request_service_pb2_grpc.PaymentRequestServiceStub(channel)
         self.api_keys = api_key_service_pb2_grpc.ApiKeyServiceStub(channel)
         self.collections = collection_service_pb2_grpc.CollectionServiceStub(channel)
+        self.webhooks = webhook_service_pb2_grpc.WebhookServiceStub(channel)
 
     def close(self):
         self._channel.close()
@@ -858,6 +870,57 @@ class EnvoiClient:
         )
         return self.call(self.collections.ListCollections, request)
 
+    # WebhookService
+
+    def create_webhook_endpoint(
+        self, account_id: str, url: str, event_types, *, request_id: str | None = None
+    ) -> webhook_service_pb2.CreateWebhookEndpointResponse:
+        """A new endpoint of a merchant account: .endpoint, and .secret (shown
+        only here; verify deliveries with envoi.client.verify_webhook).
+        event_types: names such as "TRANSFER_COMPLETED", or EventType values."""
+        request = webhook_service_pb2.CreateWebhookEndpointRequest(
+            request_id=self._request_id(request_id),
+            account_id=account_id,
+            url=url,
+            event_types=[event_type(t) for t in event_types],
+        )
+        return self.call(self.webhooks.CreateWebhookEndpoint, request)
+
+    def list_webhook_endpoints(self, account_id: str) -> list:
+        request = webhook_service_pb2.ListWebhookEndpointsRequest(account_id=account_id)
+        return list(self.call(self.webhooks.ListWebhookEndpoints, request).endpoints)
+
+    def delete_webhook_endpoint(self, endpoint_id: str, *, request_id: str | None = None) -> None:
+        request = webhook_service_pb2.DeleteWebhookEndpointRequest(
+            request_id=self._request_id(request_id), endpoint_id=endpoint_id
+        )
+        self.call(self.webhooks.DeleteWebhookEndpoint, request)
+
+    def rotate_webhook_secret(
+        self, endpoint_id: str, *, request_id: str | None = None
+    ) -> webhook_service_pb2.RotateWebhookSecretResponse:
+        """A new secret (.secret, shown only here); for 24 hours deliveries are
+        signed with both the new and the previous one."""
+        request = webhook_service_pb2.RotateWebhookSecretRequest(
+            request_id=self._request_id(request_id), endpoint_id=endpoint_id
+        )
+        return self.call(self.webhooks.RotateWebhookSecret, request)
+
+    def list_webhook_deliveries(
+        self, endpoint_id: str, *, page_size: int = 0, page_token: str = ""
+    ) -> webhook_service_pb2.ListWebhookDeliveriesResponse:
+        """One page of an endpoint's deliveries, newest first, with their attempts."""
+        request = webhook_service_pb2.ListWebhookDeliveriesRequest(
+            endpoint_id=endpoint_id, page_size=page_size, page_token=page_token
+        )
+        return self.call(self.webhooks.ListWebhookDeliveries, request)
+
+    def redeliver(self, delivery_id: str, *, request_id: str | None = None):
+        """Queue a delivery's event again (same event id); the new delivery."""
+        request = webhook_service_pb2.RedeliverRequest(
+            request_id=self._request_id(request_id), delivery_id=delivery_id
+        )
+        return self.call(self.webhooks.Redeliver, request).delivery
 
 def _set_side(
     request, side: "str | identity_pb2.Identity", account_field: str, identity_field: str

@@ -277,6 +277,25 @@ class ApiKeyRevoked(EnvoiError):
     reason, code = "API_KEY_REVOKED", grpc.StatusCode.FAILED_PRECONDITION
 
 
+class WebhookEndpointNotFound(EnvoiError):
+    """No such webhook endpoint, or it was deleted (metadata: endpoint_id)."""
+
+    reason, code = "WEBHOOK_ENDPOINT_NOT_FOUND", grpc.StatusCode.NOT_FOUND
+
+
+class WebhookDeliveryNotFound(EnvoiError):
+    """No such webhook delivery (metadata: delivery_id)."""
+
+    reason, code = "WEBHOOK_DELIVERY_NOT_FOUND", grpc.StatusCode.NOT_FOUND
+
+
+class WebhookEndpointDisabled(EnvoiError):
+    """RotateWebhookSecret or Redeliver on an endpoint envoi disabled after
+    failing for days (metadata: endpoint_id): create a new endpoint."""
+
+    reason, code = "WEBHOOK_ENDPOINT_DISABLED", grpc.StatusCode.FAILED_PRECONDITION
+
+
 class Unavailable(EnvoiError):
     """Retry with the same request_id."""
 

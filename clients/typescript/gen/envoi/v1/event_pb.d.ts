@@ -81,6 +81,14 @@ export declare type Event = Message<"envoi.v1.Event"> & {
    * @generated from field: envoi.v1.CodeReset code_reset = 10;
    */
   codeReset?: CodeReset | undefined;
+
+  /**
+   * For WEBHOOK_ENDPOINT_DISABLED: the endpoint disabled
+   * (WebhookService.ListWebhookEndpoints).
+   *
+   * @generated from field: string webhook_endpoint_id = 15;
+   */
+  webhookEndpointId: string;
 };
 
 /**
@@ -205,6 +213,14 @@ export enum EventType {
    * @generated from enum value: EVENT_TYPE_CODE_RESET = 15;
    */
   CODE_RESET = 15,
+
+  /**
+   * envoi gave up on a webhook delivery after 3 days of failures and
+   * disabled the endpoint (webhook_endpoint_id): nothing more is sent to it.
+   *
+   * @generated from enum value: EVENT_TYPE_WEBHOOK_ENDPOINT_DISABLED = 16;
+   */
+  WEBHOOK_ENDPOINT_DISABLED = 16,
 }
 
 /**
