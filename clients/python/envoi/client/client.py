@@ -922,6 +922,7 @@ class EnvoiClient:
         )
         return self.call(self.webhooks.Redeliver, request).delivery
 
+
 def _set_side(
     request, side: "str | identity_pb2.Identity", account_field: str, identity_field: str
 ):
