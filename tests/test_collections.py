@@ -17,6 +17,8 @@ CLOSED = collection_pb2.COLLECTION_STATE_CLOSED
 CANCELLED = collection_pb2.COLLECTION_STATE_CANCELLED
 COMPLETED = transfer_pb2.TRANSFER_STATE_COMPLETED
 TRANSFER_CANCELLED = transfer_pb2.TRANSFER_STATE_CANCELLED
+TRANSFER_KIND_PAYMENT = transfer_pb2.TRANSFER_KIND_PAYMENT
+TRANSFER_KIND_REFUND = transfer_pb2.TRANSFER_KIND_REFUND
 
 
 def tag() -> str:
@@ -126,10 +128,20 @@ def test_cancel_pays_every_contribution_back(wallet, open_account, association, 
         wallet.confirm_transfer(pending.transfer_id, "123456")
     assert wallet.get_transfer(pending.transfer_id).state == TRANSFER_CANCELLED
     assert wallet.get_balance(payers[0]).held.amount_cents == 0
+    # Each is a REFUND naming its contribution, as a merchant's refund names its
+    # payment: the payer's history links the two.
+    for payer in payers:
+        history = wallet.list_transfers(payer, page_size=100).transfers
+        contributions = {t.transfer_id: t for t in history if t.kind == TRANSFER_KIND_PAYMENT}
+        refunds = [t for t in history if t.kind == TRANSFER_KIND_REFUND]
+        completed = {i for i, t in contributions.items() if t.state == COMPLETED}
+        assert sorted(r.refund_of for r in refunds) == sorted(completed)
+        for refund in refunds:
+            assert refund.amount.amount_cents == contributions[refund.refund_of].amount.amount_cents
+            assert refund.collection_id == collection.collection_id
     with psycopg.connect(database_url) as conn:
         refunds = conn.execute(
-            "SELECT count(*) FROM transfers"
-            " WHERE collection_id = %s AND kind = 'COLLECTION_REFUND'",
+            "SELECT count(*) FROM transfers WHERE collection_id = %s AND kind = 'REFUND'",
             (collection.collection_id,),
         ).fetchone()[0]
     assert refunds == 10
@@ -306,7 +318,7 @@ def test_the_owner_is_told_and_contributors_are_refunded_in_events(
         e
         for e in events
         if e.transfer.collection_id == collection.collection_id
-        and e.transfer.kind == transfer_pb2.TRANSFER_KIND_COLLECTION_REFUND
+        and e.transfer.kind == transfer_pb2.TRANSFER_KIND_REFUND
     ]
     assert [(e.type, e.transfer.to_account_id) for e in refunds] == [
         (event_pb2.EVENT_TYPE_TRANSFER_COMPLETED, alice)
@@ -374,6 +386,18 @@ def test_the_database_refuses_what_the_rules_forbid(wallet, open_account, associ
         " 'test', now())",
         (collection.collection_id, alice),
     )
+    # A contribution goes back only by its collection's cancellation, whole:
+    # never as a refund on its own, whatever the path.
+    still_open = wallet.create_collection(association, "Open", tag())
+    given = pay(wallet, alice, "#" + still_open.hashtag, 100)
+    for collection_id in (None, still_open.collection_id):
+        refused(
+            "INSERT INTO transfers (transfer_id, kind, state, from_account_id, to_account_id,"
+            " currency_code, amount_cents, initiated_by, resolve_time, collection_id, refund_of)"
+            " VALUES (gen_random_uuid(), 'REFUND', 'COMPLETED', %s, %s, 'EUR', 100,"
+            " 'test', now(), %s, %s)",
+            (still_open.collection_id, alice, collection_id, given.transfer_id),
+        )
     # The collection of a transfer never changes.
     other = wallet.create_collection(association, "Other", tag())
     refused(

@@ -203,7 +203,8 @@ def balance_cents(conn, collection: dict) -> int:
 
 def refund_count(conn, collection_id) -> int:
     return conn.execute(
-        "SELECT count(*) FROM transfers WHERE collection_id = %s AND kind = 'COLLECTION_REFUND'",
+        "SELECT count(*) FROM transfers WHERE collection_id = %s"
+        " AND kind IN ('REFUND', 'COLLECTION_REFUND')",
         (collection_id,),
     ).fetchone()[0]
 

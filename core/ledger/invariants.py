@@ -59,7 +59,8 @@ CHECKS = {
         "  WHERE state = 'COMPLETED' AND currency_code = a.currency_code)"
     ),
     # Refunds (migration 0022): back to the payer of a completed payment, never
-    # more than it in all, its fee pro rata.
+    # more than it in all, its fee pro rata; a contribution's only from its
+    # collection's cancellation (migration 0027).
     "refunds give back at most their payment, to its payer, with its fee pro rata": (
         "SELECT p.transfer_id FROM transfers p JOIN transfers r ON r.refund_of = p.transfer_id"
         " GROUP BY p.transfer_id"
@@ -67,7 +68,8 @@ CHECKS = {
         "  OR sum(r.fee_cents) <> div(sum(r.amount_cents) * p.fee_cents, p.amount_cents)"
         "  OR bool_or((r.from_account_id, r.to_account_id, r.currency_code, r.kind)"
         "     IS DISTINCT FROM (p.to_account_id, p.from_account_id, p.currency_code, 'REFUND'))"
-        "  OR p.kind <> 'PAYMENT' OR p.state <> 'COMPLETED' OR p.collection_id IS NOT NULL"
+        "  OR p.kind <> 'PAYMENT' OR p.state <> 'COMPLETED'"
+        "  OR bool_or(r.collection_id IS DISTINCT FROM p.collection_id)"
     ),
     "money waits in escrow only for awaiting transfers": (
         "SELECT a.account_id FROM accounts a WHERE a.system_purpose = 'ESCROW'"
@@ -201,10 +203,11 @@ CHECKS = {
         "        WHERE p.collection_id = c.collection_id AND p.kind = 'COLLECTION_PAYOUT'"
         "        AND p.to_account_id = c.owner_account_id)"
         " OR (SELECT count(*) FROM transfers r WHERE r.collection_id = c.collection_id"
-        "      AND r.kind = 'COLLECTION_REFUND') > 0 AND c.state <> 'CANCELLED'"
+        "      AND r.kind IN ('REFUND', 'COLLECTION_REFUND')) > 0 AND c.state <> 'CANCELLED'"
         " OR bool_or(c.state = 'CANCELLED' AND paid.cents"
         "   <> (SELECT coalesce(sum(r.amount_cents), 0) FROM transfers r"
-        "        WHERE r.collection_id = c.collection_id AND r.kind = 'COLLECTION_REFUND'"
+        "        WHERE r.collection_id = c.collection_id"
+        "        AND r.kind IN ('REFUND', 'COLLECTION_REFUND')"
         "        AND r.to_account_id = paid.payer))"
     ),
     # Bulk transfers (migration 0015): no batch debits a person; a settlement

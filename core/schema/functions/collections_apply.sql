@@ -1,5 +1,6 @@
 -- Closing pays the whole balance to the owner; cancelling pays each
--- completed contribution back to its payer. The triggers on transfers do the
+-- completed contribution back to its payer, a REFUND naming it (refunds_check
+-- has the last word, as for merchants' refunds). The triggers on transfers do the
 -- bookkeeping of each transfer (postings, balances, folding the deferred
 -- credits before the debit, the floor CHECK, a TRANSFER_COMPLETED event).
 -- The account's row is locked before it is read: a fold of the collection's
@@ -30,11 +31,11 @@ BEGIN
     ELSE
         INSERT INTO transfers (transfer_id, kind, state, from_account_id, to_account_id,
                                currency_code, amount_cents, memo, initiated_by,
-                               resolve_time, collection_id)
-        SELECT gen_random_uuid(), 'COLLECTION_REFUND', 'COMPLETED', NEW.collection_id,
+                               resolve_time, collection_id, refund_of)
+        SELECT gen_random_uuid(), 'REFUND', 'COMPLETED', NEW.collection_id,
                t.from_account_id, t.currency_code, t.amount_cents,
                'Refund: collection #' || NEW.hashtag || ' was cancelled', NEW.resolved_by,
-               now(), NEW.collection_id
+               now(), NEW.collection_id, t.transfer_id
           FROM transfers t
          WHERE t.collection_id = NEW.collection_id AND t.kind = 'PAYMENT'
            AND t.state = 'COMPLETED'

@@ -1,6 +1,6 @@
 -- The last word on refunds, from any path: a REFUND names a completed payment
--- (not a collection's contribution), goes from its recipient back to its
--- payer in its currency, and the refunds of one payment never add up to more
+-- (a collection's contribution only from its cancellation), goes from its
+-- recipient back to its payer in its currency, and the refunds of one payment never add up to more
 -- than it. Its fee is decided here (refund_fee_cents), so no caller can name
 -- another.
 -- The payment's row is locked: the refunds of one payment queue behind it.
@@ -10,10 +10,16 @@ DECLARE
     before_cents bigint;
 BEGIN
     SELECT * INTO paid FROM transfers WHERE transfer_id = NEW.refund_of FOR UPDATE;
+    -- A contribution is refunded only by its collection's cancellation, whole.
     IF paid.kind IS DISTINCT FROM 'PAYMENT' OR paid.state <> 'COMPLETED'
-       OR paid.collection_id IS NOT NULL THEN
+       OR paid.collection_id IS DISTINCT FROM NEW.collection_id THEN
         RAISE EXCEPTION 'a refund gives back a completed payment' USING
             ERRCODE = 'check_violation', CONSTRAINT = 'refunds_of_completed_payments';
+    END IF;
+    IF NEW.collection_id IS NOT NULL AND (NEW.amount_cents <> paid.amount_cents
+       OR (SELECT state FROM collections WHERE collection_id = NEW.collection_id) <> 'CANCELLED') THEN
+        RAISE EXCEPTION 'a contribution goes back whole, when its collection is cancelled' USING
+            ERRCODE = 'check_violation', CONSTRAINT = 'refunds_of_contributions_on_cancel';
     END IF;
     IF (NEW.from_account_id, NEW.to_account_id, NEW.currency_code)
        IS DISTINCT FROM (paid.to_account_id, paid.from_account_id, paid.currency_code) THEN

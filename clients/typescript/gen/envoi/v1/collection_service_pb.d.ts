@@ -192,7 +192,8 @@ export declare type CancelCollectionResponse = Message<"envoi.v1.CancelCollectio
   collection?: Collection | undefined;
 
   /**
-   * How many contributions were paid back (one COLLECTION_REFUND transfer each).
+   * How many contributions were paid back (one REFUND transfer each, its
+   * refund_of naming the contribution).
    *
    * @generated from field: int64 refund_count = 2;
    */

@@ -200,7 +200,7 @@ export enum EventType {
 
   /**
    * A collection was cancelled: each contribution went back to its payer
-   * (each COLLECTION_REFUND transfer has its own TRANSFER_COMPLETED event).
+   * (each REFUND transfer has its own TRANSFER_COMPLETED event).
    *
    * @generated from enum value: EVENT_TYPE_COLLECTION_CANCELLED = 14;
    */

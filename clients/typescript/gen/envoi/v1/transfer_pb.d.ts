@@ -283,7 +283,8 @@ export enum TransferKind {
   COLLECTION_PAYOUT = 5,
 
   /**
-   * A cancelled collection pays a contribution back to its payer.
+   * A cancelled collection paid a contribution back to its payer (before
+   * migration 0027; a cancellation now makes a REFUND naming the contribution).
    *
    * @generated from enum value: TRANSFER_KIND_COLLECTION_REFUND = 6;
    */
@@ -291,7 +292,8 @@ export enum TransferKind {
 
   /**
    * A merchant or an association gives back part or all of a payment it
-   * received (TransferService.RefundTransfer), to its payer: refund_of names
+   * received (TransferService.RefundTransfer), or a cancelled collection a
+   * whole contribution (its collection_id set), to its payer: refund_of names
    * the payment, fee the part of its fee that goes back with it.
    *
    * @generated from enum value: TRANSFER_KIND_REFUND = 7;
