@@ -15,6 +15,7 @@ from envoi.core import schema
 # Defined with the CHECK of 0012 that calls it: it must exist before that
 # constraint is added, and replacing it would not recheck the rows.
 CONSTRAINT_FUNCTIONS = {"fr_registration_number_valid"}
+VIEW_DEFINITION = re.compile(r"^\s*CREATE\s+OR\s+REPLACE\s+VIEW\s+(\w+)", re.I | re.M)
 DEFINITION = re.compile(
     r"^\s*(?:CREATE\s+(?:OR\s+REPLACE\s+)?(?:CONSTRAINT\s+)?(FUNCTION|TRIGGER)"
     r"|DROP\s+(FUNCTION|TRIGGER))\s+(?:IF\s+EXISTS\s+)?(\w+)",
@@ -104,10 +105,11 @@ def test_functions_are_applied_only_at_the_head_and_again_when_their_files_chang
 
 
 def test_each_function_and_trigger_has_one_definition():
-    # A file of functions/ defines its own function and no other one.
+    # A file of functions/ defines its own function (or its own view) and no other one.
     for name, sql in schema.function_files():
         functions = [m.group(3) for m in DEFINITION.finditer(sql) if m.group(1) == "FUNCTION"]
-        assert functions == [name.removesuffix(".sql")], name
+        views = VIEW_DEFINITION.findall(sql)
+        assert functions + views == [name.removesuffix(".sql")], name
     # The migrations define none (but the one a constraint needs).
     for _, name, sql in schema.migration_files():
         defined = {m.group(3) for m in DEFINITION.finditer(sql)}

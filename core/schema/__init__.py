@@ -4,7 +4,8 @@ whenever a migration ran or the files changed (their digest is kept in schema_fu
 
 The migrations hold tables, constraints, indexes and data; each function is defined
 once, in its file of functions/, with the triggers that call it (the one exception,
-fr_registration_number_valid, sits in 0012 with the CHECK it must exist before).
+fr_registration_number_valid, sits in 0012 with the CHECK it must exist before); so is
+the view the API reads transfers through (functions/transfers_named.sql).
 All of it runs in one transaction under an advisory lock, so several servers
 starting together apply each migration exactly once.
 """
