@@ -1,7 +1,7 @@
 -- The view the API reads transfers through: each transfer with its sides'
 -- names and kinds, whether it is past its deadline, the payment a refund
 -- gives back and whether it was requested. Defined here, once, since
--- migration 0024 (migrations 0011 to 0024 restated it); a new column goes at
+-- migration 0024 (migrations 0011 to 0022 restated it); a new column goes at
 -- the end (CREATE OR REPLACE VIEW only appends).
 CREATE OR REPLACE VIEW transfers_named AS
 SELECT t.transfer_id, t.seq, t.kind, t.state, t.from_account_id, t.to_account_id,
