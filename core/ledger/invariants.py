@@ -223,6 +223,34 @@ CHECKS = {
         " WHERE (SELECT count(*) FROM outbox_events e WHERE e.collection_id = c.collection_id)"
         " <> CASE c.state WHEN 'OPEN' THEN 0 ELSE 1 END"
     ),
+    # Freezing and closing (migration 0025). A transaction that moved money
+    # held the account's row before the change locked it, so it started
+    # before: its postings are dated before the change.
+    "a closed account holds nothing, has no identity, and no posting after its close": (
+        "SELECT a.account_id FROM accounts a WHERE a.close_time IS NOT NULL"
+        " AND (account_balance_cents(a) <> 0 OR a.held_cents <> 0"
+        "  OR EXISTS (SELECT 1 FROM identities i WHERE i.account_id = a.account_id)"
+        "  OR EXISTS (SELECT 1 FROM postings p WHERE p.account_id = a.account_id"
+        "             AND p.create_time >= a.close_time))"
+    ),
+    "no money leaves a frozen account while it is frozen (but a payout asked before settles)": (
+        "SELECT p.posting_id FROM account_status_changes f"
+        " JOIN postings p ON p.account_id = f.account_id AND p.amount_cents < 0"
+        "  AND p.create_time >= f.change_time"
+        " JOIN transfers t ON t.transfer_id = p.transfer_id AND t.kind <> 'PAYOUT'"
+        " WHERE f.change = 'FROZEN' AND p.create_time < coalesce("
+        "  (SELECT min(u.change_time) FROM account_status_changes u"
+        "    WHERE u.account_id = f.account_id AND u.change = 'UNFROZEN'"
+        "    AND u.change_time > f.change_time), 'infinity')"
+    ),
+    "an account is frozen exactly when its last freeze or unfreeze was a freeze": (
+        "SELECT a.account_id FROM accounts a"
+        " WHERE (a.freeze_time IS NOT NULL) IS DISTINCT FROM (SELECT c.change = 'FROZEN'"
+        "  FROM account_status_changes c WHERE c.account_id = a.account_id"
+        "  AND c.change <> 'CLOSED' ORDER BY c.change_time DESC LIMIT 1)"
+        " AND (a.freeze_time IS NOT NULL OR EXISTS (SELECT 1 FROM account_status_changes c"
+        "  WHERE c.account_id = a.account_id AND c.change <> 'CLOSED'))"
+    ),
 }
 
 
