@@ -27,6 +27,7 @@ EXPECTED_PRIVILEGES = {
     "deferred_credits": (SID, ""),
     "collections": (SIU, ""),
     "code_resets": (SI, ""),
+    "account_status_changes": (SI, ""),
     "debit_mandate_changes": (SI, ""),
     "top_up_refunds": (SIU, ""),
     "channel_intake": ("", SI),

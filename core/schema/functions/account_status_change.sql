@@ -19,7 +19,8 @@ BEGIN
     ELSIF p_change = 'UNFROZEN' AND a.freeze_time IS NULL THEN
         PERFORM refuse(refusal('ACCOUNT_NOT_FROZEN', 'the account is not frozen',
                                jsonb_build_object('account_id', a.account_id::text)));
-    ELSIF p_change = 'CLOSED' THEN
+    ELSIF p_change = 'CLOSED' THEN  -- not to escape a freeze: unfrozen first
+        PERFORM refuse(account_status_refusal(a.account_id, true));
         PERFORM refuse(account_close_refusal(a));
     END IF;
     INSERT INTO account_status_changes (account_status_change_id, account_id, change, reason,

@@ -248,9 +248,9 @@ class AccountServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CloseAccount(self, request, context):
-        """The owner with its code (the wallet for people and associations, a
-        merchant's key for its account), or an admin with a reason: closes an
-        account that holds nothing and waits for nothing (else ACCOUNT_NOT_EMPTY,
+        """The owner with its code (the wallet, for people and associations), or an
+        admin with a reason (for a merchant too): closes an account that is not
+        frozen and holds and waits for nothing (else ACCOUNT_NOT_EMPTY,
         naming what is left). No money goes in or out again; its identities are
         unlinked, so they can be linked elsewhere (payments to them wait in
         escrow meanwhile). The owner gets an ACCOUNT_CLOSED event.

@@ -820,8 +820,8 @@ export declare type CloseAccountRequest = Message<"envoi.v1.CloseAccountRequest"
   accountId: string;
 
   /**
-   * The owner's 6-digit code: required from the wallet and a merchant's key
-   * (a wrong one counts toward the lock); an admin gives none.
+   * The owner's 6-digit code: required from the wallet (a wrong one counts
+   * toward the lock); an admin gives none.
    *
    * @generated from field: string code = 3;
    */
@@ -1036,9 +1036,9 @@ export declare const AccountService: GenService<{
     output: typeof UnfreezeAccountResponseSchema;
   },
   /**
-   * The owner with its code (the wallet for people and associations, a
-   * merchant's key for its account), or an admin with a reason: closes an
-   * account that holds nothing and waits for nothing (else ACCOUNT_NOT_EMPTY,
+   * The owner with its code (the wallet, for people and associations), or an
+   * admin with a reason (for a merchant too): closes an account that is not
+   * frozen and holds and waits for nothing (else ACCOUNT_NOT_EMPTY,
    * naming what is left). No money goes in or out again; its identities are
    * unlinked, so they can be linked elsewhere (payments to them wait in
    * escrow meanwhile). The owner gets an ACCOUNT_CLOSED event.
