@@ -614,18 +614,18 @@ def _add_account_codes(account):
 
 
 def _add_account_status(account):
-    p = account.add_parser(
-        "freeze",
-        help="admin: no money leaves the account by any path until unfrozen (money in"
-        " still arrives); the owner is told",
-    )
-    p.add_argument("account_id")
-    p.add_argument("--reason", required=True, help="why, kept and shown (1 to 280 characters)")
-    _api_options(p, "account freeze")
-    p = account.add_parser("unfreeze", help="admin: lift a freeze; the owner is told")
-    p.add_argument("account_id")
-    p.add_argument("--reason", required=True, help="why, kept (1 to 280 characters)")
-    _api_options(p, "account unfreeze")
+    for action, text in (
+        (
+            "freeze",
+            "admin: no money leaves the account by any path until unfrozen (money in"
+            " still arrives); the owner is told",
+        ),
+        ("unfreeze", "admin: lift a freeze; the owner is told"),
+    ):
+        p = account.add_parser(action, help=text)
+        p.add_argument("account_id")
+        p.add_argument("--reason", required=True, help="why, kept (1 to 280 characters)")
+        _api_options(p, f"account {action}")
     p = account.add_parser(
         "close",
         help="close an empty account for good (its identities are unlinked): the owner"
