@@ -13,6 +13,7 @@ from server_process import wait_for
 from test_payouts import sandbox, settle, withdraw  # noqa: F401 (a fixture)
 
 from envoi.client import errors
+from envoi.core.ledger import transfers
 from envoi.providers.sandbox import bank_transfers
 from envoi.v1 import event_pb2, transfer_pb2
 
@@ -258,3 +259,75 @@ def test_a_close_racing_a_withdrawal_waits_for_its_settlement(admin, wallet, san
             assert "payouts_in_flight" in closed.metadata["left"]
             closed = wallet.close_account(alice, code=CODE)
         assert closed.account.HasField("close_time") and balance(admin, alice) == 0
+
+
+@pytest.fixture
+def refunding_shop(open_account, admin, client_for):
+    """A merchant at 1.5 % + 0.25 and its client with a key of the refunds scope."""
+    merchant_id = open_account("MERCHANT", code="424242")
+    admin.set_merchant_fees(merchant_id, 150, 25)
+    key = admin.create_api_key(merchant_id, label="refunds", scopes=("refunds",))
+    return merchant_id, client_for(key.secret)
+
+
+def paid_from_a_post_then_closed(open_account, posted_by, twitter_channel, wallet, shop_id):
+    """A payer who paid the shop 20 € from a post (a 0.55 € fee), spent the
+    rest and closed: (the payment, the identity they paid from)."""
+    payer = open_account(balance_cents=2_000, code=CODE)
+    identity = posted_by(payer)
+    pending = twitter_channel.initiate_transfer(identity, shop_id, 2_000)
+    payment = wallet.confirm_transfer(pending.transfer_id, CODE)
+    wallet.close_account(payer, code=CODE)
+    return payment, identity
+
+
+def test_a_refund_to_a_closed_payer_waits_in_escrow_for_their_identity(
+    refunding_shop, open_account, posted_by, twitter_channel, admin, wallet
+):
+    shop_id, shop = refunding_shop
+    payment, identity = paid_from_a_post_then_closed(
+        open_account, posted_by, twitter_channel, wallet, shop_id
+    )
+    refund = shop.refund_transfer(payment.transfer_id, 2_000)
+    assert refund.state == transfer_pb2.TRANSFER_STATE_AWAITING_CLAIM
+    assert (refund.to_identity.subject_id, refund.fee.amount_cents) == (identity.subject_id, 55)
+    assert balance(admin, shop_id) == 0 and balance(admin, payment.from_account_id) == 0
+    with pytest.raises(errors.RefundExceedsPayment):
+        shop.refund_transfer(payment.transfer_id, 1)
+    newcomer = open_account(code=CODE)
+    claimed = admin.link_identity(newcomer, identity).claimed_transfers
+    assert [t.transfer_id for t in claimed] == [refund.transfer_id]
+    assert claimed[0].kind == transfer_pb2.TRANSFER_KIND_REFUND
+    assert balance(admin, newcomer) == 2_000
+
+
+def test_an_unclaimed_refund_goes_back_to_the_merchant_with_its_fee_to_envoi(
+    refunding_shop, open_account, posted_by, twitter_channel, admin, wallet, db
+):
+    shop_id, shop = refunding_shop
+    payment, _ = paid_from_a_post_then_closed(
+        open_account, posted_by, twitter_channel, wallet, shop_id
+    )
+    refund = shop.refund_transfer(payment.transfer_id, 1_000)
+    (after_window,) = db.execute(
+        "SELECT claim_expire_time + interval '1 second' FROM transfers WHERE transfer_id = %s",
+        (refund.transfer_id,),
+    ).fetchone()
+    while transfers.refund_one_due(db, after_window):
+        pass
+    db.commit()
+    back = admin.get_transfer(refund.transfer_id)
+    assert back.state == transfer_pb2.TRANSFER_STATE_REFUNDED
+    assert balance(admin, shop_id) == 2_000 - 55  # all it had: the fee went back to envoi
+
+
+def test_a_refund_to_a_closed_payer_with_no_identity_is_refused(
+    refunding_shop, open_account, admin, wallet
+):
+    shop_id, shop = refunding_shop
+    payer = open_account(balance_cents=1_000, code=CODE)
+    payment = pay(wallet, payer, shop_id, 1_000)
+    admin.close_account(payer, reason=REASON)
+    with pytest.raises(errors.AccountClosed):
+        shop.refund_transfer(payment.transfer_id, 500)
+    assert balance(admin, shop_id) == 1_000 - payment.fee.amount_cents

@@ -13,14 +13,19 @@ CHECKS = {
     # third leg, +fee to the fee revenue account, when a merchant's fee is not 0.
     # A transfer that went through escrow (never with a fee) has a second pair
     # (escrow to claimer or back to sender). A refund pays its payer back the
-    # whole amount, from the refunder net of its fee and from the fee account.
+    # whole amount, from the refunder net of its fee and from the fee account;
+    # one to a closed account's identity goes through escrow the same way, and
+    # one that comes back unclaimed returns its fee to the fee account.
     "each transfer's postings match its state": (
         "SELECT t.transfer_id FROM transfers t LEFT JOIN postings p USING (transfer_id)"
         " GROUP BY t.transfer_id, t.kind, t.state, t.amount_cents, t.fee_cents,"
         "  t.from_account_id, t.to_account_id"
         " HAVING count(p.*) NOT IN (CASE WHEN t.kind = 'REFUND'"
-        "                                THEN 1 + (t.fee_cents > 0)::int"
-        "                                     + (t.fee_cents < t.amount_cents)::int"
+        "                                THEN (1 + (t.fee_cents > 0)::int"
+        "                                      + (t.fee_cents < t.amount_cents)::int)"
+        "                                     * (1 + (t.state = 'REFUNDED')::int)"
+        "                                     + 2 * (t.state = 'COMPLETED'"
+        "                                            AND t.to_subject_id IS NOT NULL)::int"
         "                                WHEN t.state = 'COMPLETED'"
         "                                THEN 2 + (t.fee_cents > 0)::int"
         "                                WHEN t.state = 'AWAITING_CLAIM' THEN 2"
@@ -28,11 +33,13 @@ CHECKS = {
         "                           CASE WHEN t.state = 'COMPLETED' AND t.fee_cents = 0"
         "                                     AND t.kind <> 'REFUND' THEN 4 ELSE -1 END)"
         " OR coalesce(sum(p.amount_cents) FILTER (WHERE p.account_id = t.to_account_id), 0)"
-        "    <> CASE WHEN t.kind = 'REFUND' THEN t.amount_cents"
+        "    <> CASE WHEN t.kind = 'REFUND' AND t.state = 'REFUNDED' THEN 0"
+        "            WHEN t.kind = 'REFUND' THEN t.amount_cents"
         "            WHEN t.state IN ('COMPLETED', 'AWAITING_CLAIM')"
         "            THEN t.amount_cents - t.fee_cents ELSE 0 END"
         " OR coalesce(sum(p.amount_cents) FILTER (WHERE p.account_id = t.from_account_id), 0)"
-        "    <> CASE WHEN t.kind = 'REFUND' THEN t.fee_cents - t.amount_cents"
+        "    <> CASE WHEN t.kind = 'REFUND' AND t.state = 'REFUNDED' THEN 0"
+        "            WHEN t.kind = 'REFUND' THEN t.fee_cents - t.amount_cents"
         "            WHEN t.state IN ('COMPLETED', 'AWAITING_CLAIM')"
         "            THEN -t.amount_cents ELSE 0 END"
     ),
@@ -56,17 +63,21 @@ CHECKS = {
         "SELECT a.account_id FROM accounts a WHERE a.system_purpose = 'FEE_REVENUE'"
         " AND account_balance_cents(a) <> (SELECT coalesce(sum(CASE kind WHEN 'REFUND'"
         "  THEN -fee_cents ELSE fee_cents END), 0) FROM transfers"
-        "  WHERE state = 'COMPLETED' AND currency_code = a.currency_code)"
+        "  WHERE (state = 'COMPLETED' OR kind = 'REFUND' AND state = 'AWAITING_CLAIM')"
+        "  AND currency_code = a.currency_code)"
     ),
-    # Refunds (migration 0022): back to the payer of a completed payment, never
-    # more than it in all, its fee pro rata.
+    # Refunds (migration 0022): back to the payer of a completed payment (or to
+    # the identity they paid from, through escrow, when their account closed:
+    # migration 0025), never more than it in all, its fee pro rata.
     "refunds give back at most their payment, to its payer, with its fee pro rata": (
         "SELECT p.transfer_id FROM transfers p JOIN transfers r ON r.refund_of = p.transfer_id"
         " GROUP BY p.transfer_id"
         " HAVING sum(r.amount_cents) > p.amount_cents"
         "  OR sum(r.fee_cents) <> div(sum(r.amount_cents) * p.fee_cents, p.amount_cents)"
-        "  OR bool_or((r.from_account_id, r.to_account_id, r.currency_code, r.kind)"
-        "     IS DISTINCT FROM (p.to_account_id, p.from_account_id, p.currency_code, 'REFUND'))"
+        "  OR bool_or((r.from_account_id, r.currency_code, r.kind)"
+        "     IS DISTINCT FROM (p.to_account_id, p.currency_code, 'REFUND')"
+        "     OR r.to_account_id <> p.from_account_id AND (r.to_namespace, r.to_subject_id)"
+        "        IS DISTINCT FROM (p.from_namespace, p.from_subject_id))"
         "  OR p.kind <> 'PAYMENT' OR p.state <> 'COMPLETED' OR p.collection_id IS NOT NULL"
     ),
     "money waits in escrow only for awaiting transfers": (
@@ -102,7 +113,9 @@ CHECKS = {
     "one outbox event per state a transfer went through": (
         "SELECT t.transfer_id FROM transfers t"
         " WHERE (SELECT count(*) FROM outbox_events e WHERE e.transfer_id = t.transfer_id)"
-        " <> CASE WHEN t.kind IN ('FUNDING', 'PAYOUT', 'LEDGER', 'COLLECTION_PAYOUT',"
+        " <> CASE WHEN t.kind = 'REFUND' AND t.to_subject_id IS NOT NULL"  # through escrow
+        "         THEN 1 + (t.state <> 'AWAITING_CLAIM')::int"
+        "         WHEN t.kind IN ('FUNDING', 'PAYOUT', 'LEDGER', 'COLLECTION_PAYOUT',"
         "                         'COLLECTION_REFUND', 'REFUND')"
         "              OR t.state = 'PENDING_CONFIRMATION'"
         "         THEN 1"

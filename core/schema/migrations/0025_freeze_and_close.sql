@@ -68,3 +68,13 @@ CREATE INDEX outbox_events_account_status_change ON outbox_events (account_statu
 -- account_close_refusal, account_status_change, account_status_transfers_check,
 -- account_status_payouts_check, account_status_top_ups_check, accounts_close_check,
 -- forbid_change.
+
+-- A refund to a payer whose account closed waits in escrow for the identity
+-- the payer paid from (AWAITING_CLAIM), as any payment to an identity nobody
+-- linked: whoever links it next claims it, or the claim window returns it to
+-- the refunder (with its fee back to FEE_REVENUE). Its refund_of still
+-- counts it against the payment.
+ALTER TABLE transfers
+    DROP CONSTRAINT refunds_complete_at_once,
+    ADD CONSTRAINT refunds_complete_at_once CHECK (
+        kind <> 'REFUND' OR state IN ('COMPLETED', 'AWAITING_CLAIM', 'REFUNDED'));
