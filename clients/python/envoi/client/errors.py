@@ -263,8 +263,8 @@ class DebitNotAllowed(EnvoiError):
 class BatchRejected(EnvoiError):
     """CreateTransfers in all-or-nothing mode: one transfer failed, so none was
     posted. metadata: index, transfer_id, and failure_reason (INSUFFICIENT_FUNDS,
-    ACCOUNT_NOT_FOUND, CURRENCY_MISMATCH, DEBIT_NOT_ALLOWED, LIMIT_EXCEEDED or
-    TRANSFER_ID_REUSED)."""
+    ACCOUNT_NOT_FOUND, CURRENCY_MISMATCH, DEBIT_NOT_ALLOWED, LIMIT_EXCEEDED,
+    ACCOUNT_FROZEN, ACCOUNT_CLOSED or TRANSFER_ID_REUSED)."""
 
     reason, code = "BATCH_REJECTED", grpc.StatusCode.FAILED_PRECONDITION
 
