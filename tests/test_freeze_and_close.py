@@ -164,6 +164,7 @@ def test_the_owner_closes_with_the_code_and_the_identity_moves_on(
         lambda: wallet.close_account(alice, code=CODE),
         partial(admin.freeze_account, alice, REASON),
         lambda: admin.link_identity(alice, identity),
+        lambda: wallet.create_collection(alice, "Pot", "ClosedPot" + alice[:8]),
     ):
         with pytest.raises(errors.AccountClosed):
             attempt()
