@@ -238,7 +238,9 @@ CHECKS = {
     ),
     # Freezing and closing (migration 0025). A transaction that moved money
     # held the account's row before the change locked it, so it started
-    # before: its postings are dated before the change.
+    # before: its postings are dated before the change. (Postings are dated
+    # at their transaction's start: one that waited for an unfreeze's lock and
+    # posted after it would look frozen; no test races an unfreeze.)
     "a closed account holds nothing, has no identity, and no posting after its close": (
         "SELECT a.account_id FROM accounts a WHERE a.close_time IS NOT NULL"
         " AND (account_balance_cents(a) <> 0 OR a.held_cents <> 0"
