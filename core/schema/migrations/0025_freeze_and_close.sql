@@ -66,8 +66,7 @@ CREATE INDEX outbox_events_account_status_change ON outbox_events (account_statu
 
 -- Its functions and triggers live in core/schema/functions/: account_status_refusal,
 -- account_close_refusal, account_status_change, account_status_transfers_check,
--- account_status_payouts_check, account_status_identities_check,
--- account_status_collections_check, accounts_close_check, forbid_change; and for
+-- account_status_row_check, accounts_close_check, forbid_change; and for
 -- refunds to a closed payer, refund_to_escrow.
 
 -- A refund to a payer whose account closed waits in escrow for the identity
