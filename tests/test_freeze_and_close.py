@@ -302,6 +302,23 @@ def test_a_refund_to_a_closed_payer_waits_in_escrow_for_their_identity(
     assert balance(admin, newcomer) == 2_000
 
 
+def test_a_refund_to_an_identity_linked_again_reaches_its_new_account(
+    refunding_shop, open_account, posted_by, twitter_channel, admin, wallet
+):
+    shop_id, shop = refunding_shop
+    payment, identity = paid_from_a_post_then_closed(
+        open_account, posted_by, twitter_channel, wallet, shop_id
+    )
+    new_home = open_account(code=CODE)
+    admin.link_identity(new_home, identity)
+    refund = shop.refund_transfer(payment.transfer_id, 700)
+    assert (refund.state, refund.to_account_id) == (
+        transfer_pb2.TRANSFER_STATE_COMPLETED,
+        new_home,
+    )
+    assert balance(admin, new_home) == 700
+
+
 def test_an_unclaimed_refund_goes_back_to_the_merchant_with_its_fee_to_envoi(
     refunding_shop, open_account, posted_by, twitter_channel, admin, wallet, db
 ):

@@ -50,5 +50,9 @@ BEGIN
            CASE WHEN escrow THEN now() + make_interval(secs => (s->>'claim_window_s')::int) END
       FROM refund_to_escrow(paid) escrow
       LEFT JOIN accounts e ON e.system_purpose = 'ESCROW' AND e.currency_code = paid.currency_code;
+    -- Linked again already (to a new account of the payer's, say): claimed now.
+    PERFORM identity_claim(s, paid.from_namespace, paid.from_subject_id, claimer)
+       FROM identity_account_id(paid.from_namespace, paid.from_subject_id) claimer
+      WHERE claimer IS NOT NULL AND refund_to_escrow(paid);
     RETURN jsonb_build_object('transfer', transfer_json(refund_id));
 END $$;
