@@ -37,6 +37,8 @@ REFUSALS = {
     "PERMISSION_DENIED": "This payment cannot be made from here.",
     "COLLECTION_NOT_FOUND": "No collection has this hashtag.",
     "COLLECTION_NOT_OPEN": "This collection no longer takes payments.",
+    "ACCOUNT_FROZEN": "Your envoi account is frozen: no money leaves it. Contact envoi's support.",
+    "ACCOUNT_CLOSED": "This envoi account is closed.",
 }
 # A request's refusals, in the requester's words ({payer} as the channel names them).
 REQUEST_REFUSALS = {

@@ -344,6 +344,9 @@ API_COMMANDS = {
     "account debit-mandate": lambda c, a: c.set_debit_mandate(
         a.account_id, active=a.active, reason=a.reason
     ),
+    "account freeze": lambda c, a: c.freeze_account(a.account_id, a.reason),
+    "account unfreeze": lambda c, a: c.unfreeze_account(a.account_id, a.reason),
+    "account close": lambda c, a: c.close_account(a.account_id, code=a.code, reason=a.reason),
     "transfer send": lambda c, a: c.initiate_transfer(
         a.from_account, a.to_account, a.amount_cents, currency_code=a.currency, memo=a.memo
     ),
@@ -657,9 +660,9 @@ def _add_ops(commands):
 def _add_account(commands):
     from envoi.core.statement_export import parse_time
 
-    account = commands.add_parser("account", help="open, read and credit accounts").add_subparsers(
-        dest="account_command", required=True, metavar="ACTION"
-    )
+    account = commands.add_parser(
+        "account", help="open, read, credit, freeze and close accounts"
+    ).add_subparsers(dest="account_command", required=True, metavar="ACTION")
     p = account.add_parser("open", help="open an account")
     p.add_argument(
         "--kind",
@@ -685,6 +688,7 @@ def _add_account(commands):
     )
     _api_options(p, "account balance")
     _add_account_codes(account)
+    _add_account_status(account)
     p = account.add_parser("credit", help="admin: move money in from the funding account")
     p.add_argument("account_id")
     p.add_argument("--amount-cents", type=int, required=True)
@@ -721,6 +725,30 @@ def _add_account_codes(account):
     p.add_argument("--code", required=True, help="the new 6-digit code")
     p.add_argument("--reason", required=True, help="why, for the audit trail (1 to 500 characters)")
     _api_options(p, "account reset-code")
+
+
+def _add_account_status(account):
+    for action, text in (
+        (
+            "freeze",
+            "admin: no money leaves the account by any path until unfrozen (money in"
+            " still arrives); the owner is told",
+        ),
+        ("unfreeze", "admin: lift a freeze; the owner is told"),
+    ):
+        p = account.add_parser(action, help=text)
+        p.add_argument("account_id")
+        p.add_argument("--reason", required=True, help="why, kept (1 to 280 characters)")
+        _api_options(p, f"account {action}")
+    p = account.add_parser(
+        "close",
+        help="close an empty account for good (its identities are unlinked): the owner"
+        " with --code (wallet token), or an admin with --reason",
+    )
+    p.add_argument("account_id")
+    p.add_argument("--code", default="", help="the owner's 6-digit code (wallet token)")
+    p.add_argument("--reason", default="", help="why (an admin's: required; 280 at most)")
+    _api_options(p, "account close")
 
 
 def _add_transfer(commands):

@@ -597,6 +597,25 @@ def test_a_merchant_is_debited_only_under_a_live_mandate(service, admin, open_ac
     assert changes == [(True, "SEPA mandate RUM-42", "admin"), (False, "mandate ended", "admin")]
 
 
+def test_a_batch_never_debits_a_frozen_account_nor_touches_a_closed_one(
+    service, admin, open_account
+):
+    shop, bank = open_account("MERCHANT", balance_cents=1_000), open_account("SETTLEMENT")
+    admin.credit_account(bank, 500)
+    admin.set_debit_mandate(shop, active=True, reason="SEPA mandate RUM-7")
+    admin.freeze_account(shop, "fraud review")
+    gone = open_account()
+    admin.close_account(gone, reason="the owner left")
+    batch = [move(shop, bank, 100), move(bank, shop, 100), move(bank, gone, 100)]
+    response = service.create_transfers(batch, mode="INDEPENDENT")
+    assert statuses(response) == [
+        (FAILED, "ACCOUNT_FROZEN"),
+        (CREATED, ""),  # money in still arrives
+        (FAILED, "ACCOUNT_CLOSED"),
+    ]
+    assert balances(admin, shop, bank) == [1_100, 400]
+
+
 def test_an_association_may_have_a_mandate_a_person_never(admin, open_account, service):
     charity, alice = open_account("ASSOCIATION", balance_cents=500), open_account()
     admin.set_debit_mandate(charity, active=True, reason="direct debit agreement")

@@ -209,6 +209,10 @@ def test_every_mutating_call_gets_a_request_id_of_its_own(
     drive = wallet.create_collection(bob, "Drive", "ClientTest" + uuid.uuid4().hex[:8])
     wallet.cancel_collection(drive.collection_id)
     admin.reset_code(bob, "333333", "client test: the owner forgot the code")
+    carol = wallet.open_account("PERSON", "Carol", "444444").account_id
+    admin.freeze_account(carol, "client test")
+    admin.unfreeze_account(carol, "client test")
+    wallet.close_account(carol, code="444444")
 
     mutating_calls = [(m, rid) for m, rid in recorder.calls if m in MUTATING_METHODS]
     assert {m for m, _ in mutating_calls} == MUTATING_METHODS

@@ -27,6 +27,7 @@ EXPECTED_PRIVILEGES = {
     "deferred_credits": (SID, "", ""),
     "collections": (SIU, "", S),
     "code_resets": (SI, "", S),
+    "account_status_changes": (SI, "", S),
     "debit_mandate_changes": (SI, "", ""),
     "top_up_refunds": (SIU, "", S),
     "channel_intake": ("", SI, ""),

@@ -62,6 +62,9 @@ EXPECTED_ALLOWED_ROLES = {
     "/envoi.v1.AccountService/SetMerchantFees": {"admin"},
     "/envoi.v1.AccountService/SetDebitMandate": {"admin"},
     "/envoi.v1.AccountService/ListStatement": {"wallet", "merchant", "admin"},
+    "/envoi.v1.AccountService/FreezeAccount": {"admin"},
+    "/envoi.v1.AccountService/UnfreezeAccount": {"admin"},
+    "/envoi.v1.AccountService/CloseAccount": {"wallet", "admin"},
     "/envoi.v1.TransferService/InitiateTransfer": {"channel", "wallet", "merchant"},
     "/envoi.v1.TransferService/ConfirmTransfer": {"wallet", "merchant"},
     "/envoi.v1.TransferService/CancelTransfer": {"wallet", "merchant", "admin"},
@@ -196,6 +199,9 @@ class Subject:
     payee_identity: identity_pb2.Identity  # linked to payee_id: whom a request asks
     # A live webhook endpoint of merchant_id, and a delivery of it.
     webhook: tuple[str, str]
+    empty_id: str  # a person's account, empty: frozen or closed by the call
+    frozen_id: str  # a person's account an admin froze
+    caller: str  # who calls: an owner closes with the code, an admin with a reason
 
 
 # One valid request per RPC, which succeeds for every role allowed to call it.
@@ -255,6 +261,15 @@ CALLS = {
     ),
     "/envoi.v1.AccountService/SetMerchantFees": lambda client, s: client.set_merchant_fees(
         s.merchant_id, 0, 0
+    ),
+    "/envoi.v1.AccountService/FreezeAccount": lambda client, s: client.freeze_account(
+        s.empty_id, "roles test"
+    ),
+    "/envoi.v1.AccountService/UnfreezeAccount": lambda client, s: client.unfreeze_account(
+        s.frozen_id, "roles test"
+    ),
+    "/envoi.v1.AccountService/CloseAccount": lambda client, s: client.close_account(
+        s.empty_id, **({"reason": "roles test"} if s.caller == "admin" else {"code": s.code})
     ),
     # A revocation of a mandate the merchant does not have: other tests see no change.
     "/envoi.v1.AccountService/SetDebitMandate": lambda client, s: client.set_debit_mandate(
@@ -482,7 +497,15 @@ def subject_for(
             refundable_payment(caller),
             payee_identity,
             new_subject_webhook(database_url, merchant[0]),
+            open_account(code=PERSON_CODE),
+            frozen_account(),
+            caller,
         )
+
+    def frozen_account() -> str:
+        account_id = open_account()
+        admin.freeze_account(account_id, "roles test")
+        return account_id
 
     def refundable_payment(caller) -> tuple[str, str]:
         payer = open_account(balance_cents=500, code=PERSON_CODE)

@@ -259,6 +259,21 @@ def test_an_unlinked_sender_is_told_privately_to_open_an_account(
     assert "envoi" in dm["text"] and "account" in dm["text"]
 
 
+def test_a_frozen_sender_is_told_privately_and_nothing_is_held(
+    x, bot, start_twitter_gateway, person, admin, db
+):
+    gateway = start_twitter_gateway()
+    (alice, alice_id), (bob, _) = person(balance_cents=1_000), person()
+    admin.freeze_account(alice_id, "channel test: fraud review")
+    post = x.post(alice, f"@SmoneyFR #envoyer 5€ @{bob['username']}")
+    deliver(x, gateway, post, bot)
+    gateway.run_once()
+    assert transfers_of_post(db, post["id"]) == [] and x.replies_to(post) == []
+    [dm] = x.dms_to(alice)
+    assert "frozen" in dm["text"]
+    assert admin.get_balance(alice_id).available.amount_cents == 1_000
+
+
 def test_money_for_someone_without_an_account_waits_and_is_claimed(
     x, bot, start_twitter_gateway, person, wallet, db
 ):

@@ -1,4 +1,5 @@
-"""envoi.v1.AccountService: open accounts, read them, change or reset codes, credit money in."""
+"""envoi.v1.AccountService: open accounts, read them, change or reset codes, credit money in,
+freeze, unfreeze and close them."""
 
 from envoi.client import errors
 from envoi.core.api import proto_rows, statement_rpcs
@@ -14,6 +15,7 @@ from envoi.core.enums import (
     proto_names,
 )
 from envoi.core.ledger import (
+    account_status,
     accounts,
     code_resets,
     debit_mandates,
@@ -359,6 +361,71 @@ class AccountService(account_service_pb2_grpc.AccountServiceServicer):
             )
             return account_service_pb2.SetDebitMandateResponse(
                 account=self._account(conn, accounts.get_account(conn, request.account_id))
+            )
+
+        return once(work)
+
+    @mutation
+    def FreezeAccount(self, request, once):
+        return self._status_change(
+            request, once, account_status.FROZEN, account_service_pb2.FreezeAccountResponse
+        )
+
+    @mutation
+    def UnfreezeAccount(self, request, once):
+        return self._status_change(
+            request, once, account_status.UNFROZEN, account_service_pb2.UnfreezeAccountResponse
+        )
+
+    @mutation
+    def CloseAccount(self, request, once):
+        caller = current_caller.get()
+        check = RequestCheck()
+        if caller.role == Role.ADMIN:
+            if request.code:
+                check.fail("code", "an admin gives a reason, not the owner's code")
+        else:
+            check.code("code", request.code)
+        return self._status_change(
+            request,
+            once,
+            account_status.CLOSED,
+            account_service_pb2.CloseAccountResponse,
+            check=check,
+            reason_required=caller.role == Role.ADMIN,
+        )
+
+    def _status_change(
+        self, request, once, change, response_class, *, check=None, reason_required=True
+    ):
+        """A freeze, an unfreeze or a close: validated, then applied under the
+        account's lock (account_status.change); the owner's code first when
+        the owner closes."""
+        caller = current_caller.get()
+        check = check or RequestCheck()
+        check.request_id(request.request_id)
+        check.uuid("account_id", request.account_id)
+        check.text(
+            "reason",
+            request.reason,
+            max_length=account_status.MAX_REASON_LENGTH,
+            required=reason_required,
+        )
+        check.raise_if_any()
+        require_own_account(caller, request.account_id)
+
+        def work(conn):
+            account_status.lock(conn, request.account_id)
+            account = accounts.get_account(conn, request.account_id)
+            require_money_access(caller, account["kind"])
+            if change == account_status.CLOSED and caller.role != Role.ADMIN:
+                accounts.verify_code(
+                    conn, self.settings, self.runtime.code_key, account, request.code
+                )
+            row = account_status.change(conn, request.account_id, change, request.reason, caller)
+            return response_class(
+                account=self._account(conn, accounts.get_account(conn, request.account_id)),
+                account_status_change=proto_rows.account_status_change(row),
             )
 
         return once(work)

@@ -11,7 +11,15 @@ from envoi.core.api.request_validation import RequestCheck
 from envoi.core.auth.access import require_money_access, require_own_account
 from envoi.core.auth.caller import current_caller
 from envoi.core.enums import Role
-from envoi.core.ledger import accounts, card_top_ups, code_resets, collections, outbox, payouts
+from envoi.core.ledger import (
+    account_status,
+    accounts,
+    card_top_ups,
+    code_resets,
+    collections,
+    outbox,
+    payouts,
+)
 from envoi.core.ledger.transactions import run_in_transaction
 from envoi.core.runtime import Runtime
 from envoi.v1 import event_service_pb2, event_service_pb2_grpc
@@ -22,8 +30,8 @@ WATCH_READ_SIZE = 100  # events a stream reads per query
 
 
 def read_events(conn, **filters) -> list[tuple[dict, dict | None]]:
-    """outbox.list_events, each with the top-up, payout, collection or code
-    reset it is about, as it is now."""
+    """outbox.list_events, each with the top-up, payout, collection, code
+    reset or account status change it is about, as it is now."""
     return _with_subjects(conn, outbox.list_events(conn, **filters))
 
 
@@ -41,6 +49,9 @@ def _with_subjects(conn, rows: list[dict]) -> list[tuple[dict, dict | None]]:
             conn, [r["event_collection_id"] for r in rows if r["event_collection_id"]]
         ),
         **code_resets.get_many(conn, [r["code_reset_id"] for r in rows if r["code_reset_id"]]),
+        **account_status.get_many(
+            conn, [r["account_status_change_id"] for r in rows if r["account_status_change_id"]]
+        ),
     }
     return [
         (
@@ -50,6 +61,7 @@ def _with_subjects(conn, rows: list[dict]) -> list[tuple[dict, dict | None]]:
                 or row["payout_id"]
                 or row["event_collection_id"]
                 or row["code_reset_id"]
+                or row["account_status_change_id"]
             ),
         )
         for row in rows

@@ -61,6 +61,10 @@ def account(row: dict, code_max_attempts: int, identities=()) -> account_pb2.Acc
         create_time=_timestamp(row["create_time"]),
         code_locked=row["failed_code_attempts"] >= code_max_attempts,
         code_reset_hold_end_time=_timestamp(row["code_hold_end_time"]),
+        frozen=row["freeze_time"] is not None,
+        freeze_reason=row["freeze_reason"] or "",
+        freeze_time=_timestamp(row["freeze_time"]),
+        close_time=_timestamp(row["close_time"]),
         tier=AccountTier(row["tier"]).proto(),
         notification_preference=notification_preference(row["notification_preference"]),
         business_profile=business_profile(row),
@@ -199,8 +203,8 @@ def payout(row: dict) -> payout_pb2.Payout:
 
 
 def event(row: dict, cursor: str, subject: dict | None = None) -> event_pb2.Event:
-    """An event row; `subject` is the top-up, payout, collection or code reset
-    row of an event about one."""
+    """An event row; `subject` is the top-up, payout, collection, code reset or
+    account status change row of an event about one."""
     message = event_pb2.Event(
         sender_notification_preference=notification_preference(
             row["from_notification_preference"] or NotificationPreference.PUBLIC_REPLY
@@ -222,6 +226,8 @@ def event(row: dict, cursor: str, subject: dict | None = None) -> event_pb2.Even
         message.code_reset.CopyFrom(code_reset(subject))
     elif row.get("webhook_endpoint_id") is not None:
         message.webhook_endpoint_id = str(row["webhook_endpoint_id"])
+    elif row.get("account_status_change_id") is not None:
+        message.account_status_change.CopyFrom(account_status_change(subject))
     else:
         message.transfer.CopyFrom(transfer(row))
     return message
@@ -233,6 +239,15 @@ def code_reset(row: dict) -> account_pb2.CodeReset:
         account_id=str(row["account_id"]),
         reset_time=_timestamp(row["reset_time"]),
         hold_end_time=_timestamp(row["hold_end_time"]),
+    )
+
+
+def account_status_change(row: dict) -> account_pb2.AccountStatusChange:
+    return account_pb2.AccountStatusChange(
+        account_status_change_id=str(row["account_status_change_id"]),
+        account_id=str(row["account_id"]),
+        reason=row["reason"],
+        change_time=_timestamp(row["change_time"]),
     )
 
 

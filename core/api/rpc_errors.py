@@ -16,6 +16,7 @@ from grpc_status import rpc_status
 
 from envoi.client import errors
 from envoi.core.error_causes import cause
+from envoi.core.ledger import refusals
 from envoi.core.ledger.idempotency import StoredError
 
 log = logging.getLogger("envoi.rpc")
@@ -26,6 +27,11 @@ def status_for(method: str, exc: Exception) -> grpc.Status:
         return exc.to_status()
     if isinstance(exc, StoredError):
         return rpc_status.to_status(exc.status)
+    # A rule's refusal raised inside the database (a trigger's last word, as
+    # on a frozen or closed account) from a path that did not catch it.
+    refused = refusals.error_for_exception(exc) if isinstance(exc, psycopg.Error) else None
+    if refused is not None:
+        return refused.to_status()
     if isinstance(exc, (psycopg.OperationalError, psycopg_pool.PoolTimeout)):
         log.warning("%s: database unavailable (%s)", method, cause(exc))
         return errors.Unavailable(

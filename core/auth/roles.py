@@ -27,6 +27,12 @@ ALLOWED_ROLES_BY_METHOD = {
     "/envoi.v1.AccountService/SetDebitMandate": {Role.ADMIN},
     # Like GetBalance: a merchant its own account, the wallet people's and associations'.
     "/envoi.v1.AccountService/ListStatement": {Role.WALLET, Role.MERCHANT, Role.ADMIN},
+    # A freeze stops money out; an admin's, with a reason, recorded.
+    "/envoi.v1.AccountService/FreezeAccount": {Role.ADMIN},
+    "/envoi.v1.AccountService/UnfreezeAccount": {Role.ADMIN},
+    # The owner with its code (the wallet, for people and associations), or an
+    # admin with a reason (a merchant asks envoi: a leaked key closes nothing).
+    "/envoi.v1.AccountService/CloseAccount": {Role.WALLET, Role.ADMIN},
     "/envoi.v1.TransferService/InitiateTransfer": {Role.CHANNEL, Role.WALLET, Role.MERCHANT},
     "/envoi.v1.TransferService/ConfirmTransfer": {Role.WALLET, Role.MERCHANT},
     "/envoi.v1.TransferService/CancelTransfer": {Role.WALLET, Role.MERCHANT, Role.ADMIN},

@@ -29,8 +29,8 @@ ACCOUNT_COLUMNS = (
     " account_balance_cents(accounts) AS balance_cents, held_cents, floor_cents, code_hmac,"
     " failed_code_attempts, create_time, tier, notification_preference, credits_deferred,"
     " legal_name, registration_country_code, registration_number, profile_verify_time,"
-    " fee_basis_points, fee_fixed_cents, debit_mandate_reason, debit_mandate_time, "
-    + CODE_HOLD_END_TIME
+    " fee_basis_points, fee_fixed_cents, debit_mandate_reason, debit_mandate_time,"
+    " freeze_time, freeze_reason, close_time, " + CODE_HOLD_END_TIME
 )
 # Accounts the account APIs never show: envoi's own, and collections (read and
 # moved only through CollectionService, so that no other path pays into or

@@ -9,8 +9,9 @@ One transaction per batch, in three steps:
    balances: it exists already (same content), or fails (a reason), or is
    created, and then moves the running balances the next ones see. A
    batch debits only what DEBITABLE allows (DEBIT_NOT_ALLOWED otherwise),
-   and never takes a recipient over its tier's maximum balance
-   (LIMIT_EXCEEDED);
+   never a frozen account (ACCOUNT_FROZEN), never touches a closed one
+   (ACCOUNT_CLOSED), and never takes a recipient over its tier's maximum
+   balance (LIMIT_EXCEEDED);
 3. insert every created transfer with one INSERT ... SELECT FROM unnest(...),
    in batch order. The triggers of the migrations do the bookkeeping: two
    postings, the balances, one TRANSFER_COMPLETED outbox event each, and the
@@ -120,6 +121,8 @@ class LockedAccount:
     max_balance_cents: int | None  # its tier's maximum (account_max_balance_cents), if any
     kind: str
     debitable: bool
+    frozen: bool  # no money out (FreezeAccount)
+    closed: bool  # no money in or out (CloseAccount)
 
 
 def lock_accounts(conn: psycopg.Connection, batch: list[NewTransfer], settings: Settings) -> dict:
@@ -133,7 +136,7 @@ def lock_accounts(conn: psycopg.Connection, batch: list[NewTransfer], settings: 
             "SELECT account_id, currency_code,"
             " account_balance_cents(accounts) - held_cents - floor_cents,"
             " account_balance_cents(accounts), account_max_balance_cents(%s, accounts),"
-            f" kind, {DEBITABLE}"
+            f" kind, {DEBITABLE}, freeze_time IS NOT NULL, close_time IS NOT NULL"
             # Collections are paid into and out of only by their own rules.
             " FROM accounts WHERE account_id = ANY(%s::uuid[])"
             " AND kind NOT IN ('SYSTEM', 'COLLECTION')"
@@ -175,6 +178,9 @@ def _decide(transfer: NewTransfer, accounts: dict, existing: dict) -> Outcome:
                 errors.CurrencyMismatch.reason,
                 f"{side} holds {account.currency_code}, not {transfer.currency_code}",
             )
+    refused = _status_refusal(sender, recipient)
+    if refused is not None:
+        return refused
     if not sender.debitable:
         return Outcome(
             FAILED,
@@ -202,6 +208,19 @@ def _decide(transfer: NewTransfer, accounts: dict, existing: dict) -> Outcome:
         account.balance_cents += delta_cents
     existing[transfer.transfer_id] = content  # a later copy in the batch would exist
     return Outcome(CREATED)
+
+
+def _status_refusal(sender: LockedAccount, recipient: LockedAccount) -> Outcome | None:
+    """A closed account moves nothing, a frozen one sends nothing (the rule
+    account_status_refusal, which the insert meets too, holds for any SQL)."""
+    for side, account in (("from_account_id", sender), ("to_account_id", recipient)):
+        if account.closed:
+            return Outcome(FAILED, errors.AccountClosed.reason, f"{side}: the account is closed")
+    if sender.frozen:
+        return Outcome(
+            FAILED, errors.AccountFrozen.reason, "from_account_id: the account is frozen"
+        )
+    return None
 
 
 def insert_completed(

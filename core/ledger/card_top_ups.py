@@ -19,7 +19,7 @@ from psycopg.rows import dict_row
 from envoi.client import errors
 from envoi.core.config import Settings
 from envoi.core.enums import TopUpState
-from envoi.core.ledger import accounts, top_up_refunds
+from envoi.core.ledger import accounts, refusals, top_up_refunds
 from envoi.core.ledger.idempotency import request_sha256
 from envoi.core.policy import transfer_policy
 from envoi.providers.provider import CallbackResult, ChargeResult
@@ -54,6 +54,7 @@ def creditable_account(
     counts the top-ups still waiting for 3-D Secure too. Charges in flight at
     the provider are not rows yet: the check at completion catches those."""
     account = accounts.get_account(conn, account_id, lock=True)
+    refusals.check(conn, "account_status_refusal(%s, false)", (account_id,))
     pending_cents = conn.execute(
         "SELECT coalesce(sum(amount_cents), 0) FROM card_top_ups"
         " WHERE account_id = %s AND state = 'PENDING'",
@@ -69,8 +70,11 @@ def _outcome(conn, settings: Settings, account_id, amount_cents: int, state: str
     would pass the maximum balance of the account, locked here, fails with envoi's
     own reason (and is refunded)."""
     if state == TopUpState.SUCCEEDED:
-        accounts.get_account(conn, str(account_id), lock=True)
-        if not transfer_policy.fits_max_balance(conn, settings, account_id, amount_cents):
+        account = accounts.get_account(conn, str(account_id), lock=True)
+        # A closed account may hold nothing: its maximum balance is 0.
+        if account["close_time"] is not None or not transfer_policy.fits_max_balance(
+            conn, settings, account_id, amount_cents
+        ):
             return TopUpState.FAILED, top_up_refunds.MAX_BALANCE_EXCEEDED
     return state, reason or None
 

@@ -13,14 +13,19 @@ CHECKS = {
     # third leg, +fee to the fee revenue account, when a merchant's fee is not 0.
     # A transfer that went through escrow (never with a fee) has a second pair
     # (escrow to claimer or back to sender). A refund pays its payer back the
-    # whole amount, from the refunder net of its fee and from the fee account.
+    # whole amount, from the refunder net of its fee and from the fee account;
+    # one to a closed account's identity goes through escrow the same way, and
+    # one that comes back unclaimed returns its fee to the fee account.
     "each transfer's postings match its state": (
         "SELECT t.transfer_id FROM transfers t LEFT JOIN postings p USING (transfer_id)"
         " GROUP BY t.transfer_id, t.kind, t.state, t.amount_cents, t.fee_cents,"
         "  t.from_account_id, t.to_account_id"
         " HAVING count(p.*) NOT IN (CASE WHEN t.kind = 'REFUND'"
-        "                                THEN 1 + (t.fee_cents > 0)::int"
-        "                                     + (t.fee_cents < t.amount_cents)::int"
+        "                                THEN (1 + (t.fee_cents > 0)::int"
+        "                                      + (t.fee_cents < t.amount_cents)::int)"
+        "                                     * (1 + (t.state = 'REFUNDED')::int)"
+        "                                     + 2 * (t.state = 'COMPLETED'"
+        "                                            AND t.to_subject_id IS NOT NULL)::int"
         "                                WHEN t.state = 'COMPLETED'"
         "                                THEN 2 + (t.fee_cents > 0)::int"
         "                                WHEN t.state = 'AWAITING_CLAIM' THEN 2"
@@ -28,11 +33,13 @@ CHECKS = {
         "                           CASE WHEN t.state = 'COMPLETED' AND t.fee_cents = 0"
         "                                     AND t.kind <> 'REFUND' THEN 4 ELSE -1 END)"
         " OR coalesce(sum(p.amount_cents) FILTER (WHERE p.account_id = t.to_account_id), 0)"
-        "    <> CASE WHEN t.kind = 'REFUND' THEN t.amount_cents"
+        "    <> CASE WHEN t.kind = 'REFUND' AND t.state = 'REFUNDED' THEN 0"
+        "            WHEN t.kind = 'REFUND' THEN t.amount_cents"
         "            WHEN t.state IN ('COMPLETED', 'AWAITING_CLAIM')"
         "            THEN t.amount_cents - t.fee_cents ELSE 0 END"
         " OR coalesce(sum(p.amount_cents) FILTER (WHERE p.account_id = t.from_account_id), 0)"
-        "    <> CASE WHEN t.kind = 'REFUND' THEN t.fee_cents - t.amount_cents"
+        "    <> CASE WHEN t.kind = 'REFUND' AND t.state = 'REFUNDED' THEN 0"
+        "            WHEN t.kind = 'REFUND' THEN t.fee_cents - t.amount_cents"
         "            WHEN t.state IN ('COMPLETED', 'AWAITING_CLAIM')"
         "            THEN -t.amount_cents ELSE 0 END"
     ),
@@ -56,18 +63,22 @@ CHECKS = {
         "SELECT a.account_id FROM accounts a WHERE a.system_purpose = 'FEE_REVENUE'"
         " AND account_balance_cents(a) <> (SELECT coalesce(sum(CASE kind WHEN 'REFUND'"
         "  THEN -fee_cents ELSE fee_cents END), 0) FROM transfers"
-        "  WHERE state = 'COMPLETED' AND currency_code = a.currency_code)"
+        "  WHERE (state = 'COMPLETED' OR kind = 'REFUND' AND state = 'AWAITING_CLAIM')"
+        "  AND currency_code = a.currency_code)"
     ),
-    # Refunds (migration 0022): back to the payer of a completed payment, never
-    # more than it in all, its fee pro rata; a contribution's only from its
-    # collection's cancellation (migration 0027).
+    # Refunds (migration 0022): back to the payer of a completed payment (or to
+    # the identity they paid from, through escrow, when their account closed:
+    # migration 0025), never more than it in all, its fee pro rata; a
+    # contribution's only from its collection's cancellation (migration 0027).
     "refunds give back at most their payment, to its payer, with its fee pro rata": (
         "SELECT p.transfer_id FROM transfers p JOIN transfers r ON r.refund_of = p.transfer_id"
         " GROUP BY p.transfer_id"
         " HAVING sum(r.amount_cents) > p.amount_cents"
         "  OR sum(r.fee_cents) <> div(sum(r.amount_cents) * p.fee_cents, p.amount_cents)"
-        "  OR bool_or((r.from_account_id, r.to_account_id, r.currency_code, r.kind)"
-        "     IS DISTINCT FROM (p.to_account_id, p.from_account_id, p.currency_code, 'REFUND'))"
+        "  OR bool_or((r.from_account_id, r.currency_code, r.kind)"
+        "     IS DISTINCT FROM (p.to_account_id, p.currency_code, 'REFUND')"
+        "     OR r.to_account_id <> p.from_account_id AND (r.to_namespace, r.to_subject_id)"
+        "        IS DISTINCT FROM (p.from_namespace, p.from_subject_id))"
         "  OR p.kind <> 'PAYMENT' OR p.state <> 'COMPLETED'"
         "  OR bool_or(r.collection_id IS DISTINCT FROM p.collection_id)"
     ),
@@ -104,7 +115,9 @@ CHECKS = {
     "one outbox event per state a transfer went through": (
         "SELECT t.transfer_id FROM transfers t"
         " WHERE (SELECT count(*) FROM outbox_events e WHERE e.transfer_id = t.transfer_id)"
-        " <> CASE WHEN t.kind IN ('FUNDING', 'PAYOUT', 'LEDGER', 'COLLECTION_PAYOUT',"
+        " <> CASE WHEN t.kind = 'REFUND' AND t.to_subject_id IS NOT NULL"  # through escrow
+        "         THEN 1 + (t.state <> 'AWAITING_CLAIM')::int"
+        "         WHEN t.kind IN ('FUNDING', 'PAYOUT', 'LEDGER', 'COLLECTION_PAYOUT',"
         "                         'COLLECTION_REFUND', 'REFUND')"
         "              OR t.state = 'PENDING_CONFIRMATION'"
         "         THEN 1"
@@ -240,6 +253,36 @@ CHECKS = {
         "  WHERE d.endpoint_id = e.endpoint_id AND d.state = 'FAILED')"
         " OR (SELECT count(*) FROM outbox_events o WHERE o.webhook_endpoint_id = e.endpoint_id)"
         "  <> (e.disable_time IS NOT NULL)::int"
+    ),
+    # Freezing and closing (migration 0025). A transaction that moved money
+    # held the account's row before the change locked it, so it started
+    # before: its postings are dated before the change. (Postings are dated
+    # at their transaction's start: one that waited for an unfreeze's lock and
+    # posted after it would look frozen; no test races an unfreeze.)
+    "a closed account holds nothing, has no identity, and no posting after its close": (
+        "SELECT a.account_id FROM accounts a WHERE a.close_time IS NOT NULL"
+        " AND (account_balance_cents(a) <> 0 OR a.held_cents <> 0"
+        "  OR EXISTS (SELECT 1 FROM identities i WHERE i.account_id = a.account_id)"
+        "  OR EXISTS (SELECT 1 FROM postings p WHERE p.account_id = a.account_id"
+        "             AND p.create_time >= a.close_time))"
+    ),
+    "no money leaves a frozen account while it is frozen (but a payout asked before settles)": (
+        "SELECT p.posting_id FROM account_status_changes f"
+        " JOIN postings p ON p.account_id = f.account_id AND p.amount_cents < 0"
+        "  AND p.create_time >= f.change_time"
+        " JOIN transfers t ON t.transfer_id = p.transfer_id AND t.kind <> 'PAYOUT'"
+        " WHERE f.change = 'FROZEN' AND p.create_time < coalesce("
+        "  (SELECT min(u.change_time) FROM account_status_changes u"
+        "    WHERE u.account_id = f.account_id AND u.change = 'UNFROZEN'"
+        "    AND u.change_time > f.change_time), 'infinity')"
+    ),
+    "an account is frozen exactly when its last freeze or unfreeze was a freeze": (
+        "SELECT a.account_id FROM accounts a"
+        " WHERE (a.freeze_time IS NOT NULL) IS DISTINCT FROM (SELECT c.change = 'FROZEN'"
+        "  FROM account_status_changes c WHERE c.account_id = a.account_id"
+        "  AND c.change <> 'CLOSED' ORDER BY c.change_time DESC LIMIT 1)"
+        " AND (a.freeze_time IS NOT NULL OR EXISTS (SELECT 1 FROM account_status_changes c"
+        "  WHERE c.account_id = a.account_id AND c.change <> 'CLOSED'))"
     ),
 }
 

@@ -32,13 +32,15 @@ def list_events(
     scanned, params = _events_looked_at(after, visible_below, scan_limit)
     params["limit"] = limit
     # An event is about a transfer (its columns), or a top-up, a payout, a
-    # collection, a code reset or a webhook endpoint (their ids).
+    # collection, a code reset, a webhook endpoint or an account status change
+    # (their ids).
     sql = (
         f"SELECT e.event_id, e.tx_id::text::bigint AS tx_id, e.event_type,"
         f" e.create_time AS event_time, e.top_up_id, e.payout_id,"
         f" e.collection_id AS event_collection_id, e.code_reset_id, e.webhook_endpoint_id,"
+        f" e.account_status_change_id,"
         f" coalesce(tu.account_id, po.account_id, co.owner_account_id, cr.account_id,"
-        f"  we.account_id)"
+        f"  we.account_id, sc.account_id)"
         f"  AS subject_account_id,"
         f" t.{transfers.TRANSFER_COLUMNS.replace(', ', ', t.')},"
         # How each side wants to be told; escrow stands for someone with no account yet.
@@ -52,6 +54,8 @@ def list_events(
         f" LEFT JOIN payouts po ON po.payout_id = e.payout_id"
         f" LEFT JOIN code_resets cr ON cr.code_reset_id = e.code_reset_id"
         f" LEFT JOIN webhook_endpoints we ON we.endpoint_id = e.webhook_endpoint_id"
+        f" LEFT JOIN account_status_changes sc"
+        f"  ON sc.account_status_change_id = e.account_status_change_id"
         # The collection an event is about, or a completed contribution,
         # payout or refund is of: its owner sees them.
         f" LEFT JOIN collections co ON co.collection_id = CASE"
@@ -65,7 +69,7 @@ def list_events(
         sql += (
             " AND %(account_id)s IN"
             " (t.from_account_id, t.to_account_id, tu.account_id, po.account_id,"
-            "  co.owner_account_id, cr.account_id, we.account_id)"
+            "  co.owner_account_id, cr.account_id, we.account_id, sc.account_id)"
         )
         params["account_id"] = account_id
     sql += " ORDER BY e.tx_id, e.event_id LIMIT %(limit)s"

@@ -23,3 +23,5 @@ CREATE OR REPLACE TRIGGER top_up_refunds_no_delete BEFORE DELETE ON top_up_refun
     FOR EACH ROW EXECUTE FUNCTION forbid_change();
 CREATE OR REPLACE TRIGGER transfers_no_delete BEFORE DELETE ON transfers
     FOR EACH ROW EXECUTE FUNCTION forbid_change();
+CREATE OR REPLACE TRIGGER account_status_changes_immutable BEFORE UPDATE OR DELETE ON account_status_changes
+    FOR EACH ROW EXECUTE FUNCTION forbid_change();

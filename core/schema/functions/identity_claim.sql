@@ -4,7 +4,8 @@
 -- account cannot pay itself), as does money in another currency. Money that
 -- would take the account over its tier's maximum balance keeps waiting: a
 -- higher tier claims it, or the claim window returns it. Locks the waiting
--- transfers, then the account, in the order every other path takes.
+-- transfers, then the account, in the order every other path takes. An
+-- account that closed meanwhile claims nothing: the money keeps waiting.
 CREATE OR REPLACE FUNCTION identity_claim(
     s jsonb, p_namespace text, p_subject_id text, p_account_id uuid
 ) RETURNS uuid[] LANGUAGE plpgsql AS $$
@@ -16,6 +17,9 @@ BEGIN
     PERFORM 1 FROM transfers WHERE state = 'AWAITING_CLAIM' AND to_namespace = p_namespace
        AND to_subject_id = p_subject_id ORDER BY transfer_id FOR UPDATE;
     a := account_for(p_account_id, true);
+    IF a.close_time IS NOT NULL THEN
+        RETURN claimed;  -- it closed since its identity was read: the money waits
+    END IF;
     FOR t IN SELECT transfer_id, from_account_id, currency_code, amount_cents FROM transfers
               WHERE state = 'AWAITING_CLAIM' AND to_namespace = p_namespace
                 AND to_subject_id = p_subject_id ORDER BY transfer_id LOOP

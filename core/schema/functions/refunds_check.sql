@@ -1,7 +1,8 @@
 -- The last word on refunds, from any path: a REFUND names a completed payment
 -- (a collection's contribution only from its cancellation), goes from its
--- recipient back to its payer in its currency, and the refunds of one payment never add up to more
--- than it. Its fee is decided here (refund_fee_cents), so no caller can name
+-- recipient back to its payer in its currency (or, when the payer's account
+-- closed, into escrow for the identity they paid from), and the refunds of one
+-- payment never add up to more than it. Its fee is decided here (refund_fee_cents), so no caller can name
 -- another.
 -- The payment's row is locked: the refunds of one payment queue behind it.
 CREATE OR REPLACE FUNCTION refunds_check() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -21,8 +22,15 @@ BEGIN
         RAISE EXCEPTION 'a contribution goes back whole, when its collection is cancelled' USING
             ERRCODE = 'check_violation', CONSTRAINT = 'refunds_of_contributions_on_cancel';
     END IF;
-    IF (NEW.from_account_id, NEW.to_account_id, NEW.currency_code)
-       IS DISTINCT FROM (paid.to_account_id, paid.from_account_id, paid.currency_code) THEN
+    IF (NEW.from_account_id, NEW.currency_code)
+       IS DISTINCT FROM (paid.to_account_id, paid.currency_code)
+       OR NOT (NEW.to_account_id = paid.from_account_id AND NEW.state = 'COMPLETED'
+               OR NEW.state = 'AWAITING_CLAIM'
+                  AND (NEW.to_namespace, NEW.to_subject_id)
+                      = (paid.from_namespace, paid.from_subject_id)
+                  AND NEW.to_account_id = (SELECT account_id FROM accounts
+                      WHERE system_purpose = 'ESCROW' AND currency_code = paid.currency_code)
+                  AND refund_to_escrow(paid)) THEN
         RAISE EXCEPTION 'a refund goes from the payment''s recipient back to its payer' USING
             ERRCODE = 'check_violation', CONSTRAINT = 'refunds_to_the_payer';
     END IF;

@@ -21,8 +21,12 @@ BEGIN
         ELSIF NEW.state = 'COMPLETED' THEN
             PERFORM post_transfer_legs(NEW, NEW.from_account_id, NEW.to_account_id);
             event := 'TRANSFER_COMPLETED';
+        ELSIF NEW.state = 'AWAITING_CLAIM' AND NEW.kind = 'REFUND' THEN
+            -- To a payer whose account closed: into escrow for their identity.
+            PERFORM post_transfer_legs(NEW, NEW.from_account_id, NEW.to_account_id);
+            event := 'TRANSFER_AWAITING_CLAIM';
         ELSE
-            RAISE EXCEPTION 'a transfer starts pending or completed'
+            RAISE EXCEPTION 'a transfer starts pending or completed (a refund may await its claim)'
                 USING ERRCODE = 'check_violation';
         END IF;
     ELSE
@@ -62,7 +66,8 @@ BEGIN
                          ELSE 'TRANSFER_EXPIRED' END;
         ELSIF OLD.state = 'AWAITING_CLAIM' AND NEW.state IN ('COMPLETED', 'REFUNDED') THEN
             -- Out of escrow (the old recipient) to the claimer or back to the
-            -- sender. Money paid into escrow bore no fee (escrow is no merchant).
+            -- sender. Money paid into escrow bore no fee (escrow is no merchant);
+            -- a refund's fee goes back to FEE_REVENUE with it (post_transfer_legs).
             PERFORM post_transfer_legs(
                 NEW, OLD.to_account_id,
                 CASE NEW.state WHEN 'COMPLETED' THEN NEW.to_account_id

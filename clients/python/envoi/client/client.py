@@ -417,6 +417,44 @@ class EnvoiClient:
         )
         return self.call(self.accounts.SetDebitMandate, request).account
 
+    def freeze_account(
+        self, account_id: str, reason: str, *, request_id: str | None = None
+    ) -> account_service_pb2.FreezeAccountResponse:
+        """Admin: no money leaves the account by any path until it is unfrozen
+        (money in still arrives); reason is kept and its owner told."""
+        request = account_service_pb2.FreezeAccountRequest(
+            request_id=self._request_id(request_id), account_id=account_id, reason=reason
+        )
+        return self.call(self.accounts.FreezeAccount, request)
+
+    def unfreeze_account(
+        self, account_id: str, reason: str, *, request_id: str | None = None
+    ) -> account_service_pb2.UnfreezeAccountResponse:
+        """Admin: lift a freeze; reason is kept and the owner told."""
+        request = account_service_pb2.UnfreezeAccountRequest(
+            request_id=self._request_id(request_id), account_id=account_id, reason=reason
+        )
+        return self.call(self.accounts.UnfreezeAccount, request)
+
+    def close_account(
+        self,
+        account_id: str,
+        *,
+        code: str = "",
+        reason: str = "",
+        request_id: str | None = None,
+    ) -> account_service_pb2.CloseAccountResponse:
+        """Close an account that holds and waits for nothing: its owner gives
+        the code, an admin a reason. No money goes in or out again; its
+        identities are unlinked. AccountNotEmpty names what is left."""
+        request = account_service_pb2.CloseAccountRequest(
+            request_id=self._request_id(request_id),
+            account_id=account_id,
+            code=code,
+            reason=reason,
+        )
+        return self.call(self.accounts.CloseAccount, request)
+
     def resolve_identity(
         self, identity: identity_pb2.Identity
     ) -> account_service_pb2.ResolveIdentityResponse:

@@ -196,6 +196,37 @@ class CodeResetHold(EnvoiError):
     reason, code = "CODE_RESET_HOLD", grpc.StatusCode.FAILED_PRECONDITION
 
 
+class AccountFrozen(EnvoiError):
+    """An admin froze the account (metadata: account_id, freeze_time): no money
+    leaves it by any path until it is unfrozen; money in still arrives.
+    Nothing changed, no code attempt counted."""
+
+    reason, code = "ACCOUNT_FROZEN", grpc.StatusCode.FAILED_PRECONDITION
+
+
+class AccountNotFrozen(EnvoiError):
+    """UnfreezeAccount of an account that is not frozen (metadata: account_id)."""
+
+    reason, code = "ACCOUNT_NOT_FROZEN", grpc.StatusCode.FAILED_PRECONDITION
+
+
+class AccountClosed(EnvoiError):
+    """The account is closed (metadata: account_id, close_time): no money goes
+    in or out, nothing links to it, it never opens again."""
+
+    reason, code = "ACCOUNT_CLOSED", grpc.StatusCode.FAILED_PRECONDITION
+
+
+class AccountNotEmpty(EnvoiError):
+    """CloseAccount of an account that still holds or waits for something.
+    metadata["left"] lists what (comma-separated), each also a key of metadata
+    with its count or amount: balance_cents, held_cents, pending_transfers_out,
+    pending_transfers_in, transfers_awaiting_claim, payouts_in_flight,
+    pending_top_ups, open_collections."""
+
+    reason, code = "ACCOUNT_NOT_EMPTY", grpc.StatusCode.FAILED_PRECONDITION
+
+
 class TransferNotPending(EnvoiError):
     """metadata["state"] is the state the transfer is in."""
 
@@ -232,8 +263,8 @@ class DebitNotAllowed(EnvoiError):
 class BatchRejected(EnvoiError):
     """CreateTransfers in all-or-nothing mode: one transfer failed, so none was
     posted. metadata: index, transfer_id, and failure_reason (INSUFFICIENT_FUNDS,
-    ACCOUNT_NOT_FOUND, CURRENCY_MISMATCH, DEBIT_NOT_ALLOWED, LIMIT_EXCEEDED or
-    TRANSFER_ID_REUSED)."""
+    ACCOUNT_NOT_FOUND, CURRENCY_MISMATCH, DEBIT_NOT_ALLOWED, LIMIT_EXCEEDED,
+    ACCOUNT_FROZEN, ACCOUNT_CLOSED or TRANSFER_ID_REUSED)."""
 
     reason, code = "BATCH_REJECTED", grpc.StatusCode.FAILED_PRECONDITION
 

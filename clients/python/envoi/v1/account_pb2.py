@@ -27,29 +27,31 @@ from envoi.v1 import money_pb2 as envoi_dot_v1_dot_money__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x65nvoi/v1/account.proto\x12\x08\x65nvoi.v1\x1a\x17\x65nvoi/v1/identity.proto\x1a\x14\x65nvoi/v1/money.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc7\x05\n\x07\x41\x63\x63ount\x12\x1d\n\naccount_id\x18\x01 \x01(\tR\taccountId\x12)\n\x04kind\x18\x02 \x01(\x0e\x32\x15.envoi.v1.AccountKindR\x04kind\x12!\n\x0c\x64isplay_name\x18\x03 \x01(\tR\x0b\x64isplayName\x12#\n\rcurrency_code\x18\x04 \x01(\tR\x0c\x63urrencyCode\x12;\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12\x1f\n\x0b\x63ode_locked\x18\x06 \x01(\x08R\ncodeLocked\x12\x32\n\nidentities\x18\x07 \x03(\x0b\x32\x12.envoi.v1.IdentityR\nidentities\x12)\n\x04tier\x18\x08 \x01(\x0e\x32\x15.envoi.v1.AccountTierR\x04tier\x12Y\n\x17notification_preference\x18\t \x01(\x0e\x32 .envoi.v1.NotificationPreferenceR\x16notificationPreference\x12\x44\n\x10\x62usiness_profile\x18\n \x01(\x0b\x32\x19.envoi.v1.BusinessProfileR\x0f\x62usinessProfile\x12;\n\rmerchant_fees\x18\x0b \x01(\x0b\x32\x16.envoi.v1.MerchantFeesR\x0cmerchantFees\x12;\n\rdebit_mandate\x18\x0c \x01(\x0b\x32\x16.envoi.v1.DebitMandateR\x0c\x64\x65\x62itMandate\x12R\n\x18\x63ode_reset_hold_end_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x14\x63odeResetHoldEndTime\"c\n\x0c\x44\x65\x62itMandate\x12\x16\n\x06reason\x18\x01 \x01(\tR\x06reason\x12;\n\x0b\x63reate_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\"\xc9\x01\n\tCodeReset\x12\"\n\rcode_reset_id\x18\x01 \x01(\tR\x0b\x63odeResetId\x12\x1d\n\naccount_id\x18\x02 \x01(\tR\taccountId\x12\x39\n\nreset_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tresetTime\x12>\n\rhold_end_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0bholdEndTime\"\xf6\x01\n\x0f\x42usinessProfile\x12\x1d\n\nlegal_name\x18\x01 \x01(\tR\tlegalName\x12:\n\x19registration_country_code\x18\x02 \x01(\tR\x17registrationCountryCode\x12/\n\x13registration_number\x18\x03 \x01(\tR\x12registrationNumber\x12\x1a\n\x08verified\x18\x04 \x01(\x08R\x08verified\x12;\n\x0bverify_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nverifyTime\"R\n\x0cMerchantFees\x12!\n\x0c\x62\x61sis_points\x18\x01 \x01(\x05R\x0b\x62\x61sisPoints\x12\x1f\n\x0b\x66ixed_cents\x18\x02 \x01(\x03R\nfixedCents\"\xa7\x01\n\x07\x42\x61lance\x12\x1d\n\naccount_id\x18\x01 \x01(\tR\taccountId\x12)\n\x07\x62\x61lance\x18\x02 \x01(\x0b\x32\x0f.envoi.v1.MoneyR\x07\x62\x61lance\x12#\n\x04held\x18\x03 \x01(\x0b\x32\x0f.envoi.v1.MoneyR\x04held\x12-\n\tavailable\x18\x04 \x01(\x0b\x32\x0f.envoi.v1.MoneyR\tavailable*\xd0\x01\n\x0b\x41\x63\x63ountKind\x12\x1c\n\x18\x41\x43\x43OUNT_KIND_UNSPECIFIED\x10\x00\x12\x17\n\x13\x41\x43\x43OUNT_KIND_PERSON\x10\x01\x12\x1c\n\x18\x41\x43\x43OUNT_KIND_ASSOCIATION\x10\x02\x12\x19\n\x15\x41\x43\x43OUNT_KIND_MERCHANT\x10\x03\x12\x17\n\x13\x41\x43\x43OUNT_KIND_SYSTEM\x10\x04\x12\x1b\n\x17\x41\x43\x43OUNT_KIND_COLLECTION\x10\x05\x12\x1b\n\x17\x41\x43\x43OUNT_KIND_SETTLEMENT\x10\x06*c\n\x0b\x41\x63\x63ountTier\x12\x1c\n\x18\x41\x43\x43OUNT_TIER_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x41\x43\x43OUNT_TIER_UNVERIFIED\x10\x01\x12\x19\n\x15\x41\x43\x43OUNT_TIER_VERIFIED\x10\x02*\xbe\x01\n\x16NotificationPreference\x12\'\n#NOTIFICATION_PREFERENCE_UNSPECIFIED\x10\x00\x12(\n$NOTIFICATION_PREFERENCE_PUBLIC_REPLY\x10\x01\x12+\n\'NOTIFICATION_PREFERENCE_PRIVATE_MESSAGE\x10\x02\x12$\n NOTIFICATION_PREFERENCE_APP_ONLY\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x65nvoi/v1/account.proto\x12\x08\x65nvoi.v1\x1a\x17\x65nvoi/v1/identity.proto\x1a\x14\x65nvoi/v1/money.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfc\x06\n\x07\x41\x63\x63ount\x12\x1d\n\naccount_id\x18\x01 \x01(\tR\taccountId\x12)\n\x04kind\x18\x02 \x01(\x0e\x32\x15.envoi.v1.AccountKindR\x04kind\x12!\n\x0c\x64isplay_name\x18\x03 \x01(\tR\x0b\x64isplayName\x12#\n\rcurrency_code\x18\x04 \x01(\tR\x0c\x63urrencyCode\x12;\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12\x1f\n\x0b\x63ode_locked\x18\x06 \x01(\x08R\ncodeLocked\x12\x32\n\nidentities\x18\x07 \x03(\x0b\x32\x12.envoi.v1.IdentityR\nidentities\x12)\n\x04tier\x18\x08 \x01(\x0e\x32\x15.envoi.v1.AccountTierR\x04tier\x12Y\n\x17notification_preference\x18\t \x01(\x0e\x32 .envoi.v1.NotificationPreferenceR\x16notificationPreference\x12\x44\n\x10\x62usiness_profile\x18\n \x01(\x0b\x32\x19.envoi.v1.BusinessProfileR\x0f\x62usinessProfile\x12;\n\rmerchant_fees\x18\x0b \x01(\x0b\x32\x16.envoi.v1.MerchantFeesR\x0cmerchantFees\x12;\n\rdebit_mandate\x18\x0c \x01(\x0b\x32\x16.envoi.v1.DebitMandateR\x0c\x64\x65\x62itMandate\x12R\n\x18\x63ode_reset_hold_end_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x14\x63odeResetHoldEndTime\x12\x16\n\x06\x66rozen\x18\x0e \x01(\x08R\x06\x66rozen\x12#\n\rfreeze_reason\x18\x0f \x01(\tR\x0c\x66reezeReason\x12;\n\x0b\x66reeze_time\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nfreezeTime\x12\x39\n\nclose_time\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tcloseTime\"\xc2\x01\n\x13\x41\x63\x63ountStatusChange\x12\x37\n\x18\x61\x63\x63ount_status_change_id\x18\x01 \x01(\tR\x15\x61\x63\x63ountStatusChangeId\x12\x1d\n\naccount_id\x18\x02 \x01(\tR\taccountId\x12\x16\n\x06reason\x18\x03 \x01(\tR\x06reason\x12;\n\x0b\x63hange_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nchangeTime\"c\n\x0c\x44\x65\x62itMandate\x12\x16\n\x06reason\x18\x01 \x01(\tR\x06reason\x12;\n\x0b\x63reate_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\"\xc9\x01\n\tCodeReset\x12\"\n\rcode_reset_id\x18\x01 \x01(\tR\x0b\x63odeResetId\x12\x1d\n\naccount_id\x18\x02 \x01(\tR\taccountId\x12\x39\n\nreset_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tresetTime\x12>\n\rhold_end_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0bholdEndTime\"\xf6\x01\n\x0f\x42usinessProfile\x12\x1d\n\nlegal_name\x18\x01 \x01(\tR\tlegalName\x12:\n\x19registration_country_code\x18\x02 \x01(\tR\x17registrationCountryCode\x12/\n\x13registration_number\x18\x03 \x01(\tR\x12registrationNumber\x12\x1a\n\x08verified\x18\x04 \x01(\x08R\x08verified\x12;\n\x0bverify_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nverifyTime\"R\n\x0cMerchantFees\x12!\n\x0c\x62\x61sis_points\x18\x01 \x01(\x05R\x0b\x62\x61sisPoints\x12\x1f\n\x0b\x66ixed_cents\x18\x02 \x01(\x03R\nfixedCents\"\xa7\x01\n\x07\x42\x61lance\x12\x1d\n\naccount_id\x18\x01 \x01(\tR\taccountId\x12)\n\x07\x62\x61lance\x18\x02 \x01(\x0b\x32\x0f.envoi.v1.MoneyR\x07\x62\x61lance\x12#\n\x04held\x18\x03 \x01(\x0b\x32\x0f.envoi.v1.MoneyR\x04held\x12-\n\tavailable\x18\x04 \x01(\x0b\x32\x0f.envoi.v1.MoneyR\tavailable*\xd0\x01\n\x0b\x41\x63\x63ountKind\x12\x1c\n\x18\x41\x43\x43OUNT_KIND_UNSPECIFIED\x10\x00\x12\x17\n\x13\x41\x43\x43OUNT_KIND_PERSON\x10\x01\x12\x1c\n\x18\x41\x43\x43OUNT_KIND_ASSOCIATION\x10\x02\x12\x19\n\x15\x41\x43\x43OUNT_KIND_MERCHANT\x10\x03\x12\x17\n\x13\x41\x43\x43OUNT_KIND_SYSTEM\x10\x04\x12\x1b\n\x17\x41\x43\x43OUNT_KIND_COLLECTION\x10\x05\x12\x1b\n\x17\x41\x43\x43OUNT_KIND_SETTLEMENT\x10\x06*c\n\x0b\x41\x63\x63ountTier\x12\x1c\n\x18\x41\x43\x43OUNT_TIER_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x41\x43\x43OUNT_TIER_UNVERIFIED\x10\x01\x12\x19\n\x15\x41\x43\x43OUNT_TIER_VERIFIED\x10\x02*\xbe\x01\n\x16NotificationPreference\x12\'\n#NOTIFICATION_PREFERENCE_UNSPECIFIED\x10\x00\x12(\n$NOTIFICATION_PREFERENCE_PUBLIC_REPLY\x10\x01\x12+\n\'NOTIFICATION_PREFERENCE_PRIVATE_MESSAGE\x10\x02\x12$\n NOTIFICATION_PREFERENCE_APP_ONLY\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'envoi.v1.account_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ACCOUNTKIND']._serialized_start=1639
-  _globals['_ACCOUNTKIND']._serialized_end=1847
-  _globals['_ACCOUNTTIER']._serialized_start=1849
-  _globals['_ACCOUNTTIER']._serialized_end=1948
-  _globals['_NOTIFICATIONPREFERENCE']._serialized_start=1951
-  _globals['_NOTIFICATIONPREFERENCE']._serialized_end=2141
+  _globals['_ACCOUNTKIND']._serialized_start=2017
+  _globals['_ACCOUNTKIND']._serialized_end=2225
+  _globals['_ACCOUNTTIER']._serialized_start=2227
+  _globals['_ACCOUNTTIER']._serialized_end=2326
+  _globals['_NOTIFICATIONPREFERENCE']._serialized_start=2329
+  _globals['_NOTIFICATIONPREFERENCE']._serialized_end=2519
   _globals['_ACCOUNT']._serialized_start=117
-  _globals['_ACCOUNT']._serialized_end=828
-  _globals['_DEBITMANDATE']._serialized_start=830
-  _globals['_DEBITMANDATE']._serialized_end=929
-  _globals['_CODERESET']._serialized_start=932
-  _globals['_CODERESET']._serialized_end=1133
-  _globals['_BUSINESSPROFILE']._serialized_start=1136
-  _globals['_BUSINESSPROFILE']._serialized_end=1382
-  _globals['_MERCHANTFEES']._serialized_start=1384
-  _globals['_MERCHANTFEES']._serialized_end=1466
-  _globals['_BALANCE']._serialized_start=1469
-  _globals['_BALANCE']._serialized_end=1636
+  _globals['_ACCOUNT']._serialized_end=1009
+  _globals['_ACCOUNTSTATUSCHANGE']._serialized_start=1012
+  _globals['_ACCOUNTSTATUSCHANGE']._serialized_end=1206
+  _globals['_DEBITMANDATE']._serialized_start=1208
+  _globals['_DEBITMANDATE']._serialized_end=1307
+  _globals['_CODERESET']._serialized_start=1310
+  _globals['_CODERESET']._serialized_end=1511
+  _globals['_BUSINESSPROFILE']._serialized_start=1514
+  _globals['_BUSINESSPROFILE']._serialized_end=1760
+  _globals['_MERCHANTFEES']._serialized_start=1762
+  _globals['_MERCHANTFEES']._serialized_end=1844
+  _globals['_BALANCE']._serialized_start=1847
+  _globals['_BALANCE']._serialized_end=2014
 # @@protoc_insertion_point(module_scope)

@@ -50,7 +50,7 @@ NOTIFICATION_PREFERENCE_PRIVATE_MESSAGE: NotificationPreference
 NOTIFICATION_PREFERENCE_APP_ONLY: NotificationPreference
 
 class Account(_message.Message):
-    __slots__ = ("account_id", "kind", "display_name", "currency_code", "create_time", "code_locked", "identities", "tier", "notification_preference", "business_profile", "merchant_fees", "debit_mandate", "code_reset_hold_end_time")
+    __slots__ = ("account_id", "kind", "display_name", "currency_code", "create_time", "code_locked", "identities", "tier", "notification_preference", "business_profile", "merchant_fees", "debit_mandate", "code_reset_hold_end_time", "frozen", "freeze_reason", "freeze_time", "close_time")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -64,6 +64,10 @@ class Account(_message.Message):
     MERCHANT_FEES_FIELD_NUMBER: _ClassVar[int]
     DEBIT_MANDATE_FIELD_NUMBER: _ClassVar[int]
     CODE_RESET_HOLD_END_TIME_FIELD_NUMBER: _ClassVar[int]
+    FROZEN_FIELD_NUMBER: _ClassVar[int]
+    FREEZE_REASON_FIELD_NUMBER: _ClassVar[int]
+    FREEZE_TIME_FIELD_NUMBER: _ClassVar[int]
+    CLOSE_TIME_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     kind: AccountKind
     display_name: str
@@ -77,7 +81,23 @@ class Account(_message.Message):
     merchant_fees: MerchantFees
     debit_mandate: DebitMandate
     code_reset_hold_end_time: _timestamp_pb2.Timestamp
-    def __init__(self, account_id: _Optional[str] = ..., kind: _Optional[_Union[AccountKind, str]] = ..., display_name: _Optional[str] = ..., currency_code: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., code_locked: _Optional[bool] = ..., identities: _Optional[_Iterable[_Union[_identity_pb2.Identity, _Mapping]]] = ..., tier: _Optional[_Union[AccountTier, str]] = ..., notification_preference: _Optional[_Union[NotificationPreference, str]] = ..., business_profile: _Optional[_Union[BusinessProfile, _Mapping]] = ..., merchant_fees: _Optional[_Union[MerchantFees, _Mapping]] = ..., debit_mandate: _Optional[_Union[DebitMandate, _Mapping]] = ..., code_reset_hold_end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    frozen: bool
+    freeze_reason: str
+    freeze_time: _timestamp_pb2.Timestamp
+    close_time: _timestamp_pb2.Timestamp
+    def __init__(self, account_id: _Optional[str] = ..., kind: _Optional[_Union[AccountKind, str]] = ..., display_name: _Optional[str] = ..., currency_code: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., code_locked: _Optional[bool] = ..., identities: _Optional[_Iterable[_Union[_identity_pb2.Identity, _Mapping]]] = ..., tier: _Optional[_Union[AccountTier, str]] = ..., notification_preference: _Optional[_Union[NotificationPreference, str]] = ..., business_profile: _Optional[_Union[BusinessProfile, _Mapping]] = ..., merchant_fees: _Optional[_Union[MerchantFees, _Mapping]] = ..., debit_mandate: _Optional[_Union[DebitMandate, _Mapping]] = ..., code_reset_hold_end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., frozen: _Optional[bool] = ..., freeze_reason: _Optional[str] = ..., freeze_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., close_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class AccountStatusChange(_message.Message):
+    __slots__ = ("account_status_change_id", "account_id", "reason", "change_time")
+    ACCOUNT_STATUS_CHANGE_ID_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    CHANGE_TIME_FIELD_NUMBER: _ClassVar[int]
+    account_status_change_id: str
+    account_id: str
+    reason: str
+    change_time: _timestamp_pb2.Timestamp
+    def __init__(self, account_status_change_id: _Optional[str] = ..., account_id: _Optional[str] = ..., reason: _Optional[str] = ..., change_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class DebitMandate(_message.Message):
     __slots__ = ("reason", "create_time")

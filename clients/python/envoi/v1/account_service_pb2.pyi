@@ -310,3 +310,59 @@ class StatementLine(_message.Message):
     memo: str
     posting_id: int
     def __init__(self, post_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., amount: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., balance_after: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., transfer_id: _Optional[str] = ..., kind: _Optional[_Union[_transfer_pb2.TransferKind, str]] = ..., counterparty_display_name: _Optional[str] = ..., counterparty_account_id: _Optional[str] = ..., memo: _Optional[str] = ..., posting_id: _Optional[int] = ...) -> None: ...
+
+class FreezeAccountRequest(_message.Message):
+    __slots__ = ("request_id", "account_id", "reason")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    account_id: str
+    reason: str
+    def __init__(self, request_id: _Optional[str] = ..., account_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class FreezeAccountResponse(_message.Message):
+    __slots__ = ("account", "account_status_change")
+    ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_STATUS_CHANGE_FIELD_NUMBER: _ClassVar[int]
+    account: _account_pb2.Account
+    account_status_change: _account_pb2.AccountStatusChange
+    def __init__(self, account: _Optional[_Union[_account_pb2.Account, _Mapping]] = ..., account_status_change: _Optional[_Union[_account_pb2.AccountStatusChange, _Mapping]] = ...) -> None: ...
+
+class UnfreezeAccountRequest(_message.Message):
+    __slots__ = ("request_id", "account_id", "reason")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    account_id: str
+    reason: str
+    def __init__(self, request_id: _Optional[str] = ..., account_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class UnfreezeAccountResponse(_message.Message):
+    __slots__ = ("account", "account_status_change")
+    ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_STATUS_CHANGE_FIELD_NUMBER: _ClassVar[int]
+    account: _account_pb2.Account
+    account_status_change: _account_pb2.AccountStatusChange
+    def __init__(self, account: _Optional[_Union[_account_pb2.Account, _Mapping]] = ..., account_status_change: _Optional[_Union[_account_pb2.AccountStatusChange, _Mapping]] = ...) -> None: ...
+
+class CloseAccountRequest(_message.Message):
+    __slots__ = ("request_id", "account_id", "code", "reason")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    account_id: str
+    code: str
+    reason: str
+    def __init__(self, request_id: _Optional[str] = ..., account_id: _Optional[str] = ..., code: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class CloseAccountResponse(_message.Message):
+    __slots__ = ("account", "account_status_change")
+    ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_STATUS_CHANGE_FIELD_NUMBER: _ClassVar[int]
+    account: _account_pb2.Account
+    account_status_change: _account_pb2.AccountStatusChange
+    def __init__(self, account: _Optional[_Union[_account_pb2.Account, _Mapping]] = ..., account_status_change: _Optional[_Union[_account_pb2.AccountStatusChange, _Mapping]] = ...) -> None: ...

@@ -111,6 +111,21 @@ class AccountServiceStub:
                 request_serializer=envoi_dot_v1_dot_account__service__pb2.ListStatementRequest.SerializeToString,
                 response_deserializer=envoi_dot_v1_dot_account__service__pb2.ListStatementResponse.FromString,
                 _registered_method=True)
+        self.FreezeAccount = channel.unary_unary(
+                '/envoi.v1.AccountService/FreezeAccount',
+                request_serializer=envoi_dot_v1_dot_account__service__pb2.FreezeAccountRequest.SerializeToString,
+                response_deserializer=envoi_dot_v1_dot_account__service__pb2.FreezeAccountResponse.FromString,
+                _registered_method=True)
+        self.UnfreezeAccount = channel.unary_unary(
+                '/envoi.v1.AccountService/UnfreezeAccount',
+                request_serializer=envoi_dot_v1_dot_account__service__pb2.UnfreezeAccountRequest.SerializeToString,
+                response_deserializer=envoi_dot_v1_dot_account__service__pb2.UnfreezeAccountResponse.FromString,
+                _registered_method=True)
+        self.CloseAccount = channel.unary_unary(
+                '/envoi.v1.AccountService/CloseAccount',
+                request_serializer=envoi_dot_v1_dot_account__service__pb2.CloseAccountRequest.SerializeToString,
+                response_deserializer=envoi_dot_v1_dot_account__service__pb2.CloseAccountResponse.FromString,
+                _registered_method=True)
 
 
 class AccountServiceServicer:
@@ -229,6 +244,35 @@ class AccountServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def FreezeAccount(self, request, context):
+        """Admin only, with a reason: no money leaves the account by any path
+        (ACCOUNT_FROZEN) until UnfreezeAccount; money in still arrives. The owner
+        gets an ACCOUNT_FROZEN event.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UnfreezeAccount(self, request, context):
+        """Admin only, with a reason: lifts the freeze; the owner gets an
+        ACCOUNT_UNFROZEN event. ACCOUNT_NOT_FROZEN when there is none.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CloseAccount(self, request, context):
+        """The owner with its code (the wallet, for people and associations), or an
+        admin with a reason (for a merchant too): closes an account that is not
+        frozen and holds and waits for nothing (else ACCOUNT_NOT_EMPTY,
+        naming what is left). No money goes in or out again; its identities are
+        unlinked, so they can be linked elsewhere (payments to them wait in
+        escrow meanwhile). The owner gets an ACCOUNT_CLOSED event.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AccountServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -306,6 +350,21 @@ def add_AccountServiceServicer_to_server(servicer, server):
                     servicer.ListStatement,
                     request_deserializer=envoi_dot_v1_dot_account__service__pb2.ListStatementRequest.FromString,
                     response_serializer=envoi_dot_v1_dot_account__service__pb2.ListStatementResponse.SerializeToString,
+            ),
+            'FreezeAccount': grpc.unary_unary_rpc_method_handler(
+                    servicer.FreezeAccount,
+                    request_deserializer=envoi_dot_v1_dot_account__service__pb2.FreezeAccountRequest.FromString,
+                    response_serializer=envoi_dot_v1_dot_account__service__pb2.FreezeAccountResponse.SerializeToString,
+            ),
+            'UnfreezeAccount': grpc.unary_unary_rpc_method_handler(
+                    servicer.UnfreezeAccount,
+                    request_deserializer=envoi_dot_v1_dot_account__service__pb2.UnfreezeAccountRequest.FromString,
+                    response_serializer=envoi_dot_v1_dot_account__service__pb2.UnfreezeAccountResponse.SerializeToString,
+            ),
+            'CloseAccount': grpc.unary_unary_rpc_method_handler(
+                    servicer.CloseAccount,
+                    request_deserializer=envoi_dot_v1_dot_account__service__pb2.CloseAccountRequest.FromString,
+                    response_serializer=envoi_dot_v1_dot_account__service__pb2.CloseAccountResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -715,6 +774,87 @@ class AccountService:
             '/envoi.v1.AccountService/ListStatement',
             envoi_dot_v1_dot_account__service__pb2.ListStatementRequest.SerializeToString,
             envoi_dot_v1_dot_account__service__pb2.ListStatementResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FreezeAccount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/envoi.v1.AccountService/FreezeAccount',
+            envoi_dot_v1_dot_account__service__pb2.FreezeAccountRequest.SerializeToString,
+            envoi_dot_v1_dot_account__service__pb2.FreezeAccountResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UnfreezeAccount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/envoi.v1.AccountService/UnfreezeAccount',
+            envoi_dot_v1_dot_account__service__pb2.UnfreezeAccountRequest.SerializeToString,
+            envoi_dot_v1_dot_account__service__pb2.UnfreezeAccountResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CloseAccount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/envoi.v1.AccountService/CloseAccount',
+            envoi_dot_v1_dot_account__service__pb2.CloseAccountRequest.SerializeToString,
+            envoi_dot_v1_dot_account__service__pb2.CloseAccountResponse.FromString,
             options,
             channel_credentials,
             insecure,

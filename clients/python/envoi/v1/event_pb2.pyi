@@ -33,6 +33,9 @@ class EventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_TYPE_COLLECTION_CANCELLED: _ClassVar[EventType]
     EVENT_TYPE_CODE_RESET: _ClassVar[EventType]
     EVENT_TYPE_WEBHOOK_ENDPOINT_DISABLED: _ClassVar[EventType]
+    EVENT_TYPE_ACCOUNT_FROZEN: _ClassVar[EventType]
+    EVENT_TYPE_ACCOUNT_UNFROZEN: _ClassVar[EventType]
+    EVENT_TYPE_ACCOUNT_CLOSED: _ClassVar[EventType]
 EVENT_TYPE_UNSPECIFIED: EventType
 EVENT_TYPE_CONFIRMATION_REQUIRED: EventType
 EVENT_TYPE_TRANSFER_COMPLETED: EventType
@@ -50,9 +53,12 @@ EVENT_TYPE_COLLECTION_CLOSED: EventType
 EVENT_TYPE_COLLECTION_CANCELLED: EventType
 EVENT_TYPE_CODE_RESET: EventType
 EVENT_TYPE_WEBHOOK_ENDPOINT_DISABLED: EventType
+EVENT_TYPE_ACCOUNT_FROZEN: EventType
+EVENT_TYPE_ACCOUNT_UNFROZEN: EventType
+EVENT_TYPE_ACCOUNT_CLOSED: EventType
 
 class Event(_message.Message):
-    __slots__ = ("event_id", "type", "transfer", "create_time", "sender_notification_preference", "recipient_notification_preference", "top_up", "payout", "collection", "code_reset", "webhook_endpoint_id")
+    __slots__ = ("event_id", "type", "transfer", "create_time", "sender_notification_preference", "recipient_notification_preference", "top_up", "payout", "collection", "code_reset", "webhook_endpoint_id", "account_status_change")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     TRANSFER_FIELD_NUMBER: _ClassVar[int]
@@ -64,6 +70,7 @@ class Event(_message.Message):
     COLLECTION_FIELD_NUMBER: _ClassVar[int]
     CODE_RESET_FIELD_NUMBER: _ClassVar[int]
     WEBHOOK_ENDPOINT_ID_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_STATUS_CHANGE_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     type: EventType
     transfer: _transfer_pb2.Transfer
@@ -75,4 +82,5 @@ class Event(_message.Message):
     collection: _collection_pb2.Collection
     code_reset: _account_pb2.CodeReset
     webhook_endpoint_id: str
-    def __init__(self, event_id: _Optional[str] = ..., type: _Optional[_Union[EventType, str]] = ..., transfer: _Optional[_Union[_transfer_pb2.Transfer, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sender_notification_preference: _Optional[_Union[_account_pb2.NotificationPreference, str]] = ..., recipient_notification_preference: _Optional[_Union[_account_pb2.NotificationPreference, str]] = ..., top_up: _Optional[_Union[_top_up_pb2.TopUp, _Mapping]] = ..., payout: _Optional[_Union[_payout_pb2.Payout, _Mapping]] = ..., collection: _Optional[_Union[_collection_pb2.Collection, _Mapping]] = ..., code_reset: _Optional[_Union[_account_pb2.CodeReset, _Mapping]] = ..., webhook_endpoint_id: _Optional[str] = ...) -> None: ...
+    account_status_change: _account_pb2.AccountStatusChange
+    def __init__(self, event_id: _Optional[str] = ..., type: _Optional[_Union[EventType, str]] = ..., transfer: _Optional[_Union[_transfer_pb2.Transfer, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sender_notification_preference: _Optional[_Union[_account_pb2.NotificationPreference, str]] = ..., recipient_notification_preference: _Optional[_Union[_account_pb2.NotificationPreference, str]] = ..., top_up: _Optional[_Union[_top_up_pb2.TopUp, _Mapping]] = ..., payout: _Optional[_Union[_payout_pb2.Payout, _Mapping]] = ..., collection: _Optional[_Union[_collection_pb2.Collection, _Mapping]] = ..., code_reset: _Optional[_Union[_account_pb2.CodeReset, _Mapping]] = ..., webhook_endpoint_id: _Optional[str] = ..., account_status_change: _Optional[_Union[_account_pb2.AccountStatusChange, _Mapping]] = ...) -> None: ...

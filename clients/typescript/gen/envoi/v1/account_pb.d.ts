@@ -108,6 +108,36 @@ export declare type Account = Message<"envoi.v1.Account"> & {
    * @generated from field: google.protobuf.Timestamp code_reset_hold_end_time = 13;
    */
   codeResetHoldEndTime?: Timestamp | undefined;
+
+  /**
+   * True while an admin's freeze lasts (FreezeAccount): no money leaves the
+   * account by any path; money in still arrives.
+   *
+   * @generated from field: bool frozen = 14;
+   */
+  frozen: boolean;
+
+  /**
+   * Why, as the admin recorded it (1 to 280 characters); empty when not frozen.
+   *
+   * @generated from field: string freeze_reason = 15;
+   */
+  freezeReason: string;
+
+  /**
+   * When it was frozen; unset when not frozen.
+   *
+   * @generated from field: google.protobuf.Timestamp freeze_time = 16;
+   */
+  freezeTime?: Timestamp | undefined;
+
+  /**
+   * Set once the account is closed (CloseAccount): no money goes in or out
+   * again and its identities are unlinked. Unset while it is open.
+   *
+   * @generated from field: google.protobuf.Timestamp close_time = 17;
+   */
+  closeTime?: Timestamp | undefined;
 };
 
 /**
@@ -115,6 +145,43 @@ export declare type Account = Message<"envoi.v1.Account"> & {
  * Use `create(AccountSchema)` to create a new message.
  */
 export declare const AccountSchema: GenMessage<Account>;
+
+/**
+ * An account was frozen, unfrozen or closed: its owner is told
+ * (EVENT_TYPE_ACCOUNT_FROZEN, _UNFROZEN, _CLOSED).
+ *
+ * @generated from message envoi.v1.AccountStatusChange
+ */
+export declare type AccountStatusChange = Message<"envoi.v1.AccountStatusChange"> & {
+  /**
+   * @generated from field: string account_status_change_id = 1;
+   */
+  accountStatusChangeId: string;
+
+  /**
+   * @generated from field: string account_id = 2;
+   */
+  accountId: string;
+
+  /**
+   * The admin's reason (a freeze or an unfreeze; a close by an admin), or the
+   * owner's, possibly empty, for a close.
+   *
+   * @generated from field: string reason = 3;
+   */
+  reason: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp change_time = 4;
+   */
+  changeTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message envoi.v1.AccountStatusChange.
+ * Use `create(AccountStatusChangeSchema)` to create a new message.
+ */
+export declare const AccountStatusChangeSchema: GenMessage<AccountStatusChange>;
 
 /**
  * An admin's record that CreateTransfers batches may debit a merchant's or an

@@ -4,7 +4,7 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
-import type { Account, AccountKind, AccountTier, Balance, BusinessProfile, CodeReset, MerchantFees, NotificationPreference } from "./account_pb.js";
+import type { Account, AccountKind, AccountStatusChange, AccountTier, Balance, BusinessProfile, CodeReset, MerchantFees, NotificationPreference } from "./account_pb.js";
 import type { Identity } from "./identity_pb.js";
 import type { Transfer, TransferKind } from "./transfer_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
@@ -887,6 +887,165 @@ export declare type StatementLine = Message<"envoi.v1.StatementLine"> & {
 export declare const StatementLineSchema: GenMessage<StatementLine>;
 
 /**
+ * @generated from message envoi.v1.FreezeAccountRequest
+ */
+export declare type FreezeAccountRequest = Message<"envoi.v1.FreezeAccountRequest"> & {
+  /**
+   * @generated from field: string request_id = 1;
+   */
+  requestId: string;
+
+  /**
+   * @generated from field: string account_id = 2;
+   */
+  accountId: string;
+
+  /**
+   * Required, 1 to 280 characters: why (kept, and shown to the owner).
+   *
+   * @generated from field: string reason = 3;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message envoi.v1.FreezeAccountRequest.
+ * Use `create(FreezeAccountRequestSchema)` to create a new message.
+ */
+export declare const FreezeAccountRequestSchema: GenMessage<FreezeAccountRequest>;
+
+/**
+ * @generated from message envoi.v1.FreezeAccountResponse
+ */
+export declare type FreezeAccountResponse = Message<"envoi.v1.FreezeAccountResponse"> & {
+  /**
+   * With frozen, freeze_reason and freeze_time set.
+   *
+   * @generated from field: envoi.v1.Account account = 1;
+   */
+  account?: Account | undefined;
+
+  /**
+   * @generated from field: envoi.v1.AccountStatusChange account_status_change = 2;
+   */
+  accountStatusChange?: AccountStatusChange | undefined;
+};
+
+/**
+ * Describes the message envoi.v1.FreezeAccountResponse.
+ * Use `create(FreezeAccountResponseSchema)` to create a new message.
+ */
+export declare const FreezeAccountResponseSchema: GenMessage<FreezeAccountResponse>;
+
+/**
+ * @generated from message envoi.v1.UnfreezeAccountRequest
+ */
+export declare type UnfreezeAccountRequest = Message<"envoi.v1.UnfreezeAccountRequest"> & {
+  /**
+   * @generated from field: string request_id = 1;
+   */
+  requestId: string;
+
+  /**
+   * @generated from field: string account_id = 2;
+   */
+  accountId: string;
+
+  /**
+   * Required, 1 to 280 characters: why the freeze ends.
+   *
+   * @generated from field: string reason = 3;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message envoi.v1.UnfreezeAccountRequest.
+ * Use `create(UnfreezeAccountRequestSchema)` to create a new message.
+ */
+export declare const UnfreezeAccountRequestSchema: GenMessage<UnfreezeAccountRequest>;
+
+/**
+ * @generated from message envoi.v1.UnfreezeAccountResponse
+ */
+export declare type UnfreezeAccountResponse = Message<"envoi.v1.UnfreezeAccountResponse"> & {
+  /**
+   * @generated from field: envoi.v1.Account account = 1;
+   */
+  account?: Account | undefined;
+
+  /**
+   * @generated from field: envoi.v1.AccountStatusChange account_status_change = 2;
+   */
+  accountStatusChange?: AccountStatusChange | undefined;
+};
+
+/**
+ * Describes the message envoi.v1.UnfreezeAccountResponse.
+ * Use `create(UnfreezeAccountResponseSchema)` to create a new message.
+ */
+export declare const UnfreezeAccountResponseSchema: GenMessage<UnfreezeAccountResponse>;
+
+/**
+ * @generated from message envoi.v1.CloseAccountRequest
+ */
+export declare type CloseAccountRequest = Message<"envoi.v1.CloseAccountRequest"> & {
+  /**
+   * @generated from field: string request_id = 1;
+   */
+  requestId: string;
+
+  /**
+   * @generated from field: string account_id = 2;
+   */
+  accountId: string;
+
+  /**
+   * The owner's 6-digit code: required from the wallet (a wrong one counts
+   * toward the lock); an admin gives none.
+   *
+   * @generated from field: string code = 3;
+   */
+  code: string;
+
+  /**
+   * At most 280 characters; required from an admin.
+   *
+   * @generated from field: string reason = 4;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message envoi.v1.CloseAccountRequest.
+ * Use `create(CloseAccountRequestSchema)` to create a new message.
+ */
+export declare const CloseAccountRequestSchema: GenMessage<CloseAccountRequest>;
+
+/**
+ * @generated from message envoi.v1.CloseAccountResponse
+ */
+export declare type CloseAccountResponse = Message<"envoi.v1.CloseAccountResponse"> & {
+  /**
+   * With close_time set and no identities.
+   *
+   * @generated from field: envoi.v1.Account account = 1;
+   */
+  account?: Account | undefined;
+
+  /**
+   * @generated from field: envoi.v1.AccountStatusChange account_status_change = 2;
+   */
+  accountStatusChange?: AccountStatusChange | undefined;
+};
+
+/**
+ * Describes the message envoi.v1.CloseAccountResponse.
+ * Use `create(CloseAccountResponseSchema)` to create a new message.
+ */
+export declare const CloseAccountResponseSchema: GenMessage<CloseAccountResponse>;
+
+/**
  * Opens accounts and reads their money. docs/roles.md says which role may
  * call what; docs/errors.md lists every error reason.
  *
@@ -1045,6 +1204,44 @@ export declare const AccountService: GenService<{
     methodKind: "unary";
     input: typeof ListStatementRequestSchema;
     output: typeof ListStatementResponseSchema;
+  },
+  /**
+   * Admin only, with a reason: no money leaves the account by any path
+   * (ACCOUNT_FROZEN) until UnfreezeAccount; money in still arrives. The owner
+   * gets an ACCOUNT_FROZEN event.
+   *
+   * @generated from rpc envoi.v1.AccountService.FreezeAccount
+   */
+  freezeAccount: {
+    methodKind: "unary";
+    input: typeof FreezeAccountRequestSchema;
+    output: typeof FreezeAccountResponseSchema;
+  },
+  /**
+   * Admin only, with a reason: lifts the freeze; the owner gets an
+   * ACCOUNT_UNFROZEN event. ACCOUNT_NOT_FROZEN when there is none.
+   *
+   * @generated from rpc envoi.v1.AccountService.UnfreezeAccount
+   */
+  unfreezeAccount: {
+    methodKind: "unary";
+    input: typeof UnfreezeAccountRequestSchema;
+    output: typeof UnfreezeAccountResponseSchema;
+  },
+  /**
+   * The owner with its code (the wallet, for people and associations), or an
+   * admin with a reason (for a merchant too): closes an account that is not
+   * frozen and holds and waits for nothing (else ACCOUNT_NOT_EMPTY,
+   * naming what is left). No money goes in or out again; its identities are
+   * unlinked, so they can be linked elsewhere (payments to them wait in
+   * escrow meanwhile). The owner gets an ACCOUNT_CLOSED event.
+   *
+   * @generated from rpc envoi.v1.AccountService.CloseAccount
+   */
+  closeAccount: {
+    methodKind: "unary";
+    input: typeof CloseAccountRequestSchema;
+    output: typeof CloseAccountResponseSchema;
   },
 }>;
 

@@ -6,7 +6,7 @@ import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2"
 import type { Message } from "@bufbuild/protobuf";
 import type { Transfer } from "./transfer_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import type { CodeReset, NotificationPreference } from "./account_pb.js";
+import type { AccountStatusChange, CodeReset, NotificationPreference } from "./account_pb.js";
 import type { TopUp } from "./top_up_pb.js";
 import type { Payout } from "./payout_pb.js";
 import type { Collection } from "./collection_pb.js";
@@ -34,7 +34,8 @@ export declare type Event = Message<"envoi.v1.Event"> & {
 
   /**
    * What the event is about, as it is now (it may have moved on since the
-   * event): a transfer, a top-up, a payout, a collection or a code reset.
+   * event): a transfer, a top-up, a payout, a collection, a code reset or an
+   * account's freeze, unfreeze or close.
    *
    * @generated from field: envoi.v1.Transfer transfer = 3;
    */
@@ -89,6 +90,13 @@ export declare type Event = Message<"envoi.v1.Event"> & {
    * @generated from field: string webhook_endpoint_id = 15;
    */
   webhookEndpointId: string;
+
+  /**
+   * For ACCOUNT_FROZEN, ACCOUNT_UNFROZEN and ACCOUNT_CLOSED.
+   *
+   * @generated from field: envoi.v1.AccountStatusChange account_status_change = 13;
+   */
+  accountStatusChange?: AccountStatusChange | undefined;
 };
 
 /**
@@ -221,6 +229,29 @@ export enum EventType {
    * @generated from enum value: EVENT_TYPE_WEBHOOK_ENDPOINT_DISABLED = 16;
    */
   WEBHOOK_ENDPOINT_DISABLED = 16,
+
+  /**
+   * An admin froze the account (account_status_change): no money leaves it
+   * until it is unfrozen; money in still arrives.
+   *
+   * @generated from enum value: EVENT_TYPE_ACCOUNT_FROZEN = 22;
+   */
+  ACCOUNT_FROZEN = 22,
+
+  /**
+   * An admin lifted the freeze (account_status_change).
+   *
+   * @generated from enum value: EVENT_TYPE_ACCOUNT_UNFROZEN = 23;
+   */
+  ACCOUNT_UNFROZEN = 23,
+
+  /**
+   * The account was closed (account_status_change): no money goes in or out
+   * again; its identities were unlinked.
+   *
+   * @generated from enum value: EVENT_TYPE_ACCOUNT_CLOSED = 24;
+   */
+  ACCOUNT_CLOSED = 24,
 }
 
 /**

@@ -562,8 +562,8 @@ export declare type CreateTransferResult = Message<"envoi.v1.CreateTransferResul
 
   /**
    * For FAILED, an error reason of docs/errors.md: INSUFFICIENT_FUNDS,
-   * ACCOUNT_NOT_FOUND, CURRENCY_MISMATCH, DEBIT_NOT_ALLOWED, LIMIT_EXCEEDED
-   * or TRANSFER_ID_REUSED.
+   * ACCOUNT_NOT_FOUND, CURRENCY_MISMATCH, DEBIT_NOT_ALLOWED, LIMIT_EXCEEDED,
+   * ACCOUNT_FROZEN, ACCOUNT_CLOSED or TRANSFER_ID_REUSED.
    *
    * @generated from field: string reason = 4;
    */
