@@ -3,6 +3,7 @@ money leaves an account (money in still arrives); a close, by the owner with
 the code or an admin, needs nothing left, unlinks the identities, and stops
 money in and out for good. Races against the real server, from threads."""
 
+import uuid
 from functools import partial
 
 import psycopg
@@ -146,6 +147,26 @@ def test_a_close_names_what_is_left(admin, wallet, open_account, posted_by):
         wallet.close_account(alice, code=CODE)
     assert refused.value.metadata["left"] == "balance_cents,held_cents,payouts_in_flight"
     assert admin.get_account(alice).close_time.seconds == 0
+
+
+def test_a_contribution_to_an_open_collection_keeps_its_payer_from_closing(
+    wallet, open_account
+):
+    # Its cancellation would pay it back to an account that takes nothing: one
+    # closed contributor refused every contributor's refund (ACCOUNT_CLOSED).
+    owner, bob = open_account(), open_account()
+    alice = open_account(balance_cents=1_000, code=CODE)
+    collection = wallet.create_collection(owner, "Gift", "gift" + uuid.uuid4().hex[:8])
+    given = wallet.initiate_transfer(alice, "#" + collection.hashtag, 1_000)
+    wallet.confirm_transfer(given.transfer_id, CODE)
+    with pytest.raises(errors.AccountNotEmpty) as refused:
+        wallet.close_account(alice, code=CODE)
+    assert refused.value.metadata["left"] == "contributions_to_open_collections"
+    assert refused.value.metadata["contributions_to_open_collections"] == "1"
+    assert wallet.cancel_collection(collection.collection_id).refund_count == 1
+    back = wallet.initiate_transfer(alice, bob, 1_000)
+    wallet.confirm_transfer(back.transfer_id, CODE)
+    assert wallet.close_account(alice, code=CODE).account.close_time.seconds > 0
 
 
 def test_the_owner_closes_with_the_code_and_the_identity_moves_on(

@@ -1,5 +1,6 @@
 -- What keeps an account from closing, or NULL: a closed account never moves
--- money again, so it must hold nothing and wait for nothing. The refusal's
+-- money again, so it must hold nothing and wait for nothing (not even a
+-- contribution an open collection's cancellation would pay back). The refusal's
 -- metadata names each thing left (a count, or the balance in cents), and
 -- "left" lists their names.
 CREATE OR REPLACE FUNCTION account_close_refusal(a accounts) RETURNS jsonb
@@ -21,7 +22,12 @@ BEGIN
         'pending_top_ups', nullif((SELECT count(*) FROM card_top_ups
             WHERE account_id = a.account_id AND state = 'PENDING'), 0)::text,
         'open_collections', nullif((SELECT count(*) FROM collections
-            WHERE owner_account_id = a.account_id AND state = 'OPEN'), 0)::text))
+            WHERE owner_account_id = a.account_id AND state = 'OPEN'), 0)::text,
+        -- A cancellation pays these back, to this account.
+        'contributions_to_open_collections', nullif((SELECT count(*) FROM transfers t
+            JOIN collections c ON c.collection_id = t.collection_id AND c.state = 'OPEN'
+            WHERE t.from_account_id = a.account_id AND t.kind = 'PAYMENT'
+              AND t.state = 'COMPLETED'), 0)::text))
       INTO left_over;
     IF left_over = '{}' THEN
         RETURN NULL;
