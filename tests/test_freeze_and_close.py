@@ -149,9 +149,7 @@ def test_a_close_names_what_is_left(admin, wallet, open_account, posted_by):
     assert admin.get_account(alice).close_time.seconds == 0
 
 
-def test_a_contribution_to_an_open_collection_keeps_its_payer_from_closing(
-    wallet, open_account
-):
+def test_a_contribution_to_an_open_collection_keeps_its_payer_from_closing(wallet, open_account):
     # Its cancellation would pay it back to an account that takes nothing: one
     # closed contributor refused every contributor's refund (ACCOUNT_CLOSED).
     owner, bob = open_account(), open_account()
