@@ -254,24 +254,22 @@ def from_environment(env=os.environ, **overrides) -> Settings:
         "currencies": tuple(
             c.strip() for c in env.get("ENVOI_CURRENCIES", "EUR").split(",") if c.strip()
         ),
-        "confirmation_timeout_s": _int(
-            env, "ENVOI_CONFIRMATION_TIMEOUT_S", Settings.confirmation_timeout_s
-        ),
         "claim_window_s": _int(env, "ENVOI_CLAIM_WINDOW_S", Settings.claim_window_s),
         "max_to_person_cents": _int(env, "ENVOI_MAX_TO_PERSON_CENTS", Settings.max_to_person_cents),
-        "max_to_organisation_cents": _int(
-            env, "ENVOI_MAX_TO_ORGANISATION_CENTS", Settings.max_to_organisation_cents
-        ),
         "daily_cap_cents": _int(env, "ENVOI_DAILY_CAP_CENTS", Settings.daily_cap_cents),
-        "merchant_fee_basis_points": _int(
-            env, "ENVOI_MERCHANT_FEE_BASIS_POINTS", Settings.merchant_fee_basis_points
-        ),
-        "merchant_fee_fixed_cents": _int(
-            env, "ENVOI_MERCHANT_FEE_FIXED_CENTS", Settings.merchant_fee_fixed_cents
-        ),
+        # Integers named ENVOI_<NAME>.
         **{
             name: _int(env, "ENVOI_" + name.upper(), getattr(Settings, name))
             for name in (
+                "confirmation_timeout_s",
+                "max_to_organisation_cents",
+                "merchant_fee_basis_points",
+                "merchant_fee_fixed_cents",
+                "idempotency_retention_s",
+                "group_commit_in_flight",
+                "identity_rate_per_min",
+                "channel_pending_max_count",
+                "channel_pending_max_cents",
                 "unverified_max_balance_cents",
                 "unverified_monthly_out_cents",
                 "verified_max_balance_cents",
@@ -280,28 +278,13 @@ def from_environment(env=os.environ, **overrides) -> Settings:
         },
         "code_max_attempts": _int(env, "ENVOI_CODE_MAX_ATTEMPTS", Settings.code_max_attempts),
         "code_reset_hold_s": _int(env, "ENVOI_CODE_RESET_HOLD_S", Settings.code_reset_hold_s),
-        "idempotency_retention_s": _int(
-            env, "ENVOI_IDEMPOTENCY_RETENTION_S", Settings.idempotency_retention_s
-        ),
         "shutdown_grace_s": _float(env, "ENVOI_SHUTDOWN_GRACE_S", Settings.shutdown_grace_s),
         "db_pool_size": _int(env, "ENVOI_DB_POOL_SIZE", Settings.db_pool_size),
         "grpc_threads": _int(env, "ENVOI_GRPC_THREADS", Settings.grpc_threads),
-        "group_commit_in_flight": _int(
-            env, "ENVOI_GROUP_COMMIT_IN_FLIGHT", Settings.group_commit_in_flight
-        ),
         "event_recheck_s": _float(env, "ENVOI_EVENT_RECHECK_S", Settings.event_recheck_s),
         "token_cache_s": _float(env, "ENVOI_TOKEN_CACHE_S", Settings.token_cache_s),
         "history_settle_s": _float(env, "ENVOI_HISTORY_SETTLE_S", Settings.history_settle_s),
-        "identity_rate_per_min": _int(
-            env, "ENVOI_IDENTITY_RATE_PER_MIN", Settings.identity_rate_per_min
-        ),
         "identity_rate_burst": _int(env, "ENVOI_IDENTITY_RATE_BURST", Settings.identity_rate_burst),
-        "channel_pending_max_count": _int(
-            env, "ENVOI_CHANNEL_PENDING_MAX_COUNT", Settings.channel_pending_max_count
-        ),
-        "channel_pending_max_cents": _int(
-            env, "ENVOI_CHANNEL_PENDING_MAX_CENTS", Settings.channel_pending_max_cents
-        ),
         "tls_cert_file": env.get("ENVOI_TLS_CERT_FILE") or None,
         "tls_key_file": env.get("ENVOI_TLS_KEY_FILE") or None,
         "tls_client_ca_file": env.get("ENVOI_TLS_CLIENT_CA_FILE") or None,
