@@ -100,7 +100,10 @@ def test(args):
     # A base temp dir of its own: pytest prunes old ones in the shared default
     # place, which breaks another run going on at the same time.
     basetemp = tempfile.mkdtemp(prefix="envoi-tests-")
-    pytest = ["python", "-m", "pytest", f"--basetemp={basetemp}", *args]
+    # Two workers (pytest-xdist), each module on one worker with its own server
+    # and database; `-n 0` in ARGS runs in one process.
+    workers = [] if any(arg.startswith("-n") for arg in args) else ["-n", "2", "--dist", "loadfile"]
+    pytest = ["python", "-m", "pytest", f"--basetemp={basetemp}", *workers, *args]
     os.execve(VENV_BIN / "python", pytest, venv_env())
 
 

@@ -96,6 +96,7 @@ def test_the_crc_answers_400_to_a_token_x_would_not_send(x, start_twitter_gatewa
         "M2RkODJkZmMtYjlkYi00NmQ4LTk0MGUtM2JjYzkwM2Q4MjQ0",  # from a real X CRC request
         XApiEmulator.new_crc_token(),
     ],
+    ids=["from-x", "from-the-emulator"],
 )
 def test_the_crc_answers_a_token_of_x_s_shape(x, start_twitter_gateway, crc_token):
     gateway = start_twitter_gateway()

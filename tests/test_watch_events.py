@@ -327,6 +327,8 @@ def test_wrong_callers_are_refused(caller, twitter_channel, client_for, open_acc
         (str(uuid.uuid4()), "", errors.AccountNotFound),
         (None, "not-a-cursor", errors.InvalidPageToken),
     ],
+    # Fixed ids: pytest-xdist's workers must collect the same test names.
+    ids=["not-a-uuid", "unknown-account", "bad-cursor"],
 )
 def test_a_bad_request_is_refused(account_id, cursor, error, admin, open_account):
     with pytest.raises(error):
