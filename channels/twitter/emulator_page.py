@@ -3,7 +3,8 @@
     GET  /                                 the form and the latest posts with their replies
     POST /emulator/post                    as=USERNAME&text=TEXT (a form); 303 back to /,
                                            or 201 and the post as JSON with Accept: application/json
-    GET  /emulator/posts/ID/replies        the replies to a post, as JSON
+    GET  /emulator/posts/ID/replies        the replies to a post, and the bot's private
+                                           messages to its author since, as JSON
 
 A local test tool, served beside the emulated API: sizes are bounded and
 everything shown is escaped all the same. A post that mentions the bot is
@@ -41,6 +42,7 @@ class PostingPage:
     def __init__(self, x: XApiEmulator, bot: dict, webhook_url: str = ""):
         self.x, self.bot, self.webhook_url = x, bot, webhook_url
         self.usernames: list[str] = []
+        self._authors: dict[str, str] = {}  # post id -> author id, of the posts made here
         x.add_route("GET", "/", self._page)
         x.add_route("POST", "/emulator/post", self._post)
         x.add_route("GET", r"/emulator/posts/(?P<post_id>[0-9]{1,20})/replies", self._replies)
@@ -59,6 +61,7 @@ class PostingPage:
         if not text.strip() or len(text) > MAX_POST_CHARS:
             raise ValueError(f"a post has 1 to {MAX_POST_CHARS} characters")
         post = self.x.post(username.lstrip("@"), text)
+        self._authors[post["id"]] = post["author_id"]
         mentioned = {m["id"] for m in post.get("entities", {}).get("mentions", [])}
         if self.webhook_url and self.bot["id"] in mentioned:
             payload = self.x.account_activity_payload(post, for_user=self.bot)
@@ -85,10 +88,17 @@ class PostingPage:
         return 303, "text/plain; charset=utf-8", b"", {"Location": "/", **_HEADERS}
 
     def _replies(self, match, query, headers, body) -> tuple:
-        try:
-            return _json(200, {"data": self.x.replies_to(match["post_id"])})
-        except KeyError:
-            return _json(404, {"error": "no such post"})
+        """The bot's public replies, and its private messages to the author since."""
+        post_id = match["post_id"]
+        author_id = self._authors.get(post_id)
+        if author_id is None:
+            return _json(404, {"error": "no such post made on this page"})
+        dms = [
+            dm
+            for dm in self.x.dms_to(author_id)
+            if dm["sender_id"] == self.bot["id"] and int(dm["id"]) > int(post_id)
+        ]
+        return _json(200, {"data": self.x.replies_to(post_id), "dms": dms})
 
     def _render(self, error: str) -> bytes:
         e: Callable[[str], str] = html.escape

@@ -26,22 +26,28 @@ def post(directory: pathlib.Path, author: str, text: str, wait_s: float) -> None
     if status != 201:
         raise SystemExit(f"envoi demo post: {posted.get('error', status)}")
     print(f"@{author.lstrip('@')}: {posted['text']}", flush=True)
-    replies = _wait_for_replies(state["x_api_url"], posted["id"], wait_s)
-    if not replies:
+    bot = state["bot"]["username"]
+    answers = _wait_for_answers(state["x_api_url"], posted["id"], wait_s)
+    if not answers["data"] and not answers["dms"]:
         raise SystemExit(
-            f"envoi demo post: no reply from @{state['bot']['username']} within {wait_s:g} s"
+            f"envoi demo post: no answer from @{bot} within {wait_s:g} s"
             f" (see {directory}/logs/serve.log)"
         )
-    for reply in replies:
-        print(f"@{state['bot']['username']}: {reply['text']}", flush=True)
+    for reply in answers["data"]:
+        print(f"@{bot} replied: {reply['text']}", flush=True)
+    for dm in answers["dms"]:
+        print(f"@{bot} wrote privately: {dm['text']}", flush=True)
 
 
-def _wait_for_replies(x_api_url: str, post_id: str, wait_s: float) -> list[dict]:
+def _wait_for_answers(x_api_url: str, post_id: str, wait_s: float) -> dict:
+    """The bot's replies and private messages to the author, once there is one."""
     deadline = time.monotonic() + wait_s
     while True:
-        status, document = _request(f"{x_api_url}/emulator/posts/{post_id}/replies")
-        if status == 200 and document["data"] or time.monotonic() > deadline:
-            return document.get("data", [])
+        status, answers = _request(f"{x_api_url}/emulator/posts/{post_id}/replies")
+        if status != 200:
+            raise SystemExit(f"envoi demo post: the emulator answered {status}: {answers}")
+        if answers["data"] or answers["dms"] or time.monotonic() > deadline:
+            return answers
         time.sleep(0.2)
 
 
@@ -51,6 +57,9 @@ def _request(url: str, data: bytes | None = None) -> tuple[int, dict]:
         with _NO_PROXY.open(request, timeout=HTTP_TIMEOUT_S) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
+        try:
+            return error.code, json.loads(error.read())
+        except ValueError:
+            return error.code, {}
     except urllib.error.URLError as error:
         raise SystemExit(f"envoi demo post: the demo's emulator does not answer: {error}") from None

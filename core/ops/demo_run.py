@@ -131,7 +131,8 @@ class Demo:
                 f"  account {person['account_id']}"
             )
         lines.append(
-            f"  alice has {demo_world.ALICE_CREDIT_CENTS // 100} EUR; the charity collects"
+            f"  alice has {demo_world.ALICE_CREDIT_CENTS // 100} EUR, bob"
+            f" {demo_world.BOB_CREDIT_CENTS // 100} EUR; the charity collects"
             f" with #{demo_world.COLLECTION_HASHTAG}"
         )
         lines += [

@@ -8,6 +8,7 @@ from envoi.v1 import identity_pb2
 # A SIREN whose Luhn check digit is valid (an association's must be).
 DEMO_SIREN = "732829320"
 ALICE_CREDIT_CENTS = 50_00
+BOB_CREDIT_CENTS = 20_00
 COLLECTION_HASHTAG = "repas"
 COLLECTION_TARGET_CENTS = 500_00
 PEOPLE = {
@@ -38,6 +39,7 @@ def populate(admin: EnvoiClient, x_users: dict[str, dict]) -> dict[str, dict]:
             "x_user_id": x_user["id"],
         }
     admin.credit_account(people["alice"]["account_id"], ALICE_CREDIT_CENTS, memo="demo")
+    admin.credit_account(people["bob"]["account_id"], BOB_CREDIT_CENTS, memo="demo")
     charity = people["charity"]["account_id"]
     admin.set_business_profile(charity, PEOPLE["charity"][1], DEMO_SIREN)
     collection = admin.create_collection(
