@@ -5,7 +5,6 @@ then SIGKILL; and the checks that their addresses are free."""
 import os
 import pathlib
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -13,7 +12,6 @@ import time
 
 from envoi.core import child_process
 
-STOP_TIMEOUT_S = 30.0
 WALLET_COMMAND = "envoi-wallet"
 
 
@@ -64,12 +62,5 @@ def start_logged(command: list[str], env: dict, log_path: pathlib.Path) -> subpr
 
 
 def stop(process: subprocess.Popen | None) -> None:
-    """SIGTERM, then SIGKILL after STOP_TIMEOUT_S."""
-    if process is None or process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=STOP_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    if process is not None:
+        child_process.stop_process(process)
