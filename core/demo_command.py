@@ -22,9 +22,6 @@ DEFAULT_LISTEN = "localhost:50051"
 DEFAULT_GATEWAY_LISTEN = "localhost:8080"
 DEFAULT_WALLET_LISTEN = "localhost:8000"
 READY_TIMEOUT_S = 60.0
-# The wallet's OAuth 2.0 client at the emulator (test-only, like its other credentials).
-WALLET_X_CLIENT_ID = "envoi-wallet-demo"
-WALLET_X_CLIENT_SECRET = "envoi-wallet-demo-secret-not-for-production"
 
 
 def add_commands(commands) -> None:

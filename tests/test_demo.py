@@ -76,8 +76,9 @@ def demo_post(env, author: str, text: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_a_post_on_the_demo_holds_a_payment_the_bot_answers_and_sigint_stops_all(
-    demo, demo_database
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_a_post_on_the_demo_holds_a_payment_the_bot_answers_and_a_signal_stops_all(
+    demo, demo_database, stop_signal
 ):
     process, env, state = demo
     children = psutil.Process(process.pid).children(recursive=True)
@@ -97,7 +98,7 @@ def test_a_post_on_the_demo_holds_a_payment_the_bot_answers_and_sigint_stops_all
     assert transfer.from_account_id == alice["account_id"]
     assert (transfer.to_account_id, transfer.amount.amount_cents) == (bob["account_id"], 1000)
 
-    process.send_signal(signal.SIGINT)
+    process.send_signal(stop_signal)
     assert process.wait(timeout=STOP_TIMEOUT_S) == 0
     gone, alive = psutil.wait_procs(children, timeout=STOP_TIMEOUT_S)
     assert alive == []

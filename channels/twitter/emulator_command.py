@@ -18,6 +18,9 @@ CONSUMER_SECRET = "emulator-consumer-secret-not-for-production"
 APP_BEARER_TOKEN = "emulator-app-bearer-token"
 BOT_ACCESS_TOKEN = "emulator-bot-access-token"
 BOT_ACCESS_TOKEN_SECRET = "emulator-bot-access-token-secret"
+# The wallet's OAuth 2.0 client ("sign in with X").
+OAUTH2_CLIENT_ID = "emulator-oauth2-client-id"
+OAUTH2_CLIENT_SECRET = "emulator-oauth2-client-secret-not-for-production"
 
 
 class RunningEmulator:
@@ -34,6 +37,10 @@ class RunningEmulator:
         self.x.oauth1_credentials(
             self.bot, access_token=BOT_ACCESS_TOKEN, access_token_secret=BOT_ACCESS_TOKEN_SECRET
         )
+        # "Sign in with X" (x_oauth2.py), when this emulator serves it.
+        oauth2 = getattr(self.x, "oauth2", None)
+        if oauth2 is not None:
+            oauth2.client_id, oauth2.client_secret = OAUTH2_CLIENT_ID, OAUTH2_CLIENT_SECRET
         self.page = PostingPage(self.x, self.bot, webhook_url)
         self.users = {name: self.page.add_user(name) for name in usernames}
         self.webhook_url = webhook_url
@@ -52,6 +59,14 @@ class RunningEmulator:
             "ENVOI_TWITTER_ACCESS_TOKEN_SECRET": BOT_ACCESS_TOKEN_SECRET,
             # Webhooks when the emulator delivers them, else a poll every few seconds.
             "ENVOI_TWITTER_POLL_INTERVAL_S": "0" if self.webhook_url else "5",
+        }
+
+    def wallet_env(self) -> dict[str, str]:
+        """The settings of a wallet (envoi-wallet) whose "sign in with X" uses this."""
+        return {
+            "ENVOI_WALLET_X_API_URL": self.url,
+            "ENVOI_WALLET_X_CLIENT_ID": OAUTH2_CLIENT_ID,
+            "ENVOI_WALLET_X_CLIENT_SECRET": OAUTH2_CLIENT_SECRET,
         }
 
     def stop(self) -> None:
@@ -102,17 +117,20 @@ def run_command(args) -> None:
 
 def describe(emulator: RunningEmulator) -> str:
     people = ", ".join(f"@{name} (id {user['id']})" for name, user in emulator.users.items())
-    exports = "\n".join(
-        f"  export {name}={value}" for name, value in emulator.gateway_env().items()
-    )
     return (
         f"X API emulator on {emulator.url} (test credentials, for this emulator only)\n"
         f"  bot: @{BOT_HANDLE} (id {emulator.bot['id']}); people: {people}\n"
         f"  post as someone: {emulator.url}/\n"
         f"  app bearer token: {APP_BEARER_TOKEN}\n"
-        f"a gateway against it (envoi serve or envoi gateway) takes:\n{exports}\n"
+        f"a gateway against it (envoi serve or envoi gateway) takes:\n"
+        f"{_exports(emulator.gateway_env())}\n"
+        f"a wallet (envoi-wallet) signing in with it takes:\n{_exports(emulator.wallet_env())}\n"
         "Ctrl-C stops it."
     )
+
+
+def _exports(variables: dict[str, str]) -> str:
+    return "\n".join(f"  export {name}={value}" for name, value in variables.items())
 
 
 def wait_for_stop_signal() -> None:

@@ -93,9 +93,7 @@ class Demo:
                 "ENVOI_WALLET_LISTEN": self.args.wallet_listen,
                 "ENVOI_WALLET_PUBLIC_URL": self.wallet_url,
                 "ENVOI_WALLET_SECRET": demo.new_secret(),
-                "ENVOI_WALLET_X_API_URL": self.emulator.url,
-                "ENVOI_WALLET_X_CLIENT_ID": demo.WALLET_X_CLIENT_ID,
-                "ENVOI_WALLET_X_CLIENT_SECRET": demo.WALLET_X_CLIENT_SECRET,
+                **self.emulator.wallet_env(),
             }
         )
         self.wallet = demo_processes.start_logged([executable], env, self.logs / "wallet.log")
