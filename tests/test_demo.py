@@ -12,10 +12,12 @@ import sys
 import psutil
 import psycopg
 import pytest
+import requests
 
 from envoi.client import EnvoiClient
 from envoi.core import schema
 from envoi.core.auth import api_tokens
+from envoi.core.ops import demo_processes
 from envoi.core.ops.harness import (
     create_database,
     database_env,
@@ -60,7 +62,7 @@ def demo(demo_database, tmp_path):
             break
     state_path = tmp_path / "demo" / "state.json"
     assert state_path.exists(), "".join(output)
-    yield process, env, json.loads(state_path.read_text())
+    yield process, env, json.loads(state_path.read_text()), "".join(output)
     if process.poll() is None:
         process.kill()
         process.wait()
@@ -80,9 +82,13 @@ def demo_post(env, author: str, text: str) -> subprocess.CompletedProcess:
 def test_a_post_on_the_demo_holds_a_payment_the_bot_answers_and_a_signal_stops_all(
     demo, demo_database, stop_signal
 ):
-    process, env, state = demo
+    process, env, state, output = demo
     children = psutil.Process(process.pid).children(recursive=True)
-    assert children  # serve, its gateway and webhooks worker
+    assert children  # serve, its gateway and webhooks worker; the wallet
+    if demo_processes.wallet_executable():
+        assert requests.get(state["wallet_url"], timeout=10).status_code == 200
+    else:
+        assert state["wallet_url"] is None and "(envoi-wallet) is not installed" in output
     done = demo_post(env, "alice", PAYMENT)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[0] == f"@alice: {PAYMENT}"
