@@ -2,6 +2,7 @@
 """The developer's commands, each run in the project's own environment.
 
     python3 tasks.py serve [ARGS]    start envoi (`envoi serve ARGS`)
+    python3 tasks.py demo [ARGS]     envoi, an X emulator, the gateway and the wallet (`envoi demo`)
     python3 tasks.py test [ARGS]     run the whole test suite (pytest ARGS)
     python3 tasks.py generate        regenerate the Python and TypeScript clients' code from proto/
     python3 tasks.py check-proto     buf format, lint, breaking; generated code up to date
@@ -87,6 +88,10 @@ def serve(args):
     os.execve(VENV_BIN / "envoi", ["envoi", "serve", *args], venv_env())
 
 
+def demo(args):
+    os.execve(VENV_BIN / "envoi", ["envoi", "demo", *args], venv_env())
+
+
 def bench(args):
     os.execve(VENV_BIN / "envoi", ["envoi", "bench", *args], venv_env())
 
@@ -143,6 +148,7 @@ def lint(_args):
 
 COMMANDS = {
     "serve": serve,
+    "demo": demo,
     "test": test,
     "generate": generate,
     "check-proto": check_proto,

@@ -37,19 +37,25 @@ def start(name: str, args: list[str], env: dict):
     def stop():
         stopping.set()
         died = child.poll() is not None
-        if not died:
-            child.send_signal(signal.SIGTERM)
-            try:
-                child.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
+        stop_process(child)
         if died:
             raise SystemExit(
                 f"envoi: the {name} exited unexpectedly (exit code {child.returncode})"
             )
 
     return stop
+
+
+def stop_process(child: subprocess.Popen, timeout_s: float = STOP_TIMEOUT_S) -> None:
+    """SIGTERM (a graceful stop), then SIGKILL after timeout_s; nothing if it has exited."""
+    if child.poll() is not None:
+        return
+    child.send_signal(signal.SIGTERM)
+    try:
+        child.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
 
 
 def _stop_serve_if_it_exits(name: str, child: subprocess.Popen, stopping: threading.Event):

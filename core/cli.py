@@ -17,6 +17,7 @@ from google.protobuf import json_format
 from envoi.client import EnvoiClient, EnvoiError
 from envoi.client.client import DEFAULT_TARGET
 from envoi.core import config, startup, tls
+from envoi.core.demo_command import add_commands as _add_demo_and_x_emulator
 
 DESCRIPTION = "envoi: a gRPC payment core with plug-in social channels"
 DEFAULT_GATEWAY_LISTEN = "localhost:8080"
@@ -833,6 +834,7 @@ COMMAND_GROUPS = (
     _add_account,
     _add_transfer,
     _add_statement,
+    _add_demo_and_x_emulator,
 )
 
 

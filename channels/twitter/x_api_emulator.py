@@ -69,6 +69,7 @@ from typing import Any, Callable
 log = logging.getLogger(__name__)
 
 RATE_WINDOW_S = 900
+MAX_BODY_BYTES = 1 << 20  # bigger requests get 413, unread
 _USER_PARAMS = ("expansions", "tweet.fields", "user.fields")
 _MENTIONS_PARAMS = (
     "expansions",
@@ -294,13 +295,20 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            self.send_error(413)
+            return
         body = self.rfile.read(length) if length else b""
-        status, document, headers = self.server.emulator._handle(
-            self.command, self.path, self.headers, body
-        )
-        data = json.dumps(document).encode()
+        page = self.server.emulator._page(self.command, self.path, self.headers, body)
+        if page is not None:  # a route added with add_route (not X's API)
+            status, content_type, data, headers = page
+        else:
+            status, document, headers = self.server.emulator._handle(
+                self.command, self.path, self.headers, body
+            )
+            content_type, data = "application/json; charset=utf-8", json.dumps(document).encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         for name, value in headers.items():
             self.send_header(name, value)
@@ -361,14 +369,16 @@ class XApiEmulator:
             for name, (_, _, _, budget) in ENDPOINTS.items()
         }
         self._failures: dict[str, list[tuple[int, int]]] = {name: [] for name in ENDPOINTS}
+        self._routes: list[tuple[str, re.Pattern, Callable]] = []
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
     # -- lifecycle ----------------------------------------------------------------
 
-    def start(self) -> XApiEmulator:
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> XApiEmulator:
+        """Serve on host:port (default: a free port of 127.0.0.1)."""
         if self._server is None:
-            self._server = _Server(("127.0.0.1", 0), _Handler)
+            self._server = _Server((host, port), _Handler)
             self._server.emulator = self
             self._thread = threading.Thread(
                 target=self._server.serve_forever, args=(0.05,), name="x-api-emulator", daemon=True
@@ -471,12 +481,20 @@ class XApiEmulator:
 
     # -- test side: credentials, limits, failures -------------------------------
 
-    def oauth1_credentials(self, user: dict | str) -> dict[str, str]:
-        """OAuth 1.0a user-context credentials for ``user``: keyword arguments of make_client."""
+    def oauth1_credentials(
+        self,
+        user: dict | str,
+        *,
+        access_token: str | None = None,
+        access_token_secret: str | None = None,
+    ) -> dict[str, str]:
+        """OAuth 1.0a user-context credentials for ``user``: keyword arguments of make_client.
+        New random ones, unless given (`envoi x-emulator`'s fixed ones)."""
         with self._lock:
             user_id = self._user(user)["id"]
-            token = f"{user_id}-{secrets.token_hex(12)}"  # X's tokens start with the user id
-            self._access_tokens[token] = (user_id, secrets.token_hex(16))
+            # X's tokens start with the user id
+            token = access_token or f"{user_id}-{secrets.token_hex(12)}"
+            self._access_tokens[token] = (user_id, access_token_secret or secrets.token_hex(16))
             return {
                 "consumer_key": self.consumer_key,
                 "consumer_secret": self.consumer_secret,
@@ -490,6 +508,21 @@ class XApiEmulator:
             token = "emu-user-" + secrets.token_hex(16)
             self._user_bearers[token] = self._user(user)["id"]
             return token
+
+    def add_route(self, method: str, path: str, handler: Callable) -> None:
+        """Serve ``method path`` (a regular expression matching the whole path)
+        with ``handler(match, query, headers, body)``, which returns (status,
+        content type, body bytes, extra headers): pages and tools beside X's API."""
+        self._routes.append((method, re.compile(path), handler))
+
+    def _page(self, method: str, target: str, headers: Any, body: bytes) -> "tuple | None":
+        path, _, raw_query = target.partition("?")
+        for route_method, pattern, handler in self._routes:
+            match = pattern.fullmatch(path)
+            if route_method == method and match:
+                query = dict(urllib.parse.parse_qsl(raw_query, keep_blank_values=True))
+                return handler(match, query, headers, body)
+        return None
 
     def set_rate_limit(self, endpoint: str, limit: int, *, window_s: int = RATE_WINDOW_S) -> None:
         """Allow ``limit`` calls to ``endpoint`` per ``window_s``, the first window from now."""
