@@ -1,0 +1,52 @@
+"""The wallet's ASGI app: routes, signed session cookies, the request guard."""
+
+from __future__ import annotations
+
+import pathlib
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from envoi.client import EnvoiClient
+from envoi.wallet import live, metrics, pages, signin_pages
+from envoi.wallet.security import Guard
+from envoi.wallet.settings import Settings
+
+STATIC = pathlib.Path(__file__).parent / "static"
+SESSION_MAX_AGE_S = 8 * 3600
+
+
+def create_app(settings: Settings, client: EnvoiClient | None = None) -> Starlette:
+    """The app; client defaults to one for settings.target with the wallet token."""
+    routes = [
+        Route("/", pages.home),
+        Route("/confirm/{transfer_id}", pages.confirm, methods=["GET", "POST"]),
+        Route("/events", live.events),
+        Route("/signin/x", signin_pages.start),
+        Route("/signin/x/callback", signin_pages.callback),
+        Route("/welcome", signin_pages.welcome, methods=["GET", "POST"]),
+        Route("/signout", signin_pages.sign_out, methods=["POST"]),
+        Route("/language", signin_pages.switch_language, methods=["POST"]),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+    middleware = [
+        Middleware(metrics.Timed),
+        Middleware(Guard),
+        # A cookie signed with ENVOI_WALLET_SECRET (itsdangerous), HttpOnly,
+        # SameSite=Lax, Secure when the wallet is served over https.
+        Middleware(
+            SessionMiddleware,
+            secret_key=settings.secret,
+            session_cookie="envoi_wallet",
+            max_age=SESSION_MAX_AGE_S,
+            same_site="lax",
+            https_only=settings.secure_cookies,
+        ),
+    ]
+    app = Starlette(routes=routes, middleware=middleware)
+    app.state.settings = settings
+    app.state.client = client or EnvoiClient(settings.target, token=settings.token)
+    return app
