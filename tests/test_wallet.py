@@ -1,0 +1,295 @@
+"""The wallet over real HTTP (httpx against uvicorn), without a browser: sign in
+with X through the emulator's OAuth 2.0 PKCE endpoints, and the security rules
+(CSRF, cookies, bounded requests, only one's own payments, the code checked by
+envoi)."""
+
+import base64
+import hashlib
+import re
+import urllib.parse
+
+import httpx
+import pytest
+
+from envoi.channels.twitter import messages
+from envoi.core.ops.harness import free_port
+from envoi.v1 import event_pb2, identity_pb2, transfer_pb2
+from envoi.wallet.settings import Settings, SettingsError
+from envoi.wallet.testing import serving
+
+SECRET = "test-secret-" + "s" * 32
+
+
+def wallet_settings(x, **overrides) -> Settings:
+    port = free_port()
+    values = dict(
+        token="unused: the client is given",
+        listen=f"127.0.0.1:{port}",
+        public_url=f"http://127.0.0.1:{port}",
+        secret=SECRET,
+        x_api_url=x.base_url,
+        x_authorize_url=f"{x.base_url}/2/oauth2/authorize",
+        x_client_id=x.oauth2.client_id,
+        x_client_secret=x.oauth2.client_secret,
+        metrics_listen="",
+    )
+    return Settings(**{**values, **overrides})
+
+
+@pytest.fixture(scope="module")
+def wallet_url(x, client_for, make_token):
+    settings = wallet_settings(x)
+    with serving(settings, client_for(make_token("wallet"))):
+        yield settings.public_url
+
+
+def hidden_fields(page: str) -> dict:
+    return dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', page))
+
+
+def sign_in(http: httpx.Client, x, username: str, next_path: str = "/") -> httpx.Response:
+    """Through the emulator's authorize page, as a browser would; the callback's answer."""
+    start = http.get("/signin/x", params={"next": next_path})
+    assert start.status_code == 303
+    authorize = httpx.get(start.headers["location"])
+    assert authorize.status_code == 200
+    fields = hidden_fields(authorize.text)
+    back = httpx.post(f"{x.base_url}/2/oauth2/authorize", data={**fields, "username": username})
+    assert back.status_code == 302
+    return http.get(back.headers["location"])
+
+
+def csrf(page: str) -> str:
+    return hidden_fields(page)["csrf_token"]
+
+
+@pytest.fixture
+def signed_in(x, open_account, wallet):
+    """(X user, account id, a wallet HTTP client signed in as them)."""
+
+    def make(wallet_url, balance_cents=5_000):
+        user = x.add_user(f"p{free_port()}")
+        account_id = open_account(balance_cents=balance_cents)
+        wallet.link_identity(
+            account_id,
+            identity_pb2.Identity(
+                namespace="twitter", subject_id=user["id"], handle=user["username"]
+            ),
+        )
+        http = httpx.Client(base_url=wallet_url)
+        assert sign_in(http, x, user["username"]).status_code == 303
+        return user, account_id, http
+
+    return make
+
+
+# -- the emulator's OAuth 2.0 endpoints ---------------------------------------------
+
+
+def pkce_code(x, username, verifier="v" * 50, redirect_uri="http://127.0.0.1:9/cb"):
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    answer = httpx.post(
+        f"{x.base_url}/2/oauth2/authorize",
+        data={
+            "response_type": "code",
+            "client_id": x.oauth2.client_id,
+            "redirect_uri": redirect_uri,
+            "state": "s1",
+            "code_challenge": challenge.rstrip(b"=").decode(),
+            "code_challenge_method": "S256",
+            "username": username,
+        },
+    )
+    assert answer.status_code == 302
+    query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(answer.headers["location"]).query))
+    assert query["state"] == "s1"
+    return query["code"]
+
+
+def token_request(x, code, verifier="v" * 50, secret=None, redirect_uri="http://127.0.0.1:9/cb"):
+    return httpx.post(
+        f"{x.base_url}/2/oauth2/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": redirect_uri,
+            "code_verifier": verifier,
+        },
+        auth=(x.oauth2.client_id, secret or x.oauth2.client_secret),
+    )
+
+
+def test_the_emulator_trades_a_code_with_its_verifier_for_a_token_once(x):
+    carol = x.add_user("carol")
+    code = pkce_code(x, "carol")
+    answer = token_request(x, code)
+    assert answer.status_code == 200 and answer.json()["token_type"] == "bearer"
+    me = httpx.get(
+        f"{x.base_url}/2/users/me",
+        headers={"Authorization": f"Bearer {answer.json()['access_token']}"},
+    )
+    assert me.json()["data"] == {"id": carol["id"], "name": "carol", "username": "carol"}
+    assert token_request(x, code).json()["error"] == "invalid_request"  # used once only
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"verifier": "w" * 50}, {"secret": "not-the-secret"}, {"redirect_uri": "http://evil/cb"}],
+)
+def test_the_emulator_refuses_a_code_with_the_wrong_verifier_client_or_redirect(x, bot, change):
+    code = pkce_code(x, bot["username"])
+    answer = token_request(x, code, **change)
+    assert answer.status_code in (400, 401) and "access_token" not in answer.json()
+
+
+def test_the_emulator_s_authorize_page_refuses_a_request_without_pkce(x):
+    answer = httpx.get(
+        f"{x.base_url}/2/oauth2/authorize",
+        params={"response_type": "code", "client_id": x.oauth2.client_id, "state": "s"}
+        | {"redirect_uri": "http://127.0.0.1:9/cb"},
+    )
+    assert answer.status_code == 400 and "code_challenge" in answer.text
+
+
+# -- the wallet -------------------------------------------------------------------------
+
+
+def test_the_session_cookie_is_signed_httponly_lax_and_secure_over_https(x, wallet):
+    settings = wallet_settings(x, public_url="https://wallet.example")
+    with serving(settings, wallet):
+        answer = httpx.get(f"http://{settings.listen}/signin/x")
+    cookie = answer.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie and "secure" in cookie
+    assert "default-src 'self'" in answer.headers["content-security-policy"]
+
+
+def test_a_new_person_chooses_a_code_and_gets_an_account_linked_to_their_x_id(
+    x, wallet_url, wallet
+):
+    dora = x.add_user("dora")
+    http = httpx.Client(base_url=wallet_url)
+    assert sign_in(http, x, "dora").headers["location"] == "/welcome"
+    page = http.get("/welcome").text
+    refused = http.post("/welcome", data={"csrf_token": csrf(page), "code": "12345"})
+    assert refused.status_code == 400
+    differ = {"csrf_token": csrf(page), "code": "135790", "code_again": "135791"}
+    assert http.post("/welcome", data=differ).status_code == 400
+    opened = http.post("/welcome", data={**differ, "code_again": "135790"})
+    assert opened.status_code == 303
+    found = wallet.resolve_identity(
+        identity_pb2.Identity(namespace="twitter", subject_id=dora["id"])
+    )
+    assert found.display_name == "@dora"
+    assert "0,00\xa0€" in http.get("/").text
+
+
+def test_a_wrong_code_is_refused_by_envoi_and_the_payment_still_waits(
+    wallet_url, signed_in, open_account, wallet
+):
+    _, account_id, http = signed_in(wallet_url)
+    pending = wallet.initiate_transfer(account_id, open_account(), 700)
+    page = http.get(f"/confirm/{pending.transfer_id}")
+    assert "7,00\xa0€" in page.text
+    wrong = http.post(
+        f"/confirm/{pending.transfer_id}",
+        data={"csrf_token": csrf(page.text), "code": "000000", "action": "confirm"},
+    )
+    assert wrong.status_code == 400 and "Code incorrect" in wrong.text
+    assert "000000" not in wrong.text
+    transfer = wallet.get_transfer(pending.transfer_id)
+    assert transfer.state == transfer_pb2.TRANSFER_STATE_PENDING_CONFIRMATION
+
+
+def test_a_form_without_the_session_s_csrf_token_changes_nothing(
+    wallet_url, signed_in, open_account, wallet
+):
+    _, account_id, http = signed_in(wallet_url)
+    pending = wallet.initiate_transfer(account_id, open_account(), 700)
+    for token in ("", "forged"):
+        answer = http.post(
+            f"/confirm/{pending.transfer_id}",
+            data={"csrf_token": token, "code": "123456", "action": "confirm"},
+        )
+        assert answer.status_code == 403
+    transfer = wallet.get_transfer(pending.transfer_id)
+    assert transfer.state == transfer_pb2.TRANSFER_STATE_PENDING_CONFIRMATION
+
+
+def test_someone_else_s_payment_is_not_found(wallet_url, signed_in, open_account, wallet):
+    _, _, http = signed_in(wallet_url)
+    theirs = wallet.initiate_transfer(open_account(balance_cents=1_000), open_account(), 100)
+    assert http.get(f"/confirm/{theirs.transfer_id}").status_code == 404
+    assert http.get("/confirm/not-an-id").status_code == 404
+
+
+def test_the_confirmation_link_signs_in_first_then_lands_on_the_payment(
+    x, wallet_url, open_account, wallet
+):
+    erin = x.add_user("erin")
+    account_id = open_account(balance_cents=1_000)
+    wallet.link_identity(
+        account_id, identity_pb2.Identity(namespace="twitter", subject_id=erin["id"])
+    )
+    pending = wallet.initiate_transfer(account_id, open_account(), 250)
+    http = httpx.Client(base_url=wallet_url)
+    first = http.get(f"/confirm/{pending.transfer_id}")
+    assert first.headers["location"] == f"/signin/x?next=/confirm/{pending.transfer_id}"
+    assert sign_in(http, x, "erin", first.headers["location"].partition("next=")[2]).headers[
+        "location"
+    ] == (f"/confirm/{pending.transfer_id}")
+
+
+def test_a_next_path_elsewhere_is_ignored(x, wallet_url, signed_in):
+    user, _, http = signed_in(wallet_url)
+    assert sign_in(http, x, user["username"], "//evil.example/").headers["location"] == "/"
+
+
+def test_a_request_too_large_gets_413(wallet_url):
+    answer = httpx.post(f"{wallet_url}/welcome", content=b"a" * 100_000)
+    assert answer.status_code == 413
+
+
+def test_english_shows_money_the_english_way(wallet_url, signed_in):
+    _, _, http = signed_in(wallet_url, balance_cents=1_050)
+    page = http.get("/").text
+    assert "10,50\xa0€" in page
+    switched = http.post("/language", data={"csrf_token": csrf(page), "lang": "en", "back": "/"})
+    assert switched.status_code == 303
+    assert "€10.50" in http.get("/").text
+
+
+def test_history_comes_in_pages(wallet_url, signed_in, open_account, wallet):
+    _, account_id, http = signed_in(wallet_url)
+    payee = open_account()
+    for _ in range(11):
+        wallet.cancel_transfer(wallet.initiate_transfer(account_id, payee, 100).transfer_id)
+    first = http.get("/").text
+    token = re.search(r'href="/\?page=([^"]+)"', first)
+    assert token, "a link to the older page"
+    older = http.get("/?page=" + urllib.parse.unquote(token.group(1)))
+    assert older.status_code == 200 and "Retour aux plus récentes" in older.text
+
+
+def test_the_reply_to_a_payment_to_confirm_links_to_the_wallet_only_when_configured():
+    transfer = transfer_pb2.Transfer(
+        transfer_id="0b9cf2a6-31a5-4bb5-a9a3-4a2c3f8d6e11",
+        channel_reference="post:1",
+        from_identity=identity_pb2.Identity(namespace="twitter", subject_id="7", handle="al"),
+    )
+    event = event_pb2.Event(
+        event_id="e1", type=event_pb2.EVENT_TYPE_CONFIRMATION_REQUIRED, transfer=transfer
+    )
+    [plain] = messages.for_event(event)
+    [linked] = messages.for_event(event, "https://wallet.example/")
+    assert "https://" not in plain.text
+    assert linked.text == plain.text + " https://wallet.example/confirm/" + transfer.transfer_id
+
+
+def test_the_settings_need_a_token_and_a_long_secret():
+    with pytest.raises(SettingsError, match="ENVOI_WALLET_TOKEN"):
+        Settings.from_env({"ENVOI_WALLET_SECRET": SECRET})
+    with pytest.raises(SettingsError, match="ENVOI_WALLET_SECRET"):
+        Settings.from_env({"ENVOI_WALLET_TOKEN": "t", "ENVOI_WALLET_SECRET": "short"})
+    settings = Settings.from_env({"ENVOI_WALLET_TOKEN": "t", "ENVOI_WALLET_SECRET": SECRET})
+    assert (settings.public_url, settings.secure_cookies) == ("http://localhost:8000", False)
+    assert SECRET not in repr(settings) and "token=" not in repr(settings)
