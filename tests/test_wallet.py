@@ -13,7 +13,7 @@ import pytest
 
 from envoi.channels.twitter import messages
 from envoi.core.ops.harness import free_port
-from envoi.v1 import event_pb2, identity_pb2, transfer_pb2
+from envoi.v1 import account_pb2, event_pb2, identity_pb2, transfer_pb2
 from envoi.wallet.settings import Settings, SettingsError
 from envoi.wallet.testing import serving
 
@@ -293,3 +293,91 @@ def test_the_settings_need_a_token_and_a_long_secret():
     settings = Settings.from_env({"ENVOI_WALLET_TOKEN": "t", "ENVOI_WALLET_SECRET": SECRET})
     assert (settings.public_url, settings.secure_cookies) == ("http://localhost:8000", False)
     assert SECRET not in repr(settings) and "token=" not in repr(settings)
+
+
+# -- money in and out, settings, collections, requests, escrow -------------------------
+
+
+def submit(http: httpx.Client, path: str, **fields) -> httpx.Response:
+    """Fill the form at path as the page gives it (CSRF token, request id) and send it."""
+    page = http.get(path)
+    assert page.status_code == 200, page.text
+    return http.post(path, data={**hidden_fields(page.text), **fields})
+
+
+def test_a_top_up_by_the_sandbox_s_test_card_credits_and_a_declined_card_does_not(
+    wallet_url, signed_in, wallet
+):
+    _, account_id, http = signed_in(wallet_url, balance_cents=0)
+    assert submit(http, "/top-up", amount="12,50", card="succeeds").status_code == 303
+    assert "12,50\xa0€ ajoutés" in http.get("/").text
+    declined = submit(http, "/top-up", amount="5", card="declined")
+    assert declined.status_code == 402 and "refusée" in declined.text
+    assert submit(http, "/top-up", amount="1.5e3", card="succeeds").status_code == 400
+    assert wallet.get_balance(account_id).balance.amount_cents == 1_250
+
+
+def test_a_withdrawal_needs_the_code_and_holds_the_amount(wallet_url, signed_in, wallet):
+    _, account_id, http = signed_in(wallet_url, balance_cents=5_000)
+    fields = dict(amount="20", iban="DE89 3704 0044 0532 0130 00", beneficiary_name="Al Martin")
+    assert submit(http, "/withdraw", code="000000", **fields).status_code == 400
+    assert submit(http, "/withdraw", code="123456", **fields).status_code == 303
+    assert wallet.get_balance(account_id).available.amount_cents == 3_000
+
+
+def test_the_code_changes_only_with_the_old_one(wallet_url, signed_in, open_account, wallet):
+    _, account_id, http = signed_in(wallet_url)
+    wrong = submit(http, "/code", current_code="999999", new_code="111111", new_code_again="111111")
+    assert wrong.status_code == 400 and "Code incorrect" in wrong.text
+    changed = submit(
+        http, "/code", current_code="123456", new_code="111111", new_code_again="111111"
+    )
+    assert changed.status_code == 303
+    pending = wallet.initiate_transfer(account_id, open_account(), 100)
+    assert wallet.confirm_transfer(pending.transfer_id, "111111").state == (
+        transfer_pb2.TRANSFER_STATE_COMPLETED
+    )
+
+
+def test_the_notification_preference_is_saved(wallet_url, signed_in, wallet):
+    _, account_id, http = signed_in(wallet_url)
+    assert submit(http, "/notifications", preference="APP_ONLY").status_code == 303
+    assert wallet.get_account(account_id).notification_preference == (
+        account_pb2.NOTIFICATION_PREFERENCE_APP_ONLY
+    )
+    assert submit(http, "/notifications", preference="LOUD").status_code == 400
+
+
+def test_a_gift_to_a_collection_is_confirmed_with_the_code(
+    wallet_url, signed_in, open_account, wallet
+):
+    _, _, http = signed_in(wallet_url)
+    tag = f"Drive{free_port()}"
+    drive = wallet.create_collection(open_account(kind="ASSOCIATION"), "Drive", f"#{tag}")
+    started = submit(http, "/give", hashtag=f"#{tag}", amount="3")
+    assert started.status_code == 303 and started.headers["location"].startswith("/confirm/")
+    assert submit(http, started.headers["location"], code="123456").status_code == 303
+    assert wallet.get_collection(drive.collection_id).collected.amount_cents == 300
+    assert submit(http, "/give", hashtag="#NoSuchDrive", amount="3").status_code == 404
+
+
+def test_a_request_shows_as_one_and_can_be_declined(wallet_url, signed_in, open_account, wallet):
+    _, account_id, http = signed_in(wallet_url)
+    asked = wallet.request_money(open_account(), account_id, 400)
+    assert "vous demande 4,00\xa0€" in http.get("/").text
+    assert submit(http, f"/confirm/{asked.transfer_id}", action="decline").status_code == 303
+    assert wallet.get_transfer(asked.transfer_id).state == transfer_pb2.TRANSFER_STATE_CANCELLED
+
+
+def test_money_waiting_in_escrow_is_credited_when_the_person_opens_their_account(
+    x, wallet_url, open_account, wallet
+):
+    fred = x.add_user("fred")
+    identity = identity_pb2.Identity(namespace="twitter", subject_id=fred["id"], handle="fred")
+    sent = wallet.initiate_transfer(open_account(balance_cents=1_000), identity, 600)
+    wallet.confirm_transfer(sent.transfer_id, "123456")
+    http = httpx.Client(base_url=wallet_url)
+    assert sign_in(http, x, "fred").headers["location"] == "/welcome"
+    assert submit(http, "/welcome", code="135790", code_again="135790").status_code == 303
+    home = http.get("/").text
+    assert "1 paiement(s) qui vous attendaient" in home and "6,00\xa0€" in home

@@ -13,6 +13,14 @@ from envoi.wallet.app import create_app
 from envoi.wallet.settings import HELP, Settings, SettingsError
 
 
+def without_query(record: logging.LogRecord) -> bool:
+    """uvicorn's access log line (client, method, path, version, status) without the query."""
+    if isinstance(record.args, tuple) and len(record.args) == 5:
+        client, method, path, version, status = record.args
+        record.args = (client, method, str(path).partition("?")[0], version, status)
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv:
@@ -24,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"envoi-wallet: {error}\n\n{HELP}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # X's callback carries the sign-in code in its query: paths only in the access log.
+    logging.getLogger("uvicorn.access").addFilter(without_query)
     metrics.serve(settings.metrics_listen)
     host, port = settings.host_port
     print(f"envoi-wallet: serving {settings.public_url} (listening on {host}:{port})", flush=True)

@@ -11,7 +11,15 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from envoi.client import EnvoiClient
-from envoi.wallet import live, metrics, pages, signin_pages
+from envoi.wallet import (
+    account_pages,
+    give_pages,
+    live,
+    metrics,
+    money_pages,
+    pages,
+    signin_pages,
+)
 from envoi.wallet.security import Guard
 from envoi.wallet.settings import Settings
 
@@ -25,6 +33,11 @@ def create_app(settings: Settings, client: EnvoiClient | None = None) -> Starlet
         Route("/", pages.home),
         Route("/confirm/{transfer_id}", pages.confirm, methods=["GET", "POST"]),
         Route("/events", live.events),
+        Route("/top-up", money_pages.top_up, methods=["GET", "POST"]),
+        Route("/withdraw", money_pages.withdraw, methods=["GET", "POST"]),
+        Route("/give", give_pages.give, methods=["GET", "POST"]),
+        Route("/code", account_pages.change_code, methods=["GET", "POST"]),
+        Route("/notifications", account_pages.notifications, methods=["GET", "POST"]),
         Route("/signin/x", signin_pages.start),
         Route("/signin/x/callback", signin_pages.callback),
         Route("/welcome", signin_pages.welcome, methods=["GET", "POST"]),

@@ -17,6 +17,7 @@ The wallet reads its settings from the environment:
                                https://x.com/i/oauth2/authorize for the real X)
   ENVOI_WALLET_X_CLIENT_ID     the wallet's OAuth 2.0 client id at X
   ENVOI_WALLET_X_CLIENT_SECRET and its secret
+  ENVOI_WALLET_PROVIDER        the payment provider for cards and payouts (default: sandbox)
   ENVOI_METRICS_LISTEN         Prometheus metrics (default: localhost:9464; empty: off)
 """
 
@@ -36,6 +37,7 @@ class Settings:
     x_authorize_url: str = ""
     x_client_id: str = ""
     x_client_secret: str = dataclasses.field(default="", repr=False)
+    provider: str = "sandbox"
     metrics_listen: str = "localhost:9464"
 
     @property
@@ -65,6 +67,7 @@ class Settings:
             or f"{x_api_url}/2/oauth2/authorize",
             x_client_id=env.get("ENVOI_WALLET_X_CLIENT_ID", ""),
             x_client_secret=env.get("ENVOI_WALLET_X_CLIENT_SECRET", ""),
+            provider=env.get("ENVOI_WALLET_PROVIDER") or cls.provider,
             metrics_listen=env.get("ENVOI_METRICS_LISTEN", cls.metrics_listen),
         )
         if not settings.token:

@@ -72,16 +72,18 @@ async def welcome(request: Request):
         namespace="twitter", subject_id=new_user["id"], handle=new_user["username"]
     )
     try:
-        account = await envoi(
+        opened = await envoi(
             request,
-            "open_account",
+            "open_account_response",
             "PERSON",
             "@" + new_user["username"],
             code,
             identity=identity,
             request_id=request.session.get("open_request_id"),
         )
-        account_id = account.account_id
+        account_id = opened.account.account_id
+        if opened.claimed_transfers:  # money sent to this X account before it had one
+            request.session["flash"] = t("claimed", count=len(opened.claimed_transfers))
     except errors.IdentityAlreadyLinked:  # opened meanwhile, in another tab
         account_id = (await envoi(request, "resolve_identity", identity)).account_id
     except errors.Unavailable:

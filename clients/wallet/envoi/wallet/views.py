@@ -58,6 +58,8 @@ def pending(transfer, lang: str, t) -> dict:
         "transfer_id": transfer.transfer_id,
         "amount": amount,
         "payee": payee,
-        "label": t("to_confirm", amount=amount, payee=payee),
+        "label": t(
+            "requested_label" if transfer.requested else "to_confirm", amount=amount, payee=payee
+        ),
         "requested": transfer.requested,
     }
