@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from envoi.channels.twitter import messages
+from envoi.client import EnvoiClient
 from envoi.core.ops.harness import free_port
 from envoi.v1 import account_pb2, event_pb2, identity_pb2, transfer_pb2
 from envoi.wallet.settings import Settings, SettingsError
@@ -381,3 +382,12 @@ def test_money_waiting_in_escrow_is_credited_when_the_person_opens_their_account
     assert submit(http, "/welcome", code="135790", code_again="135790").status_code == 303
     home = http.get("/").text
     assert "1 paiement(s) qui vous attendaient" in home and "6,00\xa0€" in home
+
+
+def test_an_unreachable_envoi_gets_a_page_saying_to_try_again(x):
+    dead = EnvoiClient(f"127.0.0.1:{free_port()}", token="t", timeout_s=1, max_attempts=1)
+    x.add_user("gus")
+    settings = wallet_settings(x)
+    with serving(settings, dead), httpx.Client(base_url=settings.public_url) as http:
+        answer = sign_in(http, x, "gus")
+    assert answer.status_code == 503 and "indisponible" in answer.text

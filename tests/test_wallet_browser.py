@@ -86,7 +86,10 @@ def test_a_post_paid_from_the_bot_s_link_shows_on_the_payee_s_open_page(
     x.add_user("bob")
 
     # Bob is new: he signs in with X, chooses his code, and keeps his page open.
-    bob_page = browser.new_context(locale="fr-FR").new_page()
+    # On a phone's screen.
+    bob_page = browser.new_context(
+        locale="fr-FR", viewport={"width": 390, "height": 844}
+    ).new_page()
     bob_page.goto(wallet_url)
     bob_page.get_by_role("link", name="Se connecter avec X").click()
     sign_in_on_x(bob_page, "bob")
@@ -125,9 +128,9 @@ def test_a_post_paid_from_the_bot_s_link_shows_on_the_payee_s_open_page(
     alice_page.goto(link.group(0))
     sign_in_on_x(alice_page, "alice")
     expect(alice_page.locator(".intro")).to_contain_text("10,00")
-    alice_page.get_by_label("Votre code à 6 chiffres").fill(ALICE_CODE)
+    alice_page.keyboard.type(ALICE_CODE)  # the code field has the focus
     alice_page.screenshot(path=artifacts / "3-alice-types-her-code.png")
-    alice_page.get_by_role("button", name="Confirmer").click()
+    alice_page.keyboard.press("Enter")
     expect(alice_page.locator(".notice")).to_contain_text("confirmé")
     expect(alice_page.locator("#balance")).to_have_text(re.compile(r"^40,00\s€$"))
     alice_page.screenshot(path=artifacts / "4-alice-confirmed.png")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pathlib
 
+import grpc
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from envoi.client import EnvoiClient
+from envoi.client import EnvoiClient, errors
 from envoi.wallet import (
     account_pages,
     give_pages,
@@ -22,6 +23,7 @@ from envoi.wallet import (
 )
 from envoi.wallet.security import Guard
 from envoi.wallet.settings import Settings
+from envoi.wallet.web import render, t_of
 
 STATIC = pathlib.Path(__file__).parent / "static"
 SESSION_MAX_AGE_S = 8 * 3600
@@ -59,7 +61,27 @@ def create_app(settings: Settings, client: EnvoiClient | None = None) -> Starlet
             https_only=settings.secure_cookies,
         ),
     ]
-    app = Starlette(routes=routes, middleware=middleware)
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers={errors.EnvoiError: unavailable, errors.AccountNotFound: signed_out},
+    )
     app.state.settings = settings
     app.state.client = client or EnvoiClient(settings.target, token=settings.token)
     return app
+
+
+async def unavailable(request, error):
+    """envoi unreachable or restarting: say so, and let the person try again."""
+    if error.code not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+        raise error
+    return render(request, "message.html", 503, message=t_of(request)("try_again"))
+
+
+async def signed_out(request, _error):
+    """The session names an account envoi does not know (any more): start again."""
+    lang = request.session.get("lang")
+    request.session.clear()
+    if lang:
+        request.session["lang"] = lang
+    return render(request, "message.html", 401, message=t_of(request)("sign_in_again"))

@@ -17,7 +17,8 @@ CSRF_FIELD = "csrf_token"
 HEADERS = [
     (
         b"content-security-policy",
-        b"default-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+        b"default-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
+        b"object-src 'none'",
     ),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
