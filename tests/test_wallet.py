@@ -5,6 +5,7 @@ envoi)."""
 
 import base64
 import hashlib
+import json
 import re
 import urllib.parse
 
@@ -391,3 +392,38 @@ def test_an_unreachable_envoi_gets_a_page_saying_to_try_again(x):
     with serving(settings, dead), httpx.Client(base_url=settings.public_url) as http:
         answer = sign_in(http, x, "gus")
     assert answer.status_code == 503 and "indisponible" in answer.text
+
+
+def live_updates(http: httpx.Client, path: str, headers=None):
+    """The (id, data) of each update of the live feed at path, as they come."""
+    with http.stream("GET", path, headers=headers or {}, timeout=30) as stream:
+        event_id = None
+        for line in stream.iter_lines():
+            if line.startswith("id: "):
+                event_id = line[4:]
+            elif line.startswith("data: "):
+                yield event_id, json.loads(line[6:])
+
+
+def test_the_live_feed_brings_what_happens_after_the_page_and_resumes_after_the_last(
+    wallet_url, signed_in, open_account, wallet
+):
+    _, account_id, http = signed_in(wallet_url)
+    source = re.search(r'data-source="([^"]+)"', http.get("/").text).group(1)
+    payer = open_account(balance_cents=1_000)
+    for cents in (200, 100):
+        wallet.confirm_transfer(
+            wallet.initiate_transfer(payer, account_id, cents).transfer_id, "123456"
+        )
+    rows, updates = [], live_updates(http, source)
+    for event_id, update in updates:
+        if "row" in update:  # the payer's pending payment brings no row
+            rows.append((event_id, update["row"]["amount"], update["balance"]["balance"]))
+        if len(rows) == 2:
+            break
+    updates.close()
+    # Each update carries the balance as it is when it is sent.
+    assert [row[1:] for row in rows] == [("+2,00\xa0€", "53,00\xa0€"), ("+1,00\xa0€", "53,00\xa0€")]
+    resumed = live_updates(http, "/events", headers={"Last-Event-ID": rows[0][0]})
+    assert next(u for _, u in resumed if "row" in u)["row"]["amount"] == "+1,00\xa0€"
+    resumed.close()

@@ -8,6 +8,7 @@ EventSource sends Last-Event-ID when it reconnects, so nothing is missed.
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import re
 import threading
@@ -16,14 +17,21 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, StreamingResponse
 
+from envoi.v1 import event_pb2
 from envoi.wallet import metrics, views
-from envoi.wallet.pages import PENDING, balance_texts
+from envoi.wallet.pages import balance_texts
 from envoi.wallet.web import account_of, lang_of, t_of
 
 MAX_STREAMS = 200  # per process; each holds a thread and a gRPC stream
 KEEPALIVE_S = 15.0
 CURSOR = re.compile(r"[A-Za-z0-9_=:.-]{1,200}")
 _open_streams = threading.BoundedSemaphore(MAX_STREAMS)
+# account id -> (the newest event id streamed here, its create time in ms); events
+# come in cursor order, and their create times may disagree with it by a moment.
+MAX_REMEMBERED = 10_000
+ORDER_MARGIN_MS = 60_000
+_last_seen: collections.OrderedDict[str, tuple[str, int]] = collections.OrderedDict()
+_last_seen_lock = threading.Lock()
 
 
 async def events(request: Request):
@@ -33,16 +41,33 @@ async def events(request: Request):
     if not _open_streams.acquire(blocking=False):
         return PlainTextResponse("too many live pages; reload later", 503)
     cursor = request.headers.get("last-event-id", "")
+    if not CURSOR.fullmatch(cursor):
+        cursor = ""
     since = request.query_params.get("since", "0")
     since_ms = 0 if cursor or not since.isdigit() else int(since)
-    if cursor and not CURSOR.fullmatch(cursor):
-        cursor = ""
+    cursor = cursor or _known_before(account_id, since_ms)
     stream = request.app.state.client.watch_events(account_id, after_cursor=cursor)
     return StreamingResponse(
         _feed(request, account_id, stream, since_ms),
         media_type="text/event-stream",
         headers={"cache-control": "no-store", "x-accel-buffering": "no"},
     )
+
+
+def _known_before(account_id: str, since_ms: int) -> str:
+    """The newest event of the account seen here well before since_ms, to start
+    after it rather than replay the account's whole history; "" if none."""
+    with _last_seen_lock:
+        event_id, create_ms = _last_seen.get(account_id, ("", since_ms))
+    return event_id if create_ms < since_ms - ORDER_MARGIN_MS else ""
+
+
+def _remember(account_id: str, event) -> None:
+    with _last_seen_lock:
+        _last_seen[account_id] = (event.event_id, event.create_time.ToMilliseconds())
+        _last_seen.move_to_end(account_id)
+        if len(_last_seen) > MAX_REMEMBERED:
+            _last_seen.popitem(last=False)
 
 
 def _read(stream, loop, queue: asyncio.Queue) -> None:
@@ -72,6 +97,7 @@ async def _feed(request: Request, account_id: str, stream, since_ms: int):
                     continue
                 if event is None:
                     return
+                _remember(account_id, event)
                 if event.create_time.ToMilliseconds() <= since_ms:
                     continue  # already on the page
                 yield await _message(request, account_id, event)
@@ -87,9 +113,11 @@ async def _message(request: Request, account_id: str, event) -> str:
     balance = await run_in_threadpool(client.get_balance, account_id)
     data = {"balance": balance_texts(balance, lang)}
     transfer = event.transfer
-    # A payment to this person that its payer has not confirmed yet is no news.
+    # A payment to this person that its payer has not confirmed yet is no news
+    # (the event carries the transfer as it is now, so its type tells, not its state).
     if transfer.transfer_id and not (
-        views.is_incoming(transfer, account_id) and transfer.state == PENDING
+        views.is_incoming(transfer, account_id)
+        and event.type == event_pb2.EVENT_TYPE_CONFIRMATION_REQUIRED
     ):
         data["row"] = views.row(transfer, account_id, lang, t)
     return f"id: {event.event_id}\nevent: update\ndata: {json.dumps(data)}\n\n"

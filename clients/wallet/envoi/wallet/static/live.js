@@ -10,7 +10,12 @@
       if (element) element.textContent = data.balance[name];
     });
     if (!data.row) return;
+    // One line per payment: a newer event of the same one replaces its line.
     var item = document.createElement("li");
+    item.dataset.transfer = data.row.transfer_id;
+    Array.prototype.forEach.call(list.children, function (old) {
+      if (old.dataset.transfer === item.dataset.transfer) list.removeChild(old);
+    });
     [data.row.amount, data.row.party, data.row.state].forEach(function (text, index) {
       var span = document.createElement("span");
       span.className = ["amount", "party", "state"][index];
