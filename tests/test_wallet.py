@@ -16,6 +16,7 @@ from envoi.channels.twitter import messages
 from envoi.client import EnvoiClient
 from envoi.core.ops.harness import free_port
 from envoi.v1 import account_pb2, event_pb2, identity_pb2, transfer_pb2
+from envoi.wallet import metrics
 from envoi.wallet.settings import Settings, SettingsError
 from envoi.wallet.testing import serving
 
@@ -427,3 +428,12 @@ def test_the_live_feed_brings_what_happens_after_the_page_and_resumes_after_the_
     resumed = live_updates(http, "/events", headers={"Last-Event-ID": rows[0][0]})
     assert next(u for _, u in resumed if "row" in u)["row"]["amount"] == "+1,00\xa0€"
     resumed.close()
+
+
+def test_the_wallet_exports_its_metrics_for_prometheus(wallet_url):
+    port = free_port()
+    metrics.serve(f"127.0.0.1:{port}")
+    assert httpx.get(f"{wallet_url}/").status_code == 200
+    exported = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+    assert 'envoi_wallet_http_request_duration_seconds_count{route="/",status="200"}' in exported
+    assert "envoi_wallet_live_streams" in exported
