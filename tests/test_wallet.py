@@ -437,3 +437,14 @@ def test_the_wallet_exports_its_metrics_for_prometheus(wallet_url):
     exported = httpx.get(f"http://127.0.0.1:{port}/metrics").text
     assert 'envoi_wallet_http_request_duration_seconds_count{route="/",status="200"}' in exported
     assert "envoi_wallet_live_streams" in exported
+
+
+def test_x_unreachable_after_its_authorize_page_fails_the_sign_in_cleanly(x, wallet):
+    x.add_user("hal")
+    settings = wallet_settings(x, x_api_url=f"http://127.0.0.1:{free_port()}")
+    with serving(settings, wallet), httpx.Client(base_url=settings.public_url) as http:
+        answer = sign_in(http, x, "hal")
+        assert answer.status_code == 400 and "La connexion avec X a échoué" in answer.text
+        assert (
+            "account_id" not in http.get("/").text and "Se connecter avec X" in http.get("/").text
+        )

@@ -10,14 +10,14 @@ from starlette.requests import Request
 from envoi.client import errors
 from envoi.v1 import transfer_pb2
 from envoi.wallet import metrics, views
+from envoi.wallet.forms import CODE
 from envoi.wallet.money import money
 from envoi.wallet.security import checked_form
 from envoi.wallet.web import account_of, envoi, lang_of, redirect, render, t_of
 
 HISTORY_PAGE_SIZE = 10
 TRANSFER_ID = re.compile(r"[0-9a-fA-F-]{36}")
-PAGE_TOKEN = re.compile(r"[A-Za-z0-9_=-]{1,512}")
-CODE = re.compile(r"[0-9]{6}")
+PAGE_TOKEN = re.compile(r"[A-Za-z0-9_=+/-]{1,512}")
 PENDING = transfer_pb2.TRANSFER_STATE_PENDING_CONFIRMATION
 
 
@@ -26,6 +26,9 @@ async def home(request: Request):
     if not account_id:
         return render(request, "landing.html")
     lang, t = lang_of(request), t_of(request)
+    # The live feed brings what happens after this moment (before the reads below:
+    # an event between the two may show twice, never be missed).
+    since_ms = int(time.time() * 1000)
     page_token = request.query_params.get("page", "")
     if page_token and not PAGE_TOKEN.fullmatch(page_token):
         page_token = ""
@@ -50,8 +53,7 @@ async def home(request: Request):
         next_page=history.next_page_token,
         first_page=not page_token,
         flash=request.session.pop("flash", None),
-        # The live feed shows only what happens after this page was made.
-        since_ms=int(time.time() * 1000),
+        since_ms=since_ms,
     )
 
 

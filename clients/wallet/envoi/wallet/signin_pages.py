@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 
 from starlette.concurrency import run_in_threadpool
@@ -12,11 +11,11 @@ from starlette.requests import Request
 from envoi.client import errors
 from envoi.v1 import identity_pb2
 from envoi.wallet import i18n, metrics, x_signin
+from envoi.wallet.forms import CODE
 from envoi.wallet.security import checked_form
 from envoi.wallet.web import envoi, local_path, redirect, render, t_of
 
 log = logging.getLogger(__name__)
-CODE = re.compile(r"[0-9]{6}")
 
 
 async def start(request: Request):
@@ -33,7 +32,7 @@ async def callback(request: Request):
         user = await run_in_threadpool(
             x_signin.finish, settings, request.session, request.query_params
         )
-    except (x_signin.SignInFailed, OSError) as failure:
+    except x_signin.SignInFailed as failure:
         log.warning("sign-in with X failed: %s", failure)
         metrics.SIGN_INS.labels("failed").inc()
         return render(request, "message.html", 400, message=t_of(request)("sign_in_failed"))

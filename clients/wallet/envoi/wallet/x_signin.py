@@ -60,7 +60,14 @@ def finish(settings: Settings, session: dict, query) -> XUser:
     if not state or not verifier or not hmac.compare_digest(sent_state.encode(), state.encode()):
         raise SignInFailed("the state does not match this session's")
     if not code or len(code) > 512:
-        raise SignInFailed(query.get("error", "no code"))
+        raise SignInFailed("no code in X's answer (refused, or not a real one)")
+    try:
+        return _ask_x(settings, code, verifier)
+    except httpx.HTTPError as error:  # unreachable, timed out: the class says enough
+        raise SignInFailed(f"X did not answer: {type(error).__name__}") from None
+
+
+def _ask_x(settings: Settings, code: str, verifier: str) -> XUser:
     with httpx.Client(timeout=TIMEOUT_S, trust_env=False) as http:
         token = _answer(
             http.post(
