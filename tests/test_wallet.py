@@ -11,6 +11,8 @@ import urllib.parse
 
 import httpx
 import pytest
+from envoi_channel_messenger.account_linking import REDIRECT_PATH
+from envoi_channel_messenger.send_api_emulator import SendApiEmulator
 
 from envoi.channels.twitter import messages
 from envoi.client import EnvoiClient
@@ -448,3 +450,57 @@ def test_x_unreachable_after_its_authorize_page_fails_the_sign_in_cleanly(x, wal
         assert (
             "account_id" not in http.get("/").text and "Se connecter avec X" in http.get("/").text
         )
+
+
+# -- signing in from Messenger (account linking) ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def meta():
+    with SendApiEmulator(page_id="1001") as emulator:
+        yield emulator
+
+
+@pytest.fixture(scope="module")
+def messenger_wallet_url(x, meta, wallet):
+    settings = wallet_settings(
+        x,
+        messenger_page_token=meta.page_access_token,
+        messenger_api_url=meta.base_url,
+        messenger_linking_url=meta.base_url + REDIRECT_PATH,
+    )
+    with serving(settings, wallet):
+        yield settings.public_url
+
+
+def test_a_person_signs_in_from_messenger_and_messenger_is_told_it_is_linked(
+    meta, messenger_wallet_url, wallet
+):
+    psid = str(7_000_000 + free_port())
+    http = httpx.Client(base_url=messenger_wallet_url)
+    opened = http.get(meta.linking.url(psid, f"{messenger_wallet_url}/signin/messenger"))
+    assert opened.headers["location"] == "/welcome"
+    back = submit(http, "/welcome", code="135790", code_again="135790")
+    assert back.headers["location"].startswith(meta.base_url + REDIRECT_PATH)
+    assert httpx.get(back.headers["location"]).json() == {"linked": True}
+    assert meta.linking.linked[psid] in back.headers["location"]
+    found = wallet.resolve_identity(identity_pb2.Identity(namespace="messenger", subject_id=psid))
+    assert found.display_name == f"Messenger {psid[-4:]}"
+    assert "Connecté en tant que Messenger" in http.get("/").text
+
+
+def test_an_account_linking_token_works_once_and_only_messenger_is_returned_to(
+    meta, messenger_wallet_url, open_account, wallet
+):
+    psid = str(8_000_000 + free_port())
+    wallet.link_identity(
+        open_account(), identity_pb2.Identity(namespace="messenger", subject_id=psid)
+    )
+    url = meta.linking.url(psid, f"{messenger_wallet_url}/signin/messenger")
+    token = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))["account_linking_token"]
+    elsewhere = f"{messenger_wallet_url}/signin/messenger?" + urllib.parse.urlencode(
+        {"account_linking_token": token, "redirect_uri": "https://evil.example/"}
+    )
+    http = httpx.Client(base_url=messenger_wallet_url)
+    assert http.get(elsewhere).headers["location"] == "/"  # signed in, not sent away
+    assert http.get(url).status_code == 400  # the token was used

@@ -42,6 +42,7 @@ def create_app(settings: Settings, client: EnvoiClient | None = None) -> Starlet
         Route("/notifications", account_pages.notifications, methods=["GET", "POST"]),
         Route("/signin/x", signin_pages.start),
         Route("/signin/x/callback", signin_pages.callback),
+        Route("/signin/messenger", signin_pages.messenger),
         Route("/welcome", signin_pages.welcome, methods=["GET", "POST"]),
         Route("/signout", signin_pages.sign_out, methods=["POST"]),
         Route("/language", signin_pages.switch_language, methods=["POST"]),

@@ -12,7 +12,7 @@ MESSAGES = {
         "tagline": "Votre porte-monnaie envoi",
         "sign_in": "Se connecter avec X",
         "sign_out": "Se déconnecter",
-        "signed_in_as": "Connecté en tant que @{handle}",
+        "signed_in_as": "Connecté en tant que {who}",
         "switch_language": "English",
         "balance": "Solde",
         "held": "Réservé",
@@ -41,7 +41,7 @@ MESSAGES = {
         "insufficient_funds": "Solde insuffisant.",
         "try_again": "Le service est momentanément indisponible ; réessayez.",
         "welcome_title": "Bienvenue",
-        "welcome_intro": "Bienvenue @{handle} ! Choisissez le code à 6 chiffres "
+        "welcome_intro": "Bienvenue {who} ! Choisissez le code à 6 chiffres "
         "qui confirmera vos paiements.",
         "new_code": "Code à 6 chiffres",
         "new_code_again": "Le même code, encore une fois",
@@ -106,7 +106,7 @@ MESSAGES = {
         "tagline": "Your envoi wallet",
         "sign_in": "Sign in with X",
         "sign_out": "Sign out",
-        "signed_in_as": "Signed in as @{handle}",
+        "signed_in_as": "Signed in as {who}",
         "switch_language": "Français",
         "balance": "Balance",
         "held": "Held",
@@ -134,8 +134,7 @@ MESSAGES = {
         "insufficient_funds": "Not enough money available.",
         "try_again": "The service is unavailable for a moment; try again.",
         "welcome_title": "Welcome",
-        "welcome_intro": "Welcome @{handle}! Choose the 6-digit code "
-        "that will confirm your payments.",
+        "welcome_intro": "Welcome {who}! Choose the 6-digit code that will confirm your payments.",
         "new_code": "6-digit code",
         "new_code_again": "The same code again",
         "open_account": "Open my account",

@@ -17,6 +17,12 @@ The wallet reads its settings from the environment:
                                https://x.com/i/oauth2/authorize for the real X)
   ENVOI_WALLET_X_CLIENT_ID     the wallet's OAuth 2.0 client id at X
   ENVOI_WALLET_X_CLIENT_SECRET and its secret
+  ENVOI_WALLET_MESSENGER_PAGE_TOKEN  the Messenger page's access token: turns on
+                               signing in from Messenger (account linking); empty: off
+  ENVOI_WALLET_MESSENGER_API_URL     the Graph API (default: https://graph.facebook.com)
+  ENVOI_WALLET_MESSENGER_API_VERSION its version (default: v21.0)
+  ENVOI_WALLET_MESSENGER_LINKING_URL where Messenger's redirect_uri must lead (default:
+                               https://www.facebook.com/messenger_platform/account_linking/)
   ENVOI_WALLET_PROVIDER        the payment provider for cards and payouts (default: sandbox)
   ENVOI_METRICS_LISTEN         Prometheus metrics (default: localhost:9464; empty: off)
 """
@@ -38,6 +44,10 @@ class Settings:
     x_client_id: str = ""
     x_client_secret: str = dataclasses.field(default="", repr=False)
     provider: str = "sandbox"
+    messenger_page_token: str = dataclasses.field(default="", repr=False)
+    messenger_api_url: str = "https://graph.facebook.com"
+    messenger_api_version: str = "v21.0"
+    messenger_linking_url: str = "https://www.facebook.com/messenger_platform/account_linking/"
     metrics_listen: str = "localhost:9464"
 
     @property
@@ -68,6 +78,14 @@ class Settings:
             x_client_id=env.get("ENVOI_WALLET_X_CLIENT_ID", ""),
             x_client_secret=env.get("ENVOI_WALLET_X_CLIENT_SECRET", ""),
             provider=env.get("ENVOI_WALLET_PROVIDER") or cls.provider,
+            messenger_page_token=env.get("ENVOI_WALLET_MESSENGER_PAGE_TOKEN", ""),
+            messenger_api_url=(
+                env.get("ENVOI_WALLET_MESSENGER_API_URL") or cls.messenger_api_url
+            ).rstrip("/"),
+            messenger_api_version=env.get("ENVOI_WALLET_MESSENGER_API_VERSION")
+            or cls.messenger_api_version,
+            messenger_linking_url=env.get("ENVOI_WALLET_MESSENGER_LINKING_URL")
+            or cls.messenger_linking_url,
             metrics_listen=env.get("ENVOI_METRICS_LISTEN", cls.metrics_listen),
         )
         if not settings.token:

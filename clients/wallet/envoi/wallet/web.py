@@ -41,7 +41,7 @@ def render(request: Request, template: str, status: int = 200, **values) -> HTML
         lang=lang,
         csrf_field=CSRF_FIELD,
         csrf_token=csrf_token(request.session),
-        handle=request.session.get("handle"),
+        who=request.session.get("who"),
         signed_in=bool(account_of(request)),
         path=request.url.path,
         **values,
