@@ -8,6 +8,7 @@ import hashlib
 import json
 import re
 import urllib.parse
+import uuid
 
 import httpx
 import pytest
@@ -73,7 +74,7 @@ def signed_in(x, open_account, wallet):
     """(X user, account id, a wallet HTTP client signed in as them)."""
 
     def make(wallet_url, balance_cents=5_000):
-        user = x.add_user(f"p{free_port()}")
+        user = x.add_user(f"p{uuid.uuid4().hex[:12]}")
         account_id = open_account(balance_cents=balance_cents)
         wallet.link_identity(
             account_id,
@@ -357,7 +358,7 @@ def test_a_gift_to_a_collection_is_confirmed_with_the_code(
     wallet_url, signed_in, open_account, wallet
 ):
     _, _, http = signed_in(wallet_url)
-    tag = f"Drive{free_port()}"
+    tag = f"Drive{uuid.uuid4().hex[:12]}"
     drive = wallet.create_collection(open_account(kind="ASSOCIATION"), "Drive", f"#{tag}")
     started = submit(http, "/give", hashtag=f"#{tag}", amount="3")
     assert started.status_code == 303 and started.headers["location"].startswith("/confirm/")
@@ -476,7 +477,7 @@ def messenger_wallet_url(x, meta, wallet):
 def test_a_person_signs_in_from_messenger_and_messenger_is_told_it_is_linked(
     meta, messenger_wallet_url, wallet
 ):
-    psid = str(7_000_000 + free_port())
+    psid = str(uuid.uuid4().int % 10**15)
     http = httpx.Client(base_url=messenger_wallet_url)
     opened = http.get(meta.linking.url(psid, f"{messenger_wallet_url}/signin/messenger"))
     assert opened.headers["location"] == "/welcome"
@@ -492,7 +493,7 @@ def test_a_person_signs_in_from_messenger_and_messenger_is_told_it_is_linked(
 def test_an_account_linking_token_works_once_and_only_messenger_is_returned_to(
     meta, messenger_wallet_url, open_account, wallet
 ):
-    psid = str(8_000_000 + free_port())
+    psid = str(uuid.uuid4().int % 10**15)
     wallet.link_identity(
         open_account(), identity_pb2.Identity(namespace="messenger", subject_id=psid)
     )
