@@ -10,10 +10,10 @@
     python3 tasks.py bench [ARGS]    measure envoi against PostgreSQL (`envoi bench ARGS`)
     python3 tasks.py torture [ARGS]  a bank workload under faults (`envoi torture ARGS`)
 
-The first run creates .venv and installs envoi, its client, the test tools
-and the Messenger and Mastodon channel plugins (channels/messenger and
-examples/mastodon, each its own package) into it; later runs reinstall only
-when a pyproject.toml changed.
+The first run creates .venv and installs envoi, its client, the wallet
+(clients/wallet), the test tools and the Messenger and Mastodon channel
+plugins (channels/messenger and examples/mastodon, each its own package) into
+it; later runs reinstall only when a pyproject.toml changed.
 buf and protoc-gen-es come from npm (package.json), installed into node_modules/.
 Needs Python 3.10+, and Node.js 20+ with npm for the two proto commands and
 the TypeScript client's test.
@@ -49,6 +49,7 @@ def ensure_venv():
         ROOT / "clients/python/pyproject.toml",
         ROOT / "channels/messenger/pyproject.toml",
         ROOT / "examples/mastodon/pyproject.toml",
+        ROOT / "clients/wallet/pyproject.toml",
     ]
     wanted = hashlib.sha256(b"".join(path.read_bytes() for path in manifests)).hexdigest()
     if INSTALL_STAMP.exists() and INSTALL_STAMP.read_text() == wanted:
@@ -57,7 +58,15 @@ def ensure_venv():
         venv.create(VENV, with_pip=True)
     pip = [VENV_BIN / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     run(*pip, "--upgrade", "pip")
-    run(*pip, "-e", ROOT / "clients/python", "-e", f"{ROOT}[test,dev,bench]")
+    run(
+        *pip,
+        "-e",
+        ROOT / "clients/python",
+        "-e",
+        ROOT / "clients/wallet",
+        "-e",
+        f"{ROOT}[test,dev,bench]",
+    )
     # An outside channel plugin, its own distribution: installed after envoi, as a user would.
     run(*pip, "-e", ROOT / "channels/messenger", "-e", ROOT / "examples/mastodon")
     INSTALL_STAMP.write_text(wanted)

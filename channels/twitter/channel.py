@@ -118,7 +118,7 @@ class TwitterChannel(Channel):
     # Out
 
     def messages_for_event(self, event) -> list[OutboundMessage]:
-        return messages.for_event(event)
+        return messages.for_event(event, self.config.wallet_public_url)
 
     def messages_for_rejection(self, post, reason, explanation, *, private):
         return messages.for_rejection(post, reason, explanation, private=private)

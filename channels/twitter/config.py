@@ -20,6 +20,8 @@ ENVOI_TWITTER_BEARER_TOKEN is set):
   ENVOI_TWITTER_POLL_INTERVAL_S       seconds between mention polls; 0 turns polling off
                                       (default: 60)
   ENVOI_CHANNEL_KEYWORDS              payment hashtags, without "#" (default: envoyer,send)
+  ENVOI_WALLET_PUBLIC_URL             the wallet's URL: a payment to confirm is answered with
+                                      a link to <URL>/confirm/<transfer id> (default: none)
 """
 
 
@@ -35,6 +37,7 @@ class TwitterConfig:
     bearer_token: str = dataclasses.field(default="", repr=False)
     poll_interval_s: float = 60.0
     keywords: tuple[str, ...] = ("envoyer", "send")
+    wallet_public_url: str = ""
 
     @classmethod
     def from_env(cls, env) -> "TwitterConfig | None":
@@ -52,4 +55,5 @@ class TwitterConfig:
             bearer_token=env.get("ENVOI_TWITTER_BEARER_TOKEN", ""),
             poll_interval_s=float(env.get("ENVOI_TWITTER_POLL_INTERVAL_S") or 60),
             keywords=keywords_from_env(env),
+            wallet_public_url=env.get("ENVOI_WALLET_PUBLIC_URL", "").rstrip("/"),
         )

@@ -37,10 +37,9 @@ class RunningEmulator:
         self.x.oauth1_credentials(
             self.bot, access_token=BOT_ACCESS_TOKEN, access_token_secret=BOT_ACCESS_TOKEN_SECRET
         )
-        # "Sign in with X" (x_oauth2.py), when this emulator serves it.
-        oauth2 = getattr(self.x, "oauth2", None)
-        if oauth2 is not None:
-            oauth2.client_id, oauth2.client_secret = OAUTH2_CLIENT_ID, OAUTH2_CLIENT_SECRET
+        # "Sign in with X" (x_oauth2.py) with the wallet's fixed client.
+        self.x.oauth2.client_id = OAUTH2_CLIENT_ID
+        self.x.oauth2.client_secret = OAUTH2_CLIENT_SECRET
         self.page = PostingPage(self.x, self.bot, webhook_url)
         self.users = {name: self.page.add_user(name) for name in usernames}
         self.webhook_url = webhook_url

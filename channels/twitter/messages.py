@@ -3,7 +3,7 @@ decides: a public reply (never with an amount), a private message, or nothing
 (the wallet app only). A payment started in a private message is answered in
 private messages."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from envoi.channels.channel import InboundPost, OutboundMessage
 from envoi.channels.money_text import money_text
@@ -155,7 +155,17 @@ def _template_values(transfer) -> dict:
     }
 
 
-def for_event(event: event_pb2.Event) -> list[OutboundMessage]:
+def for_event(event: event_pb2.Event, wallet_url: str = "") -> list[OutboundMessage]:
+    """What to say about the event; a payment to confirm carries the wallet's
+    confirmation page, `<wallet_url>/confirm/<transfer_id>`, when wallet_url is set."""
+    told_messages = _for_event(event)
+    if wallet_url and event.type == E.EVENT_TYPE_CONFIRMATION_REQUIRED:
+        link = f" {wallet_url.rstrip('/')}/confirm/{event.transfer.transfer_id}"
+        return [replace(message, text=message.text + link) for message in told_messages]
+    return told_messages
+
+
+def _for_event(event: event_pb2.Event) -> list[OutboundMessage]:
     transfer = event.transfer
     _, origin_id = origin_of(transfer)
     if not origin_id or not transfer.from_identity.subject_id:

@@ -28,6 +28,9 @@ Activity webhooks the way X does. Use it in your own channel plugin's tests::
 Credentials are issued by the emulator (`app_bearer_token`, `oauth1_credentials`,
 `user_bearer_token`) and checked on every call, OAuth 1.0a signatures included;
 `calls` records every request with the kind of auth it used and its status.
+"Sign in with X" (OAuth 2.0 with PKCE) is served at /2/oauth2/authorize and
+/2/oauth2/token for the client `oauth2.client_id` / `oauth2.client_secret`
+(see x_oauth2.py).
 
 Endpoints are named after tweepy's methods (see `ENDPOINTS`); `fail_next` and
 `set_rate_limit` take such a name, a path pattern (``/2/users/:id/mentions``,
@@ -65,6 +68,8 @@ import urllib.request
 import uuid
 from http import HTTPStatus
 from typing import Any, Callable
+
+from envoi.channels.twitter.x_oauth2 import OAuth2Provider
 
 log = logging.getLogger(__name__)
 
@@ -299,14 +304,22 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_error(413)
             return
         body = self.rfile.read(length) if length else b""
-        page = self.server.emulator._page(self.command, self.path, self.headers, body)
-        if page is not None:  # a route added with add_route (not X's API)
-            status, content_type, data, headers = page
-        else:
-            status, document, headers = self.server.emulator._handle(
+        emulator = self.server.emulator
+        # Pages added with add_route, then "Sign in with X", then X's API.
+        answer = emulator._page(self.command, self.path, self.headers, body)
+        if answer is None:
+            answer = emulator.oauth2.handle(self.command, self.path, self.headers, body)
+        if answer is None:
+            status, document, headers = emulator._handle(
                 self.command, self.path, self.headers, body
             )
-            content_type, data = "application/json; charset=utf-8", json.dumps(document).encode()
+            answer = (
+                status,
+                "application/json; charset=utf-8",
+                json.dumps(document).encode(),
+                headers,
+            )
+        status, content_type, data, headers = answer
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
@@ -372,6 +385,8 @@ class XApiEmulator:
         self._routes: list[tuple[str, re.Pattern, Callable]] = []
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        # "Sign in with X": OAuth 2.0 with PKCE (x_oauth2.py), tokens as user_bearer_token's.
+        self.oauth2 = OAuth2Provider(self._user_named, self.user_bearer_token)
 
     # -- lifecycle ----------------------------------------------------------------
 
@@ -595,6 +610,10 @@ class XApiEmulator:
     def _find_username(self, username: str) -> dict | None:
         wanted = username.lower()
         return next((u for u in self._users.values() if u["username"].lower() == wanted), None)
+
+    def _user_named(self, username: str) -> dict | None:
+        with self._lock:
+            return copy.deepcopy(self._find_username(username))
 
     def _user(self, ref: dict | str) -> dict:
         key = ref["id"] if isinstance(ref, dict) else str(ref)

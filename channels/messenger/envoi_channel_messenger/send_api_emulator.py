@@ -15,7 +15,9 @@ and Messenger's 24-hour rule for RESPONSE messages, on the emulator's clock
 (`clock`, settable). Errors are Graph API error documents: code 190 for a bad
 token, 100 for a bad request, 10/2018278 outside the window, 613 when
 `fail_next(613)` asks for a rate limit. `sent` lists what was accepted,
-`calls` every request with its status (never the token).
+`calls` every request with its status (never the token). `linking` is
+Messenger's account linking, for signing in to a site from Messenger
+(account_linking.py).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from envoi_channel_messenger.account_linking import REDIRECT_PATH, AccountLinking
 from envoi_channel_messenger.webhook import sign
 
 WINDOW_S = 24 * 3600
@@ -73,7 +76,12 @@ class SendApiEmulator:
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                status, document = emulator._handle(self.path, self.headers, body)
+                self._reply(*emulator._handle(self.path, self.headers, body))
+
+            def do_GET(self):  # account linking (account_linking.py)
+                self._reply(*emulator._handle_get(self.path, self.headers))
+
+            def _reply(self, status: int, document: dict) -> None:
                 out = json.dumps(document).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -87,6 +95,7 @@ class SendApiEmulator:
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self.linking = AccountLinking(lambda: self.base_url, page_id)
 
     @property
     def base_url(self) -> str:
@@ -165,6 +174,17 @@ class SendApiEmulator:
         """The next Send API call answers this Graph API error (613: rate limited)."""
         with self._lock:
             self._failures.append((status, code, subcode))
+
+    def _handle_get(self, path: str, headers) -> tuple[int, dict]:
+        parts = urllib.parse.urlsplit(path)
+        query = dict(urllib.parse.parse_qsl(parts.query))
+        if parts.path == REDIRECT_PATH:
+            return self.linking.finish(query)
+        if parts.path != f"/{self.version}/me":
+            return _error(404, 803, "Unknown path components")
+        if not self._authorized(path, headers):
+            return _error(400, 190, "Invalid OAuth access token.")
+        return self.linking.recipient(query)
 
     # -- the Send API -----------------------------------------------------------------
 
