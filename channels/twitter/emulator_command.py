@@ -109,8 +109,11 @@ def run_command(args) -> None:
         emulator = RunningEmulator(args.listen, args.users, args.webhook_url)
     except OSError as error:
         raise SystemExit(f"envoi x-emulator: cannot listen on {args.listen}: {error}") from None
+    # Handlers first: whoever reads "Ctrl-C stops it." may send SIGINT at once.
+    stop = stop_on_signals()
     print(describe(emulator), flush=True)
-    wait_for_stop_signal()
+    while not stop.wait(3600):
+        pass
     emulator.stop()
 
 
@@ -132,10 +135,9 @@ def _exports(variables: dict[str, str]) -> str:
     return "\n".join(f"  export {name}={value}" for name, value in variables.items())
 
 
-def wait_for_stop_signal() -> None:
-    """Until SIGINT or SIGTERM."""
+def stop_on_signals() -> threading.Event:
+    """An event set by SIGINT or SIGTERM."""
     stop = threading.Event()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signal_number, lambda *_: stop.set())
-    while not stop.wait(3600):
-        pass
+    return stop
