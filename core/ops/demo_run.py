@@ -94,8 +94,8 @@ class Demo:
                 "ENVOI_WALLET_PUBLIC_URL": self.wallet_url,
                 "ENVOI_WALLET_SECRET": demo.new_secret(),
                 **self.emulator.wallet_env(),
-                # Off: its default address is envoi's own (ENVOI_METRICS_LISTEN).
-                "ENVOI_METRICS_LISTEN": "",
+                # Off: a demo runs beside what may already hold the default ports.
+                "ENVOI_WALLET_METRICS_LISTEN": "",
             }
         )
         self.wallet = demo_processes.start_logged([executable], env, self.logs / "wallet.log")

@@ -24,7 +24,7 @@ The wallet reads its settings from the environment:
   ENVOI_WALLET_MESSENGER_LINKING_URL where Messenger's redirect_uri must lead (default:
                                https://www.facebook.com/messenger_platform/account_linking/)
   ENVOI_WALLET_PROVIDER        the payment provider for cards and payouts (default: sandbox)
-  ENVOI_METRICS_LISTEN         Prometheus metrics (default: localhost:9464; empty: off)
+  ENVOI_WALLET_METRICS_LISTEN  Prometheus metrics (default: localhost:9467; empty: off)
 """
 
 
@@ -48,7 +48,7 @@ class Settings:
     messenger_api_url: str = "https://graph.facebook.com"
     messenger_api_version: str = "v21.0"
     messenger_linking_url: str = "https://www.facebook.com/messenger_platform/account_linking/"
-    metrics_listen: str = "localhost:9464"
+    metrics_listen: str = "localhost:9467"  # 9464-9466: serve, gateway, webhooks
 
     @property
     def secure_cookies(self) -> bool:
@@ -86,7 +86,7 @@ class Settings:
             or cls.messenger_api_version,
             messenger_linking_url=env.get("ENVOI_WALLET_MESSENGER_LINKING_URL")
             or cls.messenger_linking_url,
-            metrics_listen=env.get("ENVOI_METRICS_LISTEN", cls.metrics_listen),
+            metrics_listen=env.get("ENVOI_WALLET_METRICS_LISTEN", cls.metrics_listen),
         )
         if not settings.token:
             raise SettingsError("ENVOI_WALLET_TOKEN is required (a token of the wallet role)")
