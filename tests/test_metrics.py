@@ -1,0 +1,132 @@
+"""The real `envoi serve` and its webhooks worker export Prometheus metrics:
+each is scraped over HTTP before and after real RPCs, on a database of its
+own so that the ledger's gauges are exact."""
+
+import psycopg
+import pytest
+from metrics_scrape import names, scrape, value
+from server_process import ServerProcess, database_env, envoi_env, free_port, wait_for
+
+from envoi.client import EnvoiClient, errors
+from envoi.core import startup
+from envoi.core.auth import api_tokens
+from envoi.core.ops.harness import create_database, drop_database
+from envoi.core.schema import db_roles
+from envoi.core.testing import TEST_CODE_KEY
+
+CODE, WRONG_CODE = "739164", "048213"
+INITIATE = "/envoi.v1.TransferService/InitiateTransfer"
+CONFIRM = "/envoi.v1.TransferService/ConfirmTransfer"
+
+
+@pytest.fixture
+def owner_url(postgres_server_url):
+    url = create_database(postgres_server_url, "metrics")
+    startup.migrate(url)  # the roles, before their URLs are made
+    yield url
+    drop_database(postgres_server_url, url)
+
+
+@pytest.fixture
+def served(owner_url, tmp_path):
+    """A SERVING `envoi serve` with its webhooks worker, each with a metrics port."""
+    listen = {
+        name: f"127.0.0.1:{free_port()}"
+        for name in ("ENVOI_METRICS_LISTEN", "ENVOI_WEBHOOKS_METRICS_LISTEN")
+    }
+    env = envoi_env(
+        **database_env(owner_url),
+        **listen,
+        ENVOI_WEBHOOKS_DATABASE_URL=db_roles.role_url(owner_url, db_roles.WEBHOOKS_ROLE),
+        ENVOI_METRICS_DATABASE_INTERVAL_S="0",
+        ENVOI_CODE_KEY=TEST_CODE_KEY.decode(),
+        ENVOI_DATA_DIR=str(tmp_path / "data"),
+        ENVOI_DB_POOL_SIZE="2",
+    )
+    server = ServerProcess(env, ["--no-gateway"], tmp_path / "serve.log")
+    try:
+        server.wait_until_serving()
+        yield server, listen
+    finally:
+        server.kill()
+
+
+def test_serve_counts_rpcs_by_method_and_code_and_reads_the_ledger(served, owner_url):
+    server, listen = served
+    before = scrape(listen["ENVOI_METRICS_LISTEN"])
+    with psycopg.connect(owner_url, autocommit=True) as conn:
+        tokens = {role: api_tokens.create_token(conn, role)[1] for role in ("admin", "wallet")}
+    with (
+        EnvoiClient(server.target, tokens["admin"]) as admin,
+        EnvoiClient(server.target, tokens["wallet"]) as wallet,
+    ):
+        alice = wallet.open_account("PERSON", "Alice", CODE).account_id
+        bob = wallet.open_account("PERSON", "Bob", CODE).account_id
+        admin.credit_account(alice, 5_000)
+        with pytest.raises(errors.PermissionDenied):  # refused by auth: counted all the same
+            admin.initiate_transfer(alice, bob, 1_200)
+        transfer = wallet.initiate_transfer(alice, bob, 1_200)
+        with pytest.raises(errors.EnvoiError) as wrong:
+            wallet.confirm_transfer(transfer.transfer_id, WRONG_CODE)
+        wallet.confirm_transfer(transfer.transfer_id, CODE)
+    after = scrape(listen["ENVOI_METRICS_LISTEN"])
+
+    def grew(name, **labels):
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert grew("envoi_rpcs_total", method=INITIATE, code="OK") == 1
+    assert grew("envoi_rpcs_total", method=INITIATE, code="PERMISSION_DENIED") == 1
+    assert grew("envoi_rpcs_total", method=CONFIRM, code="OK") == 1
+    assert grew("envoi_rpcs_total", method=CONFIRM, code=wrong.value.code.name) == 1
+    assert grew("envoi_rpc_duration_seconds_count", method=CONFIRM) == 2
+    assert value(after, "envoi_rpc_duration_seconds_bucket", method=INITIATE, le="+Inf") >= 1
+    # The ledger as it is now: the credit (a funding) and the payment, both done.
+    assert value(after, "envoi_transfers", kind="FUNDING", state="COMPLETED") == 1
+    assert value(after, "envoi_transfers", kind="PAYMENT", state="COMPLETED") == 1
+    assert value(after, "envoi_metrics_database_up") == 1
+    # The pools' use is sampled every second; maintenance sweeps every second.
+    wait_for(
+        lambda: (
+            value(
+                scrape(listen["ENVOI_METRICS_LISTEN"]),
+                "envoi_db_pool_connections",
+                pool="services",
+                state="max",
+            )
+            == 2
+        ),
+        "the pool gauges",
+    )
+    wait_for(
+        lambda: (
+            value(
+                scrape(listen["ENVOI_METRICS_LISTEN"]),
+                "envoi_maintenance_sweeps_total",
+                outcome="ok",
+            )
+            > value(after, "envoi_maintenance_sweeps_total", outcome="ok")
+        ),
+        "a maintenance sweep",
+    )
+
+
+def test_the_webhooks_worker_exports_its_backlog_and_the_outbox_lag(served):
+    _, listen = served
+    samples = wait_for(
+        lambda: _scraped_if_up(listen["ENVOI_WEBHOOKS_METRICS_LISTEN"]), "the webhooks metrics"
+    )
+    assert {
+        "envoi_webhook_deliveries_pending",
+        "envoi_webhook_oldest_pending_seconds",
+        "envoi_outbox_lag_events",
+        "envoi_outbox_lag_seconds",
+    } <= names(samples)
+    assert value(samples, "envoi_metrics_database_up") == 1
+    assert "envoi_rpcs_total" not in names(samples)  # the worker serves no RPC
+
+
+def _scraped_if_up(listen: str):
+    try:
+        return scrape(listen)
+    except OSError:  # the worker is still starting
+        return None
