@@ -7,12 +7,17 @@ method label takes a bounded set of values."""
 
 import asyncio
 import inspect
+import logging
 import time
 
 import grpc
 
 from envoi.core.observability import metrics
 from envoi.core.observability.logs import request_id
+
+# One DEBUG line per unary RPC (method, code, time), with its request and trace
+# ids in JSON lines; off at the default INFO level.
+access_log = logging.getLogger("envoi.rpc")
 
 
 class MetricsInterceptor(grpc.aio.ServerInterceptor):
@@ -55,8 +60,12 @@ def _timed_unary(method: str, behavior):
             outcome = "CANCELLED"  # the client went away or the server is stopping
             raise
         finally:
-            metrics.RPC_DURATION.labels(method).observe(time.perf_counter() - started)
-            metrics.RPCS.labels(method, _code(context, outcome)).inc()
+            elapsed_s = time.perf_counter() - started
+            code = _code(context, outcome)
+            metrics.RPC_DURATION.labels(method).observe(elapsed_s)
+            metrics.RPCS.labels(method, code).inc()
+            if access_log.isEnabledFor(logging.DEBUG):
+                access_log.debug("%s %s %.1f ms", method, code, elapsed_s * 1000)
 
     return timed
 
