@@ -39,9 +39,9 @@ from envoi.client import client as envoi_client
 from envoi.core import embedded_postgres, schema
 from envoi.core.auth import api_tokens
 from envoi.core.auth.interceptor import AuthInterceptor
-from envoi.core.observability.rpc_metrics import MetricsInterceptor
 from envoi.core.config import Settings
 from envoi.core.ledger.invariants import assert_ledger_invariants
+from envoi.core.observability.rpc_metrics import MetricsInterceptor
 from envoi.core.ops.harness import create_database, drop_database
 from envoi.core.runtime import Runtime, open_pool
 from envoi.core.schema import db_roles
