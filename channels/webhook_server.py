@@ -20,6 +20,7 @@ import time
 import urllib.parse
 
 import uvicorn
+from opentelemetry import propagate, trace
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -37,6 +38,7 @@ from envoi.client import errors
 from envoi.core.error_causes import cause
 
 log = logging.getLogger("envoi.channels.webhooks")
+_tracer = trace.get_tracer("envoi.channels.webhook_server")
 
 DEFAULT_LIMITS = WebhookLimits()
 _STARTUP_TIMEOUT_S = 10.0
@@ -136,7 +138,17 @@ class WebhookServer:
         )
 
     def _answer(self, channel, route, request: WebhookRequest) -> WebhookResponse:
-        """The route's response, once the posts it delivered are taken in."""
+        """The route's response, once the posts it delivered are taken in: in a
+        trace span of its own (a no-op unless traces are on), continuing the
+        sender's trace if it sent one, so that the gRPC calls made here follow it."""
+        with _tracer.start_as_current_span(
+            f"{request.method} {request.path}",  # a route's path: a bounded set of names
+            context=propagate.extract(request.headers),
+            kind=trace.SpanKind.SERVER,
+        ):
+            return self._answer_in_span(channel, route, request)
+
+    def _answer_in_span(self, channel, route, request: WebhookRequest) -> WebhookResponse:
         try:
             response = route.handle(request)
             for post in response.posts:

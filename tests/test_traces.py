@@ -1,0 +1,83 @@
+"""OpenTelemetry traces over OTLP/HTTP, end to end: a Messenger webhook
+delivered to the real `envoi serve`'s gateway carries a trace (W3C
+traceparent) that its gRPC call to the core continues, down to the core's SQL;
+every span reaches a real OTLP receiver over HTTP. Off by default."""
+
+import json
+import os
+import secrets
+
+import pytest
+import requests
+from envoi_channel_messenger.channel import WEBHOOK_PATH
+from envoi_channel_messenger.send_api_emulator import SendApiEmulator
+from envoi_channel_messenger.webhook import sign
+from opentelemetry.proto.trace.v1.trace_pb2 import Span as ProtoSpan
+from otlp_receiver import OtlpReceiver
+from server_process import wait_for
+
+from envoi.core.observability import tracing
+
+SERVER, CLIENT = ProtoSpan.SPAN_KIND_SERVER, ProtoSpan.SPAN_KIND_CLIENT
+
+
+@pytest.fixture
+def otlp():
+    with OtlpReceiver() as receiver:
+        yield receiver
+
+
+def test_a_webhooks_trace_goes_through_the_gateway_to_the_core_and_its_sql(otlp, envoi_serve):
+    # otlp first: it is stopped after the server, which sends its last spans as it stops
+    trace_id, parent_id = secrets.token_hex(16), secrets.token_hex(8)
+    with SendApiEmulator(page_id="1001") as meta:
+        serve = envoi_serve(
+            {
+                **meta.env(),
+                "ENVOI_CHANNELS": "messenger",
+                "OTEL_EXPORTER_OTLP_ENDPOINT": otlp.url,
+                "OTEL_BSP_SCHEDULE_DELAY": "100",  # milliseconds: spans leave at once
+            }
+        )
+        event = meta.user_message("5000000001", "envoyer 10€ @alice")  # nobody linked
+        body = json.dumps(meta.webhook_payload(event)).encode()
+        delivered = requests.post(
+            serve.gateway_url + WEBHOOK_PATH,
+            data=body,
+            headers={
+                "Content-Type": "application/json",
+                "X-Hub-Signature-256": sign(body, meta.app_secret),
+                "traceparent": f"00-{trace_id}-{parent_id}-01",  # the sender's trace
+            },
+            timeout=10,
+        )
+        assert delivered.status_code == 200, delivered.text
+
+        def in_trace():
+            spans = [s for s in otlp.received() if s.trace_id == trace_id]
+            services = {(s.service, s.kind) for s in spans}
+            sql = any(s.service == "envoi-serve" and "db.system" in s.attributes for s in spans)
+            wanted = {("envoi-gateway", SERVER), ("envoi-gateway", CLIENT), ("envoi-serve", SERVER)}
+            return spans if wanted <= services and sql else None
+
+        spans = wait_for(in_trace, "the webhook's trace in the gateway, the core and its SQL")
+    [webhook] = [s for s in spans if s.service == "envoi-gateway" and s.kind == SERVER]
+    assert (webhook.name, webhook.parent_span_id) == (f"POST {WEBHOOK_PATH}", parent_id)
+    grpc_spans = [s for s in spans if s.attributes.get("rpc.system") == "grpc"]
+    calls = [s for s in grpc_spans if s.service == "envoi-gateway" and s.kind == CLIENT]
+    served = [s for s in grpc_spans if s.service == "envoi-serve" and s.kind == SERVER]
+    assert calls and served
+    # Each RPC the core served is the child of the gateway's call, by span id.
+    assert {s.parent_span_id for s in served} <= {c.span_id for c in calls}
+    assert {c.name for c in calls} == {s.name for s in served}
+    assert all(name.startswith("/envoi.v1.") for name in {c.name for c in calls})
+
+
+def test_traces_are_off_unless_the_otel_variables_ask(monkeypatch):
+    for name in (*tracing.ENDPOINT_VARIABLES, "OTEL_TRACES_EXPORTER", "OTEL_SDK_DISABLED"):
+        monkeypatch.delenv(name, raising=False)
+    assert not tracing.wanted(os.environ)
+    assert tracing.wanted({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"})
+    assert tracing.wanted({"OTEL_TRACES_EXPORTER": "otlp"})
+    assert not tracing.wanted({"OTEL_TRACES_EXPORTER": "none", "OTEL_EXPORTER_OTLP_ENDPOINT": "x"})
+    assert not tracing.wanted({"OTEL_SDK_DISABLED": "true", "OTEL_TRACES_EXPORTER": "otlp"})
