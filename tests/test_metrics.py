@@ -1,9 +1,11 @@
-"""The real `envoi serve` and its webhooks worker export Prometheus metrics:
-each is scraped over HTTP before and after real RPCs, on a database of its
-own so that the ledger's gauges are exact."""
+"""The real `envoi serve`, its webhooks worker and its gateway export
+Prometheus metrics: each is scraped over HTTP before and after real RPCs or
+deliveries, on a database of its own so that the database's gauges are exact."""
 
 import psycopg
 import pytest
+from envoi_channel_messenger.channel import WEBHOOK_PATH
+from envoi_channel_messenger.send_api_emulator import SendApiEmulator
 from metrics_scrape import names, scrape, value
 from server_process import ServerProcess, database_env, envoi_env, free_port, wait_for
 
@@ -17,6 +19,7 @@ from envoi.core.testing import TEST_CODE_KEY
 CODE, WRONG_CODE = "739164", "048213"
 INITIATE = "/envoi.v1.TransferService/InitiateTransfer"
 CONFIRM = "/envoi.v1.TransferService/ConfirmTransfer"
+OPEN_ACCOUNT = "/envoi.v1.AccountService/OpenAccount"
 
 
 @pytest.fixture
@@ -130,3 +133,61 @@ def _scraped_if_up(listen: str):
         return scrape(listen)
     except OSError:  # the worker is still starting
         return None
+
+
+def test_several_workers_export_their_sum_on_one_address(owner_url, tmp_path):
+    listen = f"127.0.0.1:{free_port()}"
+    env = envoi_env(
+        **database_env(owner_url),
+        ENVOI_METRICS_LISTEN=listen,
+        ENVOI_WORKERS="2",
+        ENVOI_CODE_KEY=TEST_CODE_KEY.decode(),
+        ENVOI_DATA_DIR=str(tmp_path / "data"),
+        ENVOI_DB_POOL_SIZE="2",
+    )
+    server = ServerProcess(env, ["--no-gateway", "--no-webhooks"], tmp_path / "serve.log")
+    try:
+        server.wait_until_serving()
+        with psycopg.connect(owner_url, autocommit=True) as conn:
+            _, token = api_tokens.create_token(conn, "wallet")
+        calls = 20  # new connections each: the kernel spreads them over both workers
+        for _ in range(calls):
+            with EnvoiClient(server.target, token) as wallet:
+                wallet.open_account("PERSON", "Alice", CODE)
+        samples = scrape(listen)
+        opened = value(samples, "envoi_rpcs_total", method=OPEN_ACCOUNT, code="OK")
+        assert opened == calls
+        # Each worker's pool is counted once: 2 workers x 2 connections at most.
+        wait_for(
+            lambda: (
+                value(scrape(listen), "envoi_db_pool_connections", pool="services", state="max")
+                == 4
+            ),
+            "both workers' pool gauges",
+        )
+    finally:
+        server.kill()
+
+
+def test_the_gateway_exports_the_channel_messages_it_has_not_sent(envoi_serve):
+    listen = f"127.0.0.1:{free_port()}"
+    with SendApiEmulator(page_id="1001") as meta:
+        serve = envoi_serve(
+            {
+                **meta.env(),
+                "ENVOI_CHANNELS": "messenger",
+                "ENVOI_GATEWAY_METRICS_LISTEN": listen,
+                "ENVOI_METRICS_DATABASE_INTERVAL_S": "0",
+            }
+        )
+        before = wait_for(lambda: _scraped_if_up(listen), "the gateway's metrics")
+        meta.fail_next(613, 429)  # rate limited: the reply waits for a later round
+        event = meta.user_message("5000000002", "envoyer 10€ @alice")  # nobody linked
+        assert meta.deliver(serve.gateway_url + WEBHOOK_PATH, meta.webhook_payload(event))[0] == 200
+        unsent = wait_for(
+            lambda: value(scrape(listen), "envoi_channel_messages_unsent", channel="messenger"),
+            "the refusal's reply, unsent",
+        )
+    assert value(before, "envoi_channel_messages_unsent", channel="messenger") == 0
+    assert unsent == 1
+    assert value(before, "envoi_metrics_database_up") == 1

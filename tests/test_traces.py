@@ -4,6 +4,7 @@ traceparent) that its gRPC call to the core continues, down to the core's SQL;
 every span reaches a real OTLP receiver over HTTP. Off by default."""
 
 import json
+import logging
 import os
 import secrets
 
@@ -13,10 +14,11 @@ from envoi_channel_messenger.channel import WEBHOOK_PATH
 from envoi_channel_messenger.send_api_emulator import SendApiEmulator
 from envoi_channel_messenger.webhook import sign
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as ProtoSpan
+from opentelemetry.sdk.trace import TracerProvider
 from otlp_receiver import OtlpReceiver
 from server_process import wait_for
 
-from envoi.core.observability import tracing
+from envoi.core.observability import logs, tracing
 
 SERVER, CLIENT = ProtoSpan.SPAN_KIND_SERVER, ProtoSpan.SPAN_KIND_CLIENT
 
@@ -81,3 +83,22 @@ def test_traces_are_off_unless_the_otel_variables_ask(monkeypatch):
     assert tracing.wanted({"OTEL_TRACES_EXPORTER": "otlp"})
     assert not tracing.wanted({"OTEL_TRACES_EXPORTER": "none", "OTEL_EXPORTER_OTLP_ENDPOINT": "x"})
     assert not tracing.wanted({"OTEL_SDK_DISABLED": "true", "OTEL_TRACES_EXPORTER": "otlp"})
+
+
+def test_a_json_log_line_names_its_request_and_its_trace():
+    tracer = TracerProvider().get_tracer("envoi.tests")  # its own: the process's stays off
+    set_request_id = logs.request_id.set("order-7731")
+    try:
+        with tracer.start_as_current_span("an RPC") as span:
+            record = logging.LogRecord(
+                "envoi.rpc", logging.INFO, __file__, 1, "%s", ("paid",), None
+            )
+            line = json.loads(logs.JsonFormatter().format(record))
+    finally:
+        logs.request_id.reset(set_request_id)
+    context = span.get_span_context()
+    assert line["trace_id"] == format(context.trace_id, "032x")
+    assert line["span_id"] == format(context.span_id, "016x")
+    assert (line["request_id"], line["message"], line["level"]) == ("order-7731", "paid", "INFO")
+    outside = json.loads(logs.JsonFormatter().format(record))
+    assert "trace_id" not in outside and "request_id" not in outside
