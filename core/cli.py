@@ -31,6 +31,8 @@ environment variables:
   ENVOI_GATEWAY_DATABASE_URL       the gateway's own state, as a member of
                                    envoi_gateway (docs/operations.md); required
   ENVOI_GATEWAY_LISTEN             webhook address (default: localhost:8080)
+  ENVOI_GATEWAY_METRICS_LISTEN     its Prometheus metrics (default: localhost:9465;
+                                   empty: off); ENVOI_LOG_FORMAT and OTEL_* as for serve
 
 """
 

@@ -7,14 +7,12 @@ import pytest
 from envoi_channel_messenger.channel import WEBHOOK_PATH
 from envoi_channel_messenger.send_api_emulator import SendApiEmulator
 from metrics_scrape import names, scrape, value
-from server_process import ServerProcess, database_env, envoi_env, free_port, wait_for
+from server_process import ServerProcess, free_port, serve_env, wait_for
 
 from envoi.client import EnvoiClient, errors
 from envoi.core import startup
 from envoi.core.auth import api_tokens
 from envoi.core.ops.harness import create_database, drop_database
-from envoi.core.schema import db_roles
-from envoi.core.testing import TEST_CODE_KEY
 
 CODE, WRONG_CODE = "739164", "048213"
 INITIATE = "/envoi.v1.TransferService/InitiateTransfer"
@@ -37,15 +35,7 @@ def served(owner_url, tmp_path):
         name: f"127.0.0.1:{free_port()}"
         for name in ("ENVOI_METRICS_LISTEN", "ENVOI_WEBHOOKS_METRICS_LISTEN")
     }
-    env = envoi_env(
-        **database_env(owner_url),
-        **listen,
-        ENVOI_WEBHOOKS_DATABASE_URL=db_roles.role_url(owner_url, db_roles.WEBHOOKS_ROLE),
-        ENVOI_METRICS_DATABASE_INTERVAL_S="0",
-        ENVOI_CODE_KEY=TEST_CODE_KEY.decode(),
-        ENVOI_DATA_DIR=str(tmp_path / "data"),
-        ENVOI_DB_POOL_SIZE="2",
-    )
+    env = serve_env(owner_url, tmp_path / "data", **listen, ENVOI_METRICS_DATABASE_INTERVAL_S="0")
     server = ServerProcess(env, ["--no-gateway"], tmp_path / "serve.log")
     try:
         server.wait_until_serving()
@@ -137,14 +127,7 @@ def _scraped_if_up(listen: str):
 
 def test_several_workers_export_their_sum_on_one_address(owner_url, tmp_path):
     listen = f"127.0.0.1:{free_port()}"
-    env = envoi_env(
-        **database_env(owner_url),
-        ENVOI_METRICS_LISTEN=listen,
-        ENVOI_WORKERS="2",
-        ENVOI_CODE_KEY=TEST_CODE_KEY.decode(),
-        ENVOI_DATA_DIR=str(tmp_path / "data"),
-        ENVOI_DB_POOL_SIZE="2",
-    )
+    env = serve_env(owner_url, tmp_path / "data", ENVOI_METRICS_LISTEN=listen, ENVOI_WORKERS="2")
     server = ServerProcess(env, ["--no-gateway", "--no-webhooks"], tmp_path / "serve.log")
     try:
         server.wait_until_serving()

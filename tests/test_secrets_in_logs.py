@@ -13,7 +13,7 @@ import psycopg
 import psycopg_pool
 import pytest
 import requests
-from server_process import ServerProcess, database_env, envoi_env, wait_for
+from server_process import ServerProcess, serve_env, wait_for
 
 from envoi.channels.channel import Channel
 from envoi.channels.grammar import Grammar
@@ -23,7 +23,6 @@ from envoi.core.auth import api_tokens
 from envoi.core.error_causes import cause
 from envoi.core.observability.logs import JsonFormatter
 from envoi.core.runtime import Runtime
-from envoi.core.schema import db_roles
 from envoi.core.testing import TEST_CODE_KEY, TEST_PROVIDER_ENV
 from envoi.providers.sandbox import cards
 
@@ -192,14 +191,7 @@ def test_a_failed_maintenance_tick_logs_its_cause(caplog, settings):
 def test_serve_and_its_webhooks_worker_log_json_lines_without_secrets(
     database_url, tmp_path, make_token
 ):
-    env = envoi_env(
-        **database_env(database_url),
-        ENVOI_WEBHOOKS_DATABASE_URL=db_roles.role_url(database_url, db_roles.WEBHOOKS_ROLE),
-        ENVOI_LOG_FORMAT="json",
-        ENVOI_CODE_KEY=TEST_CODE_KEY.decode(),
-        ENVOI_DATA_DIR=str(tmp_path / "data"),
-        ENVOI_DB_POOL_SIZE="2",
-    )
+    env = serve_env(database_url, tmp_path / "data", ENVOI_LOG_FORMAT="json")
     server = ServerProcess(env, ["--no-gateway"], tmp_path / "serve.log")
     try:
         server.wait_until_serving()
