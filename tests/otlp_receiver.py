@@ -18,6 +18,7 @@ class Span:
     span_id: str
     parent_span_id: str
     attributes: dict
+    links: tuple  # (trace id, span id) of each linked span
 
 
 class OtlpReceiver:
@@ -70,6 +71,7 @@ class OtlpReceiver:
                             span_id=span.span_id.hex(),
                             parent_span_id=span.parent_span_id.hex(),
                             attributes={a.key: _value(a.value) for a in span.attributes},
+                            links=tuple((k.trace_id.hex(), k.span_id.hex()) for k in span.links),
                         )
                     )
         with self.lock:

@@ -1,7 +1,8 @@
 """OpenTelemetry traces over OTLP/HTTP, end to end: a Messenger webhook
-delivered to the real `envoi serve`'s gateway carries a trace (W3C
-traceparent) that its gRPC call to the core continues, down to the core's SQL;
-every span reaches a real OTLP receiver over HTTP. Off by default."""
+delivered to the real `envoi serve`'s gateway starts a trace that its gRPC
+call to the core continues, down to the core's SQL; every span reaches a real
+OTLP receiver over HTTP. The sender's W3C traceparent is linked, never
+followed (a hostile sender must not choose our trace ids). Off by default."""
 
 import json
 import logging
@@ -49,22 +50,27 @@ def test_a_webhooks_trace_goes_through_the_gateway_to_the_core_and_its_sql(otlp,
             headers={
                 "Content-Type": "application/json",
                 "X-Hub-Signature-256": sign(body, meta.app_secret),
-                "traceparent": f"00-{trace_id}-{parent_id}-01",  # the sender's trace
+                "traceparent": f"00-{trace_id}-{parent_id}-01",  # the sender's trace, linked
             },
             timeout=10,
         )
         assert delivered.status_code == 200, delivered.text
 
-        def in_trace():
-            spans = [s for s in otlp.received() if s.trace_id == trace_id]
-            services = {(s.service, s.kind) for s in spans}
-            sql = any(s.service == "envoi-serve" and "db.system" in s.attributes for s in spans)
+        def webhook_trace():
+            spans = otlp.received()
+            webhooks = [s for s in spans if (trace_id, parent_id) in s.links]
+            if not webhooks:
+                return None
+            in_trace = [s for s in spans if s.trace_id == webhooks[0].trace_id]
+            services = {(s.service, s.kind) for s in in_trace}
+            sql = any(s.service == "envoi-serve" and "db.system" in s.attributes for s in in_trace)
             wanted = {("envoi-gateway", SERVER), ("envoi-gateway", CLIENT), ("envoi-serve", SERVER)}
-            return spans if wanted <= services and sql else None
+            return in_trace if wanted <= services and sql else None
 
-        spans = wait_for(in_trace, "the webhook's trace in the gateway, the core and its SQL")
+        spans = wait_for(webhook_trace, "the webhook's trace in the gateway, the core and its SQL")
     [webhook] = [s for s in spans if s.service == "envoi-gateway" and s.kind == SERVER]
-    assert (webhook.name, webhook.parent_span_id) == (f"POST {WEBHOOK_PATH}", parent_id)
+    assert (webhook.name, webhook.parent_span_id) == (f"POST {WEBHOOK_PATH}", "")
+    assert webhook.trace_id != trace_id  # a trace of ours, the sender's linked
     grpc_spans = [s for s in spans if s.attributes.get("rpc.system") == "grpc"]
     calls = [s for s in grpc_spans if s.service == "envoi-gateway" and s.kind == CLIENT]
     served = [s for s in grpc_spans if s.service == "envoi-serve" and s.kind == SERVER]
