@@ -7,11 +7,13 @@ import pytest
 from envoi_channel_messenger.channel import WEBHOOK_PATH
 from envoi_channel_messenger.send_api_emulator import SendApiEmulator
 from metrics_scrape import names, scrape, value
-from server_process import ServerProcess, free_port, serve_env, wait_for
+from server_process import ServerProcess, free_port, run_envoi, serve_env, wait_for
 
 from envoi.client import EnvoiClient, errors
 from envoi.core import startup
 from envoi.core.auth import api_tokens
+from envoi.core.config import ConfigError
+from envoi.core.observability import metrics_server
 from envoi.core.ops.harness import create_database, drop_database
 
 CODE, WRONG_CODE = "739164", "048213"
@@ -174,3 +176,36 @@ def test_the_gateway_exports_the_channel_messages_it_has_not_sent(envoi_serve):
     assert value(before, "envoi_channel_messages_unsent", channel="messenger") == 0
     assert unsent == 1
     assert value(before, "envoi_metrics_database_up") == 1
+
+
+def test_a_bad_setting_stops_serve_before_it_starts_naming_the_setting(tmp_path):
+    done = run_envoi("serve", timeout_s=60, ENVOI_LOG_FORMAT="yaml", ENVOI_DATA_DIR=str(tmp_path))
+    assert done.returncode == 1
+    assert done.stderr.strip() == "envoi: ENVOI_LOG_FORMAT must be text or json"
+
+
+@pytest.mark.parametrize(
+    "listen, address",
+    [
+        ("localhost:9464", ("localhost", 9464)),
+        ("[::1]:9464", ("::1", 9464)),
+        (":9464", ("0.0.0.0", 9464)),
+    ],
+)
+def test_a_metrics_address_is_host_and_port(listen, address):
+    assert metrics_server.parse_listen(listen) == address
+
+
+@pytest.mark.parametrize("listen", ["localhost", "localhost:", "localhost:http", "host:70000"])
+def test_a_metrics_address_without_a_port_is_refused(listen):
+    with pytest.raises(ConfigError, match="expected host:port"):
+        metrics_server.parse_listen(listen)
+
+
+def test_each_process_has_its_own_default_address_and_empty_turns_it_off():
+    defaults = {
+        name: metrics_server.listen_address(name, {}) for name in metrics_server.DEFAULT_LISTEN
+    }
+    assert len(set(defaults.values())) == 3  # serve and its children never collide
+    assert defaults["ENVOI_METRICS_LISTEN"] == "localhost:9464"
+    assert metrics_server.listen_address("ENVOI_METRICS_LISTEN", {"ENVOI_METRICS_LISTEN": ""}) == ""
