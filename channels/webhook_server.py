@@ -20,6 +20,7 @@ import time
 import urllib.parse
 
 import uvicorn
+from opentelemetry import context, propagate, trace
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -37,6 +38,7 @@ from envoi.client import errors
 from envoi.core.error_causes import cause
 
 log = logging.getLogger("envoi.channels.webhooks")
+_tracer = trace.get_tracer("envoi.channels.webhook_server")
 
 DEFAULT_LIMITS = WebhookLimits()
 _STARTUP_TIMEOUT_S = 10.0
@@ -136,7 +138,21 @@ class WebhookServer:
         )
 
     def _answer(self, channel, route, request: WebhookRequest) -> WebhookResponse:
-        """The route's response, once the posts it delivered are taken in."""
+        """The route's response, once the posts it delivered are taken in: in a
+        trace of its own (a no-op unless traces are on), so that the gRPC calls
+        made here follow it. A sender's traceparent is only linked, not followed:
+        anyone on the internet may send one, and must not choose our trace ids
+        nor make us sample."""
+        sender = trace.get_current_span(propagate.extract(request.headers)).get_span_context()
+        with _tracer.start_as_current_span(
+            f"{request.method} {request.path}",  # a route's path: a bounded set of names
+            context=context.Context(),  # a new root, whatever this thread had
+            kind=trace.SpanKind.SERVER,
+            links=[trace.Link(sender)] if sender.is_valid else (),
+        ):
+            return self._answer_in_span(channel, route, request)
+
+    def _answer_in_span(self, channel, route, request: WebhookRequest) -> WebhookResponse:
         try:
             response = route.handle(request)
             for post in response.posts:

@@ -15,10 +15,13 @@ log = logging.getLogger("envoi.child_process")
 STOP_TIMEOUT_S = 30.0
 # The core's secrets: never in a child's environment.
 CORE_ONLY_VARIABLES = ("ENVOI_DATABASE_URL", "ENVOI_MIGRATION_DATABASE_URL", "ENVOI_CODE_KEY")
+# The server workers' metrics directory: a child's metrics are its own.
+WORKERS_ONLY_VARIABLES = ("PROMETHEUS_MULTIPROC_DIR",)
 
 
 def child_environment(env) -> dict:
-    return {k: v for k, v in env.items() if k not in CORE_ONLY_VARIABLES}
+    hidden = CORE_ONLY_VARIABLES + WORKERS_ONLY_VARIABLES
+    return {k: v for k, v in env.items() if k not in hidden}
 
 
 def start(name: str, args: list[str], env: dict):

@@ -32,6 +32,8 @@ environment variables:
   ENVOI_GATEWAY_DATABASE_URL       the gateway's own state, as a member of
                                    envoi_gateway (docs/operations.md); required
   ENVOI_GATEWAY_LISTEN             webhook address (default: localhost:8080)
+  ENVOI_GATEWAY_METRICS_LISTEN     its Prometheus metrics (default: localhost:9465;
+                                   empty: off); ENVOI_LOG_FORMAT and OTEL_* as for serve
 
 """
 
@@ -102,16 +104,17 @@ def _stop_all(stops) -> None:
 def cmd_gateway(args):
     """The gateway alone: channel tokens from the environment, its own database role;
     nothing here can read the ledger or mint a token (docs/operations.md)."""
-    import logging
     import signal
     import threading
 
     from envoi import plugins
     from envoi.channels import gateway
     from envoi.channels.gateway_store import GatewayStore
+    from envoi.core import observability
+    from envoi.core.observability import db_metrics
     from envoi.core.runtime import open_pool
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(message)s")
+    observability.setup_process("envoi-gateway")
     database_url = getattr(args, "database_url", None) or os.environ.get(
         "ENVOI_GATEWAY_DATABASE_URL"
     )
@@ -140,24 +143,30 @@ def cmd_gateway(args):
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    stop_metrics = observability.serve_metrics(
+        "ENVOI_GATEWAY_METRICS_LISTEN", database_url, [db_metrics.channel_backlog]
+    )
     running.start()
     stopping.wait()
     running.stop()
+    stop_metrics()
     pool.close()
+    observability.tracing.shutdown()
 
 
 def cmd_webhooks(args):
     """The webhooks worker alone, with its own database role (docs/operations.md)."""
-    import logging
     import signal
     import threading
 
+    from envoi.core import observability
+    from envoi.core.observability import db_metrics
     from envoi.core.runtime import open_pool
     from envoi.core.schema import db_roles
     from envoi.core.webhooks import settings as webhook_settings
     from envoi.core.webhooks.worker import Worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(message)s")
+    observability.setup_process("envoi-webhooks")
     try:
         settings = webhook_settings.from_environment(database_url=args.database_url)
         db_roles.check_schema_current(settings.database_url)
@@ -168,8 +177,13 @@ def cmd_webhooks(args):
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    stop_metrics = observability.serve_metrics(
+        "ENVOI_WEBHOOKS_METRICS_LISTEN", settings.database_url, [db_metrics.webhook_backlog]
+    )
     Worker(pool, settings).run(stopping)
+    stop_metrics()
     pool.close()
+    observability.tracing.shutdown()
 
 
 def _with_plugin_settings(format_help, group: str, separator: str):

@@ -101,6 +101,22 @@ environment variables:
   ENVOI_TOKEN_CACHE_S              a live bearer token is looked up again after this;
                                    a revoked token may work this long on a server
                                    that saw it (default: 2; 0 looks up every call)
+
+metrics, logs and traces (docs/operations.md):
+  ENVOI_METRICS_LISTEN             Prometheus metrics of serve (all its workers) at
+                                   http://ADDRESS/metrics (default: localhost:9464;
+                                   empty: off)
+  ENVOI_GATEWAY_METRICS_LISTEN     ... of the channel gateway (default: localhost:9465)
+  ENVOI_WEBHOOKS_METRICS_LISTEN    ... of the webhooks worker (default: localhost:9466)
+  ENVOI_METRICS_DATABASE_INTERVAL_S  the gauges read from the database (transfers,
+                                   backlogs) are read at most this often
+                                   (default: 10; 0: at every scrape)
+  ENVOI_LOG_FORMAT                 text (default) or json: one JSON object a line,
+                                   with the RPC's request_id and the trace_id
+  OTEL_EXPORTER_OTLP_ENDPOINT      traces over OTLP/HTTP to this collector (e.g.
+                                   http://localhost:4318); off when unset, unless
+                                   OTEL_TRACES_EXPORTER=otlp; the other OTEL_*
+                                   variables of OpenTelemetry apply
 """
 
 MIN_IDEMPOTENCY_RETENTION_S = 24 * 3600

@@ -11,6 +11,7 @@ import time
 from envoi.core.error_causes import cause
 from envoi.core.ledger import accounts, idempotency, payout_submission, top_up_refunds, transfers
 from envoi.core.ledger.transactions import run_in_transaction
+from envoi.core.observability import metrics
 from envoi.core.runtime import Runtime
 
 log = logging.getLogger("envoi.maintenance")
@@ -52,16 +53,7 @@ class MaintenanceThread(threading.Thread):
         next_purge = 0.0
         while not self.stopping.wait(EXPIRY_INTERVAL_S):
             try:
-                expired = expire_due_transfers(self.runtime)
-                if expired:
-                    log.info("expired or refunded %d transfer(s)", expired)
-                fold_deferred_credits(self.runtime)
-                submitted = payout_submission.submit_due(self.runtime)
-                if submitted:
-                    log.info("submitted %d payout(s) left behind", submitted)
-                refunded = top_up_refunds.send_due(self.runtime)
-                if refunded:
-                    log.info("sent %d card refund(s) left behind", refunded)
+                self.sweep()
                 if time.monotonic() >= next_purge:
                     run_in_transaction(
                         self.runtime.pool,
@@ -70,8 +62,30 @@ class MaintenanceThread(threading.Thread):
                         ),
                     )
                     next_purge = time.monotonic() + PURGE_INTERVAL_S
+                metrics.MAINTENANCE_SWEEPS.labels("ok").inc()
             except Exception as exc:  # the database may be restarting: try again next tick
+                metrics.MAINTENANCE_SWEEPS.labels("failed").inc()
                 log.warning("maintenance failed: %s", cause(exc))
+
+    def sweep(self) -> None:
+        """One tick's work, each task's count logged when not 0 and counted."""
+        expired = expire_due_transfers(self.runtime)
+        if expired:
+            log.info("expired or refunded %d transfer(s)", expired)
+        folded = fold_deferred_credits(self.runtime)
+        submitted = payout_submission.submit_due(self.runtime)
+        if submitted:
+            log.info("submitted %d payout(s) left behind", submitted)
+        refunded = top_up_refunds.send_due(self.runtime)
+        if refunded:
+            log.info("sent %d card refund(s) left behind", refunded)
+        for task, count in (
+            ("expired", expired),
+            ("folded", folded),
+            ("payouts", submitted),
+            ("refunds", refunded),
+        ):
+            metrics.MAINTENANCE_ITEMS.labels(task).inc(count)
 
     def stop(self):
         self.stopping.set()

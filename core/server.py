@@ -20,7 +20,7 @@ import psycopg_pool
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from envoi.core import startup, tls
+from envoi.core import observability, startup, tls
 from envoi.core.api.account_service import AccountService
 from envoi.core.api.api_key_service import ApiKeyService
 from envoi.core.api.collection_service import CollectionService
@@ -36,6 +36,8 @@ from envoi.core.config import Settings
 from envoi.core.ledger import accounts, refusals
 from envoi.core.ledger.group_commit import GroupCommit
 from envoi.core.maintenance import MaintenanceThread
+from envoi.core.observability import db_metrics, metrics_server, pool_metrics, tracing
+from envoi.core.observability.rpc_metrics import MetricsInterceptor
 from envoi.core.runtime import Runtime, open_pool
 from envoi.v1 import (
     account_service_pb2,
@@ -124,7 +126,8 @@ class RunningServer:
 
 
 async def start_server(runtime: Runtime, listen: str, interceptors=None) -> RunningServer:
-    """Serve envoi on `listen` from the running event loop; interceptors default to auth."""
+    """Serve envoi on `listen` from the running event loop; interceptors default to
+    the RPC metrics (outermost, so refusals count) and auth."""
     # The synchronous services, the token lookups and the database reads of
     # streams run here (asyncio.to_thread); grpc's own pool is the same.
     executor = futures.ThreadPoolExecutor(
@@ -132,7 +135,10 @@ async def start_server(runtime: Runtime, listen: str, interceptors=None) -> Runn
     )
     asyncio.get_running_loop().set_default_executor(executor)
     if interceptors is None:
-        interceptors = [AuthInterceptor(runtime.pool, runtime.settings.token_cache_s)]
+        interceptors = [
+            MetricsInterceptor(),
+            AuthInterceptor(runtime.pool, runtime.settings.token_cache_s),
+        ]
     wakeups = EventWakeups(runtime.pool, runtime.settings.event_recheck_s)
     await wakeups.start()
     ledger_pool = await open_async_pool(runtime)
@@ -213,7 +219,9 @@ def ensure_system_accounts(database_url: str, settings: Settings) -> None:
 
 def run_worker(settings: Settings, database_url: str, code_key: bytes) -> None:
     """Serve until SIGTERM or SIGINT, then finish in-flight RPCs and exit."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(message)s")
+    observability.setup_process(
+        "envoi-serve"
+    )  # again in a spawned worker: logs and traces are per process
     runtime = Runtime(
         settings,
         open_pool(database_url, settings.db_pool_size),
@@ -224,6 +232,7 @@ def run_worker(settings: Settings, database_url: str, code_key: bytes) -> None:
         asyncio.run(_serve_until_stopped(runtime))
     finally:
         runtime.pool.close()
+        tracing.shutdown()
     log.info("stopped")
 
 
@@ -236,6 +245,8 @@ async def _serve_until_stopped(runtime: Runtime) -> None:
     running = await start_server(runtime, settings.listen)
     maintenance = MaintenanceThread(runtime)
     maintenance.start()
+    pools = {"services": runtime.pool, "ledger": running.ledger.pool}
+    sampling = asyncio.create_task(pool_metrics.sample_forever(pools))
     security = (
         "mutual TLS"
         if settings.tls_client_ca_file
@@ -246,6 +257,7 @@ async def _serve_until_stopped(runtime: Runtime) -> None:
     log.info("serving gRPC on %s (%s)", settings.listen, security)
     await stop_requested.wait()
     log.info("shutting down: NOT_SERVING, %.0f s for in-flight RPCs", settings.shutdown_grace_s)
+    sampling.cancel()
     await running.stop(settings.shutdown_grace_s)
     await asyncio.to_thread(maintenance.stop)
 
@@ -253,17 +265,38 @@ async def _serve_until_stopped(runtime: Runtime) -> None:
 def serve(settings: Settings, companion=None) -> None:
     """Serve until SIGTERM. `companion(urls)`, if given, starts something to run
     beside the server (the channel gateway's process) and returns its stop function."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(message)s")
+    observability.setup_process("envoi-serve")
     code_key = startup.code_key(settings)
     urls = startup.server_database(settings)
     ensure_system_accounts(urls.server, settings)
-    stop_companion = companion(urls) if companion else None
+    stop_metrics = serve_metrics(settings, urls.server)
     try:
-        _serve_workers(settings, urls.server, code_key)
+        stop_companion = companion(urls) if companion else None
+        try:
+            _serve_workers(settings, urls.server, code_key)
+        finally:
+            if stop_companion:
+                stop_companion()
     finally:
-        if stop_companion:
-            stop_companion()
+        stop_metrics()
     del urls
+
+
+def serve_metrics(settings: Settings, database_url: str):
+    """Serve the metrics on ENVOI_METRICS_LISTEN (all the workers' on one address);
+    return the function that stops serving them."""
+    registry, forget_workers = None, lambda: None
+    if settings.workers > 1 and metrics_server.listen_address("ENVOI_METRICS_LISTEN"):
+        registry, forget_workers = metrics_server.start_multiprocess()
+    stop_http = observability.serve_metrics(
+        "ENVOI_METRICS_LISTEN", database_url, [db_metrics.transfers], registry
+    )
+
+    def stop():
+        stop_http()
+        forget_workers()
+
+    return stop
 
 
 def _serve_workers(settings: Settings, database_url: str, code_key: bytes) -> None:

@@ -41,6 +41,7 @@ from envoi.core.auth import api_tokens
 from envoi.core.auth.interceptor import AuthInterceptor
 from envoi.core.config import Settings
 from envoi.core.ledger.invariants import assert_ledger_invariants
+from envoi.core.observability.rpc_metrics import MetricsInterceptor
 from envoi.core.ops.harness import create_database, drop_database
 from envoi.core.runtime import Runtime, open_pool
 from envoi.core.schema import db_roles
@@ -183,7 +184,8 @@ class ServerOnThread:
 
 @pytest.fixture(scope="module")
 def grpc_interceptors(runtime):
-    return [AuthInterceptor(runtime.pool, runtime.settings.token_cache_s)]
+    # As `envoi serve` has them: the metrics interceptor outermost.
+    return [MetricsInterceptor(), AuthInterceptor(runtime.pool, runtime.settings.token_cache_s)]
 
 
 # Replaces pytest-grpc's grpc_server, so that its grpc_channel reaches envoi's own server.

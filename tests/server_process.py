@@ -61,3 +61,19 @@ class ServerProcess(ServeProcess):
     def kill(self):
         """Teardown: stop the process and its workers whatever state they are in."""
         self.stop(SHUTDOWN_GRACE_S + 5)
+
+
+def serve_env(owner_url: str, data_dir: Path, **variables) -> dict:
+    """The environment of an `envoi serve` on owner_url's database, with its
+    webhooks worker's role, a small pool, and `variables`."""
+    from envoi.core.schema import db_roles
+    from envoi.core.testing import TEST_CODE_KEY
+
+    return envoi_env(
+        **database_env(owner_url),
+        ENVOI_WEBHOOKS_DATABASE_URL=db_roles.role_url(owner_url, db_roles.WEBHOOKS_ROLE),
+        ENVOI_CODE_KEY=TEST_CODE_KEY.decode(),
+        ENVOI_DATA_DIR=str(data_dir),
+        ENVOI_DB_POOL_SIZE="2",
+        **variables,
+    )

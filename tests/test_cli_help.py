@@ -5,15 +5,18 @@ import subprocess
 import sys
 from pathlib import Path
 
-from envoi.core import config
+from envoi.core import config, observability
 
 ENVOI = Path(sys.executable).with_name("envoi")
 
 # The ENVOI_* names core/config.py reads, from its source: a new setting
 # without a line in the help makes this test fail.
-CONFIG_VARIABLES = set(
-    re.findall(r"""["'](ENVOI_[A-Z0-9_]+)["']""", Path(config.__file__).read_text())
-)
+# The same for the observability package's (metrics, logs).
+CONFIG_VARIABLES = {
+    name
+    for source in (Path(config.__file__), *Path(observability.__file__).parent.glob("*.py"))
+    for name in re.findall(r"""["'](ENVOI_[A-Z0-9_]+)["']""", source.read_text())
+}
 
 
 def envoi_help(*args) -> str:

@@ -1,20 +1,27 @@
 """Secrets never reach a log line or an error: every logger at DEBUG is captured
-while tokens, confirmation codes, the code key and a provider's webhook secret
-are used, right and wrong, and the log and every error seen are searched."""
+(as text, and as the JSON lines of ENVOI_LOG_FORMAT=json) while tokens,
+confirmation codes, the code key and a provider's webhook secret are used,
+right and wrong, and the log and every error seen are searched; the real
+`envoi serve` and its webhooks worker logging JSON lines are searched too."""
 
+import contextlib
+import io
+import json
 import logging
 
 import psycopg
 import psycopg_pool
 import pytest
 import requests
+from server_process import ServerProcess, serve_env, wait_for
 
 from envoi.channels.channel import Channel
 from envoi.channels.grammar import Grammar
-from envoi.client import errors
+from envoi.client import EnvoiClient, errors
 from envoi.core import maintenance
 from envoi.core.auth import api_tokens
 from envoi.core.error_causes import cause
+from envoi.core.observability.logs import JsonFormatter
 from envoi.core.runtime import Runtime
 from envoi.core.testing import TEST_CODE_KEY, TEST_PROVIDER_ENV
 from envoi.providers.sandbox import cards
@@ -30,10 +37,50 @@ def error_text(error: errors.EnvoiError) -> str:
     )
 
 
+@contextlib.contextmanager
+def json_log_lines():
+    """Every logger's records at DEBUG, formatted as ENVOI_LOG_FORMAT=json does."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logging.getLogger().addHandler(handler)
+    lines: list[str] = []
+    try:
+        yield lines
+    finally:
+        logging.getLogger().removeHandler(handler)
+        lines.extend(stream.getvalue().splitlines())
+
+
 def test_secrets_stay_out_of_logs_and_errors(
     caplog, admin, client_for, database_url, runtime, payment_providers
 ):
     caplog.set_level(logging.DEBUG)  # every logger, the libraries' too
+    with json_log_lines() as json_lines:
+        secrets, seen = _use_secrets_right_and_wrong(
+            admin, client_for, database_url, payment_providers
+        )
+    assert len(seen) == 7 and caplog.records, "the flows did not run"
+    records = [json.loads(line) for line in json_lines]
+    # The lines logged while serving an RPC (envoi.rpc's, at DEBUG) name its request id.
+    assert any(r.get("request_id") and r["logger"] == "envoi.rpc" for r in records)
+    texts = {
+        "the log": caplog.text,
+        "the JSON log": "\n".join(json_lines),
+        **{f"error {e.reason}": error_text(e) for e in seen},
+    }
+    leaks = [
+        f"{name} in {where}"
+        for name, secret in secrets.items()
+        for where, text in texts.items()
+        if secret in text
+    ]
+    assert not leaks, leaks
+
+
+def _use_secrets_right_and_wrong(admin, client_for, database_url, payment_providers):
+    """Tokens, codes, a card and a provider's callback used right and wrong: the
+    secrets by name, and the errors seen."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         wallet_id, wallet_token = api_tokens.create_token(conn, "wallet")
         revoked_id, revoked_token = api_tokens.create_token(conn, "wallet")
@@ -68,8 +115,7 @@ def test_secrets_stay_out_of_logs_and_errors(
     body, signature = sandbox.three_d_secure_callback(top_up.provider_reference, authenticated=True)
     refused(lambda: wallet.complete_top_up("sandbox", body, "0" * len(signature)))
     wallet.complete_top_up("sandbox", body, signature)
-
-    secrets = {
+    return {
         "wallet token": wallet_token,
         "revoked token": revoked_token,
         "code": CODE,
@@ -79,16 +125,7 @@ def test_secrets_stay_out_of_logs_and_errors(
         "webhook secret": WEBHOOK_SECRET,
         "callback signature": signature,
         "card number": cards.THREE_D_SECURE,
-    }
-    assert len(seen) == 7 and caplog.records, "the flows did not run"
-    texts = {"the log": caplog.text, **{f"error {e.reason}": error_text(e) for e in seen}}
-    leaks = [
-        f"{name} in {where}"
-        for name, secret in secrets.items()
-        for where, text in texts.items()
-        if secret in text
-    ]
-    assert not leaks, leaks
+    }, seen
 
 
 # Logged causes: an error's message, with what could be a secret taken out.
@@ -149,3 +186,29 @@ def test_a_failed_maintenance_tick_logs_its_cause(caplog, settings):
         thread.stop()
     assert caplog.records[0].getMessage().startswith("maintenance failed: PoolClosed: the pool")
     assert PASSWORD not in caplog.text
+
+
+def test_serve_and_its_webhooks_worker_log_json_lines_without_secrets(
+    database_url, tmp_path, make_token
+):
+    env = serve_env(database_url, tmp_path / "data", ENVOI_LOG_FORMAT="json")
+    server = ServerProcess(env, ["--no-gateway"], tmp_path / "serve.log")
+    try:
+        server.wait_until_serving()
+        wallet_token = make_token("wallet")
+        with EnvoiClient(server.target, wallet_token) as wallet:
+            alice = wallet.open_account("PERSON", "Alice", CODE).account_id
+            with pytest.raises(errors.EnvoiError):
+                wallet.change_code(alice, WRONG_CODE, NEW_CODE)
+        with pytest.raises(errors.Unauthenticated):
+            with EnvoiClient(server.target, wallet_token + "x") as forged:
+                forged.get_account(alice)
+        wait_for(lambda: '"envoi.webhooks"' in server.log(), "the webhooks worker's first line")
+        assert server.terminate() == 0, server.log()
+    finally:
+        server.kill()
+    lines = [json.loads(line) for line in server.log().splitlines() if line.strip()]
+    assert {"envoi.server", "envoi.webhooks"} <= {line["logger"] for line in lines}
+    assert all({"time", "level", "logger", "message"} <= line.keys() for line in lines)
+    for name, secret in {"token": wallet_token, "code": CODE, "wrong code": WRONG_CODE}.items():
+        assert secret not in server.log(), f"the {name} is in the log"

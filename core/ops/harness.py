@@ -138,9 +138,19 @@ class Databases:
 # --- envoi serve --------------------------------------------------------------------
 
 
+# Metrics off unless a test asks for them: their default ports are fixed ones.
+METRICS_OFF = {
+    "ENVOI_METRICS_LISTEN": "",
+    "ENVOI_GATEWAY_METRICS_LISTEN": "",
+    "ENVOI_WEBHOOKS_METRICS_LISTEN": "",
+}
+
+
 def envoi_env(**variables) -> dict:
-    """This process's environment without any ENVOI_* setting, plus `variables`."""
+    """This process's environment without any ENVOI_* setting, plus `variables`
+    (metrics off unless given)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ENVOI_")}
+    env.update(METRICS_OFF)
     env.update(variables)
     return env
 

@@ -28,6 +28,8 @@ environment variables:
                                      (default: 1)
   ENVOI_WEBHOOKS_ALLOW_HTTP_LOOPBACK 1: connect to loopback addresses (tests and
                                      local development only; never in production)
+  ENVOI_WEBHOOKS_METRICS_LISTEN      its Prometheus metrics (default: localhost:9466;
+                                     empty: off); ENVOI_LOG_FORMAT and OTEL_* as for serve
 """
 
 
