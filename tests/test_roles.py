@@ -457,6 +457,39 @@ def subject_for(
         # Started by the `channel` caller (from the identity that posted), so
         # that the channel may read it.
         pending = twitter_channel.initiate_transfer(identity, payee_id, 100)
+        top_up_id, top_up_callback, payout_id, payout_callback = money_in_and_out(
+            caller, account_id, payee_id, code
+        )
+        return Subject(
+            account_id,
+            code,
+            payee_id,
+            pending.transfer_id,
+            identity,
+            top_up_id,
+            top_up_callback,
+            payout_id,
+            payout_callback,
+            merchant[0],
+            new_subject_api_key(database_url, merchant[0]),
+            # No merchant owns a collection: the merchant's subject reads a person's.
+            admin.create_collection(
+                payee_id if caller == "merchant" else account_id,
+                "Roles",
+                "Roles" + secrets.token_hex(8),
+            ).collection_id,
+            identity if caller == "channel" else account_id,
+            open_account("SETTLEMENT", balance_cents=100),
+            refundable_payment(caller),
+            payee_identity,
+            new_subject_webhook(database_url, merchant[0]),
+            open_account(code=PERSON_CODE),
+            frozen_account(),
+            caller,
+        )
+
+    def money_in_and_out(caller, account_id, payee_id, code):
+        """A top-up and a payout of the subject's, with their providers' callbacks."""
         # Cards top up people's accounts; a merchant's payouts need its own token.
         top_up = wallet.top_up(
             payee_id if caller == "merchant" else account_id,
@@ -474,32 +507,11 @@ def subject_for(
             provider="sandbox",
         )
         payout_reference = payer.get_payout(payout.payout_id).provider_reference
-        return Subject(
-            account_id,
-            code,
-            payee_id,
-            pending.transfer_id,
-            identity,
+        return (
             top_up.top_up_id,
             sandbox_cards.three_d_secure_callback(top_up.provider_reference, authenticated=True),
             payout.payout_id,
             sandbox_bank.settlement_callback(payout_reference),
-            merchant[0],
-            new_subject_api_key(database_url, merchant[0]),
-            # No merchant owns a collection: the merchant's subject reads a person's.
-            admin.create_collection(
-                payee_id if caller == "merchant" else account_id,
-                "Roles",
-                "Roles" + secrets.token_hex(8),
-            ).collection_id,
-            identity if caller == "channel" else account_id,
-            open_account("SETTLEMENT", balance_cents=100),
-            refundable_payment(caller),
-            payee_identity,
-            new_subject_webhook(database_url, merchant[0]),
-            open_account(code=PERSON_CODE),
-            frozen_account(),
-            caller,
         )
 
     def frozen_account() -> str:
