@@ -27,8 +27,8 @@ SHORT_REFERENCE = re.compile(r"[0-9a-f]{8}")
 HINTS = {
     "UNAVAILABLE": "start the server (envoi serve) or name it: --target or ENVOI_TARGET",
     "UNAUTHENTICATED": "give a live token, --token or ENVOI_TOKEN: envoi token create --role ROLE",
-    "PERMISSION_DENIED": "this token's role may not do this (docs/roles.md); operators' "
-    "commands need envoi token create --role admin",
+    "PERMISSION_DENIED": "this token's role may not call it (docs/roles.md says which may): "
+    "envoi token create --role ROLE makes a token of another role",
     "ACCOUNT_NOT_FOUND": "check the whole account id: envoi account get ACCOUNT_ID",
     "TRANSFER_NOT_FOUND": "check the whole transfer id: envoi transfer list ACCOUNT_ID "
     "--output table lists an account's transfers",
