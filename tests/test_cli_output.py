@@ -11,7 +11,13 @@ from envoi.client import EnvoiClient, errors
 from envoi.core import cli
 from envoi.core.cli import api, output
 from envoi.core.ops.harness import free_port
-from envoi.v1 import account_pb2, money_pb2, transfer_pb2, transfer_service_pb2
+from envoi.v1 import (
+    account_pb2,
+    account_service_pb2,
+    money_pb2,
+    transfer_pb2,
+    transfer_service_pb2,
+)
 
 TRANSFER = transfer_pb2.Transfer(
     transfer_id="9e9e43b9-ced6-45c0-b440-418fc16c5a6d",
@@ -110,3 +116,13 @@ def test_the_cli_reports_an_unreachable_server_with_a_hint():
     assert done.returncode == 1
     assert f"envoi: UNAVAILABLE: no connection to envoi at {target}" in done.stderr
     assert "hint: start the server (envoi serve)" in done.stderr
+
+
+def test_a_page_lists_its_items_and_a_reply_with_a_list_is_one_item():
+    page = transfer_service_pb2.ListTransfersResponse(transfers=[TRANSFER], next_page_token="p2")
+    assert output.listed(page) == [TRANSFER]
+    opened = account_service_pb2.OpenAccountResponse(
+        account=account_pb2.Account(account_id="a"), claimed_transfers=[TRANSFER]
+    )
+    assert output.listed(opened) == [opened]
+    assert output.first_id(opened) == "a"

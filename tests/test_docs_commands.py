@@ -13,6 +13,7 @@ machine, a fragment of a program). test_the_blocks_not_run_say_why lists them.
 import os
 import pathlib
 import re
+import signal
 import subprocess
 import sys
 
@@ -98,14 +99,7 @@ def run_shell(code: str, state: dict, tmp: pathlib.Path) -> subprocess.Completed
     (set -a) and written to a file, read back into state."""
     env_file = tmp / "env"
     script = f"set -euo pipefail -a\n{code}\nenv -0 > {env_file}\n"
-    done = subprocess.run(
-        ["bash", "-c", script],
-        cwd=ROOT,
-        env=state,
-        capture_output=True,
-        text=True,
-        timeout=BLOCK_TIMEOUT_S,
-    )
+    done = run(["bash", "-c", script], state)
     if done.returncode == 0:
         pairs = env_file.read_text().split("\0")
         state.clear()
@@ -113,15 +107,29 @@ def run_shell(code: str, state: dict, tmp: pathlib.Path) -> subprocess.Completed
     return done
 
 
-def run_python(code: str, state: dict) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-c", code],
+def run(command: list[str], env: dict) -> subprocess.CompletedProcess:
+    """command in a session of its own: on a timeout, what it started in the
+    background is stopped with it."""
+    process = subprocess.Popen(
+        command,
         cwd=ROOT,
-        env=state,
-        capture_output=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=BLOCK_TIMEOUT_S,
+        start_new_session=True,
     )
+    try:
+        stdout, stderr = process.communicate(timeout=BLOCK_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        stdout, stderr = process.communicate()
+        stderr += f"\n(killed after {BLOCK_TIMEOUT_S} s)"
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+
+
+def run_python(code: str, state: dict) -> subprocess.CompletedProcess:
+    return run([sys.executable, "-c", code], state)
 
 
 def test_every_block_runs_in_order(serve):

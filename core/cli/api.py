@@ -56,7 +56,7 @@ HINTS = {
 }
 
 
-def add_api_options(p, *, with_output: bool = True) -> None:
+def add_api_options(p, *, with_output: bool = True, outputs=output.OUTPUTS) -> None:
     p.add_argument(
         "--target",
         default=os.environ.get("ENVOI_TARGET", DEFAULT_TARGET),
@@ -71,17 +71,18 @@ def add_api_options(p, *, with_output: bool = True) -> None:
         return
     p.add_argument(
         "--output",
-        choices=output.OUTPUTS,
+        choices=outputs,
         default="json",
         help="json (default: the whole reply, for scripts), table (for people, amounts"
-        " as 39.50 EUR) or id (only the reply's id)",
+        " as 39.50 EUR) or id (only the reply's id)"
+        + (", or secret (only the secret, shown once)" if "secret" in outputs else ""),
     )
 
 
-def api_command(actions, name: str, help_text: str, call):
+def api_command(actions, name: str, help_text: str, call, *, outputs=output.OUTPUTS):
     """A subcommand NAME of actions that runs call(client, args) and prints its reply."""
     p = actions.add_parser(name, help=help_text, description=help_text)
-    add_api_options(p)
+    add_api_options(p, outputs=outputs)
     p.set_defaults(handler=run_api, api_call=call)
     return p
 

@@ -3,6 +3,7 @@ identity to an account), `envoi collection`, `envoi request`, `envoi api-key`
 and `envoi webhook`."""
 
 from envoi.core.cli.api import api_command
+from envoi.core.cli.output import WITH_SECRET
 from envoi.v1 import identity_pb2
 
 
@@ -122,6 +123,7 @@ def add_api_key(commands):
         "create",
         "a new key; its secret is printed once",
         lambda c, a: c.create_api_key(a.account_id, label=a.label, scopes=tuple(a.scope)),
+        outputs=WITH_SECRET,
     )
     p.add_argument("account_id", help="the merchant's account")
     p.add_argument("--label", default="")
@@ -135,6 +137,7 @@ def add_api_key(commands):
         "rotate",
         "replace a key; the old one stops after --grace-period-s",
         lambda c, a: c.rotate_api_key(a.api_key_id, grace_period_s=a.grace_period_s),
+        outputs=WITH_SECRET,
     )
     p.add_argument("api_key_id")
     p.add_argument("--grace-period-s", type=int, default=0)
@@ -153,6 +156,7 @@ def add_webhook(commands):
         "create",
         "an endpoint for the event types given; its secret is printed once",
         lambda c, a: c.create_webhook_endpoint(a.account_id, a.url, a.event),
+        outputs=WITH_SECRET,
     )
     p.add_argument("account_id")
     p.add_argument("--url", required=True, help="https URL")

@@ -6,6 +6,7 @@
   as `39.50 EUR`; a list prints one block per item. For people.
 - id: only the reply's id (the first `*_id` field, looking into nested
   messages), one per line for a list: `ALICE=$(envoi account open ... --output id)`.
+- secret (the commands that make an API key or a webhook secret): only it.
 """
 
 import json
@@ -15,6 +16,7 @@ from google.protobuf import json_format
 from google.protobuf.descriptor import FieldDescriptor
 
 OUTPUTS = ("json", "table", "id")
+WITH_SECRET = OUTPUTS + ("secret",)
 CENT_DIGITS = 2
 # Labels that say what a field means where its name alone misleads: an
 # account's tier is how far its holder's identity is checked (its limits), not
@@ -30,19 +32,33 @@ def message_dict(message) -> dict:
 
 def print_reply(reply, output: str) -> None:
     """reply: a message, a list of messages, or None (a call that returns nothing)."""
-    items = reply if isinstance(reply, list) else [reply] if reply is not None else []
-    if output == "id":
-        for item in items:
+    if output == "json":
+        value = [message_dict(m) for m in reply] if isinstance(reply, list) else reply
+        value = message_dict(value) if hasattr(value, "DESCRIPTOR") else value or {}
+        print(json.dumps(value, indent=2, ensure_ascii=False))
+    elif output == "secret":
+        print(reply.secret)
+    elif output == "id":
+        for item in listed(reply):
             print(first_id(item))
-    elif output == "table":
-        for index, item in enumerate(items):
+    else:
+        for index, item in enumerate(listed(reply)):
             if index:
                 print()
             print_table(_unwrapped(message_dict(item)))
-    elif isinstance(reply, list):
-        print(json.dumps([message_dict(item) for item in items], indent=2, ensure_ascii=False))
-    else:
-        print(json.dumps(message_dict(reply) if items else {}, indent=2, ensure_ascii=False))
+        if getattr(reply, "next_page_token", ""):  # a page, and more after it
+            print(f"\nnext page: --page-token {reply.next_page_token}")
+
+
+def listed(reply) -> list:
+    """The items of a reply: a list's, a page's (its one repeated message field:
+    transfers, collections, ...), else the reply alone."""
+    if reply is None or isinstance(reply, list):
+        return reply or []
+    messages = [f for f in reply.DESCRIPTOR.fields if f.message_type]
+    if len(messages) == 1 and messages[0].is_repeated:
+        return list(getattr(reply, messages[0].name))
+    return [reply]
 
 
 def first_id(message) -> str:
