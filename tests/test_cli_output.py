@@ -126,3 +126,9 @@ def test_a_page_lists_its_items_and_a_reply_with_a_list_is_one_item():
     )
     assert output.listed(opened) == [opened]
     assert output.first_id(opened) == "a"
+
+
+def test_a_command_group_registers_by_its_module_and_function(monkeypatch):
+    registered = (*cli.COMMAND_GROUPS, "envoi.core.cli.operators:add_webhook")
+    monkeypatch.setattr(cli, "COMMAND_GROUPS", registered[:3] + registered[-1:])
+    assert "webhook" in subcommands(cli.build_parser())

@@ -10,10 +10,12 @@ call the API through EnvoiClient. One module per role:
 API commands print the reply on stdout (JSON by default); a failed call prints
 its error on stderr ({"error": {...}} with --output json) and exits 1.
 A new command lives in a module of its own, registered by one line in
-COMMAND_GROUPS.
+COMMAND_GROUPS: "envoi.core.cli.MODULE:add_COMMAND", its function that adds
+the command to the subparsers it is given.
 """
 
 import argparse
+import importlib
 import sys
 
 from envoi.core import config
@@ -49,7 +51,8 @@ class _CommandParser(argparse.ArgumentParser):
         return super().parse_known_args(args, namespace)
 
 
-# Each adds one command group; the order is the order `envoi --help` lists them.
+# Each adds one command group, a function or "module:function"; the order is
+# the order `envoi --help` lists them.
 COMMAND_GROUPS = (
     add_serve,
     add_gateway,
@@ -80,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
         dest="command", required=True, metavar="COMMAND", parser_class=_CommandParser
     )
     for add_group in COMMAND_GROUPS:
+        if isinstance(add_group, str):  # "module:function", imported here
+            module, _, name = add_group.partition(":")
+            add_group = getattr(importlib.import_module(module), name)
         add_group(commands)
     return parser
 
