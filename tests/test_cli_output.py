@@ -132,3 +132,20 @@ def test_a_command_group_registers_by_its_module_and_function(monkeypatch):
     registered = (*cli.COMMAND_GROUPS, "envoi.core.cli.operators:add_webhook")
     monkeypatch.setattr(cli, "COMMAND_GROUPS", registered[:3] + registered[-1:])
     assert "webhook" in subcommands(cli.build_parser())
+
+
+def test_an_identity_of_eight_digits_is_no_short_reference():
+    target = f"127.0.0.1:{free_port()}"  # nothing listens: the call is tried, and fails so
+    done = envoi(
+        "identity",
+        "resolve",
+        "--namespace",
+        "twitter",
+        "--subject-id",
+        "12345678",
+        "--token",
+        "t",
+        "--target",
+        target,
+    )
+    assert '"reason": "UNAVAILABLE"' in done.stderr

@@ -109,14 +109,15 @@ def run_api(args) -> None:
 
 
 def _refuse_short_references(args) -> None:
-    for name, value in vars(args).items():
-        if name.endswith("_id") and isinstance(value, str) and SHORT_REFERENCE.fullmatch(value):
-            error = EnvoiError(
-                f"{value} is the short reference a channel's reply shows, not an id",
-                metadata={"reference": value},
-            )
-            error.reason = "SHORT_REFERENCE"
-            exit_with_error(error, args)
+    # Only a transfer's: a channel's subject_id may well be 8 digits.
+    value = getattr(args, "transfer_id", None)
+    if isinstance(value, str) and SHORT_REFERENCE.fullmatch(value):
+        error = EnvoiError(
+            f"{value} is the short reference a channel's reply shows, not an id",
+            metadata={"reference": value},
+        )
+        error.reason = "SHORT_REFERENCE"
+        exit_with_error(error, args)
 
 
 def exit_with_error(error: EnvoiError, args=None):
