@@ -78,6 +78,8 @@ def serve(postgres_server_url, tmp_path_factory):
         **database_env(owner_url),
         ENVOI_CODE_KEY=TEST_CODE_KEY.decode(),
         ENVOI_DATA_DIR=str(tmp / "data"),
+        # The sandbox payment provider, which docs/providers.md shows.
+        ENVOI_SANDBOX_WEBHOOK_SECRET="docs-test-sandbox-secret-" + "0" * 16,
     )
     process = ServeProcess(env, ["--no-gateway", "--no-webhooks"], tmp / "serve.log")
     try:

@@ -69,6 +69,8 @@ COMMAND_GROUPS = (
     add_request,
     add_api_key,
     add_webhook,
+    "envoi.core.cli.funding:add_events",
+    "envoi.core.cli.funding:add_money_out_and_in",
 )
 
 

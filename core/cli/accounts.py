@@ -1,6 +1,7 @@
 """`envoi account`: open, read, credit, verify, freeze and close accounts."""
 
 from envoi.core.cli.api import api_command
+from envoi.core.cli.funding import add_withdraw
 
 
 def add_account(commands):
@@ -44,6 +45,7 @@ def add_account(commands):
     _add_account_codes(account)
     _add_account_status(account)
     _add_account_verification(account)
+    add_withdraw(account)
 
 
 def _add_account_money(account):
