@@ -41,8 +41,16 @@ def test_table_prints_negative_and_small_amounts_exactly():
 
 def test_table_says_what_the_tier_is_about():
     account = account_pb2.Account(tier=account_pb2.ACCOUNT_TIER_UNVERIFIED)
-    labels = dict(output.table_rows(output.message_dict(account)))
-    assert labels["tier (limits; identity checks)"] == "ACCOUNT_TIER_UNVERIFIED"
+    labels = dict(output.table_rows(output.short_enums(account, output.message_dict(account))))
+    assert labels["tier (limits; identity checks)"] == "UNVERIFIED"
+
+
+def test_table_names_enum_values_without_their_prefix(capsys):
+    page = transfer_service_pb2.ListTransfersResponse(
+        transfers=[transfer_pb2.Transfer(state=transfer_pb2.TRANSFER_STATE_COMPLETED)]
+    )
+    output.print_reply(page, "table")
+    assert capsys.readouterr().out == "state  COMPLETED\n"
 
 
 def test_id_is_the_first_id_looking_into_a_wrapped_reply():

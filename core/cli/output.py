@@ -10,6 +10,7 @@
 """
 
 import json
+import os
 from decimal import Decimal
 
 from google.protobuf import json_format
@@ -45,7 +46,7 @@ def print_reply(reply, output: str) -> None:
         for index, item in enumerate(listed(reply)):
             if index:
                 print()
-            print_table(_unwrapped(message_dict(item)))
+            print_table(_unwrapped(short_enums(item, message_dict(item))))
         if getattr(reply, "next_page_token", ""):  # a page, and more after it
             print(f"\nnext page: --page-token {reply.next_page_token}")
 
@@ -59,6 +60,35 @@ def listed(reply) -> list:
     if len(messages) == 1 and messages[0].is_repeated:
         return list(getattr(reply, messages[0].name))
     return [reply]
+
+
+def short_enums(message, value: dict) -> dict:
+    """value (message's dict) with enum names without their type's prefix
+    (COMPLETED, not TRANSFER_STATE_COMPLETED), and unset ones empty."""
+    for field in message.DESCRIPTOR.fields:
+        if field.name not in value:
+            continue
+        if field.enum_type:
+            prefix = os.path.commonprefix(list(field.enum_type.values_by_name))
+            prefix = prefix[: prefix.rfind("_") + 1]
+            names = value[field.name]
+            listed_names = names if isinstance(names, list) else [names]
+            short = [str(n).removeprefix(prefix) for n in listed_names]
+            short = [name for name in short if name != "UNSPECIFIED"]  # unset: not shown
+            value[field.name] = short if isinstance(names, list) else "".join(short)
+        elif (
+            field.message_type
+            and field.is_repeated
+            and not field.message_type.GetOptions().map_entry
+        ):
+            for item, item_value in zip(
+                getattr(message, field.name), value[field.name], strict=True
+            ):
+                if isinstance(item_value, dict):  # not a well-known type's text
+                    short_enums(item, item_value)
+        elif field.message_type and not field.is_repeated and isinstance(value[field.name], dict):
+            short_enums(getattr(message, field.name), value[field.name])
+    return value
 
 
 def first_id(message) -> str:
