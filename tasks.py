@@ -57,7 +57,11 @@ def ensure_venv():
     if not (VENV_BIN / "python").exists():
         venv.create(VENV, with_pip=True)
     pip = [VENV_BIN / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    run(*pip, "--upgrade", "pip")
+    # setuptools says, for every editable install of packages mapped to other
+    # directories (envoi.core from core/), that a folder named as the package
+    # could shadow it: none is, so that notice is all it would print.
+    env = {**os.environ, "PYTHONWARNINGS": "ignore:Editable installation"}
+    run(*pip, "--upgrade", "pip", env=env)
     run(
         *pip,
         "-e",
@@ -66,9 +70,10 @@ def ensure_venv():
         ROOT / "clients/wallet",
         "-e",
         f"{ROOT}[test,dev,bench]",
+        env=env,
     )
     # An outside channel plugin, its own distribution: installed after envoi, as a user would.
-    run(*pip, "-e", ROOT / "channels/messenger", "-e", ROOT / "examples/mastodon")
+    run(*pip, "-e", ROOT / "channels/messenger", "-e", ROOT / "examples/mastodon", env=env)
     INSTALL_STAMP.write_text(wanted)
 
 

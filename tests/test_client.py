@@ -139,6 +139,32 @@ def test_unavailable_past_max_attempts_raises_unavailable(
     assert payments_from(db, alice) == []
 
 
+def top_up_and_withdraw(wallet, payment_providers, alice):
+    """Money in by a 3-D Secure card and out to an IBAN, each to its provider's callback."""
+    sandbox_cards = payment_providers["funding_providers"]["sandbox"]
+    three_d_secure = wallet.top_up(
+        alice, 500, provider="sandbox", card_token=cards.tokenize_card(cards.THREE_D_SECURE)
+    )
+    wallet.complete_top_up(
+        "sandbox",
+        *sandbox_cards.three_d_secure_callback(
+            three_d_secure.provider_reference, authenticated=True
+        ),
+    )
+    payout = wallet.withdraw(
+        alice,
+        200,
+        iban=bank_transfers.SETTLES,
+        beneficiary_name="Alice",
+        code="111111",
+        provider="sandbox",
+    )
+    reference = wallet.get_payout(payout.payout_id).provider_reference
+    wallet.complete_payout(
+        "sandbox", *payment_providers["payout_providers"]["sandbox"].settlement_callback(reference)
+    )
+
+
 def test_every_mutating_call_gets_a_request_id_of_its_own(
     client_for, make_token, wallet_token, recorder, payment_providers
 ):
@@ -166,28 +192,7 @@ def test_every_mutating_call_gets_a_request_id_of_its_own(
     admin.create_transfers(
         [{"from_account_id": bank, "to_account_id": bob, "amount_cents": 1}], mode="INDEPENDENT"
     )
-    sandbox_cards = payment_providers["funding_providers"]["sandbox"]
-    three_d_secure = wallet.top_up(
-        alice, 500, provider="sandbox", card_token=cards.tokenize_card(cards.THREE_D_SECURE)
-    )
-    wallet.complete_top_up(
-        "sandbox",
-        *sandbox_cards.three_d_secure_callback(
-            three_d_secure.provider_reference, authenticated=True
-        ),
-    )
-    payout = wallet.withdraw(
-        alice,
-        200,
-        iban=bank_transfers.SETTLES,
-        beneficiary_name="Alice",
-        code="111111",
-        provider="sandbox",
-    )
-    reference = wallet.get_payout(payout.payout_id).provider_reference
-    wallet.complete_payout(
-        "sandbox", *payment_providers["payout_providers"]["sandbox"].settlement_callback(reference)
-    )
+    top_up_and_withdraw(wallet, payment_providers, alice)
 
     shop_id = shop  # the verified merchant above
     shop = client_for(admin.create_api_key(shop_id, scopes=("refunds",)).secret)

@@ -437,13 +437,39 @@ def new_subject_webhook(database_url, merchant_id: str) -> tuple[str, str]:
     return str(endpoint_id), str(delivery_id)
 
 
+def money_in_and_out(wallet, merchant, payment_providers, caller, account_id, payee_id, code):
+    """A top-up and a payout of the subject's, with their providers' callbacks."""
+    sandbox_cards = payment_providers["funding_providers"]["sandbox"]
+    sandbox_bank = payment_providers["payout_providers"]["sandbox"]
+    # Cards top up people's accounts; a merchant's payouts need its own token.
+    top_up = wallet.top_up(
+        payee_id if caller == "merchant" else account_id,
+        100,
+        provider="sandbox",
+        card_token=cards.tokenize_card(cards.THREE_D_SECURE),
+    )
+    payer = merchant[1] if caller == "merchant" else wallet
+    payout = payer.withdraw(
+        account_id,
+        100,
+        iban=bank_transfers.SETTLES,
+        beneficiary_name="Roles Test",
+        code=code,
+        provider="sandbox",
+    )
+    payout_reference = payer.get_payout(payout.payout_id).provider_reference
+    return (
+        top_up.top_up_id,
+        sandbox_cards.three_d_secure_callback(top_up.provider_reference, authenticated=True),
+        payout.payout_id,
+        sandbox_bank.settlement_callback(payout_reference),
+    )
+
+
 @pytest.fixture
 def subject_for(
     merchant, open_account, twitter_channel, admin, wallet, payment_providers, database_url
 ):
-    sandbox_cards = payment_providers["funding_providers"]["sandbox"]
-    sandbox_bank = payment_providers["payout_providers"]["sandbox"]
-
     def make(caller) -> Subject:
         if caller == "merchant":
             account_id, code = merchant[0], MERCHANT_CODE
@@ -457,33 +483,19 @@ def subject_for(
         # Started by the `channel` caller (from the identity that posted), so
         # that the channel may read it.
         pending = twitter_channel.initiate_transfer(identity, payee_id, 100)
-        # Cards top up people's accounts; a merchant's payouts need its own token.
-        top_up = wallet.top_up(
-            payee_id if caller == "merchant" else account_id,
-            100,
-            provider="sandbox",
-            card_token=cards.tokenize_card(cards.THREE_D_SECURE),
+        top_up_id, top_up_callback, payout_id, payout_callback = money_in_and_out(
+            wallet, merchant, payment_providers, caller, account_id, payee_id, code
         )
-        payer = merchant[1] if caller == "merchant" else wallet
-        payout = payer.withdraw(
-            account_id,
-            100,
-            iban=bank_transfers.SETTLES,
-            beneficiary_name="Roles Test",
-            code=code,
-            provider="sandbox",
-        )
-        payout_reference = payer.get_payout(payout.payout_id).provider_reference
         return Subject(
             account_id,
             code,
             payee_id,
             pending.transfer_id,
             identity,
-            top_up.top_up_id,
-            sandbox_cards.three_d_secure_callback(top_up.provider_reference, authenticated=True),
-            payout.payout_id,
-            sandbox_bank.settlement_callback(payout_reference),
+            top_up_id,
+            top_up_callback,
+            payout_id,
+            payout_callback,
             merchant[0],
             new_subject_api_key(database_url, merchant[0]),
             # No merchant owns a collection: the merchant's subject reads a person's.

@@ -5,18 +5,20 @@ then follows the request on the shop's own event stream (WatchEvents) until
 the customer confirms it in the wallet app (COMPLETED), declines it
 (CANCELLED) or lets it expire (EXPIRED), and prints the outcome.
 
-    python examples/shop/shop.py --target localhost:50051 --key envoi_... \\
-        --account SHOP_ACCOUNT_ID --payer CUSTOMER_ACCOUNT_ID \\
+    export ENVOI_TARGET=localhost:50051 ENVOI_TOKEN=envoi_...  # or --target, --key
+    python examples/shop/shop.py --account SHOP_ACCOUNT_ID --payer CUSTOMER_ACCOUNT_ID \\
         --order A-1001 --amount-cents 1250 --memo "2 croissants"
 
 Run it again for the same order (after a crash, a lost connection) and it
 follows the same request: the request_id is made from the order, so envoi
 returns the first answer instead of asking twice. Exit status: 0 when the
 order is paid, 1 when it was declined or expired, 2 on an error.
+An operator verifies the shop's business first (README.md beside this file).
 See docs/merchants.md.
 """
 
 import argparse
+import os
 import sys
 
 from envoi.client import EnvoiClient, errors
@@ -38,8 +40,17 @@ def parse_args(argv):
             " (EXPIRED). Exit status 0 when paid, 1 when not, 2 on an error."
         )
     )
-    parser.add_argument("--target", default="localhost:50051", help="envoi's host:port")
-    parser.add_argument("--key", required=True, help="the shop's API key (envoi_...)")
+    parser.add_argument(
+        "--target",
+        default=os.environ.get("ENVOI_TARGET", "localhost:50051"),
+        help="envoi's host:port (default: ENVOI_TARGET or localhost:50051)",
+    )
+    parser.add_argument(
+        "--key",
+        default=os.environ.get("ENVOI_TOKEN"),
+        required=not os.environ.get("ENVOI_TOKEN"),
+        help="the shop's API key, envoi_... (default: ENVOI_TOKEN)",
+    )
     parser.add_argument("--account", required=True, help="the shop's merchant account id")
     payer = parser.add_mutually_exclusive_group(required=True)
     payer.add_argument("--payer", help="the customer's account id")

@@ -47,6 +47,9 @@ from envoi.v1 import (
 DEFAULT_TARGET = "localhost:50051"
 DEFAULT_MAX_ATTEMPTS = 4
 DEFAULT_RETRY_BACKOFF_S = 0.1
+# After a call's deadline passed: how long to look whether the channel is
+# connected, to tell a lost server (Unavailable) from a slow call.
+LOST_CONNECTION_CHECK_S = 0.5
 SERVICE_MODULES = (
     account_service_pb2,
     api_key_service_pb2,
@@ -111,7 +114,10 @@ def channel_options(
 class EnvoiClient:
     """A client for one envoi server and one bearer token.
 
-    timeout_s is the deadline of each call, its retries included; max_attempts
+    timeout_s is the deadline of each call, its retries included;
+    connect_timeout_s bounds the wait for the server's connection (at most
+    timeout_s): a server that is not there raises Unavailable naming the
+    target, not a deadline exceeded after timeout_s. max_attempts
     counts the first try and the retries after UNAVAILABLE (at most 5, gRPC's
     cap), spaced by up to retry_backoff_s doubling each time. A channel given
     retries as its own options say: make it with channel_options().
@@ -123,11 +129,13 @@ class EnvoiClient:
         token: str | None = None,
         *,
         timeout_s: float = 10.0,
+        connect_timeout_s: float = 5.0,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         retry_backoff_s: float = DEFAULT_RETRY_BACKOFF_S,
         channel: grpc.Channel | None = None,
         credentials: grpc.ChannelCredentials | None = None,
     ):
+        self.target = target if channel is None else "the channel given"
         if channel is None:
             options = channel_options(max_attempts, retry_backoff_s)
             channel = (
@@ -136,6 +144,8 @@ class EnvoiClient:
                 else grpc.insecure_channel(target, options)
             )
         self._channel = channel
+        self.connect_timeout_s = min(connect_timeout_s, timeout_s)
+        self._connected = False  # once, the channel was ready
         self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
         self.timeout_s = timeout_s
         self.max_attempts = max_attempts
@@ -165,6 +175,8 @@ class EnvoiClient:
         The channel's retry policy resends the request object unchanged, so a
         mutating request keeps its request_id across retries.
         """
+        if not self._connected:
+            self._wait_for_connection(self.connect_timeout_s)
         try:
             # wait_for_ready: a call made while the connection is (re)establishing
             # waits for it, within the deadline, instead of failing at once.
@@ -172,7 +184,25 @@ class EnvoiClient:
                 request, timeout=self.timeout_s, metadata=self._metadata, wait_for_ready=True
             )
         except grpc.RpcError as rpc_error:
+            if rpc_error.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+                # The deadline passed waiting for a connection lost since: say so.
+                self._wait_for_connection(LOST_CONNECTION_CHECK_S)
             raise errors.from_rpc_error(rpc_error) from None
+
+    def _wait_for_connection(self, timeout_s: float) -> None:
+        """Return once the channel is ready, else raise Unavailable naming the target."""
+        ready = grpc.channel_ready_future(self._channel)
+        try:
+            ready.result(timeout=timeout_s)
+        except grpc.FutureTimeoutError:
+            raise errors.Unavailable(
+                f"no connection to envoi at {self.target} within {timeout_s:g} s: is the "
+                "server running there? (the target: ENVOI_TARGET or --target)",
+                metadata={"target": self.target},
+            ) from None
+        finally:
+            ready.cancel()
+        self._connected = True
 
     @staticmethod
     def _request_id(request_id: str | None) -> str:
