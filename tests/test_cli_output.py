@@ -97,7 +97,9 @@ def test_a_short_reference_is_refused_with_the_command_that_lists_ids():
     assert '"reason": "SHORT_REFERENCE"' in done.stderr
     assert "envoi transfer list ACCOUNT_ID" in done.stderr
     done = envoi("transfer", "get", "cf6045a9", "--token", "t", "--output", "table")
-    assert done.stderr.startswith("envoi: SHORT_REFERENCE: cf6045a9 is the short reference")
+    assert done.stderr.startswith(
+        "envoi: SHORT_REFERENCE: cf6045a9 is the short reference channels"
+    )
 
 
 def test_an_unreachable_server_is_unavailable_naming_its_target():

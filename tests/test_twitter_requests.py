@@ -51,7 +51,7 @@ def test_a_request_post_asks_the_payer_who_pays_it_with_his_code(
     told = texts(x.replies_to(post))[1:]
     assert told == [
         f"@{alice['username']} @{bob['username']} paid your request: it is in your envoi app."
-        f" (ref {transfer_id[:8]})"
+        f" (ref {transfer_id})"
     ]
     assert (balance_of(wallet, alice_account), balance_of(wallet, bob_account)) == (1_250, 3_750)
 

@@ -129,8 +129,9 @@ def _message(event: event_pb2.Event, told: Told) -> list[OutboundMessage]:
         return []
     key = f"event:{event.event_id}:{told.audience}"
     # X refuses a status identical to an earlier one: the reference keeps
-    # replies about different payments apart, and helps support find them.
-    reference = f" (ref {transfer.transfer_id[:8]})"
+    # replies about different payments apart, and is the whole transfer id,
+    # which every command and support take (a prefix could match others').
+    reference = f" (ref {transfer.transfer_id})"
     if origin == "dm" or preference == account_pb2.NOTIFICATION_PREFERENCE_PRIVATE_MESSAGE:
         text = told.private_text.format(**_template_values(transfer))
         return [OutboundMessage(key, text + reference, direct_to=person.subject_id)]

@@ -17,9 +17,9 @@ from envoi.core.cli import output
 # call's whole deadline.
 CONNECT_TIMEOUT_S = 5.0
 
-# The reference a channel's reply shows (`ref cf6045a9`): the first 8 hex
-# digits of a transfer id. The API takes only whole ids: a prefix would have to
-# be looked up among transfers the caller may read, and could match several.
+# A transfer id cut to its first 8 hex digits, as channels' replies showed it
+# before they carried the whole id. The API takes only whole ids: a prefix would
+# have to be looked up among transfers the caller may read, and could match several.
 SHORT_REFERENCE = re.compile(r"[0-9a-f]{8}")
 
 # A failure's reason -> what to run about it. tests/test_cli_output.py checks
@@ -113,7 +113,7 @@ def _refuse_short_references(args) -> None:
     value = getattr(args, "transfer_id", None)
     if isinstance(value, str) and SHORT_REFERENCE.fullmatch(value):
         error = EnvoiError(
-            f"{value} is the short reference a channel's reply shows, not an id",
+            f"{value} is the short reference channels' replies used to show, not an id",
             metadata={"reference": value},
         )
         error.reason = "SHORT_REFERENCE"
