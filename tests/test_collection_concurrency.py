@@ -61,13 +61,11 @@ def test_a_contribution_completes_while_others_hold_the_collection(
     assert wallet.get_collection(collection.collection_id).collected.amount_cents == 700
 
 
-def test_many_contributions_other_payments_folding_and_a_close_lose_nothing(
-    wallet, open_account, runtime
-):
-    owner = open_account("ASSOCIATION")
-    collection = wallet.create_collection(owner, "Telethon", tag())
-    payers = [open_account(balance_cents=10_000) for _ in range(40)]
-    others = [(open_account(balance_cents=10_000), open_account()) for _ in range(10)]
+def race_contributions_payments_and_close(wallet, runtime, collection, payers, others):
+    """Contributions from payers, payments between others, the deferred credits
+    folded and the owner's close, all at once: (pending, results), where
+    pending are the contributions initiated and results the race's answers
+    (each contribution's, then each payment's, then the close's)."""
     completed_some = threading.Event()
     completions = []
     stop_folding = threading.Event()
@@ -107,6 +105,19 @@ def test_many_contributions_other_payments_folding_and_a_close_lose_nothing(
     finally:
         stop_folding.set()
         folder.join()
+    return pending, results
+
+
+def test_many_contributions_other_payments_folding_and_a_close_lose_nothing(
+    wallet, open_account, runtime
+):
+    owner = open_account("ASSOCIATION")
+    collection = wallet.create_collection(owner, "Telethon", tag())
+    payers = [open_account(balance_cents=10_000) for _ in range(40)]
+    others = [(open_account(balance_cents=10_000), open_account()) for _ in range(10)]
+    pending, results = race_contributions_payments_and_close(
+        wallet, runtime, collection, payers, others
+    )
 
     contributions, payments, closed = results[:40], results[40:50], results[50]
     assert closed.state == collection_pb2.COLLECTION_STATE_CLOSED

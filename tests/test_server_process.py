@@ -37,7 +37,7 @@ from server_process import (
 from envoi.client import EnvoiClient, errors
 from envoi.core.schema import db_roles
 from envoi.core.testing import TEST_CODE_KEY
-from envoi.v1 import transfer_pb2
+from envoi.v1 import identity_pb2, transfer_pb2
 
 
 def reflected_services(target: str) -> set[str]:
@@ -109,6 +109,80 @@ def cents(money: dict) -> int:
     return int(money.get("amount_cents", 0))  # int64 is a string in proto JSON
 
 
+def cli_as(env: dict, target: str, token: dict):
+    """`envoi ARGS --target TARGET --token TOKEN`: run it, return its JSON."""
+
+    def run(*args) -> dict:
+        return envoi_cli(env, *args, "--target", target, "--token", token["token"])
+
+    return run
+
+
+def cli_balance(as_wallet, account_id: str) -> tuple[int, int]:
+    """(balance, held) in cents, as the CLI reads them."""
+    answer = as_wallet("account", "balance", account_id)
+    return cents(answer["balance"]), cents(answer["held"])
+
+
+def pay_with_the_cli(as_admin, as_wallet) -> tuple[str, str]:
+    """Open Alice and Bob, credit Alice 5000 and pay Bob 1200: (alice, bob)."""
+    alice = as_wallet("account", "open", "--name", "Alice", "--code", "123456")["account_id"]
+    bob = as_wallet("account", "open", "--name", "Bob", "--code", "654321")["account_id"]
+    credit = as_admin("account", "credit", alice, "--amount-cents", "5000")
+    assert cents(credit["balance"]["balance"]) == 5000
+    sent = as_wallet(
+        "transfer",
+        "send",
+        "--from",
+        alice,
+        "--to",
+        bob,
+        "--amount-cents",
+        "1200",
+        "--memo",
+        "pizza",
+    )
+    assert sent["state"] == "TRANSFER_STATE_PENDING_CONFIRMATION"
+    assert cli_balance(as_wallet, alice) == (5000, 1200)
+    confirmed = as_wallet("transfer", "confirm", sent["transfer_id"], "--code", "123456")
+    assert confirmed["state"] == "TRANSFER_STATE_COMPLETED"
+    assert (cli_balance(as_wallet, alice), cli_balance(as_wallet, bob)) == ((3800, 0), (1200, 0))
+    history = as_wallet("transfer", "list", alice)["transfers"]
+    assert [t["transfer_id"] for t in history] == [
+        sent["transfer_id"],
+        credit["transfer"]["transfer_id"],
+    ]
+    return alice, bob
+
+
+def check_a_ledger_token_posts_batches_only(env, target, as_admin, as_wallet, alice, bob):
+    """An internal service's token posts batches of transfers, and only that,
+    from one of envoi's settlement accounts (never from a person's); the admin
+    grants and revokes a merchant's debit mandate on the way."""
+    bank = as_admin(
+        "account", "open", "--kind", "SETTLEMENT", "--name", "Bank", "--code", "111111"
+    )["account_id"]
+    as_admin("account", "credit", bank, "--amount-cents", "1000")
+    shop = as_admin("account", "open", "--kind", "MERCHANT", "--name", "Shop", "--code", "222222")
+    granted = as_admin(
+        "account", "debit-mandate", shop["account_id"], "--grant", "--reason", "RUM-1"
+    )
+    assert granted["debit_mandate"]["reason"] == "RUM-1"
+    revoked = as_admin(
+        "account", "debit-mandate", shop["account_id"], "--revoke", "--reason", "end"
+    )
+    assert "debit_mandate" not in revoked
+    ledger = envoi_cli(env, "token", "create", "--role", "ledger")
+    assert ledger["role"] == "ledger"
+    with EnvoiClient(target, ledger["token"]) as service:
+        batch = [{"from_account_id": bank, "to_account_id": bob, "amount_cents": 500}] * 2
+        results = service.create_transfers(batch, mode="ALL_OR_NOTHING").results
+        assert len(results) == 2 and results[0].transfer_id != results[1].transfer_id
+        with pytest.raises(errors.PermissionDenied):
+            service.get_balance(alice)
+    assert (cli_balance(as_wallet, alice), cli_balance(as_wallet, bob)) == ((3500, 0), (2500, 0))
+
+
 def test_embedded_database_serves_the_cli_and_keeps_data_and_code_key_across_restarts(
     start_server, tmp_path
 ):
@@ -122,41 +196,9 @@ def test_embedded_database_serves_the_cli_and_keeps_data_and_code_key_across_res
     admin = envoi_cli(env, "token", "create", "--role", "admin")
     wallet = envoi_cli(env, "token", "create", "--role", "wallet")
     assert (admin["role"], wallet["role"]) == ("admin", "wallet")
-
-    def api(token, *args):
-        return envoi_cli(env, *args, "--target", server.target, "--token", token["token"])
-
-    def balance(account_id):
-        answer = api(wallet, "account", "balance", account_id)
-        return cents(answer["balance"]), cents(answer["held"])
-
-    alice = api(wallet, "account", "open", "--name", "Alice", "--code", "123456")["account_id"]
-    bob = api(wallet, "account", "open", "--name", "Bob", "--code", "654321")["account_id"]
-    credit = api(admin, "account", "credit", alice, "--amount-cents", "5000")
-    assert cents(credit["balance"]["balance"]) == 5000
-    sent = api(
-        wallet,
-        "transfer",
-        "send",
-        "--from",
-        alice,
-        "--to",
-        bob,
-        "--amount-cents",
-        "1200",
-        "--memo",
-        "pizza",
+    alice, bob = pay_with_the_cli(
+        cli_as(env, server.target, admin), cli_as(env, server.target, wallet)
     )
-    assert sent["state"] == "TRANSFER_STATE_PENDING_CONFIRMATION"
-    assert balance(alice) == (5000, 1200)
-    confirmed = api(wallet, "transfer", "confirm", sent["transfer_id"], "--code", "123456")
-    assert confirmed["state"] == "TRANSFER_STATE_COMPLETED"
-    assert (balance(alice), balance(bob)) == ((3800, 0), (1200, 0))
-    history = api(wallet, "transfer", "list", alice)["transfers"]
-    assert [t["transfer_id"] for t in history] == [
-        sent["transfer_id"],
-        credit["transfer"]["transfer_id"],
-    ]
 
     key_file = data_dir / "code.key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
@@ -165,38 +207,16 @@ def test_embedded_database_serves_the_cli_and_keeps_data_and_code_key_across_res
 
     # Same data dir: the ledger, the tokens and the code key are all still there.
     server = start_server(env)
-    assert (balance(alice), balance(bob)) == ((3800, 0), (1200, 0))
+    as_admin, as_wallet = cli_as(env, server.target, admin), cli_as(env, server.target, wallet)
+    assert (cli_balance(as_wallet, alice), cli_balance(as_wallet, bob)) == ((3800, 0), (1200, 0))
     assert key_file.read_bytes() == key
     # The code set before the restart still matches only if the same key is used.
-    again = api(wallet, "transfer", "send", "--from", alice, "--to", bob, "--amount-cents", "300")
-    confirmed = api(wallet, "transfer", "confirm", again["transfer_id"], "--code", "123456")
+    again = as_wallet("transfer", "send", "--from", alice, "--to", bob, "--amount-cents", "300")
+    confirmed = as_wallet("transfer", "confirm", again["transfer_id"], "--code", "123456")
     assert confirmed["state"] == "TRANSFER_STATE_COMPLETED"
-    assert (balance(alice), balance(bob)) == ((3500, 0), (1500, 0))
+    assert (cli_balance(as_wallet, alice), cli_balance(as_wallet, bob)) == ((3500, 0), (1500, 0))
 
-    # An internal service's token posts batches of transfers, and only that,
-    # from one of envoi's settlement accounts (never from a person's).
-    bank = api(
-        admin, "account", "open", "--kind", "SETTLEMENT", "--name", "Bank", "--code", "111111"
-    )["account_id"]
-    api(admin, "account", "credit", bank, "--amount-cents", "1000")
-    shop = api(admin, "account", "open", "--kind", "MERCHANT", "--name", "Shop", "--code", "222222")
-    granted = api(
-        admin, "account", "debit-mandate", shop["account_id"], "--grant", "--reason", "RUM-1"
-    )
-    assert granted["debit_mandate"]["reason"] == "RUM-1"
-    revoked = api(
-        admin, "account", "debit-mandate", shop["account_id"], "--revoke", "--reason", "end"
-    )
-    assert "debit_mandate" not in revoked
-    ledger = envoi_cli(env, "token", "create", "--role", "ledger")
-    assert ledger["role"] == "ledger"
-    with EnvoiClient(server.target, ledger["token"]) as service:
-        batch = [{"from_account_id": bank, "to_account_id": bob, "amount_cents": 500}] * 2
-        results = service.create_transfers(batch, mode="ALL_OR_NOTHING").results
-        assert len(results) == 2 and results[0].transfer_id != results[1].transfer_id
-        with pytest.raises(errors.PermissionDenied):
-            service.get_balance(alice)
-    assert (balance(alice), balance(bob)) == ((3500, 0), (2500, 0))
+    check_a_ledger_token_posts_batches_only(env, server.target, as_admin, as_wallet, alice, bob)
     assert server.terminate() == 0, server.log()
 
 
@@ -406,7 +426,6 @@ def test_serve_runs_the_channel_gateway_with_the_twitter_channel(
     # Full stack: `envoi serve` loads the twitter plugin from its entry point,
     # mints its channel token, serves the webhook, and replies through tweepy.
     from envoi.channels.twitter.x_api_emulator import XApiEmulator
-    from envoi.v1 import identity_pb2
 
     with XApiEmulator() as x:
         bot, alice, bob = x.add_user("SmoneyFR"), x.add_user("alice_fs"), x.add_user("bob_fs")
@@ -414,11 +433,8 @@ def test_serve_runs_the_channel_gateway_with_the_twitter_channel(
         gateway_port = free_port()
         env = {
             **external_db_env,
-            "ENVOI_TWITTER_API_BASE_URL": x.base_url,
-            "ENVOI_TWITTER_BOT_USER_ID": bot["id"],
-            "ENVOI_TWITTER_POLL_INTERVAL_S": "0",
+            **twitter_emulator_env(x.base_url, bot, credentials),
             "ENVOI_GATEWAY_LISTEN": f"127.0.0.1:{gateway_port}",
-            **{f"ENVOI_TWITTER_{key.upper()}": value for key, value in credentials.items()},
         }
         tokens_before = live_channel_tokens(db)
         server = start_server(env)
@@ -426,16 +442,9 @@ def test_serve_runs_the_channel_gateway_with_the_twitter_channel(
         wallet_token, admin_token = make_token("wallet"), make_token("admin")
         wallet = EnvoiClient(server.target, wallet_token)
         admin = EnvoiClient(server.target, admin_token)
-        for user in (alice, bob):
-            account = wallet.open_account("PERSON", user["username"], "123456")
-            wallet.link_identity(
-                account.account_id,
-                identity_pb2.Identity(
-                    namespace="twitter", subject_id=user["id"], handle=user["username"]
-                ),
-            )
-            if user is alice:
-                admin.credit_account(account.account_id, 2_000)
+        alice_account = open_linked_account(wallet, alice)
+        admin.credit_account(alice_account, 2_000)
+        open_linked_account(wallet, bob)
 
         post = x.post(alice, "@SmoneyFR #envoyer 5€ @bob_fs")
         webhook = f"http://127.0.0.1:{gateway_port}/twitter/webhook"
@@ -473,6 +482,26 @@ def test_serve_runs_the_channel_gateway_with_the_twitter_channel(
             assert secret not in log, f"the {name} is in the server's log"
         # The channel token the gateway made for its run dies with it.
         assert live_channel_tokens(db) == tokens_before
+
+
+def twitter_emulator_env(base_url: str, bot: dict, credentials: dict) -> dict:
+    """The Twitter channel's settings for the bot on the X API emulator."""
+    return {
+        "ENVOI_TWITTER_API_BASE_URL": base_url,
+        "ENVOI_TWITTER_BOT_USER_ID": bot["id"],
+        "ENVOI_TWITTER_POLL_INTERVAL_S": "0",
+        **{f"ENVOI_TWITTER_{key.upper()}": value for key, value in credentials.items()},
+    }
+
+
+def open_linked_account(wallet: EnvoiClient, user: dict) -> str:
+    """A person's account linked to the emulator user's Twitter identity: its id."""
+    account = wallet.open_account("PERSON", user["username"], "123456")
+    wallet.link_identity(
+        account.account_id,
+        identity_pb2.Identity(namespace="twitter", subject_id=user["id"], handle=user["username"]),
+    )
+    return account.account_id
 
 
 def port_open(port: int) -> bool:

@@ -420,6 +420,44 @@ STREAM_COUNT = 1000
 CONNECTION_COUNT = 10  # the streams share these HTTP/2 connections
 
 
+def open_accounts(admin: EnvoiClient, count: int) -> list[str]:
+    with ThreadPoolExecutor(8) as pool:
+        return list(
+            pool.map(
+                lambda n: admin.open_account("PERSON", f"Watcher {n}", "123456").account_id,
+                range(count),
+            )
+        )
+
+
+async def watch_then_credit(target, wallet_token, accounts, process, credit_each_account):
+    """Open a stream per account over CONNECTION_COUNT connections, then credit
+    each account: ((threads, rss) with the streams open, credits, first responses)."""
+    options = [("grpc.use_local_subchannel_pool", 1)]
+    channels = [grpc.aio.insecure_channel(target, options=options) for _ in range(CONNECTION_COUNT)]
+    metadata = (("authorization", f"Bearer {wallet_token}"),)
+    calls = [
+        event_service_pb2_grpc.EventServiceStub(channels[n % CONNECTION_COUNT]).WatchEvents(
+            event_service_pb2.WatchEventsRequest(account_id=account_id),
+            metadata=metadata,
+        )
+        for n, account_id in enumerate(accounts)
+    ]
+    try:
+        # Initial metadata: the server has subscribed the stream.
+        await asyncio.wait_for(asyncio.gather(*(call.initial_metadata() for call in calls)), 120)
+        await asyncio.sleep(1)  # let the server settle
+        opened = (process.num_threads(), process.memory_info().rss)
+        credits = await asyncio.to_thread(credit_each_account)
+        responses = await asyncio.wait_for(asyncio.gather(*(call.read() for call in calls)), 120)
+        return opened, credits, responses
+    finally:
+        for call in calls:
+            call.cancel()
+        for channel in channels:
+            await channel.close()
+
+
 def test_a_thousand_idle_streams_on_one_server_process(
     tmp_path, database_url, make_token, record_property
 ):
@@ -438,52 +476,16 @@ def test_a_thousand_idle_streams_on_one_server_process(
         # 2-core machine (CI once took over 10 s); this test measures memory.
         admin = EnvoiClient(server.target, make_token("admin"), timeout_s=60.0)
         wallet_token = make_token("wallet")
-        with ThreadPoolExecutor(8) as pool:
-            accounts = list(
-                pool.map(
-                    lambda n: admin.open_account("PERSON", f"Watcher {n}", "123456").account_id,
-                    range(STREAM_COUNT),
-                )
-            )
+        accounts = open_accounts(admin, STREAM_COUNT)
         idle = (process.num_threads(), process.memory_info().rss)
 
         def credit_each_account():
             with ThreadPoolExecutor(8) as pool:
                 return list(pool.map(lambda a: admin.credit_account(a, 1), accounts))
 
-        async def streams():
-            options = [("grpc.use_local_subchannel_pool", 1)]
-            channels = [
-                grpc.aio.insecure_channel(server.target, options=options)
-                for _ in range(CONNECTION_COUNT)
-            ]
-            metadata = (("authorization", f"Bearer {wallet_token}"),)
-            calls = [
-                event_service_pb2_grpc.EventServiceStub(channels[n % CONNECTION_COUNT]).WatchEvents(
-                    event_service_pb2.WatchEventsRequest(account_id=account_id),
-                    metadata=metadata,
-                )
-                for n, account_id in enumerate(accounts)
-            ]
-            try:
-                # Initial metadata: the server has subscribed the stream.
-                await asyncio.wait_for(
-                    asyncio.gather(*(call.initial_metadata() for call in calls)), 120
-                )
-                await asyncio.sleep(1)  # let the server settle
-                opened = (process.num_threads(), process.memory_info().rss)
-                credits = await asyncio.to_thread(credit_each_account)
-                responses = await asyncio.wait_for(
-                    asyncio.gather(*(call.read() for call in calls)), 120
-                )
-                return opened, credits, responses
-            finally:
-                for call in calls:
-                    call.cancel()
-                for channel in channels:
-                    await channel.close()
-
-        opened, credits, responses = asyncio.run(streams())
+        opened, credits, responses = asyncio.run(
+            watch_then_credit(server.target, wallet_token, accounts, process, credit_each_account)
+        )
         # Every stream was live: each got its own account's one event.
         assert [response.event.transfer.transfer_id for response in responses] == [
             credit.transfer.transfer_id for credit in credits
