@@ -22,6 +22,14 @@ MEMBERS = 3  # etcd members and PostgreSQL nodes: a majority survives one loss
 APT_PACKAGES = ("patroni", "etcd-server", "haproxy", "postgresql-15")
 APT_LINE = "apt-get install -y " + " ".join(APT_PACKAGES)
 
+# etcd's v2 API, not v3 ("etcd3"): Debian 12's Patroni (3.0.2) renews its
+# leader key through v3 with an unconditional put, so a leader paused past
+# its ttl overwrote, on waking, the key another node had taken meanwhile:
+# two primaries (found by `envoi torture --patroni`; fixed in Patroni 3.0.3,
+# patroni/patroni#2689). Through v2 the renewal is a compare-and-swap on
+# the key's value, which fails, and the old leader demotes itself.
+DCS_API = "etcd"
+
 # Written once into etcd by the first node (Patroni's "global configuration").
 DCS_SETTINGS = {
     # The leader key lives ttl seconds; a lost leader is replaced within it.
@@ -153,6 +161,7 @@ def etcd_command(layout: Layout, index: int) -> list[str]:
         # A token of this cluster's own: members of another never join it.
         *("--initial-cluster-token", f"envoi-{layout.etcd_peer[0]}"),
         *("--logger", "zap", "--log-outputs", "stderr"),
+        "--enable-v2=true",  # Patroni's DCS_API
     ]
 
 
@@ -168,7 +177,7 @@ def patroni_config(layout: Layout, index: int, bin_dir: pathlib.Path) -> dict:
         "scope": SCOPE,
         "name": node,
         "restapi": {"listen": rest, "connect_address": rest},
-        "etcd3": {"hosts": etcd_hosts(layout)},
+        DCS_API: {"hosts": etcd_hosts(layout)},
         "bootstrap": {
             "dcs": DCS_SETTINGS,
             "initdb": [{"encoding": "UTF8"}, "data-checksums"],
@@ -192,7 +201,7 @@ def patroni_config(layout: Layout, index: int, bin_dir: pathlib.Path) -> dict:
 
 def patronictl_config(layout: Layout) -> dict:
     """What patronictl needs: the scope and where etcd is."""
-    return {"scope": SCOPE, "etcd3": {"hosts": etcd_hosts(layout)}}
+    return {"scope": SCOPE, DCS_API: {"hosts": etcd_hosts(layout)}}
 
 
 def haproxy_config(layout: Layout) -> str:

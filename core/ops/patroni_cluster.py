@@ -140,28 +140,36 @@ class Cluster:
             self.layout.path(f"server{n}").mkdir(exist_ok=True)
         self.save()
 
+    def start_etcd(self, index: int) -> None:
+        """One member (again: its data directory makes it rejoin)."""
+        self._spawn(f"etcd{index}", config.etcd_command(self.layout, index))
+
+    def etcd_healthy(self, index: int) -> bool:
+        port = self.layout.etcd_client[index]
+        return (http_json(f"http://127.0.0.1:{port}/health") or {}).get("health") == "true"
+
     def _start_etcd(self) -> None:
         for n in range(config.MEMBERS):
-            self._spawn(f"etcd{n}", config.etcd_command(self.layout, n))
-        for port in self.layout.etcd_client:
-            wait_for(
-                f"etcd on port {port}",
-                lambda port=port: (
-                    (http_json(f"http://127.0.0.1:{port}/health") or {}).get("health") == "true"
-                ),
-            )
-
-    def _start_patroni(self) -> None:
-        bin_dir = postgres_bin_dir()
-        config.write_json(self.layout.path("patronictl.yml"), config.patronictl_config(self.layout))
+            self.start_etcd(n)
         for n in range(config.MEMBERS):
-            node_dir = self.layout.path(self.layout.node_name(n))
-            config_file = node_dir / "patroni.yml"
-            config.write_json(config_file, config.patroni_config(self.layout, n, bin_dir))
+            wait_for(f"etcd{n}", lambda n=n: self.etcd_healthy(n))
+
+    def start_patroni(self, index: int) -> None:
+        """One node's Patroni (again: it finds its data and rejoins)."""
+        node_dir = self.layout.path(self.layout.node_name(index))
+        config_file = node_dir / "patroni.yml"
+        if not config_file.exists():
+            patroni = config.patroni_config(self.layout, index, postgres_bin_dir())
+            config.write_json(config_file, patroni)
             if self.user:
                 shutil.chown(config_file, self.user)
-            patroni = _which("patroni")
-            self._spawn(f"patroni{n}", [patroni, str(config_file)], user=self.user, cwd=node_dir)
+        command = [_which("patroni"), str(config_file)]
+        self._spawn(f"patroni{index}", command, user=self.user, cwd=node_dir)
+
+    def _start_patroni(self) -> None:
+        config.write_json(self.layout.path("patronictl.yml"), config.patronictl_config(self.layout))
+        for n in range(config.MEMBERS):
+            self.start_patroni(n)
         wait_for("Patroni: a leader, a synchronous standby and a replica", self.healthy)
 
     def _start_haproxy(self) -> None:
