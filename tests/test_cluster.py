@@ -122,6 +122,7 @@ def test_payments_go_on_through_a_switchover_and_down_stops_everything(cluster_d
 
     status = envoi("cluster", "status", "--dir", cluster_dir)
     assert f"| {new_leader} " in status and "Leader" in status
+    assert f"| haproxy | 127.0.0.1:{cluster.layout.haproxy} | running, to {new_leader} |" in status
     running = every_process(cluster)
     assert len(running) > 3 * 2 + 3  # etcd, Patroni and PostgreSQL, HAProxy, servers
     envoi("cluster", "down", "--dir", cluster_dir)

@@ -99,3 +99,17 @@ def test_one_server_goes_on_through_a_fail_over_and_loses_no_acknowledged_transf
     assert len(run.acknowledged) == 20
     with psycopg.connect(url) as conn:
         assert conn.info.port == nodes.ports[nodes.primary]
+
+
+def test_a_write_that_reaches_a_standby_is_unavailable_not_internal(replicated):
+    """Across a fail-over a connection can land on a node being demoted: the
+    client must retry that (UNAVAILABLE), as it does a lost connection."""
+    import grpc
+
+    from envoi.core.api.rpc_errors import status_for
+
+    nodes, *_ = replicated
+    with psycopg.connect(nodes.node_url(nodes.standby)) as standby:
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction) as refused:
+            standby.execute("CREATE TABLE refused (n integer)")
+    assert status_for("Test/Write", refused.value).code == grpc.StatusCode.UNAVAILABLE

@@ -146,6 +146,8 @@ def _state(cluster, name: str, running: list[str]) -> str:
         index = cluster.layout.node_index(name.split()[1])
         member = next((m for m in cluster.members() if m["name"] == f"pg{index}"), None)
         return f"{member['role']}, {member['state']}" if member else "down"
+    if name == "haproxy" and name in running:
+        return "running, to " + (", ".join(cluster.haproxy_up()) or "no node")
     if name.startswith("server") and name in running:
         return "serving" if cluster.server_serving(int(name.removeprefix("server"))) else "up"
     return "running" if name in running else "down"
