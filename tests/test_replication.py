@@ -6,12 +6,12 @@ without losing an acknowledged transfer."""
 
 import dataclasses
 import signal
-import time
 import uuid
 
 import psutil
 import psycopg
 import pytest
+from failover_client import confirmed_transfer
 
 from envoi.client import EnvoiClient, errors
 from envoi.core.auth import api_tokens
@@ -41,28 +41,6 @@ def replicated(tmp_path):
                 yield nodes, url, server, client, person_ids, total_cents
         finally:
             server.stop()
-
-
-def _until_answered(call):
-    """What a client does across a fail-over: the same request again."""
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            return call()
-        except errors.Unavailable:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-
-
-def _confirmed_transfer(client, sender, recipient, amount_cents):
-    key = uuid.uuid4().hex
-    transfer = _until_answered(
-        lambda: client.initiate_transfer(sender, recipient, amount_cents, request_id=f"{key}-i")
-    )
-    return _until_answered(
-        lambda: client.confirm_transfer(transfer.transfer_id, bench.CODE, request_id=f"{key}-c")
-    )
 
 
 def test_the_multi_host_url_finds_the_primary_and_the_standby_is_synchronous(replicated):
@@ -106,13 +84,13 @@ def test_one_server_goes_on_through_a_fail_over_and_loses_no_acknowledged_transf
     first_primary = nodes.primary
     run = torture.Run()
     for n in range(10):
-        done = _confirmed_transfer(client, person_ids[n % 4], person_ids[(n + 1) % 4], 100 + n)
+        done = confirmed_transfer(client, person_ids[n % 4], person_ids[(n + 1) % 4], 100 + n)
         run.acknowledged.add(done.transfer_id)
     nodes.fail_over()
     assert nodes.primary != first_primary
     assert nodes.sync_standbys() == [(first_primary, "sync")]  # the lost node came back
     for n in range(10):
-        done = _confirmed_transfer(client, person_ids[n % 4], person_ids[(n + 2) % 4], 200 + n)
+        done = confirmed_transfer(client, person_ids[n % 4], person_ids[(n + 2) % 4], 200 + n)
         run.acknowledged.add(done.transfer_id)
     assert server.process.poll() is None  # the same process, not a restarted one
     assert psutil.Process(server.process.pid).is_running()
@@ -121,3 +99,17 @@ def test_one_server_goes_on_through_a_fail_over_and_loses_no_acknowledged_transf
     assert len(run.acknowledged) == 20
     with psycopg.connect(url) as conn:
         assert conn.info.port == nodes.ports[nodes.primary]
+
+
+def test_a_write_that_reaches_a_standby_is_unavailable_not_internal(replicated):
+    """Across a fail-over a connection can land on a node being demoted: the
+    client must retry that (UNAVAILABLE), as it does a lost connection."""
+    import grpc
+
+    from envoi.core.api.rpc_errors import status_for
+
+    nodes, *_ = replicated
+    with psycopg.connect(nodes.node_url(nodes.standby)) as standby:
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction) as refused:
+            standby.execute("CREATE TABLE refused (n integer)")
+    assert status_for("Test/Write", refused.value).code == grpc.StatusCode.UNAVAILABLE

@@ -1,7 +1,8 @@
 """Turns whatever an RPC raises into one google.rpc.Status for the caller.
 
-Typed envoi errors pass through; a database that cannot be reached becomes
-UNAVAILABLE (retry with the same request_id); anything else becomes INTERNAL.
+Typed envoi errors pass through; a database that cannot be reached, or a
+standby reached instead of the primary, becomes UNAVAILABLE (retry with the
+same request_id); anything else becomes INTERNAL.
 Logs name the exception's type and SQLSTATE only: messages from the database
 can quote row values, and those must not reach logs.
 """
@@ -32,7 +33,13 @@ def status_for(method: str, exc: Exception) -> grpc.Status:
     refused = refusals.error_for_exception(exc) if isinstance(exc, psycopg.Error) else None
     if refused is not None:
         return refused.to_status()
-    if isinstance(exc, (psycopg.OperationalError, psycopg_pool.PoolTimeout)):
+    # ReadOnlySqlTransaction: a connection reached a standby (a former leader
+    # being demoted, before the router stopped sending to it); the statement
+    # changed nothing, and the leader will take the same request.
+    if isinstance(
+        exc,
+        (psycopg.OperationalError, psycopg_pool.PoolTimeout, psycopg.errors.ReadOnlySqlTransaction),
+    ):
         log.warning("%s: database unavailable (%s)", method, cause(exc))
         return errors.Unavailable(
             "the database is unavailable; retry with the same request_id"

@@ -26,6 +26,12 @@ OPS_COMMANDS = {
         "acknowledged transfer is in the ledger once, and the ledger's invariants. Writes "
         "OUT/summary.json, prints a table, exits 1 on any violation (docs/reliability.md).",
     ),
+    "cluster": (
+        "envoi on etcd, Patroni, HAProxy and N servers, on one machine",
+        "up: start 3 etcd members, 3 PostgreSQL nodes under Patroni (synchronous mode strict), "
+        "HAProxy to the leader and N `envoi serve`, and print their addresses; down: stop them; "
+        "status: members, roles and servers (docs/deploy.md).",
+    ),
 }
 
 

@@ -32,6 +32,7 @@ import json
 import pathlib
 import random
 import signal
+import statistics
 import sys
 import tempfile
 import threading
@@ -39,6 +40,7 @@ import time
 import uuid
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 
 from envoi.core.ledger.invariants import CHECKS
 from envoi.core.ops import bench
@@ -66,8 +68,17 @@ MODES = {
     "smoke": Mode("smoke", 20, 4, 14.0, 2.5, 3.0),  # for the test: the path, not the proof
 }
 # The nemesis goes round these. "database" is restart_postgres (only when the
-# embedded PostgreSQL is ours) or, replicated, fail_over.
+# embedded PostgreSQL is ours) or, replicated, fail_over; with --patroni,
+# patroni_faults.FAULTS instead.
 FAULTS = ("kill", "database", "term")
+SERVER_FAULTS = ("kill", "term")
+# --patroni: each fault heals before the next (a fail-over takes the leader
+# key's ttl), so fewer, further apart; full: at least 10 of each kind.
+PATRONI_MODES = {
+    "full": Mode("full", 200, 16, 1500.0, 3.0, 8.0),
+    "quick": Mode("quick", 50, 8, 150.0, 2.0, 6.0),
+    "smoke": Mode("smoke", 20, 4, 60.0, 1.0, 3.0),
+}
 
 
 class Run:
@@ -240,23 +251,20 @@ def _recover(targets, token, probe_account) -> float:
 
 
 class Nemesis(threading.Thread):
-    def __init__(self, servers, start_server, database_fault, token, probe, run, mode, stop_at):
-        """database_fault: (name, function) or None."""
+    def __init__(self, servers, start_server, faults, token, probe, run, mode, stop_at):
+        """faults: (the names in turn, {name: function} of those not a server's)."""
         super().__init__(name="nemesis", daemon=True)
         self.servers, self.start_server = servers, start_server
-        self.database_fault = database_fault
+        self.faults, self.actions = faults
         self.token, self.probe, self.run_log, self.mode = token, probe, run, mode
         self.stop_at = stop_at - mode.settle_s  # the last fault heals before the end
 
     def run(self):
         rng = random.Random(7)
-        faults = [f for f in FAULTS if f != "database" or self.database_fault]
         n = 0
         while time.monotonic() + self.mode.fault_every_s < self.stop_at:
             time.sleep(self.mode.fault_every_s)
-            kind = faults[n % len(faults)]
-            if kind == "database":
-                kind = self.database_fault[0]
+            kind = self.faults[n % len(self.faults)]
             n += 1
             index = rng.randrange(len(self.servers))
             started = time.monotonic()
@@ -269,7 +277,7 @@ class Nemesis(threading.Thread):
                 self.run_log.faults.append(
                     {
                         "kind": kind,
-                        "server": index if kind in ("kill", "term") else None,
+                        "server": index if kind in SERVER_FAULTS else None,
                         # From the fault until every server answers a read again.
                         "recovery_s": round(time.monotonic() - started, 3),
                     }
@@ -286,7 +294,7 @@ class Nemesis(threading.Thread):
             server.stop()  # SIGTERM: a graceful stop
             self.servers[index] = self.start_server(server.target)
         else:
-            self.database_fault[1]()
+            self.actions[kind]()
 
 
 def check(database_url: str, total_cents: int, run: Run) -> None:
@@ -333,18 +341,19 @@ def _check_refunds(conn, run: Run) -> None:
 
 
 def torture(
-    mode: Mode, out_dir: pathlib.Path, server_url: str | None, replicated: bool = False
+    mode: Mode, out_dir: pathlib.Path, server_url: str | None, database: str = "one"
 ) -> dict:
+    """database: "one" (a PostgreSQL), "replicated" (a primary and its
+    synchronous standby) or "patroni" (the cluster of `envoi cluster`)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     run = Run()
     with (
         tempfile.TemporaryDirectory(prefix="envoi-torture-") as tmp,
-        ReplicatedPostgres() if replicated else Databases(server_url) as dbs,
+        _databases(database, server_url, out_dir) as dbs,
     ):
         workdir = pathlib.Path(tmp)
         url = dbs.create("envoi_torture")
         accounts = bench.prepare_ledger(url, mode, bench.BENCH_CODE_KEY)
-        person_ids = accounts[0]
         with psycopg.connect(url, autocommit=True) as conn:
             total_cents = conn.execute(SUM_OF_PEOPLE).fetchone()[0]
             from envoi.core.auth import api_tokens
@@ -362,28 +371,49 @@ def torture(
         started = time.monotonic()
         stop_at = started + mode.duration_s
         threads = _workload(servers, url, token, accounts, total_cents, run, mode, stop_at)
-        threads.append(
-            Nemesis(
-                servers,
-                start_server,
-                _database_fault(dbs, replicated),
-                token,
-                person_ids[0],
-                run,
-                mode,
-                stop_at,
-            )
-        )
-        for thread in threads:
+        faults = _faults(dbs, database, url, run)
+        nemesis = Nemesis(servers, start_server, faults, token, accounts[0][0], run, mode, stop_at)
+        for thread in [*threads, nemesis]:
             thread.start()
-        for thread in threads:
+        for thread in [*threads, nemesis]:
             thread.join()
         for server in servers:
             server.stop()
         check(url, total_cents, run)
-    summary = _summary(mode, replicated, time.monotonic() - started, total_cents, run)
+    summary = _summary(mode, database, time.monotonic() - started, total_cents, run)
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def _databases(database: str, server_url: str | None, out_dir: pathlib.Path):
+    if database == "patroni":
+        from envoi.core.ops.patroni_faults import PatroniDatabases
+
+        return PatroniDatabases(logs_to=out_dir / "cluster-logs")
+    return ReplicatedPostgres() if database == "replicated" else Databases(server_url)
+
+
+def _faults(dbs, database: str, url: str, run: Run) -> tuple[list[str], dict]:
+    """The nemesis's faults in turn, and the function of each that is not a
+    server's: restart_postgres (only when the embedded PostgreSQL is ours),
+    fail_over (replicated), or Patroni's (patroni_faults)."""
+    if database == "patroni":
+        from envoi.core.ops import patroni_faults
+
+        def acknowledged():
+            with run.lock:
+                return set(run.acknowledged)
+
+        dbname = conninfo_to_dict(url)["dbname"]
+        faults = patroni_faults.Faults(dbs.cluster, dbname, acknowledged, run.violation)
+        return list(patroni_faults.FAULTS), faults.actions()
+    if database == "replicated":
+        name, action = "fail_over", dbs.fail_over
+    elif dbs.pgdata:
+        name, action = "restart_postgres", dbs.restart_postgres
+    else:
+        return list(SERVER_FAULTS), {}
+    return [name if kind == "database" else kind for kind in FAULTS], {name: action}
 
 
 def _workload(servers, url, token, accounts, total_cents, run: Run, mode: Mode, stop_at):
@@ -400,20 +430,35 @@ def _workload(servers, url, token, accounts, total_cents, run: Run, mode: Mode, 
     return threads
 
 
-def _database_fault(dbs, replicated: bool):
-    """The nemesis's database fault, (name, function), or None on a server not ours."""
-    if replicated:
-        return ("fail_over", dbs.fail_over)
-    if dbs.pgdata:
-        return ("restart_postgres", dbs.restart_postgres)
-    return None
+DATABASES = {
+    "one": "one PostgreSQL",
+    "replicated": "primary and synchronous standby",
+    "patroni": "Patroni: 3 nodes, synchronous mode strict, HAProxy, 3 etcd",
+}
+# The faults after which another node leads.
+FAIL_OVERS = ("fail_over", "lose_host", "pause_leader", "switchover")
 
 
-def _summary(mode: Mode, replicated: bool, duration_s: float, total_cents: int, run: Run) -> dict:
+def _by_kind(faults: list[dict]) -> dict:
+    """Each kind of fault: how many, and its slowest and median recovery."""
+    kinds: dict[str, list[float]] = {}
+    for fault in faults:
+        kinds.setdefault(fault["kind"], []).append(fault["recovery_s"])
+    return {
+        kind: {
+            "count": len(times),
+            "max_s": max(times),
+            "median_s": round(statistics.median(times), 3),
+        }
+        for kind, times in kinds.items()
+    }
+
+
+def _summary(mode: Mode, database: str, duration_s: float, total_cents: int, run: Run) -> dict:
     recoveries = [fault["recovery_s"] for fault in run.faults]
     return {
         "mode": mode.name,
-        "database": "primary and synchronous standby" if replicated else "one PostgreSQL",
+        "database": DATABASES[database],
         "duration_s": round(duration_s, 1),
         "accounts": mode.accounts,
         "clients": mode.clients,
@@ -429,7 +474,8 @@ def _summary(mode: Mode, replicated: bool, duration_s: float, total_cents: int, 
         "violations": len(run.violations),
         "violation_details": run.violations[:50],
         "postgres_restarted": any(f["kind"] == "restart_postgres" for f in run.faults),
-        "fail_overs": sum(f["kind"] == "fail_over" for f in run.faults),
+        "fail_overs": sum(f["kind"] in FAIL_OVERS for f in run.faults),
+        "recovery_by_kind": _by_kind(run.faults),
     }
 
 
@@ -457,13 +503,20 @@ def table(summary: dict) -> str:
         f"| {f['kind']} | {'' if f['server'] is None else f['server']} | {f['recovery_s']} |"
         for f in summary["faults"]
     ]
+    lines += ["", "| kind | count | median recovery_s | max recovery_s |", "|---|---|---|---|"]
+    lines += [
+        f"| {kind} | {k['count']} | {k['median_s']} | {k['max_s']} |"
+        for kind, k in summary["recovery_by_kind"].items()
+    ]
     lines += [f"- {v}" for v in summary["violation_details"]]
     return "\n".join(lines) + "\n"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     size = parser.add_mutually_exclusive_group()
-    size.add_argument("--quick", action="store_true", help="about 40 s (CI runs this)")
+    size.add_argument(
+        "--quick", action="store_true", help="about 40 s, 3 min with --patroni (CI runs this)"
+    )
     size.add_argument("--smoke", action="store_true", help="a few seconds, for tests only")
     parser.add_argument("--out", required=True, help="directory for summary.json")
     parser.add_argument(
@@ -471,6 +524,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="on a PostgreSQL primary with a synchronous standby, which the nemesis fails over"
         " (killing the primary, promoting the standby) instead of restarting PostgreSQL",
+    )
+    parser.add_argument(
+        "--patroni",
+        action="store_true",
+        help="on the cluster of `envoi cluster` (etcd, 3 PostgreSQL nodes under Patroni, "
+        "HAProxy), whose leader the nemesis kills, loses, switches over and pauses, and whose "
+        "etcd members it kills (docs/deploy.md; Debian's patroni, etcd-server, haproxy)",
     )
     parser.add_argument(
         "--database-url",
@@ -482,11 +542,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run_command(args) -> None:
     import os
 
-    mode = MODES["quick" if args.quick else "smoke" if args.smoke else "full"]
+    modes = PATRONI_MODES if args.patroni else MODES
+    mode = modes["quick" if args.quick else "smoke" if args.smoke else "full"]
     server_url = args.database_url or os.environ.get("ENVOI_DATABASE_URL") or None
-    if args.replicated and server_url:
-        sys.exit("envoi torture: --replicated starts its own two PostgreSQL nodes; no URL")
-    summary = torture(mode, pathlib.Path(args.out), server_url, args.replicated)
+    if args.replicated and args.patroni:
+        sys.exit("envoi torture: --replicated or --patroni, not both")
+    database = "replicated" if args.replicated else "patroni" if args.patroni else "one"
+    if database != "one" and server_url:
+        sys.exit(f"envoi torture: --{database} starts its own PostgreSQL nodes; no URL")
+    summary = torture(mode, pathlib.Path(args.out), server_url, database)
     print(table(summary))
     if summary["violations"]:
         sys.exit(1)

@@ -8,6 +8,7 @@ raw grpc.RpcError.
 """
 
 import datetime
+import json
 import uuid
 from collections.abc import Iterator
 
@@ -102,13 +103,24 @@ CHANNEL_OPTIONS = (
 )
 
 
+# A target of several servers (ipv4:10.0.0.1:50051,10.0.0.2:50051, or a DNS
+# name with several addresses): a connection to each, and the calls spread
+# over those ready, in turn. gRPC's default (pick_first) would send them all
+# to the first, and move only when it fails. One address: the same as before.
+LOAD_BALANCING = {"loadBalancingConfig": [{"round_robin": {}}]}
+
+
 def channel_options(
     max_attempts: int = DEFAULT_MAX_ATTEMPTS, retry_backoff_s: float = DEFAULT_RETRY_BACKOFF_S
 ) -> tuple:
     """The options of a channel for EnvoiClient: quick reconnects, and the retry
     policy (the retries live on the channel: a channel of your own needs these)."""
-    config = retry_policy.service_config(SERVICE_MODULES, max_attempts, retry_backoff_s)
-    return CHANNEL_OPTIONS + (("grpc.enable_retries", 1), ("grpc.service_config", config))
+    config = json.loads(retry_policy.service_config(SERVICE_MODULES, max_attempts, retry_backoff_s))
+    config.update(LOAD_BALANCING)
+    return CHANNEL_OPTIONS + (
+        ("grpc.enable_retries", 1),
+        ("grpc.service_config", json.dumps(config)),
+    )
 
 
 class EnvoiClient:
